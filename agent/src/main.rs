@@ -1,0 +1,194 @@
+//! `cwic-agent`: runs next to the data, measures it, and ships only metrics to the control plane.
+
+mod collector;
+mod config;
+mod shipper;
+mod source;
+mod spool;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::config::{AgentConfig, ConfigError};
+use crate::shipper::Shipper;
+use crate::spool::Spool;
+
+/// Exit code for a configuration the agent cannot use (bad file, unreachable source).
+const EXIT_CONFIG: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "cwic-agent", version, about = "CWIC agent: measures data where it lives and ships only metrics")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CWIC_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Collect on the configured schedule and ship batches to the control plane.
+    ///
+    /// Every batch is written to the on-disk outbox first and removed only after the broker
+    /// acknowledged it, so nothing is lost while the broker is unreachable or the agent restarts.
+    Run {
+        /// The agent's YAML configuration file.
+        #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
+        config: PathBuf,
+        /// Stop after this many collection runs, once the outbox is empty (0: only send what waits).
+        #[arg(long)]
+        runs: Option<u64>,
+    },
+    /// Check a configuration file and that its sources are reachable, then exit.
+    Validate {
+        #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run { config, runs } => run(&config, runs).await,
+            Command::Validate { config } => validate(&config).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            match error.downcast_ref::<ConfigError>() {
+                Some(config_error) => {
+                    eprintln!("error: {config_error}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                None => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CWIC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,async_nats=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(path)?;
+    source::connect_all(path, &config.sources).await?;
+    println!(
+        "{}: ok (tenant {}, agent {}, {} source(s), every {})",
+        path.display(),
+        config.tenant,
+        config.agent_id,
+        config.sources.len(),
+        humantime::format_duration(config.interval)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
+    let config = AgentConfig::load(path)?;
+    let sources = source::connect_all(path, &config.sources).await?;
+    let spool = Arc::new(Spool::open(&config.spool_dir)?);
+    let wake = Arc::new(Notify::new());
+    let shipper = Shipper::connect(&config.nats_url, spool.clone(), wake.clone())
+        .await
+        .with_context(|| format!("cannot start the connection to {}", config.nats_url))?;
+    info!(
+        tenant = %config.tenant,
+        agent = %config.agent_id,
+        nats = %config.nats_url,
+        outbox = %spool.root().display(),
+        every = %humantime::format_duration(config.interval),
+        "agent started"
+    );
+
+    let cancel = CancellationToken::new();
+    let finish = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let shipper_task = tokio::spawn(shipper.run(cancel.clone(), finish.clone()));
+
+    let mut ticker = tokio::time::interval(config.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut completed = 0_u64;
+    while runs.is_none_or(|limit| completed < limit) {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        for (source_config, source) in config.sources.iter().zip(&sources) {
+            match collector::collect(&config, source_config, source).await {
+                Ok(batch) => {
+                    spool.push(&batch)?;
+                    wake.notify_one();
+                }
+                Err(error) => error!(%error, source = %source_config.name, "collection failed"),
+            }
+        }
+        completed += 1;
+    }
+    if runs.is_some() {
+        info!(runs = completed, "collection runs done, sending what waits in the outbox");
+        finish.cancel();
+    }
+    shipper_task.await.context("the shipper task failed")??;
+    let left = spool.pending_ids()?.len();
+    info!(pending = left, "agent stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Cancels on SIGTERM or Ctrl-C; batches not yet sent stay in the outbox for the next start.
+async fn cancel_on_signal(cancel: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                error!(%error, "cannot listen for SIGTERM");
+                let _ = ctrl_c.await;
+                cancel.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    info!("stop requested, unsent batches stay in the outbox");
+    cancel.cancel();
+}

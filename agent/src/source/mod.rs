@@ -1,0 +1,111 @@
+//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL.
+//!
+//! Owns the conversation with the customer's engine. Must not publish or persist anything: it returns
+//! observations and the collector turns them into batches. New engines (MySQL, SQLite, files) are new
+//! variants of [`Source`], each with its own dialect module.
+
+mod postgres;
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{ConfigError, SourceConfig, SourceKind};
+
+/// How long connecting to a source may take before it counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot connect to {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("discovering tables failed: {0}")]
+    Discover(#[source] sqlx::Error),
+    #[error("measuring {table} failed: {cause}")]
+    Measure { table: String, cause: sqlx::Error },
+}
+
+pub type SourceResult<T> = Result<T, SourceError>;
+
+/// A table-like object found by discovery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredTable {
+    pub schema: String,
+    pub name: String,
+    pub kind: TableKind,
+    pub columns: Vec<DiscoveredColumn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Table,
+    View,
+    MaterializedView,
+    ForeignTable,
+}
+
+impl TableKind {
+    /// Whether counting rows is a plain scan of stored data (views run their query instead, so they are
+    /// described but not measured).
+    pub fn is_measured(self) -> bool {
+        matches!(self, TableKind::Table | TableKind::MaterializedView)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredColumn {
+    pub name: String,
+    pub data_type: String,
+    pub nullable: bool,
+    pub ordinal: i32,
+}
+
+/// What one measuring scan of a table found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableMeasurement {
+    pub row_count: i64,
+    /// NULL count per column, in the table's column order.
+    pub null_counts: Vec<(String, i64)>,
+}
+
+/// A connected source.
+pub enum Source {
+    Postgres(postgres::PostgresSource),
+}
+
+impl Source {
+    pub async fn connect(config: &SourceConfig) -> SourceResult<Self> {
+        match config.url.kind() {
+            SourceKind::Postgres => Ok(Source::Postgres(postgres::PostgresSource::connect(&config.url).await?)),
+        }
+    }
+
+    pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
+        match self {
+            Source::Postgres(source) => source.discover().await,
+        }
+    }
+
+    /// Measures row count and per-column NULL counts in one scan of the table.
+    pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
+        match self {
+            Source::Postgres(source) => source.measure(table).await,
+        }
+    }
+}
+
+/// Connects every configured source, failing with a config error that names the source's `url` key
+/// when one cannot be reached, so a typo is found at start-up rather than at the first schedule.
+pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<Source>, ConfigError> {
+    let mut connected = Vec::with_capacity(sources.len());
+    for (index, config) in sources.iter().enumerate() {
+        let source = Source::connect(config).await.map_err(|error| {
+            ConfigError::at_key(
+                file,
+                format!("sources[{index}].url"),
+                format!("{error} (expected a reachable {} server)", config.url.kind().as_str()),
+            )
+        })?;
+        connected.push(source);
+    }
+    Ok(connected)
+}

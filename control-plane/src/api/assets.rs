@@ -1,0 +1,103 @@
+//! `/api/v1/assets`: tables, views and files the agents observed, and their metric history.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ApiQuery, AppState};
+use super::error::{ApiError, ApiResult};
+use super::tenant::TenantScope;
+use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
+
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 1_000;
+const DEFAULT_METRIC_LIMIT: i64 = 1_000;
+const MAX_METRIC_LIMIT: i64 = 10_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/assets", get(list_assets))
+        .route("/api/v1/assets/{id}", get(get_asset))
+        .route("/api/v1/assets/{id}/metrics", get(asset_metrics))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    limit: Option<i64>,
+    offset: Option<i64>,
+    /// Part of `schema.name`, case-insensitive.
+    q: Option<String>,
+}
+
+fn bounded(field: &str, value: Option<i64>, default: i64, max: i64) -> ApiResult<i64> {
+    match value {
+        None => Ok(default),
+        Some(value) if (1..=max).contains(&value) => Ok(value),
+        Some(value) => Err(ApiError::bad_request(
+            format!("{field} must be between 1 and {max}, got {value}"),
+            json!({"field": field}),
+        )),
+    }
+}
+
+fn parse_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id)
+        .map_err(|_| ApiError::bad_request(format!("asset id `{id}` is not a UUID"), json!({"field": "id"})))
+}
+
+async fn list_assets(
+    State(state): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<AssetSummary>>> {
+    let limit = bounded("limit", params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = params.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::bad_request("offset must not be negative", json!({"field": "offset"})));
+    }
+    let search = params.q.as_deref().filter(|text| !text.is_empty());
+    Ok(Json(state.store.list_assets(&tenant, search, limit, offset).await?))
+}
+
+async fn get_asset(
+    State(state): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AssetDetail>> {
+    let id = parse_id(&id)?;
+    state.store.get_asset(&tenant, id).await?.map(Json).ok_or_else(|| ApiError::not_found("asset"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricParams {
+    metric: Option<String>,
+    column: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+async fn asset_metrics(
+    State(state): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<MetricParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    let query = MetricQuery {
+        metric: params.metric,
+        column: params.column,
+        since: params.since,
+        until: params.until,
+        limit: bounded("limit", params.limit, DEFAULT_METRIC_LIMIT, MAX_METRIC_LIMIT)?,
+    };
+    let points: Vec<MetricPoint> =
+        state.store.asset_metrics(&tenant, id, &query).await?.ok_or_else(|| ApiError::not_found("asset"))?;
+    Ok(Json(json!({ "items": points })))
+}

@@ -1,0 +1,107 @@
+//! `cwic`: the control plane's command line (serve, migrate).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::store::Store;
+use cwic_control_plane::telemetry::{self, LogFormat};
+use cwic_shared::TenantId;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(name = "cwic", version, about = "CWIC control plane: ingest, store and serve data-quality metrics")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CWIC_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply database migrations and exit.
+    Migrate {
+        /// PostgreSQL URL of the control plane's own database.
+        #[arg(long, env = "CWIC_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Run the control plane: ingest from JetStream, serve the REST API and the console.
+    ///
+    /// Applies pending migrations first. Stops gracefully on SIGTERM or Ctrl-C: in-flight requests
+    /// finish and the batch being stored is committed and acknowledged.
+    Serve {
+        /// PostgreSQL URL of the control plane's own database.
+        #[arg(long, env = "CWIC_DATABASE_URL")]
+        database_url: String,
+        /// NATS server with JetStream that agents publish to.
+        #[arg(long, env = "CWIC_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        /// Address for HTTP (API and console).
+        #[arg(long, env = "CWIC_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Folder holding the built console (`console/dist`).
+        #[arg(long, env = "CWIC_CONSOLE_DIR", default_value = "console/dist")]
+        console_dir: PathBuf,
+        /// Tenant for API requests without an `x-cwic-tenant` header (until login exists).
+        #[arg(long, env = "CWIC_DEFAULT_TENANT")]
+        default_tenant: Option<TenantId>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Migrate { database_url } => {
+                Store::connect_lazy(&database_url)?.migrate().await?;
+                info!("migrations applied");
+                Ok(())
+            }
+            Command::Serve { database_url, nats_url, listen, console_dir, default_tenant } => {
+                let config = ServeConfig { database_url, nats_url: Some(nats_url), listen, console_dir, default_tenant };
+                let app = Application::build(config).await?;
+                let cancel = CancellationToken::new();
+                tokio::spawn(cancel_on_signal(cancel.clone()));
+                app.run(cancel).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            error!(%error, "cannot listen for SIGTERM");
+            let _ = ctrl_c.await;
+        }
+    }
+    info!("stop requested, finishing in-flight work");
+    cancel.cancel();
+}

@@ -1,0 +1,180 @@
+//! Reading assets, their columns and their metric history.
+
+use chrono::{DateTime, Utc};
+use cwic_shared::TenantId;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, StoreResult};
+
+/// A page of a list, with the total count for the same filter.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct AssetSummary {
+    pub id: Uuid,
+    pub source_name: String,
+    pub source_kind: String,
+    pub schema_name: String,
+    pub name: String,
+    pub kind: String,
+    pub agent_id: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// Latest measured row count; `None` for assets that are described but not measured (views).
+    pub row_count: Option<f64>,
+    pub column_count: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetDetail {
+    #[serde(flatten)]
+    pub summary: AssetSummary,
+    pub columns: Vec<ColumnDetail>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct ColumnDetail {
+    pub name: String,
+    pub ordinal: i32,
+    pub data_type: String,
+    pub nullable: bool,
+    /// Latest NULL count, if the asset is measured.
+    pub null_count: Option<f64>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct MetricPoint {
+    pub metric: String,
+    /// Empty for table-level metrics.
+    pub column: String,
+    pub observed_at: DateTime<Utc>,
+    pub value: f64,
+    pub batch_id: Uuid,
+}
+
+#[derive(Debug, Default)]
+pub struct MetricQuery {
+    pub metric: Option<String>,
+    pub column: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+const SUMMARY_SELECT: &str = "
+SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agent_id,
+       a.first_seen_at, a.last_seen_at, a.last_error,
+       (SELECT m.value FROM metric_points m
+         WHERE m.asset_id = a.id AND m.metric = 'row_count' AND m.column_name = ''
+         ORDER BY m.observed_at DESC LIMIT 1) AS row_count,
+       (SELECT count(*) FROM asset_columns c
+         WHERE c.asset_id = a.id AND c.last_seen_at = a.last_seen_at) AS column_count
+FROM assets a";
+
+impl Store {
+    /// Assets of a tenant ordered by source, schema and name; `search` matches part of `schema.name`.
+    pub async fn list_assets(
+        &self,
+        tenant: &TenantId,
+        search: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<AssetSummary>> {
+        let pattern = search.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let items = sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!(
+            "{SUMMARY_SELECT}
+             WHERE a.tenant_id = $1 AND ($2::text IS NULL OR (a.schema_name || '.' || a.name) ILIKE $2)
+             ORDER BY a.source_name, a.schema_name, a.name
+             LIMIT $3 OFFSET $4"
+        )))
+        .bind(tenant.as_str())
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM assets a
+             WHERE a.tenant_id = $1 AND ($2::text IS NULL OR (a.schema_name || '.' || a.name) ILIKE $2)",
+        )
+        .bind(tenant.as_str())
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Page { items, total, limit, offset })
+    }
+
+    /// One asset with its current columns (those seen in its latest observation); `None` when the
+    /// asset does not exist for this tenant.
+    pub async fn get_asset(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AssetDetail>> {
+        let Some(summary) =
+            sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!("{SUMMARY_SELECT} WHERE a.tenant_id = $1 AND a.id = $2")))
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let columns = sqlx::query_as::<_, ColumnDetail>(
+            "SELECT c.name, c.ordinal, c.data_type, c.nullable,
+                    (SELECT m.value FROM metric_points m
+                      WHERE m.asset_id = c.asset_id AND m.metric = 'null_count' AND m.column_name = c.name
+                      ORDER BY m.observed_at DESC LIMIT 1) AS null_count
+             FROM asset_columns c JOIN assets a ON a.id = c.asset_id
+             WHERE c.tenant_id = $1 AND c.asset_id = $2 AND c.last_seen_at = a.last_seen_at
+             ORDER BY c.ordinal",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(AssetDetail { summary, columns }))
+    }
+
+    /// Metric history of an asset, newest first; `None` when the asset does not exist for this tenant.
+    pub async fn asset_metrics(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        query: &MetricQuery,
+    ) -> StoreResult<Option<Vec<MetricPoint>>> {
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        if !exists {
+            return Ok(None);
+        }
+        let points = sqlx::query_as::<_, MetricPoint>(
+            "SELECT metric, column_name AS column, observed_at, value, batch_id
+             FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2
+               AND ($3::text IS NULL OR metric = $3)
+               AND ($4::text IS NULL OR column_name = $4)
+               AND ($5::timestamptz IS NULL OR observed_at >= $5)
+               AND ($6::timestamptz IS NULL OR observed_at < $6)
+             ORDER BY observed_at DESC, metric, column_name
+             LIMIT $7",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(&query.metric)
+        .bind(&query.column)
+        .bind(query.since)
+        .bind(query.until)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(points))
+    }
+}

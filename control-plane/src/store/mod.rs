@@ -1,0 +1,71 @@
+//! PostgreSQL persistence: metadata (tenants, agents, assets, columns) and metric history.
+//!
+//! Owns every SQL statement of the control plane and the migrations. Every query takes the tenant as
+//! an argument from the caller's authenticated context; nothing here decides who may see what. Must
+//! not know about HTTP or NATS.
+
+mod assets;
+mod ingest;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
+pub use ingest::IngestOutcome;
+
+/// The control plane's migrations, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+const MAX_CONNECTIONS: u32 = 10;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid batch: {0}")]
+    InvalidBatch(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Opens a pool lazily: the first query connects, so a server can start while the database is
+    /// still coming up and report it through readiness.
+    pub fn connect_lazy(database_url: &str) -> StoreResult<Self> {
+        let options: PgConnectOptions = database_url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.application_name("cwic"));
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies pending migrations; sqlx serialises concurrent runs with an advisory lock.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
