@@ -13,19 +13,29 @@ use uuid::Uuid;
 use crate::config::{AgentConfig, SourceConfig};
 use crate::source::{DiscoveredTable, Source, SourceResult, TableKind};
 
-/// Collects one batch for one source. Fails only when discovery fails (the source is unusable);
-/// per-table failures are recorded in the batch.
-pub async fn collect(config: &AgentConfig, source_config: &SourceConfig, source: &Source) -> SourceResult<MetricBatch> {
+/// Largest encoded batch: well under nats-server's default 1 MiB `max_payload`, leaving room for headers.
+const MAX_BATCH_BYTES: usize = 768 * 1024;
+
+/// Collects one source. Fails only when discovery fails (the source is unusable); per-table failures
+/// are recorded in the batch. A run over many tables is split into several batches, each below
+/// [`MAX_BATCH_BYTES`] and each with its own id.
+pub async fn collect(
+    config: &AgentConfig,
+    source_config: &SourceConfig,
+    source: &Source,
+) -> SourceResult<Vec<MetricBatch>> {
     let collected_at = unix_ms_now();
     let tables = source.discover().await?;
-    let selected: Vec<DiscoveredTable> =
-        tables.into_iter().filter(|table| source_config.selects(&table.schema, &table.name)).collect();
+    let selected: Vec<DiscoveredTable> = tables
+        .into_iter()
+        .filter(|table| source_config.selects(&table.schema, &table.name))
+        .collect();
     let mut assets = Vec::with_capacity(selected.len());
     for table in &selected {
         assets.push(observe(source, table).await);
     }
-    let batch = MetricBatch {
-        batch_id: Uuid::now_v7().to_string(),
+    let template = MetricBatch {
+        batch_id: String::new(),
         tenant_id: config.tenant.to_string(),
         agent_id: config.agent_id.to_string(),
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -33,16 +43,47 @@ pub async fn collect(config: &AgentConfig, source_config: &SourceConfig, source:
         finished_at_unix_ms: unix_ms_now(),
         source_name: source_config.name.clone(),
         source_kind: source_config.url.kind().as_str().to_owned(),
-        assets,
+        assets: Vec::new(),
     };
+    let tables = assets.len();
+    let batches = split_into_batches(&template, assets, MAX_BATCH_BYTES);
     info!(
         source = %source_config.name,
-        batch_id = %batch.batch_id,
-        tables = batch.assets.len(),
-        elapsed_ms = batch.finished_at_unix_ms - batch.collected_at_unix_ms,
+        tables,
+        batches = batches.len(),
+        elapsed_ms = template.finished_at_unix_ms - template.collected_at_unix_ms,
         "collection finished"
     );
-    Ok(batch)
+    Ok(batches)
+}
+
+/// Packs assets greedily into batches of at most `max_bytes` encoded (an asset larger than that on its
+/// own travels alone). Every batch gets a fresh UUIDv7 id; an empty run yields one empty batch so the
+/// control plane still learns the agent ran.
+fn split_into_batches(
+    template: &MetricBatch,
+    assets: Vec<AssetObservation>,
+    max_bytes: usize,
+) -> Vec<MetricBatch> {
+    let new_batch = || MetricBatch {
+        batch_id: Uuid::now_v7().to_string(),
+        ..template.clone()
+    };
+    let mut batches = vec![new_batch()];
+    let mut size = 0;
+    for asset in assets {
+        // Field tag + length prefix + body, as prost encodes a repeated message field.
+        let asset_size = prost::Message::encoded_len(&asset) + 8;
+        if size + asset_size > max_bytes && batches.last().is_some_and(|batch| !batch.assets.is_empty()) {
+            batches.push(new_batch());
+            size = 0;
+        }
+        size += asset_size;
+        if let Some(batch) = batches.last_mut() {
+            batch.assets.push(asset);
+        }
+    }
+    batches
 }
 
 async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
@@ -73,11 +114,13 @@ async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
                 column: String::new(),
                 value: measurement.row_count as f64,
             });
-            observation.metrics.extend(measurement.null_counts.into_iter().map(|(column, nulls)| Metric {
-                name: MetricKind::NullCount.as_str().to_owned(),
-                column,
-                value: nulls as f64,
-            }));
+            observation
+                .metrics
+                .extend(measurement.null_counts.into_iter().map(|(column, nulls)| Metric {
+                    name: MetricKind::NullCount.as_str().to_owned(),
+                    column,
+                    value: nulls as f64,
+                }));
         }
         Err(error) => {
             warn!(%error, table = %format!("{}.{}", table.schema, table.name), "measuring table failed");
@@ -98,5 +141,65 @@ fn asset_kind(kind: TableKind) -> AssetKind {
 
 fn unix_ms_now() -> i64 {
     // A clock before 1970 is a broken host; report it as 0 rather than fail the collection.
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset(name: &str, columns: usize) -> AssetObservation {
+        AssetObservation {
+            schema: "public".into(),
+            name: name.into(),
+            metrics: (0..columns)
+                .map(|index| Metric {
+                    name: "null_count".into(),
+                    column: format!("column_{index}"),
+                    value: 1.0,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn splits_large_runs_below_the_size_limit_and_keeps_every_asset() {
+        let template = MetricBatch {
+            tenant_id: "acme".into(),
+            source_name: "w".into(),
+            ..Default::default()
+        };
+        let assets: Vec<_> = (0..100).map(|index| asset(&format!("t{index}"), 50)).collect();
+        let one_asset = prost::Message::encoded_len(&assets[0]);
+        let batches = split_into_batches(&template, assets, one_asset * 10);
+        assert!(batches.len() >= 10, "{} batches", batches.len());
+        let mut names: Vec<String> = batches
+            .iter()
+            .flat_map(|b| b.assets.iter().map(|a| a.name.clone()))
+            .collect();
+        assert_eq!(names.len(), 100);
+        names.dedup();
+        assert_eq!(names.len(), 100);
+        for batch in &batches {
+            assert!(
+                prost::Message::encoded_len(batch) <= one_asset * 10 + 64,
+                "batch too large"
+            );
+            assert_eq!(batch.tenant_id, "acme");
+        }
+        let mut ids: Vec<&str> = batches.iter().map(|b| b.batch_id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), batches.len(), "batch ids must be unique");
+    }
+
+    #[test]
+    fn an_empty_run_is_one_empty_batch() {
+        let batches = split_into_batches(&MetricBatch::default(), Vec::new(), 1024);
+        assert_eq!(batches.len(), 1);
+        assert!(batches[0].assets.is_empty());
+    }
 }

@@ -33,7 +33,12 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn at_key(file: &Path, key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), key: key.into(), line_column: None, message: message.into() }
+        Self {
+            file: file.to_owned(),
+            key: key.into(),
+            line_column: None,
+            message: message.into(),
+        }
     }
 
     fn render(&self) -> String {
@@ -121,11 +126,18 @@ impl AgentConfig {
             return Err(ConfigError::at_key(
                 path,
                 "version",
-                format!("expected {CURRENT_VERSION}, found {} (this agent reads version 1 files)", file.version),
+                format!(
+                    "expected {CURRENT_VERSION}, found {} (this agent reads version 1 files)",
+                    file.version
+                ),
             ));
         }
         if file.sources.is_empty() {
-            return Err(ConfigError::at_key(path, "sources", "expected at least one source"));
+            return Err(ConfigError::at_key(
+                path,
+                "sources",
+                "expected at least one source",
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for (index, source) in file.sources.iter().enumerate() {
@@ -142,7 +154,9 @@ impl AgentConfig {
             agent_id: file.agent_id,
             nats_url: file.nats_url,
             spool_dir: file.spool_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
-            interval: file.schedule.map_or(DEFAULT_INTERVAL, |schedule| schedule.every.0),
+            interval: file
+                .schedule
+                .map_or(DEFAULT_INTERVAL, |schedule| schedule.every.0),
             sources: file
                 .sources
                 .into_iter()
@@ -158,7 +172,8 @@ impl AgentConfig {
             ConfigError::at_key(path, format!("environment variable {variable}"), message)
         };
         if let Some(value) = env("CWIC_TENANT") {
-            config.tenant = TenantId::parse(&value).map_err(|error| env_error("CWIC_TENANT", error.to_string()))?;
+            config.tenant =
+                TenantId::parse(&value).map_err(|error| env_error("CWIC_TENANT", error.to_string()))?;
         }
         if let Some(value) = env("CWIC_AGENT_ID") {
             config.agent_id =
@@ -190,18 +205,30 @@ fn yaml_error(path: &Path, text: &str, key: String, error: &serde_yaml_ng::Error
     {
         message = rest.to_owned();
     }
-    ConfigError { file: path.to_owned(), key, line_column, message }
+    ConfigError {
+        file: path.to_owned(),
+        key,
+        line_column,
+        message,
+    }
 }
 
 /// Errors raised while validating a value are located by the YAML library at the start of the
 /// enclosing mapping; move them to the line of the key itself (`url:` for `sources[0].url`), searching
 /// forward from the reported line, and point at its value.
 fn refine_location(text: &str, reported: (usize, usize), key: &str) -> (usize, usize) {
-    let Some(field) = key.rsplit('.').next().filter(|field| !field.is_empty() && !field.contains('[')) else {
+    let Some(field) = key
+        .rsplit('.')
+        .next()
+        .filter(|field| !field.is_empty() && !field.contains('['))
+    else {
         return reported;
     };
     let needle = format!("{field}:");
-    let at_reported = text.lines().nth(reported.0.saturating_sub(1)).and_then(|line| line.get(reported.1.saturating_sub(1)..));
+    let at_reported = text
+        .lines()
+        .nth(reported.0.saturating_sub(1))
+        .and_then(|line| line.get(reported.1.saturating_sub(1)..));
     if at_reported.is_some_and(|rest| rest.starts_with(&needle)) {
         return reported;
     }
@@ -225,7 +252,9 @@ impl<'de> Deserialize<'de> for SourceName {
         let value = String::deserialize(deserializer)?;
         let valid = !value.is_empty()
             && value.len() <= 63
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if valid {
             Ok(SourceName(value))
         } else {
@@ -271,8 +300,9 @@ impl SourceUrl {
 impl TryFrom<String> for SourceUrl {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
-        let url = Url::parse(&value)
-            .map_err(|error| format!("expected a source URL like postgres://user@host/db, found an invalid URL ({error})"))?;
+        let url = Url::parse(&value).map_err(|error| {
+            format!("expected a source URL like postgres://user@host/db, found an invalid URL ({error})")
+        })?;
         let kind = match url.scheme() {
             "postgres" | "postgresql" => SourceKind::Postgres,
             other => {
@@ -324,10 +354,14 @@ impl NatsUrl {
 impl TryFrom<String> for NatsUrl {
     type Error = String;
     fn try_from(value: String) -> Result<Self, String> {
-        let url = Url::parse(&value)
-            .map_err(|error| format!("expected a NATS URL like nats://host:4222, found an invalid URL ({error})"))?;
+        let url = Url::parse(&value).map_err(|error| {
+            format!("expected a NATS URL like nats://host:4222, found an invalid URL ({error})")
+        })?;
         if !matches!(url.scheme(), "nats" | "tls") {
-            return Err(format!("expected a URL starting with nats:// or tls://, found scheme `{}`", url.scheme()));
+            return Err(format!(
+                "expected a URL starting with nats:// or tls://, found scheme `{}`",
+                url.scheme()
+            ));
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err("expected a host in the NATS URL, e.g. nats://127.0.0.1:4222".to_owned());
@@ -368,7 +402,9 @@ impl<'de> Deserialize<'de> for Interval {
             serde::de::Error::custom(format!("expected a duration like 30s, 5m or 1h, found `{value}`"))
         })?;
         if duration < Duration::from_millis(100) {
-            return Err(serde::de::Error::custom(format!("expected an interval of at least 100ms, found `{value}`")));
+            return Err(serde::de::Error::custom(format!(
+                "expected an interval of at least 100ms, found `{value}`"
+            )));
         }
         Ok(Interval(duration))
     }
@@ -400,7 +436,9 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     match pattern.split_first() {
         None => text.is_empty(),
         Some((b'*', rest)) => (0..=text.len()).any(|skip| glob_match(rest, &text[skip..])),
-        Some((first, rest)) => text.split_first().is_some_and(|(c, tail)| c == first && glob_match(rest, tail)),
+        Some((first, rest)) => text
+            .split_first()
+            .is_some_and(|(c, tail)| c == first && glob_match(rest, tail)),
     }
 }
 
@@ -473,7 +511,10 @@ sources:
     fn wrong_type_names_the_key() {
         let text = VALID.replace("version: 1", "version: one");
         let error = parse(&text).unwrap_err().to_string();
-        assert!(error.starts_with("agent.yaml:1:10: version: invalid type: string \"one\", expected u32"), "{error}");
+        assert!(
+            error.starts_with("agent.yaml:1:10: version: invalid type: string \"one\", expected u32"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -484,27 +525,49 @@ sources:
             error,
             "agent.yaml:10:10: sources[0].url: expected a URL starting with postgres:// or postgresql://, found scheme `mysql`"
         );
-        let error = parse(&VALID.replace("every: 5m", "every: soon")).unwrap_err().to_string();
-        assert_eq!(error, "agent.yaml:7:3: schedule.every: expected a duration like 30s, 5m or 1h, found `soon`");
-        let error = parse(&VALID.replace("tenant: acme", "tenant: Acme")).unwrap_err().to_string();
-        assert!(error.starts_with("agent.yaml:2:9: tenant: tenant id `Acme` has `A` at position 1"), "{error}");
+        let error = parse(&VALID.replace("every: 5m", "every: soon"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "agent.yaml:7:3: schedule.every: expected a duration like 30s, 5m or 1h, found `soon`"
+        );
+        let error = parse(&VALID.replace("tenant: acme", "tenant: Acme"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("agent.yaml:2:9: tenant: tenant id `Acme` has `A` at position 1"),
+            "{error}"
+        );
     }
 
     #[test]
     fn missing_key_and_wrong_version() {
-        let error = parse(&VALID.replace("agent_id: wh-1\n", "")).unwrap_err().to_string();
+        let error = parse(&VALID.replace("agent_id: wh-1\n", ""))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("missing field `agent_id`"), "{error}");
-        let error = parse(&VALID.replace("version: 1", "version: 2")).unwrap_err().to_string();
-        assert_eq!(error, "agent.yaml: version: expected 1, found 2 (this agent reads version 1 files)");
+        let error = parse(&VALID.replace("version: 1", "version: 2"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "agent.yaml: version: expected 1, found 2 (this agent reads version 1 files)"
+        );
     }
 
     #[test]
     fn duplicate_keys_and_names_are_errors() {
-        let error = parse(&VALID.replace("tenant: acme", "tenant: acme\ntenant: other")).unwrap_err().to_string();
+        let error = parse(&VALID.replace("tenant: acme", "tenant: acme\ntenant: other"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("duplicate"), "{error}");
         let twice = format!("{VALID}  - name: warehouse\n    url: postgres://h/db\n");
         let error = parse(&twice).unwrap_err().to_string();
-        assert_eq!(error, "agent.yaml: sources[1].name: expected a unique name, `warehouse` is used twice");
+        assert_eq!(
+            error,
+            "agent.yaml: sources[1].name: expected a unique name, `warehouse` is used twice"
+        );
     }
 
     #[test]

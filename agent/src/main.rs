@@ -24,7 +24,11 @@ use crate::spool::Spool;
 const EXIT_CONFIG: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "cwic-agent", version, about = "CWIC agent: measures data where it lives and ships only metrics")]
+#[command(
+    name = "cwic-agent",
+    version,
+    about = "CWIC agent: measures data where it lives and ships only metrics"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CWIC_LOG_FORMAT")]
@@ -78,25 +82,26 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(error) => {
-            match error.downcast_ref::<ConfigError>() {
-                Some(config_error) => {
-                    eprintln!("error: {config_error}");
-                    ExitCode::from(EXIT_CONFIG)
-                }
-                None => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
-                }
+        Err(error) => match error.downcast_ref::<ConfigError>() {
+            Some(config_error) => {
+                eprintln!("error: {config_error}");
+                ExitCode::from(EXIT_CONFIG)
             }
-        }
+            None => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CWIC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,async_nats=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -149,8 +154,10 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         }
         for (source_config, source) in config.sources.iter().zip(&sources) {
             match collector::collect(&config, source_config, source).await {
-                Ok(batch) => {
-                    spool.push(&batch)?;
+                Ok(batches) => {
+                    for batch in &batches {
+                        spool.push(batch)?;
+                    }
                     wake.notify_one();
                 }
                 Err(error) => error!(%error, source = %source_config.name, "collection failed"),
@@ -159,7 +166,10 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         completed += 1;
     }
     if runs.is_some() {
-        info!(runs = completed, "collection runs done, sending what waits in the outbox");
+        info!(
+            runs = completed,
+            "collection runs done, sending what waits in the outbox"
+        );
         finish.cancel();
     }
     shipper_task.await.context("the shipper task failed")??;

@@ -39,7 +39,11 @@ enum RoundEnd {
 impl Shipper {
     /// Starts the NATS connection in the background; it keeps retrying while the broker is away, so the
     /// agent collects into the outbox from its first minute even with no broker.
-    pub async fn connect(nats_url: &NatsUrl, spool: Arc<Spool>, wake: Arc<Notify>) -> Result<Self, async_nats::ConnectError> {
+    pub async fn connect(
+        nats_url: &NatsUrl,
+        spool: Arc<Spool>,
+        wake: Arc<Notify>,
+    ) -> Result<Self, async_nats::ConnectError> {
         let client = async_nats::ConnectOptions::new()
             .name("cwic-agent")
             .retry_on_initial_connect()
@@ -47,7 +51,9 @@ impl Shipper {
             .event_callback(|event| async move {
                 match event {
                     async_nats::Event::Connected => info!("connected to the broker"),
-                    async_nats::Event::Disconnected => warn!("disconnected from the broker, batches wait in the outbox"),
+                    async_nats::Event::Disconnected => {
+                        warn!("disconnected from the broker, batches wait in the outbox")
+                    }
                     other => debug!(event = %other, "broker connection event"),
                 }
             })
@@ -55,7 +61,11 @@ impl Shipper {
             .await?;
         let mut jetstream = jetstream::new(client);
         jetstream.set_timeout(ACK_TIMEOUT);
-        Ok(Self { spool, jetstream, wake })
+        Ok(Self {
+            spool,
+            jetstream,
+            wake,
+        })
     }
 
     /// Sends until cancelled. With `finish` cancelled too, returns as soon as the outbox is empty.
@@ -93,8 +103,13 @@ impl Shipper {
             if cancel.is_cancelled() {
                 return Ok(RoundEnd::Drained);
             }
-            let Some(spooled) = self.spool.read(&id)? else { continue };
-            let subject = match (TenantId::parse(&spooled.batch.tenant_id), AgentId::parse(&spooled.batch.agent_id)) {
+            let Some(spooled) = self.spool.read(&id)? else {
+                continue;
+            };
+            let subject = match (
+                TenantId::parse(&spooled.batch.tenant_id),
+                AgentId::parse(&spooled.batch.agent_id),
+            ) {
                 (Ok(tenant), Ok(agent)) => AgentSubject::new(tenant, agent, AgentSubjectKind::Metrics),
                 _ => {
                     // Written by this agent from a validated config, so unreachable short of disk damage.
@@ -103,7 +118,9 @@ impl Shipper {
                     continue;
                 }
             };
-            let publish = PublishMessage::build().payload(spooled.payload.into()).message_id(&id);
+            let publish = PublishMessage::build()
+                .payload(spooled.payload.into())
+                .message_id(&id);
             let ack = match self.jetstream.send_publish(subject.to_string(), publish).await {
                 Ok(future) => future.await,
                 Err(error) => {

@@ -31,7 +31,10 @@ pub enum SpoolError {
 pub type SpoolResult<T> = Result<T, SpoolError>;
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
-    move |cause| SpoolError::Io { path: path.to_owned(), cause }
+    move |cause| SpoolError::Io {
+        path: path.to_owned(),
+        cause,
+    }
 }
 
 pub struct Spool {
@@ -61,15 +64,26 @@ impl Spool {
             .write(true)
             .open(&lock_path)
             .map_err(io_error(&lock_path))?;
-        lock.try_lock().map_err(|_| SpoolError::Locked { path: root.to_owned() })?;
+        lock.try_lock().map_err(|_| SpoolError::Locked {
+            path: root.to_owned(),
+        })?;
         // Temporary files left by a crash mid-write were never complete batches.
         for entry in fs::read_dir(&pending).map_err(io_error(&pending))? {
             let path = entry.map_err(io_error(&pending))?.path();
-            if path.file_name().and_then(|name| name.to_str()).is_some_and(|name| name.starts_with(".tmp-")) {
+            if path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(".tmp-"))
+            {
                 fs::remove_file(&path).map_err(io_error(&path))?;
             }
         }
-        Ok(Self { root: root.to_owned(), pending, dead, _lock: lock })
+        Ok(Self {
+            root: root.to_owned(),
+            pending,
+            dead,
+            _lock: lock,
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -81,11 +95,14 @@ impl Spool {
         let final_path = self.pending.join(format!("{}.{EXTENSION}", batch.batch_id));
         let temp_path = self.pending.join(format!(".tmp-{}", batch.batch_id));
         let mut file = File::create(&temp_path).map_err(io_error(&temp_path))?;
-        file.write_all(&batch.encode_to_vec()).map_err(io_error(&temp_path))?;
+        file.write_all(&batch.encode_to_vec())
+            .map_err(io_error(&temp_path))?;
         file.sync_all().map_err(io_error(&temp_path))?;
         drop(file);
         fs::rename(&temp_path, &final_path).map_err(io_error(&final_path))?;
-        File::open(&self.pending).and_then(|dir| dir.sync_all()).map_err(io_error(&self.pending))?;
+        File::open(&self.pending)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io_error(&self.pending))?;
         Ok(())
     }
 
@@ -139,7 +156,11 @@ mod tests {
     use super::*;
 
     fn batch(id: &str) -> MetricBatch {
-        MetricBatch { batch_id: id.to_owned(), tenant_id: "acme".into(), ..Default::default() }
+        MetricBatch {
+            batch_id: id.to_owned(),
+            tenant_id: "acme".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -165,7 +186,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _first = Spool::open(dir.path()).unwrap();
         let error = Spool::open(dir.path()).err().unwrap();
-        assert!(error.to_string().contains("is in use by another agent process"), "{error}");
+        assert!(
+            error.to_string().contains("is in use by another agent process"),
+            "{error}"
+        );
     }
 
     #[test]

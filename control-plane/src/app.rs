@@ -48,12 +48,21 @@ impl Application {
             }
             None => None,
         };
-        let state = AppState { store: store.clone(), default_tenant: config.default_tenant, ingest_stats: stats };
+        let state = AppState {
+            store: store.clone(),
+            default_tenant: config.default_tenant,
+            ingest_stats: stats,
+        };
         let router = api::router(state, &config.console_dir);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, router, ingest, store })
+        Ok(Self {
+            listener,
+            router,
+            ingest,
+            store,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -64,7 +73,9 @@ impl Application {
     pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
         info!(%address, "serving http");
-        let ingest_task = self.ingest.map(|service| tokio::spawn(service.run(cancel.clone())));
+        let ingest_task = self
+            .ingest
+            .map(|service| tokio::spawn(service.run(cancel.clone())));
         let shutdown = cancel.clone();
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

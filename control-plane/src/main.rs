@@ -13,7 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
 #[derive(Parser)]
-#[command(name = "cwic", version, about = "CWIC control plane: ingest, store and serve data-quality metrics")]
+#[command(
+    name = "cwic",
+    version,
+    about = "CWIC control plane: ingest, store and serve data-quality metrics"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "CWIC_LOG_FORMAT")]
@@ -70,8 +74,20 @@ fn main() -> ExitCode {
                 info!("migrations applied");
                 Ok(())
             }
-            Command::Serve { database_url, nats_url, listen, console_dir, default_tenant } => {
-                let config = ServeConfig { database_url, nats_url: Some(nats_url), listen, console_dir, default_tenant };
+            Command::Serve {
+                database_url,
+                nats_url,
+                listen,
+                console_dir,
+                default_tenant,
+            } => {
+                let config = ServeConfig {
+                    database_url,
+                    nats_url: Some(nats_url),
+                    listen,
+                    console_dir,
+                    default_tenant,
+                };
                 let app = Application::build(config).await?;
                 let cancel = CancellationToken::new();
                 tokio::spawn(cancel_on_signal(cancel.clone()));

@@ -16,7 +16,12 @@ pub enum IdError {
     #[error(
         "{kind} `{value}` has `{character}` at position {position}: expected lower-case letters, digits, `-` or `_`, starting with a letter or digit"
     )]
-    InvalidCharacter { kind: &'static str, value: String, character: char, position: usize },
+    InvalidCharacter {
+        kind: &'static str,
+        value: String,
+        character: char,
+        position: usize,
+    },
 }
 
 /// Checks the slug rules shared by tenant and agent ids. They become NATS subject tokens and database
@@ -26,7 +31,10 @@ fn parse_slug(kind: &'static str, value: &str) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if value.len() > MAX_ID_LEN {
-        return Err(IdError::TooLong { kind, value: value.to_owned() });
+        return Err(IdError::TooLong {
+            kind,
+            value: value.to_owned(),
+        });
     }
     for (index, character) in value.chars().enumerate() {
         let allowed = character.is_ascii_lowercase()
@@ -126,7 +134,10 @@ mod tests {
         for bad in ["Acme", "a*", "a>", "a b", "-a", "é"] {
             assert!(TenantId::parse(bad).is_err(), "{bad} should be rejected");
         }
-        assert!(matches!(TenantId::parse(&"a".repeat(64)), Err(IdError::TooLong { .. })));
+        assert!(matches!(
+            TenantId::parse(&"a".repeat(64)),
+            Err(IdError::TooLong { .. })
+        ));
     }
 
     #[test]
@@ -134,6 +145,9 @@ mod tests {
         let ok: TenantId = serde_json::from_str("\"acme\"").unwrap();
         assert_eq!(ok.as_str(), "acme");
         let err = serde_json::from_str::<TenantId>("\"ACME\"").unwrap_err();
-        assert!(err.to_string().contains("tenant id `ACME` has `A` at position 1"), "{err}");
+        assert!(
+            err.to_string().contains("tenant id `ACME` has `A` at position 1"),
+            "{err}"
+        );
     }
 }

@@ -34,9 +34,15 @@ impl AgentSubjectKind {
     }
 
     fn parse(token: &str) -> Option<Self> {
-        [Self::Metrics, Self::Checks, Self::Schema, Self::Lineage, Self::Heartbeat]
-            .into_iter()
-            .find(|kind| kind.as_str() == token)
+        [
+            Self::Metrics,
+            Self::Checks,
+            Self::Schema,
+            Self::Lineage,
+            Self::Heartbeat,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == token)
     }
 }
 
@@ -76,7 +82,13 @@ impl AgentSubject {
 
 impl fmt::Display for AgentSubject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cwic.{}.agent.{}.{}", self.tenant, self.agent, self.kind.as_str())
+        write!(
+            f,
+            "cwic.{}.agent.{}.{}",
+            self.tenant,
+            self.agent,
+            self.kind.as_str()
+        )
     }
 }
 

@@ -1,1 +1,396 @@
-pub fn placeholder() {}
+//! Test harness for end-to-end tests: real PostgreSQL databases, real `nats-server` processes and the
+//! real `cwic` and `cwic-agent` binaries, each test with its own of everything.
+//!
+//! Needs `scripts/dev-services start` (PostgreSQL with the `cwic` role, `nats-server` installed) and
+//! the binaries built (`cargo build --workspace --bins`, which the test command runs first).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+
+/// Admin URL for creating test databases; the role needs CREATEDB.
+pub fn admin_database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://cwic:cwic@127.0.0.1:5432/cwic".to_owned())
+}
+
+/// Polls `condition` until it returns `Some` or `timeout` passes.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut condition: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut last_error = None;
+    loop {
+        match condition().await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(error) => last_error = Some(error),
+        }
+        if Instant::now() > deadline {
+            match last_error {
+                Some(error) => bail!("timed out after {timeout:?} waiting for {what}: last error: {error:#}"),
+                None => bail!("timed out after {timeout:?} waiting for {what}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A free TCP port on loopback (bound and released; fine for tests on one machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap_or(0)
+}
+
+/// Path of a workspace binary next to the test executable (`target/<profile>/<name>`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        path.display()
+    );
+    path
+}
+
+/// A PostgreSQL database of its own, dropped when the value is dropped.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn create(prefix: &str) -> anyhow::Result<Self> {
+        let admin = admin_database_url();
+        let name = format!("cwic_t_{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin).await.with_context(|| {
+            format!("cannot connect to {admin}: is PostgreSQL running (scripts/dev-services start)?")
+        })?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => bail!("DATABASE_URL {admin} has no database part"),
+        };
+        let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
+        Ok(Self { name, url, pool })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = admin_database_url();
+        let name = self.name.clone();
+        // The test's runtime may be blocked in this drop, so a thread with its own small runtime drops
+        // the database; WITH (FORCE) ends the pool's connections from the server side.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A `nats-server` with JetStream on a free port and a temporary store; can be stopped and started
+/// again on the same port and store to simulate a broker outage.
+pub struct NatsServer {
+    pub port: u16,
+    store: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    pub async fn start() -> anyhow::Result<Self> {
+        let mut server = Self {
+            port: free_port(),
+            store: tempfile::tempdir()?,
+            child: None,
+        };
+        server.restart().await?;
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on the same port and store.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            bail!("nats-server is already running");
+        }
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .arg(self.store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start nats-server: is it installed (scripts/dev-services start)?")?;
+        self.child = Some(child);
+        let port = self.port;
+        wait_for(
+            "nats-server to accept connections",
+            Duration::from_secs(10),
+            || async move { Ok(std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(|_| ())) },
+        )
+        .await
+    }
+
+    /// Stops the server and waits until it is gone.
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+/// The `cwic serve` process with its own database and log file.
+pub struct ControlPlane {
+    pub port: u16,
+    database_url: String,
+    nats_url: String,
+    log_dir: tempfile::TempDir,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl ControlPlane {
+    pub async fn start(database_url: &str, nats_url: &str) -> anyhow::Result<Self> {
+        let mut control_plane = Self {
+            port: free_port(),
+            database_url: database_url.to_owned(),
+            nats_url: nats_url.to_owned(),
+            log_dir: tempfile::tempdir()?,
+            child: None,
+            starts: 0,
+        };
+        control_plane.restart().await?;
+        Ok(control_plane)
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            bail!("the control plane is already running");
+        }
+        self.starts += 1;
+        let log = std::fs::File::create(self.log_dir.path().join(format!("cwic-{}.log", self.starts)))?;
+        let child = Command::new(binary("cwic"))
+            .arg("serve")
+            .env("CWIC_DATABASE_URL", &self.database_url)
+            .env("CWIC_NATS_URL", &self.nats_url)
+            .env("CWIC_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("CWIC_LOG", "info,cwic_control_plane=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?;
+        self.child = Some(child);
+        let url = format!("{}/readyz", self.base_url());
+        let client = reqwest::Client::new();
+        let result = wait_for("the control plane to be ready", Duration::from_secs(30), || {
+            let request = client.get(&url).send();
+            async move {
+                Ok(request
+                    .await
+                    .ok()
+                    .filter(|response| response.status().is_success())
+                    .map(|_| ()))
+            }
+        })
+        .await;
+        if result.is_err() {
+            eprintln!("control plane log:\n{}", self.log());
+        }
+        result
+    }
+
+    /// SIGKILL: no graceful shutdown, as in a crash.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM and wait for the exit status.
+    pub fn terminate(&mut self) -> anyhow::Result<ExitStatus> {
+        let Some(mut child) = self.child.take() else {
+            bail!("not running")
+        };
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        Ok(child.wait()?)
+    }
+
+    /// Everything the control plane logged so far, across restarts.
+    pub fn log(&self) -> String {
+        (1..=self.starts)
+            .map(|start| {
+                std::fs::read_to_string(self.log_dir.path().join(format!("cwic-{start}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n--- restart ---\n")
+    }
+
+    /// GET a JSON document from the API as `tenant`.
+    pub async fn get(&self, path: &str, tenant: &str) -> anyhow::Result<Value> {
+        let response = reqwest::Client::new()
+            .get(format!("{}{path}", self.base_url()))
+            .header("x-cwic-tenant", tenant)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        if !status.is_success() {
+            bail!("GET {path}: {status}: {body}");
+        }
+        Ok(body)
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
+
+/// An agent configuration in a temporary folder, with its outbox beside it.
+pub struct AgentSetup {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+}
+
+impl AgentSetup {
+    pub fn new(
+        tenant: &str,
+        agent_id: &str,
+        nats_url: &str,
+        source_url: &str,
+        every: &str,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let config_path = dir.path().join("agent.yaml");
+        let config = format!(
+            "version: 1\ntenant: {tenant}\nagent_id: {agent_id}\nnats_url: {nats_url}\nspool_dir: {spool}\n\
+             schedule:\n  every: {every}\nsources:\n  - name: warehouse\n    url: {source_url}\n",
+            spool = dir.path().join("spool").display()
+        );
+        std::fs::write(&config_path, config)?;
+        Ok(Self { dir, config_path })
+    }
+
+    pub fn spool_pending(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("spool").join("pending"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "batch"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// Starts `cwic-agent run --runs <runs>` with its log in the setup folder.
+    pub fn spawn(&self, runs: u64) -> anyhow::Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("agent.log"))?;
+        Ok(Command::new(binary("cwic-agent"))
+            .args(["run", "--config"])
+            .arg(&self.config_path)
+            .args(["--runs", &runs.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("agent.log")).unwrap_or_default()
+    }
+}
+
+/// Waits for a child process to exit within `timeout`, killing it otherwise.
+pub async fn wait_exit(child: &mut Child, timeout: Duration) -> anyhow::Result<ExitStatus> {
+    let result = wait_for("the process to exit", timeout, || {
+        let status = child.try_wait();
+        async move { Ok(status?) }
+    })
+    .await;
+    if result.is_err() {
+        let _ = child.kill();
+    }
+    result
+}
+
+/// Creates a small shop schema with known NULL patterns, an empty table, a view and awkward names.
+pub async fn seed_source(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::raw_sql(
+        r#"
+        CREATE TABLE customers (
+            id int PRIMARY KEY, email text, phone text, country text NOT NULL, created_at timestamptz
+        );
+        INSERT INTO customers
+        SELECT i,
+               CASE WHEN i % 7 = 0 THEN NULL ELSE 'user' || i || '@example.com' END,
+               CASE WHEN i % 3 = 0 THEN NULL ELSE '+4420' || lpad(i::text, 7, '0') END,
+               (ARRAY['GB','DE','FR'])[1 + i % 3],
+               CASE WHEN i % 11 = 0 THEN NULL ELSE now() - i * interval '1 hour' END
+        FROM generate_series(1, 1000) AS i;
+        CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, amount numeric(12,2), note text);
+        INSERT INTO orders SELECT i, 1 + i % 1000, CASE WHEN i % 50 = 0 THEN NULL ELSE i * 1.5 END, NULL
+        FROM generate_series(1, 2500) AS i;
+        CREATE TABLE empty_table (a int, b text);
+        CREATE SCHEMA "Sales Ops";
+        CREATE TABLE "Sales Ops"."Odd ""Name""" ("Mixed Case" text, "sélection" int);
+        INSERT INTO "Sales Ops"."Odd ""Name""" VALUES ('x', NULL), (NULL, NULL), ('z', 3);
+        CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 100;
+        "#,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

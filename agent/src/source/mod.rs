@@ -75,7 +75,9 @@ pub enum Source {
 impl Source {
     pub async fn connect(config: &SourceConfig) -> SourceResult<Self> {
         match config.url.kind() {
-            SourceKind::Postgres => Ok(Source::Postgres(postgres::PostgresSource::connect(&config.url).await?)),
+            SourceKind::Postgres => Ok(Source::Postgres(
+                postgres::PostgresSource::connect(&config.url).await?,
+            )),
         }
     }
 
@@ -102,7 +104,10 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<So
             ConfigError::at_key(
                 file,
                 format!("sources[{index}].url"),
-                format!("{error} (expected a reachable {} server)", config.url.kind().as_str()),
+                format!(
+                    "{error} (expected a reachable {} server)",
+                    config.url.kind().as_str()
+                ),
             )
         })?;
         connected.push(source);

@@ -4,7 +4,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
 use super::{
-    CONNECT_TIMEOUT, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, TableKind, TableMeasurement,
+    CONNECT_TIMEOUT, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, TableKind,
+    TableMeasurement,
 };
 use crate::config::SourceUrl;
 
@@ -37,9 +38,14 @@ ORDER BY n.nspname, c.relname, a.attnum
 
 impl PostgresSource {
     pub async fn connect(url: &SourceUrl) -> SourceResult<Self> {
-        let connect_error = |cause: String| SourceError::Connect { url: url.to_string(), cause };
-        let options: PgConnectOptions =
-            url.expose_secret().parse().map_err(|error: sqlx::Error| connect_error(error.to_string()))?;
+        let connect_error = |cause: String| SourceError::Connect {
+            url: url.to_string(),
+            cause,
+        };
+        let options: PgConnectOptions = url
+            .expose_secret()
+            .parse()
+            .map_err(|error: sqlx::Error| connect_error(error.to_string()))?;
         let options = options.application_name("cwic-agent");
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -51,7 +57,10 @@ impl PostgresSource {
     }
 
     pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
-        let rows = sqlx::query(DISCOVER_SQL).fetch_all(&self.pool).await.map_err(SourceError::Discover)?;
+        let rows = sqlx::query(DISCOVER_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(SourceError::Discover)?;
         let mut tables: Vec<DiscoveredTable> = Vec::new();
         for row in rows {
             let schema: String = row.try_get("schema_name").map_err(SourceError::Discover)?;
@@ -72,7 +81,12 @@ impl PostgresSource {
                         "f" => TableKind::ForeignTable,
                         _ => TableKind::Table,
                     };
-                    tables.push(DiscoveredTable { schema, name, kind, columns: vec![column] });
+                    tables.push(DiscoveredTable {
+                        schema,
+                        name,
+                        kind,
+                        columns: vec![column],
+                    });
                 }
             }
         }
@@ -82,19 +96,27 @@ impl PostgresSource {
     pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
         let sql = measure_sql(table);
         // Identifiers are quoted by `quote_ident`; no value is spliced into the text.
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await.map_err(|cause| SourceError::Measure {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|cause| SourceError::Measure {
+                table: format!("{}.{}", table.schema, table.name),
+                cause,
+            })?;
+        let measure_error = |cause| SourceError::Measure {
             table: format!("{}.{}", table.schema, table.name),
             cause,
-        })?;
-        let measure_error =
-            |cause| SourceError::Measure { table: format!("{}.{}", table.schema, table.name), cause };
+        };
         let row_count: i64 = row.try_get(0).map_err(measure_error)?;
         let mut null_counts = Vec::with_capacity(table.columns.len());
         for (index, column) in table.columns.iter().enumerate() {
             let nulls: i64 = row.try_get(index + 1).map_err(measure_error)?;
             null_counts.push((column.name.clone(), nulls));
         }
-        Ok(TableMeasurement { row_count, null_counts })
+        Ok(TableMeasurement {
+            row_count,
+            null_counts,
+        })
     }
 }
 
@@ -102,9 +124,16 @@ impl PostgresSource {
 fn measure_sql(table: &DiscoveredTable) -> String {
     let mut sql = String::from("SELECT count(*)::int8");
     for column in &table.columns {
-        sql.push_str(&format!(", (count(*) - count({}))::int8", quote_ident(&column.name)));
+        sql.push_str(&format!(
+            ", (count(*) - count({}))::int8",
+            quote_ident(&column.name)
+        ));
     }
-    sql.push_str(&format!(" FROM {}.{}", quote_ident(&table.schema), quote_ident(&table.name)));
+    sql.push_str(&format!(
+        " FROM {}.{}",
+        quote_ident(&table.schema),
+        quote_ident(&table.name)
+    ));
     sql
 }
 
@@ -124,8 +153,18 @@ mod tests {
             name: "odd\"name".into(),
             kind: TableKind::Table,
             columns: vec![
-                DiscoveredColumn { name: "id".into(), data_type: "integer".into(), nullable: false, ordinal: 1 },
-                DiscoveredColumn { name: "e mail".into(), data_type: "text".into(), nullable: true, ordinal: 2 },
+                DiscoveredColumn {
+                    name: "id".into(),
+                    data_type: "integer".into(),
+                    nullable: false,
+                    ordinal: 1,
+                },
+                DiscoveredColumn {
+                    name: "e mail".into(),
+                    data_type: "text".into(),
+                    nullable: true,
+                    ordinal: 2,
+                },
             ],
         };
         assert_eq!(

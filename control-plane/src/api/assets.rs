@@ -8,9 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ApiQuery, AppState};
 use super::error::{ApiError, ApiResult};
 use super::tenant::TenantScope;
+use super::{ApiQuery, AppState};
 use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -58,10 +58,15 @@ async fn list_assets(
     let limit = bounded("limit", params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = params.offset.unwrap_or(0);
     if offset < 0 {
-        return Err(ApiError::bad_request("offset must not be negative", json!({"field": "offset"})));
+        return Err(ApiError::bad_request(
+            "offset must not be negative",
+            json!({"field": "offset"}),
+        ));
     }
     let search = params.q.as_deref().filter(|text| !text.is_empty());
-    Ok(Json(state.store.list_assets(&tenant, search, limit, offset).await?))
+    Ok(Json(
+        state.store.list_assets(&tenant, search, limit, offset).await?,
+    ))
 }
 
 async fn get_asset(
@@ -70,7 +75,12 @@ async fn get_asset(
     Path(id): Path<String>,
 ) -> ApiResult<Json<AssetDetail>> {
     let id = parse_id(&id)?;
-    state.store.get_asset(&tenant, id).await?.map(Json).ok_or_else(|| ApiError::not_found("asset"))
+    state
+        .store
+        .get_asset(&tenant, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("asset"))
 }
 
 #[derive(Deserialize)]
@@ -97,7 +107,10 @@ async fn asset_metrics(
         until: params.until,
         limit: bounded("limit", params.limit, DEFAULT_METRIC_LIMIT, MAX_METRIC_LIMIT)?,
     };
-    let points: Vec<MetricPoint> =
-        state.store.asset_metrics(&tenant, id, &query).await?.ok_or_else(|| ApiError::not_found("asset"))?;
+    let points: Vec<MetricPoint> = state
+        .store
+        .asset_metrics(&tenant, id, &query)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "items": points })))
 }

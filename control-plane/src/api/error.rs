@@ -50,11 +50,19 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: Value::Null }
+        Self {
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>, details: Value) -> Self {
-        Self { code: ErrorCode::BadRequest, message: message.into(), details }
+        Self {
+            code: ErrorCode::BadRequest,
+            message: message.into(),
+            details,
+        }
     }
 
     pub fn not_found(what: &str) -> Self {

@@ -38,7 +38,9 @@ pub fn router(state: AppState, console_dir: &Path) -> Router {
         .merge(assets::router())
         .merge(system::router())
         .route("/api/{*rest}", axum::routing::any(unknown_api_route));
-    with_console(api, console_dir).layer(TraceLayer::new_for_http()).with_state(state)
+    with_console(api, console_dir)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 async fn unknown_api_route() -> ApiError {
@@ -70,13 +72,14 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state).await.map(|Query(value)| ApiQuery(value)).map_err(
-            |rejection| {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| {
                 ApiError::bad_request(
                     rejection.body_text().to_lowercase(),
                     json!({"query": parts.uri.query().unwrap_or_default()}),
                 )
-            },
-        )
+            })
     }
 }

@@ -13,7 +13,10 @@ use super::AppState;
 use super::error::{ApiError, ErrorCode};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(ready)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
 }
 
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
@@ -28,13 +31,37 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let stats = &state.ingest_stats;
     let mut body = String::new();
     for (name, help, value) in [
-        ("cwic_ingest_batches_stored_total", "Agent batches stored.", &stats.batches_stored),
-        ("cwic_ingest_points_stored_total", "Metric points stored.", &stats.points_stored),
-        ("cwic_ingest_duplicates_total", "Batches skipped because their id was stored before.", &stats.duplicates),
-        ("cwic_ingest_rejected_total", "Messages rejected as malformed or spoofed.", &stats.rejected),
-        ("cwic_ingest_store_failures_total", "Batches that failed to store and were redelivered.", &stats.store_failures),
+        (
+            "cwic_ingest_batches_stored_total",
+            "Agent batches stored.",
+            &stats.batches_stored,
+        ),
+        (
+            "cwic_ingest_points_stored_total",
+            "Metric points stored.",
+            &stats.points_stored,
+        ),
+        (
+            "cwic_ingest_duplicates_total",
+            "Batches skipped because their id was stored before.",
+            &stats.duplicates,
+        ),
+        (
+            "cwic_ingest_rejected_total",
+            "Messages rejected as malformed or spoofed.",
+            &stats.rejected,
+        ),
+        (
+            "cwic_ingest_store_failures_total",
+            "Batches that failed to store and were redelivered.",
+            &stats.store_failures,
+        ),
     ] {
-        let _ = writeln!(body, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        let _ = writeln!(
+            body,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+            value.load(Ordering::Relaxed)
+        );
     }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

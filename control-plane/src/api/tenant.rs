@@ -23,14 +23,20 @@ impl FromRequestParts<AppState> for TenantScope {
         match parts.headers.get(TENANT_HEADER) {
             Some(value) => {
                 let text = value.to_str().map_err(|_| {
-                    ApiError::bad_request("header x-cwic-tenant is not valid text", json!({"field": TENANT_HEADER}))
+                    ApiError::bad_request(
+                        "header x-cwic-tenant is not valid text",
+                        json!({"field": TENANT_HEADER}),
+                    )
                 })?;
-                TenantId::parse(text)
-                    .map(TenantScope)
-                    .map_err(|error| ApiError::bad_request(error.to_string(), json!({"field": TENANT_HEADER})))
+                TenantId::parse(text).map(TenantScope).map_err(|error| {
+                    ApiError::bad_request(error.to_string(), json!({"field": TENANT_HEADER}))
+                })
             }
             None => state.default_tenant.clone().map(TenantScope).ok_or_else(|| {
-                ApiError::new(ErrorCode::TenantRequired, "set the x-cwic-tenant header to choose a tenant")
+                ApiError::new(
+                    ErrorCode::TenantRequired,
+                    "set the x-cwic-tenant header to choose a tenant",
+                )
             }),
         }
     }

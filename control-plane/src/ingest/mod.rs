@@ -12,7 +12,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use cwic_proto::Message as _;
 use cwic_proto::agent::v1::MetricBatch;
-use cwic_shared::subjects::{AGENT_STREAM, AGENT_STREAM_SUBJECTS, AgentSubject, AgentSubjectKind, METRICS_FILTER};
+use cwic_shared::subjects::{
+    AGENT_STREAM, AGENT_STREAM_SUBJECTS, AgentSubject, AgentSubjectKind, METRICS_FILTER,
+};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -21,8 +23,9 @@ use crate::store::{IngestOutcome, Store, StoreError};
 
 /// The durable consumer that feeds the store.
 pub const INGEST_CONSUMER: &str = "cwic-ingest";
-/// Largest message accepted, by the stream and by the consumer.
-pub const MAX_MESSAGE_BYTES: i32 = 8 * 1024 * 1024;
+/// Largest message accepted, by the stream and by the consumer: nats-server's default `max_payload`.
+/// Agents split their batches to stay below it.
+pub const MAX_MESSAGE_BYTES: i32 = 1024 * 1024;
 /// How long the stream remembers message ids for deduplication. Resends after this window are
 /// still dropped by the store's batch-id check.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
@@ -76,8 +79,15 @@ impl IngestService {
             .max_reconnects(None)
             .connect(nats_url)
             .await
-            .map_err(|error| IngestError::Connect { url: nats_url.to_owned(), cause: error.to_string() })?;
-        Ok(Self { jetstream: jetstream::new(client), store, stats })
+            .map_err(|error| IngestError::Connect {
+                url: nats_url.to_owned(),
+                cause: error.to_string(),
+            })?;
+        Ok(Self {
+            jetstream: jetstream::new(client),
+            store,
+            stats,
+        })
     }
 
     /// Creates the agent stream and the durable ingest consumer if they do not exist.
@@ -185,7 +195,10 @@ impl IngestService {
             return Disposition::Reject(format!("no ingest for `{}` messages", subject.kind.as_str()));
         }
         if message.payload.len() > MAX_MESSAGE_BYTES as usize {
-            return Disposition::Reject(format!("payload of {} bytes is over the limit", message.payload.len()));
+            return Disposition::Reject(format!(
+                "payload of {} bytes is over the limit",
+                message.payload.len()
+            ));
         }
         let batch = match MetricBatch::decode(message.payload.as_ref()) {
             Ok(batch) => batch,
@@ -197,10 +210,16 @@ impl IngestService {
                 batch.tenant_id, batch.agent_id, subject.tenant, subject.agent
             ));
         }
-        match self.store.ingest_batch(&subject.tenant, &subject.agent, &batch, sequence).await {
+        match self
+            .store
+            .ingest_batch(&subject.tenant, &subject.agent, &batch, sequence)
+            .await
+        {
             Ok(IngestOutcome::Stored { points }) => {
                 self.stats.batches_stored.fetch_add(1, Ordering::Relaxed);
-                self.stats.points_stored.fetch_add(points as u64, Ordering::Relaxed);
+                self.stats
+                    .points_stored
+                    .fetch_add(points as u64, Ordering::Relaxed);
                 debug!(batch_id = %batch.batch_id, tenant = %subject.tenant, points, "batch stored");
                 Disposition::Ack
             }

@@ -88,7 +88,12 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<AssetSummary>> {
-        let pattern = search.map(|text| format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+        let pattern = search.map(|text| {
+            format!(
+                "%{}%",
+                text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            )
+        });
         let items = sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!(
             "{SUMMARY_SELECT}
              WHERE a.tenant_id = $1 AND ($2::text IS NULL OR (a.schema_name || '.' || a.name) ILIKE $2)
@@ -109,18 +114,24 @@ impl Store {
         .bind(&pattern)
         .fetch_one(&self.pool)
         .await?;
-        Ok(Page { items, total, limit, offset })
+        Ok(Page {
+            items,
+            total,
+            limit,
+            offset,
+        })
     }
 
     /// One asset with its current columns (those seen in its latest observation); `None` when the
     /// asset does not exist for this tenant.
     pub async fn get_asset(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AssetDetail>> {
-        let Some(summary) =
-            sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!("{SUMMARY_SELECT} WHERE a.tenant_id = $1 AND a.id = $2")))
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
+        let Some(summary) = sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!(
+            "{SUMMARY_SELECT} WHERE a.tenant_id = $1 AND a.id = $2"
+        )))
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
         else {
             return Ok(None);
         };
@@ -147,11 +158,12 @@ impl Store {
         id: Uuid,
         query: &MetricQuery,
     ) -> StoreResult<Option<Vec<MetricPoint>>> {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
         if !exists {
             return Ok(None);
         }

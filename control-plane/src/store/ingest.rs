@@ -45,7 +45,10 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
             return Err(StoreError::InvalidBatch("an asset has an empty name".to_owned()));
         }
         if !assets_seen.insert((asset.schema.as_str(), asset.name.as_str())) {
-            return Err(StoreError::InvalidBatch(format!("asset {}.{} appears twice", asset.schema, asset.name)));
+            return Err(StoreError::InvalidBatch(format!(
+                "asset {}.{} appears twice",
+                asset.schema, asset.name
+            )));
         }
         let mut metrics_seen = std::collections::HashSet::new();
         for metric in &asset.metrics {
@@ -56,7 +59,10 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
                 )));
             }
             let Some(kind) = MetricKind::parse(&metric.name) else {
-                return Err(StoreError::InvalidBatch(format!("unknown metric `{}`", metric.name)));
+                return Err(StoreError::InvalidBatch(format!(
+                    "unknown metric `{}`",
+                    metric.name
+                )));
             };
             if kind.is_column_level() == metric.column.is_empty() {
                 return Err(StoreError::InvalidBatch(format!(
@@ -64,11 +70,18 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
                     metric.name,
                     asset.schema,
                     asset.name,
-                    if kind.is_column_level() { "needs" } else { "must not name" }
+                    if kind.is_column_level() {
+                        "needs"
+                    } else {
+                        "must not name"
+                    }
                 )));
             }
             if !metric.value.is_finite() {
-                return Err(StoreError::InvalidBatch(format!("metric `{}` has a non-finite value", metric.name)));
+                return Err(StoreError::InvalidBatch(format!(
+                    "metric `{}` has a non-finite value",
+                    metric.name
+                )));
             }
         }
     }
@@ -162,7 +175,11 @@ impl Store {
             if !asset.columns.is_empty() {
                 let names: Vec<&str> = asset.columns.iter().map(|column| column.name.as_str()).collect();
                 let ordinals: Vec<i32> = asset.columns.iter().map(|column| column.ordinal).collect();
-                let types: Vec<&str> = asset.columns.iter().map(|column| column.data_type.as_str()).collect();
+                let types: Vec<&str> = asset
+                    .columns
+                    .iter()
+                    .map(|column| column.data_type.as_str())
+                    .collect();
                 let nullables: Vec<bool> = asset.columns.iter().map(|column| column.nullable).collect();
                 sqlx::query(
                     "INSERT INTO asset_columns (tenant_id, asset_id, name, ordinal, data_type, nullable,
@@ -191,8 +208,13 @@ impl Store {
             }
 
             if !asset.metrics.is_empty() {
-                let metric_names: Vec<&str> = asset.metrics.iter().map(|metric| metric.name.as_str()).collect();
-                let columns: Vec<&str> = asset.metrics.iter().map(|metric| metric.column.as_str()).collect();
+                let metric_names: Vec<&str> =
+                    asset.metrics.iter().map(|metric| metric.name.as_str()).collect();
+                let columns: Vec<&str> = asset
+                    .metrics
+                    .iter()
+                    .map(|metric| metric.column.as_str())
+                    .collect();
                 let values: Vec<f64> = asset.metrics.iter().map(|metric| metric.value).collect();
                 sqlx::query(
                     "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)

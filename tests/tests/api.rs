@@ -1,0 +1,300 @@
+//! The REST API and the store behind it, in process: idempotent ingest, late batches, tenant scoping
+//! and the one error body shape. Each test has its own database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::path::PathBuf;
+
+use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::store::{IngestOutcome, Store, StoreError};
+use cwic_e2e::TestDb;
+use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, Metric, MetricBatch};
+use cwic_shared::{AgentId, TenantId};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+fn batch(tenant: &str, collected_at_unix_ms: i64, columns: &[&str], rows: f64) -> MetricBatch {
+    MetricBatch {
+        batch_id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant.into(),
+        agent_id: "wh-1".into(),
+        agent_version: "0.1.0".into(),
+        collected_at_unix_ms,
+        finished_at_unix_ms: collected_at_unix_ms + 5,
+        source_name: "warehouse".into(),
+        source_kind: "postgres".into(),
+        assets: vec![AssetObservation {
+            schema: "public".into(),
+            name: "orders".into(),
+            kind: AssetKind::Table as i32,
+            columns: columns
+                .iter()
+                .enumerate()
+                .map(|(index, name)| Column {
+                    name: (*name).into(),
+                    data_type: "integer".into(),
+                    nullable: true,
+                    ordinal: index as i32 + 1,
+                })
+                .collect(),
+            metrics: std::iter::once(Metric {
+                name: "row_count".into(),
+                column: String::new(),
+                value: rows,
+            })
+            .chain(columns.iter().map(|name| Metric {
+                name: "null_count".into(),
+                column: (*name).into(),
+                value: 2.0,
+            }))
+            .collect(),
+            error: String::new(),
+        }],
+    }
+}
+
+struct Running {
+    base: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn serve(db: &TestDb, default_tenant: Option<&str>) -> Running {
+    let app = Application::build(ServeConfig {
+        database_url: db.url.clone(),
+        nats_url: None,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        console_dir: PathBuf::from("/nonexistent"),
+        default_tenant: default_tenant.map(|tenant| TenantId::parse(tenant).unwrap()),
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(app.run(cancel.clone()));
+    Running { base, cancel, task }
+}
+
+impl Running {
+    async fn get(&self, path: &str, tenant: Option<&str>) -> (u16, Value) {
+        let mut request = reqwest::Client::new().get(format!("{}{path}", self.base));
+        if let Some(tenant) = tenant {
+            request = request.header("x-cwic-tenant", tenant);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn ids() -> (TenantId, AgentId) {
+    (TenantId::parse("acme").unwrap(), AgentId::parse("wh-1").unwrap())
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_once_however_often_it_arrives() {
+    let db = TestDb::create("api").await.unwrap();
+    let store = Store::from_pool(db.pool.clone());
+    store.migrate().await.unwrap();
+    let (tenant, agent) = ids();
+    let batch = batch("acme", 1_700_000_000_000, &["id", "amount"], 10.0);
+    assert_eq!(
+        store
+            .ingest_batch(&tenant, &agent, &batch, Some(1))
+            .await
+            .unwrap(),
+        IngestOutcome::Stored { points: 3 }
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            store
+                .ingest_batch(&tenant, &agent, &batch, Some(1))
+                .await
+                .unwrap(),
+            IngestOutcome::Duplicate
+        );
+    }
+    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(points, 3);
+}
+
+#[tokio::test]
+async fn invalid_batches_are_refused_with_the_reason() {
+    let db = TestDb::create("api").await.unwrap();
+    let store = Store::from_pool(db.pool.clone());
+    store.migrate().await.unwrap();
+    let (tenant, agent) = ids();
+    let mut bad = batch("acme", 1_700_000_000_000, &["id"], 1.0);
+    bad.assets[0].metrics.push(Metric {
+        name: "rows_total".into(),
+        column: String::new(),
+        value: 1.0,
+    });
+    let error = store.ingest_batch(&tenant, &agent, &bad, None).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::InvalidBatch(reason) if reason == "unknown metric `rows_total`"),
+        "{error}"
+    );
+    let mut bad = batch("acme", 1_700_000_000_000, &["id"], 1.0);
+    bad.batch_id = "not-a-uuid".into();
+    let error = store.ingest_batch(&tenant, &agent, &bad, None).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid batch: batch_id `not-a-uuid` is not a UUID"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM ingested_batches")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "a refused batch leaves nothing behind");
+}
+
+#[tokio::test]
+async fn a_late_batch_adds_history_but_does_not_roll_the_schema_back() {
+    let db = TestDb::create("api").await.unwrap();
+    let running = serve(&db, None).await;
+    let store = Store::from_pool(db.pool.clone());
+    let (tenant, agent) = ids();
+    let newer = batch("acme", 1_700_000_600_000, &["id", "amount", "currency"], 12.0);
+    let older = batch("acme", 1_700_000_000_000, &["id", "amount"], 10.0);
+    store.ingest_batch(&tenant, &agent, &newer, None).await.unwrap();
+    store.ingest_batch(&tenant, &agent, &older, None).await.unwrap();
+
+    let (status, page) = running.get("/api/v1/assets", Some("acme")).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 1);
+    let asset = &page["items"][0];
+    assert_eq!(asset["row_count"], 12.0, "the latest observation wins");
+    assert_eq!(asset["column_count"], 3);
+    assert_eq!(asset["last_seen_at"], "2023-11-14T22:23:20Z");
+    let id = asset["id"].as_str().unwrap();
+    let (_, detail) = running.get(&format!("/api/v1/assets/{id}"), Some("acme")).await;
+    let names: Vec<&str> = detail["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "amount", "currency"]);
+    let (_, history) = running
+        .get(
+            &format!("/api/v1/assets/{id}/metrics?metric=row_count"),
+            Some("acme"),
+        )
+        .await;
+    let values: Vec<f64> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [12.0, 10.0], "newest first, both observations kept");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn tenants_see_only_their_own_assets() {
+    let db = TestDb::create("api").await.unwrap();
+    let running = serve(&db, None).await;
+    let store = Store::from_pool(db.pool.clone());
+    let agent = AgentId::parse("wh-1").unwrap();
+    store
+        .ingest_batch(
+            &TenantId::parse("acme").unwrap(),
+            &agent,
+            &batch("acme", 1_700_000_000_000, &["id"], 1.0),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .ingest_batch(
+            &TenantId::parse("globex").unwrap(),
+            &agent,
+            &batch("globex", 1_700_000_000_000, &["id"], 2.0),
+            None,
+        )
+        .await
+        .unwrap();
+    let (_, acme) = running.get("/api/v1/assets", Some("acme")).await;
+    let (_, globex) = running.get("/api/v1/assets", Some("globex")).await;
+    assert_eq!(
+        (acme["total"].clone(), globex["total"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(acme["items"][0]["row_count"], 1.0);
+    let globex_id = globex["items"][0]["id"].as_str().unwrap();
+    for path in [
+        format!("/api/v1/assets/{globex_id}"),
+        format!("/api/v1/assets/{globex_id}/metrics"),
+    ] {
+        let (status, body) = running.get(&path, Some("acme")).await;
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                json!({"code": "not_found", "message": "asset not found", "details": null})
+            )
+        );
+    }
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_one_error_shape_naming_the_problem() {
+    let db = TestDb::create("api").await.unwrap();
+    let running = serve(&db, None).await;
+    let (status, body) = running.get("/api/v1/assets", None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], "tenant_required");
+    let (status, body) = running.get("/api/v1/assets", Some("Not A Tenant")).await;
+    assert_eq!(
+        (status, body["code"].clone(), body["details"]["field"].clone()),
+        (400, json!("bad_request"), json!("x-cwic-tenant"))
+    );
+    let (status, body) = running.get("/api/v1/assets?limit=0", Some("acme")).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], "limit must be between 1 and 1000, got 0");
+    assert_eq!(body["details"]["field"], "limit");
+    let (status, body) = running.get("/api/v1/assets?limt=5", Some("acme")).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("unknown field `limt`"),
+        "{body}"
+    );
+    let (status, body) = running.get("/api/v1/assets/123", Some("acme")).await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (400, json!("asset id `123` is not a UUID"))
+    );
+    let (status, body) = running.get("/api/v1/nothing-here", Some("acme")).await;
+    assert_eq!((status, body["code"].clone()), (404, json!("not_found")));
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_default_tenant_serves_requests_without_a_header() {
+    let db = TestDb::create("api").await.unwrap();
+    let running = serve(&db, Some("demo")).await;
+    let store = Store::from_pool(db.pool.clone());
+    store
+        .ingest_batch(
+            &TenantId::parse("demo").unwrap(),
+            &AgentId::parse("wh-1").unwrap(),
+            &batch("demo", 1_700_000_000_000, &["id"], 7.0),
+            None,
+        )
+        .await
+        .unwrap();
+    let (status, page) = running.get("/api/v1/assets", None).await;
+    assert_eq!((status, page["items"][0]["row_count"].clone()), (200, json!(7.0)));
+    running.stop().await;
+}

@@ -1,0 +1,150 @@
+//! Delivery guarantees under faults: every batch the agent collects is stored exactly once, through a
+//! broker outage, an agent killed with batches in its outbox, and a control plane killed mid-stream.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::time::Duration;
+
+use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, seed_source, wait_exit, wait_for};
+
+/// Metric points in one batch of the seeded source: per table one row count and one NULL count per
+/// column (customers 5 columns, orders 4, empty_table 2, the odd table 2); the view has none.
+const POINTS_PER_BATCH: i64 = (1 + 5) + (1 + 4) + (1 + 2) + (1 + 2);
+
+async fn stored(control_db: &TestDb) -> anyhow::Result<(i64, i64, i64)> {
+    let batches: i64 = sqlx::query_scalar("SELECT count(*) FROM ingested_batches")
+        .fetch_one(&control_db.pool)
+        .await?;
+    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points")
+        .fetch_one(&control_db.pool)
+        .await?;
+    let declared: i64 = sqlx::query_scalar("SELECT coalesce(sum(points), 0)::int8 FROM ingested_batches")
+        .fetch_one(&control_db.pool)
+        .await?;
+    Ok((batches, points, declared))
+}
+
+async fn wait_stored(control_db: &TestDb, batches: i64) -> anyhow::Result<()> {
+    wait_for(
+        &format!("{batches} stored batches"),
+        Duration::from_secs(60),
+        || async { Ok((stored(control_db).await?.0 >= batches).then_some(())) },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn broker_outage_then_every_batch_arrives_exactly_once() -> anyhow::Result<()> {
+    let source = TestDb::create("source").await?;
+    seed_source(&source.pool).await?;
+    let control_db = TestDb::create("cp").await?;
+    let mut nats = NatsServer::start().await?;
+    let _control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+
+    // The broker goes away; the agent keeps collecting into its outbox.
+    nats.stop()?;
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "200ms")?;
+    let mut process = agent.spawn(5)?;
+    wait_for("5 batches in the outbox", Duration::from_secs(30), || async {
+        Ok((agent.spool_pending() == 5).then_some(()))
+    })
+    .await?;
+    assert!(
+        process.try_wait()?.is_none(),
+        "the agent must wait for the broker, not give up"
+    );
+    assert_eq!(stored(&control_db).await?.0, 0);
+
+    nats.restart().await?;
+    let status = wait_exit(&mut process, Duration::from_secs(60)).await?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    assert_eq!(agent.spool_pending(), 0);
+
+    wait_stored(&control_db, 5).await?;
+    // Give a late duplicate the chance to show up before counting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        stored(&control_db).await?,
+        (5, 5 * POINTS_PER_BATCH, 5 * POINTS_PER_BATCH)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn batches_in_the_outbox_survive_an_agent_kill() -> anyhow::Result<()> {
+    let source = TestDb::create("source").await?;
+    seed_source(&source.pool).await?;
+    let control_db = TestDb::create("cp").await?;
+    let mut nats = NatsServer::start().await?;
+    let _control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+
+    nats.stop()?;
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "100ms")?;
+    let mut first = agent.spawn(3)?;
+    wait_for("3 batches in the outbox", Duration::from_secs(30), || async {
+        Ok((agent.spool_pending() == 3).then_some(()))
+    })
+    .await?;
+    first.kill()?;
+    first.wait()?;
+
+    nats.restart().await?;
+    // A new agent process with no collection runs only sends what waits.
+    let mut second = agent.spawn(0)?;
+    let status = wait_exit(&mut second, Duration::from_secs(60)).await?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    wait_stored(&control_db, 3).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        stored(&control_db).await?,
+        (3, 3 * POINTS_PER_BATCH, 3 * POINTS_PER_BATCH)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn control_plane_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    const RUNS: i64 = 30;
+    let source = TestDb::create("source").await?;
+    seed_source(&source.pool).await?;
+    let control_db = TestDb::create("cp").await?;
+    let nats = NatsServer::start().await?;
+    let mut control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "100ms")?;
+    let mut process = agent.spawn(RUNS as u64)?;
+    if let Err(error) = wait_stored(&control_db, 5).await {
+        anyhow::bail!(
+            "{error}\nagent log:\n{}\ncontrol plane log:\n{}",
+            agent.log(),
+            control_plane.log()
+        );
+    }
+    control_plane.kill()?;
+    let at_kill = stored(&control_db).await?.0;
+    assert!(
+        at_kill < RUNS,
+        "the kill must land mid-stream (stored {at_kill} of {RUNS})"
+    );
+
+    // The agent finishes against the broker alone; the stream keeps what the control plane missed.
+    let status = wait_exit(&mut process, Duration::from_secs(120)).await?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+
+    control_plane.restart().await?;
+    wait_stored(&control_db, RUNS).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        stored(&control_db).await?,
+        (RUNS, RUNS * POINTS_PER_BATCH, RUNS * POINTS_PER_BATCH)
+    );
+
+    // And a graceful stop exits cleanly.
+    let status = control_plane.terminate()?;
+    assert!(
+        status.success(),
+        "SIGTERM should stop the control plane cleanly: {status}\n{}",
+        control_plane.log()
+    );
+    Ok(())
+}
