@@ -1,8 +1,10 @@
 //! The CWIC control plane: ingest from JetStream into PostgreSQL, and the REST API and console.
 //!
-//! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP).
+//! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
+//! `anomaly` (the streaming detector behind `cwic detect`).
 //! `app` wires them into one runnable [`app::Application`].
 
+pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod ingest;

@@ -1,10 +1,11 @@
-//! `cwic`: the control plane's command line (serve, migrate).
+//! `cwic`: the control plane's command line (serve, migrate, and the offline `detect`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::app::{Application, ServeConfig};
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
@@ -55,10 +56,22 @@ enum Command {
         #[arg(long, env = "CWIC_DEFAULT_TENANT")]
         default_tenant: Option<TenantId>,
     },
+    /// Find anomalies in a `timestamp,value` CSV series, the way the control plane judges metric
+    /// history: causal (each verdict uses only earlier points), one configuration for every series.
+    ///
+    /// Prints `{"anomalies": ["<timestamp as in the file>", ...]}`, one timestamp per anomaly event.
+    Detect {
+        /// CSV file with a header line and `timestamp,value` rows.
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Detect { input } = &cli.command {
+        return detect(input);
+    }
     telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -74,6 +87,7 @@ fn main() -> ExitCode {
                 info!("migrations applied");
                 Ok(())
             }
+            Command::Detect { .. } => Ok(()),
             Command::Serve {
                 database_url,
                 nats_url,
@@ -120,4 +134,24 @@ async fn cancel_on_signal(cancel: CancellationToken) {
     }
     info!("stop requested, finishing in-flight work");
     cancel.cancel();
+}
+
+fn detect(input: &std::path::Path) -> ExitCode {
+    let text = match std::fs::read_to_string(input) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: {}: cannot read the file: {error}", input.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let points = match anomaly::read_series_csv(&text) {
+        Ok(points) => points,
+        Err(error) => {
+            eprintln!("error: {}: {error}", input.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let anomalies = anomaly::detect_anomalies(&points, &DetectorConfig::default());
+    println!("{}", serde_json::json!({ "anomalies": anomalies }));
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,409 @@
+//! The streaming detector: one instance per series, fed one point at a time.
+//!
+//! For every point, before looking at its value, the detector forecasts it as
+//! `level + seasonal offset`: the level is the median of the last few deseasonalized values (so
+//! it re-baselines by itself a few points after a level shift and follows a trend), and the
+//! seasonal offset comes from a daily or weekly profile found in the history so far. Two scores
+//! judge the point:
+//!
+//! - the *point score*: the residual over a robust spread of past residuals, floored so a
+//!   near-constant series does not alert on tiny noise (spikes, drops);
+//! - the *shift score*: the mean of the last few deseasonalized values against the means of
+//!   equally long blocks before them (sustained shifts in level or in the density of spikes).
+//!
+//! Each score has its own threshold learned from the series' own past: `threshold_factor` times
+//! its routine extreme (a high quantile of past scores), never below `min_score`. A series whose
+//! normal life is bursty thus needs a bigger excursion to alert than a quiet one, with one
+//! configuration for all. Consecutive unusual points form one event, which alerts once, at its
+//! start; while an event lasts its scores are recorded capped at the routine level, so an anomaly
+//! does not teach the detector that the next one is normal.
+
+use std::collections::VecDeque;
+
+use super::seasonality::{SeasonalProfile, find_seasonality};
+use super::window::{SortedWindow, median_of};
+use super::{DetectorConfig, Verdict};
+
+/// Consistency constant turning a median absolute deviation into a normal standard deviation.
+const MAD_TO_SIGMA: f64 = 1.4826;
+/// The same for a mean absolute deviation, used when more than half of the residuals are zero.
+const MEAN_ABS_TO_SIGMA: f64 = 1.2533;
+/// Spacings remembered to estimate the sampling interval (a median, so a few gaps do not matter).
+const INTERVAL_SAMPLES: usize = 64;
+/// Re-run the seasonality search after this many points or this much time, whichever comes
+/// first, so 5-minute series pay for it about once an hour of data and daily series every point
+/// (their history is short).
+const SEASONALITY_REFRESH_POINTS: usize = 12;
+const SEASONALITY_REFRESH_SECS: i64 = 3_600;
+/// Scores are capped before they enter the history so one absurd value cannot dominate it.
+const MAX_RECORDED_SCORE: f64 = 1e6;
+
+/// Streaming anomaly detector for one series. Causal by construction: a verdict depends only on
+/// the points observed so far.
+#[derive(Debug, Clone)]
+pub struct SeriesDetector {
+    config: DetectorConfig,
+    points_seen: usize,
+    first_ts: Option<i64>,
+    last_ts: Option<i64>,
+    spacings: VecDeque<i64>,
+    history: VecDeque<(i64, f64)>,
+    seasonal: Option<SeasonalProfile>,
+    points_since_refresh: usize,
+    last_refresh_ts: Option<i64>,
+    abs_residuals: SortedWindow,
+    point_scores: SortedWindow,
+    shift_scores: SortedWindow,
+    event: EventState,
+}
+
+#[derive(Debug, Clone)]
+struct EventState {
+    active: bool,
+    calm_points: usize,
+    points_since_end: usize,
+}
+
+/// What the model expects for the next point: a centre and a spread (one robust sigma).
+#[derive(Debug, Clone, Copy)]
+struct Forecast {
+    center: f64,
+    spread: f64,
+}
+
+impl SeriesDetector {
+    pub fn new(config: DetectorConfig) -> Self {
+        let abs_residuals = SortedWindow::new(config.scale_points);
+        let point_scores = SortedWindow::new(config.score_history_points);
+        let shift_scores = SortedWindow::new(config.score_history_points);
+        Self {
+            config,
+            points_seen: 0,
+            first_ts: None,
+            last_ts: None,
+            spacings: VecDeque::with_capacity(INTERVAL_SAMPLES),
+            history: VecDeque::new(),
+            seasonal: None,
+            points_since_refresh: 0,
+            last_refresh_ts: None,
+            abs_residuals,
+            point_scores,
+            shift_scores,
+            event: EventState {
+                active: false,
+                calm_points: 0,
+                points_since_end: usize::MAX / 2,
+            },
+        }
+    }
+
+    /// Period of the seasonal cycle currently modelled, in seconds (`None` when there is none).
+    pub fn seasonal_period_secs(&self) -> Option<i64> {
+        self.seasonal.as_ref().map(|profile| profile.period_secs)
+    }
+
+    /// Verdict for the point at `ts` (unix seconds) using only this point and earlier ones, then
+    /// learns from it. A non-finite value is reported as unscored and otherwise ignored.
+    pub fn observe(&mut self, ts: i64, value: f64) -> Verdict {
+        let warming_up = self.is_warming_up(ts);
+        if !value.is_finite() {
+            return Verdict {
+                expected_low: None,
+                expected_high: None,
+                score: 0.0,
+                anomaly: false,
+                warming_up,
+            };
+        }
+        self.maybe_refresh_seasonality(ts);
+        let point_threshold = learned_threshold(&self.point_scores, &self.config);
+        let shift_threshold = learned_threshold(&self.shift_scores, &self.config);
+        let forecast = self.forecast(ts);
+        let shift_score = self.shift_score(ts, value);
+        let score = forecast.map_or(0.0, |forecast| (value - forecast.center) / forecast.spread);
+        let excess = (score.abs() / point_threshold)
+            .max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
+        let calm = score.abs() < self.config.event_exit_score
+            && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
+        let anomaly = self.update_event(excess, calm, warming_up);
+
+        // An event's scores are recorded no higher than the routine level they broke out of.
+        let in_event = self.event.active && !warming_up;
+        let cap_for = |threshold: f64| {
+            if in_event {
+                threshold / self.config.threshold_factor
+            } else {
+                MAX_RECORDED_SCORE
+            }
+        };
+        // The first scores rest on a spread learned from a handful of residuals: not recorded.
+        let spread_settled = self.abs_residuals.len() >= self.config.warm_up_points;
+        let recorded_point = forecast
+            .filter(|_| spread_settled)
+            .map(|_| score.abs().min(cap_for(point_threshold)));
+        let recorded_shift = shift_score
+            .filter(|_| spread_settled)
+            .map(|shift| shift.abs().min(cap_for(shift_threshold)));
+        let residual = forecast.map(|forecast| value - forecast.center);
+        self.learn(ts, value, residual, recorded_point, recorded_shift);
+
+        let half_width = |forecast: Forecast| point_threshold * forecast.spread;
+        Verdict {
+            expected_low: forecast.map(|forecast| forecast.center - half_width(forecast)),
+            expected_high: forecast.map(|forecast| forecast.center + half_width(forecast)),
+            score,
+            anomaly,
+            warming_up,
+        }
+    }
+
+    fn is_warming_up(&self, ts: i64) -> bool {
+        let span = self.first_ts.map_or(0, |first| ts - first);
+        self.points_seen < self.config.warm_up_points || span < self.config.warm_up_secs
+    }
+
+    fn seasonal_offset(&self, ts: i64) -> f64 {
+        self.seasonal
+            .as_ref()
+            .map_or(0.0, |profile| profile.offset_at(ts))
+    }
+
+    fn forecast(&self, ts: i64) -> Option<Forecast> {
+        let recent: Vec<f64> = self
+            .history
+            .iter()
+            .rev()
+            .take(self.config.baseline_points)
+            .map(|&(past_ts, past_value)| past_value - self.seasonal_offset(past_ts))
+            .collect();
+        let level = median_of(&recent)?;
+        let center = level + self.seasonal_offset(ts);
+        let magnitudes: Vec<f64> = recent.iter().map(|value| value.abs()).collect();
+        let typical_magnitude = median_of(&magnitudes).unwrap_or(0.0).max(center.abs());
+        let floor = self
+            .config
+            .absolute_floor
+            .max(self.config.relative_floor * typical_magnitude);
+        Some(Forecast {
+            center,
+            spread: self.current_spread(floor),
+        })
+    }
+
+    /// Standardized difference between the mean of the last `shift_points` deseasonalized values
+    /// (this one included) and the means of equally long blocks in the reference window before
+    /// them. Block means carry the series' own autocorrelation and spikiness into the spread
+    /// (the batch-means method), so bursty series need a bigger shift.
+    fn shift_score(&self, ts: i64, value: f64) -> Option<f64> {
+        let needed = self.config.shift_points + self.config.shift_reference_points;
+        if self.history.len() + 1 < needed {
+            return None;
+        }
+        let mut window: Vec<f64> = self
+            .history
+            .iter()
+            .skip(self.history.len() + 1 - needed)
+            .map(|&(past_ts, past_value)| past_value - self.seasonal_offset(past_ts))
+            .collect();
+        window.push(value - self.seasonal_offset(ts));
+        block_shift_score(&window, &self.config)
+    }
+
+    /// Re-scores the kept history under the current model, so the learned thresholds and the
+    /// spread reflect it at once instead of the scores measured before the model changed.
+    fn rescore_history(&mut self) {
+        let deseasonalized: Vec<f64> = self
+            .history
+            .iter()
+            .map(|&(ts, value)| value - self.seasonal_offset(ts))
+            .collect();
+        let baseline = self.config.baseline_points.max(1);
+        let residuals: Vec<f64> = (1..deseasonalized.len())
+            .filter_map(|index| {
+                let level = median_of(deseasonalized.get(index.saturating_sub(baseline)..index)?)?;
+                Some(deseasonalized.get(index)? - level)
+            })
+            .collect();
+        self.abs_residuals.clear();
+        for residual in &residuals {
+            self.abs_residuals.push(residual.abs());
+        }
+        let magnitudes: Vec<f64> = self.history.iter().map(|(_, value)| value.abs()).collect();
+        let floor = self
+            .config
+            .absolute_floor
+            .max(self.config.relative_floor * median_of(&magnitudes).unwrap_or(0.0));
+        let spread = self.current_spread(floor);
+        self.point_scores.clear();
+        for residual in residuals.iter().skip(self.config.warm_up_points) {
+            self.point_scores
+                .push((residual.abs() / spread).min(MAX_RECORDED_SCORE));
+        }
+        self.shift_scores.clear();
+        let needed = self.config.shift_points + self.config.shift_reference_points;
+        for end in needed..=deseasonalized.len() {
+            if let Some(score) = deseasonalized
+                .get(end - needed..end)
+                .and_then(|window| block_shift_score(window, &self.config))
+            {
+                self.shift_scores.push(score.abs().min(MAX_RECORDED_SCORE));
+            }
+        }
+    }
+
+    /// One robust sigma of the recent residuals, never below `floor`.
+    fn current_spread(&self, floor: f64) -> f64 {
+        let robust = self
+            .abs_residuals
+            .median()
+            .map_or(0.0, |median| MAD_TO_SIGMA * median);
+        let spread = if robust > 0.0 {
+            robust
+        } else {
+            self.abs_residuals
+                .mean()
+                .map_or(0.0, |mean| MEAN_ABS_TO_SIGMA * mean)
+        };
+        spread.max(floor).max(f64::MIN_POSITIVE)
+    }
+
+    /// Advances the event state; true only when this point opens a new alerting event. `excess`
+    /// is the largest score-to-threshold ratio of this point; `calm` says every score is low.
+    fn update_event(&mut self, excess: f64, calm: bool, warming_up: bool) -> bool {
+        let unusual = !warming_up && excess > 1.0;
+        let event = &mut self.event;
+        if event.active {
+            if calm {
+                event.calm_points += 1;
+                if event.calm_points >= self.config.event_calm_points {
+                    event.active = false;
+                    event.points_since_end = 0;
+                }
+            } else {
+                event.calm_points = 0;
+            }
+            return false;
+        }
+        event.points_since_end = event.points_since_end.saturating_add(1);
+        if !unusual {
+            return false;
+        }
+        event.active = true;
+        event.calm_points = 0;
+        // Inside the refractory period the excursion continues the previous event silently.
+        event.points_since_end > self.config.refractory_points
+    }
+
+    fn learn(
+        &mut self,
+        ts: i64,
+        value: f64,
+        residual: Option<f64>,
+        point_score: Option<f64>,
+        shift_score: Option<f64>,
+    ) {
+        if let Some(last) = self.last_ts
+            && ts > last
+        {
+            if self.spacings.len() == INTERVAL_SAMPLES {
+                self.spacings.pop_front();
+            }
+            self.spacings.push_back(ts - last);
+        }
+        if let Some(residual) = residual {
+            self.abs_residuals.push(residual.abs());
+        }
+        if let Some(score) = point_score {
+            self.point_scores.push(score.min(MAX_RECORDED_SCORE));
+        }
+        if let Some(score) = shift_score {
+            self.shift_scores.push(score.min(MAX_RECORDED_SCORE));
+        }
+        if self.history.len() >= self.config.history_points.max(1) {
+            self.history.pop_front();
+        }
+        self.history.push_back((ts, value));
+        self.points_seen += 1;
+        self.points_since_refresh += 1;
+        self.first_ts.get_or_insert(ts);
+        self.last_ts = Some(ts);
+    }
+
+    fn typical_interval_secs(&self) -> Option<i64> {
+        let spacings: Vec<f64> = self.spacings.iter().map(|spacing| *spacing as f64).collect();
+        median_of(&spacings).map(|median| median.round() as i64)
+    }
+
+    fn maybe_refresh_seasonality(&mut self, ts: i64) {
+        if !self.config.seasonality {
+            return;
+        }
+        let due_by_time = self
+            .last_refresh_ts
+            .is_none_or(|last| ts - last >= SEASONALITY_REFRESH_SECS);
+        if self.points_since_refresh < SEASONALITY_REFRESH_POINTS && !due_by_time {
+            return;
+        }
+        let Some(interval) = self.typical_interval_secs() else {
+            return;
+        };
+        self.points_since_refresh = 0;
+        self.last_refresh_ts = Some(ts);
+        let history: Vec<(i64, f64)> = self.history.iter().copied().collect();
+        // A cycle once found is kept until the search finds another one: a few noisy days must
+        // not make the model flap between seasonal and flat.
+        let Some(found) = find_seasonality(&history, interval) else {
+            return;
+        };
+        let changed = self.seasonal_period_secs() != Some(found.period_secs);
+        self.seasonal = Some(found);
+        if changed {
+            // Scores measured against another model are not comparable with the ones to come.
+            self.rescore_history();
+        }
+    }
+}
+
+/// The alert threshold for one kind of score: `threshold_factor` times the series' routine
+/// extreme (the `threshold_quantile` of its past scores), never below `min_score`.
+fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
+    if scores.len() < config.min_scores_for_learned_threshold {
+        return config.min_score;
+    }
+    scores
+        .quantile(config.threshold_quantile)
+        .map_or(config.min_score, |routine| {
+            (config.threshold_factor * routine).max(config.min_score)
+        })
+}
+
+/// Standardized difference between the mean of the last `shift_points` values of `window`
+/// (oldest first) and the means of equally long blocks before them. Block means carry the
+/// series' own autocorrelation and spikiness into the spread (the batch-means method), so a
+/// bursty series needs a bigger shift.
+fn block_shift_score(window: &[f64], config: &DetectorConfig) -> Option<f64> {
+    let block = config.shift_points;
+    if block == 0 || config.shift_reference_points < 2 * block || window.len() < block * 3 {
+        return None;
+    }
+    let (reference, recent) = window.split_at(window.len() - block);
+    let recent_mean = recent.iter().sum::<f64>() / block as f64;
+    let skip = reference.len() % block;
+    let block_means: Vec<f64> = reference
+        .get(skip..)?
+        .chunks_exact(block)
+        .map(|chunk| chunk.iter().sum::<f64>() / block as f64)
+        .collect();
+    let count = block_means.len() as f64;
+    if count < 2.0 {
+        return None;
+    }
+    let mean = block_means.iter().sum::<f64>() / count;
+    let variance = block_means
+        .iter()
+        .map(|block_mean| (block_mean - mean).powi(2))
+        .sum::<f64>()
+        / (count - 1.0);
+    let floor = config.absolute_floor.max(config.relative_floor * mean.abs());
+    Some((recent_mean - mean) / variance.sqrt().max(floor))
+}

@@ -1,0 +1,157 @@
+//! Column-level SQL lineage.
+//!
+//! Owns: turning the SQL text of a script (one or more statements, in one of the dialects the
+//! agents report) into table lineage (which tables it reads and writes) and end-to-end column
+//! lineage (which source column feeds which target column, through temporary tables, CTEs and
+//! subqueries), with names in the canonical form of the `cwic lineage` contract (DESIGN.md,
+//! `bench/lineage/SOURCE.md`): unquoted identifiers lower-cased, quoted ones keep their case,
+//! `<default>` schema when the SQL names none, `*` for wildcard lineage, a bare column name when
+//! no single table can be attributed, file/URI paths as written.
+//!
+//! Must not: do I/O, touch the store or the network, log, or panic on any input (malformed SQL
+//! is an error or a skipped statement, never a crash). Storing the graph is the caller's job.
+
+mod analyzer;
+mod dialects;
+mod expr;
+mod graph;
+mod names;
+mod script;
+mod source_text;
+#[cfg(test)]
+mod tests;
+
+pub use dialects::dialect_for_name;
+
+use graph::{ScriptGraph, StatementLineage};
+use names::Dataset;
+use script::ScriptItem;
+use source_text::SourceText;
+
+/// Lineage of a script as the benchmark contract prints it. Lists are sorted and deduplicated;
+/// each column edge serializes as a two-element array `[source, target]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct ScriptLineage {
+    pub source_tables: Vec<String>,
+    pub target_tables: Vec<String>,
+    pub column_edges: Vec<(String, String)>,
+}
+
+/// How a target column derives from a source column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// The value is copied as is (`SELECT a`, `SELECT t.a AS b`, `SELECT *`).
+    Direct,
+    /// The value is computed from the source (`a + b`, `cast(a AS int)`, `CASE ... END`).
+    Expression,
+    /// The value summarises many source rows (`max(a)`, `count(*)`).
+    Aggregate,
+}
+
+/// One end-to-end column edge. Over several paths, `kind` is that of the least transformed
+/// path, and a path is as transformed as its most transformed hop.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ColumnEdge {
+    pub source: String,
+    pub target: String,
+    pub kind: EdgeKind,
+}
+
+/// Lineage with edge kinds and the statements that had to be skipped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Default)]
+pub struct DetailedLineage {
+    pub source_tables: Vec<String>,
+    pub target_tables: Vec<String>,
+    pub column_edges: Vec<ColumnEdge>,
+    /// One message per statement that could not be parsed and was left out.
+    pub warnings: Vec<String>,
+}
+
+impl DetailedLineage {
+    /// The contract view: tables and `(source, target)` pairs without kinds.
+    pub fn to_script_lineage(&self) -> ScriptLineage {
+        ScriptLineage {
+            source_tables: self.source_tables.clone(),
+            target_tables: self.target_tables.clone(),
+            column_edges: self
+                .column_edges
+                .iter()
+                .map(|edge| (edge.source.clone(), edge.target.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Errors of lineage analysis.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineageError {
+    /// No statement of the script could be read; location of the first problem (1-based).
+    #[error("sql syntax error at line {line}, column {column}: {message}")]
+    Syntax { line: u64, column: u64, message: String },
+}
+
+/// Result type of this module.
+pub type LineageResult<T> = Result<T, LineageError>;
+
+/// Lineage of a whole script (see [`ScriptLineage`] for the output form).
+pub fn analyze_script(sql: &str, dialect: &dyn sqlparser::dialect::Dialect) -> LineageResult<ScriptLineage> {
+    analyze_script_detailed(sql, dialect).map(|detailed| detailed.to_script_lineage())
+}
+
+/// Lineage of a whole script with edge kinds and warnings about skipped statements.
+///
+/// Statements the dialect cannot parse are retried (other dialects, small repairs, DML inside
+/// procedural blocks); those that still fail are skipped with a warning. It is an error only
+/// when nothing in the script could be read.
+pub fn analyze_script_detailed(
+    sql: &str,
+    dialect: &dyn sqlparser::dialect::Dialect,
+) -> LineageResult<DetailedLineage> {
+    let source = SourceText::new(sql);
+    let (parsed, tokenizations) = script::parse_script(&source, dialect)?;
+    if parsed.handled == 0
+        && let Some(first) = parsed.skipped.first()
+    {
+        return Err(first.clone());
+    }
+    let mut graph = ScriptGraph::default();
+    for item in &parsed.items {
+        match item {
+            ScriptItem::Statement {
+                statement,
+                tokenization,
+            } => {
+                let tokens = tokenizations.computed(*tokenization);
+                for lineage in analyzer::analyze_statement(statement, &mut graph, &source, tokens) {
+                    graph.merge(lineage);
+                }
+            }
+            ScriptItem::Exchange { target, source } => {
+                let mut lineage = StatementLineage::default();
+                lineage.writes.insert(Dataset::Table(target.clone()));
+                lineage.reads.insert(Dataset::Table(source.clone()));
+                graph.merge(lineage);
+            }
+        }
+    }
+    let column_edges = graph
+        .end_to_end_edges()
+        .into_iter()
+        .map(|edge| ColumnEdge {
+            source: edge.source,
+            target: edge.target,
+            kind: edge.kind,
+        })
+        .collect();
+    Ok(DetailedLineage {
+        source_tables: graph.source_tables(),
+        target_tables: graph.target_tables(),
+        column_edges,
+        warnings: parsed
+            .skipped
+            .iter()
+            .map(|error| format!("statement skipped: {error}"))
+            .collect(),
+    })
+}
