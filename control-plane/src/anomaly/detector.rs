@@ -16,7 +16,11 @@
 //! normal life is bursty thus needs a bigger excursion to alert than a quiet one, with one
 //! configuration for all. Consecutive unusual points form one event, which alerts once, at its
 //! start; while an event lasts its scores are recorded capped at the routine level, so an anomaly
-//! does not teach the detector that the next one is normal.
+//! does not teach the detector that the next one is normal. A score joins the history its
+//! threshold is learned from only once the points it was computed from have left its window
+//! (`baseline_points` later for the point score, `shift_points` for the shift score), and the
+//! scores still waiting when an event opens are capped as its build-up: otherwise a shift that
+//! grows over several points raises its own threshold on the way up and never alerts.
 
 use std::collections::VecDeque;
 
@@ -52,8 +56,8 @@ pub struct SeriesDetector {
     points_since_refresh: usize,
     last_refresh_ts: Option<i64>,
     abs_residuals: SortedWindow,
-    point_scores: SortedWindow,
-    shift_scores: SortedWindow,
+    point_scores: ScoreHistory,
+    shift_scores: ScoreHistory,
     event: EventState,
 }
 
@@ -74,8 +78,11 @@ struct Forecast {
 impl SeriesDetector {
     pub fn new(config: DetectorConfig) -> Self {
         let abs_residuals = SortedWindow::new(config.scale_points);
-        let point_scores = SortedWindow::new(config.score_history_points);
-        let shift_scores = SortedWindow::new(config.score_history_points);
+        // A point score shares its forecast's inputs with the next `baseline_points` scores, a
+        // shift score its block with the next `shift_points`: only older scores are independent
+        // evidence of what is routine.
+        let point_scores = ScoreHistory::new(config.score_history_points, config.baseline_points);
+        let shift_scores = ScoreHistory::new(config.score_history_points, config.shift_points);
         Self {
             config,
             points_seen: 0,
@@ -116,8 +123,8 @@ impl SeriesDetector {
             };
         }
         self.maybe_refresh_seasonality(ts);
-        let point_threshold = learned_threshold(&self.point_scores, &self.config);
-        let shift_threshold = learned_threshold(&self.shift_scores, &self.config);
+        let point_threshold = learned_threshold(&self.point_scores.settled, &self.config);
+        let shift_threshold = learned_threshold(&self.shift_scores.settled, &self.config);
         let forecast = self.forecast(ts);
         let shift_score = self.shift_score(ts, value);
         let score = forecast.map_or(0.0, |forecast| (value - forecast.center) / forecast.spread);
@@ -125,7 +132,14 @@ impl SeriesDetector {
             .max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
         let calm = score.abs() < self.config.event_exit_score
             && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
+        let was_in_event = self.event.active;
         let anomaly = self.update_event(excess, calm, warming_up);
+        if self.event.active && !was_in_event && !warming_up {
+            // The scores that led up to the event are its build-up, not routine.
+            let factor = self.config.threshold_factor;
+            self.point_scores.cap_pending(point_threshold / factor);
+            self.shift_scores.cap_pending(shift_threshold / factor);
+        }
 
         // An event's scores are recorded no higher than the routine level they broke out of.
         let in_event = self.event.active && !warming_up;
@@ -364,6 +378,50 @@ impl SeriesDetector {
     }
 }
 
+/// Past scores of one kind. A score joins the history the threshold is learned from only after
+/// `delay` more points: until then it is not independent of the scores to come, and an event
+/// that starts in the meantime caps it as part of its build-up (a slowly growing shift must not
+/// raise its own threshold on the way up).
+#[derive(Debug, Clone)]
+struct ScoreHistory {
+    settled: SortedWindow,
+    pending: VecDeque<f64>,
+    delay: usize,
+}
+
+impl ScoreHistory {
+    fn new(capacity: usize, delay: usize) -> Self {
+        Self {
+            settled: SortedWindow::new(capacity),
+            pending: VecDeque::with_capacity(delay + 1),
+            delay,
+        }
+    }
+
+    fn push(&mut self, score: f64) {
+        if !score.is_finite() {
+            return;
+        }
+        self.pending.push_back(score);
+        while self.pending.len() > self.delay {
+            if let Some(oldest) = self.pending.pop_front() {
+                self.settled.push(oldest);
+            }
+        }
+    }
+
+    fn cap_pending(&mut self, cap: f64) {
+        for score in &mut self.pending {
+            *score = score.min(cap);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.settled.clear();
+        self.pending.clear();
+    }
+}
+
 /// The alert threshold for one kind of score: `threshold_factor` times the series' routine
 /// extreme (the `threshold_quantile` of its past scores), never below `min_score`.
 fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
@@ -406,4 +464,37 @@ fn block_shift_score(window: &[f64], config: &DetectorConfig) -> Option<f64> {
         / (count - 1.0);
     let floor = config.absolute_floor.max(config.relative_floor * mean.abs());
     Some((recent_mean - mean) / variance.sqrt().max(floor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_settle_only_after_their_delay() {
+        let mut history = ScoreHistory::new(100, 3);
+        for score in [1.0, 2.0, 3.0] {
+            history.push(score);
+        }
+        assert_eq!(history.settled.len(), 0);
+        history.push(4.0);
+        assert_eq!(history.settled.len(), 1);
+        assert_eq!(history.settled.quantile(1.0), Some(1.0));
+        history.push(f64::NAN);
+        assert_eq!(history.settled.len(), 1);
+    }
+
+    #[test]
+    fn an_event_caps_its_build_up_before_it_settles() {
+        let mut history = ScoreHistory::new(100, 2);
+        for score in [1.0, 1.0, 8.0, 9.0] {
+            history.push(score);
+        }
+        history.cap_pending(2.0);
+        history.push(0.5);
+        history.push(0.5);
+        assert_eq!(history.settled.quantile(1.0), Some(2.0));
+        history.clear();
+        assert_eq!(history.settled.len(), 0);
+    }
 }

@@ -216,6 +216,20 @@ mod tests {
     }
 
     #[test]
+    fn a_gradual_level_shift_alerts_once_while_it_builds_up() {
+        // Halving over twelve hours: every step is small, the whole is not. Its own rising scores
+        // must not become the routine that its threshold is learned from.
+        let mut points = hourly_series(24 * 25, 1_000.0, 7);
+        for (offset, point) in points[400..].iter_mut().enumerate() {
+            let progress = (offset as f64 / 12.0).min(1.0);
+            point.value *= 1.0 - 0.5 * progress;
+        }
+        let alerts = alert_indices(&points);
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!((400..424).contains(&alerts[0]), "{alerts:?}");
+    }
+
+    #[test]
     fn the_expected_band_holds_normal_points_and_learns_the_cycle() {
         let points = hourly_series(24 * 10, 1_000.0, 5);
         let mut detector = SeriesDetector::new(DetectorConfig::default());
