@@ -56,9 +56,10 @@ enum Command {
         #[arg(long, env = "CWIC_DEFAULT_TENANT")]
         default_tenant: Option<TenantId>,
     },
-    /// Find anomalies in a `timestamp,value` CSV series, the way the control plane judges metric
-    /// history: causal (each verdict uses only earlier points), one configuration for every series.
+    /// Find anomalies in a `timestamp,value` CSV series, offline
     ///
+    /// Judges the series the way the control plane judges metric history: causal (each verdict uses
+    /// only earlier points) and with one configuration for every series.
     /// Prints `{"anomalies": ["<timestamp as in the file>", ...]}`, one timestamp per anomaly event.
     Detect {
         /// CSV file with a header line and `timestamp,value` rows.
@@ -69,9 +70,6 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Detect { input } = &cli.command {
-        return detect(input);
-    }
     telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -87,7 +85,7 @@ fn main() -> ExitCode {
                 info!("migrations applied");
                 Ok(())
             }
-            Command::Detect { .. } => Ok(()),
+            Command::Detect { input } => detect(&input),
             Command::Serve {
                 database_url,
                 nats_url,
@@ -136,22 +134,12 @@ async fn cancel_on_signal(cancel: CancellationToken) {
     cancel.cancel();
 }
 
-fn detect(input: &std::path::Path) -> ExitCode {
-    let text = match std::fs::read_to_string(input) {
-        Ok(text) => text,
-        Err(error) => {
-            eprintln!("error: {}: cannot read the file: {error}", input.display());
-            return ExitCode::FAILURE;
-        }
-    };
-    let points = match anomaly::read_series_csv(&text) {
-        Ok(points) => points,
-        Err(error) => {
-            eprintln!("error: {}: {error}", input.display());
-            return ExitCode::FAILURE;
-        }
-    };
+fn detect(input: &std::path::Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(input)
+        .map_err(|error| anyhow::anyhow!("{}: cannot read the file: {error}", input.display()))?;
+    let points =
+        anomaly::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
     let anomalies = anomaly::detect_anomalies(&points, &DetectorConfig::default());
     println!("{}", serde_json::json!({ "anomalies": anomalies }));
-    ExitCode::SUCCESS
+    Ok(())
 }

@@ -14,6 +14,14 @@ use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
+/// The repository's root folder.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
 /// Admin URL for creating test databases; the role needs CREATEDB.
 pub fn admin_database_url() -> String {
     std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://cwic:cwic@127.0.0.1:5432/cwic".to_owned())
@@ -186,6 +194,7 @@ pub struct ControlPlane {
     pub port: u16,
     database_url: String,
     nats_url: String,
+    console_dir: Option<PathBuf>,
     log_dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
@@ -193,10 +202,20 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     pub async fn start(database_url: &str, nats_url: &str) -> anyhow::Result<Self> {
+        Self::start_with_console(database_url, nats_url, None).await
+    }
+
+    /// Starts with the built console served from `console_dir`, and `demo` as the default tenant.
+    pub async fn start_with_console(
+        database_url: &str,
+        nats_url: &str,
+        console_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let mut control_plane = Self {
             port: free_port(),
             database_url: database_url.to_owned(),
             nats_url: nats_url.to_owned(),
+            console_dir,
             log_dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
@@ -215,7 +234,13 @@ impl ControlPlane {
         }
         self.starts += 1;
         let log = std::fs::File::create(self.log_dir.path().join(format!("cwic-{}.log", self.starts)))?;
-        let child = Command::new(binary("cwic"))
+        let mut command = Command::new(binary("cwic"));
+        if let Some(dir) = &self.console_dir {
+            command
+                .env("CWIC_CONSOLE_DIR", dir)
+                .env("CWIC_DEFAULT_TENANT", "demo");
+        }
+        let child = command
             .arg("serve")
             .env("CWIC_DATABASE_URL", &self.database_url)
             .env("CWIC_NATS_URL", &self.nats_url)

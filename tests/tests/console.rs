@@ -1,0 +1,60 @@
+//! The console in a real browser: headless Chromium (Debian's) opens the console served by the control
+//! plane, with data an agent shipped, and walks from the inventory to an asset's columns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::process::Command;
+use std::time::Duration;
+
+use cwic_e2e::{
+    AgentSetup, ControlPlane, NatsServer, TestDb, repository_root, seed_source, wait_exit, wait_for,
+};
+
+#[tokio::test]
+async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result<()> {
+    let console = repository_root().join("console");
+    let dist = console.join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no build: run scripts/build-console",
+        dist.display()
+    );
+
+    let source = TestDb::create("source").await?;
+    seed_source(&source.pool).await?;
+    let control_db = TestDb::create("cp").await?;
+    let nats = NatsServer::start().await?;
+    let control_plane = ControlPlane::start_with_console(&control_db.url, &nats.url(), Some(dist)).await?;
+    let agent = AgentSetup::new("demo", "wh-1", &nats.url(), &source.url, "1h")?;
+    let mut process = agent.spawn(1)?;
+    assert!(
+        wait_exit(&mut process, Duration::from_secs(60)).await?.success(),
+        "{}",
+        agent.log()
+    );
+    wait_for("assets in the API", Duration::from_secs(30), || async {
+        Ok((control_plane.get("/api/v1/assets", "demo").await?["total"] == 5).then_some(()))
+    })
+    .await?;
+
+    let screenshot = std::env::temp_dir().join(format!("cwic-console-{}.png", std::process::id()));
+    let output = Command::new("node")
+        .arg(console.join("tests/smoke.mjs"))
+        .arg(control_plane.base_url())
+        .arg("customers")
+        .arg(&screenshot)
+        .output()?;
+    assert!(
+        output.status.success(),
+        "browser smoke test failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        screenshot.is_file(),
+        "the smoke test should have written {}",
+        screenshot.display()
+    );
+    Ok(())
+}
