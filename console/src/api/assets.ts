@@ -1,0 +1,40 @@
+import { getJson } from './client.ts'
+import type { AssetDetail, AssetSummary, MetricName, MetricSeries, Page } from './types.ts'
+
+export interface ListAssetsParams {
+  /** Part of `schema.name`, case-insensitive. */
+  q?: string
+  limit?: number
+  offset?: number
+}
+
+export function listAssets(params: ListAssetsParams, signal?: AbortSignal): Promise<Page<AssetSummary>> {
+  return getJson('/assets', { query: { q: params.q, limit: params.limit, offset: params.offset }, signal })
+}
+
+export function getAsset(id: string, signal?: AbortSignal): Promise<AssetDetail> {
+  return getJson(`/assets/${encodeURIComponent(id)}`, { signal })
+}
+
+export interface MetricParams {
+  metric?: MetricName
+  /** Column name; table-level metrics have the empty column. */
+  column?: string
+  since?: string
+  until?: string
+  limit?: number
+}
+
+/** Metric history of one asset, newest first. */
+export function getAssetMetrics(id: string, params: MetricParams, signal?: AbortSignal): Promise<MetricSeries> {
+  return getJson(`/assets/${encodeURIComponent(id)}/metrics`, {
+    query: {
+      metric: params.metric,
+      column: params.column,
+      since: params.since,
+      until: params.until,
+      limit: params.limit,
+    },
+    signal,
+  })
+}

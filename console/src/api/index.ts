@@ -1,0 +1,3 @@
+export * from './types.ts'
+export * from './client.ts'
+export * from './assets.ts'

@@ -1,0 +1,379 @@
+import { useCallback, useMemo, useState, type ReactNode } from 'react'
+import { getAsset, getAssetMetrics, type AssetDetail, type ColumnDetail, type MetricSeries } from '../api/index.ts'
+import { ErrorBadge, KindBadge, SourceKindTag } from '../components/Badges.tsx'
+import { Icon } from '../components/Icon.tsx'
+import { LiveStatus } from '../components/LiveStatus.tsx'
+import { NullBar } from '../components/NullBar.tsx'
+import { RelativeTime } from '../components/RelativeTime.tsx'
+import { SearchInput } from '../components/SearchInput.tsx'
+import { Sparkline, type SparkPoint } from '../components/Sparkline.tsx'
+import { ErrorState, RefreshErrorBanner, StateView } from '../components/StateView.tsx'
+import { useDocumentTitle } from '../hooks/useDocumentTitle.ts'
+import { useNow } from '../hooks/useNow.ts'
+import { useResource } from '../hooks/useResource.ts'
+import { REFRESH_SECONDS } from '../lib/config.ts'
+import {
+  formatCompact,
+  formatCount,
+  formatDateTime,
+  formatPercent,
+  formatRelative,
+  isUuid,
+  nullFraction,
+  parseTime,
+} from '../lib/format.ts'
+import { Link } from '../router/index.ts'
+import './AssetDetailPage.css'
+
+/** Row-count observations drawn in the sparkline (newest N). */
+const HISTORY_POINTS = 200
+
+export function AssetDetailPage({ id }: { id: string }) {
+  const validId = isUuid(id)
+  const now = useNow(5_000)
+
+  const assetFetcher = useCallback((signal: AbortSignal) => getAsset(id, signal), [id])
+  const asset = useResource<AssetDetail>(`asset:${id}`, assetFetcher, {
+    refreshMs: REFRESH_SECONDS * 1000,
+    skip: !validId,
+  })
+  const historyFetcher = useCallback(
+    (signal: AbortSignal) => getAssetMetrics(id, { metric: 'row_count', limit: HISTORY_POINTS }, signal),
+    [id],
+  )
+  const history = useResource<MetricSeries>(`row-history:${id}`, historyFetcher, {
+    refreshMs: REFRESH_SECONDS * 1000,
+    skip: !validId,
+  })
+
+  const data = asset.data
+  useDocumentTitle(data ? `${data.schema_name}.${data.name}` : 'Asset')
+
+  if (!validId || (data === undefined && asset.error?.isNotFound)) {
+    return (
+      <div className="page">
+        <Breadcrumbs />
+        <StateView
+          icon="search"
+          title="Asset not found"
+          actions={
+            <Link to="/assets" className="button">
+              <Icon name="chevronLeft" size={14} /> All assets
+            </Link>
+          }
+        >
+          <p>
+            No asset with id <code>{id}</code> exists for this tenant. It may have been removed, or the link may be
+            wrong.
+          </p>
+        </StateView>
+      </div>
+    )
+  }
+
+  if (data === undefined) {
+    return (
+      <div className="page">
+        <Breadcrumbs />
+        {asset.error ? (
+          <ErrorState error={asset.error} onRetry={asset.reload} what="this asset" />
+        ) : (
+          <div className="detail-loading" role="status">
+            <span className="skeleton skeleton-title" />
+            <span className="skeleton skeleton-line" />
+            <span className="visually-hidden">Loading asset…</span>
+          </div>
+        )}
+      </div>
+    )
+  }
+
+  return (
+    <div className="page">
+      <Breadcrumbs asset={data} />
+      <header className="page-header asset-header">
+        <div className="page-heading">
+          <div className="asset-title-row">
+            <h1>
+              <span className="asset-schema">{data.schema_name}.</span>
+              {data.name}
+            </h1>
+            <KindBadge kind={data.kind} />
+            {data.last_error && <ErrorBadge message={data.last_error} />}
+          </div>
+        </div>
+        <LiveStatus
+          updatedAt={asset.updatedAt}
+          fetching={asset.fetching || history.fetching}
+          error={asset.error}
+          refreshSeconds={REFRESH_SECONDS}
+          now={now}
+          onRefresh={() => {
+            asset.reload()
+            history.reload()
+          }}
+        />
+      </header>
+
+      {asset.error && <RefreshErrorBanner error={asset.error} />}
+      {data.last_error && (
+        <div className="callout callout-danger" role="alert">
+          <Icon name="alert" size={16} />
+          <div>
+            <strong>The latest observation of this asset failed.</strong>
+            <pre className="callout-code">{data.last_error}</pre>
+          </div>
+        </div>
+      )}
+
+      <section className="overview" aria-label="Overview">
+        <dl className="facts">
+          <Fact label="Source">
+            <span className="fact-inline">
+              {data.source_name} <SourceKindTag kind={data.source_kind} />
+            </span>
+          </Fact>
+          <Fact label="Agent">
+            <span className="mono">{data.agent_id}</span>
+          </Fact>
+          <Fact label="Rows">
+            <span className="fact-number" data-testid="asset-row-count">
+              {formatCount(data.row_count)}
+            </span>
+          </Fact>
+          <Fact label="Columns">
+            <span className="fact-number">{formatCount(data.columns.length)}</span>
+          </Fact>
+          <Fact label="Last seen">
+            <RelativeTime value={data.last_seen_at} now={now} />
+          </Fact>
+          <Fact label="First seen">
+            <RelativeTime value={data.first_seen_at} now={now} />
+          </Fact>
+        </dl>
+        <RowCountCard
+          series={history.data}
+          error={history.error}
+          loading={history.loading}
+          measured={data.row_count !== null}
+          now={now}
+        />
+      </section>
+
+      <ColumnsSection columns={data.columns} rowCount={data.row_count} />
+    </div>
+  )
+}
+
+function Breadcrumbs({ asset }: { asset?: AssetDetail }) {
+  return (
+    <nav className="breadcrumbs" aria-label="Breadcrumb">
+      <ol>
+        <li>
+          <Link to="/assets">Assets</Link>
+        </li>
+        {asset && <li>{asset.source_name}</li>}
+        {asset && (
+          <li aria-current="page">
+            {asset.schema_name}.{asset.name}
+          </li>
+        )}
+      </ol>
+    </nav>
+  )
+}
+
+function Fact({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  )
+}
+
+interface RowCountCardProps {
+  series: MetricSeries | undefined
+  error: { message: string } | undefined
+  loading: boolean
+  /** The asset has a row count (views are described but not measured). */
+  measured: boolean
+  now: number
+}
+
+function RowCountCard({ series, error, loading, measured, now }: RowCountCardProps) {
+  const points: SparkPoint[] = useMemo(
+    () =>
+      (series?.items ?? [])
+        .filter((point) => point.metric === 'row_count' && point.column === '')
+        .map((point) => ({ time: parseTime(point.observed_at), value: point.value }))
+        .filter((point) => Number.isFinite(point.time) && Number.isFinite(point.value))
+        .sort((a, b) => a.time - b.time),
+    [series],
+  )
+  const [hovered, setHovered] = useState<SparkPoint | null>(null)
+  const first = points[0]
+  const last = points[points.length - 1]
+  const change = first && last && first !== last && first.value !== 0 ? (last.value - first.value) / first.value : null
+  const values = points.map((point) => point.value)
+
+  let body
+  if (series === undefined && error) {
+    body = <p className="card-message">History unavailable: {error.message}</p>
+  } else if (series === undefined && loading) {
+    body = <span className="skeleton skeleton-chart" />
+  } else if (points.length === 0) {
+    body = (
+      <p className="card-message">
+        {measured ? 'No row counts recorded yet.' : 'Not measured: the agent describes this asset but does not count its rows.'}
+      </p>
+    )
+  } else if (points.length === 1) {
+    body = (
+      <p className="card-message">
+        One observation so far (<RelativeTime value={new Date(points[0]?.time ?? 0).toISOString()} now={now} />). The
+        trend appears after the next one.
+      </p>
+    )
+  } else {
+    body = (
+      <>
+        <Sparkline
+          points={points}
+          label={`Row count over ${points.length} observations: from ${formatCount(first?.value)} to ${formatCount(last?.value)}`}
+          formatValue={(value) => `${formatCount(value)} rows`}
+          formatTime={(time) => formatRelative(time, now)}
+          onHoverChange={setHovered}
+        />
+        <div className="trend-axis">
+          <span title={first ? formatDateTime(first.time) : undefined}>
+            {first ? formatRelative(first.time, now) : ''}
+          </span>
+          <span>
+            {Math.min(...values) === Math.max(...values)
+              ? `steady at ${formatCompact(values[0])}`
+              : `min ${formatCompact(Math.min(...values))} · max ${formatCompact(Math.max(...values))}`}
+          </span>
+          <span title={last ? formatDateTime(last.time) : undefined}>{last ? formatRelative(last.time, now) : ''}</span>
+        </div>
+      </>
+    )
+  }
+
+  return (
+    <section className="card trend-card" aria-labelledby="row-count-heading">
+      <div className="card-header">
+        <h2 id="row-count-heading">Row count</h2>
+        <span className="card-meta">
+          {points.length > 0 && `${points.length} ${points.length === 1 ? 'observation' : 'observations'}`}
+        </span>
+      </div>
+      <div className="trend-value">
+        <span className="trend-number">{formatCount((hovered ?? last)?.value)}</span>
+        {hovered ? (
+          <span className="trend-when" title={formatDateTime(hovered.time)}>
+            {formatRelative(hovered.time, now)}
+          </span>
+        ) : change !== null && (
+          <span className={`trend-change ${change > 0 ? 'is-up' : change < 0 ? 'is-down' : ''}`}>
+            {change > 0 ? '▲ ' : change < 0 ? '▼ ' : ''}
+            {change === 0 ? 'no change' : formatPercent(Math.abs(change))}
+            <span className="visually-hidden"> since the first observation shown</span>
+          </span>
+        )}
+      </div>
+      {body}
+    </section>
+  )
+}
+
+function ColumnsSection({ columns, rowCount }: { columns: ColumnDetail[]; rowCount: number | null }) {
+  const [filter, setFilter] = useState('')
+  const [onlyNulls, setOnlyNulls] = useState(false)
+  const needle = filter.trim().toLowerCase()
+  const visible = columns.filter(
+    (column) =>
+      (!needle || column.name.toLowerCase().includes(needle) || column.data_type.toLowerCase().includes(needle)) &&
+      (!onlyNulls || (column.null_count ?? 0) > 0),
+  )
+  const withNulls = columns.filter((column) => (column.null_count ?? 0) > 0).length
+
+  return (
+    <section className="columns-section" aria-labelledby="columns-heading">
+      <div className="section-header">
+        <h2 id="columns-heading">
+          Columns <span className="count-pill">{columns.length}</span>
+        </h2>
+        <div className="section-tools">
+          <label className="checkbox">
+            <input type="checkbox" checked={onlyNulls} onChange={(event) => setOnlyNulls(event.target.checked)} />
+            With NULLs ({withNulls})
+          </label>
+          <SearchInput
+            id="column-search"
+            label="Filter columns by name or type"
+            placeholder="Filter columns…"
+            value={filter}
+            onChange={setFilter}
+          />
+        </div>
+      </div>
+      <div className="table-card">
+        <table className="data-table columns-table" aria-labelledby="columns-heading">
+          <colgroup>
+            <col className="col-ordinal" />
+            <col />
+            <col className="col-type" />
+            <col className="col-nullable" />
+            <col className="col-num" />
+            <col className="col-bar" />
+          </colgroup>
+          <thead>
+            <tr>
+              <th scope="col" className="num">
+                #
+              </th>
+              <th scope="col">Column</th>
+              <th scope="col">Type</th>
+              <th scope="col">Nullable</th>
+              <th scope="col" className="num">
+                NULLs
+              </th>
+              <th scope="col">NULL %</th>
+            </tr>
+          </thead>
+          <tbody>
+            {visible.map((column) => (
+              <tr key={column.name}>
+                <td className="num muted">{column.ordinal}</td>
+                <th scope="row" className="cell-column-name">
+                  {column.name}
+                </th>
+                <td>
+                  <span className="type">{column.data_type}</span>
+                </td>
+                <td>{column.nullable ? <span className="muted">Yes</span> : <span className="tag">NOT NULL</span>}</td>
+                <td className="num" data-col="null-count">
+                  {formatCount(column.null_count)}
+                </td>
+                <td data-col="null-pct">
+                  <NullBar fraction={nullFraction(column.null_count, rowCount)} />
+                </td>
+              </tr>
+            ))}
+            {visible.length === 0 && (
+              <tr>
+                <td colSpan={6} className="empty-cell">
+                  {columns.length === 0 ? 'No columns recorded for this asset.' : 'No columns match the filter.'}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {rowCount === null && columns.length > 0 && (
+        <p className="footnote">NULL shares need a row count; this asset is described but not measured.</p>
+      )}
+    </section>
+  )
+}
