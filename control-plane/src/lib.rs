@@ -1,12 +1,14 @@
 //! The CWIC control plane: ingest from JetStream into PostgreSQL, and the REST API and console.
 //!
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
-//! `anomaly` (the streaming detector behind `cwic detect`).
+//! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
+//! lineage; the graph itself lives in `store::lineage`).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod ingest;
+pub mod lineage;
 pub mod store;
 pub mod telemetry;

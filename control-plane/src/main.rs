@@ -1,4 +1,4 @@
-//! `cwic`: the control plane's command line (serve, migrate, and the offline `detect`).
+//! `cwic`: the control plane's command line (serve, migrate, and the offline `detect` and `lineage`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
 use cwic_shared::TenantId;
@@ -56,6 +57,16 @@ enum Command {
         #[arg(long, env = "CWIC_DEFAULT_TENANT")]
         default_tenant: Option<TenantId>,
     },
+    /// Print the table and column lineage of SQL read on stdin, offline
+    ///
+    /// Reads one or more statements (a script: temporary tables and CTEs resolve through) and prints
+    /// `{"source_tables": [...], "target_tables": [...], "column_edges": [[source, target], ...]}`.
+    Lineage {
+        /// SQL dialect: ansi, postgres, mysql, mariadb, hive, sparksql, databricks, snowflake, bigquery,
+        /// tsql, redshift, athena, oracle, vertica, duckdb, sqlite (others fall back to a generic one).
+        #[arg(long, default_value = "ansi")]
+        dialect: String,
+    },
     /// Find anomalies in a `timestamp,value` CSV series, offline
     ///
     /// Judges the series the way the control plane judges metric history: causal (each verdict uses
@@ -86,6 +97,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Detect { input } => detect(&input),
+            Command::Lineage { dialect } => lineage(&dialect),
             Command::Serve {
                 database_url,
                 nats_url,
@@ -141,5 +153,21 @@ fn detect(input: &std::path::Path) -> anyhow::Result<()> {
         anomaly::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
     let anomalies = anomaly::detect_anomalies(&points, &DetectorConfig::default());
     println!("{}", serde_json::json!({ "anomalies": anomalies }));
+    Ok(())
+}
+
+fn lineage(dialect_name: &str) -> anyhow::Result<()> {
+    let mut sql = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut sql)
+        .map_err(|error| anyhow::anyhow!("cannot read SQL from stdin: {error}"))?;
+    let (dialect, known) = lineage::dialect_for_name(dialect_name);
+    if !known {
+        eprintln!("warning: unknown dialect `{dialect_name}`, using a generic dialect");
+    }
+    let detailed = lineage::analyze_script_detailed(&sql, dialect.as_ref())?;
+    for warning in &detailed.warnings {
+        eprintln!("warning: {warning}");
+    }
+    println!("{}", serde_json::to_string(&detailed.to_script_lineage())?);
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod assets;
 pub mod error;
+mod lineage;
 mod system;
 pub mod tenant;
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse};
 use cwic_shared::TenantId;
@@ -36,6 +37,7 @@ pub struct AppState {
 pub fn router(state: AppState, console_dir: &Path) -> Router {
     let api = Router::new()
         .merge(assets::router())
+        .merge(lineage::router())
         .merge(system::router())
         .route("/api/{*rest}", axum::routing::any(unknown_api_route));
     with_console(api, console_dir)
@@ -80,6 +82,32 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
                     rejection.body_text().to_lowercase(),
                     json!({"query": parts.uri.query().unwrap_or_default()}),
                 )
+            })
+    }
+}
+
+/// `Json` whose rejection is the API's JSON error body, naming the field that was wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| ApiJson(value))
+            .map_err(|rejection| {
+                let text = rejection.body_text();
+                // axum prefixes "Failed to deserialize the JSON body into the target type: <path>: ..."
+                let message = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, rest)| rest)
+                    .to_owned();
+                let field = message
+                    .split_once(": ")
+                    .map(|(path, _)| path.to_owned())
+                    .filter(|path| !path.contains(' '));
+                ApiError::bad_request(format!("invalid JSON body: {message}"), json!({"field": field}))
             })
     }
 }

@@ -5,13 +5,19 @@
 //! its expression reads, resolved through the FROM clause of its own SELECT. Subqueries and CTEs
 //! are nodes of their own, so column paths run through them; the script graph later reports
 //! only first-source to final-target pairs.
+//!
+//! The rules follow the lineage contract's reference engine (sqllineage) closely, including its
+//! scoping: each query level is a *scope* that sees the datasets read and the columns produced
+//! by itself and its nested subqueries, but not by sibling CTEs, whose bodies are analyzed after
+//! the query that uses them. That is why `SELECT * FROM cte` keeps a `cte.*` wildcard while
+//! `SELECT * FROM (subquery)` expands to the subquery's columns.
 
 use sqlparser::ast::{
-    AlterTableOperation, AssignmentTarget, CopyIntoSnowflakeKind, CopySource, CopyTarget,
-    CreateTableLikeKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Insert, JoinConstraint,
-    JoinOperator, MergeAction, MergeInsertKind, MergeUpdateKind, ObjectType, Query, RenameTableNameKind,
-    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
-    TableWithJoins, UpdateTableFromKind, Value, With,
+    AlterTableOperation, AssignmentTarget, BinaryOperator, CopyIntoSnowflakeKind, CopySource, CopyTarget,
+    CreateTableLikeKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Insert, MergeAction,
+    MergeInsertKind, MergeUpdateKind, ObjectType, Query, RenameTableNameKind, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
+    UpdateTableFromKind, Value, With,
 };
 use sqlparser::tokenizer::TokenWithSpan;
 
@@ -69,7 +75,8 @@ impl<'p> Env<'p> {
     }
 }
 
-/// A FROM-clause entry columns can be attributed to.
+/// A FROM-clause entry columns can be attributed to (a table, a subquery or a CTE; file paths
+/// are read but never own columns).
 #[derive(Debug, Clone)]
 struct Relation {
     parent: Parent,
@@ -109,19 +116,32 @@ fn distinct_parents(relations: &[Relation]) -> Vec<Parent> {
     parents
 }
 
-/// Columns of a query target that received lineage, and the wildcard sources feeding `*`.
+/// What one query level sees: what it and its nested subqueries read, and the columns known
+/// to exist per parent (in the order they appeared).
 #[derive(Default)]
-struct TargetState {
-    columns: Vec<String>,
-    star_sources: Vec<ColumnNode>,
+struct Scope {
+    reads: Vec<Parent>,
+    known: KnownColumns,
 }
 
-impl TargetState {
-    fn add_column(&mut self, name: &str) {
-        if !self.columns.iter().any(|known| known == name) {
-            self.columns.push(name.to_string());
-        }
-    }
+/// Columns of a query target as the mapping rules see them.
+#[derive(Default)]
+struct TargetState {
+    /// Columns the target has so far: declared by the statement, then fed by earlier items.
+    write_columns: Vec<String>,
+    /// Target columns that received lineage, in order (the query's output for a scalar
+    /// subquery).
+    fed_columns: Vec<String>,
+    /// Every source feeding `target.*`.
+    star_sources: Vec<ColumnNode>,
+    /// The target is also read by the query: no positional mapping, no wildcard expansion.
+    target_is_read: bool,
+}
+
+/// One select item ready to be emitted: its target names and resolved sources.
+struct PreparedItem {
+    names: Vec<String>,
+    sources: Vec<(ColumnNode, EdgeKind)>,
 }
 
 /// Analyzes statements against the script graph (which hands out subquery ids).
@@ -130,11 +150,29 @@ pub(super) struct Analyzer<'a, 't> {
     source: &'a SourceText<'t>,
     tokens: &'a [TokenWithSpan],
     out: StatementLineage,
-    known: KnownColumns,
+    scopes: Vec<Scope>,
 }
 
-/// Analyzes one parsed statement; procedural blocks yield one result per inner statement.
+/// Analyzes one parsed statement; control blocks yield one result per inner statement, while a
+/// stored procedure counts as one statement (all it reads feeds all it writes).
 pub(super) fn analyze_statement(
+    statement: &Statement,
+    graph: &mut ScriptGraph,
+    source: &SourceText<'_>,
+    tokens: &[TokenWithSpan],
+) -> Vec<StatementLineage> {
+    let mut results = analyze_each(statement, graph, source, tokens);
+    if matches!(statement, Statement::CreateProcedure { .. }) && results.len() > 1 {
+        let mut combined = StatementLineage::default();
+        for result in results.drain(..) {
+            combined.absorb(result);
+        }
+        results.push(combined);
+    }
+    results
+}
+
+fn analyze_each(
     statement: &Statement,
     graph: &mut ScriptGraph,
     source: &SourceText<'_>,
@@ -147,7 +185,7 @@ pub(super) fn analyze_statement(
             source,
             tokens,
             out: StatementLineage::default(),
-            known: KnownColumns::default(),
+            scopes: vec![Scope::default()],
         };
         analyzer.statement(inner, &Env::root());
         if !analyzer.out.is_empty() {
@@ -264,20 +302,88 @@ fn set_branches(body: &SetExpr) -> Vec<&SetExpr> {
                 stack.push(right);
                 stack.push(left);
             }
-            SetExpr::Query(query)
-                if query.with.is_none() && matches!(query.body.as_ref(), SetExpr::SetOperation { .. }) =>
-            {
-                stack.push(&query.body);
-            }
+            // Parentheses around a branch without its own WITH do not open a new level.
+            SetExpr::Query(query) if query.with.is_none() => stack.push(&query.body),
             _ => branches.push(current),
         }
     }
     branches
 }
 
+/// The first column a MERGE value reads directly: the value itself, or the first operand of a
+/// flat chain of binary operators (`src.k + 1`).
+fn first_direct_column(expr: &Expr) -> Option<String> {
+    let mut operands: Vec<&Expr> = Vec::new();
+    let mut stack = vec![expr];
+    while let Some(current) = stack.pop() {
+        match current {
+            Expr::BinaryOp { left, right, op } if !matches!(op, BinaryOperator::Custom(_)) => {
+                stack.push(right);
+                stack.push(left);
+            }
+            other => operands.push(other),
+        }
+    }
+    operands.into_iter().find_map(bare_column_name)
+}
+
+/// Name of a column reference written bare (not in parentheses).
+fn bare_column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Nested(_) => None,
+        other => expr::plain_column(other).map(|(_, name)| name),
+    }
+}
+
 impl Analyzer<'_, '_> {
+    // ---------------------------------------------------------------- scopes and recording
+
+    fn scope(&mut self) -> &mut Scope {
+        if self.scopes.is_empty() {
+            self.scopes.push(Scope::default());
+        }
+        let last = self.scopes.len() - 1;
+        &mut self.scopes[last]
+    }
+
+    fn push_scope(&mut self) {
+        self.scopes.push(Scope::default());
+    }
+
+    /// Closes a query level; what it saw becomes visible to the enclosing level.
+    fn pop_scope(&mut self) {
+        if self.scopes.len() < 2 {
+            return;
+        }
+        let Some(child) = self.scopes.pop() else {
+            return;
+        };
+        let parent = self.scope();
+        for read in child.reads {
+            if !parent.reads.contains(&read) {
+                parent.reads.push(read);
+            }
+        }
+        parent.known.absorb(child.known);
+    }
+
+    fn is_read(&mut self, parent: &Parent) -> bool {
+        self.scope().reads.contains(parent)
+    }
+
+    /// Records a relation as read; datasets also become reads of the statement.
+    fn record_read(&mut self, parent: &Parent) {
+        if let Parent::Dataset(dataset) = parent {
+            self.out.reads.insert(dataset.clone());
+        }
+        let scope = self.scope();
+        if !scope.reads.contains(parent) {
+            scope.reads.push(parent.clone());
+        }
+    }
+
     fn read(&mut self, dataset: Dataset) {
-        self.out.reads.insert(dataset);
+        self.record_read(&Parent::Dataset(dataset));
     }
 
     fn write(&mut self, dataset: Dataset) {
@@ -285,11 +391,12 @@ impl Analyzer<'_, '_> {
     }
 
     fn add_edge(&mut self, source: ColumnNode, target: ColumnNode, kind: EdgeKind) {
+        let scope = self.scope();
         if let ColumnNode::Resolved { parent, name } = &source {
-            self.known.insert(parent, name);
+            scope.known.insert(parent, name);
         }
         if let ColumnNode::Resolved { parent, name } = &target {
-            self.known.insert(parent, name);
+            scope.known.insert(parent, name);
         }
         self.out.column_edges.push((source, target, kind));
     }
@@ -297,9 +404,20 @@ impl Analyzer<'_, '_> {
     /// Records columns a DDL/DML statement declares for a table.
     fn declare_columns(&mut self, parent: &Parent, names: &[String]) {
         for name in names {
-            self.known.insert(parent, name);
+            self.scope().known.insert(parent, name);
             self.out.known_columns.push((parent.clone(), name.clone()));
         }
+    }
+
+    /// Known columns of a parent in the current scope, without `*`.
+    fn scope_columns(&mut self, parent: &Parent) -> Vec<String> {
+        self.scope()
+            .known
+            .of(parent)
+            .iter()
+            .filter(|name| name.as_str() != "*")
+            .cloned()
+            .collect()
     }
 
     // ---------------------------------------------------------------- statements
@@ -544,8 +662,13 @@ impl Analyzer<'_, '_> {
         | SetExpr::Merge(inner)
         | SetExpr::Delete(inner) = query.body.as_ref()
         {
-            let scope = self.cte_scope(query.with.as_ref(), env);
+            let Some(with) = &query.with else {
+                self.statement(inner, env);
+                return;
+            };
+            let (scope, bodies) = self.register_ctes(with, env);
             self.statement(inner, &scope);
+            self.analyze_cte_bodies(bodies, &scope);
             return;
         }
         let mut target = None;
@@ -685,7 +808,7 @@ impl Analyzer<'_, '_> {
         };
         if let SetExpr::Values(values) = source.body.as_ref() {
             // A scalar subquery among the values feeds the target like a SELECT would.
-            let scope = self.cte_scope(source.with.as_ref(), env);
+            let scope = Env::child(env);
             for row in &values.rows {
                 for value in row.iter() {
                     let mut inner = value;
@@ -705,60 +828,45 @@ impl Analyzer<'_, '_> {
         self.query(source, Some(&target), &columns, env);
     }
 
+    /// `UPDATE`: the target is the updated table (T-SQL may name it by a FROM alias); only
+    /// `SET col = <column>` assignments carry column lineage, resolved through the FROM clause.
     fn update(&mut self, update: &sqlparser::ast::Update, env: &Env<'_>) {
-        let TableFactor::Table { name, alias, .. } = &update.table.relation else {
+        let TableFactor::Table { name, .. } = &update.table.relation else {
             return;
         };
-        let Some(mut target_table) = TableName::from_object_name(name) else {
+        let Some(named_table) = TableName::from_object_name(name) else {
             return;
         };
-        let target_alias = alias.as_ref().map(|alias| ident_name(&alias.name));
-        let mut relations = Vec::new();
-        for join in &update.table.joins {
-            self.table_factor(&join.relation, env, &mut relations);
+        let mut reads: Vec<Relation> = Vec::new();
+        let mut target: Option<TableName> = None;
+        if !update.table.joins.is_empty() {
+            // MySQL `UPDATE a JOIN b ... SET`: the first table is written, the joined ones read.
+            target = Some(named_table.clone());
+            for join in &update.table.joins {
+                self.table_factor(&join.relation, env, &mut reads);
+            }
+        } else if name.0.len() > 1 {
+            target = Some(named_table.clone());
         }
         if let Some(UpdateTableFromKind::BeforeSet(from) | UpdateTableFromKind::AfterSet(from)) = &update.from
         {
-            relations.extend(self.relations_of_from(from, env));
-        }
-        // T-SQL `UPDATE t SET ... FROM tab1 t`: the target is named by a FROM alias.
-        let mut target_relation = None;
-        if target_alias.is_none() && target_table.schema == super::names::DEFAULT_SCHEMA {
-            target_relation = relations.iter().position(|relation| {
-                relation.alias == target_table.name
-                    && relation
-                        .table
-                        .as_ref()
-                        .is_some_and(|table| table.name != relation.alias)
-            });
-            if let Some(table) = target_relation
-                .and_then(|index| relations.get(index))
-                .and_then(|relation| relation.table.clone())
-            {
-                target_table = table;
+            for relation in self.relations_of_from(from, env) {
+                let names_target =
+                    target.is_none() && relation.table.is_some() && relation.alias == named_table.name;
+                if names_target {
+                    target = relation.table.clone();
+                } else {
+                    reads.push(relation);
+                }
             }
         }
-        for (index, relation) in relations.iter().enumerate() {
-            if Some(index) == target_relation {
-                continue;
-            }
-            if let Parent::Dataset(dataset) = &relation.parent {
-                self.out.reads.insert(dataset.clone());
-            }
+        let target_table = target.unwrap_or(named_table);
+        for relation in &reads {
+            self.record_read(&relation.parent);
         }
-        let dataset = Dataset::Table(target_table.clone());
+        let dataset = Dataset::Table(target_table);
         self.write(dataset.clone());
         let target = Parent::Dataset(dataset);
-        // Without a FROM clause the only relation is the updated table itself.
-        let relations = if relations.is_empty() {
-            vec![Relation {
-                parent: target.clone(),
-                alias: target_alias.unwrap_or_else(|| target_table.name.clone()),
-                table: Some(target_table),
-            }]
-        } else {
-            relations
-        };
         for assignment in &update.assignments {
             let AssignmentTarget::ColumnName(column) = &assignment.target else {
                 continue;
@@ -766,10 +874,14 @@ impl Analyzer<'_, '_> {
             let Some(target_column) = object_name_parts(column).pop() else {
                 continue;
             };
-            let Some((qualifier, name)) = expr::plain_column(&assignment.value) else {
+            let value = &assignment.value;
+            let Some((qualifier, name)) = (!matches!(value, Expr::Nested(_)))
+                .then(|| expr::plain_column(value))
+                .flatten()
+            else {
                 continue;
             };
-            for source in self.resolve(qualifier.as_deref(), &name, &relations, env) {
+            for source in self.resolve(qualifier.as_deref(), &name, &reads, &Env::root()) {
                 self.add_edge(
                     source,
                     ColumnNode::resolved(target.clone(), target_column.clone()),
@@ -779,6 +891,8 @@ impl Analyzer<'_, '_> {
         }
     }
 
+    /// `MERGE`: every source column is attributed to the USING relation; `UPDATE SET col =
+    /// <column>` and `INSERT (cols) VALUES (<columns>)` carry column lineage.
     fn merge(&mut self, merge: &sqlparser::ast::Merge, env: &Env<'_>) {
         let TableFactor::Table { name, .. } = &merge.table else {
             return;
@@ -789,17 +903,29 @@ impl Analyzer<'_, '_> {
         let dataset = Dataset::Table(table);
         self.write(dataset.clone());
         let target = Parent::Dataset(dataset);
-        let mut relations = Vec::new();
-        self.table_factor(&merge.source, env, &mut relations);
-        for relation in &relations {
-            if let Parent::Dataset(dataset) = &relation.parent {
-                self.out.reads.insert(dataset.clone());
+        let direct_source: Option<Parent> = match &merge.source {
+            TableFactor::Table { name, .. } => TableName::from_object_name(name).map(|source| {
+                let parent = Parent::Dataset(Dataset::Table(source));
+                self.record_read(&parent);
+                parent
+            }),
+            TableFactor::Derived { subquery, alias, .. } => {
+                let alias_name = alias.as_ref().map(|alias| ident_name(&alias.name));
+                let parent = Parent::SubQuery(self.graph.new_subquery(alias_name));
+                self.record_read(&parent);
+                self.query(subquery, Some(&parent), &[], env);
+                Some(parent)
             }
-        }
-        // Every source column of a MERGE comes from the USING relation.
-        let Some(direct_source) = relations.first().map(|relation| relation.parent.clone()) else {
-            return;
+            _ => None,
         };
+        let source_column = |name: String| match &direct_source {
+            Some(parent) => ColumnNode::resolved(parent.clone(), name),
+            None => ColumnNode::Unresolved {
+                name,
+                candidates: Vec::new(),
+            },
+        };
+        let mut edges = Vec::new();
         for clause in &merge.clauses {
             match &clause.action {
                 MergeAction::Update(update) => {
@@ -810,17 +936,10 @@ impl Analyzer<'_, '_> {
                         let AssignmentTarget::ColumnName(column) = &assignment.target else {
                             continue;
                         };
-                        let (Some(target_column), Some((_, source_column))) = (
-                            object_name_parts(column).pop(),
-                            expr::plain_column(&assignment.value),
-                        ) else {
-                            continue;
-                        };
-                        self.add_edge(
-                            ColumnNode::resolved(direct_source.clone(), source_column),
-                            ColumnNode::resolved(target.clone(), target_column),
-                            EdgeKind::Direct,
-                        );
+                        let source = bare_column_name(&assignment.value);
+                        if let (Some(target_column), Some(name)) = (object_name_parts(column).pop(), source) {
+                            edges.push((source_column(name), target_column));
+                        }
                     }
                 }
                 MergeAction::Insert(insert) => {
@@ -836,51 +955,52 @@ impl Analyzer<'_, '_> {
                         continue;
                     };
                     for (value, target_column) in row.iter().zip(columns.iter()) {
-                        if let Some((_, source_column)) = expr::plain_column(value) {
-                            self.add_edge(
-                                ColumnNode::resolved(direct_source.clone(), source_column),
-                                ColumnNode::resolved(target.clone(), target_column.clone()),
-                                EdgeKind::Direct,
-                            );
+                        if let Some(name) = first_direct_column(value) {
+                            edges.push((source_column(name), target_column.clone()));
                         }
                     }
                 }
                 _ => {}
             }
         }
+        for (source, target_column) in edges {
+            self.add_edge(
+                source,
+                ColumnNode::resolved(target.clone(), target_column),
+                EdgeKind::Direct,
+            );
+        }
     }
 
     // ---------------------------------------------------------------- queries
 
-    /// Analyzes the CTEs of a WITH clause and returns the scope they define.
-    fn cte_scope<'p>(&mut self, with: Option<&With>, env: &'p Env<'p>) -> Env<'p> {
+    /// Registers the CTEs of a WITH clause (all visible to each other and to the query) and
+    /// returns the scope they define with the bodies still to analyze.
+    fn register_ctes<'p, 'q>(
+        &mut self,
+        with: &'q With,
+        env: &'p Env<'p>,
+    ) -> (Env<'p>, Vec<(usize, &'q Query)>) {
         let mut scope = Env::child(env);
-        let Some(with) = with else {
-            return scope;
-        };
+        let mut bodies = Vec::with_capacity(with.cte_tables.len());
         for cte in &with.cte_tables {
             let name = ident_name(&cte.alias.name);
             let id = self.graph.new_subquery(Some(name.clone()));
-            let recursive = with.recursive || matches!(cte.query.body.as_ref(), SetExpr::SetOperation { .. });
-            if recursive {
-                scope.ctes.push((name.clone(), id));
-            }
-            let columns: Vec<String> = cte
-                .alias
-                .columns
-                .iter()
-                .map(|column| ident_name(&column.name))
-                .collect();
-            self.query(&cte.query, Some(&Parent::SubQuery(id)), &columns, &scope);
-            if !recursive {
-                scope.ctes.push((name, id));
-            }
+            scope.ctes.push((name, id));
+            bodies.push((id, cte.query.as_ref()));
         }
-        scope
+        (scope, bodies)
     }
 
-    /// Analyzes a query feeding `target` (if any); returns the target columns that received
-    /// lineage, in order.
+    /// Analyzes CTE bodies, each as its own query level, after the query that uses them.
+    fn analyze_cte_bodies(&mut self, bodies: Vec<(usize, &Query)>, scope: &Env<'_>) {
+        for (id, body) in bodies {
+            self.query(body, Some(&Parent::SubQuery(id)), &[], scope);
+        }
+    }
+
+    /// Analyzes a query feeding `target` (if any) as one query level; returns the target
+    /// columns that received lineage, in order.
     fn query(
         &mut self,
         query: &Query,
@@ -888,18 +1008,42 @@ impl Analyzer<'_, '_> {
         write_columns: &[String],
         env: &Env<'_>,
     ) -> Vec<String> {
-        let scope = self.cte_scope(query.with.as_ref(), env);
-        let columns = self.body(&query.body, target, write_columns, &scope);
+        self.push_scope();
+        let columns = match &query.with {
+            None => self.query_level(query, target, write_columns, env),
+            Some(with) => {
+                let (scope, bodies) = self.register_ctes(with, env);
+                self.push_scope();
+                let columns = self.query_level(query, target, write_columns, &scope);
+                self.pop_scope();
+                self.analyze_cte_bodies(bodies, &scope);
+                columns
+            }
+        };
+        self.pop_scope();
+        columns
+    }
+
+    fn query_level(
+        &mut self,
+        query: &Query,
+        target: Option<&Parent>,
+        write_columns: &[String],
+        env: &Env<'_>,
+    ) -> Vec<String> {
+        let columns = self.body(&query.body, target, write_columns, env);
         if let Some(order_by) = &query.order_by
             && let sqlparser::ast::OrderByKind::Expressions(orders) = &order_by.kind
         {
             for order in orders {
-                self.read_nested(&order.expr, &scope);
+                self.read_nested(&order.expr, env);
             }
         }
         columns
     }
 
+    /// One query level: every branch of a set operation is prepared (so all its reads are
+    /// known), then emitted in order, then `target.*` is expanded where possible.
     fn body(
         &mut self,
         body: &SetExpr,
@@ -907,91 +1051,226 @@ impl Analyzer<'_, '_> {
         write_columns: &[String],
         env: &Env<'_>,
     ) -> Vec<String> {
-        let mut state = TargetState::default();
-        match body {
-            SetExpr::SetOperation { .. } => {
-                for (index, branch) in set_branches(body).into_iter().enumerate() {
-                    let names: Vec<String> = if index == 0 || !write_columns.is_empty() {
-                        write_columns.to_vec()
-                    } else {
-                        state.columns.clone()
+        let mut prepared: Vec<Vec<PreparedItem>> = Vec::new();
+        let mut fed_elsewhere: Vec<String> = Vec::new();
+        for branch in set_branches(body) {
+            match branch {
+                SetExpr::Select(select) => prepared.push(self.prepare_select(select, env)),
+                SetExpr::Table(table) => {
+                    let Some(name) = &table.table_name else {
+                        continue;
                     };
-                    self.branch(branch, target, &names, env, &mut state);
-                }
-            }
-            other => self.branch(other, target, write_columns, env, &mut state),
-        }
-        self.expand_wildcards(target, &mut state);
-        state.columns
-    }
-
-    fn branch(
-        &mut self,
-        body: &SetExpr,
-        target: Option<&Parent>,
-        write_columns: &[String],
-        env: &Env<'_>,
-        state: &mut TargetState,
-    ) {
-        match body {
-            SetExpr::Select(select) => self.select(select, target, write_columns, env, state),
-            SetExpr::Query(query) => {
-                for column in self.query(query, target, write_columns, env) {
-                    state.add_column(&column);
-                }
-            }
-            SetExpr::SetOperation { .. } => {
-                for column in self.body(body, target, write_columns, env) {
-                    state.add_column(&column);
-                }
-            }
-            SetExpr::Values(values) => {
-                for row in &values.rows {
-                    for value in row.iter() {
-                        self.read_nested(value, env);
+                    let mut parts: Vec<String> = table.schema_name.iter().map(ident_name).collect();
+                    parts.push(ident_name(name));
+                    if let Some(table) = TableName::from_parts(&parts) {
+                        let parent = Parent::Dataset(Dataset::Table(table));
+                        self.record_read(&parent);
+                        prepared.push(vec![PreparedItem {
+                            names: vec!["*".to_string()],
+                            sources: vec![(ColumnNode::resolved(parent, "*"), EdgeKind::Direct)],
+                        }]);
                     }
                 }
-            }
-            SetExpr::Insert(statement)
-            | SetExpr::Update(statement)
-            | SetExpr::Delete(statement)
-            | SetExpr::Merge(statement) => self.statement(statement, env),
-            SetExpr::Table(table) => {
-                let Some(name) = &table.table_name else {
-                    return;
-                };
-                let mut parts: Vec<String> = Vec::new();
-                if let Some(schema) = &table.schema_name {
-                    parts.push(ident_name(schema));
-                }
-                parts.push(ident_name(name));
-                if let Some(table) = TableName::from_parts(&parts) {
-                    let dataset = Dataset::Table(table);
-                    self.read(dataset.clone());
-                    if let Some(target) = target {
-                        let source = ColumnNode::resolved(Parent::Dataset(dataset), "*");
-                        self.emit(source.clone(), target, "*", EdgeKind::Direct, state);
-                        state.star_sources.push(source);
+                SetExpr::Values(values) => {
+                    for row in &values.rows {
+                        for value in row.iter() {
+                            self.read_nested(value, env);
+                        }
                     }
+                }
+                SetExpr::Query(query) => {
+                    fed_elsewhere.extend(self.query(query, target, write_columns, env));
+                }
+                SetExpr::SetOperation { .. } => {}
+                SetExpr::Insert(statement)
+                | SetExpr::Update(statement)
+                | SetExpr::Delete(statement)
+                | SetExpr::Merge(statement) => self.statement(statement, env),
+            }
+        }
+        let Some(target) = target else {
+            return Vec::new();
+        };
+        // The statement's declared columns belong to the target at this level too.
+        for name in write_columns {
+            self.scope().known.insert(target, name);
+        }
+        let target_is_read = self.is_read(target);
+        let mut state = TargetState {
+            write_columns: if target_is_read {
+                Vec::new()
+            } else {
+                write_columns.to_vec()
+            },
+            target_is_read,
+            ..TargetState::default()
+        };
+        for items in prepared {
+            self.emit_items(items, target, &mut state);
+        }
+        if !target_is_read {
+            self.expand_wildcards(target, &mut state);
+        }
+        for column in fed_elsewhere {
+            if !state.fed_columns.contains(&column) {
+                state.fed_columns.push(column);
+            }
+        }
+        state.fed_columns
+    }
+
+    /// Emits one SELECT's items into the target. An item with sources is renamed after the
+    /// target's columns when the target has exactly as many columns as the SELECT has items
+    /// (a DML column list, or the columns an earlier UNION branch fed).
+    fn emit_items(&mut self, items: Vec<PreparedItem>, target: &Parent, state: &mut TargetState) {
+        let item_count = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            if item.sources.is_empty() {
+                continue;
+            }
+            let names = match state.write_columns.get(index) {
+                Some(written) if state.write_columns.len() == item_count => vec![written.clone()],
+                _ => item.names,
+            };
+            for name in names {
+                for (source, kind) in &item.sources {
+                    if name == "*" && !state.star_sources.contains(source) {
+                        state.star_sources.push(source.clone());
+                    }
+                    self.add_edge(
+                        source.clone(),
+                        ColumnNode::resolved(target.clone(), name.clone()),
+                        *kind,
+                    );
+                }
+                if !state.target_is_read && !state.write_columns.contains(&name) {
+                    state.write_columns.push(name.clone());
+                }
+                if !state.fed_columns.contains(&name) {
+                    state.fed_columns.push(name);
                 }
             }
         }
     }
 
-    fn emit(
-        &mut self,
-        source: ColumnNode,
-        target: &Parent,
-        name: &str,
-        kind: EdgeKind,
-        state: &mut TargetState,
-    ) {
-        self.add_edge(source, ColumnNode::resolved(target.clone(), name), kind);
-        state.add_column(name);
+    /// Reads of one SELECT (FROM, subqueries in WHERE and in the select list) and its items
+    /// with resolved sources.
+    fn prepare_select(&mut self, select: &Select, env: &Env<'_>) -> Vec<PreparedItem> {
+        let relations = self.relations_of_from(&select.from, env);
+        for relation in &relations {
+            self.record_read(&relation.parent);
+        }
+        let scope = Env {
+            ctes: Vec::new(),
+            relations: relations.clone(),
+            parent: Some(env),
+        };
+        for condition in [&select.selection, &select.prewhere].into_iter().flatten() {
+            self.read_nested(condition, &scope);
+        }
+        let mut item_texts: Option<Option<Vec<String>>> = None;
+        let mut items = Vec::with_capacity(select.projection.len());
+        for (index, item) in select.projection.iter().enumerate() {
+            let mut found: Vec<Found<'_>> = Vec::new();
+            let (names, direct) = match item {
+                SelectItem::UnnamedExpr(expr) => {
+                    expr::collect(expr, &mut found);
+                    let name = self.unaliased_item_name(expr, select, index, &mut item_texts);
+                    (vec![name], expr::plain_column(expr).is_some())
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    expr::collect(expr, &mut found);
+                    (vec![ident_name(alias)], expr::plain_column(expr).is_some())
+                }
+                SelectItem::ExprWithAliases { expr, aliases } => {
+                    expr::collect(expr, &mut found);
+                    (aliases.iter().map(ident_name).collect(), false)
+                }
+                SelectItem::Wildcard(_) => {
+                    found.push(Found::Column {
+                        qualifier: None,
+                        name: "*".to_string(),
+                        aggregate: false,
+                    });
+                    (vec!["*".to_string()], true)
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    match kind {
+                        SelectItemQualifiedWildcardKind::ObjectName(name) => found.push(Found::Column {
+                            qualifier: Some(object_name_parts(name).join(".")),
+                            name: "*".to_string(),
+                            aggregate: false,
+                        }),
+                        SelectItemQualifiedWildcardKind::Expr(expr) => expr::collect(expr, &mut found),
+                    }
+                    (vec!["*".to_string()], true)
+                }
+            };
+            let sources = self.item_sources(found, direct, &relations, &scope);
+            items.push(PreparedItem { names, sources });
+        }
+        for lateral in &select.lateral_views {
+            self.read_nested(&lateral.lateral_view, &scope);
+        }
+        items
     }
 
-    /// Relations of a FROM clause; nested queries are analyzed on the way. Datasets are not
-    /// recorded as reads here (the caller decides).
+    /// Source columns of one select item with the kind of each hop.
+    fn item_sources(
+        &mut self,
+        found: Vec<Found<'_>>,
+        direct: bool,
+        relations: &[Relation],
+        scope: &Env<'_>,
+    ) -> Vec<(ColumnNode, EdgeKind)> {
+        let mut sources: Vec<(ColumnNode, EdgeKind)> = Vec::new();
+        for item in found {
+            let resolved: Vec<(ColumnNode, EdgeKind)> = match item {
+                Found::Column {
+                    qualifier,
+                    name,
+                    aggregate,
+                } => {
+                    let kind = if aggregate {
+                        EdgeKind::Aggregate
+                    } else if direct {
+                        EdgeKind::Direct
+                    } else {
+                        EdgeKind::Expression
+                    };
+                    self.resolve(qualifier.as_deref(), &name, relations, scope)
+                        .into_iter()
+                        .map(|node| (node, kind))
+                        .collect()
+                }
+                Found::Query { query, aggregate } => {
+                    // A nested query feeds the item through its own output columns.
+                    let parent = Parent::SubQuery(self.graph.new_subquery(None));
+                    let columns = self.query(query, Some(&parent), &[], scope);
+                    let kind = if aggregate {
+                        EdgeKind::Aggregate
+                    } else {
+                        EdgeKind::Expression
+                    };
+                    columns
+                        .into_iter()
+                        .map(|column| (ColumnNode::resolved(parent.clone(), column), kind))
+                        .collect()
+                }
+            };
+            for (node, kind) in resolved {
+                match sources.iter_mut().find(|(known, _)| known == &node) {
+                    Some((_, existing)) => *existing = (*existing).min(kind),
+                    None => sources.push((node, kind)),
+                }
+            }
+        }
+        sources
+    }
+
+    /// Relations of a FROM clause; nested queries are analyzed on the way. Reads are recorded
+    /// by the caller. Join conditions carry no lineage (and, as in the reference rules, their
+    /// subqueries are not read).
     fn relations_of_from(&mut self, from: &[TableWithJoins], env: &Env<'_>) -> Vec<Relation> {
         let mut relations = Vec::new();
         for table in from {
@@ -1004,28 +1283,6 @@ impl Analyzer<'_, '_> {
         self.table_factor(&table.relation, env, relations);
         for join in &table.joins {
             self.table_factor(&join.relation, env, relations);
-            let constraint = match &join.join_operator {
-                JoinOperator::Join(c)
-                | JoinOperator::Inner(c)
-                | JoinOperator::Left(c)
-                | JoinOperator::LeftOuter(c)
-                | JoinOperator::Right(c)
-                | JoinOperator::RightOuter(c)
-                | JoinOperator::FullOuter(c)
-                | JoinOperator::CrossJoin(c)
-                | JoinOperator::Semi(c)
-                | JoinOperator::LeftSemi(c)
-                | JoinOperator::RightSemi(c)
-                | JoinOperator::Anti(c)
-                | JoinOperator::LeftAnti(c)
-                | JoinOperator::RightAnti(c)
-                | JoinOperator::StraightJoin(c)
-                | JoinOperator::AsOf { constraint: c, .. } => Some(c),
-                _ => None,
-            };
-            if let Some(JoinConstraint::On(condition)) = constraint {
-                self.read_nested(condition, env);
-            }
         }
     }
 
@@ -1054,11 +1311,8 @@ impl Analyzer<'_, '_> {
                     return;
                 }
                 if let Some(path) = file_path_of(name) {
-                    relations.push(Relation {
-                        parent: Parent::Dataset(Dataset::Path(path)),
-                        alias: alias.unwrap_or_default(),
-                        table: None,
-                    });
+                    // A file path is read, but columns are never attributed to it.
+                    self.read(Dataset::Path(path));
                     return;
                 }
                 if let Some(table) = TableName::from_parts(&parts) {
@@ -1170,103 +1424,6 @@ impl Analyzer<'_, '_> {
         }
     }
 
-    fn select(
-        &mut self,
-        select: &Select,
-        target: Option<&Parent>,
-        write_columns: &[String],
-        env: &Env<'_>,
-        state: &mut TargetState,
-    ) {
-        let relations = self.relations_of_from(&select.from, env);
-        for relation in &relations {
-            if let Parent::Dataset(dataset) = &relation.parent {
-                self.out.reads.insert(dataset.clone());
-            }
-        }
-        let scope = Env {
-            ctes: Vec::new(),
-            relations: relations.clone(),
-            parent: Some(env),
-        };
-        for lateral in &select.lateral_views {
-            self.read_nested(&lateral.lateral_view, &scope);
-        }
-
-        let item_count = select.projection.len();
-        let use_write_columns = write_columns.len() == item_count;
-        let mut item_texts: Option<Option<Vec<String>>> = None;
-        for (index, item) in select.projection.iter().enumerate() {
-            let mut found: Vec<Found<'_>> = Vec::new();
-            let (names, direct) = match item {
-                SelectItem::UnnamedExpr(expr) => {
-                    expr::collect(expr, &mut found);
-                    let name = self.unaliased_item_name(expr, select, index, &mut item_texts);
-                    (vec![name], expr::plain_column(expr).is_some())
-                }
-                SelectItem::ExprWithAlias { expr, alias } => {
-                    expr::collect(expr, &mut found);
-                    (vec![ident_name(alias)], expr::plain_column(expr).is_some())
-                }
-                SelectItem::ExprWithAliases { expr, aliases } => {
-                    expr::collect(expr, &mut found);
-                    (aliases.iter().map(ident_name).collect(), false)
-                }
-                SelectItem::Wildcard(_) => {
-                    found.push(Found::Column {
-                        qualifier: None,
-                        name: "*".to_string(),
-                        aggregate: false,
-                    });
-                    (vec!["*".to_string()], true)
-                }
-                SelectItem::QualifiedWildcard(kind, _) => {
-                    match kind {
-                        SelectItemQualifiedWildcardKind::ObjectName(name) => found.push(Found::Column {
-                            qualifier: Some(object_name_parts(name).join(".")),
-                            name: "*".to_string(),
-                            aggregate: false,
-                        }),
-                        SelectItemQualifiedWildcardKind::Expr(expr) => expr::collect(expr, &mut found),
-                    }
-                    (vec!["*".to_string()], true)
-                }
-            };
-            let sources = self.item_sources(found, direct, &relations, &scope);
-            let Some(target) = target else {
-                continue;
-            };
-            for name in names {
-                let target_name = match write_columns.get(index) {
-                    Some(written) if use_write_columns && name != "*" => written.clone(),
-                    _ => name,
-                };
-                for (source, kind) in &sources {
-                    let subquery_star = matches!(
-                        source,
-                        ColumnNode::Resolved { parent: Parent::SubQuery(_), name } if name == "*"
-                    );
-                    if target_name == "*" && subquery_star {
-                        state.star_sources.push(source.clone());
-                    }
-                    self.emit(source.clone(), target, &target_name, *kind, state);
-                }
-            }
-        }
-
-        for condition in [
-            &select.selection,
-            &select.having,
-            &select.qualify,
-            &select.prewhere,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            self.read_nested(condition, &scope);
-        }
-    }
-
     /// Target column name of an unaliased select item: a bare column (or a Postgres-style
     /// `col::type`) keeps the column's name, anything else (even `(col)`) is named after its
     /// text as written.
@@ -1301,91 +1458,58 @@ impl Analyzer<'_, '_> {
         }
     }
 
-    /// Source columns of one select item with the kind of each hop.
-    fn item_sources(
-        &mut self,
-        found: Vec<Found<'_>>,
-        direct: bool,
-        relations: &[Relation],
-        scope: &Env<'_>,
-    ) -> Vec<(ColumnNode, EdgeKind)> {
-        let mut sources = Vec::new();
-        for item in found {
-            match item {
-                Found::Column {
-                    qualifier,
-                    name,
-                    aggregate,
-                } => {
-                    let kind = if aggregate {
-                        EdgeKind::Aggregate
-                    } else if direct {
-                        EdgeKind::Direct
-                    } else {
-                        EdgeKind::Expression
-                    };
-                    for node in self.resolve(qualifier.as_deref(), &name, relations, scope) {
-                        sources.push((node, kind));
-                    }
-                }
-                Found::Query { query, aggregate } => {
-                    // A nested query feeds the item through its own output columns.
-                    let parent = Parent::SubQuery(self.graph.new_subquery(None));
-                    let columns = self.query(query, Some(&parent), &[], scope);
-                    let kind = if aggregate {
-                        EdgeKind::Aggregate
-                    } else {
-                        EdgeKind::Expression
-                    };
-                    for column in columns {
-                        sources.push((ColumnNode::resolved(parent.clone(), column), kind));
-                    }
-                }
-            }
-        }
-        sources
-    }
-
-    /// Replaces `target.*` fed by a subquery's `*` with the subquery's known columns.
-    fn expand_wildcards(&mut self, target: Option<&Parent>, state: &mut TargetState) {
-        let Some(target) = target else {
+    /// Replaces `target.*` fed by a subquery's `*` with the subquery's known columns: by
+    /// position when the target already has as many columns (or for a UNION of wildcards),
+    /// else by name. A table target loses its `*` column then.
+    fn expand_wildcards(&mut self, target: &Parent, state: &mut TargetState) {
+        if !state.write_columns.iter().any(|name| name == "*") {
             return;
-        };
+        }
+        let star_sources = std::mem::take(&mut state.star_sources);
+        let in_union = matches!(target, Parent::Dataset(Dataset::Table(_)))
+            && state.write_columns.len() == 1
+            && star_sources.len() > 1;
         let mut expanded = false;
-        for source in std::mem::take(&mut state.star_sources) {
+        for source in &star_sources {
             let ColumnNode::Resolved {
                 parent: parent @ Parent::SubQuery(_),
                 ..
-            } = &source
+            } = source
             else {
                 continue;
             };
-            let columns: Vec<String> = self
-                .known
-                .of(parent)
-                .iter()
-                .filter(|name| name.as_str() != "*")
-                .cloned()
-                .collect();
-            if columns.is_empty() {
+            let source_columns = self.scope_columns(parent);
+            if source_columns.is_empty() {
                 continue;
             }
-            for column in columns {
-                self.emit(
-                    ColumnNode::resolved(parent.clone(), column.clone()),
-                    target,
-                    &column,
+            let mut target_columns = self.scope_columns(target);
+            let positional = in_union || target_columns.len() == source_columns.len();
+            for (index, column) in source_columns.into_iter().enumerate() {
+                let target_column = match target_columns.get(index) {
+                    Some(existing) if positional => existing.clone(),
+                    _ => {
+                        if !target_columns.contains(&column) {
+                            target_columns.push(column.clone());
+                        }
+                        column.clone()
+                    }
+                };
+                self.add_edge(
+                    ColumnNode::resolved(parent.clone(), column),
+                    ColumnNode::resolved(target.clone(), target_column.clone()),
                     EdgeKind::Direct,
-                    state,
                 );
+                if !state.fed_columns.contains(&target_column) {
+                    state.fed_columns.push(target_column);
+                }
             }
             expanded = true;
         }
         if expanded && matches!(target, Parent::Dataset(_)) {
             let star = ColumnNode::resolved(target.clone(), "*");
             self.out.column_edges.retain(|(_, to, _)| to != &star);
-            self.known.remove(target, "*");
-            state.columns.retain(|name| name != "*");
+            self.scope().known.remove(target, "*");
+            state.fed_columns.retain(|name| name != "*");
         }
     }
 }

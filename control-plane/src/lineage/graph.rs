@@ -57,6 +57,16 @@ pub(super) struct StatementLineage {
 }
 
 impl StatementLineage {
+    /// Adds another statement's lineage (statements of one stored procedure count as one).
+    pub(super) fn absorb(&mut self, other: StatementLineage) {
+        self.reads.extend(other.reads);
+        self.writes.extend(other.writes);
+        self.drops.extend(other.drops);
+        self.renames.extend(other.renames);
+        self.column_edges.extend(other.column_edges);
+        self.known_columns.extend(other.known_columns);
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.reads.is_empty()
             && self.writes.is_empty()
@@ -94,6 +104,15 @@ impl KnownColumns {
             .is_some_and(|(_, seen)| seen.contains(name))
     }
 
+    /// Adds another set's columns (a nested query level closing into its parent).
+    pub(super) fn absorb(&mut self, other: KnownColumns) {
+        for (parent, (ordered, _)) in other.by_parent {
+            for name in ordered {
+                self.insert(&parent, &name);
+            }
+        }
+    }
+
     pub(super) fn of(&self, parent: &Parent) -> &[String] {
         self.by_parent
             .get(parent)
@@ -122,6 +141,8 @@ pub(super) struct ScriptGraph {
     table_edges: BTreeSet<(Dataset, Dataset)>,
     column_edges: HashMap<(ColumnNode, ColumnNode), EdgeKind>,
     known_columns: KnownColumns,
+    /// Tables that have columns in the graph: a DROP keeps them (their node has edges).
+    tables_with_columns: HashSet<Dataset>,
     /// Display name of each subquery/CTE id.
     subquery_names: Vec<String>,
 }
@@ -141,21 +162,26 @@ impl ScriptGraph {
             self.tables.entry(dataset.clone()).or_default();
         }
         for (source, target, kind) in statement.column_edges {
-            if let Some(parent) = source.parent() {
-                self.known_columns.insert(parent, source.name());
-            }
-            if let Some(parent) = target.parent() {
-                self.known_columns.insert(parent, target.name());
+            for node in [&source, &target] {
+                if let Some(parent) = node.parent() {
+                    self.known_columns.insert(parent, node.name());
+                    if let Parent::Dataset(dataset) = parent {
+                        self.tables_with_columns.insert(dataset.clone());
+                    }
+                }
             }
             let entry = self.column_edges.entry((source, target)).or_insert(kind);
             *entry = (*entry).min(kind);
         }
         for (parent, name) in &statement.known_columns {
             self.known_columns.insert(parent, name);
+            if let Parent::Dataset(dataset) = parent {
+                self.tables_with_columns.insert(dataset.clone());
+            }
         }
         if !statement.drops.is_empty() {
             for dataset in &statement.drops {
-                if !self.has_table_edges(dataset) {
+                if !self.has_table_edges(dataset) && !self.tables_with_columns.contains(dataset) {
                     self.tables.remove(dataset);
                 }
             }
@@ -204,7 +230,10 @@ impl ScriptGraph {
             }
         }
         self.tables.remove(old);
-        if self.has_table_edges(new) {
+        if self.tables_with_columns.remove(old) {
+            self.tables_with_columns.insert(new.clone());
+        }
+        if self.has_table_edges(new) || self.tables_with_columns.contains(new) {
             self.tables.entry(new.clone()).or_default();
         } else {
             self.tables.remove(new);
@@ -353,8 +382,7 @@ impl ScriptGraph {
         let mut result: BTreeSet<EndToEndEdge> = BTreeSet::new();
         for n in 0..count {
             let has_out = !outgoing[n].is_empty() || selfloop[n].is_some();
-            let is_source = (in_degree[n] == 0 && has_out)
-                || (selfloop[n].is_some() && !matches!(nodes[n].parent(), Some(Parent::SubQuery(_))));
+            let is_source = (in_degree[n] == 0 && has_out) || selfloop[n].is_some();
             if !is_source {
                 continue;
             }

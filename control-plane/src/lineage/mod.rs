@@ -8,14 +8,21 @@
 //! `<default>` schema when the SQL names none, `*` for wildcard lineage, a bare column name when
 //! no single table can be attributed, file/URI paths as written.
 //!
+//! Also owns reading the other sources of lineage into the same [`job::JobLineage`] shape: dbt
+//! manifests ([`dbt`]) and OpenLineage run events ([`openlineage`]).
+//!
 //! Must not: do I/O, touch the store or the network, log, or panic on any input (malformed SQL
-//! is an error or a skipped statement, never a crash). Storing the graph is the caller's job.
+//! is an error or a skipped statement, never a crash). Storing the graph is the store's job
+//! (`store::lineage`).
 
 mod analyzer;
+pub mod dbt;
 mod dialects;
 mod expr;
 mod graph;
+pub mod job;
 mod names;
+pub mod openlineage;
 mod script;
 mod source_text;
 #[cfg(test)]
@@ -116,24 +123,57 @@ pub fn analyze_script_detailed(
         return Err(first.clone());
     }
     let mut graph = ScriptGraph::default();
+    // Statements of one procedure (same group) are merged into one before joining the graph.
+    let mut pending: Option<(usize, StatementLineage)> = None;
     for item in &parsed.items {
-        match item {
+        let (lineages, group) = match item {
             ScriptItem::Statement {
                 statement,
                 tokenization,
+                group,
             } => {
                 let tokens = tokenizations.computed(*tokenization);
-                for lineage in analyzer::analyze_statement(statement, &mut graph, &source, tokens) {
-                    graph.merge(lineage);
-                }
+                (
+                    analyzer::analyze_statement(statement, &mut graph, &source, tokens),
+                    *group,
+                )
             }
             ScriptItem::Exchange { target, source } => {
                 let mut lineage = StatementLineage::default();
                 lineage.writes.insert(Dataset::Table(target.clone()));
                 lineage.reads.insert(Dataset::Table(source.clone()));
-                graph.merge(lineage);
+                (vec![lineage], None)
+            }
+        };
+        match group {
+            Some(group) => {
+                let (_, combined) = match pending.take() {
+                    Some((open, combined)) if open == group => (open, combined),
+                    other => {
+                        if let Some((_, finished)) = other {
+                            graph.merge(finished);
+                        }
+                        (group, StatementLineage::default())
+                    }
+                };
+                let mut combined = combined;
+                for lineage in lineages {
+                    combined.absorb(lineage);
+                }
+                pending = Some((group, combined));
+            }
+            None => {
+                if let Some((_, finished)) = pending.take() {
+                    graph.merge(finished);
+                }
+                for lineage in lineages {
+                    graph.merge(lineage);
+                }
             }
         }
+    }
+    if let Some((_, finished)) = pending.take() {
+        graph.merge(finished);
     }
     let column_edges = graph
         .end_to_end_edges()

@@ -57,10 +57,11 @@ impl TableName {
     /// Builds a table name from canonical parts; `None` when there are no parts.
     pub(super) fn from_parts(parts: &[String]) -> Option<Self> {
         let (name, schema) = parts.split_last()?;
+        // The schema part is always lower-cased (quoted or not), as the contract's names are.
         let schema = if schema.is_empty() {
             DEFAULT_SCHEMA.to_string()
         } else {
-            schema.join(".")
+            schema.join(".").to_lowercase()
         };
         Some(Self {
             schema,
@@ -78,7 +79,7 @@ impl TableName {
     pub(super) fn from_dotted(text: &str) -> Self {
         match text.rsplit_once('.') {
             Some((schema, name)) if !schema.is_empty() => Self {
-                schema: schema.to_string(),
+                schema: schema.to_lowercase(),
                 name: name.to_string(),
             },
             _ => Self {

