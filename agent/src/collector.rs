@@ -5,13 +5,15 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, Metric, MetricBatch};
+use cwic_proto::agent::v1::{
+    AssetKind, AssetObservation, Column, LineageBatch, Metric, MetricBatch, SqlStatement, SqlStatementKind,
+};
 use cwic_shared::MetricKind;
 use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::config::{AgentConfig, SourceConfig};
-use crate::source::{DiscoveredTable, Source, SourceResult, TableKind};
+use crate::source::{DiscoveredTable, Source, SourceResult, SqlKind, TableKind};
 
 /// Largest encoded batch: well under nats-server's default 1 MiB `max_payload`, leaving room for headers.
 const MAX_BATCH_BYTES: usize = 768 * 1024;
@@ -128,6 +130,59 @@ async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
         }
     }
     observation
+}
+
+/// The source's SQL for lineage as one batch; `None` when the source has none, or when it is the same
+/// SQL as `previous` (a hash of the last batch sent: unchanged SQL changes no lineage).
+pub async fn collect_lineage(
+    config: &AgentConfig,
+    source_config: &SourceConfig,
+    source: &Source,
+    previous: &mut Option<u64>,
+) -> SourceResult<Option<LineageBatch>> {
+    let collected_at = unix_ms_now();
+    let statements: Vec<SqlStatement> = source
+        .collect_sql()
+        .await?
+        .into_iter()
+        .map(|sql| SqlStatement {
+            kind: match sql.kind {
+                SqlKind::View => SqlStatementKind::View,
+                SqlKind::MaterializedView => SqlStatementKind::MaterializedView,
+                SqlKind::Query => SqlStatementKind::Query,
+            } as i32,
+            job: sql.job,
+            sql: sql.sql,
+            default_schema: sql.default_schema,
+            calls: sql.calls,
+        })
+        .collect();
+    if statements.is_empty() {
+        return Ok(None);
+    }
+    let fingerprint = statements
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, statement| {
+            (statement.job.bytes().chain(statement.sql.bytes())).fold(hash, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+        });
+    if *previous == Some(fingerprint) {
+        return Ok(None);
+    }
+    *previous = Some(fingerprint);
+    info!(source = %source_config.name, statements = statements.len(), "sql for lineage collected");
+    Ok(Some(LineageBatch {
+        batch_id: Uuid::now_v7().to_string(),
+        tenant_id: config.tenant.to_string(),
+        agent_id: config.agent_id.to_string(),
+        agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+        collected_at_unix_ms: collected_at,
+        source_name: source_config.name.clone(),
+        source_kind: source_config.url.kind().as_str().to_owned(),
+        dialect: source.dialect().to_owned(),
+        statements,
+    }))
 }
 
 fn asset_kind(kind: TableKind) -> AssetKind {

@@ -19,6 +19,7 @@ use tracing::{error, info};
 use crate::config::{AgentConfig, ConfigError};
 use crate::shipper::Shipper;
 use crate::spool::Spool;
+use cwic_shared::subjects::AgentSubjectKind;
 
 /// Exit code for a configuration the agent cannot use (bad file, unreachable source).
 const EXIT_CONFIG: u8 = 2;
@@ -147,20 +148,36 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut completed = 0_u64;
+    let mut lineage_fingerprints: Vec<Option<u64>> = vec![None; sources.len()];
     while runs.is_none_or(|limit| completed < limit) {
         tokio::select! {
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        for (source_config, source) in config.sources.iter().zip(&sources) {
+        for ((source_config, source), fingerprint) in config
+            .sources
+            .iter()
+            .zip(&sources)
+            .zip(lineage_fingerprints.iter_mut())
+        {
             match collector::collect(&config, source_config, source).await {
                 Ok(batches) => {
                     for batch in &batches {
-                        spool.push(batch)?;
+                        spool.push(AgentSubjectKind::Metrics, &batch.batch_id, batch)?;
                     }
                     wake.notify_one();
                 }
                 Err(error) => error!(%error, source = %source_config.name, "collection failed"),
+            }
+            match collector::collect_lineage(&config, source_config, source, fingerprint).await {
+                Ok(Some(batch)) => {
+                    spool.push(AgentSubjectKind::Lineage, &batch.batch_id, &batch)?;
+                    wake.notify_one();
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    error!(%error, source = %source_config.name, "collecting sql for lineage failed")
+                }
             }
         }
         completed += 1;
@@ -173,7 +190,7 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         finish.cancel();
     }
     shipper_task.await.context("the shipper task failed")??;
-    let left = spool.pending_ids()?.len();
+    let left = spool.pending()?.len();
     info!(pending = left, "agent stopped");
     Ok(ExitCode::SUCCESS)
 }

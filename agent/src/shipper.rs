@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, message::PublishMessage};
-use cwic_shared::subjects::{AgentSubject, AgentSubjectKind};
+use cwic_shared::subjects::AgentSubject;
 use cwic_shared::{AgentId, TenantId};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -78,7 +78,7 @@ impl Shipper {
             let wait = match self.send_round(&cancel).await? {
                 RoundEnd::Drained => {
                     delay = FIRST_RETRY_DELAY;
-                    if finish.is_cancelled() && self.spool.pending_ids()?.is_empty() {
+                    if finish.is_cancelled() && self.spool.pending()?.is_empty() {
                         return Ok(());
                     }
                     IDLE_POLL
@@ -99,22 +99,23 @@ impl Shipper {
     }
 
     async fn send_round(&self, cancel: &CancellationToken) -> Result<RoundEnd, SpoolError> {
-        for id in self.spool.pending_ids()? {
+        for pending in self.spool.pending()? {
             if cancel.is_cancelled() {
                 return Ok(RoundEnd::Drained);
             }
-            let Some(spooled) = self.spool.read(&id)? else {
+            let id = pending.id.clone();
+            let Some(spooled) = self.spool.read(&pending)? else {
                 continue;
             };
             let subject = match (
-                TenantId::parse(&spooled.batch.tenant_id),
-                AgentId::parse(&spooled.batch.agent_id),
+                TenantId::parse(&spooled.header.tenant_id),
+                AgentId::parse(&spooled.header.agent_id),
             ) {
-                (Ok(tenant), Ok(agent)) => AgentSubject::new(tenant, agent, AgentSubjectKind::Metrics),
+                (Ok(tenant), Ok(agent)) => AgentSubject::new(tenant, agent, spooled.kind),
                 _ => {
                     // Written by this agent from a validated config, so unreachable short of disk damage.
                     warn!(batch_id = %id, "outbox batch has an invalid tenant or agent id, dropping it");
-                    self.spool.remove(&id)?;
+                    self.spool.remove(&pending)?;
                     continue;
                 }
             };
@@ -130,8 +131,14 @@ impl Shipper {
             };
             match ack {
                 Ok(ack) => {
-                    self.spool.remove(&id)?;
-                    info!(batch_id = %id, stream_sequence = ack.sequence, duplicate = ack.duplicate, "batch delivered");
+                    self.spool.remove(&pending)?;
+                    info!(
+                        batch_id = %id,
+                        kind = spooled.kind.as_str(),
+                        stream_sequence = ack.sequence,
+                        duplicate = ack.duplicate,
+                        "batch delivered"
+                    );
                 }
                 Err(error) => {
                     warn!(%error, batch_id = %id, "broker did not acknowledge the batch, it stays in the outbox");

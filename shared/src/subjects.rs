@@ -11,6 +11,8 @@ pub const AGENT_STREAM: &str = "CWIC_AGENT";
 pub const AGENT_STREAM_SUBJECTS: &str = "cwic.*.agent.*.*";
 /// Subjects carrying metric batches, for consumer filters.
 pub const METRICS_FILTER: &str = "cwic.*.agent.*.metrics";
+/// Subjects carrying SQL for lineage, for consumer filters.
+pub const LINEAGE_FILTER: &str = "cwic.*.agent.*.lineage";
 
 /// What an agent publishes on its own subject tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +35,7 @@ impl AgentSubjectKind {
         }
     }
 
-    fn parse(token: &str) -> Option<Self> {
+    pub fn parse(token: &str) -> Option<Self> {
         [
             Self::Metrics,
             Self::Checks,

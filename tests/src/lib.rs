@@ -347,12 +347,13 @@ impl AgentSetup {
         Ok(Self { dir, config_path })
     }
 
+    /// Metric batches waiting in the outbox (lineage batches, one per changed set of SQL, not counted).
     pub fn spool_pending(&self) -> usize {
         std::fs::read_dir(self.dir.path().join("spool").join("pending"))
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
-                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "batch"))
+                    .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "metrics"))
                     .count()
             })
             .unwrap_or(0)

@@ -132,6 +132,32 @@ async fn every_row_count_and_null_count_reaches_the_api() -> anyhow::Result<()> 
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["value"].as_f64(), Some(142.0)); // every 7th of 1..=1000
 
+    // The agent also shipped the view's definition: its lineage reaches the graph.
+    let upstream = wait_for("the view's lineage", Duration::from_secs(30), || async {
+        let walk = control_plane
+            .get(
+                "/api/v1/lineage/upstream?namespace=warehouse&dataset=public.big_orders&column=amount",
+                "acme",
+            )
+            .await;
+        Ok(walk.ok())
+    })
+    .await?;
+    let sources: Vec<String> = upstream["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            format!(
+                "{}.{}",
+                node["dataset"].as_str().unwrap(),
+                node["column"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(sources, ["public.orders.amount"]);
+    assert_eq!(upstream["edges"][0]["job"], "public.big_orders");
+
     // Another tenant sees nothing of acme's.
     let other = control_plane.get("/api/v1/assets", "globex").await?;
     assert_eq!(other["total"], 0);

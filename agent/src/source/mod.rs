@@ -20,6 +20,8 @@ pub enum SourceError {
     Connect { url: String, cause: String },
     #[error("discovering tables failed: {0}")]
     Discover(#[source] sqlx::Error),
+    #[error("reading SQL for lineage failed: {0}")]
+    CollectSql(#[source] sqlx::Error),
     #[error("measuring {table} failed: {cause}")]
     Measure { table: String, cause: sqlx::Error },
 }
@@ -59,6 +61,25 @@ pub struct DiscoveredColumn {
     pub ordinal: i32,
 }
 
+/// SQL found in a source for lineage: a view's definition or a data-changing statement of the
+/// query history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectedSql {
+    pub kind: SqlKind,
+    /// `schema.view` for views, the query id for history.
+    pub job: String,
+    pub sql: String,
+    pub default_schema: String,
+    pub calls: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlKind {
+    View,
+    MaterializedView,
+    Query,
+}
+
 /// What one measuring scan of a table found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableMeasurement {
@@ -84,6 +105,21 @@ impl Source {
     pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
         match self {
             Source::Postgres(source) => source.discover().await,
+        }
+    }
+
+    /// The SQL dialect name of this source, as `cwic lineage --dialect` names it.
+    pub fn dialect(&self) -> &'static str {
+        match self {
+            Source::Postgres(_) => "postgres",
+        }
+    }
+
+    /// View definitions and, where the source keeps one, the data-changing statements of its query
+    /// history, for lineage.
+    pub async fn collect_sql(&self) -> SourceResult<Vec<CollectedSql>> {
+        match self {
+            Source::Postgres(source) => source.collect_sql().await,
         }
     }
 

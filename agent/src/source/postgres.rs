@@ -4,8 +4,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
 use super::{
-    CONNECT_TIMEOUT, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, TableKind,
-    TableMeasurement,
+    CONNECT_TIMEOUT, CollectedSql, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, SqlKind,
+    TableKind, TableMeasurement,
 };
 use crate::config::SourceUrl;
 
@@ -36,7 +36,97 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 ORDER BY n.nspname, c.relname, a.attnum
 "#;
 
+const VIEWS_SQL: &str = r#"
+SELECT n.nspname::text AS schema_name, c.relname::text AS view_name, c.relkind::text AS relkind,
+       pg_get_viewdef(c.oid, true) AS definition
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('v', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_%'
+  AND has_table_privilege(c.oid, 'SELECT')
+ORDER BY 1, 2
+"#;
+
+/// Statements of `pg_stat_statements` that write data: only these carry lineage.
+const HISTORY_SQL: &str = r#"
+SELECT queryid::text AS query_id, query, calls
+FROM pg_stat_statements
+WHERE query ~* '^\s*(insert|merge|update|create\s+(table|view|materialized\s+view|or\s+replace\s+view))'
+ORDER BY calls DESC
+LIMIT 500
+"#;
+
 impl PostgresSource {
+    pub async fn collect_sql(&self) -> SourceResult<Vec<CollectedSql>> {
+        let default_schema: String = sqlx::query_scalar("SELECT coalesce(current_schema(), 'public')::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(SourceError::CollectSql)?;
+        let mut collected = Vec::new();
+        for row in sqlx::query(VIEWS_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(SourceError::CollectSql)?
+        {
+            let schema: String = row.try_get("schema_name").map_err(SourceError::CollectSql)?;
+            let name: String = row.try_get("view_name").map_err(SourceError::CollectSql)?;
+            let relkind: String = row.try_get("relkind").map_err(SourceError::CollectSql)?;
+            let Some(definition): Option<String> =
+                row.try_get("definition").map_err(SourceError::CollectSql)?
+            else {
+                continue;
+            };
+            let (kind, create) = if relkind == "m" {
+                (SqlKind::MaterializedView, "MATERIALIZED VIEW")
+            } else {
+                (SqlKind::View, "VIEW")
+            };
+            collected.push(CollectedSql {
+                kind,
+                job: format!("{schema}.{name}"),
+                sql: format!(
+                    "CREATE {create} {}.{} AS {}",
+                    quote_ident(&schema),
+                    quote_ident(&name),
+                    definition.trim().trim_end_matches(';')
+                ),
+                default_schema: default_schema.clone(),
+                calls: 0,
+            });
+        }
+        let has_history: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(SourceError::CollectSql)?;
+        if has_history {
+            // Installed but not preloaded, or not readable by this role: lineage from views only.
+            match sqlx::query(HISTORY_SQL).fetch_all(&self.pool).await {
+                Ok(rows) => {
+                    for row in rows {
+                        collected.push(CollectedSql {
+                            kind: SqlKind::Query,
+                            job: format!(
+                                "query:{}",
+                                row.try_get::<String, _>("query_id")
+                                    .map_err(SourceError::CollectSql)?
+                            ),
+                            sql: row.try_get("query").map_err(SourceError::CollectSql)?,
+                            default_schema: default_schema.clone(),
+                            calls: row.try_get("calls").map_err(SourceError::CollectSql)?,
+                        });
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "pg_stat_statements is not readable, skipping query history")
+                }
+            }
+        }
+        Ok(collected)
+    }
+
     pub async fn connect(url: &SourceUrl) -> SourceResult<Self> {
         let connect_error = |cause: String| SourceError::Connect {
             url: url.to_string(),

@@ -56,6 +56,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Batches that failed to store and were redelivered.",
             &stats.store_failures,
         ),
+        (
+            "cwic_ingest_lineage_batches_stored_total",
+            "Lineage batches recorded.",
+            &stats.lineage_batches_stored,
+        ),
+        (
+            "cwic_ingest_lineage_statements_unreadable_total",
+            "Agent SQL statements skipped because no lineage could be read from them.",
+            &stats.lineage_statements_unreadable,
+        ),
     ] {
         let _ = writeln!(
             body,

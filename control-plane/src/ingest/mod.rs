@@ -10,19 +10,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use chrono::{TimeZone, Utc};
 use cwic_proto::Message as _;
-use cwic_proto::agent::v1::MetricBatch;
+use cwic_proto::agent::v1::{LineageBatch, MetricBatch};
 use cwic_shared::subjects::{
-    AGENT_STREAM, AGENT_STREAM_SUBJECTS, AgentSubject, AgentSubjectKind, METRICS_FILTER,
+    AGENT_STREAM, AGENT_STREAM_SUBJECTS, AgentSubject, AgentSubjectKind, LINEAGE_FILTER, METRICS_FILTER,
 };
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use crate::lineage::{
+    self,
+    job::{DatasetRef, JobLineage, LineageOrigin},
+};
 use crate::store::{IngestOutcome, Store, StoreError};
 
-/// The durable consumer that feeds the store.
+/// The durable consumers that feed the store: one per kind of agent message, so slow lineage
+/// parsing never delays metrics.
 pub const INGEST_CONSUMER: &str = "cwic-ingest";
+pub const LINEAGE_CONSUMER: &str = "cwic-lineage";
 /// Largest message accepted, by the stream and by the consumer: nats-server's default `max_payload`.
 /// Agents split their batches to stay below it.
 pub const MAX_MESSAGE_BYTES: i32 = 1024 * 1024;
@@ -54,6 +61,8 @@ pub struct IngestStats {
     pub duplicates: AtomicU64,
     pub rejected: AtomicU64,
     pub store_failures: AtomicU64,
+    pub lineage_batches_stored: AtomicU64,
+    pub lineage_statements_unreadable: AtomicU64,
 }
 
 pub struct IngestService {
@@ -90,8 +99,12 @@ impl IngestService {
         })
     }
 
-    /// Creates the agent stream and the durable ingest consumer if they do not exist.
-    async fn consumer(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, IngestError> {
+    /// Creates the agent stream and a durable consumer if they do not exist.
+    async fn consumer(
+        &self,
+        name: &str,
+        filter: &str,
+    ) -> Result<jetstream::consumer::Consumer<pull::Config>, IngestError> {
         let stream = self
             .jetstream
             .get_or_create_stream(stream::Config {
@@ -108,10 +121,10 @@ impl IngestService {
             .map_err(|error| IngestError::Setup(error.to_string()))?;
         stream
             .get_or_create_consumer(
-                INGEST_CONSUMER,
+                name,
                 pull::Config {
-                    durable_name: Some(INGEST_CONSUMER.to_owned()),
-                    filter_subject: METRICS_FILTER.to_owned(),
+                    durable_name: Some(name.to_owned()),
+                    filter_subject: filter.to_owned(),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: ACK_WAIT,
                     max_ack_pending: 1_000,
@@ -122,24 +135,35 @@ impl IngestService {
             .map_err(|error| IngestError::Setup(error.to_string()))
     }
 
-    /// Sets up the stream and consumer; call before [`IngestService::run`] so a broken broker fails
+    /// Sets up the stream and consumers; call before [`IngestService::run`] so a broken broker fails
     /// start-up instead of a background task.
     pub async fn prepare(&self) -> Result<(), IngestError> {
-        self.consumer().await.map(|_| ())
+        self.consumer(INGEST_CONSUMER, METRICS_FILTER).await?;
+        self.consumer(LINEAGE_CONSUMER, LINEAGE_FILTER).await?;
+        Ok(())
     }
 
-    /// Consumes until cancelled. The message being handled when cancellation arrives is finished first.
+    /// Consumes until cancelled. The messages being handled when cancellation arrives are finished
+    /// first.
     pub async fn run(self, cancel: CancellationToken) {
-        info!(consumer = INGEST_CONSUMER, "ingest started");
+        info!("ingest started");
+        tokio::join!(
+            self.consume(INGEST_CONSUMER, METRICS_FILTER, &cancel),
+            self.consume(LINEAGE_CONSUMER, LINEAGE_FILTER, &cancel)
+        );
+        info!("ingest stopped");
+    }
+
+    async fn consume(&self, name: &str, filter: &str, cancel: &CancellationToken) {
         while !cancel.is_cancelled() {
-            let messages = match self.consumer().await {
+            let messages = match self.consumer(name, filter).await {
                 Ok(consumer) => consumer.messages().await.map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
             let mut messages = match messages {
                 Ok(messages) => messages,
                 Err(error) => {
-                    warn!(%error, "cannot subscribe to the ingest consumer, retrying");
+                    warn!(%error, consumer = name, "cannot subscribe to the consumer, retrying");
                     tokio::select! {
                         () = cancel.cancelled() => break,
                         () = tokio::time::sleep(RESUBSCRIBE_DELAY) => continue,
@@ -154,7 +178,7 @@ impl IngestService {
                 match next {
                     Some(Ok(message)) => self.handle(message).await,
                     Some(Err(error)) => {
-                        warn!(%error, "ingest message stream error");
+                        warn!(%error, consumer = name, "message stream error");
                         if matches!(error.kind(), pull::MessagesErrorKind::MissingHeartbeat) {
                             break;
                         }
@@ -163,7 +187,6 @@ impl IngestService {
                 }
             }
         }
-        info!("ingest stopped");
     }
 
     async fn handle(&self, message: jetstream::Message) {
@@ -191,15 +214,83 @@ impl IngestService {
         let Some(subject) = AgentSubject::parse(&message.subject) else {
             return Disposition::Reject("subject is not cwic.<tenant>.agent.<agent>.<kind>".to_owned());
         };
-        if subject.kind != AgentSubjectKind::Metrics {
-            return Disposition::Reject(format!("no ingest for `{}` messages", subject.kind.as_str()));
-        }
         if message.payload.len() > MAX_MESSAGE_BYTES as usize {
             return Disposition::Reject(format!(
                 "payload of {} bytes is over the limit",
                 message.payload.len()
             ));
         }
+        match subject.kind {
+            AgentSubjectKind::Metrics => self.store_metrics(message, &subject, sequence).await,
+            AgentSubjectKind::Lineage => self.store_lineage(message, &subject).await,
+            other => Disposition::Reject(format!("no ingest for `{}` messages", other.as_str())),
+        }
+    }
+
+    /// Records the lineage of every statement in a batch. Recording is idempotent (the same SQL gives
+    /// the same graph), so a redelivered batch changes nothing; a statement that cannot be read is
+    /// counted and skipped, the rest are recorded.
+    async fn store_lineage(&self, message: &jetstream::Message, subject: &AgentSubject) -> Disposition {
+        let batch = match LineageBatch::decode(message.payload.as_ref()) {
+            Ok(batch) => batch,
+            Err(error) => return Disposition::Reject(format!("payload is not a LineageBatch: {error}")),
+        };
+        if batch.tenant_id != subject.tenant.as_str() || batch.agent_id != subject.agent.as_str() {
+            return Disposition::Reject(format!(
+                "batch claims tenant `{}` agent `{}` but was published as tenant `{}` agent `{}`",
+                batch.tenant_id, batch.agent_id, subject.tenant, subject.agent
+            ));
+        }
+        let Some(event_time) = Utc.timestamp_millis_opt(batch.collected_at_unix_ms).single() else {
+            return Disposition::Reject(format!(
+                "collected_at_unix_ms {} is out of range",
+                batch.collected_at_unix_ms
+            ));
+        };
+        let mut jobs = Vec::with_capacity(batch.statements.len());
+        {
+            // The dialect is not `Send`: parse everything before the first await.
+            let (dialect, _) = lineage::dialect_for_name(&batch.dialect);
+            for statement in &batch.statements {
+                match lineage::analyze_script_detailed(&statement.sql, dialect.as_ref()) {
+                    Ok(detailed) => jobs.push(JobLineage::from_sql(
+                        DatasetRef {
+                            namespace: batch.source_name.clone(),
+                            name: statement.job.clone(),
+                        },
+                        LineageOrigin::Sql,
+                        event_time,
+                        &batch.source_name,
+                        &statement.default_schema,
+                        &detailed,
+                    )),
+                    Err(error) => {
+                        self.stats
+                            .lineage_statements_unreadable
+                            .fetch_add(1, Ordering::Relaxed);
+                        warn!(%error, job = %statement.job, source = %batch.source_name, "sql from the agent is unreadable, skipped");
+                    }
+                }
+            }
+        }
+        for job in &jobs {
+            if let Err(error) = self.store.record_lineage(&subject.tenant, job).await {
+                self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
+                error!(%error, batch_id = %batch.batch_id, "storing lineage failed, it will be redelivered");
+                return Disposition::Retry;
+            }
+        }
+        self.stats.lineage_batches_stored.fetch_add(1, Ordering::Relaxed);
+        debug!(batch_id = %batch.batch_id, jobs = jobs.len(), "lineage stored");
+        Disposition::Ack
+    }
+
+    async fn store_metrics(
+        &self,
+        message: &jetstream::Message,
+        subject: &AgentSubject,
+        sequence: Option<u64>,
+    ) -> Disposition {
         let batch = match MetricBatch::decode(message.payload.as_ref()) {
             Ok(batch) => batch,
             Err(error) => return Disposition::Reject(format!("payload is not a MetricBatch: {error}")),

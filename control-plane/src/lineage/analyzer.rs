@@ -15,13 +15,14 @@
 use sqlparser::ast::{
     AlterTableOperation, AssignmentTarget, BinaryOperator, CopyIntoSnowflakeKind, CopySource, CopyTarget,
     CreateTableLikeKind, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Insert, MergeAction,
-    MergeInsertKind, MergeUpdateKind, ObjectType, Query, RenameTableNameKind, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
-    UpdateTableFromKind, Value, With,
+    MergeInsertKind, MergeUpdateKind, ObjectName, ObjectNamePart, ObjectType, Query, RenameTableNameKind,
+    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
+    TableWithJoins, UpdateTableFromKind, Value, With,
 };
 use sqlparser::tokenizer::TokenWithSpan;
 
 use super::EdgeKind;
+use super::dialects::Quirks;
 use super::expr::{self, Found};
 use super::graph::{ColumnNode, KnownColumns, Parent, ScriptGraph, StatementLineage};
 use super::names::{Dataset, TableName, escape_raw_name, file_path_of, ident_name, object_name_parts};
@@ -151,6 +152,7 @@ pub(super) struct Analyzer<'a, 't> {
     tokens: &'a [TokenWithSpan],
     out: StatementLineage,
     scopes: Vec<Scope>,
+    quirks: Quirks,
 }
 
 /// Analyzes one parsed statement; control blocks yield one result per inner statement, while a
@@ -160,8 +162,9 @@ pub(super) fn analyze_statement(
     graph: &mut ScriptGraph,
     source: &SourceText<'_>,
     tokens: &[TokenWithSpan],
+    quirks: Quirks,
 ) -> Vec<StatementLineage> {
-    let mut results = analyze_each(statement, graph, source, tokens);
+    let mut results = analyze_each(statement, graph, source, tokens, quirks);
     if matches!(statement, Statement::CreateProcedure { .. }) && results.len() > 1 {
         let mut combined = StatementLineage::default();
         for result in results.drain(..) {
@@ -177,6 +180,7 @@ fn analyze_each(
     graph: &mut ScriptGraph,
     source: &SourceText<'_>,
     tokens: &[TokenWithSpan],
+    quirks: Quirks,
 ) -> Vec<StatementLineage> {
     let mut results = Vec::new();
     for inner in flatten_statements(statement) {
@@ -186,6 +190,7 @@ fn analyze_each(
             tokens,
             out: StatementLineage::default(),
             scopes: vec![Scope::default()],
+            quirks,
         };
         analyzer.statement(inner, &Env::root());
         if !analyzer.out.is_empty() {
@@ -420,6 +425,29 @@ impl Analyzer<'_, '_> {
             .collect()
     }
 
+    /// Canonical name of a table as written, with the dialect's naming rules.
+    fn table_name(&self, name: &ObjectName) -> Option<TableName> {
+        let mut table = TableName::from_object_name(name)?;
+        if self.quirks.lowercase_single_quoted_tables {
+            let spans: Vec<_> = name
+                .0
+                .iter()
+                .map(|part| match part {
+                    ObjectNamePart::Identifier(ident) => Some((ident.span, ident.quote_style.is_some())),
+                    ObjectNamePart::Function(_) => None,
+                })
+                .collect();
+            let single_quoted_token = spans.iter().all(|part| part.is_some_and(|(_, quoted)| quoted))
+                && spans
+                    .windows(2)
+                    .all(|pair| pair[0].map(|p| p.0) == pair[1].map(|p| p.0));
+            if single_quoted_token {
+                table.name = table.name.to_lowercase();
+            }
+        }
+        Some(table)
+    }
+
     // ---------------------------------------------------------------- statements
 
     fn statement(&mut self, statement: &Statement, env: &Env<'_>) {
@@ -482,8 +510,9 @@ impl Analyzer<'_, '_> {
                 ) {
                     let dropped = names
                         .iter()
-                        .filter_map(TableName::from_object_name)
-                        .map(Dataset::Table);
+                        .filter_map(|name| self.table_name(name))
+                        .map(Dataset::Table)
+                        .collect::<Vec<_>>();
                     self.out.drops.extend(dropped);
                 }
             }
@@ -491,8 +520,8 @@ impl Analyzer<'_, '_> {
             Statement::RenameTable(renames) => {
                 for rename in renames {
                     if let (Some(old), Some(new)) = (
-                        TableName::from_object_name(&rename.old_name),
-                        TableName::from_object_name(&rename.new_name),
+                        self.table_name(&rename.old_name),
+                        self.table_name(&rename.new_name),
                     ) {
                         self.out.renames.push((Dataset::Table(old), Dataset::Table(new)));
                     }
@@ -507,12 +536,12 @@ impl Analyzer<'_, '_> {
     fn create_table(&mut self, create: &sqlparser::ast::CreateTable, env: &Env<'_>) {
         if let Some(like) = &create.like {
             let (CreateTableLikeKind::Parenthesized(like) | CreateTableLikeKind::Plain(like)) = like;
-            if let Some(source) = TableName::from_object_name(&like.name) {
+            if let Some(source) = self.table_name(&like.name) {
                 self.read(Dataset::Table(source));
             }
         }
         if let Some(clone) = &create.clone
-            && let Some(source) = TableName::from_object_name(clone)
+            && let Some(source) = self.table_name(clone)
         {
             self.read(Dataset::Table(source));
         }
@@ -532,7 +561,7 @@ impl Analyzer<'_, '_> {
         query: Option<&Query>,
         env: &Env<'_>,
     ) {
-        let Some(table) = TableName::from_object_name(name) else {
+        let Some(table) = self.table_name(name) else {
             return;
         };
         let dataset = Dataset::Table(table);
@@ -563,7 +592,7 @@ impl Analyzer<'_, '_> {
         };
         match kind {
             CopyIntoSnowflakeKind::Table => {
-                if let Some(table) = TableName::from_object_name(into) {
+                if let Some(table) = self.table_name(into) {
                     self.write(Dataset::Table(table));
                 }
                 if let Some(from) = from_obj {
@@ -574,7 +603,7 @@ impl Analyzer<'_, '_> {
             }
             CopyIntoSnowflakeKind::Location => {
                 self.write(as_dataset(object_name_parts(into).join(".")));
-                if let Some(table) = from_obj.and_then(TableName::from_object_name) {
+                if let Some(table) = from_obj.and_then(|name| self.table_name(name)) {
                     self.read(Dataset::Table(table));
                 }
             }
@@ -586,21 +615,21 @@ impl Analyzer<'_, '_> {
 
     /// `ALTER TABLE ... RENAME TO` (a rename) and Snowflake `ALTER TABLE ... SWAP WITH`.
     fn alter_table(&mut self, alter: &sqlparser::ast::AlterTable) {
-        let Some(table) = TableName::from_object_name(&alter.name) else {
+        let Some(table) = self.table_name(&alter.name) else {
             return;
         };
         for operation in &alter.operations {
             match operation {
                 AlterTableOperation::RenameTable { table_name } => {
                     let (RenameTableNameKind::As(new) | RenameTableNameKind::To(new)) = table_name;
-                    if let Some(new) = TableName::from_object_name(new) {
+                    if let Some(new) = self.table_name(new) {
                         self.out
                             .renames
                             .push((Dataset::Table(table.clone()), Dataset::Table(new)));
                     }
                 }
                 AlterTableOperation::SwapWith { table_name } => {
-                    if let Some(other) = TableName::from_object_name(table_name) {
+                    if let Some(other) = self.table_name(table_name) {
                         self.write(Dataset::Table(table.clone()));
                         self.read(Dataset::Table(other));
                     }
@@ -631,7 +660,7 @@ impl Analyzer<'_, '_> {
         };
         match source {
             CopySource::Table { table_name, .. } => {
-                let Some(table) = TableName::from_object_name(table_name) else {
+                let Some(table) = self.table_name(table_name) else {
                     return;
                 };
                 if to {
@@ -732,7 +761,7 @@ impl Analyzer<'_, '_> {
             (Parent::SubQuery(id), columns)
         });
         for clause in clauses {
-            let Some(table) = TableName::from_object_name(&clause.table_name) else {
+            let Some(table) = self.table_name(&clause.table_name) else {
                 continue;
             };
             let dataset = Dataset::Table(table);
@@ -788,7 +817,7 @@ impl Analyzer<'_, '_> {
             }
             return;
         };
-        let Some(table) = TableName::from_object_name(name) else {
+        let Some(table) = self.table_name(name) else {
             return;
         };
         let dataset = Dataset::Table(table);
@@ -834,7 +863,7 @@ impl Analyzer<'_, '_> {
         let TableFactor::Table { name, .. } = &update.table.relation else {
             return;
         };
-        let Some(named_table) = TableName::from_object_name(name) else {
+        let Some(named_table) = self.table_name(name) else {
             return;
         };
         let mut reads: Vec<Relation> = Vec::new();
@@ -897,14 +926,14 @@ impl Analyzer<'_, '_> {
         let TableFactor::Table { name, .. } = &merge.table else {
             return;
         };
-        let Some(table) = TableName::from_object_name(name) else {
+        let Some(table) = self.table_name(name) else {
             return;
         };
         let dataset = Dataset::Table(table);
         self.write(dataset.clone());
         let target = Parent::Dataset(dataset);
         let direct_source: Option<Parent> = match &merge.source {
-            TableFactor::Table { name, .. } => TableName::from_object_name(name).map(|source| {
+            TableFactor::Table { name, .. } => self.table_name(name).map(|source| {
                 let parent = Parent::Dataset(Dataset::Table(source));
                 self.record_read(&parent);
                 parent
@@ -1191,6 +1220,7 @@ impl Analyzer<'_, '_> {
                         qualifier: None,
                         name: "*".to_string(),
                         aggregate: false,
+                        bare_backtick: false,
                     });
                     (vec!["*".to_string()], true)
                 }
@@ -1200,6 +1230,7 @@ impl Analyzer<'_, '_> {
                             qualifier: Some(object_name_parts(name).join(".")),
                             name: "*".to_string(),
                             aggregate: false,
+                            bare_backtick: false,
                         }),
                         SelectItemQualifiedWildcardKind::Expr(expr) => expr::collect(expr, &mut found),
                     }
@@ -1227,9 +1258,13 @@ impl Analyzer<'_, '_> {
         for item in found {
             let resolved: Vec<(ColumnNode, EdgeKind)> = match item {
                 Found::Column {
+                    bare_backtick: true, ..
+                } if self.quirks.backtick_names_are_not_columns => Vec::new(),
+                Found::Column {
                     qualifier,
                     name,
                     aggregate,
+                    ..
                 } => {
                     let kind = if aggregate {
                         EdgeKind::Aggregate
@@ -1315,7 +1350,7 @@ impl Analyzer<'_, '_> {
                     self.read(Dataset::Path(path));
                     return;
                 }
-                if let Some(table) = TableName::from_parts(&parts) {
+                if let Some(table) = self.table_name(name) {
                     relations.push(Relation {
                         parent: Parent::Dataset(Dataset::Table(table.clone())),
                         alias: alias.unwrap_or_else(|| table.name.clone()),

@@ -92,3 +92,20 @@ pub(super) fn fallback_dialects(primary: &dyn Dialect) -> Vec<Box<dyn Dialect>> 
     });
     all
 }
+
+/// Naming rules of the lineage contract that depend on the dialect.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Quirks {
+    /// BigQuery: a table written as one backtick-quoted identifier (`` `tab` ``,
+    /// `` `proj.dataset.tab` ``) has its table name lower-cased.
+    pub(super) lowercase_single_quoted_tables: bool,
+    /// Hive: an unqualified backtick-quoted name in an expression is not read as a column.
+    pub(super) backtick_names_are_not_columns: bool,
+}
+
+pub(super) fn quirks_of(dialect: &dyn Dialect) -> Quirks {
+    Quirks {
+        lowercase_single_quoted_tables: is::<BigQueryDialect>(dialect),
+        backtick_names_are_not_columns: is::<HiveDialect>(dialect),
+    }
+}

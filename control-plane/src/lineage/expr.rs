@@ -21,6 +21,8 @@ pub(super) enum Found<'a> {
         qualifier: Option<String>,
         name: String,
         aggregate: bool,
+        /// Written as one unqualified backtick-quoted name (`` `col` ``).
+        bare_backtick: bool,
     },
     /// A nested query (scalar subquery, `IN (SELECT ...)`, `EXISTS (...)`).
     Query { query: &'a Query, aggregate: bool },
@@ -281,12 +283,14 @@ fn push_function_arg<'a>(
             qualifier: Some(object_name_parts(name).join(".")),
             name: "*".to_string(),
             aggregate: context.aggregate,
+            bare_backtick: false,
         }),
         FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => {
             out.push(Found::Column {
                 qualifier: None,
                 name: "*".to_string(),
                 aggregate: context.aggregate,
+                bare_backtick: false,
             });
         }
     }
@@ -379,6 +383,7 @@ fn drain<'a>(mut stack: Vec<(&'a Expr, Context)>, out: &mut Vec<Found<'a>>) {
                         qualifier: None,
                         name,
                         aggregate: context.aggregate,
+                        bare_backtick: ident.quote_style == Some('`'),
                     });
                 }
             }
@@ -391,6 +396,7 @@ fn drain<'a>(mut stack: Vec<(&'a Expr, Context)>, out: &mut Vec<Found<'a>>) {
                         qualifier,
                         name,
                         aggregate: context.aggregate,
+                        bare_backtick: false,
                     });
                 }
             }
@@ -401,6 +407,7 @@ fn drain<'a>(mut stack: Vec<(&'a Expr, Context)>, out: &mut Vec<Found<'a>>) {
                             qualifier,
                             name,
                             aggregate: context.aggregate,
+                            bare_backtick: false,
                         });
                     }
                 } else {
@@ -584,6 +591,7 @@ fn drain<'a>(mut stack: Vec<(&'a Expr, Context)>, out: &mut Vec<Found<'a>>) {
                             qualifier: (!prefix.is_empty()).then(|| prefix.join(".")),
                             name: name.clone(),
                             aggregate: context.aggregate,
+                            bare_backtick: false,
                         });
                     }
                 }
@@ -592,11 +600,13 @@ fn drain<'a>(mut stack: Vec<(&'a Expr, Context)>, out: &mut Vec<Found<'a>>) {
                 qualifier: None,
                 name: "*".to_string(),
                 aggregate: context.aggregate,
+                bare_backtick: false,
             }),
             Expr::QualifiedWildcard(name, _) => out.push(Found::Column {
                 qualifier: Some(object_name_parts(name).join(".")),
                 name: "*".to_string(),
                 aggregate: context.aggregate,
+                bare_backtick: false,
             }),
             Expr::Lambda(lambda) => {
                 let mut params: Vec<String> = context

@@ -134,7 +134,13 @@ pub fn analyze_script_detailed(
             } => {
                 let tokens = tokenizations.computed(*tokenization);
                 (
-                    analyzer::analyze_statement(statement, &mut graph, &source, tokens),
+                    analyzer::analyze_statement(
+                        statement,
+                        &mut graph,
+                        &source,
+                        tokens,
+                        dialects::quirks_of(tokenizations.dialect(*tokenization)),
+                    ),
                     *group,
                 )
             }

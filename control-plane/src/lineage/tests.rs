@@ -89,6 +89,19 @@ fn quoted_identifiers_keep_case_per_dialect() {
 
     let result = lineage("bigquery", "SELECT * FROM `project-1.sales.daily`");
     assert_tables(&result, &["project-1.sales.daily"], &[]);
+
+    // BigQuery: one backtick-quoted name is lower-cased, separately quoted parts keep case.
+    let result = lineage(
+        "bigquery",
+        "SELECT * FROM `Sales.Daily` JOIN `Sales`.`Weekly` ON TRUE",
+    );
+    assert_tables(&result, &["sales.Weekly", "sales.daily"], &[]);
+}
+
+#[test]
+fn hive_unqualified_backtick_names_are_not_columns() {
+    let result = lineage("hive", "INSERT INTO TABLE t SELECT `a`, s.`b` FROM s");
+    assert_edges(&result, &[("<default>.s.b", "<default>.t.b")]);
 }
 
 // ------------------------------------------------------------------ DML and DDL
