@@ -52,7 +52,8 @@ ORDER BY 1, 2
 const HISTORY_SQL: &str = r#"
 SELECT queryid::text AS query_id, query, calls
 FROM pg_stat_statements
-WHERE query ~* '^\s*(insert|merge|update|create\s+(table|view|materialized\s+view|or\s+replace\s+view))'
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND query ~* '^\s*(insert|merge|update|create\s+(table|view|materialized\s+view|or\s+replace\s+view))'
 ORDER BY calls DESC
 LIMIT 500
 "#;
