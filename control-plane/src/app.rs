@@ -37,7 +37,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let store = Store::connect_lazy(&config.database_url).context("invalid database URL")?;
+        let store = Store::connect(&config.database_url)
+            .await
+            .context("cannot open the control plane's database")?;
         store.migrate().await.context("cannot apply migrations")?;
         let stats = Arc::new(IngestStats::default());
         let ingest = match &config.nats_url {

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::app::{Application, ServeConfig};
@@ -92,7 +93,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Migrate { database_url } => {
-                Store::connect_lazy(&database_url)?.migrate().await?;
+                Store::connect(&database_url)
+                    .await
+                    .context("cannot open the control plane's database")?
+                    .migrate()
+                    .await?;
                 info!("migrations applied");
                 Ok(())
             }
@@ -122,7 +127,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", cwic_shared::error_chain(error.chain()));
             ExitCode::FAILURE
         }
     }

@@ -1,7 +1,7 @@
 //! PostgreSQL: discovery through pg_catalog and one aggregate query per table.
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 
 use super::{
     CONNECT_TIMEOUT, CollectedSql, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, SqlKind,
@@ -138,12 +138,16 @@ impl PostgresSource {
             .parse()
             .map_err(|error: sqlx::Error| connect_error(error.to_string()))?;
         let options = options.application_name("cwic-agent");
+        // One direct connection first: the pool would retry until its timeout and hide the reason.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| connect_error(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|error| connect_error(error.to_string()))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|error| connect_error(error.to_string()))?;
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 

@@ -10,8 +10,8 @@ pub mod lineage;
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 
 pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
 pub use ingest::IngestOutcome;
@@ -40,14 +40,17 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens a pool lazily: the first query connects, so a server can start while the database is
-    /// still coming up and report it through readiness.
-    pub fn connect_lazy(database_url: &str) -> StoreResult<Self> {
-        let options: PgConnectOptions = database_url.parse()?;
+    /// Opens a pool and its first connection, so a wrong URL or an unreachable server is reported
+    /// at start-up with the driver's own reason (connection refused, password authentication failed).
+    /// Later outages are retried by the pool and reported through readiness.
+    pub async fn connect(database_url: &str) -> StoreResult<Self> {
+        let options: PgConnectOptions = database_url.parse::<PgConnectOptions>()?.application_name("cwic");
+        // One direct connection first: the pool would retry until its timeout and hide the reason.
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options.application_name("cwic"));
+            .connect_lazy_with(options);
         Ok(Self { pool })
     }
 
