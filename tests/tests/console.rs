@@ -32,10 +32,16 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
         "{}",
         agent.log()
     );
-    wait_for("assets in the API", Duration::from_secs(30), || async {
+    let assets = wait_for("assets in the API", Duration::from_secs(30), || async {
         Ok((control_plane.get("/api/v1/assets", "demo").await?["total"] == 5).then_some(()))
     })
-    .await?;
+    .await;
+    assert!(
+        assets.is_ok(),
+        "{assets:?}\nagent log:\n{}\ncontrol plane log:\n{}",
+        agent.log(),
+        control_plane.log()
+    );
 
     let screenshot = std::env::temp_dir().join(format!("cwic-console-{}.png", std::process::id()));
     let output = Command::new("node")
