@@ -322,6 +322,58 @@ impl Drop for ControlPlane {
     }
 }
 
+/// Everything an end-to-end test runs against: a seeded source database, the control plane's own
+/// database, a nats-server and `cwic serve`. Fields drop in order: the control plane stops first.
+pub struct Stack {
+    pub control_plane: ControlPlane,
+    pub nats: NatsServer,
+    pub control_db: TestDb,
+    pub source: TestDb,
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_console(None).await
+    }
+
+    /// With the built console served from `console_dir` and `demo` as the default tenant.
+    pub async fn start_with_console(console_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let source = TestDb::create("source").await?;
+        seed_source(&source.pool).await?;
+        let control_db = TestDb::create("cp").await?;
+        let nats = NatsServer::start().await?;
+        let control_plane =
+            ControlPlane::start_with_console(&control_db.url, &nats.url(), console_dir).await?;
+        Ok(Self {
+            control_plane,
+            nats,
+            control_db,
+            source,
+        })
+    }
+
+    /// An agent of `tenant` for the seeded source, collecting `every` interval.
+    pub fn agent(&self, tenant: &str, every: &str) -> anyhow::Result<AgentSetup> {
+        AgentSetup::new(tenant, "wh-1", &self.nats.url(), &self.source.url, every)
+    }
+}
+
+/// `schema.table.column` of every column node in a lineage walk, in the API's order.
+pub fn walked_columns(walk: &Value) -> Vec<String> {
+    walk["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|node| {
+            format!(
+                "{}.{}",
+                node["dataset"].as_str().unwrap_or_default(),
+                node["column"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// An agent configuration in a temporary folder, with its outbox beside it.
 pub struct AgentSetup {
     pub dir: tempfile::TempDir,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, wait_exit, wait_for};
+use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, wait_exit, wait_for, walked_columns};
 
 #[tokio::test]
 async fn query_history_becomes_column_lineage() -> anyhow::Result<()> {
@@ -50,18 +50,7 @@ async fn query_history_becomes_column_lineage() -> anyhow::Result<()> {
             .ok())
     })
     .await?;
-    let sources: Vec<String> = walk["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            format!(
-                "{}.{}",
-                node["dataset"].as_str().unwrap(),
-                node["column"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let sources = walked_columns(&walk);
     assert_eq!(sources, ["public.orders.amount"]);
     assert_eq!(walk["edges"][0]["kind"], "aggregate");
     assert!(

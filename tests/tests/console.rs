@@ -6,9 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use cwic_e2e::{
-    AgentSetup, ControlPlane, NatsServer, TestDb, repository_root, seed_source, wait_exit, wait_for,
-};
+use cwic_e2e::{Stack, repository_root, wait_exit, wait_for};
 
 #[tokio::test]
 async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result<()> {
@@ -20,12 +18,9 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
         dist.display()
     );
 
-    let source = TestDb::create("source").await?;
-    seed_source(&source.pool).await?;
-    let control_db = TestDb::create("cp").await?;
-    let nats = NatsServer::start().await?;
-    let control_plane = ControlPlane::start_with_console(&control_db.url, &nats.url(), Some(dist)).await?;
-    let agent = AgentSetup::new("demo", "wh-1", &nats.url(), &source.url, "1h")?;
+    let stack = Stack::start_with_console(Some(dist)).await?;
+    let control_plane = &stack.control_plane;
+    let agent = stack.agent("demo", "1h")?;
     let mut process = agent.spawn(1)?;
     assert!(
         wait_exit(&mut process, Duration::from_secs(60)).await?.success(),

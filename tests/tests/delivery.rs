@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, seed_source, wait_exit, wait_for};
+use cwic_e2e::{AgentSetup, Stack, TestDb, wait_exit, wait_for};
 
 /// Metric points in one batch of the seeded source: per table one row count and one NULL count per
 /// column (customers 5 columns, orders 4, empty_table 2, the odd table 2); the view has none.
@@ -35,11 +35,12 @@ async fn wait_stored(control_db: &TestDb, batches: i64) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn broker_outage_then_every_batch_arrives_exactly_once() -> anyhow::Result<()> {
-    let source = TestDb::create("source").await?;
-    seed_source(&source.pool).await?;
-    let control_db = TestDb::create("cp").await?;
-    let mut nats = NatsServer::start().await?;
-    let _control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+    let Stack {
+        control_plane: _control_plane,
+        mut nats,
+        control_db,
+        source,
+    } = Stack::start().await?;
 
     // The broker goes away; the agent keeps collecting into its outbox.
     nats.stop()?;
@@ -72,11 +73,12 @@ async fn broker_outage_then_every_batch_arrives_exactly_once() -> anyhow::Result
 
 #[tokio::test]
 async fn batches_in_the_outbox_survive_an_agent_kill() -> anyhow::Result<()> {
-    let source = TestDb::create("source").await?;
-    seed_source(&source.pool).await?;
-    let control_db = TestDb::create("cp").await?;
-    let mut nats = NatsServer::start().await?;
-    let _control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+    let Stack {
+        control_plane: _control_plane,
+        mut nats,
+        control_db,
+        source,
+    } = Stack::start().await?;
 
     nats.stop()?;
     let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "100ms")?;
@@ -105,11 +107,12 @@ async fn batches_in_the_outbox_survive_an_agent_kill() -> anyhow::Result<()> {
 #[tokio::test]
 async fn control_plane_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::Result<()> {
     const RUNS: i64 = 30;
-    let source = TestDb::create("source").await?;
-    seed_source(&source.pool).await?;
-    let control_db = TestDb::create("cp").await?;
-    let nats = NatsServer::start().await?;
-    let mut control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
+    let Stack {
+        mut control_plane,
+        nats,
+        control_db,
+        source,
+    } = Stack::start().await?;
 
     let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "100ms")?;
     let mut process = agent.spawn(RUNS as u64)?;

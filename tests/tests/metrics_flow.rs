@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, seed_source, wait_exit, wait_for};
+use cwic_e2e::{Stack, TestDb, wait_exit, wait_for, walked_columns};
 use serde_json::Value;
 use sqlx::Row;
 
@@ -45,13 +45,9 @@ async fn expected_counts(source: &TestDb) -> anyhow::Result<BTreeMap<String, (f6
 
 #[tokio::test]
 async fn every_row_count_and_null_count_reaches_the_api() -> anyhow::Result<()> {
-    let source = TestDb::create("source").await?;
-    seed_source(&source.pool).await?;
-    let control_db = TestDb::create("cp").await?;
-    let nats = NatsServer::start().await?;
-    let control_plane = ControlPlane::start(&control_db.url, &nats.url()).await?;
-
-    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "1h")?;
+    let stack = Stack::start().await?;
+    let (source, control_plane) = (&stack.source, &stack.control_plane);
+    let agent = stack.agent("acme", "1h")?;
     let mut process = agent.spawn(1)?;
     let status = wait_exit(&mut process, Duration::from_secs(60)).await?;
     assert!(status.success(), "agent failed: {status}\n{}", agent.log());
@@ -61,7 +57,7 @@ async fn every_row_count_and_null_count_reaches_the_api() -> anyhow::Result<()> 
         "the outbox must be empty after a delivered run"
     );
 
-    let expected = expected_counts(&source).await?;
+    let expected = expected_counts(source).await?;
     assert_eq!(expected.len(), 4, "seeded tables: {:?}", expected.keys());
     let assets = wait_for("all assets in the API", Duration::from_secs(30), || async {
         let page = control_plane.get("/api/v1/assets", "acme").await?;
@@ -143,18 +139,7 @@ async fn every_row_count_and_null_count_reaches_the_api() -> anyhow::Result<()> 
         Ok(walk.ok())
     })
     .await?;
-    let sources: Vec<String> = upstream["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            format!(
-                "{}.{}",
-                node["dataset"].as_str().unwrap(),
-                node["column"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let sources = walked_columns(&upstream);
     assert_eq!(sources, ["public.orders.amount"]);
     assert_eq!(upstream["edges"][0]["job"], "public.big_orders");
 

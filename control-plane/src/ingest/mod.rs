@@ -81,6 +81,18 @@ enum Disposition {
     Retry,
 }
 
+/// A batch must name the tenant and agent it was published as: the broker's subject permissions
+/// vouch for the subject, not for the body.
+fn check_sender(tenant_id: &str, agent_id: &str, subject: &AgentSubject) -> Result<(), String> {
+    if tenant_id == subject.tenant.as_str() && agent_id == subject.agent.as_str() {
+        return Ok(());
+    }
+    Err(format!(
+        "batch claims tenant `{tenant_id}` agent `{agent_id}` but was published as tenant `{}` agent `{}`",
+        subject.tenant, subject.agent
+    ))
+}
+
 impl IngestService {
     pub async fn connect(nats_url: &str, store: Store, stats: Arc<IngestStats>) -> Result<Self, IngestError> {
         let client = async_nats::ConnectOptions::new()
@@ -235,11 +247,8 @@ impl IngestService {
             Ok(batch) => batch,
             Err(error) => return Disposition::Reject(format!("payload is not a LineageBatch: {error}")),
         };
-        if batch.tenant_id != subject.tenant.as_str() || batch.agent_id != subject.agent.as_str() {
-            return Disposition::Reject(format!(
-                "batch claims tenant `{}` agent `{}` but was published as tenant `{}` agent `{}`",
-                batch.tenant_id, batch.agent_id, subject.tenant, subject.agent
-            ));
+        if let Err(reason) = check_sender(&batch.tenant_id, &batch.agent_id, subject) {
+            return Disposition::Reject(reason);
         }
         let Some(event_time) = Utc.timestamp_millis_opt(batch.collected_at_unix_ms).single() else {
             return Disposition::Reject(format!(
@@ -295,11 +304,8 @@ impl IngestService {
             Ok(batch) => batch,
             Err(error) => return Disposition::Reject(format!("payload is not a MetricBatch: {error}")),
         };
-        if batch.tenant_id != subject.tenant.as_str() || batch.agent_id != subject.agent.as_str() {
-            return Disposition::Reject(format!(
-                "batch claims tenant `{}` agent `{}` but was published as tenant `{}` agent `{}`",
-                batch.tenant_id, batch.agent_id, subject.tenant, subject.agent
-            ));
+        if let Err(reason) = check_sender(&batch.tenant_id, &batch.agent_id, subject) {
+            return Disposition::Reject(reason);
         }
         match self
             .store
