@@ -24,7 +24,7 @@ use crate::lineage::{
     self,
     job::{DatasetRef, JobLineage, LineageOrigin},
 };
-use crate::store::{IngestOutcome, Store, StoreError};
+use crate::store::{IncomingBatch, IngestOutcome, Store};
 
 /// The durable consumers that feed the store: one per kind of agent message, so slow lineage
 /// parsing never delays metrics.
@@ -42,6 +42,11 @@ const RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const ACK_WAIT: Duration = Duration::from_secs(60);
 /// Redelivery delay after a database failure.
 const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Most messages stored in one transaction.
+const MAX_GROUP: usize = 200;
+/// How long to wait for one more message while gathering a group: short, so a lone batch is
+/// stored at once.
+const GATHER_WAIT: Duration = Duration::from_millis(5);
 /// Delay before reconnecting the consumer after the message stream failed.
 const RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 
@@ -72,7 +77,7 @@ pub struct IngestService {
 }
 
 /// What to do with one message after handling it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Disposition {
     Ack,
     /// Never deliverable (malformed, spoofed): acknowledge as terminated so it is not redelivered.
@@ -188,7 +193,21 @@ impl IngestService {
                     next = messages.next() => next,
                 };
                 match next {
-                    Some(Ok(message)) => self.handle(message).await,
+                    Some(Ok(first)) => {
+                        let mut group = vec![first];
+                        // Take what is already waiting (up to a group), so one transaction stores many.
+                        while group.len() < MAX_GROUP {
+                            match tokio::time::timeout(GATHER_WAIT, messages.next()).await {
+                                Ok(Some(Ok(message))) => group.push(message),
+                                Ok(Some(Err(error))) => {
+                                    warn!(%error, consumer = name, "message stream error");
+                                    break;
+                                }
+                                Ok(None) | Err(_) => break,
+                            }
+                        }
+                        self.handle_group(group).await;
+                    }
                     Some(Err(error)) => {
                         warn!(%error, consumer = name, "message stream error");
                         if matches!(error.kind(), pull::MessagesErrorKind::MissingHeartbeat) {
@@ -201,9 +220,68 @@ impl IngestService {
         }
     }
 
-    async fn handle(&self, message: jetstream::Message) {
-        let sequence = message.info().ok().map(|info| info.stream_sequence);
-        let disposition = self.store_message(&message, sequence).await;
+    /// Handles a group of messages: metric batches are stored together in one transaction, lineage
+    /// batches one by one; then every message is settled (ack, term or nak).
+    async fn handle_group(&self, messages: Vec<jetstream::Message>) {
+        let mut dispositions: Vec<Option<Disposition>> = vec![None; messages.len()];
+        let mut metric_batches: Vec<(usize, AgentSubject, MetricBatch, Option<u64>)> = Vec::new();
+        for (index, message) in messages.iter().enumerate() {
+            let Some(subject) = AgentSubject::parse(&message.subject) else {
+                dispositions[index] = Some(Disposition::Reject(
+                    "subject is not cwic.<tenant>.agent.<agent>.<kind>".to_owned(),
+                ));
+                continue;
+            };
+            if message.payload.len() > MAX_MESSAGE_BYTES as usize {
+                dispositions[index] = Some(Disposition::Reject(format!(
+                    "payload of {} bytes is over the limit",
+                    message.payload.len()
+                )));
+                continue;
+            }
+            match subject.kind {
+                AgentSubjectKind::Metrics => match MetricBatch::decode(message.payload.as_ref()) {
+                    Ok(batch) => match check_sender(&batch.tenant_id, &batch.agent_id, &subject) {
+                        Ok(()) => {
+                            let sequence = message.info().ok().map(|info| info.stream_sequence);
+                            metric_batches.push((index, subject, batch, sequence));
+                        }
+                        Err(reason) => dispositions[index] = Some(Disposition::Reject(reason)),
+                    },
+                    Err(error) => {
+                        dispositions[index] = Some(Disposition::Reject(format!(
+                            "payload is not a MetricBatch: {error}"
+                        )));
+                    }
+                },
+                AgentSubjectKind::Lineage => {
+                    dispositions[index] = Some(self.store_lineage(message, &subject).await)
+                }
+                other => {
+                    dispositions[index] = Some(Disposition::Reject(format!(
+                        "no ingest for `{}` messages",
+                        other.as_str()
+                    )));
+                }
+            }
+        }
+        if !metric_batches.is_empty() {
+            for (index, disposition) in self.store_metrics(&metric_batches).await {
+                dispositions[index] = Some(disposition);
+            }
+        }
+        let mut retry = false;
+        for (message, disposition) in messages.iter().zip(dispositions) {
+            let disposition = disposition.unwrap_or(Disposition::Retry);
+            retry |= disposition == Disposition::Retry;
+            self.settle(message, disposition).await;
+        }
+        if retry {
+            tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+
+    async fn settle(&self, message: &jetstream::Message, disposition: Disposition) {
         let ack = match &disposition {
             Disposition::Ack => message.ack().await,
             Disposition::Reject(reason) => {
@@ -216,26 +294,6 @@ impl IngestService {
         if let Err(error) = ack {
             // The store is idempotent: if this ack was lost, the redelivery is recognised as a duplicate.
             warn!(%error, subject = %message.subject, "acknowledging a message failed");
-        }
-        if disposition == Disposition::Retry {
-            tokio::time::sleep(RETRY_DELAY).await;
-        }
-    }
-
-    async fn store_message(&self, message: &jetstream::Message, sequence: Option<u64>) -> Disposition {
-        let Some(subject) = AgentSubject::parse(&message.subject) else {
-            return Disposition::Reject("subject is not cwic.<tenant>.agent.<agent>.<kind>".to_owned());
-        };
-        if message.payload.len() > MAX_MESSAGE_BYTES as usize {
-            return Disposition::Reject(format!(
-                "payload of {} bytes is over the limit",
-                message.payload.len()
-            ));
-        }
-        match subject.kind {
-            AgentSubjectKind::Metrics => self.store_metrics(message, &subject, sequence).await,
-            AgentSubjectKind::Lineage => self.store_lineage(message, &subject).await,
-            other => Disposition::Reject(format!("no ingest for `{}` messages", other.as_str())),
         }
     }
 
@@ -294,42 +352,46 @@ impl IngestService {
         Disposition::Ack
     }
 
+    /// Stores metric batches in one transaction; returns the disposition of each by its index.
     async fn store_metrics(
         &self,
-        message: &jetstream::Message,
-        subject: &AgentSubject,
-        sequence: Option<u64>,
-    ) -> Disposition {
-        let batch = match MetricBatch::decode(message.payload.as_ref()) {
-            Ok(batch) => batch,
-            Err(error) => return Disposition::Reject(format!("payload is not a MetricBatch: {error}")),
-        };
-        if let Err(reason) = check_sender(&batch.tenant_id, &batch.agent_id, subject) {
-            return Disposition::Reject(reason);
-        }
-        match self
-            .store
-            .ingest_batch(&subject.tenant, &subject.agent, &batch, sequence)
-            .await
-        {
-            Ok(IngestOutcome::Stored { points }) => {
-                self.stats.batches_stored.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .points_stored
-                    .fetch_add(points as u64, Ordering::Relaxed);
-                debug!(batch_id = %batch.batch_id, tenant = %subject.tenant, points, "batch stored");
-                Disposition::Ack
-            }
-            Ok(IngestOutcome::Duplicate) => {
-                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                debug!(batch_id = %batch.batch_id, "duplicate batch skipped");
-                Disposition::Ack
-            }
-            Err(StoreError::InvalidBatch(reason)) => Disposition::Reject(reason),
+        batches: &[(usize, AgentSubject, MetricBatch, Option<u64>)],
+    ) -> Vec<(usize, Disposition)> {
+        let incoming: Vec<IncomingBatch<'_>> = batches
+            .iter()
+            .map(|(_, subject, batch, sequence)| IncomingBatch {
+                tenant: &subject.tenant,
+                agent: &subject.agent,
+                batch,
+                stream_sequence: *sequence,
+            })
+            .collect();
+        match self.store.ingest_batches(&incoming).await {
+            Ok(outcomes) => batches
+                .iter()
+                .zip(outcomes)
+                .map(|((index, subject, batch, _), outcome)| {
+                    let disposition = match outcome {
+                        IngestOutcome::Stored { points } => {
+                            self.stats.batches_stored.fetch_add(1, Ordering::Relaxed);
+                            self.stats.points_stored.fetch_add(points as u64, Ordering::Relaxed);
+                            debug!(batch_id = %batch.batch_id, tenant = %subject.tenant, points, "batch stored");
+                            Disposition::Ack
+                        }
+                        IngestOutcome::Duplicate => {
+                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                            debug!(batch_id = %batch.batch_id, "duplicate batch skipped");
+                            Disposition::Ack
+                        }
+                        IngestOutcome::Invalid(reason) => Disposition::Reject(reason),
+                    };
+                    (*index, disposition)
+                })
+                .collect(),
             Err(error) => {
                 self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
-                error!(%error, batch_id = %batch.batch_id, "storing a batch failed, it will be redelivered");
-                Disposition::Retry
+                error!(%error, batches = batches.len(), "storing batches failed, they will be redelivered");
+                batches.iter().map(|(index, ..)| (*index, Disposition::Retry)).collect()
             }
         }
     }

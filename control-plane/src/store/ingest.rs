@@ -1,18 +1,54 @@
 //! Storing one agent batch in one transaction, idempotently by batch id.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, TimeZone, Utc};
-use cwic_proto::agent::v1::{AssetKind, MetricBatch};
+use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, MetricBatch};
 use cwic_shared::{AgentId, MetricKind, TenantId};
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
     /// The batch was new and is stored, with this many metric points.
     Stored { points: usize },
-    /// The batch id was stored before; nothing changed.
+    /// The batch id was stored before (or earlier in the same group); nothing changed.
     Duplicate,
+    /// The batch breaks a rule the database cannot check; it is not stored and never will be.
+    Invalid(String),
+}
+
+/// One agent batch to store, with the identity the broker vouched for.
+pub struct IncomingBatch<'a> {
+    pub tenant: &'a TenantId,
+    pub agent: &'a AgentId,
+    pub batch: &'a MetricBatch,
+    pub stream_sequence: Option<u64>,
+}
+
+/// The newest observation of one asset within a group, and when the group first saw it.
+struct NewestAsset<'a> {
+    batch: &'a Checked<'a>,
+    asset: &'a AssetObservation,
+    first_seen: DateTime<Utc>,
+}
+
+/// The newest observation of one column within a group.
+struct NewestColumn<'a> {
+    tenant: &'a str,
+    column: &'a Column,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+}
+
+/// A batch that passed validation, ready to be written.
+struct Checked<'a> {
+    index: usize,
+    incoming: &'a IncomingBatch<'a>,
+    batch_id: Uuid,
+    collected_at: DateTime<Utc>,
+    points: usize,
 }
 
 fn asset_kind_name(kind: i32) -> &'static str {
@@ -89,12 +125,7 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
 }
 
 impl Store {
-    /// Stores a batch: tenant and agent bookkeeping, assets, columns and metric points, all in one
-    /// transaction. A batch id already stored yields [`IngestOutcome::Duplicate`] and changes nothing,
-    /// so redelivery after a crash between commit and ack is harmless.
-    ///
-    /// Until agent enrollment exists, a tenant is created the first time one of its agents reports; the
-    /// broker's subject permissions decide who may publish as which tenant.
+    /// Stores one batch; see [`Store::ingest_batches`]. An invalid batch is an `InvalidBatch` error.
     pub async fn ingest_batch(
         &self,
         tenant: &TenantId,
@@ -102,137 +133,287 @@ impl Store {
         batch: &MetricBatch,
         stream_sequence: Option<u64>,
     ) -> StoreResult<IngestOutcome> {
-        let batch_id = validate(batch)?;
-        let collected_at = timestamp(batch.collected_at_unix_ms)?;
-        let points: usize = batch.assets.iter().map(|asset| asset.metrics.len()).sum();
+        let incoming = [IncomingBatch {
+            tenant,
+            agent,
+            batch,
+            stream_sequence,
+        }];
+        match self.ingest_batches(&incoming).await?.pop() {
+            Some(IngestOutcome::Invalid(reason)) => Err(StoreError::InvalidBatch(reason)),
+            Some(outcome) => Ok(outcome),
+            None => Err(StoreError::InvalidBatch("no outcome for the batch".to_owned())),
+        }
+    }
+
+    /// Stores a group of batches in one transaction: tenant and agent bookkeeping, assets, columns
+    /// and metric points, each kind in one statement for the whole group. Returns one outcome per
+    /// batch, in order. A batch id stored before yields [`IngestOutcome::Duplicate`] and changes
+    /// nothing, so redelivery after a crash between commit and ack is harmless; an invalid batch
+    /// yields [`IngestOutcome::Invalid`] without affecting the others. A database error fails the
+    /// whole group, which is then retried whole.
+    ///
+    /// Until agent enrollment exists, a tenant is created the first time one of its agents reports; the
+    /// broker's subject permissions decide who may publish as which tenant.
+    pub async fn ingest_batches(&self, group: &[IncomingBatch<'_>]) -> StoreResult<Vec<IngestOutcome>> {
+        let mut outcomes: Vec<IngestOutcome> = Vec::with_capacity(group.len());
+        let mut checked = Vec::with_capacity(group.len());
+        for (index, incoming) in group.iter().enumerate() {
+            let validated = validate(incoming.batch)
+                .and_then(|batch_id| Ok((batch_id, timestamp(incoming.batch.collected_at_unix_ms)?)));
+            match validated {
+                Ok((batch_id, collected_at)) => {
+                    let points = incoming
+                        .batch
+                        .assets
+                        .iter()
+                        .map(|asset| asset.metrics.len())
+                        .sum();
+                    checked.push(Checked {
+                        index,
+                        incoming,
+                        batch_id,
+                        collected_at,
+                        points,
+                    });
+                    outcomes.push(IngestOutcome::Duplicate);
+                }
+                Err(StoreError::InvalidBatch(reason)) => outcomes.push(IngestOutcome::Invalid(reason)),
+                Err(error) => return Err(error),
+            }
+        }
+        if checked.is_empty() {
+            return Ok(outcomes);
+        }
 
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
-            .bind(tenant.as_str())
+        let tenants: Vec<&str> = checked
+            .iter()
+            .map(|c| c.incoming.tenant.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        sqlx::query("INSERT INTO tenants (id, name) SELECT t, t FROM UNNEST($1::text[]) AS t ON CONFLICT (id) DO NOTHING")
+            .bind(&tenants)
             .execute(&mut *tx)
             .await?;
-        let inserted = sqlx::query(
+
+        // The idempotency record: only batches whose id is new go on.
+        let new_ids: HashSet<(String, Uuid)> = sqlx::query_as::<_, (String, Uuid)>(
             "INSERT INTO ingested_batches (tenant_id, batch_id, agent_id, source_name, collected_at, stream_sequence, points)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, batch_id) DO NOTHING",
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[], $7::int4[])
+             ON CONFLICT (tenant_id, batch_id) DO NOTHING
+             RETURNING tenant_id, batch_id",
         )
-        .bind(tenant.as_str())
-        .bind(batch_id)
-        .bind(agent.as_str())
-        .bind(&batch.source_name)
-        .bind(collected_at)
-        .bind(stream_sequence.map(|sequence| sequence as i64))
-        .bind(points as i32)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(IngestOutcome::Duplicate);
+        .bind(checked.iter().map(|c| c.incoming.tenant.as_str()).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.batch_id).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.incoming.agent.as_str()).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.incoming.batch.source_name.as_str()).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.collected_at).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.incoming.stream_sequence.map(|s| s as i64)).collect::<Vec<_>>())
+        .bind(checked.iter().map(|c| c.points as i32).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        // A batch delivered twice within one group counts once: the first copy.
+        let mut taken = HashSet::new();
+        let fresh: Vec<&Checked<'_>> = checked
+            .iter()
+            .filter(|c| {
+                let key = (c.incoming.tenant.as_str().to_owned(), c.batch_id);
+                new_ids.contains(&key) && taken.insert(key)
+            })
+            .collect();
+        if fresh.is_empty() {
+            tx.commit().await?;
+            return Ok(outcomes);
         }
 
+        let mut agents: HashMap<(&str, &str), &str> = HashMap::new();
+        for c in &fresh {
+            agents.insert(
+                (c.incoming.tenant.as_str(), c.incoming.agent.as_str()),
+                &c.incoming.batch.agent_version,
+            );
+        }
         sqlx::query(
-            "INSERT INTO agents (tenant_id, id, version, first_seen_at, last_seen_at) VALUES ($1, $2, $3, now(), now())
+            "INSERT INTO agents (tenant_id, id, version, first_seen_at, last_seen_at)
+             SELECT t, a, v, now(), now() FROM UNNEST($1::text[], $2::text[], $3::text[]) AS x (t, a, v)
              ON CONFLICT (tenant_id, id) DO UPDATE SET version = EXCLUDED.version, last_seen_at = now()",
         )
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .bind(&batch.agent_version)
+        .bind(agents.keys().map(|(tenant, _)| *tenant).collect::<Vec<_>>())
+        .bind(agents.keys().map(|(_, agent)| *agent).collect::<Vec<_>>())
+        .bind(agents.values().copied().collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
 
-        for asset in &batch.assets {
-            // A late batch (sent from an outbox after newer ones) must not roll "last seen" back.
-            let asset_id: Uuid = sqlx::query_scalar(
-                "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind, agent_id,
-                                     first_seen_at, last_seen_at, last_error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULLIF($10, ''))
-                 ON CONFLICT (tenant_id, source_name, schema_name, name) DO UPDATE SET
-                     source_kind = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
-                                        THEN EXCLUDED.source_kind ELSE assets.source_kind END,
-                     kind = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
-                                 THEN EXCLUDED.kind ELSE assets.kind END,
-                     agent_id = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
-                                     THEN EXCLUDED.agent_id ELSE assets.agent_id END,
-                     last_error = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
-                                       THEN EXCLUDED.last_error ELSE assets.last_error END,
-                     first_seen_at = LEAST(assets.first_seen_at, EXCLUDED.first_seen_at),
-                     last_seen_at = GREATEST(assets.last_seen_at, EXCLUDED.last_seen_at)
-                 RETURNING id",
-            )
-            .bind(Uuid::now_v7())
-            .bind(tenant.as_str())
-            .bind(&batch.source_name)
-            .bind(&batch.source_kind)
-            .bind(&asset.schema)
-            .bind(&asset.name)
-            .bind(asset_kind_name(asset.kind))
-            .bind(agent.as_str())
-            .bind(collected_at)
-            .bind(&asset.error)
-            .fetch_one(&mut *tx)
-            .await?;
-
-            if !asset.columns.is_empty() {
-                let names: Vec<&str> = asset.columns.iter().map(|column| column.name.as_str()).collect();
-                let ordinals: Vec<i32> = asset.columns.iter().map(|column| column.ordinal).collect();
-                let types: Vec<&str> = asset
-                    .columns
-                    .iter()
-                    .map(|column| column.data_type.as_str())
-                    .collect();
-                let nullables: Vec<bool> = asset.columns.iter().map(|column| column.nullable).collect();
-                sqlx::query(
-                    "INSERT INTO asset_columns (tenant_id, asset_id, name, ordinal, data_type, nullable,
-                                                first_seen_at, last_seen_at)
-                     SELECT $1, $2, c.name, c.ordinal, c.data_type, c.nullable, $7, $7
-                     FROM UNNEST($3::text[], $4::int4[], $5::text[], $6::bool[]) AS c (name, ordinal, data_type, nullable)
-                     ON CONFLICT (asset_id, name) DO UPDATE SET
-                         ordinal = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
-                                        THEN EXCLUDED.ordinal ELSE asset_columns.ordinal END,
-                         data_type = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
-                                          THEN EXCLUDED.data_type ELSE asset_columns.data_type END,
-                         nullable = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
-                                         THEN EXCLUDED.nullable ELSE asset_columns.nullable END,
-                         first_seen_at = LEAST(asset_columns.first_seen_at, EXCLUDED.first_seen_at),
-                         last_seen_at = GREATEST(asset_columns.last_seen_at, EXCLUDED.last_seen_at)",
-                )
-                .bind(tenant.as_str())
-                .bind(asset_id)
-                .bind(&names)
-                .bind(&ordinals)
-                .bind(&types)
-                .bind(&nullables)
-                .bind(collected_at)
-                .execute(&mut *tx)
-                .await?;
-            }
-
-            if !asset.metrics.is_empty() {
-                let metric_names: Vec<&str> =
-                    asset.metrics.iter().map(|metric| metric.name.as_str()).collect();
-                let columns: Vec<&str> = asset
-                    .metrics
-                    .iter()
-                    .map(|metric| metric.column.as_str())
-                    .collect();
-                let values: Vec<f64> = asset.metrics.iter().map(|metric| metric.value).collect();
-                sqlx::query(
-                    "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
-                     SELECT $1, $2, p.metric, p.column_name, $6, $7, p.value
-                     FROM UNNEST($3::text[], $4::text[], $5::float8[]) AS p (metric, column_name, value)",
-                )
-                .bind(tenant.as_str())
-                .bind(asset_id)
-                .bind(&metric_names)
-                .bind(&columns)
-                .bind(&values)
-                .bind(collected_at)
-                .bind(batch_id)
-                .execute(&mut *tx)
-                .await?;
+        // Assets: one row per identity, from its newest observation in the group (one statement
+        // cannot update a row twice); first seen is the oldest.
+        type AssetKey<'k> = (&'k str, &'k str, &'k str, &'k str);
+        let mut assets: HashMap<AssetKey<'_>, NewestAsset<'_>> = HashMap::new();
+        for c in &fresh {
+            for asset in &c.incoming.batch.assets {
+                let key = (
+                    c.incoming.tenant.as_str(),
+                    c.incoming.batch.source_name.as_str(),
+                    asset.schema.as_str(),
+                    asset.name.as_str(),
+                );
+                let entry = assets.entry(key).or_insert(NewestAsset {
+                    batch: c,
+                    asset,
+                    first_seen: c.collected_at,
+                });
+                entry.first_seen = entry.first_seen.min(c.collected_at);
+                if c.collected_at >= entry.batch.collected_at {
+                    entry.batch = c;
+                    entry.asset = asset;
+                }
             }
         }
+        let asset_rows: Vec<(&AssetKey<'_>, &NewestAsset<'_>)> = assets.iter().collect();
+        let asset_ids: HashMap<(String, String, String, String), Uuid> = sqlx::query_as::<_, (Uuid, String, String, String, String)>(
+            "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind, agent_id,
+                                 first_seen_at, last_seen_at, last_error)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                  $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+             ON CONFLICT (tenant_id, source_name, schema_name, name) DO UPDATE SET
+                 source_kind = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
+                                    THEN EXCLUDED.source_kind ELSE assets.source_kind END,
+                 kind = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
+                             THEN EXCLUDED.kind ELSE assets.kind END,
+                 agent_id = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
+                                 THEN EXCLUDED.agent_id ELSE assets.agent_id END,
+                 last_error = CASE WHEN EXCLUDED.last_seen_at >= assets.last_seen_at
+                                   THEN EXCLUDED.last_error ELSE assets.last_error END,
+                 first_seen_at = LEAST(assets.first_seen_at, EXCLUDED.first_seen_at),
+                 last_seen_at = GREATEST(assets.last_seen_at, EXCLUDED.last_seen_at)
+             RETURNING id, tenant_id, source_name, schema_name, name",
+        )
+        .bind(asset_rows.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(key, _)| key.0).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(key, _)| key.1).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(_, newest)| newest.batch.incoming.batch.source_kind.as_str()).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(key, _)| key.2).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(key, _)| key.3).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(_, newest)| asset_kind_name(newest.asset.kind)).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(_, newest)| newest.batch.incoming.agent.as_str()).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(_, newest)| newest.first_seen).collect::<Vec<_>>())
+        .bind(asset_rows.iter().map(|(_, newest)| newest.batch.collected_at).collect::<Vec<_>>())
+        .bind(
+            asset_rows
+                .iter()
+                .map(|(_, newest)| (!newest.asset.error.is_empty()).then_some(newest.asset.error.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, tenant, source, schema, name)| ((tenant, source, schema, name), id))
+        .collect();
+        let asset_id = |c: &Checked<'_>, asset: &AssetObservation| {
+            asset_ids
+                .get(&(
+                    c.incoming.tenant.as_str().to_owned(),
+                    c.incoming.batch.source_name.clone(),
+                    asset.schema.clone(),
+                    asset.name.clone(),
+                ))
+                .copied()
+        };
+
+        // Columns: one row per (asset, column), from the newest observation.
+        let mut columns: HashMap<(Uuid, &str), NewestColumn<'_>> = HashMap::new();
+        for c in &fresh {
+            for asset in &c.incoming.batch.assets {
+                let Some(id) = asset_id(c, asset) else { continue };
+                for column in &asset.columns {
+                    let entry = columns.entry((id, column.name.as_str())).or_insert(NewestColumn {
+                        tenant: c.incoming.tenant.as_str(),
+                        column,
+                        first_seen: c.collected_at,
+                        last_seen: c.collected_at,
+                    });
+                    entry.first_seen = entry.first_seen.min(c.collected_at);
+                    if c.collected_at >= entry.last_seen {
+                        entry.column = column;
+                        entry.last_seen = c.collected_at;
+                    }
+                }
+            }
+        }
+        if !columns.is_empty() {
+            let rows: Vec<_> = columns.iter().collect();
+            sqlx::query(
+                "INSERT INTO asset_columns (tenant_id, asset_id, name, ordinal, data_type, nullable, first_seen_at, last_seen_at)
+                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::int4[], $5::text[], $6::bool[],
+                                      $7::timestamptz[], $8::timestamptz[])
+                 ON CONFLICT (asset_id, name) DO UPDATE SET
+                     ordinal = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
+                                    THEN EXCLUDED.ordinal ELSE asset_columns.ordinal END,
+                     data_type = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
+                                      THEN EXCLUDED.data_type ELSE asset_columns.data_type END,
+                     nullable = CASE WHEN EXCLUDED.last_seen_at >= asset_columns.last_seen_at
+                                     THEN EXCLUDED.nullable ELSE asset_columns.nullable END,
+                     first_seen_at = LEAST(asset_columns.first_seen_at, EXCLUDED.first_seen_at),
+                     last_seen_at = GREATEST(asset_columns.last_seen_at, EXCLUDED.last_seen_at)",
+            )
+            .bind(rows.iter().map(|(_, newest)| newest.tenant).collect::<Vec<_>>())
+            .bind(rows.iter().map(|((id, _), _)| *id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|((_, name), _)| *name).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(_, newest)| newest.column.ordinal).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(_, newest)| newest.column.data_type.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(_, newest)| newest.column.nullable).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(_, newest)| newest.first_seen).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(_, newest)| newest.last_seen).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // Metric points of every fresh batch in one statement.
+        let (mut tenants, mut ids, mut metrics, mut column_names, mut observed, mut batch_ids, mut values) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
+        for c in &fresh {
+            for asset in &c.incoming.batch.assets {
+                let Some(id) = asset_id(c, asset) else { continue };
+                for metric in &asset.metrics {
+                    tenants.push(c.incoming.tenant.as_str());
+                    ids.push(id);
+                    metrics.push(metric.name.as_str());
+                    column_names.push(metric.column.as_str());
+                    observed.push(c.collected_at);
+                    batch_ids.push(c.batch_id);
+                    values.push(metric.value);
+                }
+            }
+        }
+        if !ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $7::float8[])",
+            )
+            .bind(&tenants)
+            .bind(&ids)
+            .bind(&metrics)
+            .bind(&column_names)
+            .bind(&observed)
+            .bind(&batch_ids)
+            .bind(&values)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(IngestOutcome::Stored { points })
+        for c in fresh {
+            outcomes[c.index] = IngestOutcome::Stored { points: c.points };
+        }
+        Ok(outcomes)
     }
 }

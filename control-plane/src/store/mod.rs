@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
-pub use ingest::IngestOutcome;
+pub use ingest::{IncomingBatch, IngestOutcome};
 
 /// The control plane's migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
