@@ -21,6 +21,13 @@
 //! (`baseline_points` later for the point score, `shift_points` for the shift score), and the
 //! scores still waiting when an event opens are capped as its build-up: otherwise a shift that
 //! grows over several points raises its own threshold on the way up and never alerts.
+//!
+//! A bursty series also repeats its bursts: a spike clearly smaller than one the series already
+//! made in the same direction within its memory is part of its routine, whether or not that
+//! earlier one alerted. The point score therefore alerts only on a magnitude that is new or
+//! comparable to the largest seen (beyond `NOVELTY_MARGIN` times the largest earlier
+//! same-direction point score), unless the deviation lasts `SUSTAINED_POINTS` points in a row: a
+//! drop or a level shift that holds is news however large the past spikes were.
 
 use std::collections::VecDeque;
 
@@ -41,6 +48,13 @@ const SEASONALITY_REFRESH_POINTS: usize = 12;
 const SEASONALITY_REFRESH_SECS: i64 = 3_600;
 /// Scores are capped before they enter the history so one absurd value cannot dominate it.
 const MAX_RECORDED_SCORE: f64 = 1e6;
+/// A point score alerts only beyond this share of the largest earlier point score in the same
+/// direction: an excursion clearly smaller than one the series has already made is routine for
+/// it, while one of about the same size or larger is not.
+const NOVELTY_MARGIN: f64 = 0.8;
+/// A deviation past the threshold on this many consecutive points in the same direction alerts
+/// whatever the earlier excursions were: spikes are brief, a drop or a shift that holds is not.
+const SUSTAINED_POINTS: usize = 3;
 
 /// Streaming anomaly detector for one series. Causal by construction: a verdict depends only on
 /// the points observed so far.
@@ -58,6 +72,10 @@ pub struct SeriesDetector {
     abs_residuals: SortedWindow,
     point_scores: ScoreHistory,
     shift_scores: ScoreHistory,
+    peaks: PeakMemory,
+    /// Consecutive points whose point score is past its threshold, and their direction.
+    run_points: usize,
+    run_sign: f64,
     event: EventState,
 }
 
@@ -83,6 +101,7 @@ impl SeriesDetector {
         // evidence of what is routine.
         let point_scores = ScoreHistory::new(config.score_history_points, config.baseline_points);
         let shift_scores = ScoreHistory::new(config.score_history_points, config.shift_points);
+        let peaks = PeakMemory::new(config.score_history_points, config.baseline_points);
         Self {
             config,
             points_seen: 0,
@@ -96,6 +115,9 @@ impl SeriesDetector {
             abs_residuals,
             point_scores,
             shift_scores,
+            peaks,
+            run_points: 0,
+            run_sign: 0.0,
             event: EventState {
                 active: false,
                 calm_points: 0,
@@ -128,12 +150,17 @@ impl SeriesDetector {
         let forecast = self.forecast(ts);
         let shift_score = self.shift_score(ts, value);
         let score = forecast.map_or(0.0, |forecast| (value - forecast.center) / forecast.spread);
-        let excess = (score.abs() / point_threshold)
-            .max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
+        let point_bar = self.point_alert_level(score, point_threshold);
+        let excess =
+            (score.abs() / point_bar).max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
         let calm = score.abs() < self.config.event_exit_score
             && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
         let was_in_event = self.event.active;
         let anomaly = self.update_event(excess, calm, warming_up);
+        if forecast.is_some() && !warming_up {
+            // Uncapped, event or not: a burst that alerted is still one the series has made.
+            self.peaks.push(score);
+        }
         if self.event.active && !was_in_event && !warming_up {
             // The scores that led up to the event are its build-up, not routine.
             let factor = self.config.threshold_factor;
@@ -169,6 +196,24 @@ impl SeriesDetector {
             anomaly,
             warming_up,
         }
+    }
+
+    /// The point score this point must exceed: the learned threshold, raised to
+    /// `NOVELTY_MARGIN` times the largest earlier same-direction score unless the deviation has
+    /// lasted `SUSTAINED_POINTS` points. Also advances the run of consecutive deviations.
+    fn point_alert_level(&mut self, score: f64, threshold: f64) -> f64 {
+        if score.abs() <= threshold {
+            self.run_points = 0;
+        } else if self.run_points > 0 && score.signum() == self.run_sign {
+            self.run_points += 1;
+        } else {
+            self.run_points = 1;
+            self.run_sign = score.signum();
+        }
+        if self.run_points >= SUSTAINED_POINTS {
+            return threshold;
+        }
+        threshold.max(NOVELTY_MARGIN * self.peaks.largest_in_direction(score))
     }
 
     fn is_warming_up(&self, ts: i64) -> bool {
@@ -239,6 +284,8 @@ impl SeriesDetector {
             })
             .collect();
         self.abs_residuals.clear();
+        // Peaks measured against the old model say nothing about the size of bursts under the new.
+        self.peaks.clear();
         for residual in &residuals {
             self.abs_residuals.push(residual.abs());
         }
@@ -422,6 +469,50 @@ impl ScoreHistory {
     }
 }
 
+/// Signed point scores of the last `capacity` points. As with [`ScoreHistory`], a score counts
+/// only after `delay` more points, so the build-up of an excursion is not compared with itself.
+#[derive(Debug, Clone)]
+struct PeakMemory {
+    scores: VecDeque<f64>,
+    capacity: usize,
+    delay: usize,
+}
+
+impl PeakMemory {
+    fn new(capacity: usize, delay: usize) -> Self {
+        Self {
+            scores: VecDeque::new(),
+            capacity: capacity.max(1),
+            delay,
+        }
+    }
+
+    fn push(&mut self, score: f64) {
+        if !score.is_finite() {
+            return;
+        }
+        if self.scores.len() >= self.capacity + self.delay {
+            self.scores.pop_front();
+        }
+        self.scores
+            .push_back(score.clamp(-MAX_RECORDED_SCORE, MAX_RECORDED_SCORE));
+    }
+
+    /// The largest settled score in the direction of `score` (as a magnitude; 0 when none).
+    fn largest_in_direction(&self, score: f64) -> f64 {
+        let settled = self.scores.len().saturating_sub(self.delay);
+        self.scores
+            .iter()
+            .take(settled)
+            .map(|past| past * score.signum())
+            .fold(0.0, f64::max)
+    }
+
+    fn clear(&mut self) {
+        self.scores.clear();
+    }
+}
+
 /// The alert threshold for one kind of score: `threshold_factor` times the series' routine
 /// extreme (the `threshold_quantile` of its past scores), never below `min_score`.
 fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
@@ -482,6 +573,27 @@ mod tests {
         assert_eq!(history.settled.quantile(1.0), Some(1.0));
         history.push(f64::NAN);
         assert_eq!(history.settled.len(), 1);
+    }
+
+    #[test]
+    fn peaks_count_only_once_settled_and_per_direction() {
+        let mut peaks = PeakMemory::new(4, 2);
+        peaks.push(5.0);
+        peaks.push(-7.0);
+        assert_eq!(peaks.largest_in_direction(1.0), 0.0);
+        peaks.push(0.5);
+        peaks.push(9.0);
+        assert_eq!(peaks.largest_in_direction(1.0), 5.0);
+        assert_eq!(peaks.largest_in_direction(-2.0), 7.0);
+        // Capacity 4 plus 2 pending: four more points push the 5.0 and the -7.0 out of memory.
+        for _ in 0..4 {
+            peaks.push(0.1);
+        }
+        assert_eq!(peaks.largest_in_direction(1.0), 9.0);
+        assert_eq!(peaks.largest_in_direction(-1.0), 0.0);
+        peaks.push(f64::NAN);
+        peaks.clear();
+        assert_eq!(peaks.largest_in_direction(1.0), 0.0);
     }
 
     #[test]

@@ -198,6 +198,31 @@ mod tests {
     }
 
     #[test]
+    fn a_smaller_repeat_of_a_spike_is_routine_but_a_comparable_one_alerts() {
+        // All three at the same hour of the day, so only their size differs.
+        let mut points = hourly_series(24 * 25, 1_000.0, 8);
+        points[300].value *= 3.0;
+        // Half as far out four days later (still dozens of sigmas): the series has done more.
+        points[396].value *= 2.0;
+        // As far out as the first one again: that is not routine.
+        points[492].value *= 3.0;
+        assert_eq!(alert_indices(&points), vec![300, 492]);
+    }
+
+    #[test]
+    fn a_sustained_shift_alerts_even_after_a_bigger_spike() {
+        let mut points = hourly_series(24 * 25, 1_000.0, 9);
+        points[300].value *= 4.0;
+        for point in &mut points[400..] {
+            point.value *= 1.6;
+        }
+        let alerts = alert_indices(&points);
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert_eq!(alerts[0], 300);
+        assert!((400..404).contains(&alerts[1]), "{alerts:?}");
+    }
+
+    #[test]
     fn a_drop_alerts_once_at_its_start() {
         let mut points = hourly_series(24 * 20, 1_000.0, 3);
         for point in &mut points[400..403] {
