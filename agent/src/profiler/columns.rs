@@ -136,6 +136,10 @@ pub type ColumnOutcome = Result<ColumnProfile, String>;
 pub struct TableProfiler {
     columns: Vec<ColumnState>,
     correlation: Option<CorrelationAccumulator>,
+    /// Per numeric column, the first integer value seen: integers enter the correlation as
+    /// `value - offset`, so values near ±2^63 keep their spread in `f64` (correlation does not change
+    /// under a shift or a scale, so decimal mantissas need no rescaling either).
+    offsets: Vec<Option<i64>>,
     scratch_f64: Vec<Vec<f64>>,
 }
 
@@ -173,6 +177,7 @@ impl TableProfiler {
         Ok(Self {
             columns: states,
             correlation: (width >= 2).then(|| CorrelationAccumulator::new(numeric)),
+            offsets: vec![None; width],
             scratch_f64: vec![Vec::new(); width],
         })
     }
@@ -228,9 +233,15 @@ impl TableProfiler {
             let scratch = &mut self.scratch_f64[slot];
             scratch.clear();
             match &buffer.values {
-                // Correlation is invariant under scaling, so decimal mantissas need no rescaling.
                 ColumnValues::Integer(values) | ColumnValues::Decimal(values) => {
-                    scratch.extend(values.iter().map(|&value| value as f64))
+                    if self.offsets[slot].is_none() {
+                        self.offsets[slot] = values
+                            .iter()
+                            .zip(&buffer.valid)
+                            .find_map(|(&value, &valid)| valid.then_some(value));
+                    }
+                    let offset = i128::from(self.offsets[slot].unwrap_or(0));
+                    scratch.extend(values.iter().map(|&value| (i128::from(value) - offset) as f64))
                 }
                 ColumnValues::Float(values) => scratch.extend_from_slice(values),
                 _ => {}

@@ -39,15 +39,11 @@ mod util;
 mod tests;
 
 pub use boolean::BooleanAccumulator;
-pub use columns::{ColumnBatch, ColumnBuffer, ColumnOutcome, ColumnShape, ColumnValues, TableProfiler};
+pub use columns::{ColumnBatch, ColumnBuffer, ColumnShape, ColumnValues, TableProfiler};
 pub use correlation::{CorrelationAccumulator, CorrelationProfile};
-pub use mask::{mask_text, mask_top_values};
+pub use mask::mask_top_values;
 pub use numeric::{IntegerAccumulator, NumericAccumulator};
-pub use profile::{
-    ColumnKind, ColumnProfile, Histogram, HistogramKind, Outliers, ProfileValue, Quantiles, Semantic,
-    SemanticMatch, SemanticType, TopValue,
-};
-pub use semantic::matches as semantic_matches;
+pub use profile::{ColumnProfile, ProfileValue};
 pub use temporal::TemporalAccumulator;
 pub use text::TextAccumulator;
 

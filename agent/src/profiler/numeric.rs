@@ -157,6 +157,10 @@ pub struct IntegerAccumulator {
     min: i64,
     max: i64,
     sum: i128,
+    /// The first value seen. Moments are taken of `value - pivot`, so values near ±2^63 keep their
+    /// spread in `f64` (a raw `i64 as f64` there rounds to multiples of 2048); the mean comes from
+    /// the exact sum and the central moments do not change under a shift.
+    pivot: Option<i64>,
     moments: Moments,
     distribution: Distribution<i64>,
     scratch: Vec<i64>,
@@ -184,6 +188,7 @@ impl IntegerAccumulator {
             min: i64::MAX,
             max: i64::MIN,
             sum: 0,
+            pivot: None,
             moments: Moments::default(),
             distribution: Distribution::new(),
             scratch: Vec::new(),
@@ -237,8 +242,13 @@ impl IntegerAccumulator {
         self.min = batch.iter().copied().fold(self.min, i64::min);
         self.max = batch.iter().copied().fold(self.max, i64::max);
         self.sum += batch.iter().map(|&value| i128::from(value)).sum::<i128>();
+        if self.pivot.is_none() {
+            self.pivot = batch.first().copied();
+        }
+        let pivot = i128::from(self.pivot.unwrap_or(0));
         self.scratch_f64.clear();
-        self.scratch_f64.extend(batch.iter().map(|&value| value as f64));
+        self.scratch_f64
+            .extend(batch.iter().map(|&value| (i128::from(value) - pivot) as f64));
         self.moments.merge(&Moments::of_batch(&self.scratch_f64));
         self.distribution.add_slice(batch);
     }
@@ -258,7 +268,14 @@ impl IntegerAccumulator {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.sum += other.sum;
-        self.moments.merge(&other.moments);
+        let mut theirs = other.moments;
+        if let (Some(mine), Some(their_pivot)) = (self.pivot, other.pivot) {
+            // Re-centre their moments on our pivot; central moments do not change.
+            theirs.mean += (i128::from(their_pivot) - i128::from(mine)) as f64;
+        } else if self.pivot.is_none() {
+            self.pivot = other.pivot;
+        }
+        self.moments.merge(&theirs);
         self.distribution.merge(other.distribution);
         Ok(())
     }

@@ -162,7 +162,7 @@ pub async fn connect(url: &str) -> ScanResult<PgConnection> {
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
+            let _ = parsed.set_password(Some("****"));
             parsed.to_string()
         }
         _ => url.to_owned(),
@@ -321,7 +321,7 @@ mod tests {
     fn redact_hides_the_password() {
         assert_eq!(
             redact("postgres://cwic:secret@localhost:5432/db"),
-            "postgres://cwic:***@localhost:5432/db"
+            "postgres://cwic:****@localhost:5432/db"
         );
     }
 }
