@@ -25,9 +25,13 @@ use crate::source::pg_profile::{self, ColumnPlan, PgTable, ScanError};
 /// Rows per column batch: large enough to amortise the hand-over between tasks, small enough that
 /// a batch of 16 columns stays within a few hundred KiB (and matches the kernels' chunk size).
 const BATCH_ROWS: usize = 4096;
-/// Batches waiting between the decoder and the profiler; bounds memory to a few MiB per table while
-/// letting the two run at the same time.
-const CHANNEL_BATCHES: usize = 4;
+/// Batches waiting between the decoder and each profiling worker; bounds memory to a few MiB per
+/// table while letting decoding and profiling run at the same time.
+const CHANNEL_BATCHES: usize = 2;
+/// Most profiling workers per table. Profiling costs more CPU than decoding, so on a machine with
+/// cores to spare two or more workers keep up with the server; each holds its own accumulators
+/// (bounded, see the kernels) that are merged at the end.
+const MAX_WORKERS: usize = 4;
 /// Longest text shown in a cell of the table output.
 const CELL_CHARS: usize = 24;
 
@@ -196,31 +200,53 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
                 .map(|decoder| (column.name.clone(), decoder.shape()))
         })
         .collect();
-    let profiler = TableProfiler::new(&profiled)?;
+    // One worker per core, at least one; the decoder and the server share the cores too.
+    let worker_count = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, MAX_WORKERS);
+    let profilers = TableProfiler::workers(&profiled, worker_count)?;
     let sql = pg_profile::copy_sql(table, &plans);
 
     let mut connection = pg_profile::connect(url).await?;
     let bar = progress_bar(table);
-    let (sender, mut receiver) = mpsc::channel::<ColumnBatch>(CHANNEL_BATCHES);
-    let worker = tokio::task::spawn_blocking(move || {
-        let mut profiler = profiler;
-        while let Some(batch) = receiver.blocking_recv() {
-            profiler.push(&batch)?;
-        }
-        Ok::<_, ProfileError>(profiler.finish())
-    });
-    let scanned = pg_profile::stream_table(&mut connection, &sql, decoder, BATCH_ROWS, sender, |rows| {
+    let mut senders = Vec::with_capacity(profilers.len());
+    let mut workers = Vec::with_capacity(profilers.len());
+    for mut profiler in profilers {
+        let (sender, mut receiver) = mpsc::channel::<ColumnBatch>(CHANNEL_BATCHES);
+        senders.push(sender);
+        workers.push(tokio::task::spawn_blocking(move || {
+            while let Some(batch) = receiver.blocking_recv() {
+                profiler.push(&batch)?;
+            }
+            Ok::<_, ProfileError>(profiler)
+        }));
+    }
+    let scanned = pg_profile::stream_table(&mut connection, &sql, decoder, BATCH_ROWS, &senders, |rows| {
         bar.set_position(rows)
     })
     .await;
+    drop(senders);
     bar.finish_and_clear();
-    let finished = worker
-        .await
-        .map_err(|error| TableError::Worker(error.to_string()));
+    let mut merged: Option<TableProfiler> = None;
+    let mut worker_error = None;
+    for worker in workers {
+        match worker.await {
+            Ok(Ok(profiler)) => match &mut merged {
+                Some(merged) => merged.merge(profiler)?,
+                None => merged = Some(profiler),
+            },
+            Ok(Err(error)) => worker_error = Some(TableError::Profile(error)),
+            Err(error) => worker_error = Some(TableError::Worker(error.to_string())),
+        }
+    }
     pg_profile::close(connection).await;
-    // A kernel error stops the worker, which the scan then sees as a closed channel: report the cause.
-    let (outcomes, correlation) = finished??;
+    // A kernel error stops its worker, which the scan then sees as a closed channel: report the cause.
+    if let Some(error) = worker_error {
+        return Err(error);
+    }
     let row_count = scanned?;
+    let merged = merged.ok_or_else(|| TableError::Worker("no profiling worker ran".to_owned()))?;
+    let (outcomes, correlation) = merged.finish();
 
     let mut outcomes = outcomes.into_iter();
     let columns = table

@@ -1,6 +1,10 @@
 //! Column batches and the per-table driver: a connector decodes rows into a [`ColumnBatch`] (one
 //! buffer per column, a few thousand rows), and a [`TableProfiler`] feeds each buffer to that
-//! column's accumulator and the numeric columns to the correlation accumulator.
+//! column's accumulator and the numeric columns to the correlation accumulator. Several profilers
+//! made with [`TableProfiler::workers`] can take alternate batches on their own threads and be merged
+//! at the end.
+
+use std::sync::{Arc, OnceLock};
 
 use super::{
     BooleanAccumulator, ColumnProfile, CorrelationAccumulator, CorrelationProfile, IntegerAccumulator,
@@ -106,6 +110,7 @@ impl ColumnBatch {
         }
     }
 
+    #[cfg(test)]
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, ColumnBuffer::len)
     }
@@ -136,16 +141,26 @@ pub type ColumnOutcome = Result<ColumnProfile, String>;
 pub struct TableProfiler {
     columns: Vec<ColumnState>,
     correlation: Option<CorrelationAccumulator>,
-    /// Per numeric column, the first integer value seen: integers enter the correlation as
-    /// `value - offset`, so values near ±2^63 keep their spread in `f64` (correlation does not change
-    /// under a shift or a scale, so decimal mantissas need no rescaling either).
-    offsets: Vec<Option<i64>>,
+    /// Per numeric column, the first integer value seen by any worker: integers enter the
+    /// correlation as `value - offset`, so values near ±2^63 keep their spread in `f64` (correlation
+    /// does not change under a shift or a scale, so decimal mantissas need no rescaling either).
+    /// Shared, so that merged workers agree on the shift.
+    offsets: Arc<[OnceLock<i64>]>,
     scratch_f64: Vec<Vec<f64>>,
 }
 
 impl TableProfiler {
-    /// `columns` are (name, shape) in batch order.
-    pub fn new(columns: &[(String, ColumnShape)]) -> ProfileResult<Self> {
+    /// `count` profilers for the same columns, to be fed disjoint batches and merged with
+    /// [`merge`](Self::merge); `columns` are (name, shape) in batch order.
+    pub fn workers(columns: &[(String, ColumnShape)], count: usize) -> ProfileResult<Vec<Self>> {
+        let numeric = columns.iter().filter(|(_, shape)| is_numeric(*shape)).count();
+        let offsets: Arc<[OnceLock<i64>]> = (0..numeric).map(|_| OnceLock::new()).collect();
+        (0..count.max(1))
+            .map(|_| Self::with_offsets(columns, offsets.clone()))
+            .collect()
+    }
+
+    fn with_offsets(columns: &[(String, ColumnShape)], offsets: Arc<[OnceLock<i64>]>) -> ProfileResult<Self> {
         let mut numeric = Vec::new();
         let mut states = Vec::with_capacity(columns.len());
         for (name, shape) in columns {
@@ -157,11 +172,7 @@ impl TableProfiler {
                 ColumnShape::Micros => Accumulator::Temporal(TemporalAccumulator::new()),
                 ColumnShape::Boolean => Accumulator::Boolean(BooleanAccumulator::new()),
             };
-            let correlation_slot = matches!(
-                shape,
-                ColumnShape::Integer | ColumnShape::Decimal(_) | ColumnShape::Float
-            )
-            .then(|| {
+            let correlation_slot = is_numeric(*shape).then(|| {
                 numeric.push(name.clone());
                 numeric.len() - 1
             });
@@ -177,7 +188,7 @@ impl TableProfiler {
         Ok(Self {
             columns: states,
             correlation: (width >= 2).then(|| CorrelationAccumulator::new(numeric)),
-            offsets: vec![None; width],
+            offsets,
             scratch_f64: vec![Vec::new(); width],
         })
     }
@@ -234,13 +245,16 @@ impl TableProfiler {
             scratch.clear();
             match &buffer.values {
                 ColumnValues::Integer(values) | ColumnValues::Decimal(values) => {
-                    if self.offsets[slot].is_none() {
-                        self.offsets[slot] = values
-                            .iter()
-                            .zip(&buffer.valid)
-                            .find_map(|(&value, &valid)| valid.then_some(value));
-                    }
-                    let offset = i128::from(self.offsets[slot].unwrap_or(0));
+                    let first = values
+                        .iter()
+                        .zip(&buffer.valid)
+                        .find_map(|(&value, &valid)| valid.then_some(value));
+                    let offset = match (self.offsets.get(slot), first) {
+                        (Some(offset), Some(first)) => *offset.get_or_init(|| first),
+                        (Some(offset), None) => offset.get().copied().unwrap_or(0),
+                        (None, _) => 0,
+                    };
+                    let offset = i128::from(offset);
                     scratch.extend(values.iter().map(|&value| (i128::from(value) - offset) as f64))
                 }
                 ColumnValues::Float(values) => scratch.extend_from_slice(values),
@@ -255,6 +269,45 @@ impl TableProfiler {
         }
         let slices: Vec<&[f64]> = self.scratch_f64.iter().map(Vec::as_slice).collect();
         correlation.push_columns(&slices, &masks)
+    }
+
+    /// Adds the state of another profiler of the same columns (made by the same
+    /// [`workers`](Self::workers) call, so both shifted integers alike for the correlation).
+    pub fn merge(&mut self, other: Self) -> ProfileResult<()> {
+        if self.columns.len() != other.columns.len() {
+            return Err(ProfileError::ColumnCount {
+                expected: self.columns.len(),
+                got: other.columns.len(),
+            });
+        }
+        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
+            mine.nan += theirs.nan;
+            mine.infinite += theirs.infinite;
+            if mine.failed.is_none()
+                && let Some(message) = theirs.failed
+            {
+                mine.failed = Some(message);
+                mine.accumulator = None;
+            }
+            match (&mut mine.accumulator, theirs.accumulator) {
+                (Some(Accumulator::Integer(acc)), Some(Accumulator::Integer(other))) => acc.merge(other)?,
+                (Some(Accumulator::Float(acc)), Some(Accumulator::Float(other))) => acc.merge(other),
+                (Some(Accumulator::Text(acc)), Some(Accumulator::Text(other))) => acc.merge(other),
+                (Some(Accumulator::Temporal(acc)), Some(Accumulator::Temporal(other))) => acc.merge(other),
+                (Some(Accumulator::Boolean(acc)), Some(Accumulator::Boolean(other))) => acc.merge(other),
+                (None, _) => {}
+                (Some(_), None) => {
+                    mine.failed = Some("column was not profiled".to_owned());
+                    mine.accumulator = None;
+                }
+                (Some(_), Some(_)) => return Err(ProfileError::ColumnMismatch),
+            }
+        }
+        match (&mut self.correlation, other.correlation) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (None, None) => Ok(()),
+            _ => Err(ProfileError::ColumnMismatch),
+        }
     }
 
     /// One outcome per column in batch order, and the correlation when there are two or more
@@ -281,6 +334,13 @@ impl TableProfiler {
             .collect();
         (outcomes, self.correlation.map(CorrelationAccumulator::finish))
     }
+}
+
+fn is_numeric(shape: ColumnShape) -> bool {
+    matches!(
+        shape,
+        ColumnShape::Integer | ColumnShape::Decimal(_) | ColumnShape::Float
+    )
 }
 
 /// Moves NaN and infinity rows, delivered as NULL placeholders, from `nulls` to `nan` / `infinite`.

@@ -94,7 +94,8 @@ impl<T: SketchValue> Kll<T> {
         self.max_size = self.capacities.iter().sum();
     }
 
-    #[inline]
+    /// Test helper: production code feeds weighted items from the exact tables.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, value: T) {
         if let Some(level) = self.levels.first_mut() {
             level.push(value);

@@ -58,16 +58,6 @@ impl NumericAccumulator {
         Ok(())
     }
 
-    /// Adds integers as floats (values beyond ±2^53 are rounded).
-    pub fn push_i64s(&mut self, values: &[i64], valid: Option<&[bool]>) -> ProfileResult<()> {
-        check_mask(values.len(), valid)?;
-        for (index, chunk) in values.chunks(BATCH_CHUNK).enumerate() {
-            let mask = valid.and_then(|mask| mask.chunks(BATCH_CHUNK).nth(index));
-            self.push_chunk(chunk.iter().map(|&value| value as f64), mask);
-        }
-        Ok(())
-    }
-
     fn push_chunk(&mut self, values: impl ExactSizeIterator<Item = f64>, mask: Option<&[bool]>) {
         self.count += values.len() as u64;
         self.scratch.clear();

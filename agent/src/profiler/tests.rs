@@ -508,7 +508,9 @@ fn free_text_with_some_emails_is_pii() {
         }
     }
     let mut accumulator = TextAccumulator::new();
-    accumulator.push_options(only_emails.iter().map(|value| Some(value.as_str())));
+    accumulator
+        .push_strs(&only_emails.iter().map(String::as_str).collect::<Vec<_>>(), None)
+        .unwrap();
     let profile = accumulator.finish();
     let semantic = profile.semantic.as_ref().unwrap();
     assert_eq!(semantic.detected, None);
@@ -520,7 +522,9 @@ fn free_text_with_some_emails_is_pii() {
     assert_eq!(semantic.embedded_pii_rate, 0.0);
     // Addresses inside sentences are not e-mail values, but they make the column PII all the same.
     let mut sentences = TextAccumulator::new();
-    sentences.push_options(values.iter().map(|value| Some(value.as_str())));
+    sentences
+        .push_strs(&values.iter().map(String::as_str).collect::<Vec<_>>(), None)
+        .unwrap();
     let mut profile = sentences.finish();
     let semantic = profile.semantic.as_ref().unwrap();
     assert!(semantic.matches.is_empty());
@@ -766,10 +770,12 @@ fn text_merge_and_high_cardinality() {
     let mut merged = TextAccumulator::new();
     for part in values.chunks(40_000) {
         let mut accumulator = TextAccumulator::new();
-        accumulator.push_options(part.iter().map(|value| Some(value.as_str())));
+        accumulator
+            .push_strs(&part.iter().map(String::as_str).collect::<Vec<_>>(), None)
+            .unwrap();
         merged.merge(accumulator);
     }
-    merged.push_options([None, Some("")]);
+    merged.push_strs(&["", ""], Some(&[false, true])).unwrap();
     let profile = merged.finish();
     let distinct = values.iter().collect::<HashSet<_>>().len() as f64 + 1.0;
     assert_eq!(profile.distinct_exact, Some(false));

@@ -143,16 +143,6 @@ impl TextAccumulator {
         Ok(())
     }
 
-    /// Adds values from any source (`None` is NULL): Arrow string arrays, decoded COPY rows, CSV fields.
-    pub fn push_options<'a>(&mut self, values: impl IntoIterator<Item = Option<&'a str>>) {
-        for value in values {
-            match value {
-                Some(value) => self.push_value(value),
-                None => self.push_null(),
-            }
-        }
-    }
-
     fn push_null(&mut self) {
         self.count += 1;
         self.nulls += 1;

@@ -229,18 +229,19 @@ pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan]) -> String {
     )
 }
 
-/// Streams the table through `decoder` into batches of `batch_rows` rows sent on `batches`;
+/// Streams the table through `decoder` into batches of `batch_rows` rows, sent to `workers` in turn;
 /// `on_batch` sees the running row count. Returns the rows read.
 pub async fn stream_table(
     connection: &mut PgConnection,
     sql: &str,
     mut decoder: CopyDecoder,
     batch_rows: usize,
-    batches: mpsc::Sender<ColumnBatch>,
+    workers: &[mpsc::Sender<ColumnBatch>],
     mut on_batch: impl FnMut(u64),
 ) -> ScanResult<u64> {
     let shapes = decoder.shapes();
     let mut sent = 0_u64;
+    let mut turn = 0_usize;
     let mut batch = ColumnBatch::new(&shapes, batch_rows);
     let mut stream = connection.copy_out_raw(sql).await.map_err(ScanError::Read)?;
     while let Some(chunk) = stream.next().await {
@@ -249,17 +250,26 @@ pub async fn stream_table(
         if decoder.rows() - sent >= batch_rows as u64 {
             sent = decoder.rows();
             let full = std::mem::replace(&mut batch, ColumnBatch::new(&shapes, batch_rows));
-            batches.send(full).await.map_err(|_| ScanError::ConsumerGone)?;
+            send(workers, &mut turn, full).await?;
             on_batch(sent);
         }
     }
     drop(stream);
     decoder.finish()?;
     if decoder.rows() > sent {
-        batches.send(batch).await.map_err(|_| ScanError::ConsumerGone)?;
+        send(workers, &mut turn, batch).await?;
         on_batch(decoder.rows());
     }
     Ok(decoder.rows())
+}
+
+/// Sends a batch to the next worker in turn.
+async fn send(workers: &[mpsc::Sender<ColumnBatch>], turn: &mut usize, batch: ColumnBatch) -> ScanResult<()> {
+    let worker = workers
+        .get(*turn % workers.len().max(1))
+        .ok_or(ScanError::ConsumerGone)?;
+    *turn += 1;
+    worker.send(batch).await.map_err(|_| ScanError::ConsumerGone)
 }
 
 /// Closes a connection politely; errors do not matter any more at that point.
