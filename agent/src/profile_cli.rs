@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::mpsc;
+use tracing::debug;
 
 use crate::profiler::{
     ColumnBatch, ColumnProfile, ColumnShape, CorrelationProfile, ProfileError, ProfileValue, TableProfiler,
@@ -215,10 +216,13 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
         let (sender, mut receiver) = mpsc::channel::<ColumnBatch>(CHANNEL_BATCHES);
         senders.push(sender);
         workers.push(tokio::task::spawn_blocking(move || {
+            let mut busy = Duration::ZERO;
             while let Some(batch) = receiver.blocking_recv() {
+                let started = Instant::now();
                 profiler.push(&batch)?;
+                busy += started.elapsed();
             }
-            Ok::<_, ProfileError>(profiler)
+            Ok::<_, ProfileError>((profiler, busy))
         }));
     }
     let scanned = pg_profile::stream_table(&mut connection, &sql, decoder, BATCH_ROWS, &senders, |rows| {
@@ -229,11 +233,18 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
     bar.finish_and_clear();
     let mut merged: Option<TableProfiler> = None;
     let mut worker_error = None;
+    let mut profiling = Vec::with_capacity(workers.len());
     for worker in workers {
         match worker.await {
-            Ok(Ok(profiler)) => match &mut merged {
-                Some(merged) => merged.merge(profiler)?,
-                None => merged = Some(profiler),
+            Ok(Ok((profiler, busy))) => match &mut merged {
+                Some(merged) => {
+                    profiling.push(busy);
+                    merged.merge(profiler)?
+                }
+                None => {
+                    profiling.push(busy);
+                    merged = Some(profiler)
+                }
             },
             Ok(Err(error)) => worker_error = Some(TableError::Profile(error)),
             Err(error) => worker_error = Some(TableError::Worker(error.to_string())),
@@ -244,9 +255,19 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
     if let Some(error) = worker_error {
         return Err(error);
     }
-    let row_count = scanned?;
+    let scan = scanned?;
     let merged = merged.ok_or_else(|| TableError::Worker("no profiling worker ran".to_owned()))?;
+    let merging = Instant::now();
     let (outcomes, correlation) = merged.finish();
+    debug!(
+        table = %format!("{}.{}", table.schema, table.name),
+        rows = scan.rows,
+        scan_ms = scan.elapsed.as_millis(),
+        waiting_for_workers_ms = scan.blocked.as_millis(),
+        worker_busy_ms = ?profiling.iter().map(Duration::as_millis).collect::<Vec<_>>(),
+        finish_ms = merging.elapsed().as_millis(),
+        "table scanned"
+    );
 
     let mut outcomes = outcomes.into_iter();
     let columns = table
@@ -274,7 +295,7 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
     Ok(TableReport {
         schema: table.schema.clone(),
         name: table.name.clone(),
-        row_count,
+        row_count: scan.rows,
         size_bytes: table.size_bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         schema_fingerprint: schema_fingerprint(table),

@@ -4,7 +4,7 @@
 //! One scan per table on one connection per table. Decoding runs on the caller's task; the batches go
 //! into a bounded channel, so a slow consumer slows the scan instead of growing memory.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use sqlx::postgres::PgConnectOptions;
@@ -229,8 +229,18 @@ pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan]) -> String {
     )
 }
 
+/// What a scan did: rows read, and where its time went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanSummary {
+    pub rows: u64,
+    /// From sending the COPY to the end of the stream.
+    pub elapsed: Duration,
+    /// Time spent waiting for a worker to take a batch (the profilers were the bottleneck).
+    pub blocked: Duration,
+}
+
 /// Streams the table through `decoder` into batches of `batch_rows` rows, sent to `workers` in turn;
-/// `on_batch` sees the running row count. Returns the rows read.
+/// `on_batch` sees the running row count.
 pub async fn stream_table(
     connection: &mut PgConnection,
     sql: &str,
@@ -238,7 +248,9 @@ pub async fn stream_table(
     batch_rows: usize,
     workers: &[mpsc::Sender<ColumnBatch>],
     mut on_batch: impl FnMut(u64),
-) -> ScanResult<u64> {
+) -> ScanResult<ScanSummary> {
+    let started = Instant::now();
+    let mut blocked = Duration::ZERO;
     let shapes = decoder.shapes();
     let mut sent = 0_u64;
     let mut turn = 0_usize;
@@ -250,7 +262,9 @@ pub async fn stream_table(
         if decoder.rows() - sent >= batch_rows as u64 {
             sent = decoder.rows();
             let full = std::mem::replace(&mut batch, ColumnBatch::new(&shapes, batch_rows));
+            let sending = Instant::now();
             send(workers, &mut turn, full).await?;
+            blocked += sending.elapsed();
             on_batch(sent);
         }
     }
@@ -260,7 +274,11 @@ pub async fn stream_table(
         send(workers, &mut turn, batch).await?;
         on_batch(decoder.rows());
     }
-    Ok(decoder.rows())
+    Ok(ScanSummary {
+        rows: decoder.rows(),
+        elapsed: started.elapsed(),
+        blocked,
+    })
 }
 
 /// Sends a batch to the next worker in turn.
