@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::profiler::{
-    ColumnBatch, ColumnProfile, ColumnShape, CorrelationProfile, ProfileError, ProfileValue, TableProfiler,
-    mask_top_values,
+    ColumnBatch, ColumnKind, ColumnProfile, ColumnShape, CorrelationProfile, ProfileError, ProfileValue,
+    TableProfiler, mask_top_values,
 };
 use crate::source::pg_copy::CopyDecoder;
 use crate::source::pg_profile::{self, ColumnPlan, PgTable, ScanError};
@@ -409,6 +409,11 @@ fn write_table(out: &mut impl Write, report: &TableReport) -> anyhow::Result<()>
 }
 
 fn profile_cells(profile: &ColumnProfile) -> Vec<String> {
+    let temporal = profile.kind == ColumnKind::Temporal;
+    let value_text = |value: &ProfileValue| match value {
+        ProfileValue::Text(text) if temporal => cell(&short_timestamp(text)),
+        _ => value_text(value),
+    };
     let optional = |value: &Option<ProfileValue>| value.as_ref().map_or_else(|| "-".to_owned(), value_text);
     let distinct = match (profile.distinct, profile.distinct_exact) {
         (Some(distinct), Some(false)) => format!("~{distinct}"),
@@ -473,6 +478,14 @@ fn value_text(value: &ProfileValue) -> String {
     }
 }
 
+/// An RFC 3339 timestamp without a zero time (`2024-05-01`) or zero microseconds.
+fn short_timestamp(text: &str) -> String {
+    match text.strip_suffix("T00:00:00.000000Z") {
+        Some(date) => date.to_owned(),
+        None => text.replace(".000000Z", "Z"),
+    }
+}
+
 /// Text for a cell: control characters shown as spaces, cut to [`CELL_CHARS`].
 fn cell(text: &str) -> String {
     let mut shown: String = text
@@ -522,5 +535,14 @@ mod tests {
         assert_eq!(value_text(&ProfileValue::Float(2.5)), "2.5");
         assert_eq!(value_text(&ProfileValue::Float(3.0)), "3");
         assert_eq!(human_bytes(949_000_000), "949.0 MB");
+        assert_eq!(short_timestamp("1998-12-01T00:00:00.000000Z"), "1998-12-01");
+        assert_eq!(
+            short_timestamp("1998-12-01T10:30:00.000000Z"),
+            "1998-12-01T10:30:00Z"
+        );
+        assert_eq!(
+            short_timestamp("1998-12-01T10:30:00.250000Z"),
+            "1998-12-01T10:30:00.250000Z"
+        );
     }
 }

@@ -43,7 +43,7 @@ pub use columns::{ColumnBatch, ColumnBuffer, ColumnShape, ColumnValues, TablePro
 pub use correlation::{CorrelationAccumulator, CorrelationProfile};
 pub use mask::mask_top_values;
 pub use numeric::{IntegerAccumulator, NumericAccumulator};
-pub use profile::{ColumnProfile, ProfileValue};
+pub use profile::{ColumnKind, ColumnProfile, ProfileValue};
 pub use temporal::TemporalAccumulator;
 pub use text::TextAccumulator;
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use proptest::prelude::*;
 
-use super::profile::{ColumnKind, Histogram, HistogramKind, SemanticType};
+use super::profile::{Histogram, HistogramKind, SemanticType};
 use super::util::SplitMix64;
 use super::*;
 
