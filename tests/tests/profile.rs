@@ -268,6 +268,9 @@ async fn profile_matches_sql_for_every_type() {
         scalar_text(&db, "SELECT sum(id)::text FROM sample").await
     );
     check_moments(&db, id, "id", "true", 1e-12).await;
+    // 59,382 distinct values: past the exact cap, so the sketches and their stated bounds were used.
+    assert_eq!(id["distinct_exact"], false);
+    assert_eq!(id["quantiles_exact"], false);
 
     // Bigints at both ends of the i64 range: exact min, max and sum; spread not lost to rounding.
     let big = column(sample, "big");
@@ -334,6 +337,8 @@ async fn profile_matches_sql_for_every_type() {
     let label = column(sample, "label");
     assert_eq!(label["kind"], "text");
     check_counts(&db, label, "label", "true").await;
+    // ~36,000 distinct labels: past the text cap (14,335), so HyperLogLog within its stated error.
+    assert_eq!(label["distinct_exact"], false);
     assert_eq!(
         label["empty_strings"],
         scalar_i64(&db, "SELECT count(*) FROM sample WHERE label = ''").await
