@@ -11,11 +11,10 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, Row};
 use tokio::sync::mpsc;
 
+use super::CONNECT_TIMEOUT;
 use super::pg_copy::{CopyDecoder, CopyError, FieldDecoder};
+use super::postgres::quote_ident;
 use crate::profiler::ColumnBatch;
-
-/// How long connecting may take before the source counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
@@ -293,11 +292,6 @@ async fn send(workers: &[mpsc::Sender<ColumnBatch>], turn: &mut usize, batch: Co
 /// Closes a connection politely; errors do not matter any more at that point.
 pub async fn close(connection: PgConnection) {
     let _ = connection.close().await;
-}
-
-/// Quotes an identifier the way PostgreSQL's `quote_ident` does for any input.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]
