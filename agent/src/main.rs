@@ -2,6 +2,8 @@
 
 mod collector;
 mod config;
+mod profile_cli;
+mod profiler;
 mod shipper;
 mod source;
 mod spool;
@@ -58,6 +60,15 @@ enum Command {
         #[arg(long)]
         runs: Option<u64>,
     },
+    /// Profile tables once and print the results; needs no config file and no control plane.
+    ///
+    /// Each table is read in one streaming scan (PostgreSQL binary COPY) and every column gets
+    /// counts, nulls, distinct values (exact, then HyperLogLog), min/max, mean and spread, quantiles
+    /// (exact, then KLL), top values, histograms, text lengths and semantic types with a PII flag;
+    /// numeric columns also get Pearson and Spearman correlations. Values of PII columns are masked
+    /// unless `--no-mask` is given. Exits non-zero when a source, table or column could not be
+    /// profiled; the others are still printed.
+    Profile(profile_cli::ProfileArgs),
     /// Check a configuration file and that its sources are reachable, then exit.
     Validate {
         #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
@@ -79,6 +90,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { config, runs } => run(&config, runs).await,
             Command::Validate { config } => validate(&config).await,
+            Command::Profile(args) => profile_cli::run(args).await,
         }
     });
     match result {

@@ -4,6 +4,8 @@
 //! observations and the collector turns them into batches. New engines (MySQL, SQLite, files) are new
 //! variants of [`Source`], each with its own dialect module.
 
+pub mod pg_copy;
+pub mod pg_profile;
 mod postgres;
 
 use std::path::Path;

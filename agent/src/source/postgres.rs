@@ -236,7 +236,7 @@ fn measure_sql(table: &DiscoveredTable) -> String {
 }
 
 /// Quotes an identifier the way PostgreSQL's `quote_ident` does for any input.
-fn quote_ident(name: &str) -> String {
+pub(super) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
