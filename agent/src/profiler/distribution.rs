@@ -158,7 +158,8 @@ impl<T: DistributionValue> Distribution<T> {
             State::Sketched(sketches) => {
                 let sorted = sketches.kll.sorted_weights();
                 Summary {
-                    distinct: sketches.hll.estimate().round() as u64,
+                    // An estimate can overshoot; there are never more distinct values than values.
+                    distinct: (sketches.hll.estimate().round() as u64).min(sketches.kll.count()),
                     distinct_exact: false,
                     top: sketches
                         .frequent

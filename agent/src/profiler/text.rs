@@ -249,7 +249,8 @@ impl TextAccumulator {
                 (distinct, true, entries, 0, sample, all)
             }
             State::Sketched(sketches) => (
-                sketches.hll.estimate().round() as u64,
+                // An estimate can overshoot; there are never more distinct values than values.
+                (sketches.hll.estimate().round() as u64).min(non_null),
                 false,
                 sketches.frequent.top(TOP_K),
                 sketches.frequent.max_error(),
