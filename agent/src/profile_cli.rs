@@ -61,6 +61,25 @@ pub struct ProfileArgs {
     /// masking them.
     #[arg(long)]
     pub no_mask: bool,
+    /// Read only a block sample of about this percentage of each table (PostgreSQL's
+    /// `TABLESAMPLE SYSTEM`, repeatable), for very large tables. The report gives the percentage and
+    /// the estimated total row count; counts and sketches describe the sample.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub sample: Option<f64>,
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let percent: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("expected a percentage such as 10 or 0.5, found `{text}`"))?;
+    if percent > 0.0 && percent <= 100.0 {
+        Ok(percent)
+    } else {
+        Err(format!(
+            "expected a percentage above 0 and at most 100, found `{text}`"
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +96,12 @@ enum TableError {
 struct TableReport {
     schema: String,
     name: String,
+    /// Rows read: the whole table, or the sample when `sample_percent` is set.
     row_count: u64,
+    /// The block-sample percentage read (`--sample`); `None` for a full scan.
+    sample_percent: Option<f64>,
+    /// With a sample: the row count scaled to the whole table.
+    estimated_total_rows: Option<u64>,
     size_bytes: i64,
     elapsed_ms: u64,
     /// xxh3 of the column names and types in order: changes exactly when the schema does.
@@ -143,7 +167,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         pg_profile::close(connection).await;
         for table in tables {
             let label = format!("{}.{}", table.schema, table.name);
-            match profile_table(url, &table).await {
+            match profile_table(url, &table, args.sample).await {
                 Ok(mut report) => {
                     for column in &mut report.columns {
                         if let Some(error) = &column.error {
@@ -187,7 +211,11 @@ fn split_table_name(name: &str) -> (String, String) {
 }
 
 /// One scan of one table on a connection of its own.
-async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableError> {
+async fn profile_table(
+    url: &str,
+    table: &PgTable,
+    sample_percent: Option<f64>,
+) -> Result<TableReport, TableError> {
     let started = Instant::now();
     let plans: Vec<ColumnPlan> = table.columns.iter().map(pg_profile::plan_column).collect();
     let decoders: Vec<_> = plans.iter().filter_map(ColumnPlan::decoder).collect();
@@ -206,7 +234,7 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
         .map_or(1, usize::from)
         .clamp(1, MAX_WORKERS);
     let profilers = TableProfiler::workers(&profiled, worker_count)?;
-    let sql = pg_profile::copy_sql(table, &plans);
+    let sql = pg_profile::copy_sql(table, &plans, sample_percent);
 
     let mut connection = pg_profile::connect(url).await?;
     let bar = progress_bar(table);
@@ -296,6 +324,9 @@ async fn profile_table(url: &str, table: &PgTable) -> Result<TableReport, TableE
         schema: table.schema.clone(),
         name: table.name.clone(),
         row_count: scan.rows,
+        sample_percent,
+        estimated_total_rows: sample_percent
+            .map(|percent| (scan.rows as f64 * 100.0 / percent).round() as u64),
         size_bytes: table.size_bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         schema_fingerprint: schema_fingerprint(table),
@@ -344,9 +375,13 @@ fn write_json(out: &mut impl Write, report: &TableReport) -> anyhow::Result<()> 
 }
 
 fn write_table(out: &mut impl Write, report: &TableReport) -> anyhow::Result<()> {
+    let sampled = match (report.sample_percent, report.estimated_total_rows) {
+        (Some(percent), Some(total)) => format!(" (a {percent}% block sample of about {total} rows)"),
+        _ => String::new(),
+    };
     writeln!(
         out,
-        "{}.{}: {} rows, {}, {} columns, profiled in {:.1} s",
+        "{}.{}: {} rows{sampled}, {}, {} columns, profiled in {:.1} s",
         report.schema,
         report.name,
         report.row_count,

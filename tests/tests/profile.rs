@@ -612,3 +612,60 @@ async fn missing_table_and_unreachable_source_are_reported_and_the_rest_prints()
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_block_sample_reads_part_of_the_table_and_says_so() {
+    let db = TestDb::create("profile").await.unwrap();
+    sqlx::raw_sql(CREATE_SQL).execute(&db.pool).await.unwrap();
+
+    let output = profile(&[
+        "--source",
+        &db.url,
+        "--table",
+        "public.sample",
+        "--sample",
+        "50",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tables = json_lines(&output);
+    let sample = &tables[0];
+    assert_eq!(sample["sample_percent"], 50.0);
+    let rows = sample["row_count"].as_u64().unwrap();
+    assert!(
+        rows > 0 && rows < ROWS as u64,
+        "a 50% block sample of {ROWS} rows read {rows}"
+    );
+    let estimate = sample["estimated_total_rows"].as_u64().unwrap() as f64;
+    assert_close("estimated total rows", estimate, ROWS as f64, 0.3);
+    assert_eq!(
+        column(sample, "id")["count"].as_u64().unwrap(),
+        rows,
+        "statistics describe the sample"
+    );
+
+    let full = json_lines(&profile(&[
+        "--source",
+        &db.url,
+        "--table",
+        "public.sample",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(full[0]["sample_percent"], Value::Null);
+    assert_eq!(full[0]["row_count"].as_u64(), Some(ROWS as u64));
+
+    let bad = profile(&["--source", &db.url, "--sample", "150"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("expected a percentage above 0 and at most 100, found `150`"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

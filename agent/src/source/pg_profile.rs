@@ -209,8 +209,9 @@ pub async fn list_tables(
 }
 
 /// `COPY (SELECT "a", "b"::text, … FROM "schema"."table") TO STDOUT (FORMAT binary)` over the
-/// columns that are not skipped, in table order.
-pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan]) -> String {
+/// columns that are not skipped, in table order. With `sample_percent`, only a block sample of about
+/// that share of the table is read (`TABLESAMPLE SYSTEM`, repeatable so runs compare).
+pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan], sample_percent: Option<f64>) -> String {
     let mut select = Vec::new();
     for (column, plan) in table.columns.iter().zip(plans) {
         match plan {
@@ -221,8 +222,11 @@ pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan]) -> String {
     }
     // With every column skipped, `SELECT FROM` still yields one (empty) tuple per row.
     let list = select.join(", ");
+    let sample = sample_percent.map_or(String::new(), |percent| {
+        format!(" TABLESAMPLE SYSTEM ({percent}) REPEATABLE (0)")
+    });
     format!(
-        "COPY (SELECT {list} FROM {}.{}) TO STDOUT (FORMAT binary)",
+        "COPY (SELECT {list} FROM {}.{}{sample}) TO STDOUT (FORMAT binary)",
         quote_ident(&table.schema),
         quote_ident(&table.name)
     )
@@ -317,6 +321,27 @@ mod tests {
     }
 
     #[test]
+    fn copy_sql_samples_blocks_when_asked() {
+        let table = PgTable {
+            schema: "public".into(),
+            name: "big".into(),
+            columns: vec![PgColumn {
+                name: "id".into(),
+                data_type: "bigint".into(),
+                base_type: "int8".into(),
+                typmod: -1,
+            }],
+            estimated_rows: None,
+            size_bytes: 0,
+        };
+        let plans: Vec<ColumnPlan> = table.columns.iter().map(plan_column).collect();
+        assert_eq!(
+            copy_sql(&table, &plans, Some(2.5)),
+            "COPY (SELECT \"id\" FROM \"public\".\"big\" TABLESAMPLE SYSTEM (2.5) REPEATABLE (0)) TO STDOUT (FORMAT binary)"
+        );
+    }
+
+    #[test]
     fn copy_sql_quotes_casts_and_skips() {
         let table = PgTable {
             schema: "Sales".into(),
@@ -334,7 +359,7 @@ mod tests {
         assert_eq!(plans[1], ColumnPlan::AsText);
         assert!(matches!(plans[2], ColumnPlan::Skip(_)));
         assert_eq!(
-            copy_sql(&table, &plans),
+            copy_sql(&table, &plans, None),
             "COPY (SELECT \"id\", \"doc\"::text FROM \"Sales\".\"odd\"\"name\") TO STDOUT (FORMAT binary)"
         );
     }
