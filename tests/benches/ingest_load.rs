@@ -127,6 +127,15 @@ async fn main() -> anyhow::Result<()> {
         points as f64 / elapsed.as_secs_f64()
     );
     println!("publish-to-stored delay: p50 {p50:.0} ms, p99 {p99:.0} ms");
+    if std::env::var_os("CWIC_BENCH_LOG").is_some() {
+        for line in control_plane
+            .log()
+            .lines()
+            .filter(|line| line.contains("group stored"))
+        {
+            println!("{line}");
+        }
+    }
     drop(control_plane);
     Ok(())
 }

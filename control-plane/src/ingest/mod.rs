@@ -366,7 +366,14 @@ impl IngestService {
                 stream_sequence: *sequence,
             })
             .collect();
-        match self.store.ingest_batches(&incoming).await {
+        let started = std::time::Instant::now();
+        let stored = self.store.ingest_batches(&incoming).await;
+        debug!(
+            batches = batches.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "group stored"
+        );
+        match stored {
             Ok(outcomes) => batches
                 .iter()
                 .zip(outcomes)

@@ -1,6 +1,6 @@
 //! Storing one agent batch in one transaction, idempotently by batch id.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, MetricBatch};
@@ -190,7 +190,7 @@ impl Store {
         let tenants: Vec<&str> = checked
             .iter()
             .map(|c| c.incoming.tenant.as_str())
-            .collect::<HashSet<_>>()
+            .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
         sqlx::query("INSERT INTO tenants (id, name) SELECT t, t FROM UNNEST($1::text[]) AS t ON CONFLICT (id) DO NOTHING")
@@ -198,20 +198,23 @@ impl Store {
             .execute(&mut *tx)
             .await?;
 
-        // The idempotency record: only batches whose id is new go on.
+        // The idempotency record: only batches whose id is new go on (inserted in id order, like
+        // every other statement here, for a lock order concurrent transactions share).
+        let mut in_order: Vec<&Checked<'_>> = checked.iter().collect();
+        in_order.sort_by_key(|c| (c.incoming.tenant.as_str(), c.batch_id));
         let new_ids: HashSet<(String, Uuid)> = sqlx::query_as::<_, (String, Uuid)>(
             "INSERT INTO ingested_batches (tenant_id, batch_id, agent_id, source_name, collected_at, stream_sequence, points)
              SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[], $7::int4[])
              ON CONFLICT (tenant_id, batch_id) DO NOTHING
              RETURNING tenant_id, batch_id",
         )
-        .bind(checked.iter().map(|c| c.incoming.tenant.as_str()).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.batch_id).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.incoming.agent.as_str()).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.incoming.batch.source_name.as_str()).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.collected_at).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.incoming.stream_sequence.map(|s| s as i64)).collect::<Vec<_>>())
-        .bind(checked.iter().map(|c| c.points as i32).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.incoming.tenant.as_str()).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.batch_id).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.incoming.agent.as_str()).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.incoming.batch.source_name.as_str()).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.collected_at).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.incoming.stream_sequence.map(|s| s as i64)).collect::<Vec<_>>())
+        .bind(in_order.iter().map(|c| c.points as i32).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
@@ -230,7 +233,9 @@ impl Store {
             return Ok(outcomes);
         }
 
-        let mut agents: HashMap<(&str, &str), &str> = HashMap::new();
+        // Ordered maps throughout: concurrent transactions (several control-plane replicas share the
+        // durable consumer) then lock shared rows in the same order and cannot deadlock.
+        let mut agents: BTreeMap<(&str, &str), &str> = BTreeMap::new();
         for c in &fresh {
             agents.insert(
                 (c.incoming.tenant.as_str(), c.incoming.agent.as_str()),
@@ -251,7 +256,7 @@ impl Store {
         // Assets: one row per identity, from its newest observation in the group (one statement
         // cannot update a row twice); first seen is the oldest.
         type AssetKey<'k> = (&'k str, &'k str, &'k str, &'k str);
-        let mut assets: HashMap<AssetKey<'_>, NewestAsset<'_>> = HashMap::new();
+        let mut assets: BTreeMap<AssetKey<'_>, NewestAsset<'_>> = BTreeMap::new();
         for c in &fresh {
             for asset in &c.incoming.batch.assets {
                 let key = (
@@ -324,7 +329,7 @@ impl Store {
         };
 
         // Columns: one row per (asset, column), from the newest observation.
-        let mut columns: HashMap<(Uuid, &str), NewestColumn<'_>> = HashMap::new();
+        let mut columns: BTreeMap<(Uuid, &str), NewestColumn<'_>> = BTreeMap::new();
         for c in &fresh {
             for asset in &c.incoming.batch.assets {
                 let Some(id) = asset_id(c, asset) else { continue };
