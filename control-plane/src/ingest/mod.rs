@@ -17,6 +17,7 @@ use cwic_shared::subjects::{
     AGENT_STREAM, AGENT_STREAM_SUBJECTS, AgentSubject, AgentSubjectKind, LINEAGE_FILTER, METRICS_FILTER,
 };
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
@@ -42,6 +43,8 @@ const RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const ACK_WAIT: Duration = Duration::from_secs(60);
 /// Redelivery delay after a database failure.
 const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Groups stored at the same time by one consumer.
+const STORE_CONCURRENCY: usize = 2;
 /// Most messages stored in one transaction.
 const MAX_GROUP: usize = 200;
 /// How long to wait for one more message while gathering a group: short, so a lone batch is
@@ -187,10 +190,14 @@ impl IngestService {
                     }
                 }
             };
+            // Up to STORE_CONCURRENCY groups are stored at once (PostgreSQL uses a core per
+            // transaction); the store's lock order keeps concurrent groups from deadlocking.
+            let mut in_flight = FuturesUnordered::new();
             loop {
                 let next = tokio::select! {
                     () = cancel.cancelled() => break,
-                    next = messages.next() => next,
+                    Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                    next = messages.next(), if in_flight.len() < STORE_CONCURRENCY => next,
                 };
                 match next {
                     Some(Ok(first)) => {
@@ -206,7 +213,7 @@ impl IngestService {
                                 Ok(None) | Err(_) => break,
                             }
                         }
-                        self.handle_group(group).await;
+                        in_flight.push(self.handle_group(group));
                     }
                     Some(Err(error)) => {
                         warn!(%error, consumer = name, "message stream error");
@@ -217,6 +224,8 @@ impl IngestService {
                     None => break,
                 }
             }
+            // Finish (and settle) what was taken before leaving or resubscribing.
+            while in_flight.next().await.is_some() {}
         }
     }
 
