@@ -4,7 +4,7 @@
 use super::distribution::{Distribution, DistributionValue, Summary};
 use super::moments::Moments;
 use super::profile::{ColumnKind, ColumnProfile, Histogram, Outliers, ProfileValue, Quantiles, TopValue};
-use super::util::{decimal_text, pow10};
+use super::util::{decimal_text, pow10, valid_values};
 use super::{BATCH_CHUNK, HISTOGRAM_BINS, ProfileError, ProfileResult, TOP_K, ZSCORE_THRESHOLD, check_mask};
 use crate::profiler::hll::HyperLogLog;
 
@@ -212,21 +212,8 @@ impl IntegerAccumulator {
 
     fn push_chunk(&mut self, values: &[i64], mask: Option<&[bool]>) {
         self.count += values.len() as u64;
-        let batch: &[i64] = match mask {
-            None => values,
-            Some(mask) => {
-                self.scratch.clear();
-                self.scratch.extend(
-                    values
-                        .iter()
-                        .zip(mask)
-                        .filter(|&(_, &valid)| valid)
-                        .map(|(&value, _)| value),
-                );
-                self.nulls += (values.len() - self.scratch.len()) as u64;
-                &self.scratch
-            }
-        };
+        let batch = valid_values(values, mask, &mut self.scratch);
+        self.nulls += (values.len() - batch.len()) as u64;
         self.zeros += batch.iter().filter(|&&value| value == 0).count() as u64;
         self.negatives += batch.iter().filter(|&&value| value < 0).count() as u64;
         self.min = batch.iter().copied().fold(self.min, i64::min);

@@ -7,7 +7,7 @@ use super::moments::Moments;
 use super::numeric::fill_distribution;
 use super::profile::{ColumnKind, ColumnProfile, Histogram, HistogramKind, ProfileValue};
 use super::table::CountTable;
-use super::util::{MICROS_PER_DAY, date_text, hash_i64, timestamp_text};
+use super::util::{MICROS_PER_DAY, date_text, hash_i64, timestamp_text, valid_values};
 use super::{BATCH_CHUNK, HISTOGRAM_BINS, MAX_HISTOGRAM_DAYS, ProfileResult, TOP_K, check_mask};
 
 const MICROS_PER_SECOND: f64 = 1e6;
@@ -62,21 +62,8 @@ impl TemporalAccumulator {
 
     fn push_chunk(&mut self, values: &[i64], mask: Option<&[bool]>) {
         self.count += values.len() as u64;
-        let batch: &[i64] = match mask {
-            None => values,
-            Some(mask) => {
-                self.scratch.clear();
-                self.scratch.extend(
-                    values
-                        .iter()
-                        .zip(mask)
-                        .filter(|&(_, &valid)| valid)
-                        .map(|(&value, _)| value),
-                );
-                self.nulls += (values.len() - self.scratch.len()) as u64;
-                &self.scratch
-            }
-        };
+        let batch = valid_values(values, mask, &mut self.scratch);
+        self.nulls += (values.len() - batch.len()) as u64;
         self.min = batch.iter().copied().fold(self.min, i64::min);
         self.max = batch.iter().copied().fold(self.max, i64::max);
         self.scratch_f64.clear();

@@ -6,6 +6,29 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Hash of an integer value: XXH3-64 (seed 0) of its little-endian bytes. XXH3 is a published,
 /// frozen algorithm, so sketches built by different agent versions or platforms stay mergeable.
 #[inline]
+/// The values of a chunk whose mask entry is true (all of them without a mask); a masked chunk is
+/// compacted into `scratch`.
+pub(crate) fn valid_values<'a, T: Copy>(
+    values: &'a [T],
+    mask: Option<&[bool]>,
+    scratch: &'a mut Vec<T>,
+) -> &'a [T] {
+    match mask {
+        None => values,
+        Some(mask) => {
+            scratch.clear();
+            scratch.extend(
+                values
+                    .iter()
+                    .zip(mask)
+                    .filter(|&(_, &valid)| valid)
+                    .map(|(&value, _)| value),
+            );
+            scratch
+        }
+    }
+}
+
 pub(crate) fn hash_i64(value: i64) -> u64 {
     xxh3_64(&value.to_le_bytes())
 }
