@@ -360,3 +360,75 @@ async fn concurrent_groups_sharing_assets_and_batches_store_each_batch_once() {
         .unwrap();
     assert_eq!(points, (20 + rounds as i64) * 3);
 }
+
+#[tokio::test]
+async fn stored_history_is_judged_with_an_expected_band_and_the_spike_is_flagged() {
+    let db = TestDb::create("api").await.unwrap();
+    let running = serve(&db, None).await;
+    let store = Store::from_pool(db.pool.clone());
+    let (tenant, agent) = ids();
+    let start_ms = 1_767_225_600_000_i64; // 2026-01-01T00:00:00Z
+    let spike_hour = 60;
+    for hour in 0..72_i64 {
+        let rows = if hour == spike_hour {
+            5_000.0
+        } else {
+            1_000.0 + ((hour * 37) % 11) as f64
+        };
+        let batch = batch("acme", start_ms + hour * 3_600_000, &["id"], rows);
+        store.ingest_batch(&tenant, &agent, &batch, None).await.unwrap();
+    }
+    let (_, page) = running.get("/api/v1/assets", Some("acme")).await;
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let (status, judged) = running
+        .get(
+            &format!("/api/v1/assets/{id}/anomalies?metric=row_count"),
+            Some("acme"),
+        )
+        .await;
+    assert_eq!(status, 200, "{judged}");
+    assert_eq!(
+        judged["anomalies"],
+        json!(["2026-01-03T12:00:00Z"]),
+        "only the spike at hour 60"
+    );
+    let points = judged["points"].as_array().unwrap();
+    assert_eq!(points.len(), 72);
+    assert_eq!(
+        points[0]["verdict"]["warming_up"], true,
+        "no verdict from the first points"
+    );
+    let before = &points[spike_hour as usize - 1];
+    let (low, high) = (
+        before["verdict"]["expected_low"].as_f64().unwrap(),
+        before["verdict"]["expected_high"].as_f64().unwrap(),
+    );
+    let value = before["value"].as_f64().unwrap();
+    assert!(
+        low <= value && value <= high && high < 5_000.0,
+        "band {low}..{high} around {value}"
+    );
+
+    let (status, body) = running
+        .get(
+            &format!("/api/v1/assets/{id}/anomalies?metric=null_count"),
+            Some("acme"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].clone()),
+        (
+            400,
+            json!("metric `null_count` is measured per column: give `column`")
+        )
+    );
+    let (status, _) = running
+        .get(
+            &format!("/api/v1/assets/{id}/anomalies?metric=row_count"),
+            Some("globex"),
+        )
+        .await;
+    assert_eq!(status, 404);
+    running.stop().await;
+}

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::error::{ApiError, ApiResult};
 use super::tenant::TenantScope;
 use super::{ApiQuery, AppState};
+use crate::anomaly::{DetectorConfig, SeriesDetector};
 use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/assets", get(list_assets))
         .route("/api/v1/assets/{id}", get(get_asset))
         .route("/api/v1/assets/{id}/metrics", get(asset_metrics))
+        .route("/api/v1/assets/{id}/anomalies", get(asset_anomalies))
 }
 
 #[derive(Deserialize)]
@@ -113,4 +115,66 @@ async fn asset_metrics(
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "items": points })))
+}
+
+/// Points of history judged by the anomaly detector, at most.
+const MAX_JUDGED_POINTS: i64 = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnomalyParams {
+    /// A metric name, e.g. `row_count` or `null_count`.
+    metric: String,
+    /// The column of a column-level metric.
+    column: Option<String>,
+}
+
+/// A metric series as the anomaly detector sees it: every point with the expected band it was
+/// judged against, and the points that open an anomaly event. Causal: each verdict uses only the
+/// points before it, so the band is what the detector expected at that time.
+async fn asset_anomalies(
+    State(state): State<AppState>,
+    TenantScope(tenant): TenantScope,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<AnomalyParams>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    let Some(kind) = cwic_shared::MetricKind::parse(&params.metric) else {
+        return Err(ApiError::bad_request(
+            format!("unknown metric `{}`", params.metric),
+            json!({"field": "metric"}),
+        ));
+    };
+    let column = params.column.unwrap_or_default();
+    if kind.is_column_level() == column.is_empty() {
+        let message = if column.is_empty() {
+            format!("metric `{}` is measured per column: give `column`", params.metric)
+        } else {
+            format!(
+                "metric `{}` is measured per table: leave out `column`",
+                params.metric
+            )
+        };
+        return Err(ApiError::bad_request(message, json!({"field": "column"})));
+    }
+    let series = state
+        .store
+        .metric_series(&tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    let mut detector = SeriesDetector::new(DetectorConfig::default());
+    let mut anomalies = Vec::new();
+    let points: Vec<serde_json::Value> = series
+        .iter()
+        .map(|(observed_at, value)| {
+            let verdict = detector.observe(observed_at.timestamp(), *value);
+            if verdict.anomaly {
+                anomalies.push(*observed_at);
+            }
+            json!({"observed_at": observed_at, "value": value, "verdict": verdict})
+        })
+        .collect();
+    Ok(Json(
+        json!({"metric": kind.as_str(), "column": column, "points": points, "anomalies": anomalies}),
+    ))
 }

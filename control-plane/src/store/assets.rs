@@ -80,6 +80,41 @@ SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agen
 FROM assets a";
 
 impl Store {
+    /// One metric series of an asset, oldest first, at most the newest `limit` points; `None` when
+    /// the asset does not exist for this tenant.
+    pub async fn metric_series(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        metric: &str,
+        column: &str,
+        limit: i64,
+    ) -> StoreResult<Option<Vec<(DateTime<Utc>, f64)>>> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+        if !exists {
+            return Ok(None);
+        }
+        let mut points: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
+            "SELECT observed_at, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+             ORDER BY observed_at DESC LIMIT $5",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(metric)
+        .bind(column)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        points.reverse();
+        Ok(Some(points))
+    }
+
     /// Assets of a tenant ordered by source, schema and name; `search` matches part of `schema.name`.
     pub async fn list_assets(
         &self,
