@@ -96,39 +96,25 @@ fn assert_close(what: &str, actual: f64, expected: f64, relative: f64) {
     );
 }
 
-async fn scalar_f64(db: &TestDb, sql: &str) -> f64 {
+/// The first column of the first row of `sql`.
+async fn scalar<T>(db: &TestDb, sql: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
         .fetch_one(&db.pool)
         .await
         .unwrap()
-        .try_get::<f64, _>(0)
-        .unwrap_or_else(|error| panic!("{sql}: {error}"))
-}
-
-async fn scalar_i64(db: &TestDb, sql: &str) -> i64 {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .try_get::<i64, _>(0)
-        .unwrap_or_else(|error| panic!("{sql}: {error}"))
-}
-
-async fn scalar_text(db: &TestDb, sql: &str) -> String {
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(&db.pool)
-        .await
-        .unwrap()
-        .try_get::<String, _>(0)
+        .try_get::<T, _>(0)
         .unwrap_or_else(|error| panic!("{sql}: {error}"))
 }
 
 /// Counts, nulls and distinct of a column against SQL. `filter` restricts the values that count
 /// for distinct (floats: finite ones only).
 async fn check_counts(db: &TestDb, profile: &Value, name: &str, filter: &str) {
-    let count = scalar_i64(db, "SELECT count(*) FROM sample").await;
-    let nulls = scalar_i64(db, &format!("SELECT count(*) - count({name}) FROM sample")).await;
-    let distinct = scalar_i64(
+    let count = scalar::<i64>(db, "SELECT count(*) FROM sample").await;
+    let nulls = scalar::<i64>(db, &format!("SELECT count(*) - count({name}) FROM sample")).await;
+    let distinct = scalar::<i64>(
         db,
         &format!("SELECT count(DISTINCT {name}) FROM sample WHERE {filter}"),
     )
@@ -160,12 +146,12 @@ async fn check_counts(db: &TestDb, profile: &Value, name: &str, filter: &str) {
 /// Mean, sample standard deviation and the median of a numeric column against SQL; the median
 /// within the stated rank error when quantiles are sketched.
 async fn check_moments(db: &TestDb, profile: &Value, name: &str, filter: &str, relative: f64) {
-    let avg = scalar_f64(
+    let avg = scalar::<f64>(
         db,
         &format!("SELECT avg({name})::float8 FROM sample WHERE {filter}"),
     )
     .await;
-    let std_dev = scalar_f64(
+    let std_dev = scalar::<f64>(
         db,
         &format!("SELECT stddev_samp({name})::float8 FROM sample WHERE {filter}"),
     )
@@ -178,7 +164,7 @@ async fn check_moments(db: &TestDb, profile: &Value, name: &str, filter: &str, r
         1e-6,
     );
     let median = float(&profile["quantiles"]["p50"]);
-    let exact_median = scalar_f64(
+    let exact_median = scalar::<f64>(
         db,
         &format!(
             "SELECT (percentile_disc(0.5) WITHIN GROUP (ORDER BY {name}))::float8 FROM sample WHERE {filter}"
@@ -193,17 +179,17 @@ async fn check_moments(db: &TestDb, profile: &Value, name: &str, filter: &str, r
             rank_error > 0.0 && rank_error < 0.01,
             "{name}.quantile_rank_error {rank_error}"
         );
-        let n = scalar_f64(
+        let n = scalar::<f64>(
             db,
             &format!("SELECT count({name})::float8 FROM sample WHERE {filter}"),
         )
         .await;
-        let below = scalar_f64(
+        let below = scalar::<f64>(
             db,
             &format!("SELECT count(*)::float8 FROM sample WHERE {filter} AND {name}::float8 < {median:?}"),
         )
         .await;
-        let at_or_below = scalar_f64(
+        let at_or_below = scalar::<f64>(
             db,
             &format!("SELECT count(*)::float8 FROM sample WHERE {filter} AND {name}::float8 <= {median:?}"),
         )
@@ -243,7 +229,7 @@ async fn profile_matches_sql_for_every_type() {
     assert_eq!(sample["schema"], "public");
     assert_eq!(sample["name"], "sample");
     assert_eq!(sample["row_count"], ROWS);
-    let size = scalar_i64(&db, "SELECT pg_total_relation_size('sample')").await;
+    let size = scalar::<i64>(&db, "SELECT pg_total_relation_size('sample')").await;
     assert_eq!(sample["size_bytes"], size);
     assert!(sample["elapsed_ms"].as_u64().is_some());
     let fingerprint = sample["schema_fingerprint"].as_str().unwrap();
@@ -257,15 +243,15 @@ async fn profile_matches_sql_for_every_type() {
     check_counts(&db, id, "id", "true").await;
     assert_eq!(
         id["min"],
-        scalar_i64(&db, "SELECT min(id)::int8 FROM sample").await
+        scalar::<i64>(&db, "SELECT min(id)::int8 FROM sample").await
     );
     assert_eq!(
         id["max"],
-        scalar_i64(&db, "SELECT max(id)::int8 FROM sample").await
+        scalar::<i64>(&db, "SELECT max(id)::int8 FROM sample").await
     );
     assert_eq!(
         id["sum_exact"],
-        scalar_text(&db, "SELECT sum(id)::text FROM sample").await
+        scalar::<String>(&db, "SELECT sum(id)::text FROM sample").await
     );
     check_moments(&db, id, "id", "true", 1e-12).await;
     // 59,382 distinct values: past the exact cap, so the sketches and their stated bounds were used.
@@ -275,17 +261,23 @@ async fn profile_matches_sql_for_every_type() {
     // Bigints at both ends of the i64 range: exact min, max and sum; spread not lost to rounding.
     let big = column(sample, "big");
     check_counts(&db, big, "big", "true").await;
-    assert_eq!(big["min"], scalar_i64(&db, "SELECT min(big) FROM sample").await);
-    assert_eq!(big["max"], scalar_i64(&db, "SELECT max(big) FROM sample").await);
+    assert_eq!(
+        big["min"],
+        scalar::<i64>(&db, "SELECT min(big) FROM sample").await
+    );
+    assert_eq!(
+        big["max"],
+        scalar::<i64>(&db, "SELECT max(big) FROM sample").await
+    );
     assert_eq!(big["min"], i64::MIN + 1);
     assert_eq!(big["max"], i64::MAX - 3);
     assert_eq!(
         big["sum_exact"],
-        scalar_text(&db, "SELECT sum(big)::text FROM sample").await
+        scalar::<String>(&db, "SELECT sum(big)::text FROM sample").await
     );
-    let big_std = scalar_f64(&db, "SELECT stddev_samp(big)::float8 FROM sample").await;
+    let big_std = scalar::<f64>(&db, "SELECT stddev_samp(big)::float8 FROM sample").await;
     assert_close("big.std_dev", float(&big["std_dev"]), big_std, 1e-6);
-    let big_avg = scalar_f64(&db, "SELECT avg(big)::float8 FROM sample").await;
+    let big_avg = scalar::<f64>(&db, "SELECT avg(big)::float8 FROM sample").await;
     assert!(
         (float(&big["mean"]) - big_avg).abs() <= 1e-9 * 9.3e18,
         "big.mean {} vs {big_avg}",
@@ -299,12 +291,12 @@ async fn profile_matches_sql_for_every_type() {
     check_counts(&db, amount, "amount", "true").await;
     assert_eq!(
         float(&amount["min"]),
-        scalar_f64(&db, "SELECT min(amount)::float8 FROM sample").await
+        scalar::<f64>(&db, "SELECT min(amount)::float8 FROM sample").await
     );
     assert_eq!(float(&amount["max"]), 9999999999999.99);
     assert_eq!(
         amount["sum_exact"],
-        scalar_text(&db, "SELECT sum(amount)::text FROM sample").await
+        scalar::<String>(&db, "SELECT sum(amount)::text FROM sample").await
     );
     check_moments(&db, amount, "amount", "amount IS NOT NULL", 1e-9).await;
 
@@ -315,11 +307,11 @@ async fn profile_matches_sql_for_every_type() {
     check_counts(&db, ratio, "ratio", finite).await;
     assert_eq!(
         ratio["nan"],
-        scalar_i64(&db, "SELECT count(*) FROM sample WHERE ratio = 'NaN'").await
+        scalar::<i64>(&db, "SELECT count(*) FROM sample WHERE ratio = 'NaN'").await
     );
     assert_eq!(
         ratio["infinite"],
-        scalar_i64(
+        scalar::<i64>(
             &db,
             "SELECT count(*) FROM sample WHERE ratio IN ('Infinity', '-Infinity')"
         )
@@ -327,8 +319,8 @@ async fn profile_matches_sql_for_every_type() {
     );
     assert_eq!(ratio["nan"], 60);
     // serde_json's default float parsing may land one ulp off the printed shortest form.
-    let sql_min = scalar_f64(&db, &format!("SELECT min(ratio) FROM sample WHERE {finite}")).await;
-    let sql_max = scalar_f64(&db, &format!("SELECT max(ratio) FROM sample WHERE {finite}")).await;
+    let sql_min = scalar::<f64>(&db, &format!("SELECT min(ratio) FROM sample WHERE {finite}")).await;
+    let sql_max = scalar::<f64>(&db, &format!("SELECT max(ratio) FROM sample WHERE {finite}")).await;
     assert_close("ratio.min", float(&ratio["min"]), sql_min, 1e-15);
     assert_close("ratio.max", float(&ratio["max"]), sql_max, 1e-15);
     check_moments(&db, ratio, "ratio", finite, 1e-9).await;
@@ -341,23 +333,23 @@ async fn profile_matches_sql_for_every_type() {
     assert_eq!(label["distinct_exact"], false);
     assert_eq!(
         label["empty_strings"],
-        scalar_i64(&db, "SELECT count(*) FROM sample WHERE label = ''").await
+        scalar::<i64>(&db, "SELECT count(*) FROM sample WHERE label = ''").await
     );
     assert_eq!(label["length_min"], 0);
     assert_eq!(
         label["length_max"],
-        scalar_i64(&db, "SELECT max(char_length(label))::int8 FROM sample").await
+        scalar::<i64>(&db, "SELECT max(char_length(label))::int8 FROM sample").await
     );
     assert_close(
         "label.length_mean",
         float(&label["length_mean"]),
-        scalar_f64(&db, "SELECT avg(char_length(label))::float8 FROM sample").await,
+        scalar::<f64>(&db, "SELECT avg(char_length(label))::float8 FROM sample").await,
         1e-9,
     );
     assert_eq!(label["min"], "");
     assert_eq!(
         label["max"],
-        scalar_text(&db, "SELECT max(label COLLATE \"C\") FROM sample").await
+        scalar::<String>(&db, "SELECT max(label COLLATE \"C\") FROM sample").await
     );
     assert_eq!(label["max"], "日本語 22");
 
@@ -378,12 +370,12 @@ async fn profile_matches_sql_for_every_type() {
     let happened = column(sample, "happened");
     assert_eq!(happened["kind"], "temporal");
     check_counts(&db, happened, "happened", "true").await;
-    let first = scalar_text(
+    let first = scalar::<String>(
         &db,
         "SELECT to_char(min(happened) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM sample",
     )
     .await;
-    let last = scalar_text(
+    let last = scalar::<String>(
         &db,
         "SELECT to_char(max(happened) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM sample",
     )
@@ -398,7 +390,7 @@ async fn profile_matches_sql_for_every_type() {
         "{} vs {last}",
         happened["max"]
     );
-    let spread = scalar_f64(
+    let spread = scalar::<f64>(
         &db,
         "SELECT stddev_samp(extract(epoch FROM happened))::float8 FROM sample",
     )
@@ -411,7 +403,7 @@ async fn profile_matches_sql_for_every_type() {
         "{}",
         day["min"]
     );
-    let last_day = scalar_text(&db, "SELECT max(day)::text FROM sample").await;
+    let last_day = scalar::<String>(&db, "SELECT max(day)::text FROM sample").await;
     assert!(
         day["max"].as_str().unwrap().starts_with(&last_day),
         "{} vs {last_day}",
@@ -423,11 +415,11 @@ async fn profile_matches_sql_for_every_type() {
     check_counts(&db, flag, "flag", "true").await;
     assert_eq!(
         flag["true_count"],
-        scalar_i64(&db, "SELECT count(*) FROM sample WHERE flag").await
+        scalar::<i64>(&db, "SELECT count(*) FROM sample WHERE flag").await
     );
     assert_eq!(
         flag["false_count"],
-        scalar_i64(&db, "SELECT count(*) FROM sample WHERE NOT flag").await
+        scalar::<i64>(&db, "SELECT count(*) FROM sample WHERE NOT flag").await
     );
 
     // UUIDs as their canonical text.
@@ -435,11 +427,11 @@ async fn profile_matches_sql_for_every_type() {
     check_counts(&db, token, "token", "true").await;
     assert_eq!(
         token["min"],
-        scalar_text(&db, "SELECT min(token::text COLLATE \"C\") FROM sample").await
+        scalar::<String>(&db, "SELECT min(token::text COLLATE \"C\") FROM sample").await
     );
     assert_eq!(
         token["max"],
-        scalar_text(&db, "SELECT max(token::text COLLATE \"C\") FROM sample").await
+        scalar::<String>(&db, "SELECT max(token::text COLLATE \"C\") FROM sample").await
     );
     assert_eq!(token["semantic"]["detected"], "uuid");
 
@@ -450,7 +442,7 @@ async fn profile_matches_sql_for_every_type() {
     assert_eq!(doc["distinct"], 7);
     assert_eq!(
         doc["top_values"][0]["count"],
-        scalar_i64(
+        scalar::<i64>(
             &db,
             "SELECT max(c) FROM (SELECT count(*) AS c FROM sample GROUP BY doc) AS counts"
         )
@@ -480,7 +472,7 @@ async fn profile_matches_sql_for_every_type() {
         .collect();
     assert_eq!(names, ["id", "big", "amount", "ratio", "nothing"]);
     assert_close("pearson(id, id)", float(&correlation["pearson"][0][0]), 1.0, 1e-9);
-    let pearson = scalar_f64(
+    let pearson = scalar::<f64>(
         &db,
         "SELECT corr(id::float8, amount::float8) FROM sample WHERE amount IS NOT NULL AND id IS NOT NULL",
     )

@@ -4,7 +4,7 @@
 use super::distribution::{Distribution, DistributionValue, Summary};
 use super::moments::Moments;
 use super::profile::{ColumnKind, ColumnProfile, Histogram, Outliers, ProfileValue, Quantiles, TopValue};
-use super::util::{decimal_text, pow10, valid_values};
+use super::util::{decimal_text, masked_chunks, pow10, valid_values};
 use super::{BATCH_CHUNK, HISTOGRAM_BINS, ProfileError, ProfileResult, TOP_K, ZSCORE_THRESHOLD, check_mask};
 use crate::profiler::hll::HyperLogLog;
 
@@ -51,8 +51,7 @@ impl NumericAccumulator {
     /// Adds a batch; `valid[i] == false` marks row `i` as NULL (no mask: all rows valid).
     pub fn push_f64s(&mut self, values: &[f64], valid: Option<&[bool]>) -> ProfileResult<()> {
         check_mask(values.len(), valid)?;
-        for (index, chunk) in values.chunks(BATCH_CHUNK).enumerate() {
-            let mask = valid.and_then(|mask| mask.chunks(BATCH_CHUNK).nth(index));
+        for (chunk, mask) in masked_chunks(values, valid, BATCH_CHUNK) {
             self.push_chunk(chunk.iter().copied(), mask);
         }
         Ok(())
@@ -203,8 +202,7 @@ impl IntegerAccumulator {
     /// Adds a batch; `valid[i] == false` marks row `i` as NULL.
     pub fn push_i64s(&mut self, values: &[i64], valid: Option<&[bool]>) -> ProfileResult<()> {
         check_mask(values.len(), valid)?;
-        for (index, chunk) in values.chunks(BATCH_CHUNK).enumerate() {
-            let mask = valid.and_then(|mask| mask.chunks(BATCH_CHUNK).nth(index));
+        for (chunk, mask) in masked_chunks(values, valid, BATCH_CHUNK) {
             self.push_chunk(chunk, mask);
         }
         Ok(())

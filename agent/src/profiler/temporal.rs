@@ -7,7 +7,7 @@ use super::moments::Moments;
 use super::numeric::fill_distribution;
 use super::profile::{ColumnKind, ColumnProfile, Histogram, HistogramKind, ProfileValue};
 use super::table::CountTable;
-use super::util::{MICROS_PER_DAY, date_text, hash_i64, timestamp_text, valid_values};
+use super::util::{MICROS_PER_DAY, date_text, hash_i64, masked_chunks, timestamp_text, valid_values};
 use super::{BATCH_CHUNK, HISTOGRAM_BINS, MAX_HISTOGRAM_DAYS, ProfileResult, TOP_K, check_mask};
 
 const MICROS_PER_SECOND: f64 = 1e6;
@@ -53,8 +53,7 @@ impl TemporalAccumulator {
     /// Adds a batch of timestamps (µs since the epoch, UTC); `valid[i] == false` marks a NULL.
     pub fn push_micros(&mut self, values: &[i64], valid: Option<&[bool]>) -> ProfileResult<()> {
         check_mask(values.len(), valid)?;
-        for (index, chunk) in values.chunks(BATCH_CHUNK).enumerate() {
-            let mask = valid.and_then(|mask| mask.chunks(BATCH_CHUNK).nth(index));
+        for (chunk, mask) in masked_chunks(values, valid, BATCH_CHUNK) {
             self.push_chunk(chunk, mask);
         }
         Ok(())

@@ -6,6 +6,18 @@ use xxhash_rust::xxh3::xxh3_64;
 /// Hash of an integer value: XXH3-64 (seed 0) of its little-endian bytes. XXH3 is a published,
 /// frozen algorithm, so sketches built by different agent versions or platforms stay mergeable.
 #[inline]
+/// Splits a batch and its optional validity mask into matching chunks of `size` rows.
+pub(crate) fn masked_chunks<'a, T>(
+    values: &'a [T],
+    valid: Option<&'a [bool]>,
+    size: usize,
+) -> impl Iterator<Item = (&'a [T], Option<&'a [bool]>)> {
+    let mut masks = valid.map(|mask| mask.chunks(size));
+    values
+        .chunks(size)
+        .map(move |chunk| (chunk, masks.as_mut().and_then(Iterator::next)))
+}
+
 /// The values of a chunk whose mask entry is true (all of them without a mask); a masked chunk is
 /// compacted into `scratch`.
 pub(crate) fn valid_values<'a, T: Copy>(

@@ -80,6 +80,16 @@ SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agen
 FROM assets a";
 
 impl Store {
+    async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// One metric series of an asset, oldest first, at most the newest `limit` points; `None` when
     /// the asset does not exist for this tenant.
     pub async fn metric_series(
@@ -90,13 +100,7 @@ impl Store {
         column: &str,
         limit: i64,
     ) -> StoreResult<Option<Vec<(DateTime<Utc>, f64)>>> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-        if !exists {
+        if !self.asset_exists(tenant, id).await? {
             return Ok(None);
         }
         let mut points: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
@@ -193,13 +197,7 @@ impl Store {
         id: Uuid,
         query: &MetricQuery,
     ) -> StoreResult<Option<Vec<MetricPoint>>> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?;
-        if !exists {
+        if !self.asset_exists(tenant, id).await? {
             return Ok(None);
         }
         let points = sqlx::query_as::<_, MetricPoint>(
