@@ -9,12 +9,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cwic_shared::TenantId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
+use crate::api::access::{RateLimitConfig, RateLimits};
 use crate::api::{self, AppState};
+use crate::auth::JwtKeys;
 use crate::ingest::{IngestService, IngestStats};
 use crate::store::Store;
 
@@ -25,7 +26,10 @@ pub struct ServeConfig {
     pub nats_url: Option<String>,
     pub listen: SocketAddr,
     pub console_dir: PathBuf,
-    pub default_tenant: Option<TenantId>,
+    /// Access-token signing keys, `kid:secret[,kid:secret...]` (the first signs). `None` makes a
+    /// random key: sessions end when the process restarts.
+    pub jwt_keys: Option<String>,
+    pub rate_limits: RateLimitConfig,
 }
 
 pub struct Application {
@@ -50,9 +54,17 @@ impl Application {
             }
             None => None,
         };
+        let keys = match &config.jwt_keys {
+            Some(spec) => JwtKeys::parse(spec).context("invalid --jwt-keys")?,
+            None => {
+                warn!("no --jwt-keys configured: using a random signing key, sessions end on restart");
+                JwtKeys::ephemeral()?
+            }
+        };
         let state = AppState {
             store: store.clone(),
-            default_tenant: config.default_tenant,
+            keys,
+            limits: Arc::new(RateLimits::new(config.rate_limits)),
             ingest_stats: stats,
         };
         let router = api::router(state, &config.console_dir);
@@ -79,7 +91,8 @@ impl Application {
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
         let shutdown = cancel.clone();
-        let served = axum::serve(self.listener, self.router)
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         // The server can also stop on its own (listener error): take ingest down with it.

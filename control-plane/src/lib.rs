@@ -8,6 +8,7 @@
 pub mod anomaly;
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod ingest;
 pub mod lineage;
 pub mod store;

@@ -1,13 +1,16 @@
 //! `cwic`: the control plane's command line (serve, migrate, and the offline `detect` and `lineage`).
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cwic_control_plane::anomaly::{self, DetectorConfig};
+use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::auth::{self, Role};
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
@@ -54,9 +57,54 @@ enum Command {
         /// Folder holding the built console (`console/dist`).
         #[arg(long, env = "CWIC_CONSOLE_DIR", default_value = "console/dist")]
         console_dir: PathBuf,
-        /// Tenant for API requests without an `x-cwic-tenant` header (until login exists).
-        #[arg(long, env = "CWIC_DEFAULT_TENANT")]
-        default_tenant: Option<TenantId>,
+        /// Access-token signing keys as `kid:secret[,kid:secret...]`; the first signs, all verify
+        /// (rotate by putting a new key first). Secrets need at least 32 bytes. Without it a random
+        /// key is used and sessions end when the control plane restarts.
+        #[arg(long, env = "CWIC_JWT_KEYS", hide_env_values = true)]
+        jwt_keys: Option<String>,
+        /// API requests per second allowed per token, user or anonymous client address.
+        #[arg(long, env = "CWIC_RATE_LIMIT", default_value_t = RateLimitConfig::default().per_second)]
+        rate_limit: NonZeroU32,
+        /// Requests a caller may burst above the per-second rate.
+        #[arg(long, env = "CWIC_RATE_BURST", default_value_t = RateLimitConfig::default().burst)]
+        rate_burst: NonZeroU32,
+        /// Login attempts per minute per client address.
+        #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
+        login_rate: NonZeroU32,
+    },
+    /// Add a user to a tenant (creating both when needed), e.g. the first owner
+    ///
+    /// The password is read from the environment variable named by --password-env (never from the
+    /// command line, where other users of the machine could see it).
+    AddUser {
+        #[arg(long, env = "CWIC_DATABASE_URL")]
+        database_url: String,
+        #[arg(long)]
+        tenant: TenantId,
+        #[arg(long)]
+        email: String,
+        /// viewer, editor, admin or owner.
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+        /// Name of the environment variable holding the password (at least 12 characters).
+        #[arg(long, default_value = "CWIC_PASSWORD")]
+        password_env: String,
+    },
+    /// Create an API token for automation and print it once
+    CreateToken {
+        #[arg(long, env = "CWIC_DATABASE_URL")]
+        database_url: String,
+        #[arg(long)]
+        tenant: TenantId,
+        /// A name that says what uses the token.
+        #[arg(long)]
+        name: String,
+        /// viewer, editor, admin or owner.
+        #[arg(long, default_value = "viewer")]
+        role: Role,
+        /// Days until the token expires; default never.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// Print the table and column lineage of SQL read on stdin, offline
     ///
@@ -101,6 +149,45 @@ fn main() -> ExitCode {
                 info!("migrations applied");
                 Ok(())
             }
+            Command::AddUser {
+                database_url,
+                tenant,
+                email,
+                role,
+                password_env,
+            } => {
+                let password = std::env::var(&password_env).with_context(|| {
+                    format!("set the password in the environment variable {password_env}")
+                })?;
+                if password.chars().count() < 12 {
+                    anyhow::bail!("{password_env}: a password needs at least 12 characters");
+                }
+                let store = open_migrated(&database_url).await?;
+                store.ensure_tenant(&tenant, tenant.as_str()).await?;
+                let hash = auth::hash_password(&password)?;
+                let user = store.upsert_user(&email, "", Some(&hash)).await?;
+                store.set_membership(&tenant, user, role).await?;
+                println!("{} is {role} of tenant {tenant}", email.to_lowercase());
+                Ok(())
+            }
+            Command::CreateToken {
+                database_url,
+                tenant,
+                name,
+                role,
+                expires_in_days,
+            } => {
+                let store = open_migrated(&database_url).await?;
+                store.ensure_tenant(&tenant, tenant.as_str()).await?;
+                let secret = auth::OpaqueToken::generate(auth::TokenKind::Api)?;
+                let expires =
+                    expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
+                store
+                    .create_api_token(&tenant, &name, role, &secret.hash, "cli", expires)
+                    .await?;
+                println!("{}", secret.text);
+                Ok(())
+            }
             Command::Detect { input } => detect(&input),
             Command::Lineage { dialect } => lineage(&dialect),
             Command::Serve {
@@ -108,14 +195,22 @@ fn main() -> ExitCode {
                 nats_url,
                 listen,
                 console_dir,
-                default_tenant,
+                jwt_keys,
+                rate_limit,
+                rate_burst,
+                login_rate,
             } => {
                 let config = ServeConfig {
                     database_url,
                     nats_url: Some(nats_url),
                     listen,
                     console_dir,
-                    default_tenant,
+                    jwt_keys,
+                    rate_limits: RateLimitConfig {
+                        per_second: rate_limit,
+                        burst: rate_burst,
+                        logins_per_minute: login_rate,
+                    },
                 };
                 let app = Application::build(config).await?;
                 let cancel = CancellationToken::new();
@@ -131,6 +226,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn open_migrated(database_url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(database_url)
+        .await
+        .context("cannot open the control plane's database")?;
+    store.migrate().await?;
+    Ok(store)
 }
 
 async fn cancel_on_signal(cancel: CancellationToken) {

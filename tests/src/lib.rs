@@ -51,6 +51,60 @@ where
     }
 }
 
+/// Signing key every test control plane uses, so a test can also mint access tokens itself.
+pub const TEST_JWT_KEYS: &str = "test:cwic-test-signing-key-0123456789abcdef";
+
+/// Creates an API token with `role` in `tenant` straight in the control plane's database (the
+/// tenant is created when missing) and returns its secret.
+pub async fn mint_token(database_url: &str, tenant: &str, role: &str) -> anyhow::Result<String> {
+    use cwic_control_plane::auth::{OpaqueToken, Role, TokenKind};
+    let store = cwic_control_plane::store::Store::connect(database_url).await?;
+    store.migrate().await?;
+    let tenant = cwic_shared::TenantId::parse(tenant)?;
+    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    store.ensure_tenant(&tenant, tenant.as_str()).await?;
+    let secret = OpaqueToken::generate(TokenKind::Api)?;
+    store
+        .create_api_token(&tenant, &format!("test-{role}"), role, &secret.hash, "test", None)
+        .await?;
+    store.close().await;
+    Ok(secret.text)
+}
+
+/// Creates a user with a password and `role` in `tenant` (both created when missing).
+pub async fn add_user(
+    database_url: &str,
+    tenant: &str,
+    email: &str,
+    password: &str,
+    role: &str,
+) -> anyhow::Result<uuid::Uuid> {
+    use cwic_control_plane::auth::{Role, hash_password};
+    let store = cwic_control_plane::store::Store::connect(database_url).await?;
+    store.migrate().await?;
+    let tenant = cwic_shared::TenantId::parse(tenant)?;
+    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    store.ensure_tenant(&tenant, tenant.as_str()).await?;
+    let user = store
+        .upsert_user(email, "", Some(&hash_password(password)?))
+        .await?;
+    store.set_membership(&tenant, user, role).await?;
+    store.close().await;
+    Ok(user)
+}
+
+/// The control plane's configuration for an in-process test server on a free port, without ingest.
+pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeConfig {
+    cwic_control_plane::app::ServeConfig {
+        database_url: database_url.to_owned(),
+        nats_url: None,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        console_dir: PathBuf::from("/nonexistent"),
+        jwt_keys: Some(TEST_JWT_KEYS.to_owned()),
+        rate_limits: Default::default(),
+    }
+}
+
 /// A free TCP port on loopback (bound and released; fine for tests on one machine).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -205,7 +259,7 @@ impl ControlPlane {
         Self::start_with_console(database_url, nats_url, None).await
     }
 
-    /// Starts with the built console served from `console_dir`, and `demo` as the default tenant.
+    /// Starts with the built console served from `console_dir`.
     pub async fn start_with_console(
         database_url: &str,
         nats_url: &str,
@@ -236,15 +290,14 @@ impl ControlPlane {
         let log = std::fs::File::create(self.log_dir.path().join(format!("cwic-{}.log", self.starts)))?;
         let mut command = Command::new(binary("cwic"));
         if let Some(dir) = &self.console_dir {
-            command
-                .env("CWIC_CONSOLE_DIR", dir)
-                .env("CWIC_DEFAULT_TENANT", "demo");
+            command.env("CWIC_CONSOLE_DIR", dir);
         }
         let child = command
             .arg("serve")
             .env("CWIC_DATABASE_URL", &self.database_url)
             .env("CWIC_NATS_URL", &self.nats_url)
             .env("CWIC_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("CWIC_JWT_KEYS", TEST_JWT_KEYS)
             .env("CWIC_LOG", "info,cwic_control_plane=debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -300,11 +353,12 @@ impl ControlPlane {
             .join("\n--- restart ---\n")
     }
 
-    /// GET a JSON document from the API as `tenant`.
+    /// GET a JSON document from the API as a viewer of `tenant` (an API token minted for the call).
     pub async fn get(&self, path: &str, tenant: &str) -> anyhow::Result<Value> {
+        let token = mint_token(&self.database_url, tenant, "viewer").await?;
         let response = reqwest::Client::new()
             .get(format!("{}{path}", self.base_url()))
-            .header("x-cwic-tenant", tenant)
+            .bearer_auth(token)
             .send()
             .await?;
         let status = response.status();

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use std::path::PathBuf;
-
-use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::app::Application;
 use cwic_control_plane::store::{IncomingBatch, IngestOutcome, Store, StoreError};
-use cwic_e2e::TestDb;
+use cwic_e2e::{TestDb, mint_token, test_serve_config};
 use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, Metric, MetricBatch};
 use cwic_shared::{AgentId, TenantId};
 use serde_json::{Value, json};
@@ -55,31 +53,30 @@ fn batch(tenant: &str, collected_at_unix_ms: i64, columns: &[&str], rows: f64) -
 
 struct Running {
     base: String,
+    database_url: String,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
-async fn serve(db: &TestDb, default_tenant: Option<&str>) -> Running {
-    let app = Application::build(ServeConfig {
-        database_url: db.url.clone(),
-        nats_url: None,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        console_dir: PathBuf::from("/nonexistent"),
-        default_tenant: default_tenant.map(|tenant| TenantId::parse(tenant).unwrap()),
-    })
-    .await
-    .unwrap();
+async fn serve(db: &TestDb) -> Running {
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let cancel = CancellationToken::new();
     let task = tokio::spawn(app.run(cancel.clone()));
-    Running { base, cancel, task }
+    Running {
+        base,
+        database_url: db.url.clone(),
+        cancel,
+        task,
+    }
 }
 
 impl Running {
+    /// GET as a viewer of `tenant`, or without credentials.
     async fn get(&self, path: &str, tenant: Option<&str>) -> (u16, Value) {
         let mut request = reqwest::Client::new().get(format!("{}{path}", self.base));
         if let Some(tenant) = tenant {
-            request = request.header("x-cwic-tenant", tenant);
+            request = request.bearer_auth(mint_token(&self.database_url, tenant, "viewer").await.unwrap());
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
@@ -160,7 +157,7 @@ async fn invalid_batches_are_refused_with_the_reason() {
 #[tokio::test]
 async fn a_late_batch_adds_history_but_does_not_roll_the_schema_back() {
     let db = TestDb::create("api").await.unwrap();
-    let running = serve(&db, None).await;
+    let running = serve(&db).await;
     let store = Store::from_pool(db.pool.clone());
     let (tenant, agent) = ids();
     let newer = batch("acme", 1_700_000_600_000, &["id", "amount", "currency"], 12.0);
@@ -203,7 +200,7 @@ async fn a_late_batch_adds_history_but_does_not_roll_the_schema_back() {
 #[tokio::test]
 async fn tenants_see_only_their_own_assets() {
     let db = TestDb::create("api").await.unwrap();
-    let running = serve(&db, None).await;
+    let running = serve(&db).await;
     let store = Store::from_pool(db.pool.clone());
     let agent = AgentId::parse("wh-1").unwrap();
     store
@@ -251,15 +248,9 @@ async fn tenants_see_only_their_own_assets() {
 #[tokio::test]
 async fn bad_requests_get_one_error_shape_naming_the_problem() {
     let db = TestDb::create("api").await.unwrap();
-    let running = serve(&db, None).await;
+    let running = serve(&db).await;
     let (status, body) = running.get("/api/v1/assets", None).await;
-    assert_eq!(status, 400);
-    assert_eq!(body["code"], "tenant_required");
-    let (status, body) = running.get("/api/v1/assets", Some("Not A Tenant")).await;
-    assert_eq!(
-        (status, body["code"].clone(), body["details"]["field"].clone()),
-        (400, json!("bad_request"), json!("x-cwic-tenant"))
-    );
+    assert_eq!((status, body["code"].clone()), (401, json!("unauthenticated")));
     let (status, body) = running.get("/api/v1/assets?limit=0", Some("acme")).await;
     assert_eq!(status, 400);
     assert_eq!(body["message"], "limit must be between 1 and 1000, got 0");
@@ -277,25 +268,6 @@ async fn bad_requests_get_one_error_shape_naming_the_problem() {
     );
     let (status, body) = running.get("/api/v1/nothing-here", Some("acme")).await;
     assert_eq!((status, body["code"].clone()), (404, json!("not_found")));
-    running.stop().await;
-}
-
-#[tokio::test]
-async fn the_default_tenant_serves_requests_without_a_header() {
-    let db = TestDb::create("api").await.unwrap();
-    let running = serve(&db, Some("demo")).await;
-    let store = Store::from_pool(db.pool.clone());
-    store
-        .ingest_batch(
-            &TenantId::parse("demo").unwrap(),
-            &AgentId::parse("wh-1").unwrap(),
-            &batch("demo", 1_700_000_000_000, &["id"], 7.0),
-            None,
-        )
-        .await
-        .unwrap();
-    let (status, page) = running.get("/api/v1/assets", None).await;
-    assert_eq!((status, page["items"][0]["row_count"].clone()), (200, json!(7.0)));
     running.stop().await;
 }
 
@@ -364,7 +336,7 @@ async fn concurrent_groups_sharing_assets_and_batches_store_each_batch_once() {
 #[tokio::test]
 async fn stored_history_is_judged_with_an_expected_band_and_the_spike_is_flagged() {
     let db = TestDb::create("api").await.unwrap();
-    let running = serve(&db, None).await;
+    let running = serve(&db).await;
     let store = Store::from_pool(db.pool.clone());
     let (tenant, agent) = ids();
     let start_ms = 1_767_225_600_000_i64; // 2026-01-01T00:00:00Z

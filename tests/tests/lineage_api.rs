@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use std::path::PathBuf;
-
-use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::app::Application;
 use cwic_control_plane::store::Store;
-use cwic_e2e::TestDb;
+use cwic_e2e::{TestDb, mint_token, test_serve_config};
 use cwic_proto::agent::v1::{AssetObservation, Metric, MetricBatch};
 use cwic_shared::{AgentId, TenantId};
 use serde_json::{Value, json};
@@ -15,26 +13,20 @@ use tokio_util::sync::CancellationToken;
 
 struct Api {
     base: String,
+    database_url: String,
     client: reqwest::Client,
     cancel: CancellationToken,
 }
 
 impl Api {
     async fn start(db: &TestDb) -> Self {
-        let app = Application::build(ServeConfig {
-            database_url: db.url.clone(),
-            nats_url: None,
-            listen: "127.0.0.1:0".parse().unwrap(),
-            console_dir: PathBuf::from("/nonexistent"),
-            default_tenant: None,
-        })
-        .await
-        .unwrap();
+        let app = Application::build(test_serve_config(&db.url)).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());
         let cancel = CancellationToken::new();
         tokio::spawn(app.run(cancel.clone()));
         Self {
             base,
+            database_url: db.url.clone(),
             client: reqwest::Client::new(),
             cancel,
         }
@@ -44,7 +36,7 @@ impl Api {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("x-cwic-tenant", "acme")
+            .bearer_auth(mint_token(&self.database_url, "acme", "editor").await.unwrap())
             .json(body)
             .send()
             .await
@@ -56,7 +48,7 @@ impl Api {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
-            .header("x-cwic-tenant", tenant)
+            .bearer_auth(mint_token(&self.database_url, tenant, "viewer").await.unwrap())
             .send()
             .await
             .unwrap();

@@ -1,15 +1,17 @@
 //! `/api/v1/assets`: tables, views and files the agents observed, and their metric history.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::error::{ApiError, ApiResult};
-use super::tenant::TenantScope;
+use super::access::Read;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiQuery, AppState};
 use crate::anomaly::{DetectorConfig, SeriesDetector};
 use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
@@ -19,17 +21,18 @@ const MAX_LIMIT: i64 = 1_000;
 const DEFAULT_METRIC_LIMIT: i64 = 1_000;
 const MAX_METRIC_LIMIT: i64 = 10_000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/assets", get(list_assets))
-        .route("/api/v1/assets/{id}", get(get_asset))
-        .route("/api/v1/assets/{id}/metrics", get(asset_metrics))
-        .route("/api/v1/assets/{id}/anomalies", get(asset_anomalies))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_assets))
+        .routes(routes!(get_asset))
+        .routes(routes!(asset_metrics))
+        .routes(routes!(asset_anomalies))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
+    /// 1 to 1000, default 100.
     limit: Option<i64>,
     offset: Option<i64>,
     /// Part of `schema.name`, case-insensitive.
@@ -52,9 +55,14 @@ fn parse_id(id: &str) -> ApiResult<Uuid> {
         .map_err(|_| ApiError::bad_request(format!("asset id `{id}` is not a UUID"), json!({"field": "id"})))
 }
 
+/// Tables, views and files the tenant's agents observed, with their latest row count.
+#[utoipa::path(get, path = "/api/v1/assets", tag = "assets", security(("bearer" = ["viewer"])),
+    params(ListParams),
+    responses((status = 200, body = Page<AssetSummary>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
 async fn list_assets(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<AssetSummary>>> {
     let limit = bounded("limit", params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
@@ -67,25 +75,32 @@ async fn list_assets(
     }
     let search = params.q.as_deref().filter(|text| !text.is_empty());
     Ok(Json(
-        state.store.list_assets(&tenant, search, limit, offset).await?,
+        state
+            .store
+            .list_assets(&caller.tenant, search, limit, offset)
+            .await?,
     ))
 }
 
+/// One asset with its columns and their latest NULL counts.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", security(("bearer" = ["viewer"])),
+    params(("id" = Uuid, Path, description = "Asset id")),
+    responses((status = 200, body = AssetDetail), (status = 404, body = ErrorBody)))]
 async fn get_asset(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AssetDetail>> {
     let id = parse_id(&id)?;
     state
         .store
-        .get_asset(&tenant, id)
+        .get_asset(&caller.tenant, id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("asset"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct MetricParams {
     metric: Option<String>,
@@ -95,9 +110,14 @@ struct MetricParams {
     limit: Option<i64>,
 }
 
+/// The asset's metric history, oldest first.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/metrics", tag = "assets", security(("bearer" = ["viewer"])),
+    params(("id" = Uuid, Path, description = "Asset id"), MetricParams),
+    responses((status = 200, body = serde_json::Value, description = "`{\"items\": [MetricPoint]}`"),
+              (status = 404, body = ErrorBody)))]
 async fn asset_metrics(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<MetricParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -111,7 +131,7 @@ async fn asset_metrics(
     };
     let points: Vec<MetricPoint> = state
         .store
-        .asset_metrics(&tenant, id, &query)
+        .asset_metrics(&caller.tenant, id, &query)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "items": points })))
@@ -120,7 +140,7 @@ async fn asset_metrics(
 /// Points of history judged by the anomaly detector, at most.
 const MAX_JUDGED_POINTS: i64 = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct AnomalyParams {
     /// A metric name, e.g. `row_count` or `null_count`.
@@ -132,9 +152,13 @@ struct AnomalyParams {
 /// A metric series as the anomaly detector sees it: every point with the expected band it was
 /// judged against, and the points that open an anomaly event. Causal: each verdict uses only the
 /// points before it, so the band is what the detector expected at that time.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/anomalies", tag = "assets", security(("bearer" = ["viewer"])),
+    params(("id" = Uuid, Path, description = "Asset id"), AnomalyParams),
+    responses((status = 200, body = serde_json::Value, description = "Points with verdicts and anomaly times"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn asset_anomalies(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<AnomalyParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -159,7 +183,7 @@ async fn asset_anomalies(
     }
     let series = state
         .store
-        .metric_series(&tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
+        .metric_series(&caller.tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     let mut detector = SeriesDetector::new(DetectorConfig::default());

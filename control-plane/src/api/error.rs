@@ -13,7 +13,11 @@ use crate::store::StoreError;
 pub enum ErrorCode {
     BadRequest,
     TenantRequired,
+    Unauthenticated,
+    Forbidden,
     NotFound,
+    Conflict,
+    RateLimited,
     Unavailable,
     Internal,
 }
@@ -23,7 +27,11 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::TenantRequired => "tenant_required",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -32,7 +40,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             ErrorCode::BadRequest | ErrorCode::TenantRequired => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -44,6 +56,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Value,
+    /// Seconds for the `Retry-After` header of a 429.
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -54,6 +68,21 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn rate_limited(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        Self {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            details: json!({"retry_after_seconds": retry_after_seconds}),
+            retry_after: Some(retry_after_seconds),
         }
     }
 
@@ -62,12 +91,24 @@ impl ApiError {
             code: ErrorCode::BadRequest,
             message: message.into(),
             details,
+            retry_after: None,
         }
     }
 
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
+}
+
+/// The error body as the OpenAPI document describes it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable: bad_request, tenant_required, unauthenticated, forbidden, not_found,
+    /// conflict, rate_limited, unavailable, internal.
+    pub code: String,
+    pub message: String,
+    /// What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say.
+    pub details: Value,
 }
 
 impl From<StoreError> for ApiError {
@@ -81,6 +122,12 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"code": self.code.as_str(), "message": self.message, "details": self.details});
-        (self.code.status(), Json(body)).into_response()
+        let mut response = (self.code.status(), Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

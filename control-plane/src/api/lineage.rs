@@ -1,16 +1,18 @@
 //! `/api/v1/lineage`: recording lineage (OpenLineage run events, SQL, dbt manifests) and reading the
 //! graph (upstream, downstream, impact, path) as of any moment.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::error::{ApiError, ApiResult, ErrorCode};
-use super::tenant::TenantScope;
+use super::access::{Read, Write};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::{ApiJson, ApiQuery, AppState};
 use crate::lineage::job::{DatasetRef, JobLineage, LineageOrigin};
 use crate::lineage::openlineage::RunEvent;
@@ -22,34 +24,38 @@ const MANIFEST_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 const DEFAULT_DEPTH: u32 = 5;
 const IMPACT_DEPTH: u32 = 10;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/lineage", post(record_openlineage))
-        .route("/api/v1/lineage/sql", post(record_sql))
-        .route(
-            "/api/v1/lineage/dbt",
-            post(record_dbt).layer(DefaultBodyLimit::max(MANIFEST_LIMIT_BYTES)),
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(record_openlineage))
+        .routes(routes!(record_sql))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(record_dbt))
+                .layer(DefaultBodyLimit::max(MANIFEST_LIMIT_BYTES)),
         )
-        .route("/api/v1/lineage/upstream", get(upstream))
-        .route("/api/v1/lineage/downstream", get(downstream))
-        .route("/api/v1/lineage/impact", get(impact))
-        .route("/api/v1/lineage/path", get(path))
+        .routes(routes!(upstream))
+        .routes(routes!(downstream))
+        .routes(routes!(impact))
+        .routes(routes!(path))
 }
 
 /// OpenLineage HTTP transport endpoint (`POST {url}/api/v1/lineage` with a RunEvent body).
+#[utoipa::path(post, path = "/api/v1/lineage", tag = "lineage", security(("bearer" = ["editor"])),
+    request_body(content = Value, description = "An OpenLineage RunEvent"),
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody)))]
 async fn record_openlineage(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Write(caller): Write,
     ApiJson(event): ApiJson<RunEvent>,
 ) -> ApiResult<Json<Value>> {
     let Some(lineage) = event.lineage() else {
         return Ok(Json(json!({"recorded": false})));
     };
-    let change = state.store.record_lineage(&tenant, &lineage).await?;
+    let change = state.store.record_lineage(&caller.tenant, &lineage).await?;
     Ok(Json(json!({"recorded": !change.stale, "change": change})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SqlLineageRequest {
     /// Where the tables live: the agent's source name for a warehouse.
@@ -77,9 +83,13 @@ fn sql_job_name(sql: &str) -> String {
     format!("sql:{hash:016x}")
 }
 
+/// Records the lineage of a SQL script (tables and columns it reads and writes).
+#[utoipa::path(post, path = "/api/v1/lineage/sql", tag = "lineage", security(("bearer" = ["editor"])),
+    request_body = SqlLineageRequest,
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody)))]
 async fn record_sql(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Write(caller): Write,
     ApiJson(request): ApiJson<SqlLineageRequest>,
 ) -> ApiResult<Json<Value>> {
     // The dialect is not `Send`: parse before the first await.
@@ -101,7 +111,7 @@ async fn record_sql(
         &request.default_schema,
         &detailed,
     );
-    let change = state.store.record_lineage(&tenant, &lineage).await?;
+    let change = state.store.record_lineage(&caller.tenant, &lineage).await?;
     let mut warnings = detailed.warnings.clone();
     if !known {
         warnings.push(format!(
@@ -119,15 +129,20 @@ async fn record_sql(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct DbtParams {
+    /// Namespace of the warehouse the models live in; default from the manifest's adapter.
     namespace: Option<String>,
 }
 
+/// Records the lineage of every model in a dbt `manifest.json` (the request body).
+#[utoipa::path(post, path = "/api/v1/lineage/dbt", tag = "lineage", security(("bearer" = ["editor"])),
+    params(DbtParams), request_body(content = Value, description = "dbt manifest.json"),
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody)))]
 async fn record_dbt(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Write(caller): Write,
     ApiQuery(params): ApiQuery<DbtParams>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
@@ -135,7 +150,7 @@ async fn record_dbt(
         .map_err(|error| ApiError::bad_request(error.to_string(), Value::Null))?;
     let (mut opened, mut closed) = (0, 0);
     for job in &manifest.jobs {
-        let change = state.store.record_lineage(&tenant, job).await?;
+        let change = state.store.record_lineage(&caller.tenant, job).await?;
         opened += change.opened;
         closed += change.closed;
     }
@@ -148,7 +163,7 @@ async fn record_dbt(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct WalkParams {
     namespace: String,
@@ -215,23 +230,29 @@ async fn walk(
     Ok(Json(json!(walk)))
 }
 
+/// Datasets (or, with `column`, columns) the given one is derived from.
+#[utoipa::path(get, path = "/api/v1/lineage/upstream", tag = "lineage", security(("bearer" = ["viewer"])),
+    params(WalkParams), responses((status = 200, body = Value), (status = 404, body = ErrorBody)))]
 async fn upstream(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     ApiQuery(params): ApiQuery<WalkParams>,
 ) -> ApiResult<Json<Value>> {
-    walk(state, tenant, params, Direction::Upstream).await
+    walk(state, caller.tenant, params, Direction::Upstream).await
 }
 
+/// Datasets (or, with `column`, columns) derived from the given one.
+#[utoipa::path(get, path = "/api/v1/lineage/downstream", tag = "lineage", security(("bearer" = ["viewer"])),
+    params(WalkParams), responses((status = 200, body = Value), (status = 404, body = ErrorBody)))]
 async fn downstream(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     ApiQuery(params): ApiQuery<WalkParams>,
 ) -> ApiResult<Json<Value>> {
-    walk(state, tenant, params, Direction::Downstream).await
+    walk(state, caller.tenant, params, Direction::Downstream).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct ImpactParams {
     namespace: String,
@@ -241,17 +262,19 @@ struct ImpactParams {
 
 /// Every dataset downstream of one, with the measured asset it is (if any) and the jobs that carry
 /// the data there.
+#[utoipa::path(get, path = "/api/v1/lineage/impact", tag = "lineage", security(("bearer" = ["viewer"])),
+    params(ImpactParams), responses((status = 200, body = Value), (status = 404, body = ErrorBody)))]
 async fn impact(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     ApiQuery(params): ApiQuery<ImpactParams>,
 ) -> ApiResult<Json<Value>> {
-    let root = find_node(&state, &tenant, &params.namespace, &params.dataset, None).await?;
+    let root = find_node(&state, &caller.tenant, &params.namespace, &params.dataset, None).await?;
     let as_of = params.as_of.unwrap_or_else(Utc::now);
     let walk = state
         .store
         .walk_lineage(
-            &tenant,
+            &caller.tenant,
             root,
             Direction::Downstream,
             Granularity::Table,
@@ -285,7 +308,7 @@ async fn impact(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct PathParams {
     namespace: String,
@@ -298,9 +321,13 @@ struct PathParams {
     as_of: Option<DateTime<Utc>>,
 }
 
+/// The shortest lineage path between two datasets or two columns.
+#[utoipa::path(get, path = "/api/v1/lineage/path", tag = "lineage", security(("bearer" = ["viewer"])),
+    params(PathParams), responses((status = 200, body = Value), (status = 400, body = ErrorBody),
+                                  (status = 404, body = ErrorBody)))]
 async fn path(
     State(state): State<AppState>,
-    TenantScope(tenant): TenantScope,
+    Read(caller): Read,
     ApiQuery(params): ApiQuery<PathParams>,
 ) -> ApiResult<Json<Value>> {
     if params.from_column.is_some() != params.to_column.is_some() {
@@ -311,7 +338,7 @@ async fn path(
     }
     let from = find_node(
         &state,
-        &tenant,
+        &caller.tenant,
         &params.namespace,
         &params.from_dataset,
         params.from_column.as_deref(),
@@ -320,13 +347,16 @@ async fn path(
     let to_namespace = params.to_namespace.as_deref().unwrap_or(&params.namespace);
     let to = find_node(
         &state,
-        &tenant,
+        &caller.tenant,
         to_namespace,
         &params.to_dataset,
         params.to_column.as_deref(),
     )
     .await?;
     let as_of = params.as_of.unwrap_or_else(Utc::now);
-    let path = state.store.lineage_path(&tenant, &from, &to, as_of).await?;
+    let path = state
+        .store
+        .lineage_path(&caller.tenant, &from, &to, as_of)
+        .await?;
     Ok(Json(json!({"as_of": as_of, "path": path})))
 }

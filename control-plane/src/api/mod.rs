@@ -3,11 +3,12 @@
 //! Owns routing, request parsing and the error body. Handlers are thin: extract, call one store or
 //! service function, map the result. Must not hold SQL or business logic.
 
+pub mod access;
 mod assets;
+mod auth;
 pub mod error;
 mod lineage;
 mod system;
-pub mod tenant;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,31 +17,81 @@ use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse};
-use cwic_shared::TenantId;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::JwtKeys;
 use crate::ingest::IngestStats;
 use crate::store::Store;
+use access::RateLimits;
 use error::{ApiError, ErrorCode};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub default_tenant: Option<TenantId>,
+    pub keys: JwtKeys,
+    pub limits: Arc<RateLimits>,
     pub ingest_stats: Arc<IngestStats>,
 }
 
-/// Builds the whole router: API, system endpoints, then the console for every other path.
-pub fn router(state: AppState, console_dir: &Path) -> Router {
-    let api = Router::new()
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CWIC control plane API",
+        description = "Every route under /api/v1 except sign-in needs `Authorization: Bearer <token>`: an \
+                       access token from POST /api/v1/auth/login or an API token. The role a route needs \
+                       is the scope of its `bearer` security requirement (viewer < editor < admin < owner). \
+                       Errors are `{code, message, details}`."
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "Sign-in, refresh, logout"),
+        (name = "access", description = "Members, API tokens, audit log"),
+        (name = "assets", description = "Observed tables and their metric history"),
+        (name = "lineage", description = "Column-level lineage, impact and time travel"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API's routes together with the OpenAPI document generated from the same handlers, so a
+/// route cannot exist without being documented (and checked by the authorization test).
+pub fn api() -> (Router<AppState>, OpenApiDocument) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
         .merge(assets::router())
         .merge(lineage::router())
-        .merge(system::router())
-        .route("/api/{*rest}", axum::routing::any(unknown_api_route));
-    with_console(api, console_dir)
+        .split_for_parts()
+}
+
+/// Builds the whole router: API (behind authentication, rate limits and audit), the OpenAPI
+/// document and its offline docs page, system endpoints, then the console for every other path.
+pub fn router(state: AppState, console_dir: &Path) -> Router {
+    let (api, openapi) = api();
+    // The docs page (Swagger UI, bundled in the binary: works offline) also serves the document.
+    let docs = SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", openapi);
+    let api = api
+        .merge(Router::from(docs))
+        .route("/api/{*rest}", axum::routing::any(unknown_api_route))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard));
+    with_console(api.merge(system::router()), console_dir)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Store, StoreResult};
 
 /// A page of a list, with the total count for the same filter.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,
@@ -16,7 +16,7 @@ pub struct Page<T> {
     pub offset: i64,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AssetSummary {
     pub id: Uuid,
     pub source_name: String,
@@ -33,14 +33,14 @@ pub struct AssetSummary {
     pub column_count: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssetDetail {
     #[serde(flatten)]
     pub summary: AssetSummary,
     pub columns: Vec<ColumnDetail>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ColumnDetail {
     pub name: String,
     pub ordinal: i32,
@@ -50,7 +50,7 @@ pub struct ColumnDetail {
     pub null_count: Option<f64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MetricPoint {
     pub metric: String,
     /// Empty for table-level metrics.

@@ -5,6 +5,7 @@
 //! not know about HTTP or NATS.
 
 mod assets;
+mod auth;
 mod ingest;
 pub mod lineage;
 
@@ -14,6 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
+pub use auth::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, LoginCandidate, Member, Refresh};
 pub use ingest::{IncomingBatch, IngestOutcome};
 
 /// The control plane's migrations, embedded in the binary.
@@ -30,6 +32,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid batch: {0}")]
     InvalidBatch(String),
+    #[error("stored data is not what the code expects: {0}")]
+    Corrupt(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,664 @@
+//! Sign-in and access management: `/api/v1/auth/*` (login, refresh, logout, me), members, API tokens
+//! and the audit log.
+//!
+//! The refresh token travels in an HttpOnly cookie scoped to `/api/v1/auth` for the console, and in
+//! the JSON body for other clients; either may be presented back.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use cwic_shared::TenantId;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::access::{Manage, Read, client_ip};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
+use super::{ApiJson, ApiQuery, AppState};
+use crate::auth::{
+    ACCESS_TOKEN_TTL, Caller, OpaqueToken, REFRESH_TOKEN_TTL, Role, TokenKind, UNKNOWN_USER_HASH,
+    hash_password, hash_token, verify_password,
+};
+use crate::store::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, Member, Refresh};
+
+const REFRESH_COOKIE: &str = "cwic_refresh";
+const COOKIE_PATH: &str = "/api/v1/auth";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(change_member, remove_member))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit_log))
+}
+
+/// The parts of a request the sign-in routes record: client address and whether it came over TLS.
+pub struct ClientInfo {
+    ip: String,
+    ip_addr: Option<std::net::IpAddr>,
+    https: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip_addr = client_ip(parts);
+        Ok(Self {
+            ip: ip_addr.map(|ip| ip.to_string()).unwrap_or_default(),
+            ip_addr,
+            https: parts
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|value| value.as_bytes() == b"https"),
+        })
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+    /// Which tenant to act in; needed only for members of several tenants.
+    tenant: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Session {
+    access_token: String,
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+    /// Also set as an HttpOnly cookie for browsers.
+    refresh_token: String,
+    tenant: String,
+    role: Role,
+    email: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token; browsers may omit it and send the cookie instead.
+    refresh_token: Option<String>,
+}
+
+fn audit_login(
+    tenant: Option<TenantId>,
+    email: &str,
+    outcome: &str,
+    reason: &str,
+    client: &ClientInfo,
+) -> AuditEntry {
+    AuditEntry {
+        tenant,
+        actor: format!("user:{}", email.to_lowercase()),
+        action: "login".to_owned(),
+        target: "password".to_owned(),
+        outcome: outcome.to_owned(),
+        source_ip: client.ip.clone(),
+        details: json!({"reason": reason}),
+    }
+}
+
+fn session_response(session: Session, https: bool) -> Response {
+    let cookie = format!(
+        "{REFRESH_COOKIE}={}; Path={COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session.refresh_token,
+        REFRESH_TOKEN_TTL.num_seconds(),
+        if https { "; Secure" } else { "" }
+    );
+    let mut response = Json(session).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn new_session(
+    state: &AppState,
+    user: Uuid,
+    email: &str,
+    tenant: &TenantId,
+    role: Role,
+    family: Uuid,
+) -> ApiResult<Session> {
+    let refresh = OpaqueToken::generate(TokenKind::Refresh).map_err(internal)?;
+    state
+        .store
+        .insert_refresh_token(
+            tenant,
+            user,
+            family,
+            &refresh.hash,
+            Utc::now() + REFRESH_TOKEN_TTL,
+        )
+        .await?;
+    Ok(Session {
+        access_token: state.keys.issue(user, email, tenant, role).map_err(internal)?,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+        refresh_token: refresh.text,
+        tenant: tenant.as_str().to_owned(),
+        role,
+        email: email.to_owned(),
+    })
+}
+
+fn internal(error: anyhow::Error) -> ApiError {
+    tracing::error!(%error, "cannot issue a token");
+    ApiError::new(ErrorCode::Internal, "internal error")
+}
+
+/// Signs in with e-mail and password; returns an access token and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    if let Some(ip) = client.ip_addr {
+        state.limits.charge_login(ip)?;
+    }
+    let candidate = state.store.login_candidate(&request.email).await?;
+    let stored = candidate.as_ref().and_then(|user| user.password_hash.as_deref());
+    let password_ok =
+        verify_password(&request.password, stored.unwrap_or(UNKNOWN_USER_HASH)) && stored.is_some();
+    let denied = || ApiError::new(ErrorCode::Unauthenticated, "wrong e-mail address or password");
+    let Some(user) = candidate.filter(|_| password_ok) else {
+        state
+            .store
+            .append_audit(&audit_login(
+                None,
+                &request.email,
+                "denied",
+                "bad credentials",
+                &client,
+            ))
+            .await?;
+        return Err(denied());
+    };
+    let chosen = match &request.tenant {
+        Some(wanted) => user
+            .memberships
+            .iter()
+            .find(|(tenant, _)| tenant.as_str() == wanted),
+        None if user.memberships.len() == 1 => user.memberships.first(),
+        None if user.memberships.is_empty() => None,
+        None => {
+            let tenants: Vec<&str> = user
+                .memberships
+                .iter()
+                .map(|(tenant, _)| tenant.as_str())
+                .collect();
+            return Err(ApiError::new(
+                ErrorCode::TenantRequired,
+                format!(
+                    "this account belongs to several tenants; choose one of: {}",
+                    tenants.join(", ")
+                ),
+            )
+            .with_details(json!({"field": "tenant", "tenants": tenants})));
+        }
+    };
+    let Some((tenant, role)) = chosen.cloned() else {
+        state
+            .store
+            .append_audit(&audit_login(
+                None,
+                &user.email,
+                "denied",
+                "not a member of the tenant",
+                &client,
+            ))
+            .await?;
+        return Err(denied());
+    };
+    let session = new_session(&state, user.id, &user.email, &tenant, role, Uuid::now_v7()).await?;
+    state
+        .store
+        .append_audit(&audit_login(
+            Some(tenant),
+            &user.email,
+            "success",
+            "password",
+            &client,
+        ))
+        .await?;
+    Ok(session_response(session, client.https))
+}
+
+/// The optional JSON body of refresh and logout (browsers send none and rely on the cookie).
+fn refresh_body(body: &[u8]) -> ApiResult<Option<RefreshRequest>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body).map(Some).map_err(|error| {
+        ApiError::bad_request(
+            format!("invalid JSON body: {error}"),
+            json!({"field": "refresh_token"}),
+        )
+    })
+}
+
+fn presented_refresh(headers: &HeaderMap, body: Option<RefreshRequest>) -> Option<String> {
+    body.and_then(|body| body.refresh_token).or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == REFRESH_COOKIE)
+            .map(|(_, value)| value.to_owned())
+    })
+}
+
+/// Trades a refresh token for a new access token and a new refresh token (the old one stops
+/// working; presenting it again revokes the whole session).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 401, body = ErrorBody)))]
+async fn refresh(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let presented = presented_refresh(&headers, refresh_body(&body)?)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "no refresh token presented"))?;
+    let next = OpaqueToken::generate(TokenKind::Refresh).map_err(internal)?;
+    let expires = Utc::now() + REFRESH_TOKEN_TTL;
+    match state
+        .store
+        .rotate_refresh_token(&hash_token(&presented), &next.hash, expires)
+        .await?
+    {
+        Refresh::Rotated {
+            user,
+            email,
+            tenant,
+            role,
+        } => {
+            let session = Session {
+                access_token: state.keys.issue(user, &email, &tenant, role).map_err(internal)?,
+                token_type: "Bearer",
+                expires_in: ACCESS_TOKEN_TTL.num_seconds(),
+                refresh_token: next.text,
+                tenant: tenant.as_str().to_owned(),
+                role,
+                email,
+            };
+            Ok(session_response(session, client.https))
+        }
+        Refresh::Reused => {
+            state
+                .store
+                .append_audit(&AuditEntry {
+                    tenant: None,
+                    actor: "anonymous".to_owned(),
+                    action: "refresh".to_owned(),
+                    target: "session".to_owned(),
+                    outcome: "denied".to_owned(),
+                    source_ip: client.ip.clone(),
+                    details: json!({"reason": "a rotated refresh token was presented again; session revoked"}),
+                })
+                .await?;
+            Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "this refresh token was already used; the session is revoked, sign in again",
+            ))
+        }
+        Refresh::Invalid => Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "the refresh token is unknown or expired; sign in again",
+        )),
+    }
+}
+
+/// Ends the session: its refresh tokens stop working (access tokens expire within 15 minutes).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204)))]
+async fn logout(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    if let Some(presented) = presented_refresh(&headers, refresh_body(&body)?) {
+        let known = state.store.revoke_refresh_family(&hash_token(&presented)).await?;
+        state
+            .store
+            .append_audit(&AuditEntry {
+                tenant: None,
+                actor: "session".to_owned(),
+                action: "logout".to_owned(),
+                target: "session".to_owned(),
+                outcome: if known { "success" } else { "rejected" }.to_owned(),
+                source_ip: client.ip,
+                details: json!({}),
+            })
+            .await?;
+    }
+    let cookie = format!("{REFRESH_COOKIE}=; Path={COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    tenant: String,
+    role: Role,
+    /// `user:<email>` or `token:<name>:<id>`.
+    actor: String,
+}
+
+/// Who the bearer token belongs to.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = ["viewer"])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(Read(caller): Read) -> Json<Me> {
+    Json(Me {
+        tenant: caller.tenant.as_str().to_owned(),
+        role: caller.role,
+        actor: caller.principal.actor(),
+    })
+}
+
+/// Members of the tenant and their roles.
+#[utoipa::path(get, path = "/api/v1/members", tag = "access", security(("bearer" = ["viewer"])),
+    responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]
+async fn list_members(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<Vec<Member>>> {
+    Ok(Json(state.store.members(&caller.tenant).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    email: String,
+    role: Role,
+    #[serde(default)]
+    display_name: String,
+    /// Sets a password for local sign-in; omit for SSO-only members.
+    password: Option<String>,
+}
+
+const MIN_PASSWORD_CHARS: usize = 12;
+
+fn check_grant(caller: &Caller, role: Role) -> ApiResult<()> {
+    if role > caller.role || (role == Role::Owner && caller.role != Role::Owner) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!("a {} cannot grant the {role} role", caller.role),
+        )
+        .with_details(json!({"field": "role"})));
+    }
+    Ok(())
+}
+
+/// Adds a member (creating the user if needed) or changes an existing member's role.
+#[utoipa::path(post, path = "/api/v1/members", tag = "access", security(("bearer" = ["admin"])),
+    request_body = NewMember,
+    responses((status = 201, body = Member), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn add_member(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiJson(request): ApiJson<NewMember>,
+) -> ApiResult<(StatusCode, Json<Member>)> {
+    check_grant(&caller, request.role)?;
+    let email = request.email.trim().to_lowercase();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(ApiError::bad_request(
+            format!("`{email}` is not an e-mail address"),
+            json!({"field": "email"}),
+        ));
+    }
+    let hash = match &request.password {
+        Some(password) if password.chars().count() < MIN_PASSWORD_CHARS => {
+            return Err(ApiError::bad_request(
+                format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
+                json!({"field": "password"}),
+            ));
+        }
+        Some(password) => Some(hash_password(password).map_err(internal)?),
+        None => None,
+    };
+    let user = state
+        .store
+        .upsert_user(&email, &request.display_name, hash.as_deref())
+        .await?;
+    state
+        .store
+        .set_membership(&caller.tenant, user, request.role)
+        .await?;
+    let member = state
+        .store
+        .members(&caller.tenant)
+        .await?
+        .into_iter()
+        .find(|member| member.user_id == user)
+        .ok_or_else(|| ApiError::not_found("member"))?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    role: Role,
+}
+
+async fn existing_role(state: &AppState, caller: &Caller, user: Uuid) -> ApiResult<Role> {
+    state
+        .store
+        .membership(&caller.tenant, user)
+        .await?
+        .ok_or_else(|| ApiError::not_found("member"))
+}
+
+async fn keep_an_owner(state: &AppState, caller: &Caller, user: Uuid, current: Role) -> ApiResult<()> {
+    if current != Role::Owner {
+        return Ok(());
+    }
+    if caller.role != Role::Owner {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only an owner can change an owner",
+        ));
+    }
+    let owners = state
+        .store
+        .members(&caller.tenant)
+        .await?
+        .iter()
+        .filter(|member| member.role == Role::Owner && member.user_id != user)
+        .count();
+    if owners == 0 {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "a tenant keeps at least one owner",
+        ));
+    }
+    Ok(())
+}
+
+/// Changes a member's role.
+#[utoipa::path(patch, path = "/api/v1/members/{user_id}", tag = "access", security(("bearer" = ["admin"])),
+    params(("user_id" = Uuid, Path)), request_body = RoleChange,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn change_member(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(user): Path<Uuid>,
+    ApiJson(change): ApiJson<RoleChange>,
+) -> ApiResult<StatusCode> {
+    check_grant(&caller, change.role)?;
+    let current = existing_role(&state, &caller, user).await?;
+    if change.role != Role::Owner {
+        keep_an_owner(&state, &caller, user, current).await?;
+    }
+    state
+        .store
+        .set_membership(&caller.tenant, user, change.role)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a member from the tenant.
+#[utoipa::path(delete, path = "/api/v1/members/{user_id}", tag = "access", security(("bearer" = ["admin"])),
+    params(("user_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+async fn remove_member(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(user): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    let current = existing_role(&state, &caller, user).await?;
+    keep_an_owner(&state, &caller, user, current).await?;
+    state.store.remove_membership(&caller.tenant, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tenant's API tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "access", security(("bearer" = ["admin"])),
+    responses((status = 200, body = Vec<ApiTokenInfo>), (status = 403, body = ErrorBody)))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+) -> ApiResult<Json<Vec<ApiTokenInfo>>> {
+    Ok(Json(state.store.api_tokens(&caller.tenant).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+    role: Role,
+    /// Days until the token expires; omit for a token that lives until revoked.
+    expires_in_days: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// The secret, shown this once. Send it as `Authorization: Bearer <token>`.
+    token: String,
+    #[serde(flatten)]
+    info: ApiTokenInfo,
+}
+
+/// Creates an API token for automation, scoped to a role no higher than the caller's.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access", security(("bearer" = ["admin"])),
+    request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_token(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiJson(request): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    check_grant(&caller, request.role)?;
+    let name = request.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::bad_request(
+            "a token needs a name of 1 to 100 characters",
+            json!({"field": "name"}),
+        ));
+    }
+    let expires_at: Option<DateTime<Utc>> = match request.expires_in_days {
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "expires_in_days must be at least 1",
+                json!({"field": "expires_in_days"}),
+            ));
+        }
+        Some(days) => Some(Utc::now() + chrono::Duration::days(i64::from(days))),
+        None => None,
+    };
+    let secret = OpaqueToken::generate(TokenKind::Api).map_err(internal)?;
+    let info = state
+        .store
+        .create_api_token(
+            &caller.tenant,
+            name,
+            request.role,
+            &secret.hash,
+            &caller.principal.actor(),
+            expires_at,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: secret.text,
+            info,
+        }),
+    ))
+}
+
+/// Revokes an API token at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access", security(("bearer" = ["admin"])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    if state.store.revoke_api_token(&caller.tenant, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("token"))
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Exact actor, e.g. `user:ada@example.com`.
+    actor: Option<String>,
+    /// Part of the action, e.g. `POST /api/v1/tokens` or `login`.
+    action: Option<String>,
+    since: Option<DateTime<Utc>>,
+    /// Records older than this id (the last id of the previous page).
+    before: Option<i64>,
+    /// 1 to 1000, default 100.
+    limit: Option<i64>,
+}
+
+/// The tenant's audit log, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "access", security(("bearer" = ["admin"])),
+    params(AuditParams),
+    responses((status = 200, body = Vec<AuditRecord>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn audit_log(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiQuery(params): ApiQuery<AuditParams>,
+) -> ApiResult<Json<Vec<AuditRecord>>> {
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            format!("limit must be between 1 and 1000, got {limit}"),
+            json!({"field": "limit"}),
+        ));
+    }
+    let query = AuditQuery {
+        actor: params.actor,
+        action: params.action,
+        since: params.since,
+        before_id: params.before,
+        limit,
+    };
+    Ok(Json(state.store.audit(&caller.tenant, &query).await?))
+}

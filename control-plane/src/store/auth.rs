@@ -1,0 +1,475 @@
+//! Users, memberships, refresh and API tokens, and the audit log.
+//!
+//! Tokens are looked up by their SHA-256 hash only; the secrets themselves never reach the database.
+
+use chrono::{DateTime, Utc};
+use cwic_shared::TenantId;
+use serde::Serialize;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::{Store, StoreError, StoreResult};
+use crate::auth::{Principal, Role};
+
+/// A user who may sign in with a password, and the tenants they belong to.
+#[derive(Debug, Clone)]
+pub struct LoginCandidate {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub memberships: Vec<(TenantId, Role)>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiTokenInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Refresh {
+    /// The token was current: it is now rotated and `new_hash` is the family's current token.
+    Rotated {
+        user: Uuid,
+        email: String,
+        tenant: TenantId,
+        role: Role,
+    },
+    /// The token had already been rotated or revoked: its whole family is now revoked.
+    Reused,
+    /// Unknown, expired, or its user left the tenant.
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub tenant: Option<TenantId>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub source_ip: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub source_ip: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+fn role_of(text: &str) -> StoreResult<Role> {
+    text.parse()
+        .map_err(|error: String| StoreError::Corrupt(format!("stored role: {error}")))
+}
+
+fn tenant_of(text: &str) -> StoreResult<TenantId> {
+    TenantId::parse(text).map_err(|error| StoreError::Corrupt(format!("stored tenant: {error}")))
+}
+
+impl Store {
+    /// Creates the tenant if it does not exist yet.
+    pub async fn ensure_tenant(&self, tenant: &TenantId, name: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING")
+            .bind(tenant.as_str())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Creates a user, or sets the password and name of the existing user with that e-mail address.
+    /// Returns the user's id.
+    pub async fn upsert_user(
+        &self,
+        email: &str,
+        display_name: &str,
+        password_hash: Option<&str>,
+    ) -> StoreResult<Uuid> {
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, lower($2), $3, $4)
+             ON CONFLICT (email) DO UPDATE SET
+                 display_name = CASE WHEN EXCLUDED.display_name = '' THEN users.display_name
+                                     ELSE EXCLUDED.display_name END,
+                 password_hash = COALESCE(EXCLUDED.password_hash, users.password_hash)
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(email)
+        .bind(display_name)
+        .bind(password_hash)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Gives the user `role` in the tenant (creating or changing the membership).
+    pub async fn set_membership(&self, tenant: &TenantId, user: Uuid, role: Role) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+        )
+        .bind(tenant.as_str())
+        .bind(user)
+        .bind(role.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the membership; returns whether there was one.
+    pub async fn remove_membership(&self, tenant: &TenantId, user: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+            .bind(tenant.as_str())
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn membership(&self, tenant: &TenantId, user: Uuid) -> StoreResult<Option<Role>> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant.as_str())
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?;
+        role.as_deref().map(role_of).transpose()
+    }
+
+    pub async fn members(&self, tenant: &TenantId) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, u.display_name, m.role, m.created_at
+             FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.tenant_id = $1 ORDER BY u.email",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Member {
+                    user_id: row.try_get(0)?,
+                    email: row.try_get(1)?,
+                    display_name: row.try_get(2)?,
+                    role: role_of(row.try_get::<&str, _>(3)?)?,
+                    joined_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The user with this e-mail address (case-insensitive) and their memberships.
+    pub async fn login_candidate(&self, email: &str) -> StoreResult<Option<LoginCandidate>> {
+        let Some(row) = sqlx::query("SELECT id, email, password_hash FROM users WHERE email = lower($1)")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id: Uuid = row.try_get(0)?;
+        let memberships =
+            sqlx::query("SELECT tenant_id, role FROM memberships WHERE user_id = $1 ORDER BY 1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| Ok((tenant_of(row.try_get(0)?)?, role_of(row.try_get(1)?)?)))
+                .collect::<StoreResult<_>>()?;
+        Ok(Some(LoginCandidate {
+            id,
+            email: row.try_get(1)?,
+            password_hash: row.try_get(2)?,
+            memberships,
+        }))
+    }
+
+    /// Stores a new refresh token; `family` is a new id at login and the old token's on rotation.
+    pub async fn insert_refresh_token(
+        &self,
+        tenant: &TenantId,
+        user: Uuid,
+        family: Uuid,
+        hash: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant.as_str())
+        .bind(user)
+        .bind(family)
+        .bind(hash)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Rotates a refresh token: the presented one is retired and `new_hash` becomes current in the
+    /// same family, in one transaction. A retired token presented again revokes the family.
+    pub async fn rotate_refresh_token(
+        &self,
+        presented: &[u8],
+        new_hash: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Refresh> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT r.family_id, r.tenant_id, r.user_id, r.expires_at < now(),
+                    r.rotated_at IS NOT NULL OR r.revoked_at IS NOT NULL, m.role, u.email
+             FROM refresh_tokens r
+             JOIN users u ON u.id = r.user_id
+             LEFT JOIN memberships m ON m.tenant_id = r.tenant_id AND m.user_id = r.user_id
+             WHERE r.token_hash = $1
+             FOR UPDATE OF r",
+        )
+        .bind(presented)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(Refresh::Invalid);
+        };
+        let family: Uuid = row.try_get(0)?;
+        let (expired, retired): (bool, bool) = (row.try_get(3)?, row.try_get(4)?);
+        if retired {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(family)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Refresh::Reused);
+        }
+        let role: Option<String> = row.try_get(5)?;
+        let Some(role) = role.filter(|_| !expired) else {
+            return Ok(Refresh::Invalid);
+        };
+        let tenant = tenant_of(row.try_get(1)?)?;
+        let user: Uuid = row.try_get(2)?;
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1")
+            .bind(presented)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant.as_str())
+        .bind(user)
+        .bind(family)
+        .bind(new_hash)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Refresh::Rotated {
+            user,
+            email: row.try_get(6)?,
+            tenant,
+            role: role_of(&role)?,
+        })
+    }
+
+    /// Revokes the family of the presented refresh token (logout). Returns whether it was known.
+    pub async fn revoke_refresh_family(&self, presented: &[u8]) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = now()
+             WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
+               AND revoked_at IS NULL",
+        )
+        .bind(presented)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn create_api_token(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        role: Role,
+        hash: &[u8],
+        created_by: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<ApiTokenInfo> {
+        let id = Uuid::now_v7();
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
+        )
+        .bind(id)
+        .bind(tenant.as_str())
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(created_by)
+        .bind(expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ApiTokenInfo {
+            id,
+            name: name.to_owned(),
+            role,
+            created_by: created_by.to_owned(),
+            created_at,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        })
+    }
+
+    pub async fn api_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<ApiTokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, name, role, created_by, created_at, expires_at, revoked_at, last_used_at
+             FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiTokenInfo {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    role: role_of(row.try_get::<&str, _>(2)?)?,
+                    created_by: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
+                    expires_at: row.try_get(5)?,
+                    revoked_at: row.try_get(6)?,
+                    last_used_at: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token of the tenant; false when the tenant has no such live token.
+    pub async fn revoke_api_token(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The live (not revoked, not expired) API token with this hash, as a principal in its tenant.
+    /// Records the use, at most once a minute per token.
+    pub async fn authenticate_api_token(
+        &self,
+        hash: &[u8],
+    ) -> StoreResult<Option<(Principal, TenantId, Role)>> {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = CASE
+                 WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' THEN now()
+                 ELSE last_used_at END
+             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+             RETURNING id, name, tenant_id, role",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok((
+                Principal::ApiToken {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                },
+                tenant_of(row.try_get(2)?)?,
+                role_of(row.try_get(3)?)?,
+            ))
+        })
+        .transpose()
+    }
+
+    pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (tenant_id, actor, action, target, outcome, source_ip, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.tenant.as_ref().map(TenantId::as_str))
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.outcome)
+        .bind(&entry.source_ip)
+        .bind(&entry.details)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's audit records, newest first, keyset-paginated by `before_id`.
+    pub async fn audit(&self, tenant: &TenantId, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, outcome, source_ip, details FROM audit_log
+             WHERE tenant_id = $1
+               AND ($2::text IS NULL OR actor = $2)
+               AND ($3::text IS NULL OR action ILIKE '%' || $3 || '%')
+               AND ($4::timestamptz IS NULL OR at >= $4)
+               AND ($5::bigint IS NULL OR id < $5)
+             ORDER BY id DESC LIMIT $6",
+        )
+        .bind(tenant.as_str())
+        .bind(&query.actor)
+        .bind(&query.action)
+        .bind(query.since)
+        .bind(query.before_id)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get(0)?,
+                    at: row.try_get(1)?,
+                    actor: row.try_get(2)?,
+                    action: row.try_get(3)?,
+                    target: row.try_get(4)?,
+                    outcome: row.try_get(5)?,
+                    source_ip: row.try_get(6)?,
+                    details: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+}
