@@ -4,11 +4,13 @@
 //
 //   node console/tests/smoke.mjs <base-url> <expected-asset-name> [inventory.png [detail.png]]
 //
-// Opens <base-url>/, waits for the asset inventory, checks that the row of <expected-asset-name>
+// Signs in with CWIC_EMAIL and CWIC_PASSWORD through the sign-in page, opens <base-url>/, waits for
+// the asset inventory, checks that the row of <expected-asset-name>
 // (its name, or schema.name) is there with a formatted row count, opens it, and checks that the detail
 // page shows the columns table with at least one NULL % value. Fails on any browser console error,
 // uncaught page error, failed request or HTTP error response. With a screenshot path it writes the
 // inventory there and the detail page next to it (`<name>-detail.png`) unless a second path is given.
+// Finally reloads the detail page and checks the session resumes from the refresh cookie.
 //
 // Uses playwright-core with Debian's Chromium (no browser download); override the binary with
 // CHROMIUM=/path/to/chromium. Exit code 0 = pass, 1 = fail (reason on stderr), 2 = bad usage.
@@ -29,8 +31,10 @@ const FORMATTED_COUNT = /^\d{1,3}(,\d{3})*$/
 const PERCENT = /^(<|>)?\d+(\.\d+)?%$/
 
 const [baseArg, expectedName, inventoryShot, detailShotArg] = process.argv.slice(2)
-if (!baseArg || !expectedName) {
-  console.error(USAGE)
+const EMAIL = process.env.CWIC_EMAIL
+const PASSWORD = process.env.CWIC_PASSWORD
+if (!baseArg || !expectedName || !EMAIL || !PASSWORD) {
+  console.error(`${USAGE}\n(with CWIC_EMAIL and CWIC_PASSWORD set to a member's sign-in)`)
   process.exit(2)
 }
 const baseUrl = baseArg.replace(/\/+$/, '')
@@ -135,7 +139,16 @@ async function run() {
   const response = await page.goto(`${baseUrl}/`, { waitUntil: 'domcontentloaded' })
   if (!response || !response.ok()) fail(`GET ${baseUrl}/ answered ${response ? response.status() : 'nothing'}`)
 
+  // ---- sign-in ----
+  await page.getByRole('heading', { level: 1, name: 'Sign in to CWIC' }).waitFor()
+  await page.getByLabel('E-mail').fill(EMAIL)
+  await page.getByLabel('Password').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  log(`signed in as ${EMAIL}`)
+
   await page.getByRole('heading', { level: 1, name: 'Assets' }).waitFor()
+  const signedIn = (await page.locator('.sidebar-session').innerText()).replace(/\s+/g, ' ')
+  if (!signedIn.includes(EMAIL)) fail(`the sidebar does not show the signed-in user: "${signedIn}"`)
   // The inventory is rendered once the table or an empty/error state replaces the skeleton.
   await page.locator('table[aria-label="Assets"], .state-view').first().waitFor()
   const errorState = page.locator('.state-view.tone-danger')
@@ -194,6 +207,11 @@ async function run() {
     await page.screenshot({ path: detailShot, fullPage: true })
     log(`wrote ${detailShot}`)
   }
+
+  // ---- a reload resumes the session from the HttpOnly refresh cookie, no sign-in page ----
+  await page.reload({ waitUntil: 'domcontentloaded' })
+  await page.getByRole('heading', { level: 1 }).filter({ hasText: expectedName }).waitFor()
+  log('reload kept the session')
 
   // Give late requests (history, a poll) a moment to report failures before judging.
   await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => {})

@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use cwic_e2e::{Stack, repository_root, wait_exit, wait_for};
+use cwic_e2e::{Stack, add_user, repository_root, wait_exit, wait_for};
 
 #[tokio::test]
 async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result<()> {
@@ -38,12 +38,15 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
         control_plane.log()
     );
 
+    add_user(&stack.control_db.url, "demo", "ada@demo.test", "console-password-1", "viewer").await?;
     let screenshot = std::env::temp_dir().join(format!("cwic-console-{}.png", std::process::id()));
     let output = Command::new("node")
         .arg(console.join("tests/smoke.mjs"))
         .arg(control_plane.base_url())
         .arg("customers")
         .arg(&screenshot)
+        .env("CWIC_EMAIL", "ada@demo.test")
+        .env("CWIC_PASSWORD", "console-password-1")
         .output()?;
     assert!(
         output.status.success(),

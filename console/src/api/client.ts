@@ -2,6 +2,7 @@
 // console and the API together (in development Vite proxies `/api`).
 
 import type { ApiErrorBody } from './types.ts'
+import { accessToken, refreshSession, sessionRejected } from './session.ts'
 
 /** Error codes the console adds for failures that never reached the API. */
 export type ClientErrorCode = 'network' | 'bad_response'
@@ -51,15 +52,32 @@ function isErrorBody(value: unknown): value is ApiErrorBody {
   )
 }
 
-/** GETs a JSON resource; throws {@link ApiError} for HTTP errors, network failures and non-JSON bodies. */
-export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const url = buildUrl(path, options.query)
-  let response: Response
+async function send(url: string, signal: AbortSignal | undefined, token: string | null): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (token) headers.Authorization = `Bearer ${token}`
   try {
-    response = await fetch(url, { headers: { Accept: 'application/json' }, signal: options.signal })
+    return await fetch(url, { headers, signal })
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error
     throw new ApiError(0, 'network', 'Cannot reach the CWIC control plane. Is it running?')
+  }
+}
+
+/**
+ * GETs a JSON resource as the signed-in user; throws {@link ApiError} for HTTP errors, network
+ * failures and non-JSON bodies. A refused token is renewed once through the refresh cookie; if that
+ * fails too the session ends and the console shows the sign-in page.
+ */
+export async function getJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const url = buildUrl(path, options.query)
+  let response = await send(url, options.signal, await accessToken())
+  if (response.status === 401) {
+    const renewed = await refreshSession()
+    if (!renewed) {
+      sessionRejected()
+    } else {
+      response = await send(url, options.signal, renewed.accessToken)
+    }
   }
 
   const text = await response.text()

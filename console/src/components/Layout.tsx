@@ -1,4 +1,5 @@
 import { useEffect, useRef, type ReactNode } from 'react'
+import { logout, type Session } from '../api/index.ts'
 import { Link, useLocation } from '../router/index.ts'
 import { Icon, type IconName } from './Icon.tsx'
 import './Layout.css'
@@ -26,7 +27,7 @@ const NAV_SECTIONS: { title: string; items: NavItem[] }[] = [
   },
 ]
 
-export function Layout({ children }: { children: ReactNode }) {
+export function Layout({ children, session }: { children: ReactNode; session: Session }) {
   const { pathname } = useLocation()
   const mainRef = useRef<HTMLElement>(null)
   const shownPath = useRef(pathname)
@@ -88,6 +89,17 @@ export function Layout({ children }: { children: ReactNode }) {
             </div>
           ))}
         </nav>
+        <div className="sidebar-session" aria-label="Signed in">
+          <span className="sidebar-session-email" title={session.email}>
+            {session.email}
+          </span>
+          <span className="sidebar-session-meta">
+            {session.tenant} · {session.role}
+          </span>
+          <button type="button" className="button button-small" onClick={() => void logout()}>
+            Sign out
+          </button>
+        </div>
       </aside>
       <main id="main" className="main" tabIndex={-1} ref={mainRef}>
         {children}
