@@ -182,6 +182,154 @@ impl Drop for TestDb {
     }
 }
 
+/// A PostgreSQL server of its own (initdb into a temporary folder, a free port), for tests that stop
+/// and restart the database under a running control plane without disturbing anyone else's.
+pub struct PgServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+}
+
+impl PgServer {
+    pub async fn start() -> anyhow::Result<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .context("PostgreSQL server binaries are not installed under /usr/lib/postgresql")?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("initdb").is_file())
+            .max()
+            .context("no initdb under /usr/lib/postgresql/*/bin")?;
+        let dir = tempfile::tempdir()?;
+        let server = Self {
+            port: free_port(),
+            dir,
+            bin,
+        };
+        if server.as_root() {
+            // initdb refuses to run as root: the cluster belongs to the postgres account.
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(server.dir.path())
+                .status()?;
+            if !status.success() {
+                bail!(
+                    "cannot hand {} to the postgres account",
+                    server.dir.path().display()
+                );
+            }
+        }
+        let data = server.dir.path().join("data");
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "cwic",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        )?;
+        server.start_again().await?;
+        Ok(server)
+    }
+
+    fn as_root(&self) -> bool {
+        std::env::var("USER").map(|user| user == "root").unwrap_or(false)
+            || Command::new("id")
+                .arg("-u")
+                .output()
+                .map(|output| output.stdout.starts_with(b"0\n"))
+                .unwrap_or(false)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> anyhow::Result<()> {
+        let path = self.bin.join(program);
+        let output = if self.as_root() {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&path)
+                .args(args)
+                .output()?
+        } else {
+            Command::new(&path).args(args).output()?
+        };
+        if !output.status.success() {
+            bail!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts the server (again, after [`PgServer::stop`]) and waits until it accepts connections.
+    pub async fn start_again(&self) -> anyhow::Result<()> {
+        let data = self.dir.path().join("data");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-o",
+                &options,
+                "-l",
+                &self.dir.path().join("server.log").to_string_lossy(),
+                "-w",
+                "start",
+            ],
+        )?;
+        let url = self.url("postgres");
+        wait_for("the private PostgreSQL", Duration::from_secs(30), || {
+            let url = url.clone();
+            async move { Ok(PgConnection::connect(&url).await.ok().map(|_| ())) }
+        })
+        .await
+    }
+
+    /// Stops the server the way an operator's restart does (`-m fast`: sessions are disconnected).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let data = self.dir.path().join("data");
+        self.run(
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+        )
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://cwic@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates a database and returns its URL.
+    pub async fn create_database(&self, name: &str) -> anyhow::Result<String> {
+        let mut conn = PgConnection::connect(&self.url("postgres")).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(self.url(name))
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+}
+
 /// A `nats-server` with JetStream on a free port and a temporary store; can be stopped and started
 /// again on the same port and store to simulate a broker outage.
 pub struct NatsServer {

@@ -38,7 +38,14 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
         control_plane.log()
     );
 
-    add_user(&stack.control_db.url, "demo", "ada@demo.test", "console-password-1", "viewer").await?;
+    add_user(
+        &stack.control_db.url,
+        "demo",
+        "ada@demo.test",
+        "console-password-1",
+        "viewer",
+    )
+    .await?;
     let screenshot = std::env::temp_dir().join(format!("cwic-console-{}.png", std::process::id()));
     let output = Command::new("node")
         .arg(console.join("tests/smoke.mjs"))

@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use cwic_e2e::{AgentSetup, Stack, TestDb, wait_exit, wait_for};
+use cwic_e2e::{
+    AgentSetup, ControlPlane, NatsServer, PgServer, Stack, TestDb, seed_source, wait_exit, wait_for,
+};
 
 /// Metric points in one batch of the seeded source: per table one row count and one NULL count per
 /// column (customers 5 columns, orders 4, empty_table 2, the odd table 2); the view has none.
@@ -148,6 +150,73 @@ async fn control_plane_killed_mid_stream_loses_and_doubles_nothing() -> anyhow::
         status.success(),
         "SIGTERM should stop the control plane cleanly: {status}\n{}",
         control_plane.log()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn postgres_restarted_during_ingest_loses_and_doubles_nothing() -> anyhow::Result<()> {
+    const RUNS: i64 = 30;
+    // The control plane's database on a server of this test's own, so restarting it disturbs no
+    // other test.
+    let postgres = PgServer::start().await?;
+    let control_url = postgres.create_database("cwic_cp").await?;
+    let source = TestDb::create("source").await?;
+    seed_source(&source.pool).await?;
+    let nats = NatsServer::start().await?;
+    let control_plane = ControlPlane::start(&control_url, &nats.url()).await?;
+    let count = || async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&control_url).await?;
+        let row: (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM ingested_batches), (SELECT count(*) FROM metric_points),
+                    (SELECT coalesce(sum(points), 0)::int8 FROM ingested_batches)",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        anyhow::Ok(row)
+    };
+
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "100ms")?;
+    let mut process = agent.spawn(RUNS as u64)?;
+    wait_for("5 stored batches", Duration::from_secs(60), || async {
+        Ok(count().await.ok().filter(|stored| stored.0 >= 5).map(|_| ()))
+    })
+    .await?;
+    let at_stop = count().await?.0;
+    postgres.stop()?;
+    // The database stays down longer than the pool waits for a connection (10 s), so storing fails,
+    // the messages are redelivered, and the control plane keeps trying while the agent publishes.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    postgres.start_again().await?;
+    assert!(
+        at_stop < RUNS,
+        "the restart must land mid-stream (stored {at_stop} of {RUNS})"
+    );
+
+    let status = wait_exit(&mut process, Duration::from_secs(120)).await?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    let stored = wait_for(
+        &format!("{RUNS} stored batches"),
+        Duration::from_secs(90),
+        || async { Ok(count().await.ok().filter(|stored| stored.0 >= RUNS)) },
+    )
+    .await;
+    if let Err(error) = stored {
+        anyhow::bail!("{error}\ncontrol plane log:\n{}", control_plane.log());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        count().await?,
+        (RUNS, RUNS * POINTS_PER_BATCH, RUNS * POINTS_PER_BATCH)
+    );
+    let log = control_plane.log();
+    eprintln!(
+        "{}",
+        log.lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     Ok(())
 }
