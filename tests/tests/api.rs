@@ -404,3 +404,46 @@ async fn stored_history_is_judged_with_an_expected_band_and_the_spike_is_flagged
     assert_eq!(status, 404);
     running.stop().await;
 }
+
+#[tokio::test]
+async fn metric_history_lands_in_monthly_partitions_created_on_demand() {
+    let db = TestDb::create("api").await.unwrap();
+    let store = Store::from_pool(db.pool.clone());
+    store.migrate().await.unwrap();
+    let (tenant, agent) = ids();
+    // 2023-11-14 22:13 UTC, the last millisecond of November 2023, and 2024-01-01 00:00 UTC.
+    for at in [1_700_000_000_000, 1_701_388_799_999, 1_704_067_200_000] {
+        store
+            .ingest_batch(&tenant, &agent, &batch("acme", at, &["id", "amount"], 10.0), None)
+            .await
+            .unwrap();
+    }
+    let partitions: Vec<(String, i64)> =
+        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM metric_points GROUP BY 1 ORDER BY 1")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        partitions,
+        vec![
+            ("metric_points_202311".to_owned(), 6),
+            ("metric_points_202401".to_owned(), 3)
+        ]
+    );
+    // A second store (another replica) finds the partitions already there.
+    let other = Store::from_pool(db.pool.clone());
+    other
+        .ingest_batch(
+            &tenant,
+            &agent,
+            &batch("acme", 1_700_000_000_001, &["id"], 1.0),
+            None,
+        )
+        .await
+        .unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 11);
+}

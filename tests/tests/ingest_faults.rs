@@ -83,5 +83,55 @@ async fn garbage_is_rejected_and_the_next_batch_is_still_stored() -> anyhow::Res
         log.contains("batch claims tenant `globex` agent `wh-1` but was published as tenant `acme`"),
         "{log}"
     );
+    // Nothing is left waiting: the consumer lag gauge (read from the broker every 5 s) drops to 0.
+    wait_for("consumer lag 0", Duration::from_secs(20), || async {
+        Ok((counter(
+            &control_plane,
+            "cwic_ingest_consumer_lag_messages{consumer=\"metrics\"}",
+        )
+        .await?
+            == 0)
+            .then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_backlog_shows_as_consumer_lag_until_it_is_stored() -> anyhow::Result<()> {
+    let db = TestDb::create("faults").await?;
+    let nats = NatsServer::start().await?;
+    let mut control_plane = ControlPlane::start(&db.url, &nats.url()).await?;
+    control_plane.kill()?;
+    let jetstream = async_nats::jetstream::new(async_nats::connect(nats.url()).await?);
+    for _ in 0..40 {
+        let batch = valid_batch("acme", "wh-1");
+        jetstream
+            .publish("cwic.acme.agent.wh-1.metrics", batch.encode_to_vec().into())
+            .await?
+            .await?;
+    }
+    // The first look at the consumer happens as ingest starts, before the backlog is worked off.
+    control_plane.restart().await?;
+    let lag = counter(
+        &control_plane,
+        "cwic_ingest_consumer_lag_messages{consumer=\"metrics\"}",
+    )
+    .await?;
+    assert!(lag > 0 && lag <= 40, "lag {lag}");
+    wait_for("40 batches stored", Duration::from_secs(30), || async {
+        Ok((counter(&control_plane, "cwic_ingest_batches_stored_total").await? == 40).then_some(()))
+    })
+    .await?;
+    wait_for("consumer lag 0", Duration::from_secs(20), || async {
+        Ok((counter(
+            &control_plane,
+            "cwic_ingest_consumer_lag_messages{consumer=\"metrics\"}",
+        )
+        .await?
+            == 0)
+            .then_some(()))
+    })
+    .await?;
     Ok(())
 }

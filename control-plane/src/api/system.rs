@@ -73,5 +73,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             value.load(Ordering::Relaxed)
         );
     }
+    for (consumer, value) in [("metrics", &stats.metrics_lag), ("lineage", &stats.lineage_lag)] {
+        if consumer == "metrics" {
+            let _ = writeln!(
+                body,
+                "# HELP cwic_ingest_consumer_lag_messages Messages in the stream not yet stored.\n\
+                 # TYPE cwic_ingest_consumer_lag_messages gauge"
+            );
+        }
+        let _ = writeln!(
+            body,
+            "cwic_ingest_consumer_lag_messages{{consumer=\"{consumer}\"}} {}",
+            value.load(Ordering::Relaxed)
+        );
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

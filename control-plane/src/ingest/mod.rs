@@ -50,6 +50,8 @@ const MAX_GROUP: usize = 200;
 /// How long to wait for one more message while gathering a group: short, so a lone batch is
 /// stored at once.
 const GATHER_WAIT: Duration = Duration::from_millis(5);
+/// How often the consumers' lag is read from the broker.
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
 /// Delay before reconnecting the consumer after the message stream failed.
 const RESUBSCRIBE_DELAY: Duration = Duration::from_secs(1);
 
@@ -71,6 +73,11 @@ pub struct IngestStats {
     pub store_failures: AtomicU64,
     pub lineage_batches_stored: AtomicU64,
     pub lineage_statements_unreadable: AtomicU64,
+    /// Metric messages in the stream not yet stored (pending plus delivered-unacknowledged), as of
+    /// the last look at the consumer.
+    pub metrics_lag: AtomicU64,
+    /// The same for lineage messages.
+    pub lineage_lag: AtomicU64,
 }
 
 pub struct IngestService {
@@ -175,11 +182,19 @@ impl IngestService {
     }
 
     async fn consume(&self, name: &str, filter: &str, cancel: &CancellationToken) {
+        let lag = if name == INGEST_CONSUMER {
+            &self.stats.metrics_lag
+        } else {
+            &self.stats.lineage_lag
+        };
         while !cancel.is_cancelled() {
-            let messages = match self.consumer(name, filter).await {
+            let mut consumer = self.consumer(name, filter).await;
+            let messages = match &consumer {
                 Ok(consumer) => consumer.messages().await.map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
+            let mut lag_timer = tokio::time::interval(LAG_INTERVAL);
+            lag_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut messages = match messages {
                 Ok(messages) => messages,
                 Err(error) => {
@@ -197,6 +212,14 @@ impl IngestService {
                 let next = tokio::select! {
                     () = cancel.cancelled() => break,
                     Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                    _ = lag_timer.tick() => {
+                        if let Ok(consumer) = &mut consumer
+                            && let Ok(info) = consumer.info().await
+                        {
+                            lag.store(info.num_pending + info.num_ack_pending as u64, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
                     next = messages.next(), if in_flight.len() < STORE_CONCURRENCY => next,
                 };
                 match next {

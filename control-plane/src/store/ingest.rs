@@ -1,8 +1,8 @@
 //! Storing one agent batch in one transaction, idempotently by batch id.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, MetricBatch};
 use cwic_shared::{AgentId, MetricKind, TenantId};
 use uuid::Uuid;
@@ -124,7 +124,84 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
     Ok(batch_id)
 }
 
+/// Rows for `COPY metric_points ... (FORMAT binary)`: PostgreSQL's binary copy format, written
+/// directly (no text formatting or escaping of names, no parsing on the server side).
+#[derive(Default)]
+struct PointsCopy {
+    buffer: Vec<u8>,
+    rows: usize,
+}
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_OFFSET_MICROS: i64 = 946_684_800_000_000;
+
+impl PointsCopy {
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &mut self,
+        tenant: &str,
+        asset: Uuid,
+        metric: &str,
+        column: &str,
+        observed_at: DateTime<Utc>,
+        batch: Uuid,
+        value: f64,
+    ) {
+        if self.rows == 0 {
+            self.buffer.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+            self.buffer.extend_from_slice(&0_i32.to_be_bytes()); // flags
+            self.buffer.extend_from_slice(&0_i32.to_be_bytes()); // header extension length
+        }
+        self.rows += 1;
+        self.buffer.extend_from_slice(&7_i16.to_be_bytes());
+        self.field(tenant.as_bytes());
+        self.field(asset.as_bytes());
+        self.field(metric.as_bytes());
+        self.field(column.as_bytes());
+        let micros = observed_at.timestamp_micros() - PG_EPOCH_OFFSET_MICROS;
+        self.field(&micros.to_be_bytes());
+        self.field(batch.as_bytes());
+        self.field(&value.to_bits().to_be_bytes());
+    }
+
+    fn field(&mut self, bytes: &[u8]) {
+        // Names come from validated batches far below 2 GiB; a longer one cannot be framed.
+        let len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+        self.buffer.extend_from_slice(&len.to_be_bytes());
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.buffer.extend_from_slice(&(-1_i16).to_be_bytes());
+        self.buffer
+    }
+}
+
 impl Store {
+    /// Makes sure the monthly partitions of `metric_points` exist for these times. Each month is
+    /// created once (its own short statement, outside the ingest transaction), then remembered.
+    async fn ensure_partitions(&self, times: impl Iterator<Item = DateTime<Utc>>) -> StoreResult<()> {
+        let months: BTreeSet<chrono::NaiveDate> =
+            times.filter_map(|time| time.date_naive().with_day(1)).collect();
+        for month in months {
+            if self.partitions_known(month) {
+                continue;
+            }
+            let create = sqlx::query("SELECT cwic_metric_partition($1)").bind(month);
+            if let Err(error) = create.execute(&self.pool).await {
+                // Another replica may have created it at the same moment: try once more, which
+                // finds it (IF NOT EXISTS) or reports the real problem.
+                tracing::debug!(%error, %month, "creating a metric partition raced, retrying");
+                sqlx::query("SELECT cwic_metric_partition($1)")
+                    .bind(month)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            self.remember_partition(month);
+        }
+        Ok(())
+    }
+
     /// Stores one batch; see [`Store::ingest_batches`]. An invalid batch is an `InvalidBatch` error.
     pub async fn ingest_batch(
         &self,
@@ -186,6 +263,8 @@ impl Store {
             return Ok(outcomes);
         }
 
+        self.ensure_partitions(checked.iter().map(|c| c.collected_at))
+            .await?;
         let mut tx = self.pool.begin().await?;
         let tenants: Vec<&str> = checked
             .iter()
@@ -376,44 +455,33 @@ impl Store {
             .await?;
         }
 
-        // Metric points of every fresh batch in one statement.
-        let (mut tenants, mut ids, mut metrics, mut column_names, mut observed, mut batch_ids, mut values) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
+        // Metric points of every fresh batch in one binary COPY (the bulk of every group).
+        let mut copy = PointsCopy::default();
         for c in &fresh {
             for asset in &c.incoming.batch.assets {
                 let Some(id) = asset_id(c, asset) else { continue };
                 for metric in &asset.metrics {
-                    tenants.push(c.incoming.tenant.as_str());
-                    ids.push(id);
-                    metrics.push(metric.name.as_str());
-                    column_names.push(metric.column.as_str());
-                    observed.push(c.collected_at);
-                    batch_ids.push(c.batch_id);
-                    values.push(metric.value);
+                    copy.row(
+                        c.incoming.tenant.as_str(),
+                        id,
+                        &metric.name,
+                        &metric.column,
+                        c.collected_at,
+                        c.batch_id,
+                        metric.value,
+                    );
                 }
             }
         }
-        if !ids.is_empty() {
-            sqlx::query(
-                "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
-                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $7::float8[])",
-            )
-            .bind(&tenants)
-            .bind(&ids)
-            .bind(&metrics)
-            .bind(&column_names)
-            .bind(&observed)
-            .bind(&batch_ids)
-            .bind(&values)
-            .execute(&mut *tx)
-            .await?;
+        if copy.rows > 0 {
+            let mut writer = tx
+                .copy_in_raw(
+                    "COPY metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+                     FROM STDIN (FORMAT binary)",
+                )
+                .await?;
+            writer.send(copy.finish()).await?;
+            writer.finish().await?;
         }
         tx.commit().await?;
         for c in fresh {

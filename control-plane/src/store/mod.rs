@@ -9,6 +9,8 @@ mod auth;
 mod ingest;
 pub mod lineage;
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -41,6 +43,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     pool: PgPool,
+    /// Months whose `metric_points` partition is known to exist.
+    partitions: Arc<Mutex<HashSet<chrono::NaiveDate>>>,
 }
 
 impl Store {
@@ -55,11 +59,24 @@ impl Store {
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            partitions: Arc::default(),
+        }
+    }
+
+    fn partitions_known(&self, month: chrono::NaiveDate) -> bool {
+        self.partitions.lock().is_ok_and(|known| known.contains(&month))
+    }
+
+    fn remember_partition(&self, month: chrono::NaiveDate) {
+        if let Ok(mut known) = self.partitions.lock() {
+            known.insert(month);
+        }
     }
 
     /// Applies pending migrations; sqlx serialises concurrent runs with an advisory lock.
