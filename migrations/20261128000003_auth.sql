@@ -71,6 +71,8 @@ CREATE TABLE sso_logins (
     connection_id  uuid NOT NULL REFERENCES sso_connections (id) ON DELETE CASCADE,
     pkce_verifier  text NOT NULL,
     nonce          text NOT NULL,
+    -- The callback URL sent to the provider; the code exchange must repeat it.
+    callback_url   text NOT NULL,
     redirect_to    text NOT NULL DEFAULT '/',
     created_at     timestamptz NOT NULL DEFAULT now()
 );

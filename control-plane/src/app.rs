@@ -30,6 +30,9 @@ pub struct ServeConfig {
     /// random key: sessions end when the process restarts.
     pub jwt_keys: Option<String>,
     pub rate_limits: RateLimitConfig,
+    /// External base URL, e.g. `https://cwic.example.com`, for single sign-on callbacks; `None`
+    /// uses the Host of each request.
+    pub public_url: Option<String>,
 }
 
 pub struct Application {
@@ -65,6 +68,7 @@ impl Application {
             store: store.clone(),
             keys,
             limits: Arc::new(RateLimits::new(config.rate_limits)),
+            public_url: config.public_url,
             ingest_stats: stats,
         };
         let router = api::router(state, &config.console_dir);

@@ -11,5 +11,6 @@ pub mod app;
 pub mod auth;
 pub mod ingest;
 pub mod lineage;
+pub mod sso;
 pub mod store;
 pub mod telemetry;

@@ -68,6 +68,10 @@ enum Command {
         /// Requests a caller may burst above the per-second rate.
         #[arg(long, env = "CWIC_RATE_BURST", default_value_t = RateLimitConfig::default().burst)]
         rate_burst: NonZeroU32,
+        /// This server's external base URL (e.g. https://cwic.example.com), used in single sign-on
+        /// callbacks; default: the Host of each request.
+        #[arg(long, env = "CWIC_PUBLIC_URL")]
+        public_url: Option<String>,
         /// Login attempts per minute per client address.
         #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
         login_rate: NonZeroU32,
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
                 rate_limit,
                 rate_burst,
                 login_rate,
+                public_url,
             } => {
                 let config = ServeConfig {
                     database_url,
@@ -211,6 +216,7 @@ fn main() -> ExitCode {
                         burst: rate_burst,
                         logins_per_minute: login_rate,
                     },
+                    public_url,
                 };
                 let app = Application::build(config).await?;
                 let cancel = CancellationToken::new();

@@ -102,6 +102,7 @@ pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeCo
         console_dir: PathBuf::from("/nonexistent"),
         jwt_keys: Some(TEST_JWT_KEYS.to_owned()),
         rate_limits: Default::default(),
+        public_url: None,
     }
 }
 

@@ -32,6 +32,8 @@ export function onSessionChange(listener: Listener): () => void {
 const SIGNED_IN_HINT = 'cwic.signed-in'
 
 export function mayHaveSession(): boolean {
+  // Back from single sign-on: the control plane has just set the refresh cookie.
+  if (new URLSearchParams(window.location.search).has('sso')) return true
   try {
     return localStorage.getItem(SIGNED_IN_HINT) === '1'
   } catch {

@@ -3,6 +3,32 @@ import { ApiError, login } from '../api/index.ts'
 import { useDocumentTitle } from '../hooks/useDocumentTitle.ts'
 import './LoginPage.css'
 
+/** Single sign-on: the workspace's identity provider signs the user in and sends them back here. */
+function SsoSignIn() {
+  const [workspace, setWorkspace] = useState('')
+  const slug = workspace.trim().toLowerCase()
+  return (
+    <div className="login-sso">
+      <span className="login-sso-divider">or use your company's sign-in</span>
+      <div className="login-sso-row">
+        <input
+          aria-label="Workspace"
+          placeholder="workspace"
+          value={workspace}
+          onChange={(event) => setWorkspace(event.target.value)}
+        />
+        <a
+          className={slug ? 'button' : 'button is-disabled'}
+          aria-disabled={!slug}
+          href={slug ? `/api/v1/auth/sso/${encodeURIComponent(slug)}/start` : undefined}
+        >
+          Continue with SSO
+        </a>
+      </div>
+    </div>
+  )
+}
+
 /** Sign-in with e-mail and password; asks for the tenant only when the account belongs to several. */
 export function LoginPage() {
   useDocumentTitle('Sign in')
@@ -74,6 +100,7 @@ export function LoginPage() {
         <button className="button login-submit" type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
+        <SsoSignIn />
       </form>
     </div>
   )

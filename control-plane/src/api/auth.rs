@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use cwic_shared::TenantId;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,7 +26,7 @@ use crate::auth::{
     ACCESS_TOKEN_TTL, Caller, OpaqueToken, REFRESH_TOKEN_TTL, Role, TokenKind, UNKNOWN_USER_HASH,
     hash_password, hash_token, verify_password,
 };
-use crate::store::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, Member, Refresh};
+use crate::store::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, Member, Refresh, SsoConnectionInfo};
 
 const REFRESH_COOKIE: &str = "cwic_refresh";
 const COOKIE_PATH: &str = "/api/v1/auth";
@@ -42,6 +42,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
         .routes(routes!(audit_log))
+        .routes(routes!(sso_start))
+        .routes(routes!(sso_callback))
+        .routes(routes!(list_sso, create_sso))
+        .routes(routes!(delete_sso))
 }
 
 /// The parts of a request the sign-in routes record: client address and whether it came over TLS.
@@ -114,13 +118,17 @@ fn audit_login(
     }
 }
 
-fn session_response(session: Session, https: bool) -> Response {
-    let cookie = format!(
+fn refresh_cookie(session: &Session, https: bool) -> String {
+    format!(
         "{REFRESH_COOKIE}={}; Path={COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age={}{}",
         session.refresh_token,
         REFRESH_TOKEN_TTL.num_seconds(),
         if https { "; Secure" } else { "" }
-    );
+    )
+}
+
+fn session_response(session: Session, https: bool) -> Response {
+    let cookie = refresh_cookie(&session, https);
     let mut response = Json(session).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -661,4 +669,289 @@ async fn audit_log(
         limit,
     };
     Ok(Json(state.store.audit(&caller.tenant, &query).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SsoStartParams {
+    /// The connection's name; may be left out when the tenant has only one.
+    connection: Option<String>,
+    /// Console path to return to after sign-in (a path on this server), default `/`.
+    redirect_to: Option<String>,
+}
+
+/// Where the provider sends the browser back: `--public-url`, or this request's own host.
+fn callback_url(state: &AppState, headers: &HeaderMap, https: bool) -> ApiResult<String> {
+    let base = match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .ok_or_else(|| ApiError::bad_request("the request has no Host header", Value::Null))?;
+            format!("{}://{host}", if https { "https" } else { "http" })
+        }
+    };
+    Ok(format!("{base}/api/v1/auth/sso/callback"))
+}
+
+fn sso_failure(error: crate::sso::SsoError) -> ApiError {
+    tracing::warn!(%error, "single sign-on failed");
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        format!("single sign-on failed: {error}"),
+    )
+}
+
+/// Starts single sign-on: redirects the browser to the tenant's identity provider (authorization
+/// code flow with PKCE).
+#[utoipa::path(get, path = "/api/v1/auth/sso/{tenant}/start", tag = "auth",
+    params(("tenant" = String, Path), SsoStartParams),
+    responses((status = 303, description = "To the identity provider"), (status = 404, body = ErrorBody)))]
+async fn sso_start(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    ApiQuery(params): ApiQuery<SsoStartParams>,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> ApiResult<Response> {
+    let redirect_to = params.redirect_to.unwrap_or_else(|| "/".to_owned());
+    if !redirect_to.starts_with('/') || redirect_to.starts_with("//") || redirect_to.contains('\\') {
+        return Err(ApiError::bad_request(
+            "redirect_to must be a path on this server",
+            json!({"field": "redirect_to"}),
+        ));
+    }
+    let no_connection = || ApiError::not_found("single sign-on connection");
+    let tenant = TenantId::parse(&tenant).map_err(|_| no_connection())?;
+    let (connection_id, connection) = state
+        .store
+        .sso_connection(&tenant, params.connection.as_deref())
+        .await?
+        .ok_or_else(no_connection)?;
+    let callback = callback_url(&state, &headers, client.https)?;
+    let authorization = crate::sso::authorize(&connection, &callback)
+        .await
+        .map_err(sso_failure)?;
+    state
+        .store
+        .insert_sso_login(
+            &authorization.state,
+            &tenant,
+            connection_id,
+            &authorization.pkce_verifier,
+            &authorization.nonce,
+            &callback,
+            &redirect_to,
+        )
+        .await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, authorization.url)]).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SsoCallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The identity provider's redirect back: verifies the sign-in, provisions the user into the
+/// connection's tenant on first login (with the connection's default role), starts a session and
+/// returns the browser to the console.
+#[utoipa::path(get, path = "/api/v1/auth/sso/callback", tag = "auth", params(SsoCallbackParams),
+    responses((status = 303, description = "To the console, signed in"), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+async fn sso_callback(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SsoCallbackParams>,
+    client: ClientInfo,
+) -> ApiResult<Response> {
+    let pending = match &params.state {
+        Some(login_state) => state.store.take_sso_login(login_state).await?,
+        None => None,
+    };
+    let Some(pending) = pending else {
+        return Err(ApiError::bad_request(
+            "this sign-in attempt is unknown or expired; start again",
+            json!({"field": "state"}),
+        ));
+    };
+    let audit = |outcome: &str, actor: String, reason: String| AuditEntry {
+        tenant: Some(pending.tenant.clone()),
+        actor,
+        action: "login".to_owned(),
+        target: "sso".to_owned(),
+        outcome: outcome.to_owned(),
+        source_ip: client.ip.clone(),
+        details: json!({"reason": reason, "issuer": pending.connection.issuer_url}),
+    };
+    let code = match (&params.code, &params.error) {
+        (Some(code), None) => code,
+        (_, error) => {
+            let reason = format!(
+                "{}: {}",
+                error.as_deref().unwrap_or("no code"),
+                params.error_description.as_deref().unwrap_or("")
+            );
+            state
+                .store
+                .append_audit(&audit("denied", "anonymous".to_owned(), reason.clone()))
+                .await?;
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                format!("the identity provider refused: {reason}"),
+            ));
+        }
+    };
+    let identity = match crate::sso::complete(
+        &pending.connection,
+        &pending.callback_url,
+        code,
+        &pending.pkce_verifier,
+        &pending.nonce,
+    )
+    .await
+    {
+        Ok(identity) => identity,
+        Err(error) => {
+            state
+                .store
+                .append_audit(&audit("denied", "anonymous".to_owned(), error.to_string()))
+                .await?;
+            return Err(sso_failure(error));
+        }
+    };
+    let user = state
+        .store
+        .upsert_user(&identity.email, &identity.name, None)
+        .await?;
+    let role = match state.store.membership(&pending.tenant, user).await? {
+        Some(role) => role,
+        None => {
+            state
+                .store
+                .set_membership(&pending.tenant, user, pending.default_role)
+                .await?;
+            pending.default_role
+        }
+    };
+    let session = new_session(
+        &state,
+        user,
+        &identity.email,
+        &pending.tenant,
+        role,
+        Uuid::now_v7(),
+    )
+    .await?;
+    state
+        .store
+        .append_audit(&audit(
+            "success",
+            format!("user:{}", identity.email),
+            format!("sso subject {}", identity.subject),
+        ))
+        .await?;
+    let separator = if pending.redirect_to.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = format!("{}{separator}sso=1", pending.redirect_to);
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location),
+            (header::SET_COOKIE, refresh_cookie(&session, client.https)),
+        ],
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSsoConnection {
+    /// A short name, used in the sign-in URL when the tenant has several.
+    name: String,
+    /// The provider's issuer, e.g. `https://login.example.com` (discovery at
+    /// `/.well-known/openid-configuration` below it).
+    issuer_url: String,
+    client_id: String,
+    client_secret: String,
+    /// Role of users provisioned on their first sign-in (viewer unless set).
+    default_role: Option<Role>,
+}
+
+/// The tenant's single sign-on connections (never their client secrets).
+#[utoipa::path(get, path = "/api/v1/sso/connections", tag = "access", security(("bearer" = ["admin"])),
+    responses((status = 200, body = Vec<SsoConnectionInfo>), (status = 403, body = ErrorBody)))]
+async fn list_sso(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+) -> ApiResult<Json<Vec<SsoConnectionInfo>>> {
+    Ok(Json(state.store.sso_connections(&caller.tenant).await?))
+}
+
+/// Connects an OpenID Connect identity provider; its users sign in at
+/// `/api/v1/auth/sso/{tenant}/start` and are provisioned on first login.
+#[utoipa::path(post, path = "/api/v1/sso/connections", tag = "access", security(("bearer" = ["admin"])),
+    request_body = NewSsoConnection,
+    responses((status = 201, body = SsoConnectionInfo), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_sso(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiJson(request): ApiJson<NewSsoConnection>,
+) -> ApiResult<(StatusCode, Json<SsoConnectionInfo>)> {
+    let default_role = request.default_role.unwrap_or(Role::Viewer);
+    if default_role == Role::Owner {
+        return Err(ApiError::bad_request(
+            "SSO cannot provision owners",
+            json!({"field": "default_role"}),
+        ));
+    }
+    check_grant(&caller, default_role)?;
+    let parsed = url_is_http(&request.issuer_url);
+    if !parsed {
+        return Err(ApiError::bad_request(
+            format!("issuer_url `{}` is not an http(s) URL", request.issuer_url),
+            json!({"field": "issuer_url"}),
+        ));
+    }
+    let connection = crate::sso::Connection {
+        issuer_url: request.issuer_url,
+        client_id: request.client_id,
+        client_secret: request.client_secret,
+    };
+    let created = state
+        .store
+        .create_sso_connection(&caller.tenant, request.name.trim(), &connection, default_role)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Conflict,
+                format!("a connection named `{}` exists", request.name.trim()),
+            )
+        })?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+fn url_is_http(text: &str) -> bool {
+    (text.starts_with("https://") || text.starts_with("http://")) && text.len() > "https://".len()
+}
+
+/// Removes a single sign-on connection (its users keep their memberships).
+#[utoipa::path(delete, path = "/api/v1/sso/connections/{id}", tag = "access", security(("bearer" = ["admin"])),
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_sso(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    if state.store.delete_sso_connection(&caller.tenant, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("single sign-on connection"))
+    }
 }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub store: Store,
     pub keys: JwtKeys,
     pub limits: Arc<RateLimits>,
+    /// This server's external base URL (for SSO callbacks); `None` uses each request's Host.
+    pub public_url: Option<String>,
     pub ingest_stats: Arc<IngestStats>,
 }
 

@@ -89,6 +89,31 @@ pub struct AuditQuery {
     pub limit: i64,
 }
 
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SsoConnectionInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub issuer_url: String,
+    pub client_id: String,
+    pub default_role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A login attempt taken back at the callback, with what the code exchange needs.
+#[derive(Debug, Clone)]
+pub struct PendingSsoLogin {
+    pub tenant: TenantId,
+    pub connection: crate::sso::Connection,
+    pub default_role: Role,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    pub callback_url: String,
+    pub redirect_to: String,
+}
+
+/// How long a user may take at the identity provider before the attempt expires.
+const SSO_LOGIN_TTL_MINUTES: i32 = 10;
+
 fn role_of(text: &str) -> StoreResult<Role> {
     text.parse()
         .map_err(|error: String| StoreError::Corrupt(format!("stored role: {error}")))
@@ -417,6 +442,161 @@ impl Store {
                 tenant_of(row.try_get(2)?)?,
                 role_of(row.try_get(3)?)?,
             ))
+        })
+        .transpose()
+    }
+
+    pub async fn create_sso_connection(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        connection: &crate::sso::Connection,
+        default_role: Role,
+    ) -> StoreResult<Option<SsoConnectionInfo>> {
+        let row = sqlx::query(
+            "INSERT INTO sso_connections (id, tenant_id, name, issuer_url, client_id, client_secret, default_role)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, name) DO NOTHING
+             RETURNING id, created_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant.as_str())
+        .bind(name)
+        .bind(&connection.issuer_url)
+        .bind(&connection.client_id)
+        .bind(&connection.client_secret)
+        .bind(default_role.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SsoConnectionInfo {
+                id: row.try_get(0)?,
+                name: name.to_owned(),
+                issuer_url: connection.issuer_url.clone(),
+                client_id: connection.client_id.clone(),
+                default_role,
+                created_at: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn sso_connections(&self, tenant: &TenantId) -> StoreResult<Vec<SsoConnectionInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, name, issuer_url, client_id, default_role, created_at FROM sso_connections
+             WHERE tenant_id = $1 ORDER BY name",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SsoConnectionInfo {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    issuer_url: row.try_get(2)?,
+                    client_id: row.try_get(3)?,
+                    default_role: role_of(row.try_get::<&str, _>(4)?)?,
+                    created_at: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_sso_connection(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sso_connections WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The tenant's connection by name, or its only one when no name is given.
+    pub async fn sso_connection(
+        &self,
+        tenant: &TenantId,
+        name: Option<&str>,
+    ) -> StoreResult<Option<(Uuid, crate::sso::Connection)>> {
+        let rows = sqlx::query(
+            "SELECT id, issuer_url, client_id, client_secret FROM sso_connections
+             WHERE tenant_id = $1 AND ($2::text IS NULL OR name = $2) LIMIT 2",
+        )
+        .bind(tenant.as_str())
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?;
+        let [row] = rows.as_slice() else {
+            return Ok(None);
+        };
+        Ok(Some((
+            row.try_get(0)?,
+            crate::sso::Connection {
+                issuer_url: row.try_get(1)?,
+                client_id: row.try_get(2)?,
+                client_secret: row.try_get(3)?,
+            },
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_sso_login(
+        &self,
+        state: &str,
+        tenant: &TenantId,
+        connection: Uuid,
+        pkce_verifier: &str,
+        nonce: &str,
+        callback_url: &str,
+        redirect_to: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sso_logins (state, tenant_id, connection_id, pkce_verifier, nonce, callback_url, redirect_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(state)
+        .bind(tenant.as_str())
+        .bind(connection)
+        .bind(pkce_verifier)
+        .bind(nonce)
+        .bind(callback_url)
+        .bind(redirect_to)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the login attempt with this state (once: it is deleted), if it has not expired.
+    pub async fn take_sso_login(&self, state: &str) -> StoreResult<Option<PendingSsoLogin>> {
+        let row = sqlx::query(
+            "WITH taken AS (DELETE FROM sso_logins WHERE state = $1 RETURNING *)
+             SELECT t.tenant_id, c.issuer_url, c.client_id, c.client_secret, c.default_role,
+                    t.pkce_verifier, t.nonce, t.callback_url, t.redirect_to
+             FROM taken t JOIN sso_connections c ON c.id = t.connection_id
+             WHERE t.created_at > now() - make_interval(mins => $2)",
+        )
+        .bind(state)
+        .bind(SSO_LOGIN_TTL_MINUTES)
+        .fetch_optional(&self.pool)
+        .await?;
+        // Expired attempts of everyone are swept on the way.
+        sqlx::query("DELETE FROM sso_logins WHERE created_at < now() - make_interval(mins => $1)")
+            .bind(SSO_LOGIN_TTL_MINUTES)
+            .execute(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(PendingSsoLogin {
+                tenant: tenant_of(row.try_get(0)?)?,
+                connection: crate::sso::Connection {
+                    issuer_url: row.try_get(1)?,
+                    client_id: row.try_get(2)?,
+                    client_secret: row.try_get(3)?,
+                },
+                default_role: role_of(row.try_get(4)?)?,
+                pkce_verifier: row.try_get(5)?,
+                nonce: row.try_get(6)?,
+                callback_url: row.try_get(7)?,
+                redirect_to: row.try_get(8)?,
+            })
         })
         .transpose()
     }

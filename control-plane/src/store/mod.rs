@@ -17,7 +17,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
-pub use auth::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, LoginCandidate, Member, Refresh};
+pub use auth::{
+    ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, LoginCandidate, Member, PendingSsoLogin, Refresh,
+    SsoConnectionInfo,
+};
 pub use ingest::{IncomingBatch, IngestOutcome};
 
 /// The control plane's migrations, embedded in the binary.
