@@ -3,6 +3,7 @@
 //! Owns routing, request parsing and the error body. Handlers are thin: extract, call one store or
 //! service function, map the result. Must not hold SQL or business logic.
 
+pub mod agents;
 mod assets;
 pub mod error;
 mod lineage;
@@ -36,6 +37,7 @@ pub struct AppState {
 /// Builds the whole router: API, system endpoints, then the console for every other path.
 pub fn router(state: AppState, console_dir: &Path) -> Router {
     let api = Router::new()
+        .merge(agents::router())
         .merge(assets::router())
         .merge(lineage::router())
         .merge(system::router())
