@@ -11,7 +11,15 @@ use anyhow::{Context, bail};
 use cwic_proto::agent::v1::EnrollRequest;
 use cwic_proto::agent::v1::agent_service_client::AgentServiceClient;
 use serde::{Deserialize, Serialize};
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use std::time::Duration;
+
+use cwic_proto::agent::v1::HeartbeatRequest;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+use tracing::{debug, warn};
+
+/// How often `cwic-agent run` reports to the control plane when the agent is enrolled.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// File names written into the output folder.
 pub const IDENTITY_FILE: &str = "identity.json";
@@ -47,12 +55,15 @@ pub struct Identity {
     pub control_plane: String,
     pub agent_token: String,
     pub subject_prefix: String,
+    /// The CA file given to `enroll`, used again for heartbeats.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
     /// `nats.creds` when the broker runs with operator-mode auth, else `None`.
     pub nats_credentials: Option<String>,
 }
 
-/// Opens a TLS channel to the control plane's gRPC API.
-pub async fn connect(control_plane: &str, ca: Option<&Path>) -> anyhow::Result<Channel> {
+/// The TLS endpoint of the control plane's gRPC API.
+pub fn endpoint(control_plane: &str, ca: Option<&Path>) -> anyhow::Result<Endpoint> {
     let uri: tonic::transport::Uri = control_plane.parse().with_context(|| {
         format!("--control-plane: expected a URL like https://host:8443, found `{control_plane}`")
     })?;
@@ -75,10 +86,7 @@ pub async fn connect(control_plane: &str, ca: Option<&Path>) -> anyhow::Result<C
     }
     Channel::builder(uri)
         .tls_config(tls)
-        .context("cannot set up TLS for the control plane")?
-        .connect()
-        .await
-        .with_context(|| format!("cannot connect to the control plane at {control_plane}"))
+        .context("cannot set up TLS for the control plane")
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -100,7 +108,10 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 
 pub async fn run(args: EnrollArgs) -> anyhow::Result<std::process::ExitCode> {
     let user = nkeys::KeyPair::new_user();
-    let channel = connect(&args.control_plane, args.ca.as_deref()).await?;
+    let channel = endpoint(&args.control_plane, args.ca.as_deref())?
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the control plane at {}", args.control_plane))?;
     let response = AgentServiceClient::new(channel)
         .enroll(EnrollRequest {
             enrollment_token: args.token.trim().to_owned(),
@@ -130,6 +141,7 @@ pub async fn run(args: EnrollArgs) -> anyhow::Result<std::process::ExitCode> {
         control_plane: args.control_plane,
         agent_token: response.agent_token,
         subject_prefix: response.subject_prefix,
+        ca: args.ca.map(|ca| std::path::absolute(&ca).unwrap_or(ca)),
         nats_credentials,
     };
     write_private(
@@ -148,6 +160,67 @@ pub async fn run(args: EnrollArgs) -> anyhow::Result<std::process::ExitCode> {
         );
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The identity written by `enroll` next to the config file at `config_path`, if there is one.
+pub fn load_identity(config_path: &Path) -> anyhow::Result<Option<Identity>> {
+    let path = config_path.parent().unwrap_or(Path::new(".")).join(IDENTITY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            Ok(Some(serde_json::from_str(&text).with_context(|| {
+                format!("{}: not an agent identity", path.display())
+            })?))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("{}: cannot read the file", path.display())),
+    }
+}
+
+/// How long the last heartbeat (`stopped`) may take when the agent stops.
+const LAST_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends a heartbeat (version, status `running`) now and every [`HEARTBEAT_INTERVAL`] until
+/// cancelled, then one with status `stopped`. A failed one is logged and the next one tried, so an
+/// unreachable control plane never stops collection.
+pub async fn heartbeats(identity: Identity, cancel: CancellationToken) -> anyhow::Result<()> {
+    let channel = endpoint(&identity.control_plane, identity.ca.as_deref())?.connect_lazy();
+    let client = AgentServiceClient::new(channel);
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", identity.agent_token)
+        .parse()
+        .context("identity.json: agent_token is not valid header text")?;
+    let mut ticker = tokio::time::interval(HEARTBEAT_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let heartbeat = |status: &str| {
+        let mut request = tonic::Request::new(HeartbeatRequest {
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            status: status.to_owned(),
+        });
+        request.metadata_mut().insert("authorization", bearer.clone());
+        let mut client = client.clone();
+        async move {
+            match client.heartbeat(request).await {
+                Ok(_) => debug!("heartbeat sent"),
+                Err(status) => warn!(error = %status.message(), "heartbeat failed"),
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = heartbeat("running") => {}
+        }
+    }
+    if tokio::time::timeout(LAST_HEARTBEAT_TIMEOUT, heartbeat("stopped"))
+        .await
+        .is_err()
+    {
+        warn!("the last heartbeat timed out");
+    }
+    Ok(())
 }
 
 /// A `.creds` file in the layout `nsc` writes and NATS clients parse.

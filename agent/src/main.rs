@@ -168,6 +168,20 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
     let finish = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
     let shipper_task = tokio::spawn(shipper.run(cancel.clone(), finish.clone()));
+    // Enrolled agents report to the control plane until they stop (`cwic-agent enroll` wrote the identity).
+    let heartbeat_stop = cancel.child_token();
+    let heartbeat_task = match enroll::load_identity(path)? {
+        Some(identity) => {
+            info!(control_plane = %identity.control_plane, "enrolled, sending heartbeats");
+            let stop = heartbeat_stop.clone();
+            Some(tokio::spawn(async move {
+                if let Err(error) = enroll::heartbeats(identity, stop).await {
+                    error!(error = %format!("{error:#}"), "heartbeats stopped");
+                }
+            }))
+        }
+        None => None,
+    };
 
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -214,6 +228,10 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         finish.cancel();
     }
     shipper_task.await.context("the shipper task failed")??;
+    heartbeat_stop.cancel();
+    if let Some(task) = heartbeat_task {
+        task.await.context("the heartbeat task failed")?;
+    }
     let left = spool.pending()?.len();
     info!(pending = left, "agent stopped");
     Ok(ExitCode::SUCCESS)

@@ -350,6 +350,24 @@ async fn an_enrolled_agent_ships_through_the_operator_mode_broker_and_cannot_imp
     .fetch_one(&env.db.pool)
     .await?;
     assert_eq!(stored, customers as f64);
+    // The agent also reported itself, last as it stopped: online, with a heartbeat and a batch.
+    let agents = env.agents("acme").await;
+    assert_eq!(agents.len(), 1);
+    assert_eq!(
+        (
+            agents[0]["id"].as_str(),
+            agents[0]["liveness"].as_str(),
+            agents[0]["status"].as_str()
+        ),
+        (Some("wh-1"), Some("online"), Some("stopped"))
+    );
+    assert_eq!(agents[0]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(agents[0]["last_heartbeat_at"].is_string() && agents[0]["last_batch_at"].is_string());
+
+    // Without credentials the operator-mode broker lets nobody in.
+    let anonymous = async_nats::ConnectOptions::new().connect(&env.nats_url).await;
+    assert!(anonymous.is_err(), "an anonymous connection must be refused");
+
     let batches_before: i64 = sqlx::query_scalar("SELECT count(*) FROM ingested_batches")
         .fetch_one(&env.db.pool)
         .await?;
