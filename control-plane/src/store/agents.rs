@@ -165,7 +165,7 @@ impl Store {
         };
         let (Ok(tenant), Ok(agent)) = (TenantId::parse(&tenant_text), AgentId::parse(&agent_text)) else {
             // Both were parsed before being stored, so this is database damage.
-            return Err(super::StoreError::InvalidBatch(format!(
+            return Err(super::StoreError::Corrupt(format!(
                 "enrollment token {token_id} holds an invalid tenant or agent id"
             )));
         };
