@@ -131,7 +131,7 @@ pub async fn run(args: EnrollArgs) -> anyhow::Result<std::process::ExitCode> {
         let seed = user
             .seed()
             .map_err(|error| anyhow::anyhow!("cannot encode the NATS seed: {error}"))?;
-        let creds = credentials_file(&response.nats_user_jwt, &seed);
+        let creds = cwic_shared::nats_creds::credentials_file(&response.nats_user_jwt, &seed);
         write_private(&args.out.join(CREDENTIALS_FILE), &creds)?;
         Some(CREDENTIALS_FILE.to_owned())
     };
@@ -221,16 +221,4 @@ pub async fn heartbeats(identity: Identity, cancel: CancellationToken) -> anyhow
         warn!("the last heartbeat timed out");
     }
     Ok(())
-}
-
-/// A `.creds` file in the layout `nsc` writes and NATS clients parse.
-fn credentials_file(user_jwt: &str, user_seed: &str) -> String {
-    format!(
-        "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
-         ************************* IMPORTANT *************************\n\
-         NKEY Seed printed below can be used to sign and prove identity.\n\
-         NKEYs are sensitive and should be treated as secrets.\n\n\
-         -----BEGIN USER NKEY SEED-----\n{user_seed}\n------END USER NKEY SEED------\n\n\
-         *************************************************************\n"
-    )
 }

@@ -114,17 +114,7 @@ pub fn user_claims(permissions: &UserPermissions) -> Value {
     nats
 }
 
-/// A `.creds` file as `nsc` writes it: the user JWT and the user's seed, each between marker lines.
-pub fn credentials_file(user_jwt: &str, user_seed: &str) -> String {
-    format!(
-        "-----BEGIN NATS USER JWT-----\n{user_jwt}\n------END NATS USER JWT------\n\n\
-         ************************* IMPORTANT *************************\n\
-         NKEY Seed printed below can be used to sign and prove identity.\n\
-         NKEYs are sensitive and should be treated as secrets.\n\n\
-         -----BEGIN USER NKEY SEED-----\n{user_seed}\n------END USER NKEY SEED------\n\n\
-         *************************************************************\n"
-    )
-}
+pub use cwic_shared::nats_creds::credentials_file;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
@@ -184,12 +174,5 @@ mod tests {
         assert_eq!(claims["pub"], json!({}));
         assert_eq!(claims["sub"], json!({}));
         assert!(claims.get("resp").is_none());
-    }
-
-    #[test]
-    fn credentials_file_has_the_markers_nats_clients_parse() {
-        let text = credentials_file("eyJ.a.b", "SUXYZ");
-        assert!(text.starts_with("-----BEGIN NATS USER JWT-----\neyJ.a.b\n------END NATS USER JWT------\n"));
-        assert!(text.contains("-----BEGIN USER NKEY SEED-----\nSUXYZ\n------END USER NKEY SEED------\n"));
     }
 }
