@@ -356,8 +356,8 @@ async fn an_enrolled_agent_ships_through_the_operator_mode_broker_and_cannot_imp
     assert_eq!(
         (
             agents[0]["id"].as_str(),
-            agents[0]["liveness"].as_str(),
-            agents[0]["status"].as_str()
+            agents[0]["status"].as_str(),
+            agents[0]["reported_status"].as_str()
         ),
         (Some("wh-1"), Some("online"), Some("stopped"))
     );
@@ -493,7 +493,7 @@ async fn heartbeats_make_an_agent_online_and_age_makes_it_stale_then_offline() -
     // Enrolled but never heard from: offline.
     let agents = env.agents("acme").await;
     assert_eq!(agents.len(), 1);
-    assert_eq!(agents[0]["liveness"], "offline");
+    assert_eq!(agents[0]["status"], "offline");
     assert_eq!(agents[0]["last_heartbeat_at"], Value::Null);
     assert_eq!(agents[0]["last_batch_at"], Value::Null);
 
@@ -509,9 +509,9 @@ async fn heartbeats_make_an_agent_online_and_age_makes_it_stale_then_offline() -
     assert_eq!(
         (
             agents[0]["id"].as_str(),
-            agents[0]["liveness"].as_str(),
+            agents[0]["status"].as_str(),
             agents[0]["version"].as_str(),
-            agents[0]["status"].as_str()
+            agents[0]["reported_status"].as_str()
         ),
         (Some("wh-1"), Some("online"), Some("9.9.9"), Some("running"))
     );
@@ -544,7 +544,7 @@ async fn heartbeats_make_an_agent_online_and_age_makes_it_stale_then_offline() -
         )))
         .execute(&env.db.pool)
         .await?;
-        assert_eq!(env.agents("acme").await[0]["liveness"], expected, "after {age}");
+        assert_eq!(env.agents("acme").await[0]["status"], expected, "after {age}");
     }
 
     // The config document stored in the control plane is what GetConfig returns.

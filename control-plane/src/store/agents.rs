@@ -67,8 +67,10 @@ impl Liveness {
 pub struct AgentSummary {
     pub id: String,
     pub version: String,
-    pub status: String,
-    pub liveness: Liveness,
+    /// online, stale or offline, from the newer of the last heartbeat and the last batch.
+    pub status: Liveness,
+    /// What the agent said about itself in its last heartbeat (`running`, `stopped`, …).
+    pub reported_status: String,
     pub enrolled_at: Option<DateTime<Utc>>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     pub last_batch_at: Option<DateTime<Utc>>,
@@ -285,8 +287,8 @@ impl Store {
                 Ok(AgentSummary {
                     id: row.try_get("id")?,
                     version: row.try_get("version")?,
-                    status: row.try_get("status")?,
-                    liveness: Liveness::from_last_activity(last, now),
+                    status: Liveness::from_last_activity(last, now),
+                    reported_status: row.try_get("status")?,
                     enrolled_at: row.try_get("enrolled_at")?,
                     last_heartbeat_at,
                     last_batch_at,
