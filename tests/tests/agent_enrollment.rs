@@ -13,7 +13,7 @@ use cwic_e2e::{
 use cwic_proto::Message;
 use cwic_proto::agent::v1::agent_service_client::AgentServiceClient;
 use cwic_proto::agent::v1::{
-    AssetKind, AssetObservation, GetConfigRequest, HeartbeatRequest, Metric, MetricBatch,
+    AssetKind, AssetObservation, EnrollRequest, GetConfigRequest, HeartbeatRequest, Metric, MetricBatch,
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -210,6 +210,52 @@ async fn an_enrollment_token_works_once_before_expiry_and_only_for_its_tenant() 
         stderr(&expired)
     );
 
+    // A request with a key that is not a NATS user key is refused before the token is spent.
+    let kept = env.api_token("acme", json!({"agent_id": "wh-9"})).await;
+    let refused = env
+        .grpc()
+        .await
+        .enroll(EnrollRequest {
+            enrollment_token: kept["token"].as_str().unwrap().to_owned(),
+            nats_public_key: nkeys::KeyPair::new_account().public_key(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(
+        refused
+            .message()
+            .starts_with("nats_public_key: expected a NATS user public key")
+    );
+    let spent: Option<String> =
+        sqlx::query_scalar("SELECT used_by FROM agent_enrollment_tokens WHERE id = $1")
+            .bind(uuid::Uuid::parse_str(kept["id"].as_str().unwrap())?)
+            .fetch_one(&env.db.pool)
+            .await?;
+    assert_eq!(spent, None);
+
+    // Bad token requests get a 400 naming the field.
+    for (body, field) in [
+        (json!({"expires_in": "soon"}), "expires_in"),
+        (json!({"expires_in": "90d"}), "expires_in"),
+        (json!({"agent_id": "Bad.Id"}), "agent_id"),
+    ] {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/api/v1/agents/enrollment-tokens",
+                env.control_plane.base_url()
+            ))
+            .header("x-cwic-tenant", "acme")
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await?;
+        assert_eq!(error["code"], "bad_request");
+        assert_eq!(error["details"]["field"], field, "{error}");
+    }
+
     // A made-up token fails.
     let unknown = env.enroll("cwic_enroll_made-up", dirs[5].path(), &[]);
     assert!(
@@ -232,7 +278,7 @@ async fn an_enrollment_token_works_once_before_expiry_and_only_for_its_tenant() 
     .bind(token.as_bytes())
     .fetch_one(&env.db.pool)
     .await?;
-    assert_eq!((tokens, used, plain), (3, 2, 0));
+    assert_eq!((tokens, used, plain), (4, 2, 0));
     Ok(())
 }
 
@@ -448,16 +494,33 @@ async fn an_enrolled_agent_ships_through_the_operator_mode_broker_and_cannot_imp
     })
     .await?;
     assert_eq!(stored_after, batches_before + 1);
-    let stream_messages: u64 = async_nats::jetstream::new(control)
+    // The stream, asked per subject: the agent's own metrics are there, the forged subjects never were.
+    let stream = async_nats::jetstream::new(control)
         .get_stream("CWIC_AGENT")
-        .await?
-        .info()
-        .await?
-        .state
-        .messages;
+        .await?;
+    let own_message = stream
+        .get_last_raw_message_by_subject("cwic.acme.agent.wh-1.metrics")
+        .await?;
+    assert_eq!(own_message.sequence, ack.sequence);
+    for forged in ["cwic.acme.agent.wh-2.metrics", "cwic.globex.agent.wh-1.metrics"] {
+        assert!(
+            stream.get_last_raw_message_by_subject(forged).await.is_err(),
+            "{forged} must not be in the stream"
+        );
+    }
+    let subjects = stream.info_with_subjects("cwic.*.agent.*.metrics").await?;
+    let mut counts: Vec<(String, usize)> = futures::TryStreamExt::try_collect(subjects).await?;
+    counts.sort();
     assert_eq!(
-        ack.sequence, stream_messages,
-        "the stream holds only the agent's own messages"
+        counts
+            .iter()
+            .map(|(subject, _)| subject.as_str())
+            .collect::<Vec<_>>(),
+        ["cwic.acme.agent.wh-1.metrics"]
+    );
+    assert_eq!(
+        counts[0].1 as i64, stored_after,
+        "one stream message per stored batch"
     );
     let forged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM agents WHERE (tenant_id, id) IN (('acme', 'wh-2'), ('globex', 'wh-1'))",
