@@ -60,6 +60,8 @@ pub struct AgentConfig {
     pub tenant: TenantId,
     pub agent_id: AgentId,
     pub nats_url: NatsUrl,
+    /// NATS `.creds` file (user JWT + seed, written by `cwic-agent enroll`) for an operator-mode broker.
+    pub nats_credentials: Option<PathBuf>,
     pub spool_dir: PathBuf,
     pub interval: Duration,
     pub sources: Vec<SourceConfig>,
@@ -81,10 +83,20 @@ struct ConfigFile {
     agent_id: AgentId,
     nats_url: NatsUrl,
     #[serde(default)]
+    nats: Option<NatsFile>,
+    #[serde(default)]
     spool_dir: Option<PathBuf>,
     #[serde(default)]
     schedule: Option<ScheduleFile>,
     sources: Vec<SourceFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NatsFile {
+    /// Relative paths are taken from the config file's folder.
+    #[serde(default)]
+    credentials: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -153,6 +165,10 @@ impl AgentConfig {
             tenant: file.tenant,
             agent_id: file.agent_id,
             nats_url: file.nats_url,
+            nats_credentials: file
+                .nats
+                .and_then(|nats| nats.credentials)
+                .map(|credentials| relative_to_config(path, credentials)),
             spool_dir: file.spool_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
             interval: file
                 .schedule
@@ -182,11 +198,22 @@ impl AgentConfig {
         if let Some(value) = env("CWIC_NATS_URL") {
             config.nats_url = NatsUrl::try_from(value).map_err(|error| env_error("CWIC_NATS_URL", error))?;
         }
+        if let Some(value) = env("CWIC_NATS_CREDENTIALS") {
+            config.nats_credentials = Some(PathBuf::from(value));
+        }
         if let Some(value) = env("CWIC_SPOOL_DIR") {
             config.spool_dir = PathBuf::from(value);
         }
         Ok(config)
     }
+}
+
+/// `file` as written when absolute, else taken from the folder of the config file at `config`.
+fn relative_to_config(config: &Path, file: PathBuf) -> PathBuf {
+    if file.is_absolute() {
+        return file;
+    }
+    config.parent().map_or(file.clone(), |dir| dir.join(&file))
 }
 
 fn yaml_error(path: &Path, text: &str, key: String, error: &serde_yaml_ng::Error) -> ConfigError {
@@ -567,6 +594,29 @@ sources:
         assert_eq!(
             error,
             "agent.yaml: sources[1].name: expected a unique name, `warehouse` is used twice"
+        );
+    }
+
+    #[test]
+    fn nats_credentials_are_taken_from_the_config_folder() {
+        let text = "version: 1\ntenant: acme\nagent_id: a\nnats_url: nats://h:4222\nnats:\n  credentials: nats.creds\nsources:\n  - name: w\n    url: postgres://h/db\n";
+        let config = AgentConfig::parse(Path::new("/etc/cwic/agent.yaml"), text, |_| None).unwrap();
+        assert_eq!(
+            config.nats_credentials,
+            Some(PathBuf::from("/etc/cwic/nats.creds"))
+        );
+        let absolute = text.replace("nats.creds", "/secrets/n.creds");
+        let config = AgentConfig::parse(Path::new("/etc/cwic/agent.yaml"), &absolute, |_| None).unwrap();
+        assert_eq!(config.nats_credentials, Some(PathBuf::from("/secrets/n.creds")));
+        let config = AgentConfig::parse(Path::new("agent.yaml"), VALID, |_| None).unwrap();
+        assert_eq!(config.nats_credentials, None);
+        let typo = text.replace("credentials:", "credential:");
+        let error = AgentConfig::parse(Path::new("agent.yaml"), &typo, |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("agent.yaml:6:3: nats.credential: unknown field `credential`"),
+            "{error}"
         );
     }
 

@@ -2,6 +2,7 @@
 
 mod collector;
 mod config;
+mod enroll;
 mod profile_cli;
 mod profiler;
 mod shipper;
@@ -69,6 +70,9 @@ enum Command {
     /// unless `--no-mask` is given. Exits non-zero when a source, table or column could not be
     /// profiled; the others are still printed.
     Profile(profile_cli::ProfileArgs),
+    /// Enroll with the control plane: trade a one-time token for this agent's identity and broker
+    /// credentials (written to `--out`, next to the config file).
+    Enroll(enroll::EnrollArgs),
     /// Check a configuration file and that its sources are reachable, then exit.
     Validate {
         #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             Command::Run { config, runs } => run(&config, runs).await,
             Command::Validate { config } => validate(&config).await,
             Command::Profile(args) => profile_cli::run(args).await,
+            Command::Enroll(args) => enroll::run(args).await,
         }
     });
     match result {
@@ -140,9 +145,16 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
     let sources = source::connect_all(path, &config.sources).await?;
     let spool = Arc::new(Spool::open(&config.spool_dir)?);
     let wake = Arc::new(Notify::new());
-    let shipper = Shipper::connect(&config.nats_url, spool.clone(), wake.clone())
-        .await
-        .with_context(|| format!("cannot start the connection to {}", config.nats_url))?;
+    let inbox_prefix = cwic_shared::subjects::agent_inbox_prefix(&config.tenant, &config.agent_id);
+    let shipper = Shipper::connect(
+        &config.nats_url,
+        config.nats_credentials.as_deref(),
+        &inbox_prefix,
+        spool.clone(),
+        wake.clone(),
+    )
+    .await
+    .with_context(|| format!("cannot start the connection to {}", config.nats_url))?;
     info!(
         tenant = %config.tenant,
         agent = %config.agent_id,
@@ -156,6 +168,20 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
     let finish = CancellationToken::new();
     tokio::spawn(cancel_on_signal(cancel.clone()));
     let shipper_task = tokio::spawn(shipper.run(cancel.clone(), finish.clone()));
+    // Enrolled agents report to the control plane until they stop (`cwic-agent enroll` wrote the identity).
+    let heartbeat_stop = cancel.child_token();
+    let heartbeat_task = match enroll::load_identity(path)? {
+        Some(identity) => {
+            info!(control_plane = %identity.control_plane, "enrolled, sending heartbeats");
+            let stop = heartbeat_stop.clone();
+            Some(tokio::spawn(async move {
+                if let Err(error) = enroll::heartbeats(identity, stop).await {
+                    error!(error = %format!("{error:#}"), "heartbeats stopped");
+                }
+            }))
+        }
+        None => None,
+    };
 
     let mut ticker = tokio::time::interval(config.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -202,6 +228,10 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         finish.cancel();
     }
     shipper_task.await.context("the shipper task failed")??;
+    heartbeat_stop.cancel();
+    if let Some(task) = heartbeat_task {
+        task.await.context("the heartbeat task failed")?;
+    }
     let left = spool.pending()?.len();
     info!(pending = left, "agent stopped");
     Ok(ExitCode::SUCCESS)

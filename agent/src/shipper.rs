@@ -3,9 +3,11 @@
 //! Owns the NATS side of delivery. Every publish carries `Nats-Msg-Id: <batch_id>` so the stream drops a
 //! resend inside its duplicate window; the control plane drops it after that. Must not collect data.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use async_nats::jetstream::{self, message::PublishMessage};
 use cwic_shared::subjects::AgentSubject;
 use cwic_shared::{AgentId, TenantId};
@@ -39,12 +41,25 @@ enum RoundEnd {
 impl Shipper {
     /// Starts the NATS connection in the background; it keeps retrying while the broker is away, so the
     /// agent collects into the outbox from its first minute even with no broker.
+    ///
+    /// `credentials` is the `.creds` file of an operator-mode broker; `inbox_prefix` is where replies
+    /// (JetStream acks) arrive, the one inbox such credentials may subscribe to.
     pub async fn connect(
         nats_url: &NatsUrl,
+        credentials: Option<&Path>,
+        inbox_prefix: &str,
         spool: Arc<Spool>,
         wake: Arc<Notify>,
-    ) -> Result<Self, async_nats::ConnectError> {
-        let client = async_nats::ConnectOptions::new()
+    ) -> anyhow::Result<Self> {
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some(path) = credentials {
+            options = options
+                .credentials_file(path)
+                .await
+                .with_context(|| format!("{}: cannot read the NATS credentials file", path.display()))?;
+        }
+        let client = options
+            .custom_inbox_prefix(inbox_prefix)
             .name("cwic-agent")
             .retry_on_initial_connect()
             .max_reconnects(None)
@@ -54,6 +69,7 @@ impl Shipper {
                     async_nats::Event::Disconnected => {
                         warn!("disconnected from the broker, batches wait in the outbox")
                     }
+                    async_nats::Event::ServerError(error) => warn!(%error, "the broker reported an error"),
                     other => debug!(event = %other, "broker connection event"),
                 }
             })

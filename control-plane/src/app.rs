@@ -16,6 +16,8 @@ use tracing::{info, warn};
 use crate::api::access::{RateLimitConfig, RateLimits};
 use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
+use crate::grpc::broker::AgentSigner;
+use crate::grpc::{AgentGrpcService, GrpcTlsFiles};
 use crate::ingest::{IngestService, IngestStats};
 use crate::store::Store;
 
@@ -35,7 +37,20 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
 }
 
+/// The agent-facing side: broker credentials and the gRPC API. `Default` is the plain set-up (no
+/// broker auth, no gRPC), which `Application::build` uses.
+#[derive(Debug, Clone, Default)]
+pub struct AgentApiConfig {
+    /// `.creds` file the control plane connects to an operator-mode broker with.
+    pub nats_credentials: Option<PathBuf>,
+    /// The broker account's nkey seed, to sign enrolled agents' user JWTs.
+    pub nats_account_seed: Option<PathBuf>,
+    /// Where the gRPC `AgentService` listens, with its TLS certificate and key.
+    pub grpc: Option<(SocketAddr, GrpcTlsFiles)>,
+}
+
 pub struct Application {
+    grpc: Option<(TcpListener, tonic::transport::ServerTlsConfig, AgentGrpcService)>,
     listener: TcpListener,
     router: axum::Router,
     ingest: Option<IngestService>,
@@ -44,6 +59,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        Self::build_with_agent_api(config, AgentApiConfig::default()).await
+    }
+
+    pub async fn build_with_agent_api(
+        config: ServeConfig,
+        agent_api: AgentApiConfig,
+    ) -> anyhow::Result<Self> {
         let store = Store::connect(&config.database_url)
             .await
             .context("cannot open the control plane's database")?;
@@ -51,7 +73,14 @@ impl Application {
         let stats = Arc::new(IngestStats::default());
         let ingest = match &config.nats_url {
             Some(url) => {
-                let service = IngestService::connect(url, store.clone(), stats.clone()).await?;
+                let mut options = async_nats::ConnectOptions::new();
+                if let Some(path) = &agent_api.nats_credentials {
+                    options = options.credentials_file(path).await.with_context(|| {
+                        format!("{}: cannot read the NATS credentials file", path.display())
+                    })?;
+                }
+                let service =
+                    IngestService::connect_with_options(url, options, store.clone(), stats.clone()).await?;
                 service.prepare().await?;
                 Some(service)
             }
@@ -75,7 +104,22 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let signer = match &agent_api.nats_account_seed {
+            Some(path) => Some(AgentSigner::from_seed_file(path)?),
+            None => None,
+        };
+        let grpc = match &agent_api.grpc {
+            Some((address, tls)) => {
+                let grpc_listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen for grpc on {address}"))?;
+                let service = AgentGrpcService::new(store.clone(), signer);
+                Some((grpc_listener, tls.load()?, service))
+            }
+            None => None,
+        };
         Ok(Self {
+            grpc,
             listener,
             router,
             ingest,
@@ -87,6 +131,13 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The gRPC API's address, when it is served.
+    pub fn local_grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc
+            .as_ref()
+            .and_then(|(listener, _, _)| listener.local_addr().ok())
+    }
+
     /// Serves until `cancel` fires, then drains in-flight requests and the message being ingested.
     pub async fn run(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
@@ -94,6 +145,15 @@ impl Application {
         let ingest_task = self
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
+        let grpc_task = self.grpc.map(|(listener, tls, service)| {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                let served = crate::grpc::serve(listener, tls, service, cancel.clone()).await;
+                // A failed gRPC server takes the whole control plane down, like a failed HTTP one.
+                cancel.cancel();
+                served
+            })
+        });
         let shutdown = cancel.clone();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service)
@@ -103,6 +163,9 @@ impl Application {
         cancel.cancel();
         if let Some(task) = ingest_task {
             task.await.context("the ingest task panicked")?;
+        }
+        if let Some(task) = grpc_task {
+            task.await.context("the grpc task panicked")??;
         }
         self.store.close().await;
         info!("control plane stopped");

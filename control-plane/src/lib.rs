@@ -3,12 +3,14 @@
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
 //! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
 //! lineage; the graph itself lives in `store::lineage`).
+//! `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode credentials).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod grpc;
 pub mod ingest;
 pub mod lineage;
 pub mod sso;

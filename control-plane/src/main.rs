@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cwic_control_plane::anomaly::{self, DetectorConfig};
+use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
-use cwic_control_plane::app::{Application, ServeConfig};
+use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
+use cwic_control_plane::grpc::broker::BrokerAuth;
+use cwic_control_plane::grpc::{self, GrpcTlsFiles};
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
@@ -75,6 +78,8 @@ enum Command {
         /// Login attempts per minute per client address.
         #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
         login_rate: NonZeroU32,
+        #[command(flatten)]
+        agent_api: AgentApiArgs,
     },
     /// Add a user to a tenant (creating both when needed), e.g. the first owner
     ///
@@ -110,6 +115,16 @@ enum Command {
         #[arg(long)]
         expires_in_days: Option<u32>,
     },
+    /// Manage agents: enrollment tokens for bootstrap.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+    /// Set up the broker's operator-mode auth (nats-server JWT accounts).
+    Broker {
+        #[command(subcommand)]
+        command: BrokerCommand,
+    },
     /// Print the table and column lineage of SQL read on stdin, offline
     ///
     /// Reads one or more statements (a script: temporary tables and CTEs resolve through) and prints
@@ -129,6 +144,65 @@ enum Command {
         /// CSV file with a header line and `timestamp,value` rows.
         #[arg(long)]
         input: PathBuf,
+    },
+}
+
+/// The agent-facing side of `cwic serve`: gRPC and broker credentials.
+#[derive(clap::Args)]
+struct AgentApiArgs {
+    /// Address for the agents' gRPC API (TLS); not served when absent.
+    #[arg(long, env = "CWIC_GRPC_LISTEN", requires_all = ["grpc_tls_cert", "grpc_tls_key"])]
+    grpc_listen: Option<SocketAddr>,
+    /// PEM certificate (chain) of the gRPC API.
+    #[arg(long, env = "CWIC_GRPC_TLS_CERT")]
+    grpc_tls_cert: Option<PathBuf>,
+    /// PEM private key of the gRPC API.
+    #[arg(long, env = "CWIC_GRPC_TLS_KEY")]
+    grpc_tls_key: Option<PathBuf>,
+    /// NATS `.creds` file for the control plane's own broker connection (operator mode).
+    #[arg(long, env = "CWIC_NATS_CREDENTIALS")]
+    nats_credentials: Option<PathBuf>,
+    /// The broker account's nkey seed file, to issue enrolled agents their NATS credentials.
+    #[arg(long, env = "CWIC_NATS_ACCOUNT_SEED_FILE")]
+    nats_account_seed_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Enrollment tokens: one-time secrets that an agent trades for its identity.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a one-time enrollment token and print it (it is shown only once).
+    Create {
+        /// PostgreSQL URL of the control plane's own database.
+        #[arg(long, env = "CWIC_DATABASE_URL")]
+        database_url: String,
+        /// The tenant the agent will belong to.
+        #[arg(long)]
+        tenant: TenantId,
+        /// Bind the token to this agent id (otherwise the agent chooses or one is generated).
+        #[arg(long)]
+        agent_id: Option<cwic_shared::AgentId>,
+        /// Lifetime, such as 15m, 24h or 7d.
+        #[arg(long, default_value = "24h")]
+        expires_in: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrokerCommand {
+    /// Generate an operator, a system account and the CWIC account, and write into DIR:
+    /// `nats-auth.conf` (include it in nats-server.conf), `account.seed` (for
+    /// `cwic serve --nats-account-seed-file`) and `control-plane.creds` (for `--nats-credentials`).
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
     },
 }
 
@@ -193,6 +267,25 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Detect { input } => detect(&input),
+            Command::Agents {
+                command:
+                    AgentsCommand::Token {
+                        command:
+                            TokenCommand::Create {
+                                database_url,
+                                tenant,
+                                agent_id,
+                                expires_in,
+                            },
+                    },
+            } => create_enrollment_token(&database_url, &tenant, agent_id.as_ref(), &expires_in).await,
+            Command::Broker {
+                command: BrokerCommand::Init { dir },
+            } => {
+                BrokerAuth::generate().write_to(&dir)?;
+                println!("wrote {}", dir.display());
+                Ok(())
+            }
             Command::Lineage { dialect } => lineage(&dialect),
             Command::Serve {
                 database_url,
@@ -204,6 +297,7 @@ fn main() -> ExitCode {
                 rate_burst,
                 login_rate,
                 public_url,
+                agent_api,
             } => {
                 let config = ServeConfig {
                     database_url,
@@ -218,7 +312,22 @@ fn main() -> ExitCode {
                     },
                     public_url,
                 };
-                let app = Application::build(config).await?;
+                let grpc = match (
+                    agent_api.grpc_listen,
+                    agent_api.grpc_tls_cert,
+                    agent_api.grpc_tls_key,
+                ) {
+                    (Some(address), Some(cert_pem), Some(key_pem)) => {
+                        Some((address, GrpcTlsFiles { cert_pem, key_pem }))
+                    }
+                    _ => None,
+                };
+                let agent_api = AgentApiConfig {
+                    nats_credentials: agent_api.nats_credentials,
+                    nats_account_seed: agent_api.nats_account_seed_file,
+                    grpc,
+                };
+                let app = Application::build_with_agent_api(config, agent_api).await?;
                 let cancel = CancellationToken::new();
                 tokio::spawn(cancel_on_signal(cancel.clone()));
                 app.run(cancel).await
@@ -258,6 +367,28 @@ async fn cancel_on_signal(cancel: CancellationToken) {
     }
     info!("stop requested, finishing in-flight work");
     cancel.cancel();
+}
+
+async fn create_enrollment_token(
+    database_url: &str,
+    tenant: &TenantId,
+    agent: Option<&cwic_shared::AgentId>,
+    expires_in: &str,
+) -> anyhow::Result<()> {
+    let lifetime =
+        api::agents::parse_lifetime(expires_in).map_err(|error| anyhow::anyhow!("--expires-in: {error}"))?;
+    let store = Store::connect(database_url)
+        .await
+        .context("cannot open the control plane's database")?;
+    store.migrate().await?;
+    let (token, hash) = grpc::new_secret(grpc::ENROLLMENT_TOKEN_PREFIX);
+    let expires_at = chrono::Utc::now() + chrono::Duration::from_std(lifetime)?;
+    store
+        .create_enrollment_token(tenant, &hash, agent, expires_at)
+        .await?;
+    store.close().await;
+    println!("{token}");
+    Ok(())
 }
 
 fn detect(input: &std::path::Path) -> anyhow::Result<()> {

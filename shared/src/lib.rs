@@ -5,6 +5,7 @@
 
 pub mod ids;
 pub mod metrics;
+pub mod nats_creds;
 pub mod subjects;
 
 pub use ids::{AgentId, IdError, TenantId};

@@ -14,6 +14,12 @@ pub const METRICS_FILTER: &str = "cwic.*.agent.*.metrics";
 /// Subjects carrying SQL for lineage, for consumer filters.
 pub const LINEAGE_FILTER: &str = "cwic.*.agent.*.lineage";
 
+/// The reply-inbox prefix of an agent, `_INBOX.cwic.<tenant>.<agent>`: its broker credentials allow
+/// subscribing below it only, so JetStream publish acks must arrive there.
+pub fn agent_inbox_prefix(tenant: &TenantId, agent: &AgentId) -> String {
+    format!("_INBOX.cwic.{tenant}.{agent}")
+}
+
 /// What an agent publishes on its own subject tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentSubjectKind {

@@ -337,6 +337,8 @@ pub struct NatsServer {
     pub port: u16,
     store: tempfile::TempDir,
     child: Option<Child>,
+    /// A generated config file (operator mode); `None` runs the plain `-js` server.
+    config: Option<PathBuf>,
 }
 
 impl NatsServer {
@@ -345,6 +347,31 @@ impl NatsServer {
             port: free_port(),
             store: tempfile::tempdir()?,
             child: None,
+            config: None,
+        };
+        server.restart().await?;
+        Ok(server)
+    }
+
+    /// A server in operator mode (decentralized JWT auth) trusting `auth`'s operator, with its
+    /// accounts preloaded (`resolver: MEMORY`) and JetStream on: clients need user credentials.
+    pub async fn start_operator(auth: &cwic_control_plane::grpc::broker::BrokerAuth) -> anyhow::Result<Self> {
+        let port = free_port();
+        let store = tempfile::tempdir()?;
+        let config = store.path().join("nats-server.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listen: 127.0.0.1:{port}\njetstream: {{store_dir: \"{}\"}}\n{}",
+                store.path().display(),
+                auth.server_config()?
+            ),
+        )?;
+        let mut server = Self {
+            port,
+            store,
+            child: None,
+            config: Some(config),
         };
         server.restart().await?;
         Ok(server)
@@ -359,9 +386,14 @@ impl NatsServer {
         if self.child.is_some() {
             bail!("nats-server is already running");
         }
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
-            .arg(self.store.path())
+        let mut command = Command::new("nats-server");
+        match &self.config {
+            Some(config) => command.arg("-c").arg(config),
+            None => command
+                .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+                .arg(self.store.path()),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -401,11 +433,33 @@ pub struct ControlPlane {
     log_dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
+    /// Extra environment for `cwic serve` (e.g. the agent API's settings).
+    env: Vec<(String, String)>,
 }
 
 impl ControlPlane {
     pub async fn start(database_url: &str, nats_url: &str) -> anyhow::Result<Self> {
         Self::start_with_console(database_url, nats_url, None).await
+    }
+
+    /// Starts with extra environment variables, e.g. [`AgentApiSetup::env`].
+    pub async fn start_with_env(
+        database_url: &str,
+        nats_url: &str,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut control_plane = Self {
+            port: free_port(),
+            database_url: database_url.to_owned(),
+            nats_url: nats_url.to_owned(),
+            console_dir: None,
+            log_dir: tempfile::tempdir()?,
+            child: None,
+            starts: 0,
+            env,
+        };
+        control_plane.restart().await?;
+        Ok(control_plane)
     }
 
     /// Starts with the built console served from `console_dir`.
@@ -422,6 +476,7 @@ impl ControlPlane {
             log_dir: tempfile::tempdir()?,
             child: None,
             starts: 0,
+            env: Vec::new(),
         };
         control_plane.restart().await?;
         Ok(control_plane)
@@ -441,6 +496,7 @@ impl ControlPlane {
         if let Some(dir) = &self.console_dir {
             command.env("CWIC_CONSOLE_DIR", dir);
         }
+        command.envs(self.env.iter().map(|(key, value)| (key, value)));
         let child = command
             .arg("serve")
             .env("CWIC_DATABASE_URL", &self.database_url)
@@ -522,6 +578,72 @@ impl ControlPlane {
 impl Drop for ControlPlane {
     fn drop(&mut self) {
         let _ = self.kill();
+    }
+}
+
+/// The agent-facing side of a control plane under test: a throwaway CA and a server certificate for
+/// 127.0.0.1/localhost (rcgen), a gRPC port, and the broker's operator-mode keys.
+pub struct AgentApiSetup {
+    pub dir: tempfile::TempDir,
+    pub grpc_port: u16,
+    pub auth: cwic_control_plane::grpc::broker::BrokerAuth,
+}
+
+impl AgentApiSetup {
+    pub fn new() -> anyhow::Result<Self> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let dir = tempfile::tempdir()?;
+        let ca_key = KeyPair::generate()?;
+        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "cwic test ca");
+        let ca_cert = ca_params.self_signed(&ca_key)?;
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate()?;
+        let mut server_params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let server_cert = server_params.signed_by(&server_key, &issuer)?;
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem())?;
+        std::fs::write(dir.path().join("server.pem"), server_cert.pem())?;
+        std::fs::write(dir.path().join("server.key"), server_key.serialize_pem())?;
+        let auth = cwic_control_plane::grpc::broker::BrokerAuth::generate();
+        auth.write_to(dir.path())?;
+        Ok(Self {
+            dir,
+            grpc_port: free_port(),
+            auth,
+        })
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.grpc_port)
+    }
+
+    /// Environment for `cwic serve`: gRPC with TLS, and, when `operator_broker`, the control plane's
+    /// own NATS credentials and the account seed that signs agents' credentials.
+    pub fn env(&self, operator_broker: bool) -> Vec<(String, String)> {
+        let path = |name: &str| self.dir.path().join(name).display().to_string();
+        let mut env = vec![
+            (
+                "CWIC_GRPC_LISTEN".to_owned(),
+                format!("127.0.0.1:{}", self.grpc_port),
+            ),
+            ("CWIC_GRPC_TLS_CERT".to_owned(), path("server.pem")),
+            ("CWIC_GRPC_TLS_KEY".to_owned(), path("server.key")),
+        ];
+        if operator_broker {
+            env.push(("CWIC_NATS_CREDENTIALS".to_owned(), path("control-plane.creds")));
+            env.push(("CWIC_NATS_ACCOUNT_SEED_FILE".to_owned(), path("account.seed")));
+        }
+        env
     }
 }
 

@@ -4,6 +4,7 @@
 //! service function, map the result. Must not hold SQL or business logic.
 
 pub mod access;
+pub mod agents;
 mod assets;
 mod auth;
 pub mod error;
@@ -58,6 +59,7 @@ pub struct AppState {
         (name = "access", description = "Members, API tokens, audit log"),
         (name = "assets", description = "Observed tables and their metric history"),
         (name = "lineage", description = "Column-level lineage, impact and time travel"),
+        (name = "agents", description = "Agents, enrollment tokens and agent config"),
     )
 )]
 struct ApiDoc;
@@ -78,6 +80,7 @@ impl Modify for BearerScheme {
 pub fn api() -> (Router<AppState>, OpenApiDocument) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(agents::router())
         .merge(assets::router())
         .merge(lineage::router())
         .split_for_parts()

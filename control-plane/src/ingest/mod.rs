@@ -110,7 +110,17 @@ fn check_sender(tenant_id: &str, agent_id: &str, subject: &AgentSubject) -> Resu
 
 impl IngestService {
     pub async fn connect(nats_url: &str, store: Store, stats: Arc<IngestStats>) -> Result<Self, IngestError> {
-        let client = async_nats::ConnectOptions::new()
+        Self::connect_with_options(nats_url, async_nats::ConnectOptions::new(), store, stats).await
+    }
+
+    /// Like [`IngestService::connect`], starting from `options` (e.g. operator-mode credentials).
+    pub async fn connect_with_options(
+        nats_url: &str,
+        options: async_nats::ConnectOptions,
+        store: Store,
+        stats: Arc<IngestStats>,
+    ) -> Result<Self, IngestError> {
+        let client = options
             .name("cwic-control-plane")
             .max_reconnects(None)
             .connect(nats_url)

@@ -4,6 +4,7 @@
 //! an argument from the caller's authenticated context; nothing here decides who may see what. Must
 //! not know about HTTP or NATS.
 
+pub mod agents;
 mod assets;
 mod auth;
 mod ingest;

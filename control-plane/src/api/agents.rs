@@ -1,0 +1,170 @@
+//! `/api/v1/agents`: the tenant's agents with their liveness, enrollment tokens, config documents.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use cwic_shared::AgentId;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::access::{Manage, Read};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::{ApiJson, AppState};
+use crate::grpc::{ENROLLMENT_TOKEN_PREFIX, new_secret};
+
+/// Lifetime of an enrollment token when the request names none.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Longest lifetime an enrollment token may have.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Largest agent config document accepted.
+const MAX_CONFIG_BYTES: usize = 256 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_agents))
+        .routes(routes!(create_enrollment_token))
+        .routes(routes!(put_agent_config))
+}
+
+/// The tenant's agents: online (heartbeat or batch within 90 s), stale (15 min) or offline, and
+/// their versions.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = ["viewer"])),
+    responses((status = 200, body = Value, description = "`{\"items\": [agent]}`"), (status = 401, body = ErrorBody)))]
+async fn list_agents(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<Value>> {
+    let agents = state.store.list_agents(&caller.tenant).await?;
+    Ok(Json(json!({ "items": agents })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    /// Binds the token to one agent id; any id when absent.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    agent_id: Option<AgentId>,
+    /// A duration such as `15m`, `24h` or `7d`.
+    #[serde(default)]
+    expires_in: Option<String>,
+}
+
+/// Parses a token lifetime such as `90s`, `15m`, `24h`, `7d` (at most [`MAX_TOKEN_LIFETIME`]).
+pub fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    let expected = "expected a duration like 15m, 24h or 7d";
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{expected}, found `{text}`"))?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.saturating_mul(60),
+        "h" => number.saturating_mul(3600),
+        "d" => number.saturating_mul(86_400),
+        _ => return Err(format!("{expected}, found `{text}`")),
+    };
+    let lifetime = Duration::from_secs(seconds);
+    if lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME {
+        return Err(format!("expected a duration between 1s and 30d, found `{text}`"));
+    }
+    Ok(lifetime)
+}
+
+/// Creates a one-time enrollment token; the token is in this response only.
+#[utoipa::path(post, path = "/api/v1/agents/enrollment-tokens", tag = "agents", security(("bearer" = ["admin"])),
+    request_body = TokenRequest,
+    responses((status = 201, body = Value), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn create_enrollment_token(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiJson(request): ApiJson<TokenRequest>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let lifetime = match request.expires_in.as_deref() {
+        Some(text) => parse_lifetime(text)
+            .map_err(|message| ApiError::bad_request(message, json!({"field": "expires_in"})))?,
+        None => DEFAULT_TOKEN_LIFETIME,
+    };
+    let expires_at = Utc::now()
+        + chrono::Duration::from_std(lifetime)
+            .map_err(|_| ApiError::bad_request("expires_in is too long", json!({"field": "expires_in"})))?;
+    let (token, hash) = new_secret(ENROLLMENT_TOKEN_PREFIX);
+    let created = state
+        .store
+        .create_enrollment_token(&caller.tenant, &hash, request.agent_id.as_ref(), expires_at)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": created.id,
+            "tenant_id": caller.tenant,
+            "agent_id": created.agent_id,
+            "expires_at": created.expires_at,
+            "token": token,
+        })),
+    ))
+}
+
+/// Stores the agent's config document (YAML text) that `GetConfig` returns.
+#[utoipa::path(put, path = "/api/v1/agents/{id}/config", tag = "agents", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Agent id")),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 200, body = Value), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn put_agent_config(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let agent = AgentId::parse(&id)
+        .map_err(|error| ApiError::bad_request(error.to_string(), json!({"field": "id"})))?;
+    if body.len() > MAX_CONFIG_BYTES {
+        return Err(ApiError::bad_request(
+            format!("the config document is larger than {MAX_CONFIG_BYTES} bytes"),
+            json!({"field": "body"}),
+        ));
+    }
+    let yaml = std::str::from_utf8(&body).map_err(|_| {
+        ApiError::bad_request("the config document is not UTF-8 text", json!({"field": "body"}))
+    })?;
+    let revision = state
+        .store
+        .set_agent_config(&caller.tenant, &agent, yaml)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent"))?;
+    Ok(Json(json!({ "agent_id": agent, "revision": revision })))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_parse_with_units_and_bounds() {
+        assert_eq!(parse_lifetime("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_lifetime("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_lifetime("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_lifetime("30d").unwrap(), MAX_TOKEN_LIFETIME);
+        assert_eq!(
+            parse_lifetime("31d").unwrap_err(),
+            "expected a duration between 1s and 30d, found `31d`"
+        );
+        assert_eq!(
+            parse_lifetime("0s").unwrap_err(),
+            "expected a duration between 1s and 30d, found `0s`"
+        );
+        assert_eq!(
+            parse_lifetime("soon").unwrap_err(),
+            "expected a duration like 15m, 24h or 7d, found `soon`"
+        );
+        assert!(parse_lifetime("5w").is_err());
+    }
+}
