@@ -447,3 +447,72 @@ async fn metric_history_lands_in_monthly_partitions_created_on_demand() {
         .unwrap();
     assert_eq!(total, 11);
 }
+
+#[tokio::test]
+async fn row_level_security_confines_a_scoped_transaction_to_its_tenant() {
+    let db = TestDb::create("api").await.unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (acme, agent) = ids();
+    let globex = TenantId::parse("globex").unwrap();
+    store
+        .ingest_batch(
+            &acme,
+            &agent,
+            &batch("acme", 1_700_000_000_000, &["id"], 1.0),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .ingest_batch(
+            &globex,
+            &agent,
+            &batch("globex", 1_700_000_000_000, &["id", "x"], 1.0),
+            None,
+        )
+        .await
+        .unwrap();
+
+    // Queries that "forget" the tenant filter still see only the scoped tenant's rows.
+    let mut tx = store.scoped(&acme).await.unwrap();
+    let counts: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM assets), (SELECT count(*) FROM asset_columns),
+                (SELECT count(*) FROM metric_points)",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(counts, (1, 1, 2));
+    // Writing another tenant's row is refused by the policy's check.
+    let asset: uuid::Uuid = sqlx::query_scalar("SELECT id FROM assets")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let error = sqlx::query(
+        "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+         VALUES ('globex', $1, 'row_count', '', '2023-11-14T22:13:20Z', $2, 1)",
+    )
+    .bind(asset)
+    .bind(uuid::Uuid::now_v7())
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("row-level security"), "{error}");
+    drop(tx);
+
+    // A tenant without rows sees nothing at all, while the owner (ingest) sees everything.
+    let mut tx = store.scoped(&TenantId::parse("nobody").unwrap()).await.unwrap();
+    let unscoped: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(unscoped, 0);
+    drop(tx);
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(all, 2);
+    store.close().await;
+}

@@ -81,11 +81,12 @@ FROM assets a";
 
 impl Store {
     async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+        let mut tx = self.scoped(tenant).await?;
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
                 .bind(tenant.as_str())
                 .bind(id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *tx)
                 .await?,
         )
     }
@@ -103,6 +104,7 @@ impl Store {
         if !self.asset_exists(tenant, id).await? {
             return Ok(None);
         }
+        let mut tx = self.scoped(tenant).await?;
         let mut points: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
             "SELECT observed_at, value FROM metric_points
              WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
@@ -113,7 +115,7 @@ impl Store {
         .bind(metric)
         .bind(column)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         points.reverse();
         Ok(Some(points))
@@ -127,6 +129,7 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<AssetSummary>> {
+        let mut tx = self.scoped(tenant).await?;
         let pattern = search.map(|text| {
             format!(
                 "%{}%",
@@ -143,7 +146,7 @@ impl Store {
         .bind(&pattern)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         let total: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM assets a
@@ -151,7 +154,7 @@ impl Store {
         )
         .bind(tenant.as_str())
         .bind(&pattern)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
         Ok(Page {
             items,
@@ -164,12 +167,13 @@ impl Store {
     /// One asset with its current columns (those seen in its latest observation); `None` when the
     /// asset does not exist for this tenant.
     pub async fn get_asset(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AssetDetail>> {
+        let mut tx = self.scoped(tenant).await?;
         let Some(summary) = sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!(
             "{SUMMARY_SELECT} WHERE a.tenant_id = $1 AND a.id = $2"
         )))
         .bind(tenant.as_str())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?
         else {
             return Ok(None);
@@ -185,7 +189,7 @@ impl Store {
         )
         .bind(tenant.as_str())
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         Ok(Some(AssetDetail { summary, columns }))
     }
@@ -200,6 +204,7 @@ impl Store {
         if !self.asset_exists(tenant, id).await? {
             return Ok(None);
         }
+        let mut tx = self.scoped(tenant).await?;
         let points = sqlx::query_as::<_, MetricPoint>(
             "SELECT metric, column_name AS column, observed_at, value, batch_id
              FROM metric_points
@@ -218,7 +223,7 @@ impl Store {
         .bind(query.since)
         .bind(query.until)
         .bind(query.limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         Ok(Some(points))
     }

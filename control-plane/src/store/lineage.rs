@@ -101,7 +101,7 @@ impl Store {
         tenant: &TenantId,
         lineage: &JobLineage,
     ) -> StoreResult<LineageChange> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.scoped(tenant).await?;
         sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
             .bind(tenant.as_str())
             .execute(&mut *tx)
@@ -304,6 +304,7 @@ impl Store {
         dataset: &str,
         column: Option<&str>,
     ) -> StoreResult<Option<LineageNode>> {
+        let mut tx = self.scoped(tenant).await?;
         let (kind, name) = match column {
             Some(column) => ("column", format!("{dataset}.{column}")),
             None => ("dataset", dataset.to_owned()),
@@ -315,7 +316,7 @@ impl Store {
         .bind(kind)
         .bind(namespace)
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?)
     }
 
@@ -328,6 +329,7 @@ impl Store {
         granularity: Granularity,
         as_of: DateTime<Utc>,
     ) -> StoreResult<Vec<LineageEdge>> {
+        let mut tx = self.scoped(tenant).await?;
         let column = match direction {
             Direction::Downstream => "source_id",
             Direction::Upstream => "target_id",
@@ -347,17 +349,18 @@ impl Store {
         .bind(tenant.as_str())
         .bind(frontier)
         .bind(as_of)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
     async fn nodes_by_id(&self, tenant: &TenantId, ids: &[Uuid]) -> StoreResult<Vec<LineageNode>> {
+        let mut tx = self.scoped(tenant).await?;
         Ok(sqlx::query_as::<_, LineageNode>(sqlx::AssertSqlSafe(format!(
             "{NODE_SELECT} WHERE n.tenant_id = $1 AND n.id = ANY($2)"
         )))
         .bind(tenant.as_str())
         .bind(ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cwic_shared::TenantId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -46,7 +47,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Clone)]
 pub struct Store {
+    /// The system pool (the database owner): ingest, sign-in lookups, background work.
     pool: PgPool,
+    /// The API's pool for tenant data: connections act as the role `cwic_api`, which row-level
+    /// security confines to the tenant [`Store::scoped`] names per transaction (none otherwise).
+    api: PgPool,
     /// Months whose `metric_points` partition is known to exist.
     partitions: Arc<Mutex<HashSet<chrono::NaiveDate>>>,
 }
@@ -62,15 +67,46 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
+        let api = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|connection, _| {
+                // The role row-level security applies to (migration ..._row_level_security).
+                Box::pin(async move {
+                    sqlx::raw_sql("SET ROLE cwic_api")
+                        .execute(connection)
+                        .await
+                        .map(|_| ())
+                })
+            })
             .connect_lazy_with(options);
-        Ok(Self::from_pool(pool))
+        Ok(Self {
+            pool,
+            api,
+            partitions: Arc::default(),
+        })
     }
 
+    /// A store over one pool for everything (tests that bring their own pool).
     pub fn from_pool(pool: PgPool) -> Self {
         Self {
+            api: pool.clone(),
             pool,
             partitions: Arc::default(),
         }
+    }
+
+    /// A transaction that row-level security confines to `tenant`: tables with a `tenant_wall`
+    /// policy show and accept only that tenant's rows, whatever the query says. (A store made with
+    /// [`Store::from_pool`] has no separate API role, so there the policies do not apply.)
+    pub async fn scoped(&self, tenant: &TenantId) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.api.begin().await?;
+        sqlx::query("SELECT set_config('cwic.tenant', $1, true)")
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 
     fn partitions_known(&self, month: chrono::NaiveDate) -> bool {
@@ -96,5 +132,6 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.api.close().await;
     }
 }
