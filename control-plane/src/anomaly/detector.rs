@@ -28,6 +28,15 @@
 //! comparable to the largest seen (beyond `NOVELTY_MARGIN` times the largest earlier
 //! same-direction point score), unless the deviation lasts `SUSTAINED_POINTS` points in a row: a
 //! drop or a level shift that holds is news however large the past spikes were.
+//!
+//! Thresholds early in a series' life rest on few scores, whose high quantile is about their
+//! maximum and understates the routine extreme; the threshold therefore also fits an exponential
+//! tail to the top `TAIL_SHARE` of past scores (peaks over threshold) and uses the larger of the
+//! two. The shift score alerts only once its threshold rests on `shift_warm_up_blocks` blocks
+//! spanning `shift_warm_up_secs`. After an alert the series has a quiet period (`quiet_points`
+//! points, at most `quiet_secs`): a new excursion in the same direction is taken for an
+//! aftershock of the same incident and alerts only if it holds (`QUIET_SUSTAINED_POINTS` points
+//! over `QUIET_SUSTAINED_SECS`, or a shift), while one in the other direction alerts as usual.
 
 use std::collections::VecDeque;
 
@@ -51,10 +60,16 @@ const MAX_RECORDED_SCORE: f64 = 1e6;
 /// A point score alerts only beyond this share of the largest earlier point score in the same
 /// direction: an excursion clearly smaller than one the series has already made is routine for
 /// it, while one of about the same size or larger is not.
-const NOVELTY_MARGIN: f64 = 0.8;
+const NOVELTY_MARGIN: f64 = 0.9;
 /// A deviation past the threshold on this many consecutive points in the same direction alerts
 /// whatever the earlier excursions were: spikes are brief, a drop or a shift that holds is not.
 const SUSTAINED_POINTS: usize = 3;
+/// Inside the quiet period after an alert, a deviation must hold this many points in a row (or
+/// show as a shift) to alert: a burst of a few points is an aftershock, a changed level is news.
+const QUIET_SUSTAINED_POINTS: usize = 4;
+const QUIET_SUSTAINED_SECS: i64 = 7_200;
+/// Share of the largest past scores the tail of the score distribution is fitted to.
+const TAIL_SHARE: f64 = 0.02;
 
 /// Streaming anomaly detector for one series. Causal by construction: a verdict depends only on
 /// the points observed so far.
@@ -76,7 +91,10 @@ pub struct SeriesDetector {
     /// Consecutive points whose point score is past its threshold, and their direction.
     run_points: usize,
     run_sign: f64,
+    run_start_ts: i64,
     event: EventState,
+    /// Point count and timestamp of the last alert, for the quiet period.
+    last_alert: Option<(usize, i64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +102,8 @@ struct EventState {
     active: bool,
     calm_points: usize,
     points_since_end: usize,
+    /// The event opened inside the quiet period and has not alerted (yet).
+    silenced: bool,
 }
 
 /// What the model expects for the next point: a centre and a spread (one robust sigma).
@@ -118,11 +138,14 @@ impl SeriesDetector {
             peaks,
             run_points: 0,
             run_sign: 0.0,
+            run_start_ts: 0,
             event: EventState {
                 active: false,
                 calm_points: 0,
                 points_since_end: usize::MAX / 2,
+                silenced: false,
             },
+            last_alert: None,
         }
     }
 
@@ -151,12 +174,28 @@ impl SeriesDetector {
         let shift_score = self.shift_score(ts, value);
         let score = forecast.map_or(0.0, |forecast| (value - forecast.center) / forecast.spread);
         let point_bar = self.point_alert_level(score, point_threshold);
-        let excess =
-            (score.abs() / point_bar).max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
+        if self.run_points == 1 {
+            self.run_start_ts = ts;
+        }
+        // The shift score may alert only once its threshold rests on enough independent blocks
+        // and on long enough a stretch of the series' life.
+        let settled_shifts = self.shift_scores.settled.len();
+        let shift_settled = settled_shifts >= self.config.shift_warm_up_blocks * self.config.shift_points.max(1)
+            && self
+                .typical_interval_secs()
+                .is_some_and(|interval| settled_shifts as i64 * interval >= self.config.shift_warm_up_secs);
+        let shift_excess = shift_score
+            .filter(|_| shift_settled)
+            .map_or(0.0, |shift| shift.abs() / shift_threshold);
+        let excess = (score.abs() / point_bar).max(shift_excess);
         let calm = score.abs() < self.config.event_exit_score
             && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
         let was_in_event = self.event.active;
-        let anomaly = self.update_event(excess, calm, warming_up);
+        let opened = self.update_event(excess, calm, warming_up);
+        let sustained = (self.run_points >= QUIET_SUSTAINED_POINTS
+            && ts - self.run_start_ts >= QUIET_SUSTAINED_SECS)
+            || shift_excess > 1.0;
+        let anomaly = self.gate_alert(ts, opened, sustained, score.signum());
         if forecast.is_some() && !warming_up {
             // Uncapped, event or not: a burst that alerted is still one the series has made.
             self.peaks.push(score);
@@ -326,6 +365,28 @@ impl SeriesDetector {
                 .map_or(0.0, |mean| MEAN_ABS_TO_SIGMA * mean)
         };
         spread.max(floor).max(f64::MIN_POSITIVE)
+    }
+
+    /// Applies the quiet period: an event opening within `quiet_points` points and `quiet_secs`
+    /// seconds of the last alert stays silent unless it holds (a sustained run or a shift), in
+    /// which case it alerts when it does. True when this point raises an alert.
+    fn gate_alert(&mut self, ts: i64, opened: bool, sustained: bool, direction: f64) -> bool {
+        if opened {
+            let quiet = self.last_alert.is_some_and(|(alert_point, alert_ts, alert_direction)| {
+                self.points_seen - alert_point < self.config.quiet_points
+                    && ts - alert_ts < self.config.quiet_secs
+                    && direction == alert_direction
+            });
+            self.event.silenced = quiet && !sustained;
+            if self.event.silenced {
+                return false;
+            }
+        } else if !(self.event.active && self.event.silenced && sustained) {
+            return false;
+        }
+        self.event.silenced = false;
+        self.last_alert = Some((self.points_seen, ts, direction));
+        true
     }
 
     /// Advances the event state; true only when this point opens a new alerting event. `excess`
@@ -519,9 +580,15 @@ fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
     if scores.len() < config.min_scores_for_learned_threshold {
         return config.min_score;
     }
-    scores
-        .quantile(config.threshold_quantile)
-        .map_or(config.min_score, |routine| {
+    let empirical = scores.quantile(config.threshold_quantile);
+    // With few scores the empirical quantile is about their maximum, which understates how far
+    // the series' routine reaches; the exponential tail fit extrapolates it instead.
+    let extrapolated = scores.tail_quantile(config.threshold_quantile, TAIL_SHARE);
+    let routine = match (empirical, extrapolated) {
+        (Some(empirical), Some(extrapolated)) => Some(empirical.max(extrapolated)),
+        (empirical, extrapolated) => empirical.or(extrapolated),
+    };
+    routine.map_or(config.min_score, |routine| {
             (config.threshold_factor * routine).max(config.min_score)
         })
 }
