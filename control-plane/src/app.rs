@@ -78,6 +78,11 @@ impl Application {
         let ingest_task = self
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
+        let detection_task = tokio::spawn(crate::intelligence::scan::run_forever(
+            self.store.clone(),
+            crate::intelligence::scan::PASS_INTERVAL,
+            cancel.clone(),
+        ));
         let shutdown = cancel.clone();
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
@@ -87,6 +92,7 @@ impl Application {
         if let Some(task) = ingest_task {
             task.await.context("the ingest task panicked")?;
         }
+        detection_task.await.context("the anomaly detection task panicked")?;
         self.store.close().await;
         info!("control plane stopped");
         served.context("http server failed")

@@ -2,13 +2,15 @@
 //!
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
 //! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
-//! lineage; the graph itself lives in `store::lineage`).
+//! lineage; the graph itself lives in `store::lineage`), `intelligence` (continuous detection with
+//! feedback, forecasts and early warnings, root-cause analysis over stored history).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod ingest;
+pub mod intelligence;
 pub mod lineage;
 pub mod store;
 pub mod telemetry;

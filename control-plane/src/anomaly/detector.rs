@@ -44,6 +44,15 @@ use super::seasonality::{SeasonalProfile, find_seasonality};
 use super::window::{SortedWindow, median_of};
 use super::{DetectorConfig, Verdict};
 
+/// A user's judgement of an alert, fed back into the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Planned (a backfill, a migration): the point is left out of the model.
+    Expected,
+    /// Normal for this series: learned as routine, and the band widened to cover it.
+    FalsePositive,
+}
+
 /// Consistency constant turning a median absolute deviation into a normal standard deviation.
 const MAD_TO_SIGMA: f64 = 1.4826;
 /// The same for a mean absolute deviation, used when more than half of the residuals are zero.
@@ -68,6 +77,9 @@ const SUSTAINED_POINTS: usize = 3;
 /// show as a shift) to alert: a burst of a few points is an aftershock, a changed level is news.
 const QUIET_SUSTAINED_POINTS: usize = 4;
 const QUIET_SUSTAINED_SECS: i64 = 7_200;
+/// A deviation a user marked as a false positive, and up to this multiple of it in the same
+/// direction, is inside the band from then on.
+const ACCEPTED_MARGIN: f64 = 1.5;
 /// Share of the largest past scores the tail of the score distribution is fitted to.
 const TAIL_SHARE: f64 = 0.02;
 
@@ -93,6 +105,8 @@ pub struct SeriesDetector {
     run_sign: f64,
     run_start_ts: i64,
     event: EventState,
+    /// Largest accepted (false-positive) point scores upwards and downwards.
+    accepted: (f64, f64),
     /// Point count and timestamp of the last alert, for the quiet period.
     last_alert: Option<(usize, i64, f64)>,
 }
@@ -146,6 +160,7 @@ impl SeriesDetector {
                 silenced: false,
             },
             last_alert: None,
+            accepted: (0.0, 0.0),
         }
     }
 
@@ -157,6 +172,49 @@ impl SeriesDetector {
     /// Verdict for the point at `ts` (unix seconds) using only this point and earlier ones, then
     /// learns from it. A non-finite value is reported as unscored and otherwise ignored.
     pub fn observe(&mut self, ts: i64, value: f64) -> Verdict {
+        self.observe_inner(ts, value, false)
+    }
+
+    /// Like [`observe`](Self::observe) for a point a user has judged after it alerted. The
+    /// verdict never alerts. [`Judgement::Expected`] (a planned one-off) leaves the model as if the
+    /// point had not been seen; [`Judgement::FalsePositive`] learns it as routine and widens the
+    /// band in its direction to `ACCEPTED_MARGIN` times its score from then on.
+    pub fn observe_judged(&mut self, ts: i64, value: f64, judgement: Judgement) -> Verdict {
+        match judgement {
+            Judgement::Expected => {
+                let mut probe = self.clone();
+                let verdict = probe.observe_inner(ts, value, true);
+                Verdict {
+                    anomaly: false,
+                    ..verdict
+                }
+            }
+            Judgement::FalsePositive => {
+                if let Some(forecast) = self.forecast(ts).filter(|_| value.is_finite()) {
+                    let score = (value - forecast.center) / forecast.spread;
+                    let slot = if score >= 0.0 {
+                        &mut self.accepted.0
+                    } else {
+                        &mut self.accepted.1
+                    };
+                    *slot = slot.max(score.abs().min(MAX_RECORDED_SCORE));
+                }
+                self.observe_inner(ts, value, true)
+            }
+        }
+    }
+
+    /// The widest accepted deviation (from false-positive feedback) in the direction of `score`.
+    fn accepted_in_direction(&self, score: f64) -> f64 {
+        ACCEPTED_MARGIN
+            * if score >= 0.0 {
+                self.accepted.0
+            } else {
+                self.accepted.1
+            }
+    }
+
+    fn observe_inner(&mut self, ts: i64, value: f64, accept: bool) -> Verdict {
         let warming_up = self.is_warming_up(ts);
         if !value.is_finite() {
             return Verdict {
@@ -187,7 +245,11 @@ impl SeriesDetector {
         let shift_excess = shift_score
             .filter(|_| shift_settled)
             .map_or(0.0, |shift| shift.abs() / shift_threshold);
-        let excess = (score.abs() / point_bar).max(shift_excess);
+        let excess = if accept {
+            0.0
+        } else {
+            (score.abs() / point_bar).max(shift_excess)
+        };
         let calm = score.abs() < self.config.event_exit_score
             && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
         let was_in_event = self.event.active;
@@ -227,10 +289,11 @@ impl SeriesDetector {
         let residual = forecast.map(|forecast| value - forecast.center);
         self.learn(ts, value, residual, recorded_point, recorded_shift);
 
-        let half_width = |forecast: Forecast| point_threshold * forecast.spread;
+        let below = point_threshold.max(self.accepted_in_direction(-1.0));
+        let above = point_threshold.max(self.accepted_in_direction(1.0));
         Verdict {
-            expected_low: forecast.map(|forecast| forecast.center - half_width(forecast)),
-            expected_high: forecast.map(|forecast| forecast.center + half_width(forecast)),
+            expected_low: forecast.map(|forecast| forecast.center - below * forecast.spread),
+            expected_high: forecast.map(|forecast| forecast.center + above * forecast.spread),
             score,
             anomaly,
             warming_up,
@@ -241,6 +304,7 @@ impl SeriesDetector {
     /// `NOVELTY_MARGIN` times the largest earlier same-direction score unless the deviation has
     /// lasted `SUSTAINED_POINTS` points. Also advances the run of consecutive deviations.
     fn point_alert_level(&mut self, score: f64, threshold: f64) -> f64 {
+        let threshold = threshold.max(self.accepted_in_direction(score));
         if score.abs() <= threshold {
             self.run_points = 0;
         } else if self.run_points > 0 && score.signum() == self.run_sign {

@@ -11,12 +11,12 @@
 //! alert channels, or panic on any input.
 
 mod detector;
-mod seasonality;
+pub(crate) mod seasonality;
 mod series;
 pub mod synthetic;
-mod window;
+pub(crate) mod window;
 
-pub use detector::SeriesDetector;
+pub use detector::{Judgement, SeriesDetector};
 pub use series::{SeriesError, SeriesPoint, read_series_csv};
 
 /// One detector configuration for every series (no per-series tuning). Counts are in points,
@@ -243,6 +243,30 @@ mod tests {
         // Beyond the week of quiet, a burst up alerts again.
         points[480].value *= 3.5;
         assert_eq!(alert_indices(&points), vec![300, 372, 480]);
+    }
+
+    #[test]
+    fn feedback_widens_the_band_or_leaves_the_point_out() {
+        let mut points = hourly_series(24 * 25, 1_000.0, 11);
+        points[300].value *= 3.0;
+        points[492].value *= 3.6;
+        let judged = |judgement: Option<Judgement>| {
+            let mut detector = SeriesDetector::new(DetectorConfig::default());
+            points
+                .iter()
+                .enumerate()
+                .filter(|(index, point)| match (judgement, *index == 300) {
+                    (Some(judgement), true) => detector.observe_judged(point.ts, point.value, judgement).anomaly,
+                    _ => detector.observe(point.ts, point.value).anomaly,
+                })
+                .map(|(index, _)| index)
+                .collect::<Vec<usize>>()
+        };
+        assert_eq!(judged(None), vec![300, 492]);
+        // A false positive: a burst up to 1.5 times as far out is routine from then on.
+        assert_eq!(judged(Some(Judgement::FalsePositive)), Vec::<usize>::new());
+        // Expected (planned): left out, so the later, bigger burst still alerts.
+        assert_eq!(judged(Some(Judgement::Expected)), vec![492]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod assets;
 pub mod error;
+mod intelligence;
 mod lineage;
 mod system;
 pub mod tenant;
@@ -38,6 +39,7 @@ pub fn router(state: AppState, console_dir: &Path) -> Router {
     let api = Router::new()
         .merge(assets::router())
         .merge(lineage::router())
+        .merge(intelligence::router())
         .merge(system::router())
         .route("/api/{*rest}", axum::routing::any(unknown_api_route));
     with_console(api, console_dir)

@@ -6,6 +6,7 @@
 
 mod assets;
 mod ingest;
+pub mod intelligence;
 pub mod lineage;
 
 use std::time::Duration;
