@@ -92,7 +92,9 @@ impl Application {
         if let Some(task) = ingest_task {
             task.await.context("the ingest task panicked")?;
         }
-        detection_task.await.context("the anomaly detection task panicked")?;
+        detection_task
+            .await
+            .context("the anomaly detection task panicked")?;
         self.store.close().await;
         info!("control plane stopped");
         served.context("http server failed")

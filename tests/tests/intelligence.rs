@@ -52,7 +52,13 @@ impl Api {
         }
     }
 
-    async fn send(&self, method: reqwest::Method, tenant: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        tenant: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -166,12 +172,19 @@ async fn forecasts_follow_the_trend_and_daily_cycle_and_warn_before_a_bound_is_c
     let store = Store::from_pool(db.pool.clone());
     let history_hours = 24 * 14;
     for hour in 0..history_hours {
-        ingest(&store, hour, vec![table("events", trending_rows(hour), &[("id", 0.0)])]).await;
+        ingest(
+            &store,
+            hour,
+            vec![table("events", trending_rows(hour), &[("id", 0.0)])],
+        )
+        .await;
     }
     let id = api.asset_id("events").await;
 
     let body = api
-        .get(&format!("/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"))
+        .get(&format!(
+            "/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"
+        ))
         .await;
     let forecast = &body["forecast"];
     assert_eq!(body["history_points"], history_hours);
@@ -190,8 +203,14 @@ async fn forecasts_follow_the_trend_and_daily_cycle_and_warn_before_a_bound_is_c
             point["high"].as_f64().unwrap(),
         );
         assert_eq!(point["at"], stamp(hour));
-        assert!((value - truth).abs() < 15.0, "hour {hour}: forecast {value}, truth {truth}");
-        assert!(low < truth && truth < high, "hour {hour}: {truth} outside {low}..{high}");
+        assert!(
+            (value - truth).abs() < 15.0,
+            "hour {hour}: forecast {value}, truth {truth}"
+        );
+        assert!(
+            low < truth && truth < high,
+            "hour {hour}: {truth} outside {low}..{high}"
+        );
     }
     assert_eq!(body["breach"], Value::Null, "no bound set yet");
 
@@ -228,7 +247,10 @@ async fn forecasts_follow_the_trend_and_daily_cycle_and_warn_before_a_bound_is_c
     assert_eq!(breach["side"], "upper");
     let hours_ahead = breach["in_secs"].as_i64().unwrap() / HOUR_SECS;
     let breach_hour = history_hours - 1 + hours_ahead;
-    assert!((breach_hour - crossing).abs() <= 1, "breach at hour {breach_hour}, truth crosses at {crossing}");
+    assert!(
+        (breach_hour - crossing).abs() <= 1,
+        "breach at hour {breach_hour}, truth crosses at {crossing}"
+    );
     assert_eq!(breach["at"], stamp(breach_hour));
     assert_eq!(
         items[0]["message"],
@@ -239,7 +261,9 @@ async fn forecasts_follow_the_trend_and_daily_cycle_and_warn_before_a_bound_is_c
     );
     // The same breach through the per-asset forecast, and nothing for another tenant.
     let body = api
-        .get(&format!("/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"))
+        .get(&format!(
+            "/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"
+        ))
         .await;
     assert_eq!(&body["breach"], breach);
     let (status, other) = api
@@ -295,7 +319,12 @@ async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() 
     let store = Store::from_pool(db.pool.clone());
     let hours = 24 * 25;
     for hour in 0..hours {
-        ingest(&store, hour, vec![table("orders", bursty_rows(hour), &[("id", 0.0)])]).await;
+        ingest(
+            &store,
+            hour,
+            vec![table("orders", bursty_rows(hour), &[("id", 0.0)])],
+        )
+        .await;
     }
     let id = api.asset_id("orders").await;
 
@@ -329,7 +358,10 @@ async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() 
         first["expected_high"].as_f64().unwrap(),
         first["value"].as_f64().unwrap(),
     );
-    assert!(low < high && high < value, "the burst is above its band {low}..{high}: {value}");
+    assert!(
+        low < high && high < value,
+        "the burst is above its band {low}..{high}: {value}"
+    );
 
     // A false positive: the band widens, so the later, comparable burst is no longer an anomaly.
     let marked = api
@@ -447,7 +479,11 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
     assert_eq!(api.post("/api/v1/lineage", &event).await["recorded"], true);
     let orders = api.asset_id("orders").await;
     for hour in 140..=150 {
-        let (eu, us, apac) = if hour == 150 { (290.0, 6.0, 4.0) } else { (1.0, 1.0, 0.0) };
+        let (eu, us, apac) = if hour == 150 {
+            (290.0, 6.0, 4.0)
+        } else {
+            (1.0, 1.0, 0.0)
+        };
         let reply = api
             .post(
                 &format!("/api/v1/assets/{orders}/segments"),

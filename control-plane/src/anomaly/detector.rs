@@ -238,7 +238,8 @@ impl SeriesDetector {
         // The shift score may alert only once its threshold rests on enough independent blocks
         // and on long enough a stretch of the series' life.
         let settled_shifts = self.shift_scores.settled.len();
-        let shift_settled = settled_shifts >= self.config.shift_warm_up_blocks * self.config.shift_points.max(1)
+        let shift_settled = settled_shifts
+            >= self.config.shift_warm_up_blocks * self.config.shift_points.max(1)
             && self
                 .typical_interval_secs()
                 .is_some_and(|interval| settled_shifts as i64 * interval >= self.config.shift_warm_up_secs);
@@ -436,11 +437,13 @@ impl SeriesDetector {
     /// which case it alerts when it does. True when this point raises an alert.
     fn gate_alert(&mut self, ts: i64, opened: bool, sustained: bool, direction: f64) -> bool {
         if opened {
-            let quiet = self.last_alert.is_some_and(|(alert_point, alert_ts, alert_direction)| {
-                self.points_seen - alert_point < self.config.quiet_points
-                    && ts - alert_ts < self.config.quiet_secs
-                    && direction == alert_direction
-            });
+            let quiet = self
+                .last_alert
+                .is_some_and(|(alert_point, alert_ts, alert_direction)| {
+                    self.points_seen - alert_point < self.config.quiet_points
+                        && ts - alert_ts < self.config.quiet_secs
+                        && direction == alert_direction
+                });
             self.event.silenced = quiet && !sustained;
             if self.event.silenced {
                 return false;
@@ -653,8 +656,8 @@ fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
         (empirical, extrapolated) => empirical.or(extrapolated),
     };
     routine.map_or(config.min_score, |routine| {
-            (config.threshold_factor * routine).max(config.min_score)
-        })
+        (config.threshold_factor * routine).max(config.min_score)
+    })
 }
 
 /// Standardized difference between the mean of the last `shift_points` values of `window`

@@ -256,7 +256,9 @@ mod tests {
                 .iter()
                 .enumerate()
                 .filter(|(index, point)| match (judgement, *index == 300) {
-                    (Some(judgement), true) => detector.observe_judged(point.ts, point.value, judgement).anomaly,
+                    (Some(judgement), true) => {
+                        detector.observe_judged(point.ts, point.value, judgement).anomaly
+                    }
                     _ => detector.observe(point.ts, point.value).anomaly,
                 })
                 .map(|(index, _)| index)

@@ -84,7 +84,10 @@ fn forecast_json(
     lower: Option<f64>,
     upper: Option<f64>,
 ) -> (Value, Option<Breach>) {
-    let series: Vec<(i64, f64)> = history.iter().map(|(at, value)| (at.timestamp(), *value)).collect();
+    let series: Vec<(i64, f64)> = history
+        .iter()
+        .map(|(at, value)| (at.timestamp(), *value))
+        .collect();
     let Some(result) = forecast(&series, horizon) else {
         return (Value::Null, None);
     };
@@ -333,7 +336,11 @@ async fn list_anomalies(
     TenantScope(tenant): TenantScope,
     ApiQuery(params): ApiQuery<AnomalyListParams>,
 ) -> ApiResult<Json<Value>> {
-    let asset = params.asset.as_deref().map(|id| parse_uuid("asset", id)).transpose()?;
+    let asset = params
+        .asset
+        .as_deref()
+        .map(|id| parse_uuid("asset", id))
+        .transpose()?;
     let limit = params.limit.unwrap_or(DEFAULT_EVENT_LIMIT);
     if !(1..=MAX_EVENT_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -382,7 +389,12 @@ struct FeedbackBody {
     verdict: String,
 }
 
-async fn set_feedback(state: &AppState, tenant: &TenantId, id: &str, verdict: Option<&str>) -> ApiResult<Json<Value>> {
+async fn set_feedback(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &str,
+    verdict: Option<&str>,
+) -> ApiResult<Json<Value>> {
     let uuid = parse_uuid("anomaly", id)?;
     if !state.store.set_anomaly_feedback(tenant, uuid, verdict).await? {
         return Err(ApiError::not_found("anomaly"));

@@ -146,7 +146,11 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
         } else if other.asset_id == event.asset_id {
             let volume_drop = other.metric == "row_count" && other.score < 0.0;
             causes.push(Cause {
-                kind: if volume_drop { "volume_drop" } else { "related_metric" },
+                kind: if volume_drop {
+                    "volume_drop"
+                } else {
+                    "related_metric"
+                },
                 score: if volume_drop { 0.7 } else { 0.5 } * time,
                 summary: format!("on the same table, {}", describe_event(&other)),
                 details: json!({"event": other}),
@@ -331,6 +335,9 @@ mod tests {
             causes[0].summary,
             "region = eu holds 90% of the new NULLs in amount (90 more than its usual 2)"
         );
-        assert!(segment_causes(&counts[..10], "amount").is_empty(), "no increase, no cause");
+        assert!(
+            segment_causes(&counts[..10], "amount").is_empty(),
+            "no increase, no cause"
+        );
     }
 }

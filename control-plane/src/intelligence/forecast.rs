@@ -61,7 +61,11 @@ pub struct Breach {
 /// Forecast `horizon` steps past the last point of `history` (time-ordered `(unix secs, value)`);
 /// `None` with fewer than `MIN_POINTS` finite points or no positive spacing.
 pub fn forecast(history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
-    let history: Vec<(i64, f64)> = history.iter().copied().filter(|(_, value)| value.is_finite()).collect();
+    let history: Vec<(i64, f64)> = history
+        .iter()
+        .copied()
+        .filter(|(_, value)| value.is_finite())
+        .collect();
     if history.len() < MIN_POINTS {
         return None;
     }
@@ -99,7 +103,11 @@ pub fn forecast(history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
             let ts = last_ts + step as i64 * interval_secs;
             let t = ts as f64;
             let value = intercept + slope * t + offset(ts);
-            let leverage = if sxx > 0.0 { (t - mean_t).powi(2) / sxx } else { 0.0 };
+            let leverage = if sxx > 0.0 {
+                (t - mean_t).powi(2) / sxx
+            } else {
+                0.0
+            };
             let half = Z_95 * sigma * (1.0 + 1.0 / n + leverage).sqrt();
             ForecastPoint {
                 ts,
@@ -119,7 +127,12 @@ pub fn forecast(history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
 }
 
 /// The first step of `forecast` whose expected value is above `upper` or below `lower`.
-pub fn first_breach(forecast: &Forecast, last_ts: i64, lower: Option<f64>, upper: Option<f64>) -> Option<Breach> {
+pub fn first_breach(
+    forecast: &Forecast,
+    last_ts: i64,
+    lower: Option<f64>,
+    upper: Option<f64>,
+) -> Option<Breach> {
     forecast.points.iter().find_map(|point| {
         let (side, bound, certain) = match (lower, upper) {
             (_, Some(upper)) if point.value > upper => ("upper", upper, point.low > upper),
@@ -155,34 +168,53 @@ mod tests {
         let history: Vec<(i64, f64)> = (0..24 * 14)
             .map(|hour| {
                 let noise = ((hour * 37) % 11) as f64 - 5.0;
-                (START + hour * HOUR, 1_000.0 + 10.0 * hour as f64 + daily_cycle(hour) + noise)
+                (
+                    START + hour * HOUR,
+                    1_000.0 + 10.0 * hour as f64 + daily_cycle(hour) + noise,
+                )
             })
             .collect();
         let result = forecast(&history, 48).unwrap();
         assert_eq!(result.interval_secs, HOUR);
         assert_eq!(result.seasonal_period_secs, Some(86_400));
-        assert!((result.trend_per_day - 240.0).abs() < 5.0, "{}", result.trend_per_day);
+        assert!(
+            (result.trend_per_day - 240.0).abs() < 5.0,
+            "{}",
+            result.trend_per_day
+        );
         for (step, point) in result.points.iter().enumerate() {
             let hour = 24 * 14 + step as i64;
             let truth = 1_000.0 + 10.0 * hour as f64 + daily_cycle(hour);
-            assert!((point.value - truth).abs() < 15.0, "step {step}: {} vs {truth}", point.value);
+            assert!(
+                (point.value - truth).abs() < 15.0,
+                "step {step}: {} vs {truth}",
+                point.value
+            );
             assert!(point.low < truth && truth < point.high);
         }
         let widths: Vec<f64> = result.points.iter().map(|point| point.high - point.low).collect();
-        assert!(widths.windows(2).all(|pair| pair[1] >= pair[0]), "intervals widen");
+        assert!(
+            widths.windows(2).all(|pair| pair[1] >= pair[0]),
+            "intervals widen"
+        );
     }
 
     #[test]
     fn the_first_crossing_of_a_bound_is_the_breach() {
         // Freshness lateness growing 5 minutes per hour from 30: the first hour past the
         // 120-minute bound is hour 19 (125), 10 hours after the last of 10 points.
-        let history: Vec<(i64, f64)> = (0..10).map(|hour| (START + hour * HOUR, 30.0 + 5.0 * hour as f64)).collect();
+        let history: Vec<(i64, f64)> = (0..10)
+            .map(|hour| (START + hour * HOUR, 30.0 + 5.0 * hour as f64))
+            .collect();
         let result = forecast(&history, 24).unwrap();
         let breach = first_breach(&result, START + 9 * HOUR, None, Some(120.0)).unwrap();
         assert_eq!((breach.side, breach.in_secs), ("upper", 10 * HOUR));
         assert!((breach.value - 125.0).abs() < 1e-6);
         assert!(breach.certain, "a noiseless trend has a zero-width interval");
-        assert_eq!(first_breach(&result, START + 9 * HOUR, Some(0.0), Some(1_000.0)), None);
+        assert_eq!(
+            first_breach(&result, START + 9 * HOUR, Some(0.0), Some(1_000.0)),
+            None
+        );
         assert!(forecast(&history[..5], 24).is_none());
     }
 }

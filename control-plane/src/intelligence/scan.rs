@@ -125,7 +125,11 @@ pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToke
         }
         match run_pass(&store, None).await {
             Ok(outcome) if outcome.series > 0 => {
-                info!(series = outcome.series, events = outcome.events, "anomaly detection pass")
+                info!(
+                    series = outcome.series,
+                    events = outcome.events,
+                    "anomaly detection pass"
+                )
             }
             Ok(_) => {}
             Err(error) => warn!(%error, "anomaly detection pass failed"),

@@ -312,7 +312,11 @@ impl Store {
     }
 
     /// A tenant's bounds, or one asset's.
-    pub async fn metric_bounds(&self, tenant: &TenantId, asset: Option<Uuid>) -> StoreResult<Vec<MetricBound>> {
+    pub async fn metric_bounds(
+        &self,
+        tenant: &TenantId,
+        asset: Option<Uuid>,
+    ) -> StoreResult<Vec<MetricBound>> {
         Ok(sqlx::query_as(
             "SELECT b.asset_id, a.schema_name || '.' || a.name AS asset, b.metric, b.column_name,
                     b.lower_bound, b.upper_bound
