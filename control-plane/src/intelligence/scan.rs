@@ -113,8 +113,8 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
     Ok(outcome)
 }
 
-/// Runs a pass every `every` until `cancel` fires. A failed pass is logged and retried at the
-/// next tick.
+/// Runs a pass every `every` until `cancel` fires (the first at once). A failed pass is logged
+/// and retried at the next tick.
 pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToken) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -123,7 +123,12 @@ pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToke
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match run_pass(&store, None).await {
+        // A pass in progress is abandoned on shutdown: each series' result is one transaction.
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => break,
+            outcome = run_pass(&store, None) => outcome,
+        };
+        match outcome {
             Ok(outcome) if outcome.series > 0 => {
                 info!(
                     series = outcome.series,
