@@ -466,6 +466,7 @@ impl SeriesDetector {
                 event.calm_points += 1;
                 if event.calm_points >= self.config.event_calm_points {
                     event.active = false;
+                    event.silenced = false;
                     event.points_since_end = 0;
                 }
             } else {
