@@ -154,6 +154,11 @@ impl Application {
                 served
             })
         });
+        let detection_task = tokio::spawn(crate::intelligence::scan::run_forever(
+            self.store.clone(),
+            crate::intelligence::scan::PASS_INTERVAL,
+            cancel.clone(),
+        ));
         let shutdown = cancel.clone();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service)
@@ -167,6 +172,9 @@ impl Application {
         if let Some(task) = grpc_task {
             task.await.context("the grpc task panicked")??;
         }
+        detection_task
+            .await
+            .context("the anomaly detection task panicked")?;
         self.store.close().await;
         info!("control plane stopped");
         served.context("http server failed")

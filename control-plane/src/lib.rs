@@ -2,8 +2,10 @@
 //!
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
 //! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
-//! lineage; the graph itself lives in `store::lineage`).
-//! `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode credentials).
+//! lineage; the graph itself lives in `store::lineage`), `intelligence` (continuous detection with
+//! feedback, forecasts and early warnings, root-cause analysis over stored history), `auth` and
+//! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode
+//! credentials).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod anomaly;
@@ -12,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod grpc;
 pub mod ingest;
+pub mod intelligence;
 pub mod lineage;
 pub mod sso;
 pub mod store;

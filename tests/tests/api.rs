@@ -340,8 +340,9 @@ async fn stored_history_is_judged_with_an_expected_band_and_the_spike_is_flagged
     let store = Store::from_pool(db.pool.clone());
     let (tenant, agent) = ids();
     let start_ms = 1_767_225_600_000_i64; // 2026-01-01T00:00:00Z
-    let spike_hour = 60;
-    for hour in 0..72_i64 {
+    // The detector warms up for three days: the spike comes on day four.
+    let spike_hour = 84;
+    for hour in 0..96_i64 {
         let rows = if hour == spike_hour {
             5_000.0
         } else {
@@ -362,11 +363,11 @@ async fn stored_history_is_judged_with_an_expected_band_and_the_spike_is_flagged
     assert_eq!(status, 200, "{judged}");
     assert_eq!(
         judged["anomalies"],
-        json!(["2026-01-03T12:00:00Z"]),
-        "only the spike at hour 60"
+        json!(["2026-01-04T12:00:00Z"]),
+        "only the spike at hour 84"
     );
     let points = judged["points"].as_array().unwrap();
-    assert_eq!(points.len(), 72);
+    assert_eq!(points.len(), 96);
     assert_eq!(
         points[0]["verdict"]["warming_up"], true,
         "no verdict from the first points"

@@ -28,12 +28,30 @@
 //! comparable to the largest seen (beyond `NOVELTY_MARGIN` times the largest earlier
 //! same-direction point score), unless the deviation lasts `SUSTAINED_POINTS` points in a row: a
 //! drop or a level shift that holds is news however large the past spikes were.
+//!
+//! Thresholds early in a series' life rest on few scores, whose high quantile is about their
+//! maximum and understates the routine extreme; the threshold therefore also fits an exponential
+//! tail to the top `TAIL_SHARE` of past scores (peaks over threshold) and uses the larger of the
+//! two. The shift score alerts only once its threshold rests on `shift_warm_up_blocks` blocks
+//! spanning `shift_warm_up_secs`. After an alert the series has a quiet period (`quiet_points`
+//! points, at most `quiet_secs`): a new excursion in the same direction is taken for an
+//! aftershock of the same incident and alerts only if it holds (`QUIET_SUSTAINED_POINTS` points
+//! over `QUIET_SUSTAINED_SECS`, or a shift), while one in the other direction alerts as usual.
 
 use std::collections::VecDeque;
 
 use super::seasonality::{SeasonalProfile, find_seasonality};
 use super::window::{SortedWindow, median_of};
 use super::{DetectorConfig, Verdict};
+
+/// A user's judgement of an alert, fed back into the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judgement {
+    /// Planned (a backfill, a migration): the point is left out of the model.
+    Expected,
+    /// Normal for this series: learned as routine, and the band widened to cover it.
+    FalsePositive,
+}
 
 /// Consistency constant turning a median absolute deviation into a normal standard deviation.
 const MAD_TO_SIGMA: f64 = 1.4826;
@@ -51,10 +69,19 @@ const MAX_RECORDED_SCORE: f64 = 1e6;
 /// A point score alerts only beyond this share of the largest earlier point score in the same
 /// direction: an excursion clearly smaller than one the series has already made is routine for
 /// it, while one of about the same size or larger is not.
-const NOVELTY_MARGIN: f64 = 0.8;
+const NOVELTY_MARGIN: f64 = 0.9;
 /// A deviation past the threshold on this many consecutive points in the same direction alerts
 /// whatever the earlier excursions were: spikes are brief, a drop or a shift that holds is not.
 const SUSTAINED_POINTS: usize = 3;
+/// Inside the quiet period after an alert, a deviation must hold this many points in a row (or
+/// show as a shift) to alert: a burst of a few points is an aftershock, a changed level is news.
+const QUIET_SUSTAINED_POINTS: usize = 4;
+const QUIET_SUSTAINED_SECS: i64 = 7_200;
+/// A deviation a user marked as a false positive, and up to this multiple of it in the same
+/// direction, is inside the band from then on.
+const ACCEPTED_MARGIN: f64 = 1.5;
+/// Share of the largest past scores the tail of the score distribution is fitted to.
+const TAIL_SHARE: f64 = 0.02;
 
 /// Streaming anomaly detector for one series. Causal by construction: a verdict depends only on
 /// the points observed so far.
@@ -76,7 +103,12 @@ pub struct SeriesDetector {
     /// Consecutive points whose point score is past its threshold, and their direction.
     run_points: usize,
     run_sign: f64,
+    run_start_ts: i64,
     event: EventState,
+    /// Largest accepted (false-positive) point scores upwards and downwards.
+    accepted: (f64, f64),
+    /// Point count and timestamp of the last alert, for the quiet period.
+    last_alert: Option<(usize, i64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +116,8 @@ struct EventState {
     active: bool,
     calm_points: usize,
     points_since_end: usize,
+    /// The event opened inside the quiet period and has not alerted (yet).
+    silenced: bool,
 }
 
 /// What the model expects for the next point: a centre and a spread (one robust sigma).
@@ -118,11 +152,15 @@ impl SeriesDetector {
             peaks,
             run_points: 0,
             run_sign: 0.0,
+            run_start_ts: 0,
             event: EventState {
                 active: false,
                 calm_points: 0,
                 points_since_end: usize::MAX / 2,
+                silenced: false,
             },
+            last_alert: None,
+            accepted: (0.0, 0.0),
         }
     }
 
@@ -134,6 +172,49 @@ impl SeriesDetector {
     /// Verdict for the point at `ts` (unix seconds) using only this point and earlier ones, then
     /// learns from it. A non-finite value is reported as unscored and otherwise ignored.
     pub fn observe(&mut self, ts: i64, value: f64) -> Verdict {
+        self.observe_inner(ts, value, false)
+    }
+
+    /// Like [`observe`](Self::observe) for a point a user has judged after it alerted. The
+    /// verdict never alerts. [`Judgement::Expected`] (a planned one-off) leaves the model as if the
+    /// point had not been seen; [`Judgement::FalsePositive`] learns it as routine and widens the
+    /// band in its direction to `ACCEPTED_MARGIN` times its score from then on.
+    pub fn observe_judged(&mut self, ts: i64, value: f64, judgement: Judgement) -> Verdict {
+        match judgement {
+            Judgement::Expected => {
+                let mut probe = self.clone();
+                let verdict = probe.observe_inner(ts, value, true);
+                Verdict {
+                    anomaly: false,
+                    ..verdict
+                }
+            }
+            Judgement::FalsePositive => {
+                if let Some(forecast) = self.forecast(ts).filter(|_| value.is_finite()) {
+                    let score = (value - forecast.center) / forecast.spread;
+                    let slot = if score >= 0.0 {
+                        &mut self.accepted.0
+                    } else {
+                        &mut self.accepted.1
+                    };
+                    *slot = slot.max(score.abs().min(MAX_RECORDED_SCORE));
+                }
+                self.observe_inner(ts, value, true)
+            }
+        }
+    }
+
+    /// The widest accepted deviation (from false-positive feedback) in the direction of `score`.
+    fn accepted_in_direction(&self, score: f64) -> f64 {
+        ACCEPTED_MARGIN
+            * if score >= 0.0 {
+                self.accepted.0
+            } else {
+                self.accepted.1
+            }
+    }
+
+    fn observe_inner(&mut self, ts: i64, value: f64, accept: bool) -> Verdict {
         let warming_up = self.is_warming_up(ts);
         if !value.is_finite() {
             return Verdict {
@@ -151,12 +232,33 @@ impl SeriesDetector {
         let shift_score = self.shift_score(ts, value);
         let score = forecast.map_or(0.0, |forecast| (value - forecast.center) / forecast.spread);
         let point_bar = self.point_alert_level(score, point_threshold);
-        let excess =
-            (score.abs() / point_bar).max(shift_score.map_or(0.0, |shift| shift.abs() / shift_threshold));
+        if self.run_points == 1 {
+            self.run_start_ts = ts;
+        }
+        // The shift score may alert only once its threshold rests on enough independent blocks
+        // and on long enough a stretch of the series' life.
+        let settled_shifts = self.shift_scores.settled.len();
+        let shift_settled = settled_shifts
+            >= self.config.shift_warm_up_blocks * self.config.shift_points.max(1)
+            && self
+                .typical_interval_secs()
+                .is_some_and(|interval| settled_shifts as i64 * interval >= self.config.shift_warm_up_secs);
+        let shift_excess = shift_score
+            .filter(|_| shift_settled)
+            .map_or(0.0, |shift| shift.abs() / shift_threshold);
+        let excess = if accept {
+            0.0
+        } else {
+            (score.abs() / point_bar).max(shift_excess)
+        };
         let calm = score.abs() < self.config.event_exit_score
             && shift_score.is_none_or(|shift| shift.abs() < self.config.event_exit_score);
         let was_in_event = self.event.active;
-        let anomaly = self.update_event(excess, calm, warming_up);
+        let opened = self.update_event(excess, calm, warming_up);
+        let sustained = (self.run_points >= QUIET_SUSTAINED_POINTS
+            && ts - self.run_start_ts >= QUIET_SUSTAINED_SECS)
+            || shift_excess > 1.0;
+        let anomaly = self.gate_alert(ts, opened, sustained, score.signum());
         if forecast.is_some() && !warming_up {
             // Uncapped, event or not: a burst that alerted is still one the series has made.
             self.peaks.push(score);
@@ -188,10 +290,11 @@ impl SeriesDetector {
         let residual = forecast.map(|forecast| value - forecast.center);
         self.learn(ts, value, residual, recorded_point, recorded_shift);
 
-        let half_width = |forecast: Forecast| point_threshold * forecast.spread;
+        let below = point_threshold.max(self.accepted_in_direction(-1.0));
+        let above = point_threshold.max(self.accepted_in_direction(1.0));
         Verdict {
-            expected_low: forecast.map(|forecast| forecast.center - half_width(forecast)),
-            expected_high: forecast.map(|forecast| forecast.center + half_width(forecast)),
+            expected_low: forecast.map(|forecast| forecast.center - below * forecast.spread),
+            expected_high: forecast.map(|forecast| forecast.center + above * forecast.spread),
             score,
             anomaly,
             warming_up,
@@ -202,6 +305,7 @@ impl SeriesDetector {
     /// `NOVELTY_MARGIN` times the largest earlier same-direction score unless the deviation has
     /// lasted `SUSTAINED_POINTS` points. Also advances the run of consecutive deviations.
     fn point_alert_level(&mut self, score: f64, threshold: f64) -> f64 {
+        let threshold = threshold.max(self.accepted_in_direction(score));
         if score.abs() <= threshold {
             self.run_points = 0;
         } else if self.run_points > 0 && score.signum() == self.run_sign {
@@ -328,6 +432,30 @@ impl SeriesDetector {
         spread.max(floor).max(f64::MIN_POSITIVE)
     }
 
+    /// Applies the quiet period: an event opening within `quiet_points` points and `quiet_secs`
+    /// seconds of the last alert stays silent unless it holds (a sustained run or a shift), in
+    /// which case it alerts when it does. True when this point raises an alert.
+    fn gate_alert(&mut self, ts: i64, opened: bool, sustained: bool, direction: f64) -> bool {
+        if opened {
+            let quiet = self
+                .last_alert
+                .is_some_and(|(alert_point, alert_ts, alert_direction)| {
+                    self.points_seen - alert_point < self.config.quiet_points
+                        && ts - alert_ts < self.config.quiet_secs
+                        && direction == alert_direction
+                });
+            self.event.silenced = quiet && !sustained;
+            if self.event.silenced {
+                return false;
+            }
+        } else if !(self.event.active && self.event.silenced && sustained) {
+            return false;
+        }
+        self.event.silenced = false;
+        self.last_alert = Some((self.points_seen, ts, direction));
+        true
+    }
+
     /// Advances the event state; true only when this point opens a new alerting event. `excess`
     /// is the largest score-to-threshold ratio of this point; `calm` says every score is low.
     fn update_event(&mut self, excess: f64, calm: bool, warming_up: bool) -> bool {
@@ -338,6 +466,7 @@ impl SeriesDetector {
                 event.calm_points += 1;
                 if event.calm_points >= self.config.event_calm_points {
                     event.active = false;
+                    event.silenced = false;
                     event.points_since_end = 0;
                 }
             } else {
@@ -519,11 +648,17 @@ fn learned_threshold(scores: &SortedWindow, config: &DetectorConfig) -> f64 {
     if scores.len() < config.min_scores_for_learned_threshold {
         return config.min_score;
     }
-    scores
-        .quantile(config.threshold_quantile)
-        .map_or(config.min_score, |routine| {
-            (config.threshold_factor * routine).max(config.min_score)
-        })
+    let empirical = scores.quantile(config.threshold_quantile);
+    // With few scores the empirical quantile is about their maximum, which understates how far
+    // the series' routine reaches; the exponential tail fit extrapolates it instead.
+    let extrapolated = scores.tail_quantile(config.threshold_quantile, TAIL_SHARE);
+    let routine = match (empirical, extrapolated) {
+        (Some(empirical), Some(extrapolated)) => Some(empirical.max(extrapolated)),
+        (empirical, extrapolated) => empirical.or(extrapolated),
+    };
+    routine.map_or(config.min_score, |routine| {
+        (config.threshold_factor * routine).max(config.min_score)
+    })
 }
 
 /// Standardized difference between the mean of the last `shift_points` values of `window`

@@ -11,12 +11,12 @@
 //! alert channels, or panic on any input.
 
 mod detector;
-mod seasonality;
+pub(crate) mod seasonality;
 mod series;
 pub mod synthetic;
-mod window;
+pub(crate) mod window;
 
-pub use detector::SeriesDetector;
+pub use detector::{Judgement, SeriesDetector};
 pub use series::{SeriesError, SeriesPoint, read_series_csv};
 
 /// One detector configuration for every series (no per-series tuning). Counts are in points,
@@ -54,6 +54,16 @@ pub struct DetectorConfig {
     pub relative_floor: f64,
     /// ... nor below this absolute amount (in the series' unit).
     pub absolute_floor: f64,
+    /// The shift score may alert only once its threshold is learned from this many blocks of
+    /// `shift_points` settled scores (shift scores overlap, so far fewer are independent).
+    pub shift_warm_up_blocks: usize,
+    /// ... and on settled scores spanning at least this long.
+    pub shift_warm_up_secs: i64,
+    /// After an alert, a new excursion within `quiet_points` points and `quiet_secs` seconds
+    /// alerts only if it holds (a sustained run or a shift): the aftershocks and recovery of one
+    /// incident are one alert.
+    pub quiet_points: usize,
+    pub quiet_secs: i64,
     /// Search for and model daily and weekly cycles.
     pub seasonality: bool,
     /// Raw points kept for the seasonality search and the shift score.
@@ -62,18 +72,27 @@ pub struct DetectorConfig {
 
 /// Points needed before the first alert: fewer cannot tell noise from signal.
 const DEFAULT_WARM_UP_POINTS: usize = 14;
-/// A day of history before the first alert, so a daily shape is not taken for an anomaly.
-const DEFAULT_WARM_UP_SECS: i64 = 86_400;
+/// Three days of history before the first alert, so a daily shape is not taken for an anomaly
+/// and the spread has seen more than one quiet night.
+const DEFAULT_WARM_UP_SECS: i64 = 3 * 86_400;
 /// Twelve points: an hour of 5-minute data, half a day of hourly data, 12 days of daily data.
 /// Short enough to re-baseline six points after a level shift, long enough to ignore a spike.
 const DEFAULT_BASELINE_POINTS: usize = 12;
 /// About 2 days of 5-minute data (or 3 weeks of hourly data) of residuals for the spread.
 const DEFAULT_SCALE_POINTS: usize = 576;
-/// Two hours of 5-minute data, a day of hourly data: long enough that a shift in level or in
+/// Three hours of 5-minute data, a day and a half of hourly data: long enough that a shift in level or in
 /// the density of spikes stands out from single-point noise.
-const DEFAULT_SHIFT_POINTS: usize = 24;
+const DEFAULT_SHIFT_POINTS: usize = 36;
 /// Two days of 5-minute data (24 blocks of 24 points) as the reference for the shift score.
 const DEFAULT_SHIFT_REFERENCE_POINTS: usize = 576;
+/// Two blocks of shift scores spanning three days before a shift alerts: 24 blocks of 5-minute
+/// data, 2 of hourly data.
+const DEFAULT_SHIFT_WARM_UP_BLOCKS: usize = 2;
+const DEFAULT_SHIFT_WARM_UP_SECS: i64 = 3 * 86_400;
+/// A day of 5-minute data, 12 days of hourly data ...
+const DEFAULT_QUIET_POINTS: usize = 288;
+/// ... but never more than a week.
+const DEFAULT_QUIET_SECS: i64 = 7 * 86_400;
 /// Two weeks of 5-minute data, nearly 6 months of hourly data.
 const DEFAULT_SCORE_HISTORY_POINTS: usize = 4_032;
 /// The routine extreme of fewer than 10 scores says too little; `min_score` rules until then.
@@ -119,6 +138,10 @@ impl Default for DetectorConfig {
             refractory_points: DEFAULT_REFRACTORY_POINTS,
             relative_floor: DEFAULT_RELATIVE_FLOOR,
             absolute_floor: DEFAULT_ABSOLUTE_FLOOR,
+            shift_warm_up_blocks: DEFAULT_SHIFT_WARM_UP_BLOCKS,
+            shift_warm_up_secs: DEFAULT_SHIFT_WARM_UP_SECS,
+            quiet_points: DEFAULT_QUIET_POINTS,
+            quiet_secs: DEFAULT_QUIET_SECS,
             seasonality: true,
             history_points: DEFAULT_HISTORY_POINTS,
         }
@@ -210,6 +233,45 @@ mod tests {
     }
 
     #[test]
+    fn aftershocks_within_the_quiet_period_stay_silent_but_the_other_direction_alerts() {
+        let mut points = hourly_series(24 * 25, 1_000.0, 10);
+        points[300].value *= 3.0;
+        // Two days later a comparable burst up: the same incident flaring again.
+        points[348].value *= 3.2;
+        // A day later a drop: not an aftershock of a burst up.
+        points[372].value *= 0.2;
+        // Beyond the week of quiet, a burst up alerts again.
+        points[480].value *= 3.5;
+        assert_eq!(alert_indices(&points), vec![300, 372, 480]);
+    }
+
+    #[test]
+    fn feedback_widens_the_band_or_leaves_the_point_out() {
+        let mut points = hourly_series(24 * 25, 1_000.0, 11);
+        points[300].value *= 3.0;
+        points[492].value *= 3.6;
+        let judged = |judgement: Option<Judgement>| {
+            let mut detector = SeriesDetector::new(DetectorConfig::default());
+            points
+                .iter()
+                .enumerate()
+                .filter(|(index, point)| match (judgement, *index == 300) {
+                    (Some(judgement), true) => {
+                        detector.observe_judged(point.ts, point.value, judgement).anomaly
+                    }
+                    _ => detector.observe(point.ts, point.value).anomaly,
+                })
+                .map(|(index, _)| index)
+                .collect::<Vec<usize>>()
+        };
+        assert_eq!(judged(None), vec![300, 492]);
+        // A false positive: a burst up to 1.5 times as far out is routine from then on.
+        assert_eq!(judged(Some(Judgement::FalsePositive)), Vec::<usize>::new());
+        // Expected (planned): left out, so the later, bigger burst still alerts.
+        assert_eq!(judged(Some(Judgement::Expected)), vec![492]);
+    }
+
+    #[test]
     fn a_sustained_shift_alerts_even_after_a_bigger_spike() {
         let mut points = hourly_series(24 * 25, 1_000.0, 9);
         points[300].value *= 4.0;
@@ -256,7 +318,7 @@ mod tests {
 
     #[test]
     fn the_expected_band_holds_normal_points_and_learns_the_cycle() {
-        let points = hourly_series(24 * 10, 1_000.0, 5);
+        let points = hourly_series(24 * 12, 1_000.0, 5);
         let mut detector = SeriesDetector::new(DetectorConfig::default());
         let mut inside = 0;
         let mut judged = 0;

@@ -58,6 +58,16 @@ impl SortedWindow {
         self.sorted.clear();
     }
 
+    /// The `q` quantile extrapolated from an exponential fit to the values above the
+    /// `1 - tail_share` quantile (peaks over threshold): `u + mean excess * ln(tail_share / (1 - q))`.
+    pub(crate) fn tail_quantile(&self, q: f64, tail_share: f64) -> Option<f64> {
+        let start = ((1.0 - tail_share) * self.sorted.len() as f64) as usize;
+        let tail = self.sorted.get(start..)?;
+        let threshold = *tail.first()?;
+        let excess = tail.iter().map(|v| v - threshold).sum::<f64>() / tail.len() as f64;
+        Some(threshold + excess * (tail_share / (1.0 - q).max(f64::MIN_POSITIVE)).ln().max(0.0))
+    }
+
     pub(crate) fn mean(&self) -> Option<f64> {
         if self.sorted.is_empty() {
             None
@@ -103,6 +113,21 @@ mod tests {
         assert_eq!(window.median(), Some(3.0));
         assert_eq!(window.quantile(1.0), Some(10.0));
         assert_eq!(window.quantile(0.25), Some(2.0));
+    }
+
+    #[test]
+    fn tail_quantile_extrapolates_an_exponential_fit_to_the_top_values() {
+        let mut window = SortedWindow::new(100);
+        for value in 1..=100 {
+            window.push(f64::from(value));
+        }
+        // Top 10%: 91..=100, threshold 91, mean excess 4.5; 1 - 0.999 is a hundredth of 0.1.
+        let expected = 91.0 + 4.5 * 100f64.ln();
+        let got = window.tail_quantile(0.999, 0.1).unwrap();
+        assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+        // A quantile inside the fitted share is never extrapolated below the threshold.
+        assert_eq!(window.tail_quantile(0.5, 0.1), Some(91.0));
+        assert_eq!(SortedWindow::new(4).tail_quantile(0.999, 0.1), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod agents;
 mod assets;
 mod auth;
 pub mod error;
+mod intelligence;
 mod lineage;
 mod system;
 
@@ -60,6 +61,7 @@ pub struct AppState {
         (name = "assets", description = "Observed tables and their metric history"),
         (name = "lineage", description = "Column-level lineage, impact and time travel"),
         (name = "agents", description = "Agents, enrollment tokens and agent config"),
+        (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
     )
 )]
 struct ApiDoc;
@@ -81,6 +83,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(agents::router())
+        .merge(intelligence::router())
         .merge(assets::router())
         .merge(lineage::router())
         .split_for_parts()

@@ -8,6 +8,7 @@ pub mod agents;
 mod assets;
 mod auth;
 mod ingest;
+pub mod intelligence;
 pub mod lineage;
 
 use std::collections::HashSet;

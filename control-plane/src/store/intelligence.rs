@@ -1,0 +1,431 @@
+//! Intelligence tables: persisted anomaly events and their feedback, the detection watermark per
+//! series, metric bounds for early warnings, and per-segment counts for root-cause analysis.
+
+use chrono::{DateTime, Utc};
+use cwic_shared::TenantId;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Store, StoreResult};
+
+/// One metric series: an asset's metric, for one column or (column `""`) the whole table.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SeriesKey {
+    pub tenant_id: String,
+    pub asset_id: Uuid,
+    pub metric: String,
+    pub column_name: String,
+}
+
+/// An anomaly event as stored, with the asset's name for display.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AnomalyEvent {
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    /// `schema.name` of the asset.
+    pub asset: String,
+    pub source_name: String,
+    pub metric: String,
+    /// Empty for table-level metrics.
+    #[sqlx(rename = "column_name")]
+    pub column: String,
+    pub observed_at: DateTime<Utc>,
+    pub value: f64,
+    pub expected_low: Option<f64>,
+    pub expected_high: Option<f64>,
+    pub score: f64,
+    pub detected_at: DateTime<Utc>,
+    /// `expected` or `false_positive` once a user judged it.
+    pub feedback: Option<String>,
+    pub feedback_at: Option<DateTime<Utc>>,
+}
+
+/// An anomaly the detector found, before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectedAnomaly {
+    pub observed_at: DateTime<Utc>,
+    pub value: f64,
+    pub expected_low: Option<f64>,
+    pub expected_high: Option<f64>,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MetricBound {
+    pub asset_id: Uuid,
+    pub asset: String,
+    pub metric: String,
+    #[sqlx(rename = "column_name")]
+    pub column: String,
+    pub lower_bound: Option<f64>,
+    pub upper_bound: Option<f64>,
+}
+
+/// Counts of one segment (a value of the segment column) at one observation.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SegmentCount {
+    pub observed_at: DateTime<Utc>,
+    pub segment_column: String,
+    pub segment_value: String,
+    pub row_count: f64,
+    pub null_count: f64,
+}
+
+/// A column of an asset with when it was first and last seen (schema changes).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ColumnSeen {
+    pub asset_id: Uuid,
+    pub asset: String,
+    pub name: String,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub asset_first_seen_at: DateTime<Utc>,
+    pub asset_last_seen_at: DateTime<Utc>,
+}
+
+const EVENT_SELECT: &str = "
+SELECT e.id, e.asset_id, a.schema_name || '.' || a.name AS asset, a.source_name, e.metric, e.column_name,
+       e.observed_at, e.value, e.expected_low, e.expected_high, e.score, e.detected_at, e.feedback,
+       e.feedback_at
+FROM anomaly_events e JOIN assets a ON a.id = e.asset_id";
+
+impl Store {
+    async fn asset_known(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// `source_name` and `schema.name` of an asset, for finding it in the lineage graph.
+    pub async fn asset_identity(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT source_name, schema_name || '.' || name FROM assets WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Series whose newest point is newer than the last detection pass over them, at most `limit`.
+    /// Only `tenant`'s series when given.
+    pub async fn series_to_scan(&self, tenant: Option<&TenantId>, limit: i64) -> StoreResult<Vec<SeriesKey>> {
+        Ok(sqlx::query_as(
+            "SELECT p.tenant_id, p.asset_id, p.metric, p.column_name
+             FROM (SELECT tenant_id, asset_id, metric, column_name, max(observed_at) AS latest
+                   FROM metric_points GROUP BY tenant_id, asset_id, metric, column_name) p
+             LEFT JOIN detection_state s ON s.tenant_id = p.tenant_id AND s.asset_id = p.asset_id
+                  AND s.metric = p.metric AND s.column_name = p.column_name
+             WHERE (s.scanned_through IS NULL OR s.scanned_through < p.latest)
+               AND ($2::text IS NULL OR p.tenant_id = $2)
+             ORDER BY p.tenant_id, p.asset_id, p.metric, p.column_name
+             LIMIT $1",
+        )
+        .bind(limit)
+        .bind(tenant.map(TenantId::as_str))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Feedback given on a series' events: (observed_at, verdict), oldest first.
+    pub async fn series_feedback(&self, series: &SeriesKey) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+               AND feedback IS NOT NULL
+             ORDER BY observed_at",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stores the result of a detection pass over a series' points from `since` through
+    /// `scanned_through`: events without feedback that the pass no longer finds are removed, new
+    /// ones added, and events with feedback kept as they are.
+    pub async fn replace_detected_events(
+        &self,
+        series: &SeriesKey,
+        since: DateTime<Utc>,
+        scanned_through: DateTime<Utc>,
+        found: &[DetectedAnomaly],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let times: Vec<DateTime<Utc>> = found.iter().map(|event| event.observed_at).collect();
+        sqlx::query(
+            "DELETE FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+               AND feedback IS NULL AND observed_at >= $5 AND NOT (observed_at = ANY($6))",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(since)
+        .bind(&times)
+        .execute(&mut *tx)
+        .await?;
+        for event in found {
+            sqlx::query(
+                "INSERT INTO anomaly_events (id, tenant_id, asset_id, metric, column_name, observed_at, value,
+                                             expected_low, expected_high, score)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (tenant_id, asset_id, metric, column_name, observed_at) DO UPDATE
+                 SET value = EXCLUDED.value, expected_low = EXCLUDED.expected_low,
+                     expected_high = EXCLUDED.expected_high, score = EXCLUDED.score
+                 WHERE anomaly_events.feedback IS NULL",
+            )
+            .bind(Uuid::now_v7())
+            .bind(&series.tenant_id)
+            .bind(series.asset_id)
+            .bind(&series.metric)
+            .bind(&series.column_name)
+            .bind(event.observed_at)
+            .bind(event.value)
+            .bind(event.expected_low)
+            .bind(event.expected_high)
+            .bind(event.score)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO detection_state (tenant_id, asset_id, metric, column_name, scanned_through)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
+             SET scanned_through = EXCLUDED.scanned_through",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(scanned_through)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's anomaly events, newest first; only one asset's when `asset` is given, only those
+    /// without feedback when `open_only`.
+    pub async fn list_anomaly_events(
+        &self,
+        tenant: &TenantId,
+        asset: Option<Uuid>,
+        open_only: bool,
+        limit: i64,
+    ) -> StoreResult<Vec<AnomalyEvent>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{EVENT_SELECT}
+             WHERE e.tenant_id = $1 AND ($2::uuid IS NULL OR e.asset_id = $2)
+               AND (NOT $3 OR e.feedback IS NULL)
+             ORDER BY e.observed_at DESC, e.id LIMIT $4"
+        )))
+        .bind(tenant.as_str())
+        .bind(asset)
+        .bind(open_only)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn get_anomaly_event(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AnomalyEvent>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{EVENT_SELECT} WHERE e.tenant_id = $1 AND e.id = $2"
+        )))
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Sets (or with `None` clears) the feedback on an event and makes the next detection pass
+    /// revisit its series. False when there is no such event for this tenant.
+    pub async fn set_anomaly_feedback(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        verdict: Option<&str>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let series: Option<SeriesKey> = sqlx::query_as(
+            "UPDATE anomaly_events SET feedback = $3, feedback_at = CASE WHEN $3 IS NULL THEN NULL ELSE now() END
+             WHERE tenant_id = $1 AND id = $2
+             RETURNING tenant_id, asset_id, metric, column_name",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(verdict)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(series) = series else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "DELETE FROM detection_state
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets the bounds of a series; false when the asset does not exist for this tenant.
+    pub async fn put_metric_bound(
+        &self,
+        tenant: &TenantId,
+        asset: Uuid,
+        metric: &str,
+        column: &str,
+        lower: Option<f64>,
+        upper: Option<f64>,
+    ) -> StoreResult<bool> {
+        if !self.asset_known(tenant, asset).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO metric_bounds (tenant_id, asset_id, metric, column_name, lower_bound, upper_bound)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
+             SET lower_bound = EXCLUDED.lower_bound, upper_bound = EXCLUDED.upper_bound, updated_at = now()",
+        )
+        .bind(tenant.as_str())
+        .bind(asset)
+        .bind(metric)
+        .bind(column)
+        .bind(lower)
+        .bind(upper)
+        .execute(&self.pool)
+        .await?;
+        Ok(true)
+    }
+
+    /// A tenant's bounds, or one asset's.
+    pub async fn metric_bounds(
+        &self,
+        tenant: &TenantId,
+        asset: Option<Uuid>,
+    ) -> StoreResult<Vec<MetricBound>> {
+        Ok(sqlx::query_as(
+            "SELECT b.asset_id, a.schema_name || '.' || a.name AS asset, b.metric, b.column_name,
+                    b.lower_bound, b.upper_bound
+             FROM metric_bounds b JOIN assets a ON a.id = b.asset_id
+             WHERE b.tenant_id = $1 AND ($2::uuid IS NULL OR b.asset_id = $2)
+             ORDER BY a.schema_name, a.name, b.metric, b.column_name",
+        )
+        .bind(tenant.as_str())
+        .bind(asset)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stores one observation of grouped counts; false when the asset does not exist.
+    pub async fn record_segment_counts(
+        &self,
+        tenant: &TenantId,
+        asset: Uuid,
+        column: &str,
+        segment_column: &str,
+        observed_at: DateTime<Utc>,
+        counts: &[(String, f64, f64)],
+    ) -> StoreResult<bool> {
+        if !self.asset_known(tenant, asset).await? {
+            return Ok(false);
+        }
+        let mut tx = self.pool.begin().await?;
+        for (value, rows, nulls) in counts {
+            sqlx::query(
+                "INSERT INTO segment_counts (tenant_id, asset_id, column_name, segment_column, segment_value,
+                                             observed_at, row_count, null_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (tenant_id, asset_id, column_name, segment_column, segment_value, observed_at)
+                 DO UPDATE SET row_count = EXCLUDED.row_count, null_count = EXCLUDED.null_count",
+            )
+            .bind(tenant.as_str())
+            .bind(asset)
+            .bind(column)
+            .bind(segment_column)
+            .bind(value)
+            .bind(observed_at)
+            .bind(rows)
+            .bind(nulls)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Grouped counts of a column observed in `[from, until]`, oldest first.
+    pub async fn segment_counts(
+        &self,
+        tenant: &TenantId,
+        asset: Uuid,
+        column: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<SegmentCount>> {
+        Ok(sqlx::query_as(
+            "SELECT observed_at, segment_column, segment_value, row_count, null_count FROM segment_counts
+             WHERE tenant_id = $1 AND asset_id = $2 AND column_name = $3
+               AND observed_at >= $4 AND observed_at <= $5
+             ORDER BY observed_at, segment_column, segment_value",
+        )
+        .bind(tenant.as_str())
+        .bind(asset)
+        .bind(column)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Anomaly events without feedback on any of `assets` observed in `[from, until]`.
+    pub async fn events_on_assets(
+        &self,
+        tenant: &TenantId,
+        assets: &[Uuid],
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<AnomalyEvent>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{EVENT_SELECT}
+             WHERE e.tenant_id = $1 AND e.asset_id = ANY($2) AND e.feedback IS NULL
+               AND e.observed_at >= $3 AND e.observed_at <= $4
+             ORDER BY e.observed_at"
+        )))
+        .bind(tenant.as_str())
+        .bind(assets)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Columns of `assets` with their first and last sighting, to find schema changes.
+    pub async fn columns_seen(&self, tenant: &TenantId, assets: &[Uuid]) -> StoreResult<Vec<ColumnSeen>> {
+        Ok(sqlx::query_as(
+            "SELECT c.asset_id, a.schema_name || '.' || a.name AS asset, c.name, c.first_seen_at,
+                    c.last_seen_at, a.first_seen_at AS asset_first_seen_at,
+                    a.last_seen_at AS asset_last_seen_at
+             FROM asset_columns c JOIN assets a ON a.id = c.asset_id
+             WHERE c.tenant_id = $1 AND c.asset_id = ANY($2)
+             ORDER BY a.schema_name, a.name, c.ordinal",
+        )
+        .bind(tenant.as_str())
+        .bind(assets)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

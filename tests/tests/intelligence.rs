@@ -1,0 +1,553 @@
+//! Intelligence over stored history, through the API against a real PostgreSQL: forecasts that
+//! follow a known trend and daily cycle and predict a bound breach (early warnings), detection
+//! passes that persist anomaly events, feedback that is visible and reversible, and root-cause
+//! ranking with a known upstream failure and a segment-specific NULL burst.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use cwic_control_plane::anomaly::{DetectorConfig, SeriesDetector};
+use cwic_control_plane::app::Application;
+use cwic_control_plane::store::Store;
+use cwic_e2e::{TestDb, mint_token, test_serve_config};
+use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, Metric, MetricBatch};
+use cwic_shared::{AgentId, TenantId};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// 2026-01-01T00:00:00Z.
+const START_SECS: i64 = 1_767_225_600;
+const HOUR_SECS: i64 = 3_600;
+
+/// `2026-01-DDTHH:00:00Z` for an hour since the start (within January).
+fn stamp(hour: i64) -> String {
+    format!("2026-01-{:02}T{:02}:00:00Z", 1 + hour / 24, hour % 24)
+}
+
+struct Api {
+    base: String,
+    database_url: String,
+    client: reqwest::Client,
+    cancel: CancellationToken,
+}
+
+impl Api {
+    async fn start(db: &TestDb) -> Self {
+        let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+        let base = format!("http://{}", app.local_addr().unwrap());
+        let cancel = CancellationToken::new();
+        tokio::spawn(app.run(cancel.clone()));
+        Self {
+            base,
+            database_url: db.url.clone(),
+            client: reqwest::Client::new(),
+            cancel,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        tenant: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(mint_token(&self.database_url, tenant, "editor").await.unwrap());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.send(reqwest::Method::GET, "acme", path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Value {
+        let (status, reply) = self.send(reqwest::Method::POST, "acme", path, Some(body)).await;
+        assert_eq!(status, 200, "POST {path}: {reply}");
+        reply
+    }
+
+    /// Runs a detection pass now; returns how many series it judged.
+    async fn scan(&self) -> u64 {
+        self.post("/api/v1/anomalies/scan", &json!({})).await["series"]
+            .as_u64()
+            .unwrap()
+    }
+
+    async fn asset_id(&self, name: &str) -> String {
+        let page = self.get(&format!("/api/v1/assets?q={name}")).await;
+        let item = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["name"] == name)
+            .unwrap_or_else(|| panic!("no asset {name} in {page}"));
+        item["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// One table's observation: its columns, its row count and per-column NULL counts.
+fn table(name: &str, rows: f64, nulls: &[(&str, f64)]) -> AssetObservation {
+    AssetObservation {
+        schema: "public".into(),
+        name: name.into(),
+        kind: AssetKind::Table as i32,
+        columns: nulls
+            .iter()
+            .enumerate()
+            .map(|(index, (column, _))| Column {
+                name: (*column).into(),
+                data_type: "integer".into(),
+                nullable: true,
+                ordinal: index as i32 + 1,
+            })
+            .collect(),
+        metrics: std::iter::once(Metric {
+            name: "row_count".into(),
+            column: String::new(),
+            value: rows,
+        })
+        .chain(nulls.iter().map(|(column, count)| Metric {
+            name: "null_count".into(),
+            column: (*column).into(),
+            value: *count,
+        }))
+        .collect(),
+        error: String::new(),
+    }
+}
+
+async fn ingest(store: &Store, hour: i64, assets: Vec<AssetObservation>) {
+    let at_ms = (START_SECS + hour * HOUR_SECS) * 1_000;
+    let batch = MetricBatch {
+        batch_id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: "acme".into(),
+        agent_id: "wh-1".into(),
+        agent_version: "0.1.0".into(),
+        collected_at_unix_ms: at_ms,
+        finished_at_unix_ms: at_ms + 5,
+        source_name: "warehouse".into(),
+        source_kind: "postgres".into(),
+        assets,
+    };
+    let tenant = TenantId::parse("acme").unwrap();
+    let agent = AgentId::parse("wh-1").unwrap();
+    store.ingest_batch(&tenant, &agent, &batch, None).await.unwrap();
+}
+
+fn daily_cycle(hour: i64) -> f64 {
+    100.0 * (std::f64::consts::TAU * (hour % 24) as f64 / 24.0).sin()
+}
+
+/// Row count of the forecast test: +10 rows an hour, a daily swing of +-100, noise within +-5.
+fn trending_rows(hour: i64) -> f64 {
+    1_000.0 + 10.0 * hour as f64 + daily_cycle(hour) + ((hour * 37) % 11) as f64 - 5.0
+}
+
+#[tokio::test]
+async fn forecasts_follow_the_trend_and_daily_cycle_and_warn_before_a_bound_is_crossed() {
+    let db = TestDb::create("intel").await.unwrap();
+    let api = Api::start(&db).await;
+    let store = Store::from_pool(db.pool.clone());
+    let history_hours = 24 * 14;
+    for hour in 0..history_hours {
+        ingest(
+            &store,
+            hour,
+            vec![table("events", trending_rows(hour), &[("id", 0.0)])],
+        )
+        .await;
+    }
+    let id = api.asset_id("events").await;
+
+    let body = api
+        .get(&format!(
+            "/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"
+        ))
+        .await;
+    let forecast = &body["forecast"];
+    assert_eq!(body["history_points"], history_hours);
+    assert_eq!(forecast["interval_secs"], HOUR_SECS);
+    assert_eq!(forecast["seasonal_period_secs"], 86_400);
+    let trend = forecast["trend_per_day"].as_f64().unwrap();
+    assert!((trend - 240.0).abs() < 5.0, "trend {trend} per day");
+    let points = forecast["points"].as_array().unwrap();
+    assert_eq!(points.len(), 48);
+    for (step, point) in points.iter().enumerate() {
+        let hour = history_hours + step as i64;
+        let truth = 1_000.0 + 10.0 * hour as f64 + daily_cycle(hour);
+        let (value, low, high) = (
+            point["value"].as_f64().unwrap(),
+            point["low"].as_f64().unwrap(),
+            point["high"].as_f64().unwrap(),
+        );
+        assert_eq!(point["at"], stamp(hour));
+        assert!(
+            (value - truth).abs() < 15.0,
+            "hour {hour}: forecast {value}, truth {truth}"
+        );
+        assert!(
+            low < truth && truth < high,
+            "hour {hour}: {truth} outside {low}..{high}"
+        );
+    }
+    assert_eq!(body["breach"], Value::Null, "no bound set yet");
+
+    // An upper bound the trend crosses within the horizon: the warning names the first hour the
+    // noiseless truth is past it, give or take one step of forecast error.
+    let bound = 4_700.0;
+    let crossing = (history_hours..history_hours + 48)
+        .find(|hour| 1_000.0 + 10.0 * *hour as f64 + daily_cycle(*hour) > bound)
+        .unwrap();
+    let (status, reply) = api
+        .send(
+            reqwest::Method::PUT,
+            "acme",
+            &format!("/api/v1/assets/{id}/bounds"),
+            Some(&json!({"metric": "row_count", "upper": bound})),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    // A bounded series the forecast stays inside does not warn.
+    let (status, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "acme",
+            &format!("/api/v1/assets/{id}/bounds"),
+            Some(&json!({"metric": "null_count", "column": "id", "upper": 10.0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let warnings = api.get("/api/v1/warnings?horizon=48").await;
+    let items = warnings["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{warnings}");
+    let breach = &items[0]["breach"];
+    assert_eq!(breach["side"], "upper");
+    let hours_ahead = breach["in_secs"].as_i64().unwrap() / HOUR_SECS;
+    let breach_hour = history_hours - 1 + hours_ahead;
+    assert!(
+        (breach_hour - crossing).abs() <= 1,
+        "breach at hour {breach_hour}, truth crosses at {crossing}"
+    );
+    assert_eq!(breach["at"], stamp(breach_hour));
+    assert_eq!(
+        items[0]["message"],
+        format!(
+            "public.events row_count likely above its upper bound 4700 in about {hours_ahead} h (forecast {:.1})",
+            breach["value"].as_f64().unwrap()
+        )
+    );
+    // The same breach through the per-asset forecast, and nothing for another tenant.
+    let body = api
+        .get(&format!(
+            "/api/v1/assets/{id}/forecast?metric=row_count&horizon=48"
+        ))
+        .await;
+    assert_eq!(&body["breach"], breach);
+    let (status, other) = api
+        .send(reqwest::Method::GET, "globex", "/api/v1/warnings", None)
+        .await;
+    assert_eq!((status, other), (200, json!({"items": []})));
+
+    let (status, error) = api
+        .send(
+            reqwest::Method::GET,
+            "acme",
+            &format!("/api/v1/assets/{id}/forecast?metric=row_count&horizon=0"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error["message"].clone()),
+        (400, json!("horizon must be between 1 and 1000, got 0"))
+    );
+}
+
+/// Hourly row counts with a daily cycle and two bursts up at the same hour of the day: the second
+/// 1.3 times as far out as the first.
+fn bursty_rows(hour: i64) -> f64 {
+    let cycle = 1.0 + 0.3 * (std::f64::consts::TAU * (hour % 24) as f64 / 24.0).sin();
+    let noise = 1.0 + 0.02 * (((hour * 37) % 11) as f64 - 5.0) / 5.0;
+    let burst = match hour {
+        300 => 3.0,
+        492 => 3.6,
+        _ => 1.0,
+    };
+    1_000.0 * cycle * noise * burst
+}
+
+fn event_hours(events: &Value) -> Vec<(i64, Value)> {
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| {
+            let hour = (0..24 * 31)
+                .find(|hour| event["observed_at"] == stamp(*hour))
+                .unwrap();
+            (hour, event["feedback"].clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() {
+    let db = TestDb::create("intel").await.unwrap();
+    let api = Api::start(&db).await;
+    let store = Store::from_pool(db.pool.clone());
+    let hours = 24 * 25;
+    for hour in 0..hours {
+        ingest(
+            &store,
+            hour,
+            vec![table("orders", bursty_rows(hour), &[("id", 0.0)])],
+        )
+        .await;
+    }
+    let id = api.asset_id("orders").await;
+
+    // The detector alone, on the same history: the persisted events must be exactly its alerts.
+    let mut detector = SeriesDetector::new(DetectorConfig::default());
+    let expected: Vec<i64> = (0..hours)
+        .filter(|hour| {
+            detector
+                .observe(START_SECS + hour * HOUR_SECS, bursty_rows(*hour))
+                .anomaly
+        })
+        .collect();
+    assert_eq!(expected, vec![300, 492]);
+
+    // Two series (row_count, null_count of id); the background task may have judged them first.
+    let judged = api.scan().await;
+    assert!(judged <= 2);
+    assert_eq!(api.scan().await, 0, "nothing new to judge");
+    let all = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
+    assert_eq!(
+        event_hours(&all),
+        vec![(492, Value::Null), (300, Value::Null)],
+        "newest first"
+    );
+    let first = all["items"][1].clone();
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    assert_eq!(first["metric"], "row_count");
+    assert_eq!(first["asset"], "public.orders");
+    let (low, high, value) = (
+        first["expected_low"].as_f64().unwrap(),
+        first["expected_high"].as_f64().unwrap(),
+        first["value"].as_f64().unwrap(),
+    );
+    assert!(
+        low < high && high < value,
+        "the burst is above its band {low}..{high}: {value}"
+    );
+
+    // A false positive: the band widens, so the later, comparable burst is no longer an anomaly.
+    let marked = api
+        .post(
+            &format!("/api/v1/anomalies/{first_id}/feedback"),
+            &json!({"verdict": "false_positive"}),
+        )
+        .await;
+    assert_eq!(marked["feedback"], "false_positive");
+    // Feedback makes the series be judged again (by this pass or the background task's).
+    api.scan().await;
+    let all = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
+    assert_eq!(event_hours(&all), vec![(300, json!("false_positive"))]);
+    let open = api.get("/api/v1/anomalies?open=true").await;
+    assert_eq!(open["items"], json!([]));
+
+    // Withdrawn: both are anomalies again.
+    let (status, cleared) = api
+        .send(
+            reqwest::Method::DELETE,
+            "acme",
+            &format!("/api/v1/anomalies/{first_id}/feedback"),
+            None,
+        )
+        .await;
+    assert_eq!((status, cleared["feedback"].clone()), (200, Value::Null));
+    api.scan().await;
+    let all = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
+    assert_eq!(event_hours(&all), vec![(492, Value::Null), (300, Value::Null)]);
+
+    // Expected (planned): left out of the model, so the later burst stays an anomaly.
+    api.post(
+        &format!("/api/v1/anomalies/{first_id}/feedback"),
+        &json!({"verdict": "expected"}),
+    )
+    .await;
+    api.scan().await;
+    let all = api.get("/api/v1/anomalies").await;
+    assert_eq!(
+        event_hours(&all),
+        vec![(492, Value::Null), (300, json!("expected"))]
+    );
+    let open = api.get("/api/v1/anomalies?open=true").await;
+    assert_eq!(event_hours(&open), vec![(492, Value::Null)]);
+
+    let (status, error) = api
+        .send(
+            reqwest::Method::POST,
+            "acme",
+            &format!("/api/v1/anomalies/{first_id}/feedback"),
+            Some(&json!({"verdict": "fine"})),
+        )
+        .await;
+    assert_eq!(
+        (status, error["message"].clone()),
+        (
+            400,
+            json!("verdict must be `expected` or `false_positive`, found `fine`")
+        )
+    );
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            "globex",
+            &format!("/api/v1/anomalies/{first_id}/feedback"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "another tenant's anomaly");
+    let (status, other) = api
+        .send(reqwest::Method::GET, "globex", "/api/v1/anomalies", None)
+        .await;
+    assert_eq!((status, other), (200, json!({"items": []})));
+}
+
+fn noisy(hour: i64, level: f64) -> f64 {
+    level + ((hour * 37) % 11) as f64
+}
+
+#[tokio::test]
+async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
+    let db = TestDb::create("intel").await.unwrap();
+    let api = Api::start(&db).await;
+    let store = Store::from_pool(db.pool.clone());
+    // raw_orders feeds orders (a load job). At hour 200 raw_orders loads a tenth of its rows and
+    // an hour later so does orders; at hour 150 orders.amount has a burst of NULLs, almost all of
+    // them in region `eu`.
+    for hour in 0..240 {
+        let raw_rows = if hour == 200 { 100.0 } else { noisy(hour, 1_000.0) };
+        let rows = if hour == 201 { 100.0 } else { noisy(hour, 1_000.0) };
+        let amount_nulls = if hour == 150 {
+            300.0
+        } else {
+            2.0 + ((hour * 7) % 3) as f64
+        };
+        ingest(
+            &store,
+            hour,
+            vec![
+                table("raw_orders", raw_rows, &[("id", 0.0)]),
+                table("orders", rows, &[("id", 0.0), ("amount", amount_nulls)]),
+            ],
+        )
+        .await;
+    }
+    let event = json!({
+        "eventType": "COMPLETE", "eventTime": "2026-01-01T00:00:00Z",
+        "run": {"runId": "0190f0c2-0000-7000-8000-0000000000aa"},
+        "job": {"namespace": "airflow", "name": "load_orders"},
+        "inputs": [{"namespace": "warehouse", "name": "public.raw_orders"}],
+        "outputs": [{"namespace": "warehouse", "name": "public.orders"}],
+        "producer": "https://github.com/apache/airflow",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+    });
+    assert_eq!(api.post("/api/v1/lineage", &event).await["recorded"], true);
+    let orders = api.asset_id("orders").await;
+    for hour in 140..=150 {
+        let (eu, us, apac) = if hour == 150 {
+            (290.0, 6.0, 4.0)
+        } else {
+            (1.0, 1.0, 0.0)
+        };
+        let reply = api
+            .post(
+                &format!("/api/v1/assets/{orders}/segments"),
+                &json!({"observed_at": stamp(hour), "column": "amount", "segment_column": "region",
+                        "segments": [{"value": "eu", "row_count": 400.0, "null_count": eu},
+                                     {"value": "us", "row_count": 500.0, "null_count": us},
+                                     {"value": "apac", "row_count": 100.0, "null_count": apac}]}),
+            )
+            .await;
+        assert_eq!(reply["recorded"], 3);
+    }
+    api.scan().await;
+    let events = api.get("/api/v1/anomalies?limit=1000").await;
+    let find = |asset: &str, metric: &str, column: &str, hour: i64| {
+        events["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|event| {
+                event["asset"] == asset
+                    && event["metric"] == metric
+                    && event["column"] == column
+                    && event["observed_at"] == stamp(hour)
+            })
+            .unwrap_or_else(|| panic!("no {asset} {metric} {column} anomaly at hour {hour}: {events}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Every injected failure was detected: the causes are anomalies themselves.
+    find("public.raw_orders", "row_count", "", 200);
+
+    let drop = find("public.orders", "row_count", "", 201);
+    let report = api.get(&format!("/api/v1/anomalies/{drop}/causes")).await;
+    let causes = report["causes"].as_array().unwrap();
+    assert_eq!(causes[0]["kind"], "upstream_anomaly", "{report}");
+    assert_eq!(causes[0]["details"]["event"]["asset"], "public.raw_orders");
+    assert_eq!(causes[0]["details"]["event"]["observed_at"], stamp(200));
+    assert_eq!(causes[0]["details"]["hops"], 1);
+    let explanation = report["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with("Row_count of public.orders was 100 at 2026-01-09 09:00 UTC")
+            && explanation.contains(
+                "Most likely cause: upstream row_count of public.raw_orders was 100 at 2026-01-09 08:00 UTC"
+            ),
+        "{explanation}"
+    );
+
+    let burst = find("public.orders", "null_count", "amount", 150);
+    let report = api.get(&format!("/api/v1/anomalies/{burst}/causes")).await;
+    let causes = report["causes"].as_array().unwrap();
+    assert_eq!(causes[0]["kind"], "segment", "{report}");
+    assert_eq!(causes[0]["details"]["segment_column"], "region");
+    assert_eq!(causes[0]["details"]["segment_value"], "eu");
+    // Increases over the usual counts: eu 289, us 5, apac 4.
+    let share = causes[0]["score"].as_f64().unwrap();
+    assert!((share - 289.0 / 298.0).abs() < 1e-9, "share {share}");
+    assert!(
+        report["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("Most likely cause: region = eu holds 97% of the new NULLs in amount"),
+        "{report}"
+    );
+
+    let (status, _) = api
+        .send(
+            reqwest::Method::GET,
+            "globex",
+            &format!("/api/v1/anomalies/{burst}/causes"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
