@@ -1,12 +1,18 @@
-//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL.
+//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL
+//! ([`Source`], the agent's `run` path, PostgreSQL today), and reading them for the profiler
+//! ([`connector::Connector`]: PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON and Parquet files).
 //!
 //! Owns the conversation with the customer's engine. Must not publish or persist anything: it returns
-//! observations and the collector turns them into batches. New engines (MySQL, SQLite, files) are new
-//! variants of [`Source`], each with its own dialect module.
+//! observations and batches, and the collector or the profiler turns them into results.
 
+pub mod connector;
+pub mod files;
+pub mod mysql;
+pub mod parquet_file;
 pub mod pg_copy;
 pub mod pg_profile;
 mod postgres;
+pub mod sqlite;
 
 use std::path::Path;
 use std::time::Duration;
