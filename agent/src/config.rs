@@ -71,6 +71,8 @@ pub struct SourceConfig {
     pub url: SourceUrl,
     pub include: Vec<TablePattern>,
     pub exclude: Vec<TablePattern>,
+    /// Profile every collected table (one scan each) and ship the profiles with the metrics.
+    pub profile: bool,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +104,8 @@ struct SourceFile {
     include: Vec<TablePattern>,
     #[serde(default)]
     exclude: Vec<TablePattern>,
+    #[serde(default)]
+    profile: bool,
 }
 
 impl AgentConfig {
@@ -165,6 +169,7 @@ impl AgentConfig {
                     url: source.url,
                     include: source.include,
                     exclude: source.exclude,
+                    profile: source.profile,
                 })
                 .collect(),
         };

@@ -3,6 +3,7 @@
 mod collector;
 mod config;
 mod profile_cli;
+mod profile_wire;
 mod profiler;
 mod shipper;
 mod source;

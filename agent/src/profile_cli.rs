@@ -88,7 +88,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum TableError {
+pub(crate) enum TableError {
     #[error("{0}")]
     Scan(#[from] ConnectorError),
     #[error("profiling failed: {0}")]
@@ -98,44 +98,44 @@ enum TableError {
 }
 
 #[derive(Debug, Serialize)]
-struct TableReport {
-    schema: String,
-    name: String,
+pub(crate) struct TableReport {
+    pub(crate) schema: String,
+    pub(crate) name: String,
     /// Rows read: the whole table, or the sample when `sample_percent` is set.
-    row_count: u64,
+    pub(crate) row_count: u64,
     /// The block-sample percentage read (`--sample`); `None` for a full scan.
-    sample_percent: Option<f64>,
+    pub(crate) sample_percent: Option<f64>,
     /// With a sample: the row count scaled to the whole table.
-    estimated_total_rows: Option<u64>,
+    pub(crate) estimated_total_rows: Option<u64>,
     /// Bytes on disk, where the engine tells.
-    size_bytes: Option<i64>,
-    elapsed_ms: u64,
+    pub(crate) size_bytes: Option<i64>,
+    pub(crate) elapsed_ms: u64,
     /// xxh3 of the column names and types in order: changes exactly when the schema does.
-    schema_fingerprint: String,
+    pub(crate) schema_fingerprint: String,
     /// The connector: postgres, mysql, sqlite or file.
-    source_kind: &'static str,
+    pub(crate) source_kind: &'static str,
     /// Last modification the engine or file system records (RFC 3339 UTC), if any.
-    modified_at: Option<String>,
+    pub(crate) modified_at: Option<String>,
     /// Freshness from the data: the latest value of any date or timestamp column.
-    newest_timestamp: Option<String>,
+    pub(crate) newest_timestamp: Option<String>,
     /// Malformed rows left out (files), and the first reasons as `file:line: what`.
-    skipped_rows: u64,
-    warnings: Vec<String>,
-    columns: Vec<ColumnReport>,
-    correlation: Option<CorrelationProfile>,
+    pub(crate) skipped_rows: u64,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) columns: Vec<ColumnReport>,
+    pub(crate) correlation: Option<CorrelationProfile>,
 }
 
 #[derive(Debug, Serialize)]
-struct ColumnReport {
-    name: String,
-    data_type: String,
+pub(crate) struct ColumnReport {
+    pub(crate) name: String,
+    pub(crate) data_type: String,
     /// Why the column has no profile.
-    error: Option<String>,
+    pub(crate) error: Option<String>,
     /// True when the column's type is left out by design (the error says why).
     #[serde(skip)]
-    skipped: bool,
+    pub(crate) skipped: bool,
     #[serde(flatten)]
-    profile: Option<ColumnProfile>,
+    pub(crate) profile: Option<ColumnProfile>,
 }
 
 /// Runs the command; the exit code is non-zero when any source, table or column failed.
@@ -231,7 +231,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
 
 /// One scan of one table: the connector fills batches on this task, the profiling workers take
 /// them on blocking threads, and their states merge at the end.
-async fn profile_table(
+pub(crate) async fn profile_table(
     connector: &mut impl Connector,
     table: &TableInfo,
     requested_sample: Option<f64>,
