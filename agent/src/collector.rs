@@ -195,6 +195,7 @@ fn asset_kind(kind: TableKind) -> AssetKind {
         TableKind::View => AssetKind::View,
         TableKind::MaterializedView => AssetKind::MaterializedView,
         TableKind::ForeignTable => AssetKind::ForeignTable,
+        TableKind::File => AssetKind::File,
     }
 }
 

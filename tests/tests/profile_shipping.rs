@@ -133,3 +133,130 @@ async fn profiles_ship_as_metrics_and_as_masked_protobuf() -> anyhow::Result<()>
     assert_eq!(id.quantiles.len(), 5);
     Ok(())
 }
+
+/// Row count and NULL count per column of every asset the API lists for `tenant`, by name.
+async fn api_counts(
+    control_plane: &cwic_e2e::ControlPlane,
+    tenant: &str,
+    assets: usize,
+) -> anyhow::Result<std::collections::BTreeMap<String, (String, f64, Vec<(String, f64)>)>> {
+    let page = wait_for("the assets in the API", Duration::from_secs(30), || async {
+        let page = control_plane.get("/api/v1/assets", tenant).await?;
+        Ok((page["total"] == assets).then_some(page))
+    })
+    .await?;
+    let mut counts = std::collections::BTreeMap::new();
+    for asset in page["items"].as_array().unwrap() {
+        let detail = control_plane
+            .get(
+                &format!("/api/v1/assets/{}", asset["id"].as_str().unwrap()),
+                tenant,
+            )
+            .await?;
+        let columns = detail["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_owned(),
+                    c["null_count"].as_f64().unwrap_or(-1.0),
+                )
+            })
+            .collect();
+        counts.insert(
+            asset["name"].as_str().unwrap().to_owned(),
+            (
+                asset["kind"].as_str().unwrap().to_owned(),
+                asset["row_count"].as_f64().unwrap(),
+                columns,
+            ),
+        );
+    }
+    Ok(counts)
+}
+
+#[tokio::test]
+async fn sqlite_and_file_sources_are_measured_and_profiled_on_the_run_path() -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let stack = Stack::start().await?;
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("shop.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db_path)
+        .create_if_missing(true);
+    let mut sqlite = sqlx::SqliteConnection::connect_with(&options).await?;
+    sqlx::raw_sql(
+        "CREATE TABLE items (id INTEGER, name TEXT, price REAL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
+         INSERT INTO items SELECT i, CASE WHEN i % 5 = 0 THEN NULL ELSE 'item ' || (i % 17) END,
+                                  CASE WHEN i % 4 = 0 THEN NULL ELSE i * 0.5 END FROM n;",
+    )
+    .execute(&mut sqlite)
+    .await?;
+    sqlite.close().await?;
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files)?;
+    std::fs::write(
+        files.join("visits.csv"),
+        "day,count\n2024-01-01,3\n2024-01-02,\n2024-01-03,7\n",
+    )?;
+
+    for (tenant, url, expected) in [
+        (
+            "lite",
+            format!("sqlite://{}", db_path.display()),
+            // 250 rows; every 5th name and every 4th price NULL.
+            vec![(
+                "items",
+                ("table", 250.0, vec![("id", 0.0), ("name", 50.0), ("price", 62.0)]),
+            )],
+        ),
+        (
+            "flat",
+            format!("file://{}", files.display()),
+            vec![("visits", ("file", 3.0, vec![("day", 0.0), ("count", 1.0)]))],
+        ),
+    ] {
+        let agent = cwic_e2e::AgentSetup::new(tenant, "wh-1", &stack.nats.url(), &url, "1h")?;
+        let mut config = std::fs::read_to_string(&agent.config_path)?;
+        config.push_str("    profile: true\n");
+        std::fs::write(&agent.config_path, config)?;
+        let mut process = agent.spawn(1)?;
+        let status = wait_exit(&mut process, Duration::from_secs(60)).await?;
+        assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+        let counts = api_counts(&stack.control_plane, tenant, expected.len()).await?;
+        for (name, (kind, rows, columns)) in expected {
+            let (got_kind, got_rows, got_columns) = &counts[name];
+            assert_eq!((got_kind.as_str(), *got_rows), (kind, rows), "{tenant} {name}");
+            let columns: Vec<(String, f64)> = columns.into_iter().map(|(c, n)| (c.to_owned(), n)).collect();
+            assert_eq!(got_columns, &columns, "{tenant} {name} null counts");
+        }
+    }
+    // A profile metric from each: distinct item names (17 residues) and the CSV's largest count.
+    let distinct = wait_for("a profile metric", Duration::from_secs(10), || async {
+        let page = stack.control_plane.get("/api/v1/assets", "lite").await?;
+        let id = page["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+        let points = stack
+            .control_plane
+            .get(
+                &format!("/api/v1/assets/{id}/metrics?metric=distinct_count&column=name"),
+                "lite",
+            )
+            .await?;
+        Ok(points["items"][0]["value"].as_f64())
+    })
+    .await?;
+    assert_eq!(distinct, 17.0);
+    let page = stack.control_plane.get("/api/v1/assets", "flat").await?;
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let points = stack
+        .control_plane
+        .get(
+            &format!("/api/v1/assets/{id}/metrics?metric=max&column=count"),
+            "flat",
+        )
+        .await?;
+    assert_eq!(points["items"][0]["value"].as_f64(), Some(7.0));
+    Ok(())
+}
