@@ -248,6 +248,16 @@ struct MariaDb {
 
 impl MariaDb {
     async fn load(rows: &[Row]) -> Self {
+        Self::with_statements(&format!(
+            "SET time_zone = '+00:00';\n{}\n{}",
+            create_sql(Engine::Mariadb),
+            insert_sql(rows, Engine::Mariadb)
+        ))
+        .await
+    }
+
+    /// A fresh database with `statements` (separated by `;` and a line break) run in it.
+    async fn with_statements(statements: &str) -> Self {
         let admin_url =
             std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
         let name = format!("cwic_conf_{}", uuid::Uuid::new_v4().simple());
@@ -267,11 +277,6 @@ impl MariaDb {
         admin.close().await.unwrap();
         let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
         let mut connection = sqlx::MySqlConnection::connect(&url).await.unwrap();
-        let statements = format!(
-            "SET time_zone = '+00:00';\n{}\n{}",
-            create_sql(Engine::Mariadb),
-            insert_sql(rows, Engine::Mariadb)
-        );
         for statement in statements.split(";\n").filter(|s| !s.trim().is_empty()) {
             sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
                 .execute(&mut connection)
@@ -1006,4 +1011,100 @@ async fn malformed_rows_and_misfit_values_are_reported_with_file_and_line_and_th
         ),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn missing_tables_unreachable_servers_and_unprofiled_types_are_reported_and_the_rest_completes() {
+    let mariadb = MariaDb::with_statements(
+        "CREATE TABLE docs (id int, body blob);\nINSERT INTO docs VALUES (1, 'a'), (2, NULL), (3, 'c');\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_path = dir.path().join("docs.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&sqlite_path)
+        .create_if_missing(true);
+    let mut sqlite = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE docs (id INTEGER, body BLOB); INSERT INTO docs VALUES (1, x'00'), (2, NULL);",
+    )
+    .execute(&mut sqlite)
+    .await
+    .unwrap();
+    sqlite.close().await.unwrap();
+    let port = cwic_e2e::free_port();
+    let unreachable = format!("mysql://cwic:secret@127.0.0.1:{port}/nowhere");
+    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+    let output = Command::new(binary("cwic-agent"))
+        .args([
+            "profile", "--format", "json", "--table", "docs", "--table", "missing",
+        ])
+        .args([
+            "--source",
+            &mariadb.url,
+            "--source",
+            &unreachable,
+            "--source",
+            &sqlite_url,
+        ])
+        .env("CWIC_LOG", "warn")
+        .output()
+        .unwrap();
+    mariadb.drop_database().await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let tables: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(tables.len(), 2, "{tables:?}");
+    for (table, kind, rows, blob) in [
+        (&tables[0], "mysql", 3, "blob"),
+        (&tables[1], "sqlite", 2, "BLOB"),
+    ] {
+        assert_eq!(table["source_kind"], kind);
+        assert_eq!(table["row_count"], rows, "{kind}");
+        let id = &table["columns"][0];
+        assert_eq!(
+            (id["count"].as_u64(), id["max"].as_i64()),
+            (Some(rows), Some(rows as i64))
+        );
+        assert_eq!(
+            table["columns"][1]["error"],
+            format!("binary data ({blob}) is not profiled")
+        );
+    }
+    let shown = mariadb_shown_url(&tables[0]);
+    assert!(
+        stderr.contains(&format!("error: missing: table not found in {shown}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("error: missing: table not found in {sqlite_url}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot connect to mysql://cwic:****@127.0.0.1:{port}/nowhere: "
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("secret"),
+        "the password must never be printed: {stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|line| line.starts_with("error: ")).count(),
+        3,
+        "{stderr}"
+    );
+}
+
+/// The MariaDB URL as messages show it (password masked), rebuilt from the profiled table's schema.
+fn mariadb_shown_url(table: &Value) -> String {
+    let admin =
+        std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
+    let base = admin.rsplit_once('/').unwrap().0.replacen(":cwic@", ":****@", 1);
+    format!("{base}/{}", table["schema"].as_str().unwrap())
 }
