@@ -952,7 +952,8 @@ async fn malformed_rows_and_misfit_values_are_reported_with_file_and_line_and_th
     std::fs::write(dir.path().join("orders.csv"), csv).unwrap();
     std::fs::write(
         dir.path().join("events.ndjson"),
-        "{\"k\": 1}\nnot json\n{\"k\": 3}\n",
+        // Line 4 is not UTF-8.
+        b"{\"k\": 1}\nnot json\n{\"k\": 3}\n{\"k\": \"\xff\"}\n",
     )
     .unwrap();
     let output = Command::new(binary("cwic-agent"))
@@ -979,7 +980,11 @@ async fn malformed_rows_and_misfit_values_are_reported_with_file_and_line_and_th
     let events = &tables[0];
     assert_eq!(events["name"], "events");
     assert_eq!(events["row_count"], 2);
-    assert_eq!(events["skipped_rows"], 1);
+    assert_eq!(events["skipped_rows"], 2);
+    assert!(
+        stderr.contains("events.ndjson:4: invalid UTF-8; row skipped"),
+        "{stderr}"
+    );
     assert!(stderr.contains("events.ndjson:2: invalid JSON"), "{stderr}");
     let k = &events["columns"][0];
     assert_eq!((k["count"].as_u64(), k["max"].as_i64()), (Some(2), Some(3)));

@@ -1,7 +1,7 @@
 //! Files as sources: CSV (header row), newline-delimited JSON and Parquet. A file is one table; a
 //! directory is one table per file it holds with a known extension (`.csv`, `.tsv`, `.ndjson`,
 //! `.jsonl`, `.parquet`, `.pq`). The table's schema is the directory's name and its name the file's
-//! stem.
+//! stem (the whole file name when two files share a stem).
 //!
 //! CSV and NDJSON carry no types: each column's type is inferred from the first [`INFER_ROWS`]
 //! rows (boolean, integer, number, timestamp, else text; an empty CSV field and a JSON `null` or
@@ -133,9 +133,24 @@ impl Connector for FileConnector {
 
     async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
         let mut tables = Vec::new();
-        for (path, format) in self.candidates()? {
+        let candidates = self.candidates()?;
+        for (path, format) in &candidates {
+            let (path, format) = (path.clone(), *format);
             let schema = Self::schema_of(&path);
-            let name = table_name(&path);
+            let mut name = table_name(&path);
+            // Two files with one stem (`orders.csv`, `orders.parquet`) are told apart by extension.
+            if candidates
+                .iter()
+                .filter(|(other, _)| table_name(other) == name)
+                .count()
+                > 1
+            {
+                name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(&name)
+                    .to_owned();
+            }
             if only.is_some_and(|only| !only.matches(&schema, &name)) {
                 continue;
             }
@@ -507,10 +522,8 @@ async fn scan_ndjson(
             Ok(_) => {}
             Err(error) if error.kind() == std::io::ErrorKind::InvalidData => {
                 summary.skipped_rows += 1;
+                // `read_line` has consumed the whole line before finding it is not UTF-8.
                 summary.warn(format!("{label}:{line_number}: invalid UTF-8; row skipped"));
-                // Skip the rest of the bad line.
-                let mut rest = Vec::new();
-                let _ = reader.read_until(b'\n', &mut rest);
                 continue;
             }
             Err(error) => return Err(ConnectorError::Read(format!("{label}:{line_number}: {error}"))),
