@@ -69,7 +69,11 @@ impl SqliteConnector {
             return Err(connect_error(format!("no database file at {}", path.display())));
         }
         // Read-only: profiling never writes, and a missing file is not silently created.
-        let options = SqliteConnectOptions::new().filename(&path).read_only(true);
+        // A full-table read is slow by nature: no statement text in the logs.
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .disable_statement_logging();
         let connector = Self {
             options,
             path,
