@@ -36,6 +36,9 @@ pub async fn collect(
     for table in &selected {
         assets.push(observe(source, table).await);
     }
+    if source_config.profile {
+        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets).await;
+    }
     let template = MetricBatch {
         batch_id: String::new(),
         tenant_id: config.tenant.to_string(),
@@ -105,6 +108,7 @@ async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
             .collect(),
         metrics: Vec::new(),
         error: String::new(),
+        ..Default::default()
     };
     if !table.kind.is_measured() {
         return observation;
@@ -191,6 +195,7 @@ fn asset_kind(kind: TableKind) -> AssetKind {
         TableKind::View => AssetKind::View,
         TableKind::MaterializedView => AssetKind::MaterializedView,
         TableKind::ForeignTable => AssetKind::ForeignTable,
+        TableKind::File => AssetKind::File,
     }
 }
 

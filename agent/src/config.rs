@@ -73,6 +73,8 @@ pub struct SourceConfig {
     pub url: SourceUrl,
     pub include: Vec<TablePattern>,
     pub exclude: Vec<TablePattern>,
+    /// Profile every collected table (one scan each) and ship the profiles with the metrics.
+    pub profile: bool,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,8 @@ struct SourceFile {
     include: Vec<TablePattern>,
     #[serde(default)]
     exclude: Vec<TablePattern>,
+    #[serde(default)]
+    profile: bool,
 }
 
 impl AgentConfig {
@@ -181,6 +185,7 @@ impl AgentConfig {
                     url: source.url,
                     include: source.include,
                     exclude: source.exclude,
+                    profile: source.profile,
                 })
                 .collect(),
         };
@@ -296,12 +301,21 @@ impl<'de> Deserialize<'de> for SourceName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
     Postgres,
+    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
+    Mysql,
+    /// A SQLite database file (`sqlite:///path/to.db`).
+    Sqlite,
+    /// A CSV, NDJSON or Parquet file, or a folder of them (`file:///path`).
+    File,
 }
 
 impl SourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Postgres => "postgres",
+            SourceKind::Mysql => "mysql",
+            SourceKind::Sqlite => "sqlite",
+            SourceKind::File => "file",
         }
     }
 }
@@ -332,14 +346,31 @@ impl TryFrom<String> for SourceUrl {
         })?;
         let kind = match url.scheme() {
             "postgres" | "postgresql" => SourceKind::Postgres,
+            "mysql" | "mariadb" => SourceKind::Mysql,
+            "sqlite" => SourceKind::Sqlite,
+            "file" => SourceKind::File,
             other => {
                 return Err(format!(
-                    "expected a URL starting with postgres:// or postgresql://, found scheme `{other}`"
+                    "expected a URL starting with postgres://, mysql://, mariadb://, sqlite:// or file://, \
+                     found scheme `{other}`"
                 ));
             }
         };
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err("expected a host in the source URL, e.g. postgres://user@localhost/db".to_owned());
+        match kind {
+            SourceKind::Postgres | SourceKind::Mysql if url.host_str().is_none_or(str::is_empty) => {
+                return Err(format!(
+                    "expected a host in the source URL, e.g. {}://user@localhost/db",
+                    url.scheme()
+                ));
+            }
+            SourceKind::Sqlite | SourceKind::File if url.path().len() <= 1 => {
+                return Err(format!(
+                    "expected a path in the source URL, e.g. {}:///data/warehouse{}",
+                    url.scheme(),
+                    if kind == SourceKind::Sqlite { ".db" } else { "" }
+                ));
+            }
+            _ => {}
         }
         Ok(SourceUrl { url, kind })
     }
@@ -546,11 +577,21 @@ sources:
 
     #[test]
     fn invalid_values_name_the_nested_key() {
-        let text = VALID.replace("postgres://cwic:secret", "mysql://cwic:secret");
+        let text = VALID.replace("postgres://cwic:secret", "redis://cwic:secret");
         let error = parse(&text).unwrap_err().to_string();
         assert_eq!(
             error,
-            "agent.yaml:10:10: sources[0].url: expected a URL starting with postgres:// or postgresql://, found scheme `mysql`"
+            "agent.yaml:10:10: sources[0].url: expected a URL starting with postgres://, mysql://, mariadb://, \
+             sqlite:// or file://, found scheme `redis`"
+        );
+        let error = parse(&VALID.replace("postgres://cwic:secret@127.0.0.1:5432/shop", "sqlite://"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.ends_with(
+                "sources[0].url: expected a path in the source URL, e.g. sqlite:///data/warehouse.db"
+            ),
+            "{error}"
         );
         let error = parse(&VALID.replace("every: 5m", "every: soon"))
             .unwrap_err()

@@ -4,6 +4,7 @@ mod collector;
 mod config;
 mod enroll;
 mod profile_cli;
+mod profile_wire;
 mod profiler;
 mod shipper;
 mod source;

@@ -1,6 +1,7 @@
-//! `cwic-agent profile`: the standalone profiler. Connects to one or more PostgreSQL sources, streams
-//! each table once through the COPY decoder (on the async runtime) into the statistics kernels (on a
-//! blocking thread), and prints one profile per table as a readable table or as JSON.
+//! `cwic-agent profile`: the standalone profiler. Opens one or more sources (PostgreSQL, MySQL/MariaDB,
+//! SQLite, CSV/NDJSON/Parquet files) through their [`Connector`], streams each table once (on the
+//! async runtime) into the statistics kernels (on blocking threads), and prints one profile per table
+//! as a readable table or as JSON.
 //!
 //! Owns the command line, the per-table pipeline and the output; needs no config file and no control
 //! plane. Must not print unmasked PII unless the user asked for it with `--no-mask`. A failure is
@@ -17,11 +18,11 @@ use tokio::sync::mpsc;
 use tracing::debug;
 
 use crate::profiler::{
-    ColumnBatch, ColumnKind, ColumnProfile, ColumnShape, CorrelationProfile, ProfileError, ProfileValue,
-    TableProfiler, mask_top_values,
+    ColumnBatch, ColumnKind, ColumnProfile, CorrelationProfile, ProfileError, ProfileValue, TableProfiler,
+    mask_top_values,
 };
-use crate::source::pg_copy::CopyDecoder;
-use crate::source::pg_profile::{self, ColumnPlan, PgTable, ScanError};
+use crate::source::connector::{AnyConnector, BatchSink, Connector, ConnectorError, TableInfo, TableName};
+use crate::source::pg_profile;
 
 /// Rows per column batch: large enough to amortise the hand-over between tasks, small enough that
 /// a batch of 16 columns stays within a few hundred KiB (and matches the kernels' chunk size).
@@ -46,12 +47,15 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct ProfileArgs {
-    /// PostgreSQL URL to profile, e.g. postgres://user:password@host:5432/db. Repeat the flag to
-    /// profile several databases; an unreachable one is reported and the others are still profiled.
+    /// Source to profile: postgres://user:password@host:5432/db, mysql://user:password@host/db,
+    /// sqlite://path/to.db, or a file or directory (plain path or file://; .csv, .tsv, .ndjson,
+    /// .jsonl, .parquet; a directory is one table per file). Repeat the flag to profile several; an
+    /// unreachable one is reported and the others are still profiled.
     #[arg(long = "source", required = true, value_name = "URL")]
     pub sources: Vec<String>,
-    /// Profile only this table (schema.table; a name without a schema means `public`). Repeatable.
-    /// Without it every table and materialised view the role can read is profiled.
+    /// Profile only this table (schema.table; without a schema: `public` in PostgreSQL, the URL's
+    /// database in MySQL, `main` in SQLite, any directory for files). Repeatable. Without it every
+    /// table (and PostgreSQL materialised view) the role can read is profiled.
     #[arg(long = "table", value_name = "SCHEMA.TABLE")]
     pub tables: Vec<String>,
     /// Output format on stdout.
@@ -62,7 +66,8 @@ pub struct ProfileArgs {
     #[arg(long)]
     pub no_mask: bool,
     /// Read only a block sample of about this percentage of each table (PostgreSQL's
-    /// `TABLESAMPLE SYSTEM`, repeatable), for very large tables. The report gives the percentage and
+    /// `TABLESAMPLE SYSTEM`, repeatable), for very large tables; other sources read everything and
+    /// say so. The report gives the percentage and
     /// the estimated total row count; counts and sketches describe the sample.
     #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
     pub sample: Option<f64>,
@@ -83,9 +88,9 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum TableError {
+pub(crate) enum TableError {
     #[error("{0}")]
-    Scan(#[from] ScanError),
+    Scan(#[from] ConnectorError),
     #[error("profiling failed: {0}")]
     Profile(#[from] ProfileError),
     #[error("the profiling thread ended unexpectedly: {0}")]
@@ -93,44 +98,55 @@ enum TableError {
 }
 
 #[derive(Debug, Serialize)]
-struct TableReport {
-    schema: String,
-    name: String,
+pub(crate) struct TableReport {
+    pub(crate) schema: String,
+    pub(crate) name: String,
     /// Rows read: the whole table, or the sample when `sample_percent` is set.
-    row_count: u64,
+    pub(crate) row_count: u64,
     /// The block-sample percentage read (`--sample`); `None` for a full scan.
-    sample_percent: Option<f64>,
+    pub(crate) sample_percent: Option<f64>,
     /// With a sample: the row count scaled to the whole table.
-    estimated_total_rows: Option<u64>,
-    size_bytes: i64,
-    elapsed_ms: u64,
+    pub(crate) estimated_total_rows: Option<u64>,
+    /// Bytes on disk, where the engine tells.
+    pub(crate) size_bytes: Option<i64>,
+    pub(crate) elapsed_ms: u64,
     /// xxh3 of the column names and types in order: changes exactly when the schema does.
-    schema_fingerprint: String,
-    columns: Vec<ColumnReport>,
-    correlation: Option<CorrelationProfile>,
+    pub(crate) schema_fingerprint: String,
+    /// The connector: postgres, mysql, sqlite or file.
+    pub(crate) source_kind: &'static str,
+    /// Last modification the engine or file system records (RFC 3339 UTC), if any.
+    pub(crate) modified_at: Option<String>,
+    /// Freshness from the data: the latest value of any date or timestamp column.
+    pub(crate) newest_timestamp: Option<String>,
+    /// Malformed rows left out (files), and the first reasons as `file:line: what`.
+    pub(crate) skipped_rows: u64,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) columns: Vec<ColumnReport>,
+    pub(crate) correlation: Option<CorrelationProfile>,
 }
 
 #[derive(Debug, Serialize)]
-struct ColumnReport {
-    name: String,
-    data_type: String,
+pub(crate) struct ColumnReport {
+    pub(crate) name: String,
+    pub(crate) data_type: String,
     /// Why the column has no profile.
-    error: Option<String>,
+    pub(crate) error: Option<String>,
     /// True when the column's type is left out by design (the error says why).
     #[serde(skip)]
-    skipped: bool,
+    pub(crate) skipped: bool,
     #[serde(flatten)]
-    profile: Option<ColumnProfile>,
+    pub(crate) profile: Option<ColumnProfile>,
 }
 
 /// Runs the command; the exit code is non-zero when any source, table or column failed.
 pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
-    let only: Vec<(String, String)> = args.tables.iter().map(|name| split_table_name(name)).collect();
+    let only: Vec<TableName> = args.tables.iter().map(|name| TableName::parse(name)).collect();
     let mut failures = 0_usize;
     let mut stdout = std::io::stdout().lock();
     for url in &args.sources {
-        let mut connection = match pg_profile::connect(url).await {
-            Ok(connection) => connection,
+        let shown_url = pg_profile::redact(url);
+        let mut connector = match AnyConnector::open(url).await {
+            Ok(connector) => connector,
             Err(error) => {
                 eprintln!("error: {error}");
                 failures += 1;
@@ -139,36 +155,47 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         };
         let mut tables = Vec::new();
         if only.is_empty() {
-            match pg_profile::list_tables(&mut connection, None).await {
+            match connector.list_tables(None).await {
                 Ok(found) => tables = found,
                 Err(error) => {
-                    eprintln!("error: {}: {error}", pg_profile::redact(url));
+                    eprintln!("error: {shown_url}: {error}");
                     failures += 1;
                 }
             }
         } else {
-            for (schema, name) in &only {
-                match pg_profile::list_tables(&mut connection, Some((schema, name))).await {
+            for name in &only {
+                let label = match &name.schema {
+                    Some(schema) => format!("{schema}.{}", name.name),
+                    None if connector.kind() == "postgres" => format!("public.{}", name.name),
+                    None => name.name.clone(),
+                };
+                match connector.list_tables(Some(name)).await {
                     Ok(found) if found.is_empty() => {
-                        eprintln!(
-                            "error: {schema}.{name}: table not found in {} (or no SELECT privilege)",
-                            pg_profile::redact(url)
-                        );
+                        eprintln!("error: {label}: table not found in {shown_url} (or no SELECT privilege)");
                         failures += 1;
                     }
                     Ok(found) => tables.extend(found),
                     Err(error) => {
-                        eprintln!("error: {schema}.{name}: {error}");
+                        eprintln!("error: {label}: {error}");
                         failures += 1;
                     }
                 }
             }
         }
-        pg_profile::close(connection).await;
         for table in tables {
-            let label = format!("{}.{}", table.schema, table.name);
-            match profile_table(url, &table, args.sample).await {
+            let label = table.label();
+            match profile_table(&mut connector, &table, args.sample).await {
                 Ok(mut report) => {
+                    for warning in &report.warnings {
+                        eprintln!("warning: {label}: {warning}");
+                    }
+                    if report.skipped_rows > report.warnings.len() as u64 {
+                        eprintln!(
+                            "warning: {label}: {} malformed rows skipped in all",
+                            report.skipped_rows
+                        );
+                    }
+                    failures += usize::from(report.skipped_rows > 0);
                     for column in &mut report.columns {
                         if let Some(error) = &column.error {
                             eprintln!("warning: {label}.{}: {error}", column.name);
@@ -202,41 +229,23 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `schema.table`, or `table` in `public`.
-fn split_table_name(name: &str) -> (String, String) {
-    match name.split_once('.') {
-        Some((schema, table)) => (schema.to_owned(), table.to_owned()),
-        None => ("public".to_owned(), name.to_owned()),
-    }
-}
-
-/// One scan of one table on a connection of its own.
-async fn profile_table(
-    url: &str,
-    table: &PgTable,
-    sample_percent: Option<f64>,
+/// One scan of one table: the connector fills batches on this task, the profiling workers take
+/// them on blocking threads, and their states merge at the end.
+pub(crate) async fn profile_table(
+    connector: &mut impl Connector,
+    table: &TableInfo,
+    requested_sample: Option<f64>,
 ) -> Result<TableReport, TableError> {
     let started = Instant::now();
-    let plans: Vec<ColumnPlan> = table.columns.iter().map(pg_profile::plan_column).collect();
-    let decoders: Vec<_> = plans.iter().filter_map(ColumnPlan::decoder).collect();
-    let decoder = CopyDecoder::new(decoders);
-    let profiled: Vec<(String, ColumnShape)> = table
-        .columns
-        .iter()
-        .zip(&plans)
-        .filter_map(|(column, plan)| {
-            plan.decoder()
-                .map(|decoder| (column.name.clone(), decoder.shape()))
-        })
-        .collect();
+    // Only PostgreSQL samples; the others read everything and say so in the warnings.
+    let sample_percent = requested_sample.filter(|_| connector.kind() == "postgres");
+    let profiled = table.read_columns();
     // One worker per core, at least one; the decoder and the server share the cores too.
     let worker_count = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, MAX_WORKERS);
     let profilers = TableProfiler::workers(&profiled, worker_count)?;
-    let sql = pg_profile::copy_sql(table, &plans, sample_percent);
 
-    let mut connection = pg_profile::connect(url).await?;
     let bar = progress_bar(table);
     let mut senders = Vec::with_capacity(profilers.len());
     let mut workers = Vec::with_capacity(profilers.len());
@@ -253,32 +262,28 @@ async fn profile_table(
             Ok::<_, ProfileError>((profiler, busy))
         }));
     }
-    let scanned = pg_profile::stream_table(&mut connection, &sql, decoder, BATCH_ROWS, &senders, |rows| {
-        bar.set_position(rows)
-    })
-    .await;
-    drop(senders);
+    let progress = bar.clone();
+    let mut sink = BatchSink::new(senders, BATCH_ROWS, move |rows| progress.set_position(rows));
+    let scanned = connector.scan(table, requested_sample, &mut sink).await;
+    sink.close();
+    drop(sink);
     bar.finish_and_clear();
     let mut merged: Option<TableProfiler> = None;
     let mut worker_error = None;
     let mut profiling = Vec::with_capacity(workers.len());
     for worker in workers {
         match worker.await {
-            Ok(Ok((profiler, busy))) => match &mut merged {
-                Some(merged) => {
-                    profiling.push(busy);
-                    merged.merge(profiler)?
+            Ok(Ok((profiler, busy))) => {
+                profiling.push(busy);
+                match &mut merged {
+                    Some(merged) => merged.merge(profiler)?,
+                    None => merged = Some(profiler),
                 }
-                None => {
-                    profiling.push(busy);
-                    merged = Some(profiler)
-                }
-            },
+            }
             Ok(Err(error)) => worker_error = Some(TableError::Profile(error)),
             Err(error) => worker_error = Some(TableError::Worker(error.to_string())),
         }
     }
-    pg_profile::close(connection).await;
     // A kernel error stops its worker, which the scan then sees as a closed channel: report the cause.
     if let Some(error) = worker_error {
         return Err(error);
@@ -288,7 +293,7 @@ async fn profile_table(
     let merging = Instant::now();
     let (outcomes, correlation) = merged.finish();
     debug!(
-        table = %format!("{}.{}", table.schema, table.name),
+        table = %table.label(),
         rows = scan.rows,
         scan_ms = scan.elapsed.as_millis(),
         waiting_for_workers_ms = scan.blocked.as_millis(),
@@ -298,14 +303,13 @@ async fn profile_table(
     );
 
     let mut outcomes = outcomes.into_iter();
-    let columns = table
+    let columns: Vec<ColumnReport> = table
         .columns
         .iter()
-        .zip(&plans)
-        .map(|(column, plan)| {
-            let (profile, error) = match plan {
-                ColumnPlan::Skip(reason) => (None, Some(reason.clone())),
-                _ => match outcomes.next() {
+        .map(|column| {
+            let (profile, error) = match &column.read {
+                Err(reason) => (None, Some(reason.clone())),
+                Ok(_) => match outcomes.next() {
                     Some(Ok(profile)) => (Some(profile), None),
                     Some(Err(message)) => (None, Some(message)),
                     None => (None, Some("column was not profiled".to_owned())),
@@ -314,12 +318,22 @@ async fn profile_table(
             ColumnReport {
                 name: column.name.clone(),
                 data_type: column.data_type.clone(),
-                skipped: matches!(plan, ColumnPlan::Skip(_)),
+                skipped: column.read.is_err(),
                 error,
                 profile,
             }
         })
         .collect();
+    // RFC 3339 UTC texts of one format compare as the instants they name.
+    let newest_timestamp = columns
+        .iter()
+        .filter_map(|column| column.profile.as_ref())
+        .filter(|profile| profile.kind == ColumnKind::Temporal)
+        .filter_map(|profile| match &profile.max {
+            Some(ProfileValue::Text(text)) => Some(text.clone()),
+            _ => None,
+        })
+        .max();
     Ok(TableReport {
         schema: table.schema.clone(),
         name: table.name.clone(),
@@ -329,26 +343,19 @@ async fn profile_table(
             .map(|percent| (scan.rows as f64 * 100.0 / percent).round() as u64),
         size_bytes: table.size_bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        schema_fingerprint: schema_fingerprint(table),
+        schema_fingerprint: table.schema_fingerprint(),
+        source_kind: connector.kind(),
+        modified_at: table.modified_at.clone(),
+        newest_timestamp,
+        skipped_rows: scan.skipped_rows,
+        warnings: scan.warnings,
         columns,
         correlation,
     })
 }
 
-fn schema_fingerprint(table: &PgTable) -> String {
-    let mut text = String::new();
-    for column in &table.columns {
-        // Unit and record separators cannot occur in catalog names and types.
-        text.push_str(&column.name);
-        text.push('\u{1f}');
-        text.push_str(&column.data_type);
-        text.push('\u{1e}');
-    }
-    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
-}
-
-/// A bar of rows read against the planner's estimate, drawn only when stderr is a terminal.
-fn progress_bar(table: &PgTable) -> ProgressBar {
+/// A bar of rows read against the engine's estimate, drawn only when stderr is a terminal.
+fn progress_bar(table: &TableInfo) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -363,7 +370,7 @@ fn progress_bar(table: &PgTable) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_prefix(format!("{}.{}", table.schema, table.name));
+    bar.set_prefix(table.label());
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
@@ -385,7 +392,9 @@ fn write_table(out: &mut impl Write, report: &TableReport) -> anyhow::Result<()>
         report.schema,
         report.name,
         report.row_count,
-        human_bytes(report.size_bytes),
+        report
+            .size_bytes
+            .map_or_else(|| "size unknown".to_owned(), human_bytes),
         report.columns.len(),
         report.elapsed_ms as f64 / 1000.0
     )?;
@@ -553,15 +562,6 @@ fn human_bytes(bytes: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn table_names_default_to_public() {
-        assert_eq!(
-            split_table_name("sales.orders"),
-            ("sales".into(), "orders".into())
-        );
-        assert_eq!(split_table_name("orders"), ("public".into(), "orders".into()));
-    }
 
     #[test]
     fn cells_are_cut_and_cleaned() {

@@ -10,15 +10,40 @@ pub enum MetricKind {
     RowCount,
     /// NULL values in a column.
     NullCount,
+    /// Distinct non-null values of a column, from a profile (exact, or HyperLogLog past a cap).
+    DistinctCount,
+    /// Smallest and largest value of a numeric column (temporal: Unix seconds), from a profile.
+    Min,
+    Max,
+    /// Mean, sample standard deviation and median of a numeric column (temporal: Unix seconds), from
+    /// a profile.
+    Mean,
+    StdDev,
+    Median,
 }
 
 impl MetricKind {
-    pub const ALL: [MetricKind; 2] = [MetricKind::RowCount, MetricKind::NullCount];
+    pub const ALL: [MetricKind; 8] = [
+        MetricKind::RowCount,
+        MetricKind::NullCount,
+        MetricKind::DistinctCount,
+        MetricKind::Min,
+        MetricKind::Max,
+        MetricKind::Mean,
+        MetricKind::StdDev,
+        MetricKind::Median,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MetricKind::RowCount => "row_count",
             MetricKind::NullCount => "null_count",
+            MetricKind::DistinctCount => "distinct_count",
+            MetricKind::Min => "min",
+            MetricKind::Max => "max",
+            MetricKind::Mean => "mean",
+            MetricKind::StdDev => "std_dev",
+            MetricKind::Median => "median",
         }
     }
 
@@ -26,7 +51,13 @@ impl MetricKind {
     pub fn is_column_level(self) -> bool {
         match self {
             MetricKind::RowCount => false,
-            MetricKind::NullCount => true,
+            MetricKind::NullCount
+            | MetricKind::DistinctCount
+            | MetricKind::Min
+            | MetricKind::Max
+            | MetricKind::Mean
+            | MetricKind::StdDev
+            | MetricKind::Median => true,
         }
     }
 

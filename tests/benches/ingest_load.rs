@@ -53,6 +53,7 @@ fn batch(tenant: &str, agent: &str, sequence: usize) -> MetricBatch {
                 }))
                 .collect(),
                 error: String::new(),
+                ..Default::default()
             })
             .collect(),
     }

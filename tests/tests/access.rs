@@ -633,6 +633,7 @@ async fn seed_asset(store: &Store, pool: &sqlx::PgPool, tenant: &str) -> String 
                 value: 42.0,
             }],
             error: String::new(),
+            ..Default::default()
         }],
     };
     store

@@ -306,6 +306,7 @@ fn batch(tenant: &str, agent: &str) -> MetricBatch {
                 value: 42.0,
             }],
             error: String::new(),
+            ..Default::default()
         }],
     }
 }

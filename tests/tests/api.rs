@@ -47,6 +47,7 @@ fn batch(tenant: &str, collected_at_unix_ms: i64, columns: &[&str], rows: f64) -
             }))
             .collect(),
             error: String::new(),
+            ..Default::default()
         }],
     }
 }

@@ -127,6 +127,7 @@ fn table(name: &str, rows: f64, nulls: &[(&str, f64)]) -> AssetObservation {
         }))
         .collect(),
         error: String::new(),
+        ..Default::default()
     }
 }
 

@@ -1,12 +1,19 @@
-//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL.
+//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL
+//! ([`Source`], the agent's `run` path, PostgreSQL today), and reading them for the profiler
+//! ([`connector::Connector`]: PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON and Parquet files).
 //!
 //! Owns the conversation with the customer's engine. Must not publish or persist anything: it returns
-//! observations and the collector turns them into batches. New engines (MySQL, SQLite, files) are new
-//! variants of [`Source`], each with its own dialect module.
+//! observations and batches, and the collector or the profiler turns them into results.
 
+pub mod connector;
+pub mod files;
+pub mod mysql;
+pub mod parquet_file;
 pub mod pg_copy;
 pub mod pg_profile;
 mod postgres;
+pub mod sqlite;
+mod via_connector;
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +33,10 @@ pub enum SourceError {
     CollectSql(#[source] sqlx::Error),
     #[error("measuring {table} failed: {cause}")]
     Measure { table: String, cause: sqlx::Error },
+    #[error("discovering tables failed: {0}")]
+    Listing(String),
+    #[error("measuring {table} failed: {cause}")]
+    Scan { table: String, cause: String },
 }
 
 pub type SourceResult<T> = Result<T, SourceError>;
@@ -45,13 +56,18 @@ pub enum TableKind {
     View,
     MaterializedView,
     ForeignTable,
+    /// A file (CSV, NDJSON, Parquet) read as a table.
+    File,
 }
 
 impl TableKind {
     /// Whether counting rows is a plain scan of stored data (views run their query instead, so they are
     /// described but not measured).
     pub fn is_measured(self) -> bool {
-        matches!(self, TableKind::Table | TableKind::MaterializedView)
+        matches!(
+            self,
+            TableKind::Table | TableKind::MaterializedView | TableKind::File
+        )
     }
 }
 
@@ -93,6 +109,8 @@ pub struct TableMeasurement {
 /// A connected source.
 pub enum Source {
     Postgres(postgres::PostgresSource),
+    /// MySQL/MariaDB, SQLite and files, through their profiling connector.
+    Connector(SourceKind, Box<via_connector::ConnectorSource>),
 }
 
 impl Source {
@@ -101,12 +119,17 @@ impl Source {
             SourceKind::Postgres => Ok(Source::Postgres(
                 postgres::PostgresSource::connect(&config.url).await?,
             )),
+            kind @ (SourceKind::Mysql | SourceKind::Sqlite | SourceKind::File) => Ok(Source::Connector(
+                kind,
+                Box::new(via_connector::ConnectorSource::connect(&config.url).await?),
+            )),
         }
     }
 
     pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
         match self {
             Source::Postgres(source) => source.discover().await,
+            Source::Connector(_, source) => source.discover().await,
         }
     }
 
@@ -114,14 +137,18 @@ impl Source {
     pub fn dialect(&self) -> &'static str {
         match self {
             Source::Postgres(_) => "postgres",
+            Source::Connector(SourceKind::Mysql, _) => "mysql",
+            Source::Connector(SourceKind::Sqlite, _) => "sqlite",
+            Source::Connector(_, _) => "ansi",
         }
     }
 
     /// View definitions and, where the source keeps one, the data-changing statements of its query
-    /// history, for lineage.
+    /// history, for lineage (PostgreSQL only so far).
     pub async fn collect_sql(&self) -> SourceResult<Vec<CollectedSql>> {
         match self {
             Source::Postgres(source) => source.collect_sql().await,
+            Source::Connector(..) => Ok(Vec::new()),
         }
     }
 
@@ -129,6 +156,7 @@ impl Source {
     pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
         match self {
             Source::Postgres(source) => source.measure(table).await,
+            Source::Connector(_, source) => source.measure(table).await,
         }
     }
 }

@@ -4,14 +4,16 @@
 //! One scan per table on one connection per table. Decoding runs on the caller's task; the batches go
 //! into a bounded channel, so a slow consumer slows the scan instead of growing memory.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, Row};
-use tokio::sync::mpsc;
 
 use super::CONNECT_TIMEOUT;
+use super::connector::{
+    BatchSink, ColumnInfo, Connector, ConnectorError, ConnectorResult, ScanSummary, TableInfo, TableName,
+};
 use super::pg_copy::{CopyDecoder, CopyError, FieldDecoder};
 use super::postgres::quote_ident;
 use crate::profiler::ColumnBatch;
@@ -26,8 +28,6 @@ pub enum ScanError {
     Read(#[source] sqlx::Error),
     #[error("decoding the COPY stream failed: {0}")]
     Decode(#[from] CopyError),
-    #[error("the profiler stopped before the scan ended")]
-    ConsumerGone,
 }
 
 pub type ScanResult<T> = Result<T, ScanError>;
@@ -232,65 +232,130 @@ pub fn copy_sql(table: &PgTable, plans: &[ColumnPlan], sample_percent: Option<f6
     )
 }
 
-/// What a scan did: rows read, and where its time went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScanSummary {
-    pub rows: u64,
-    /// From sending the COPY to the end of the stream.
-    pub elapsed: Duration,
-    /// Time spent waiting for a worker to take a batch (the profilers were the bottleneck).
-    pub blocked: Duration,
-}
-
-/// Streams the table through `decoder` into batches of `batch_rows` rows, sent to `workers` in turn;
-/// `on_batch` sees the running row count.
+/// Streams the table through `decoder` into batches of `sink.batch_rows()` rows, sent to the
+/// workers in turn.
 pub async fn stream_table(
     connection: &mut PgConnection,
     sql: &str,
     mut decoder: CopyDecoder,
-    batch_rows: usize,
-    workers: &[mpsc::Sender<ColumnBatch>],
-    mut on_batch: impl FnMut(u64),
-) -> ScanResult<ScanSummary> {
+    sink: &mut BatchSink,
+) -> ConnectorResult<ScanSummary> {
     let started = Instant::now();
-    let mut blocked = Duration::ZERO;
+    let batch_rows = sink.batch_rows();
     let shapes = decoder.shapes();
     let mut sent = 0_u64;
-    let mut turn = 0_usize;
     let mut batch = ColumnBatch::new(&shapes, batch_rows);
     let mut stream = connection.copy_out_raw(sql).await.map_err(ScanError::Read)?;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(ScanError::Read)?;
-        decoder.feed(&chunk, &mut batch)?;
+        decoder.feed(&chunk, &mut batch).map_err(ScanError::Decode)?;
         if decoder.rows() - sent >= batch_rows as u64 {
+            let rows = (decoder.rows() - sent) as usize;
             sent = decoder.rows();
             let full = std::mem::replace(&mut batch, ColumnBatch::new(&shapes, batch_rows));
-            let sending = Instant::now();
-            send(workers, &mut turn, full).await?;
-            blocked += sending.elapsed();
-            on_batch(sent);
+            sink.send(full, rows).await?;
         }
     }
     drop(stream);
-    decoder.finish()?;
+    decoder.finish().map_err(ScanError::Decode)?;
     if decoder.rows() > sent {
-        send(workers, &mut turn, batch).await?;
-        on_batch(decoder.rows());
+        sink.send(batch, (decoder.rows() - sent) as usize).await?;
     }
     Ok(ScanSummary {
         rows: decoder.rows(),
         elapsed: started.elapsed(),
-        blocked,
+        blocked: sink.blocked(),
+        ..ScanSummary::default()
     })
 }
 
-/// Sends a batch to the next worker in turn.
-async fn send(workers: &[mpsc::Sender<ColumnBatch>], turn: &mut usize, batch: ColumnBatch) -> ScanResult<()> {
-    let worker = workers
-        .get(*turn % workers.len().max(1))
-        .ok_or(ScanError::ConsumerGone)?;
-    *turn += 1;
-    worker.send(batch).await.map_err(|_| ScanError::ConsumerGone)
+/// The PostgreSQL connector: the catalog for discovery, one binary COPY per table on a connection
+/// of its own.
+pub struct PostgresConnector {
+    url: String,
+    /// The catalog's view of each listed table (base types and type modifiers pick the decoders).
+    tables: Vec<PgTable>,
+}
+
+impl PostgresConnector {
+    /// Checks that the server answers; every later step opens its own connection.
+    pub async fn open(url: &str) -> ConnectorResult<Self> {
+        let connection = connect(url).await?;
+        close(connection).await;
+        Ok(Self {
+            url: url.to_owned(),
+            tables: Vec::new(),
+        })
+    }
+
+    fn info(table: &PgTable) -> TableInfo {
+        TableInfo {
+            schema: table.schema.clone(),
+            name: table.name.clone(),
+            columns: table
+                .columns
+                .iter()
+                .map(|column| ColumnInfo {
+                    name: column.name.clone(),
+                    data_type: column.data_type.clone(),
+                    read: match plan_column(column) {
+                        ColumnPlan::Skip(reason) => Err(reason),
+                        plan => plan
+                            .decoder()
+                            .map(FieldDecoder::shape)
+                            .ok_or_else(|| "column was not read".to_owned()),
+                    },
+                })
+                .collect(),
+            estimated_rows: table.estimated_rows,
+            size_bytes: Some(table.size_bytes),
+            modified_at: None,
+        }
+    }
+}
+
+impl Connector for PostgresConnector {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
+        let mut connection = connect(&self.url).await?;
+        let found = match only {
+            None => list_tables(&mut connection, None).await,
+            Some(name) => {
+                let schema = name.schema.as_deref().unwrap_or("public");
+                list_tables(&mut connection, Some((schema, &name.name))).await
+            }
+        };
+        close(connection).await;
+        let found = found?;
+        let infos = found.iter().map(Self::info).collect();
+        self.tables.extend(found);
+        Ok(infos)
+    }
+
+    async fn scan(
+        &mut self,
+        table: &TableInfo,
+        sample_percent: Option<f64>,
+        sink: &mut BatchSink,
+    ) -> ConnectorResult<ScanSummary> {
+        let Some(pg_table) = self
+            .tables
+            .iter()
+            .find(|known| known.schema == table.schema && known.name == table.name)
+        else {
+            return Err(ConnectorError::Read(format!("{} was not listed", table.label())));
+        };
+        let plans: Vec<ColumnPlan> = pg_table.columns.iter().map(plan_column).collect();
+        let decoder = CopyDecoder::new(plans.iter().filter_map(ColumnPlan::decoder).collect());
+        let sql = copy_sql(pg_table, &plans, sample_percent);
+        let mut connection = connect(&self.url).await?;
+        let scanned = stream_table(&mut connection, &sql, decoder, sink).await;
+        close(connection).await;
+        scanned
+    }
 }
 
 /// Closes a connection politely; errors do not matter any more at that point.
