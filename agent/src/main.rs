@@ -1,5 +1,6 @@
 //! `cwic-agent`: runs next to the data, measures it, and ships only metrics to the control plane.
 
+mod checks;
 mod collector;
 mod config;
 mod profile_cli;
@@ -69,6 +70,14 @@ enum Command {
     /// unless `--no-mask` is given. Exits non-zero when a source, table or column could not be
     /// profiled; the others are still printed.
     Profile(profile_cli::ProfileArgs),
+    /// Check templates and check files: list the templates, print the check-file JSON Schema.
+    #[command(subcommand)]
+    Checks(checks::cli::ChecksCommand),
+    /// Run a check file against a database once and print the results; needs no config file.
+    ///
+    /// Exits 1 when a check at or above `--fail-on` fails or cannot run, 2 when the check file or
+    /// the source cannot be used. `--format junit` writes JUnit XML for CI systems.
+    Scan(checks::cli::ScanArgs),
     /// Check a configuration file and that its sources are reachable, then exit.
     Validate {
         #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
@@ -91,6 +100,8 @@ fn main() -> ExitCode {
             Command::Run { config, runs } => run(&config, runs).await,
             Command::Validate { config } => validate(&config).await,
             Command::Profile(args) => profile_cli::run(args).await,
+            Command::Checks(command) => checks::cli::run_checks_command(command),
+            Command::Scan(args) => checks::cli::run_scan(args).await,
         }
     });
     match result {

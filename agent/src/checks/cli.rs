@@ -1,0 +1,193 @@
+//! `cwic-agent checks …` and `cwic-agent scan`: the command-line side of checks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::model::{CheckSuite, Severity};
+use super::run::{ScanOptions, Status, scan};
+use super::templates::TEMPLATES;
+use super::{exec, report, schema};
+
+/// Exit code when a check at or above `--fail-on` failed or could not run.
+const EXIT_CHECKS_FAILED: u8 = 1;
+/// Exit code for input the agent cannot use (bad check file, unreachable source).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Subcommand)]
+pub enum ChecksCommand {
+    /// List every check template with its dimension, parameters and an example.
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Print the JSON Schema of the check-file format (the content of schemas/checks.schema.json).
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SeverityArg {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(value: SeverityArg) -> Self {
+        match value {
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// The database: postgres://user:password@host/db or sqlite://path/to/file.db.
+    #[arg(long, env = "CWIC_SOURCE_URL")]
+    source: String,
+    /// A check file, or a folder whose *.yml / *.yaml files are all read.
+    #[arg(long)]
+    checks: PathBuf,
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    format: ScanFormat,
+    /// Exit 1 when a check of this severity or higher fails or cannot run.
+    #[arg(long, value_enum, default_value_t = SeverityArg::High)]
+    fail_on: SeverityArg,
+    /// Fetch up to this many failing rows per failed row check (masked; they never leave the agent).
+    #[arg(long, default_value_t = 0)]
+    samples: usize,
+    /// Show sample values as they are instead of masked.
+    #[arg(long)]
+    unmasked_samples: bool,
+    /// Statements run at once.
+    #[arg(long, default_value_t = 2)]
+    concurrency: usize,
+}
+
+pub fn run_checks_command(command: ChecksCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ChecksCommand::List { format } => {
+            print!("{}", list(format));
+            Ok(ExitCode::SUCCESS)
+        }
+        ChecksCommand::Schema => {
+            print!("{}", schema::json_schema_text());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub fn list(format: ListFormat) -> String {
+    match format {
+        ListFormat::Json => {
+            let templates: Vec<serde_json::Value> = TEMPLATES
+                .iter()
+                .map(|template| {
+                    serde_json::json!({
+                        "name": template.name,
+                        "dimension": template.dimension,
+                        "kind": template.kind.as_str(),
+                        "summary": template.summary,
+                        "params": template.params.iter().map(|param| serde_json::json!({
+                            "name": param.name,
+                            "required": param.required,
+                            "expected": param.kind.expected(),
+                            "doc": param.doc,
+                        })).collect::<Vec<_>>(),
+                        "example": template.example,
+                        "fix": template.fix.is_some(),
+                    })
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&templates).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        ListFormat::Table => {
+            let mut out = String::new();
+            let width = TEMPLATES.iter().map(|t| t.name.len()).max().unwrap_or(0);
+            out.push_str(&format!(
+                "{:<width$}  {:<12}  {:<6}  {:<40}  example\n",
+                "template", "dimension", "kind", "params"
+            ));
+            for template in TEMPLATES {
+                let params: Vec<String> = template
+                    .params
+                    .iter()
+                    .map(|p| if p.required { p.name.to_owned() } else { format!("[{}]", p.name) })
+                    .collect();
+                out.push_str(&format!(
+                    "{:<width$}  {:<12}  {:<6}  {:<40}  {}\n",
+                    template.name,
+                    template.dimension.as_str(),
+                    template.kind.as_str(),
+                    params.join(", "),
+                    template.example.replace('\n', "; ")
+                ));
+            }
+            out.push_str(&format!("{} templates\n", TEMPLATES.len()));
+            out
+        }
+    }
+}
+
+pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let suite = match CheckSuite::load(&args.checks) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let executor = match exec::connect(&args.source).await {
+        Ok(executor) => executor,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let options = ScanOptions {
+        samples: args.samples,
+        unmasked_samples: args.unmasked_samples,
+        concurrency: args.concurrency,
+    };
+    let report = scan(executor.as_ref(), &suite, &options).await;
+    let text = match args.format {
+        ScanFormat::Table => report::table(&report),
+        ScanFormat::Json => {
+            let mut text = report::json(&report);
+            text.push('\n');
+            text
+        }
+        ScanFormat::Junit => report::junit(&report),
+    };
+    print!("{text}");
+    let threshold = Severity::from(args.fail_on);
+    let failed = report
+        .results
+        .iter()
+        .any(|result| result.status != Status::Pass && result.severity >= threshold);
+    Ok(if failed {
+        ExitCode::from(EXIT_CHECKS_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
