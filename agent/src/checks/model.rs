@@ -678,9 +678,11 @@ fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
             let at = if content.starts_with(&needle) {
                 Some(0)
             } else {
-                content.find(&format!("{{ {needle}")).map(|at| at + 2).or_else(|| {
-                    content.find(&format!(", {needle}")).map(|at| at + 2)
-                })
+                content
+                    .find(&format!("{{ {needle}"))
+                    .or_else(|| content.find(&format!(", {needle}")))
+                    .map(|at| at + 2)
+                    .or_else(|| content.find(&format!("{{{needle}")).map(|at| at + 1))
             }?;
             let key_column = line.len() - content.len() + at;
             let value = &content[at + needle.len()..];
@@ -691,7 +693,8 @@ fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
             return found;
         };
         found = Some((line + 1, value_column));
-        start = line + 1;
+        start = line; // the line itself, for inline mappings
+
         end = block_end(line + 1, key_column);
         if let Some(wanted) = index {
             let items: Vec<usize> = (start..end)
