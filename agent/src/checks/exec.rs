@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use hashbrown::HashMap;
 use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Column, PgPool, Row, SqlitePool, TypeInfo};
+use sqlx::{Column, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
 
 use super::dialect::{Dialect, Postgres, Sqlite};
 
@@ -254,9 +254,13 @@ pub struct SqliteExecutor {
 fn sqlite_text_row(row: &sqlx::sqlite::SqliteRow) -> ExecResult<TextRow> {
     (0..row.columns().len())
         .map(|index| {
-            let kind = row.columns()[index].type_info().name().to_ascii_uppercase();
+            // Expressions have no declared type: ask the value itself.
+            let raw = row.try_get_raw(index)?;
+            if raw.is_null() {
+                return Ok(None);
+            }
+            let kind = raw.type_info().name().to_ascii_uppercase();
             Ok(match kind.as_str() {
-                "NULL" => None,
                 "INTEGER" => row.try_get::<Option<i64>, _>(index)?.map(|v| v.to_string()),
                 "REAL" => row.try_get::<Option<f64>, _>(index)?.map(|v| v.to_string()),
                 _ => row.try_get::<Option<String>, _>(index)?,

@@ -193,10 +193,12 @@ async fn scan_dataset(
     let mut distinct_columns: Vec<(String, Option<String>)> = Vec::new();
     let mut queries: Vec<String> = Vec::new();
     for (position, check) in dataset.checks.iter().enumerate() {
+        let schema_only = check.template.kind == super::templates::TemplateKind::Schema;
         let missing: Vec<String> = check
             .params
             .columns(check.template)
             .into_iter()
+            .filter(|_| !schema_only)
             .filter(|column| !column_names.contains(column))
             .collect();
         if !missing.is_empty() {
