@@ -379,3 +379,148 @@ fn checks_list_names_every_template_with_dimension_params_and_example() {
     let dimensions: std::collections::BTreeSet<&str> = list.iter().map(|t| t["dimension"].as_str().unwrap()).collect();
     assert_eq!(dimensions.len(), 7, "{dimensions:?}");
 }
+
+const DBT_SCHEMA: &str = "version: 2
+models:
+  - name: t
+    data_tests:
+      - dbt_utils.unique_combination_of_columns:
+          combination_of_columns: [city, country]
+    columns:
+      - name: id
+        tests: [unique, not_null]
+      - name: status
+        tests:
+          - accepted_values:
+              values: [new, paid, shipped]
+              config:
+                severity: warn
+      - name: parent_id
+        tests:
+          - relationships:
+              to: ref('parents')
+              field: id
+      - name: amount
+        tests:
+          - dbt_expectations.expect_column_values_to_be_between:
+              min_value: 0
+              max_value: 18
+          - my_custom_macro
+      - name: email
+        tests:
+          - dbt_expectations.expect_column_values_to_be_increasing
+";
+
+const GE_SUITE: &str = r#"{"expectation_suite_name": "t", "expectations": [
+ {"expectation_type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1, "max_value": 10}},
+ {"expectation_type": "expect_column_values_to_not_be_null", "kwargs": {"column": "email", "mostly": 0.8}},
+ {"expectation_type": "expect_column_values_to_be_in_set", "kwargs": {"column": "status", "value_set": ["new", "paid", "shipped"]}},
+ {"expectation_type": "expect_column_values_to_match_regex", "kwargs": {"column": "code", "regex": "^[A-Z]{2}-[0-9]+$"}},
+ {"expectation_type": "expect_column_mean_to_be_between", "kwargs": {"column": "amount", "min_value": 10, "max_value": 12}},
+ {"expectation_type": "expect_column_unique_value_count_to_be_between", "kwargs": {"column": "city", "min_value": 3, "max_value": 3}},
+ {"expectation_type": "expect_column_pair_values_a_to_be_greater_than_b", "kwargs": {"column_A": "receipt", "column_B": "ship", "or_equal": true}},
+ {"expectation_type": "expect_table_columns_to_match_set", "kwargs": {"column_list": ["id", "email"], "exact_match": false}},
+ {"expectation_type": "expect_column_kl_divergence_to_be_less_than", "kwargs": {"column": "qty", "partition_object": {}, "threshold": 0.1}},
+ {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}}
+]}"#;
+
+fn import(args: &[&str]) -> Output {
+    Command::new(binary("cwic-agent")).args(["checks", "import"]).args(args).output().unwrap()
+}
+
+#[tokio::test]
+async fn dbt_tests_and_great_expectations_import_into_runnable_checks_and_list_what_does_not_translate() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.yml");
+    std::fs::write(&schema, DBT_SCHEMA).unwrap();
+    let output = import(&["--dbt", schema.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let yaml = String::from_utf8(output.stdout).unwrap();
+    let expected = format!(
+        "# imported from {0} by cwic-agent checks import
+# not translated: models[0] (t.amount) my_custom_macro: no equivalent template
+# not translated: models[0] (t.email) dbt_expectations.expect_column_values_to_be_increasing: no equivalent template
+version: 1
+datasets:
+  - dataset: t
+    checks:
+      - template: unique_combination
+        params: {{ columns: [\"city\", \"country\"] }}
+      - template: unique
+        params: {{ column: \"id\" }}
+      - template: not_null
+        params: {{ column: \"id\" }}
+      - template: accepted_values
+        params: {{ column: \"status\", values: [\"new\", \"paid\", \"shipped\"] }}
+        severity: \"medium\"
+      - template: foreign_key
+        params: {{ column: \"parent_id\", to_column: \"id\", to_table: \"parents\" }}
+      - template: between
+        params: {{ column: \"amount\", max: 18, min: 0 }}
+",
+        schema.display()
+    );
+    assert_eq!(yaml, expected);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("not translated: models[0] (t.amount) my_custom_macro: no equivalent template"), "{stderr}");
+    assert!(stderr.ends_with("6 checks translated, 2 not translated\n"), "{stderr}");
+
+    let db = postgres_fixture().await;
+    let checks = dir.path().join("dbt.yml");
+    std::fs::write(&checks, &yaml).unwrap();
+    let report = json_results(&scan(&db.url, &checks, &["--format", "json"]));
+    let counts: Vec<(String, Option<u64>)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["check"].as_str().unwrap().to_owned(), r["failing_rows"].as_u64()))
+        .collect();
+    let expected: Vec<(String, Option<u64>)> = [
+        ("unique_combination(city,country)", 2),
+        ("unique(id)", 2),
+        ("not_null(id)", 0),
+        ("accepted_values(status)", 1),
+        ("foreign_key(parent_id)", 1),
+        ("between(amount)", 2),
+    ]
+    .iter()
+    .map(|(name, count)| ((*name).to_owned(), Some(*count)))
+    .collect();
+    assert_eq!(counts, expected);
+
+    let suite = dir.path().join("suite.json");
+    std::fs::write(&suite, GE_SUITE).unwrap();
+    let checks = dir.path().join("ge.yml");
+    let output = import(&["--great-expectations", suite.to_str().unwrap(), "--dataset", "t", "--output", checks.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("not translated: expectations[8] expect_column_kl_divergence_to_be_less_than: no equivalent template"),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("9 checks translated, 1 not translated\n"), "{stderr}");
+    let report = json_results(&scan(&db.url, &checks, &["--format", "json"]));
+    let outcomes: Vec<(String, String, Option<u64>)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["check"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned(), r["failing_rows"].as_u64())
+        })
+        .collect();
+    let expected: Vec<(String, String, Option<u64>)> = [
+        ("row_count_between", "pass", None),
+        ("not_null(email)", "pass", Some(1)), // 1 of 6 within mostly = 0.8
+        ("accepted_values(status)", "fail", Some(1)),
+        ("regex_match(code)", "fail", Some(1)),
+        ("mean_between(amount)", "pass", None),
+        ("distinct_count_between(city)", "pass", None),
+        ("column_compare(receipt,ship)", "fail", Some(1)),
+        ("schema_columns_present(id,email)", "pass", Some(0)),
+        ("unique(id)", "fail", Some(2)),
+    ]
+    .iter()
+    .map(|(name, status, count)| ((*name).to_owned(), (*status).to_owned(), *count))
+    .collect();
+    assert_eq!(outcomes, expected);
+}

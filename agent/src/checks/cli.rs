@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::model::{CheckSuite, Severity};
 use super::run::{ScanOptions, Status, scan};
 use super::templates::TEMPLATES;
-use super::{exec, report, schema};
+use super::{exec, import, report, schema};
 
 /// Exit code when a check at or above `--fail-on` failed or could not run.
 const EXIT_CHECKS_FAILED: u8 = 1;
@@ -24,6 +24,27 @@ pub enum ChecksCommand {
     },
     /// Print the JSON Schema of the check-file format (the content of schemas/checks.schema.json).
     Schema,
+    /// Translate dbt tests or a Great Expectations suite into a check file (stdout or --output).
+    ///
+    /// Tests and expectations without an equivalent are listed on stderr and as comments at the
+    /// top of the file, never dropped silently.
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// A dbt schema.yml (models and sources with their tests).
+    #[arg(long, conflicts_with = "great_expectations", required_unless_present = "great_expectations")]
+    dbt: Option<PathBuf>,
+    /// A Great Expectations suite in JSON.
+    #[arg(long)]
+    great_expectations: Option<PathBuf>,
+    /// The dataset (schema.table) a Great Expectations suite checks; default the suite's file name.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Write the check file here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,7 +113,51 @@ pub fn run_checks_command(command: ChecksCommand) -> anyhow::Result<ExitCode> {
             print!("{}", schema::json_schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        ChecksCommand::Import(args) => run_import(args),
     }
+}
+
+fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let (path, result) = match (&args.dbt, &args.great_expectations) {
+        (Some(path), _) => (path, std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| import::dbt(&t))),
+        (None, Some(path)) => {
+            let dataset = args.dataset.clone().unwrap_or_else(|| {
+                path.file_stem().map(|stem| stem.to_string_lossy().replace(['-', ' '], "_")).unwrap_or_default()
+            });
+            let result = std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|text| import::great_expectations(&text, &dataset));
+            (path, result)
+        }
+        (None, None) => anyhow::bail!("expected --dbt or --great-expectations"),
+    };
+    let imported = match result {
+        Ok(imported) => imported,
+        Err(error) => {
+            eprintln!("error: {}: {error}", path.display());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let source = path.display().to_string();
+    if let Err(error) = import::verify(&imported, &source) {
+        eprintln!("error: {}: the translation is not a valid check file: {error}", path.display());
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    let yaml = imported.to_yaml(&source);
+    match &args.output {
+        Some(output) => std::fs::write(output, &yaml)?,
+        None => print!("{yaml}"),
+    }
+    for item in &imported.untranslated {
+        eprintln!("not translated: {item}");
+    }
+    eprintln!(
+        "{}: {} checks translated, {} not translated",
+        path.display(),
+        imported.check_count(),
+        imported.untranslated.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn list(format: ListFormat) -> String {
