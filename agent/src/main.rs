@@ -78,6 +78,9 @@ enum Command {
     /// Exits 1 when a check at or above `--fail-on` fails or cannot run, 2 when the check file or
     /// the source cannot be used. `--format junit` writes JUnit XML for CI systems.
     Scan(checks::cli::ScanArgs),
+    /// Repair what a check found, where the repair is well defined; `--dry-run` previews, `--confirm`
+    /// applies in one transaction with a before-image, `--undo <id>` restores it.
+    Fix(checks::cli::FixArgs),
     /// Check a configuration file and that its sources are reachable, then exit.
     Validate {
         #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
             Command::Profile(args) => profile_cli::run(args).await,
             Command::Checks(command) => checks::cli::run_checks_command(command),
             Command::Scan(args) => checks::cli::run_scan(args).await,
+            Command::Fix(args) => checks::cli::run_fix(args).await,
         }
     });
     match result {

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::model::{CheckSuite, Severity};
 use super::run::{ScanOptions, Status, scan};
 use super::templates::TEMPLATES;
-use super::{exec, import, report, schema};
+use super::{exec, fix, import, report, schema};
 
 /// Exit code when a check at or above `--fail-on` failed or could not run.
 const EXIT_CHECKS_FAILED: u8 = 1;
@@ -255,4 +255,101 @@ pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[derive(Args)]
+pub struct FixArgs {
+    /// The database: postgres://… or sqlite://path.
+    #[arg(long, env = "CWIC_SOURCE_URL")]
+    source: String,
+    /// The check file holding the check to repair.
+    #[arg(long, required_unless_present = "undo")]
+    checks: Option<PathBuf>,
+    /// The check's name (as `scan` prints it, e.g. `trimmed(name)`).
+    #[arg(long, required_unless_present = "undo")]
+    check: Option<String>,
+    /// The dataset, when the name is used in several.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Show the rows affected and a preview; change nothing.
+    #[arg(long, conflicts_with_all = ["confirm", "undo"])]
+    dry_run: bool,
+    /// Apply the fix (in one transaction, keeping a before-image for --undo).
+    #[arg(long, conflicts_with = "undo")]
+    confirm: bool,
+    /// Undo the fix with this id.
+    #[arg(long)]
+    undo: Option<String>,
+}
+
+pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
+    let executor = match exec::connect(&args.source).await {
+        Ok(executor) => executor,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    if let Some(id) = &args.undo {
+        let restored = fix::undo(executor.as_ref(), id).await?;
+        println!("fix {id} undone: {restored} rows restored");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(path), Some(name)) = (&args.checks, &args.check) else {
+        anyhow::bail!("expected --checks and --check");
+    };
+    let suite = match CheckSuite::load(path) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let found: Vec<_> = suite
+        .datasets
+        .iter()
+        .filter(|dataset| args.dataset.as_ref().is_none_or(|wanted| *wanted == dataset.dataset))
+        .flat_map(|dataset| dataset.checks.iter().map(move |check| (dataset, check)))
+        .filter(|(_, check)| check.name == *name)
+        .collect();
+    let (dataset, check) = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            eprintln!("error: {}: no check named `{name}`", path.display());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        _ => {
+            eprintln!("error: {}: `{name}` is in several datasets, add --dataset", path.display());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let columns: Vec<String> = executor.columns(&dataset.dataset).await?.into_iter().map(|(name, _)| name).collect();
+    let plan = match fix::plan(executor.dialect(), &dataset.dataset, dataset.filter.as_deref(), check, &columns) {
+        Ok(plan) => plan,
+        Err(why) => {
+            eprintln!("error: check `{name}`: {why}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let (affected, preview) = plan.dry_run(executor.as_ref(), 5).await?;
+    println!("fix for {} {}: {}", dataset.dataset, check.name, fix::describe(plan.kind));
+    println!("{affected} rows affected");
+    for line in &preview {
+        println!("  {line}");
+    }
+    println!("sql: {}", plan.statement());
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.confirm {
+        eprintln!("error: not applied: pass --dry-run to preview or --confirm to apply");
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
+    if affected == 0 {
+        println!("nothing to fix");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (id, changed) = plan.apply(executor.as_ref()).await?;
+    println!("applied fix {id}: {changed} rows changed; undo with `cwic-agent fix --source … --undo {id}`");
+    Ok(ExitCode::SUCCESS)
 }

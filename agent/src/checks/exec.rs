@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use hashbrown::HashMap;
 use sqlx::postgres::{PgPoolCopyExt, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Column, PgPool, Row, SqlitePool, TypeInfo, ValueRef};
+use sqlx::{PgPool, Row, SqlitePool, TypeInfo, ValueRef};
 
 use super::dialect::{Dialect, Postgres, Sqlite};
 

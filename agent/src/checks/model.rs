@@ -162,7 +162,6 @@ pub struct Params(pub BTreeMap<String, ParamValue>);
 pub enum ParamValue {
     Text(String),
     Number(f64),
-    Bool(bool),
     List(Vec<String>),
     Map(BTreeMap<String, String>),
 }
@@ -178,13 +177,6 @@ impl Params {
     pub fn number(&self, name: &str) -> Option<f64> {
         match self.0.get(name) {
             Some(ParamValue::Number(number)) => Some(*number),
-            _ => None,
-        }
-    }
-
-    pub fn bool(&self, name: &str) -> Option<bool> {
-        match self.0.get(name) {
-            Some(ParamValue::Bool(value)) => Some(*value),
             _ => None,
         }
     }
@@ -208,7 +200,6 @@ impl Params {
         match self.0.get(name) {
             Some(ParamValue::Text(text)) => Some(text.clone()),
             Some(ParamValue::Number(number)) => Some(format_number(*number)),
-            Some(ParamValue::Bool(value)) => Some(value.to_string()),
             _ => None,
         }
     }
@@ -423,10 +414,6 @@ impl CheckSuite {
         }
         Ok(CheckSuite { datasets })
     }
-
-    pub fn check_count(&self) -> usize {
-        self.datasets.iter().map(|dataset| dataset.checks.len()).sum()
-    }
 }
 
 fn read_error(path: &Path, error: &std::io::Error) -> CheckFileError {
@@ -547,7 +534,6 @@ fn convert(kind: ParamKind, value: &Value) -> Option<ParamValue> {
                 .map(|duration| ParamValue::Number(duration.as_secs_f64())),
             _ => None,
         },
-        ParamKind::Bool => value.as_bool().map(ParamValue::Bool),
         ParamKind::Columns => match value {
             Value::Sequence(items) if !items.is_empty() => items
                 .iter()

@@ -23,7 +23,6 @@ pub enum ParamKind {
     Bound,
     Date,
     Duration,
-    Bool,
     Values,
     TypeMap,
 }
@@ -43,7 +42,6 @@ impl ParamKind {
             ParamKind::Bound => "a number or a date",
             ParamKind::Date => "a date like 2024-01-31",
             ParamKind::Duration => "a duration like 30m, 6h or 2days",
-            ParamKind::Bool => "true or false",
             ParamKind::Values => "a non-empty list of values",
             ParamKind::TypeMap => "a mapping of column names to type names",
         }
@@ -60,7 +58,6 @@ impl ParamKind {
             ParamKind::Number => json!({"type": "number"}),
             ParamKind::Integer => json!({"type": "integer", "minimum": 0}),
             ParamKind::Bound => json!({"type": ["number", "string"]}),
-            ParamKind::Bool => json!({"type": "boolean"}),
             ParamKind::TypeMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
             ParamKind::Date => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}"}),
             _ => json!({"type": "string", "minLength": 1}),
