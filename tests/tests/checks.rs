@@ -524,3 +524,107 @@ datasets:
     .collect();
     assert_eq!(outcomes, expected);
 }
+
+fn fix(args: &[&str]) -> Output {
+    Command::new(binary("cwic-agent")).arg("fix").args(args).env("CWIC_LOG", "warn").output().unwrap()
+}
+
+/// Every row of `t` as text, sorted: the table's content as a multiset.
+async fn snapshot(source: &str) -> Vec<String> {
+    if source.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(source).await.unwrap();
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT t::text FROM t ORDER BY 1").fetch_all(&mut conn).await.unwrap();
+        rows.into_iter().map(|(row,)| row).collect()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(source).await.unwrap();
+        let columns: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM pragma_table_info('t') ORDER BY cid").fetch_all(&mut conn).await.unwrap();
+        let row = columns.iter().map(|(c,)| format!("quote({c})")).collect::<Vec<_>>().join(" || ',' || ");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {row} FROM t ORDER BY 1")))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        rows.into_iter().map(|(row,)| row).collect()
+    }
+}
+
+#[tokio::test]
+async fn fixes_make_the_check_pass_and_undo_restores_the_table_on_postgres_and_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let checks = dir.path().join("checks.yml");
+    std::fs::write(
+        &checks,
+        "version: 1
+datasets:
+  - dataset: t
+    checks:
+      - template: trimmed
+        column: name
+      - template: lowercase
+        column: email
+      - template: duplicate_rows
+      - template: email
+        column: email
+      - template: not_null_with_default
+        params: { column: amount, default: '0' }
+      - template: not_null
+        column: email
+",
+    )
+    .unwrap();
+    let db = postgres_fixture().await;
+    let sqlite = sqlite_fixture(dir.path()).await;
+    let checks_arg = checks.to_str().unwrap();
+    for source in [db.url.as_str(), sqlite.as_str()] {
+        let original = snapshot(source).await;
+        assert_eq!(original.len(), 6);
+        for (name, affected) in [
+            ("trimmed(name)", 2),
+            ("lowercase(email)", 1),
+            ("duplicate_rows", 1),
+            ("email(email)", 1),
+            ("not_null_with_default(amount)", 1),
+        ] {
+            let base = ["--source", source, "--checks", checks_arg, "--check", name];
+            let output = fix(&[&base[..], &["--dry-run"]].concat());
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            assert_eq!(output.status.code(), Some(0), "{source} {name}: {stdout}");
+            assert!(stdout.contains(&format!("\n{affected} rows affected\n")), "{source} {name}: {stdout}");
+            assert_eq!(snapshot(source).await, original, "a dry run changes nothing");
+
+            let refused = fix(&base);
+            assert_eq!(refused.status.code(), Some(2), "no --confirm, no change");
+            assert!(String::from_utf8(refused.stderr).unwrap().contains("pass --dry-run to preview or --confirm to apply"));
+            assert_eq!(snapshot(source).await, original);
+
+            let output = fix(&[&base[..], &["--confirm"]].concat());
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            assert_eq!(output.status.code(), Some(0), "{source} {name}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+            let id = stdout
+                .lines()
+                .find_map(|line| line.strip_prefix("applied fix "))
+                .and_then(|rest| rest.split(':').next())
+                .unwrap_or_else(|| panic!("{stdout}"))
+                .to_owned();
+            assert!(stdout.contains(&format!("applied fix {id}: {affected} rows changed")), "{stdout}");
+            let report = json_results(&scan(source, &checks, &["--format", "json"]));
+            let after = result(&report, name);
+            assert_eq!((after["status"].as_str(), after["failing_rows"].as_u64()), (Some("pass"), Some(0)), "{source} {name}: {after}");
+            assert_ne!(snapshot(source).await, original);
+
+            let output = fix(&["--source", source, "--undo", &id]);
+            assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+            assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("fix {id} undone: {affected} rows restored\n"));
+            assert_eq!(snapshot(source).await, original, "{source} {name}: undo restores the table");
+            let again = fix(&["--source", source, "--undo", &id]);
+            assert!(String::from_utf8(again.stderr).unwrap().contains("was already undone"));
+        }
+        let output = fix(&["--source", source, "--checks", checks_arg, "--check", "not_null(email)", "--confirm"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8(output.stderr).unwrap(),
+            "error: check `not_null(email)`: template `not_null` has no well-defined fix\n"
+        );
+    }
+}
