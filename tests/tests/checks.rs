@@ -68,79 +68,299 @@ use Expect::{Rows, Value as Metric};
 
 /// (check name, check YAML under `- `, expectation), counted by hand from `ROWS`.
 const CASES: &[(&str, &str, Expect)] = &[
-    ("not_null", "template: not_null\n  column: email", Rows(1, 6, false)),
-    ("not_blank", "template: not_blank\n  column: name", Rows(1, 6, false)),
-    ("fill", "template: not_null_with_default\n  params: { column: amount, default: '0' }", Rows(1, 6, false)),
-    ("required", "template: required_columns\n  params: { columns: [email, phone, ext_id] }", Rows(2, 6, false)),
-    ("one_of", "template: at_least_one_of\n  params: { columns: [email, phone] }", Rows(1, 6, false)),
-    ("req_if", "template: required_if\n  params: { column: ship, when: \"status = 'shipped'\" }", Rows(1, 6, false)),
-    ("null_share", "template: null_share_max\n  params: { column: email, max: 0.1 }", Metric(false, Some("0.16666666666666666"))),
-    ("null_share_ok", "template: null_share_max\n  params: { column: email, max: 0.2 }", Metric(true, None)),
-    ("missing", "template: missing_count_max\n  params: { column: email, max: 0 }", Metric(false, Some("1"))),
-    ("rows_min", "template: row_count_min\n  params: { min: 6 }", Metric(true, Some("6"))),
-    ("rows_between", "template: row_count_between\n  params: { min: 7, max: 10 }", Metric(false, Some("6"))),
+    (
+        "not_null",
+        "template: not_null\n  column: email",
+        Rows(1, 6, false),
+    ),
+    (
+        "not_blank",
+        "template: not_blank\n  column: name",
+        Rows(1, 6, false),
+    ),
+    (
+        "fill",
+        "template: not_null_with_default\n  params: { column: amount, default: '0' }",
+        Rows(1, 6, false),
+    ),
+    (
+        "required",
+        "template: required_columns\n  params: { columns: [email, phone, ext_id] }",
+        Rows(2, 6, false),
+    ),
+    (
+        "one_of",
+        "template: at_least_one_of\n  params: { columns: [email, phone] }",
+        Rows(1, 6, false),
+    ),
+    (
+        "req_if",
+        "template: required_if\n  params: { column: ship, when: \"status = 'shipped'\" }",
+        Rows(1, 6, false),
+    ),
+    (
+        "null_share",
+        "template: null_share_max\n  params: { column: email, max: 0.1 }",
+        Metric(false, Some("0.16666666666666666")),
+    ),
+    (
+        "null_share_ok",
+        "template: null_share_max\n  params: { column: email, max: 0.2 }",
+        Metric(true, None),
+    ),
+    (
+        "missing",
+        "template: missing_count_max\n  params: { column: email, max: 0 }",
+        Metric(false, Some("1")),
+    ),
+    (
+        "rows_min",
+        "template: row_count_min\n  params: { min: 6 }",
+        Metric(true, Some("6")),
+    ),
+    (
+        "rows_between",
+        "template: row_count_between\n  params: { min: 7, max: 10 }",
+        Metric(false, Some("6")),
+    ),
     ("email", "template: email\n  column: email", Rows(1, 6, false)),
     ("e164", "template: phone_e164\n  column: phone", Rows(2, 6, false)),
-    ("national", "template: phone_national\n  column: phone_nat", Rows(2, 6, false)),
+    (
+        "national",
+        "template: phone_national\n  column: phone_nat",
+        Rows(2, 6, false),
+    ),
     ("url", "template: url\n  column: website", Rows(1, 6, false)),
     ("uuid", "template: uuid\n  column: ext_id", Rows(1, 6, false)),
     ("ipv4", "template: ipv4\n  column: ip", Rows(3, 6, false)),
     ("ipv6", "template: ipv6\n  column: ip", Rows(4, 6, false)),
     ("ip", "template: ip_address\n  column: ip", Rows(2, 6, false)),
     ("zip", "template: us_zip_code\n  column: zip", Rows(1, 6, false)),
-    ("iso_date", "template: iso_date_text\n  column: raw_date", Rows(2, 6, false)),
-    ("int_text", "template: integer_text\n  column: raw_int", Rows(1, 6, false)),
-    ("dec_text", "template: decimal_text\n  column: raw_dec", Rows(1, 6, false)),
-    ("bool_text", "template: boolean_text\n  column: raw_bool", Rows(1, 6, false)),
-    ("accepted", "template: accepted_values\n  params: { column: status, values: [new, paid, shipped] }", Rows(1, 6, false)),
-    ("rejected", "template: rejected_values\n  params: { column: status, values: [bogus, paid] }", Rows(2, 6, false)),
-    ("regex", "template: regex_match\n  params: { column: code, pattern: '^[A-Z]{2}-[0-9]+$' }", Rows(1, 6, false)),
-    ("not_regex", "template: regex_not_match\n  params: { column: city, pattern: '^P' }", Rows(2, 6, false)),
-    ("between", "template: between\n  params: { column: amount, min: 0, max: 18 }", Rows(2, 6, false)),
+    (
+        "iso_date",
+        "template: iso_date_text\n  column: raw_date",
+        Rows(2, 6, false),
+    ),
+    (
+        "int_text",
+        "template: integer_text\n  column: raw_int",
+        Rows(1, 6, false),
+    ),
+    (
+        "dec_text",
+        "template: decimal_text\n  column: raw_dec",
+        Rows(1, 6, false),
+    ),
+    (
+        "bool_text",
+        "template: boolean_text\n  column: raw_bool",
+        Rows(1, 6, false),
+    ),
+    (
+        "accepted",
+        "template: accepted_values\n  params: { column: status, values: [new, paid, shipped] }",
+        Rows(1, 6, false),
+    ),
+    (
+        "rejected",
+        "template: rejected_values\n  params: { column: status, values: [bogus, paid] }",
+        Rows(2, 6, false),
+    ),
+    (
+        "regex",
+        "template: regex_match\n  params: { column: code, pattern: '^[A-Z]{2}-[0-9]+$' }",
+        Rows(1, 6, false),
+    ),
+    (
+        "not_regex",
+        "template: regex_not_match\n  params: { column: city, pattern: '^P' }",
+        Rows(2, 6, false),
+    ),
+    (
+        "between",
+        "template: between\n  params: { column: amount, min: 0, max: 18 }",
+        Rows(2, 6, false),
+    ),
     ("positive", "template: positive\n  column: qty", Rows(1, 6, false)),
-    ("non_negative", "template: non_negative\n  column: amount", Rows(1, 6, false)),
-    ("length", "template: length_between\n  params: { column: name, min: 3, max: 4 }", Rows(1, 6, false)),
-    ("exact_length", "template: exact_length\n  params: { column: city, length: 6 }", Rows(2, 6, false)),
-    ("dates", "template: date_between\n  params: { column: signup, min: 2024-01-01, max: 2029-12-31 }", Rows(2, 6, false)),
-    ("compare", "template: column_compare\n  params: { column: ship, operator: '<=', other: receipt }", Rows(1, 6, false)),
-    ("condition", "template: row_condition\n  params: { condition: 'qty < 5' }", Rows(1, 6, false)),
-    ("min", "template: min_between\n  params: { column: amount, min: -10, max: 0 }", Metric(true, Some("-5"))),
-    ("max_date", "template: max_between\n  params: { column: signup, max: 2029-12-31 }", Metric(false, Some("2030-01-01"))),
-    ("mean", "template: mean_between\n  params: { column: amount, min: 10, max: 12 }", Metric(true, Some("10.2"))),
-    ("stddev", "template: stddev_between\n  params: { column: qty, min: 1, max: 2 }", Metric(true, Some("1.7888543819998317"))),
-    ("sum", "template: sum_between\n  params: { column: qty, min: 12, max: 12 }", Metric(true, Some("12"))),
-    ("fk", "template: foreign_key\n  params: { column: parent_id, to_table: parents, to_column: id }", Rows(1, 6, false)),
-    ("count_match", "template: row_count_match\n  params: { other_table: parents }", Metric(false, Some("4"))),
-    ("sum_match", "template: sum_match\n  params: { column: qty, other_table: parents, other_column: id, max_difference: 9 }", Metric(true, Some("9"))),
-    ("format", "template: format_consistency\n  column: phone", Rows(3, 5, false)),
-    ("case", "template: case_consistency\n  column: country", Rows(2, 6, false)),
+    (
+        "non_negative",
+        "template: non_negative\n  column: amount",
+        Rows(1, 6, false),
+    ),
+    (
+        "length",
+        "template: length_between\n  params: { column: name, min: 3, max: 4 }",
+        Rows(1, 6, false),
+    ),
+    (
+        "exact_length",
+        "template: exact_length\n  params: { column: city, length: 6 }",
+        Rows(2, 6, false),
+    ),
+    (
+        "dates",
+        "template: date_between\n  params: { column: signup, min: 2024-01-01, max: 2029-12-31 }",
+        Rows(2, 6, false),
+    ),
+    (
+        "compare",
+        "template: column_compare\n  params: { column: ship, operator: '<=', other: receipt }",
+        Rows(1, 6, false),
+    ),
+    (
+        "condition",
+        "template: row_condition\n  params: { condition: 'qty < 5' }",
+        Rows(1, 6, false),
+    ),
+    (
+        "min",
+        "template: min_between\n  params: { column: amount, min: -10, max: 0 }",
+        Metric(true, Some("-5")),
+    ),
+    (
+        "max_date",
+        "template: max_between\n  params: { column: signup, max: 2029-12-31 }",
+        Metric(false, Some("2030-01-01")),
+    ),
+    (
+        "mean",
+        "template: mean_between\n  params: { column: amount, min: 10, max: 12 }",
+        Metric(true, Some("10.2")),
+    ),
+    (
+        "stddev",
+        "template: stddev_between\n  params: { column: qty, min: 1, max: 2 }",
+        Metric(true, Some("1.7888543819998317")),
+    ),
+    (
+        "sum",
+        "template: sum_between\n  params: { column: qty, min: 12, max: 12 }",
+        Metric(true, Some("12")),
+    ),
+    (
+        "fk",
+        "template: foreign_key\n  params: { column: parent_id, to_table: parents, to_column: id }",
+        Rows(1, 6, false),
+    ),
+    (
+        "count_match",
+        "template: row_count_match\n  params: { other_table: parents }",
+        Metric(false, Some("4")),
+    ),
+    (
+        "sum_match",
+        "template: sum_match\n  params: { column: qty, other_table: parents, other_column: id, max_difference: 9 }",
+        Metric(true, Some("9")),
+    ),
+    (
+        "format",
+        "template: format_consistency\n  column: phone",
+        Rows(3, 5, false),
+    ),
+    (
+        "case",
+        "template: case_consistency\n  column: country",
+        Rows(2, 6, false),
+    ),
     ("lower", "template: lowercase\n  column: email", Rows(1, 6, false)),
-    ("upper", "template: uppercase\n  column: country", Rows(2, 6, false)),
+    (
+        "upper",
+        "template: uppercase\n  column: country",
+        Rows(2, 6, false),
+    ),
     ("trimmed", "template: trimmed\n  column: name", Rows(2, 6, false)),
-    ("fd", "template: functional_dependency\n  params: { column: country, determined_by: city }", Rows(5, 6, false)),
+    (
+        "fd",
+        "template: functional_dependency\n  params: { column: country, determined_by: city }",
+        Rows(5, 6, false),
+    ),
     ("unique", "template: unique\n  column: id", Rows(2, 6, false)),
-    ("pk", "template: primary_key\n  params: { columns: [id] }", Rows(2, 6, false)),
-    ("combo", "template: unique_combination\n  params: { columns: [city, country] }", Rows(2, 6, false)),
+    (
+        "pk",
+        "template: primary_key\n  params: { columns: [id] }",
+        Rows(2, 6, false),
+    ),
+    (
+        "combo",
+        "template: unique_combination\n  params: { columns: [city, country] }",
+        Rows(2, 6, false),
+    ),
     ("dup_rows", "template: duplicate_rows", Rows(2, 6, false)),
-    ("natural", "template: natural_key\n  params: { columns: [city, country] }", Rows(5, 6, false)),
-    ("distinct", "template: distinct_count_between\n  params: { column: city, min: 3, max: 3 }", Metric(true, Some("3"))),
-    ("dup_count", "template: duplicate_count_between\n  params: { column: city, max: 1 }", Metric(false, Some("2"))),
-    ("unique_share", "template: unique_share_min\n  params: { column: city, min: 0.5 }", Metric(true, Some("0.5"))),
-    ("fresh", "template: freshness\n  params: { column: seen_at, max_age: 2h }", Metric(true, None)),
-    ("stale", "template: freshness\n  params: { column: seen_at, max_age: 30m }", Metric(false, None)),
-    ("frequency", "template: update_frequency\n  params: { column: seen_at, period: 1day, min_rows: 4 }", Metric(true, Some("4"))),
-    ("future", "template: not_in_future\n  column: signup", Rows(1, 6, false)),
-    ("lag", "template: max_lag\n  params: { column: ship, later: receipt, max: 1day }", Rows(1, 6, false)),
-    ("present", "template: schema_columns_present\n  params: { columns: [id, email, nope] }", Rows(1, 3, false)),
+    (
+        "natural",
+        "template: natural_key\n  params: { columns: [city, country] }",
+        Rows(5, 6, false),
+    ),
+    (
+        "distinct",
+        "template: distinct_count_between\n  params: { column: city, min: 3, max: 3 }",
+        Metric(true, Some("3")),
+    ),
+    (
+        "dup_count",
+        "template: duplicate_count_between\n  params: { column: city, max: 1 }",
+        Metric(false, Some("2")),
+    ),
+    (
+        "unique_share",
+        "template: unique_share_min\n  params: { column: city, min: 0.5 }",
+        Metric(true, Some("0.5")),
+    ),
+    (
+        "fresh",
+        "template: freshness\n  params: { column: seen_at, max_age: 2h }",
+        Metric(true, None),
+    ),
+    (
+        "stale",
+        "template: freshness\n  params: { column: seen_at, max_age: 30m }",
+        Metric(false, None),
+    ),
+    (
+        "frequency",
+        "template: update_frequency\n  params: { column: seen_at, period: 1day, min_rows: 4 }",
+        Metric(true, Some("4")),
+    ),
+    (
+        "future",
+        "template: not_in_future\n  column: signup",
+        Rows(1, 6, false),
+    ),
+    (
+        "lag",
+        "template: max_lag\n  params: { column: ship, later: receipt, max: 1day }",
+        Rows(1, 6, false),
+    ),
+    (
+        "present",
+        "template: schema_columns_present\n  params: { columns: [id, email, nope] }",
+        Rows(1, 3, false),
+    ),
     (
         "no_extra",
         "template: schema_no_extra_columns\n  params: { columns: [id, email, phone, phone_nat, website, ext_id, ip, zip, status, name, country, amount, qty, signup, ship, receipt, seen_at, raw_int, raw_dec, raw_bool, raw_date, parent_id, city] }",
         Rows(1, 24, false),
     ),
-    ("types", "template: schema_column_types\n  params: { types: { id: integer, email: text, qty: bigint } }", Rows(1, 3, false)),
-    ("col_count", "template: schema_column_count\n  params: { min: 24, max: 24 }", Metric(true, Some("24"))),
-    ("sql_rows", "template: sql_failing_rows\n  params: { query: 'SELECT * FROM t WHERE qty > 4' }", Rows(1, 6, false)),
-    ("sql_metric", "template: sql_metric\n  params: { query: 'SELECT COUNT(*) FROM parents', min: 2, max: 2 }", Metric(true, Some("2"))),
+    (
+        "types",
+        "template: schema_column_types\n  params: { types: { id: integer, email: text, qty: bigint } }",
+        Rows(1, 3, false),
+    ),
+    (
+        "col_count",
+        "template: schema_column_count\n  params: { min: 24, max: 24 }",
+        Metric(true, Some("24")),
+    ),
+    (
+        "sql_rows",
+        "template: sql_failing_rows\n  params: { query: 'SELECT * FROM t WHERE qty > 4' }",
+        Rows(1, 6, false),
+    ),
+    (
+        "sql_metric",
+        "template: sql_metric\n  params: { query: 'SELECT COUNT(*) FROM parents', min: 2, max: 2 }",
+        Metric(true, Some("2")),
+    ),
 ];
 
 fn check_file(cases: &[(&str, &str, Expect)]) -> String {
@@ -195,10 +415,17 @@ fn assert_cases(engine: &str, report: &Value) {
         let status = result["status"].as_str().unwrap();
         match *expect {
             Rows(failing, total, passes) => {
-                let actual = (result["failing_rows"].as_u64(), result["total_rows"].as_u64(), status);
+                let actual = (
+                    result["failing_rows"].as_u64(),
+                    result["total_rows"].as_u64(),
+                    status,
+                );
                 let wanted = (Some(failing), Some(total), if passes { "pass" } else { "fail" });
                 if actual != wanted {
-                    problems.push(format!("{name}: {actual:?} != {wanted:?} ({})", result["message"]));
+                    problems.push(format!(
+                        "{name}: {actual:?} != {wanted:?} ({})",
+                        result["message"]
+                    ));
                 }
             }
             Metric(passes, value) => {
@@ -218,9 +445,15 @@ fn assert_cases(engine: &str, report: &Value) {
 
 async fn postgres_fixture() -> TestDb {
     let db = TestDb::create("checks").await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(PG_TABLES)).execute(&db.pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(PG_TABLES))
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let rows = rows_sql(|hours| format!("now() - interval '{hours} hours'"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(rows)).execute(&db.pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+        .execute(&db.pool)
+        .await
+        .unwrap();
     db
 }
 
@@ -234,7 +467,10 @@ async fn sqlite_fixture(dir: &Path) -> String {
         .unwrap();
     sqlx::raw_sql(SQLITE_TABLES).execute(&mut conn).await.unwrap();
     let rows = rows_sql(|hours| format!("datetime('now', '-{hours} hours')"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(rows)).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     conn.close().await.unwrap();
     format!("sqlite://{}", path.display())
 }
@@ -253,7 +489,12 @@ async fn every_template_gives_exact_counts_on_postgres_and_sqlite() {
     // All row and metric checks in one fused scan, every other check one statement (one shared by
     // distinct_count/duplicate_count/unique_share on `city`).
     let own_statements = 13;
-    assert_eq!(report["table_scans"], 1 + own_statements, "{}", report["table_scans"]);
+    assert_eq!(
+        report["table_scans"],
+        1 + own_statements,
+        "{}",
+        report["table_scans"]
+    );
 
     let sqlite = sqlite_fixture(dir.path()).await;
     let output = scan(&sqlite, &checks, &["--format", "json", "--fail-on", "critical"]);
@@ -266,11 +507,27 @@ async fn distinct_statistics_streamed_from_postgres_match_sqlite_grouping() {
     let dir = tempfile::tempdir().unwrap();
     let checks = dir.path().join("checks.yml");
     let cases: &[(&str, &str, Expect)] = &[
-        ("city", "template: distinct_count_between\n  params: { column: city, min: 3, max: 3 }", Metric(true, Some("3"))),
-        ("country", "template: distinct_count_between\n  params: { column: country, min: 4, max: 4 }", Metric(true, Some("4"))),
-        ("status", "template: duplicate_count_between\n  params: { column: status, max: 0 }", Metric(false, Some("1"))),
+        (
+            "city",
+            "template: distinct_count_between\n  params: { column: city, min: 3, max: 3 }",
+            Metric(true, Some("3")),
+        ),
+        (
+            "country",
+            "template: distinct_count_between\n  params: { column: country, min: 4, max: 4 }",
+            Metric(true, Some("4")),
+        ),
+        (
+            "status",
+            "template: duplicate_count_between\n  params: { column: status, max: 0 }",
+            Metric(false, Some("1")),
+        ),
         ("email", "template: unique\n  column: email", Rows(2, 5, false)),
-        ("code", "template: unique_share_min\n  params: { column: code, min: 0.9 }", Metric(false, Some("0.8333333333333334"))),
+        (
+            "code",
+            "template: unique_share_min\n  params: { column: code, min: 0.9 }",
+            Metric(false, Some("0.8333333333333334")),
+        ),
     ];
     std::fs::write(&checks, check_file(cases)).unwrap();
     let db = postgres_fixture().await;
@@ -285,12 +542,17 @@ async fn distinct_statistics_streamed_from_postgres_match_sqlite_grouping() {
                     assert_eq!(result["total_rows"], total, "{engine} {name}");
                 }
                 Metric(_, value) => {
-                    let actual = result["value"].as_str().unwrap_or_else(|| panic!("{engine} {name}: {result}"));
+                    let actual = result["value"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{engine} {name}: {result}"));
                     assert!(same_value(actual, value.unwrap()), "{engine} {name}: {result}");
                 }
             }
         }
-        assert_eq!(report["table_scans"], scans, "{engine}: one COPY pass on PostgreSQL, one GROUP BY per column on SQLite");
+        assert_eq!(
+            report["table_scans"], scans,
+            "{engine}: one COPY pass on PostgreSQL, one GROUP BY per column on SQLite"
+        );
     }
 }
 
@@ -331,31 +593,67 @@ datasets:
     assert_eq!(result(&report, "not_null(email)")["total_rows"], 5);
     let missing = result(&report, "not_null(emial)");
     assert_eq!(missing["status"], "error");
-    assert!(missing["message"].as_str().unwrap().starts_with("column `emial` not found in `t`"), "{missing}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("column `emial` not found in `t`"),
+        "{missing}"
+    );
     assert_eq!(result(&report, "email(email)")["failing_rows"], 1);
-    assert_eq!(result(&report, "row_count_min")["message"], "table `missing_table` not found");
-    assert_eq!(output.status.code(), Some(0), "failures and errors are below high");
+    assert_eq!(
+        result(&report, "row_count_min")["message"],
+        "table `missing_table` not found"
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "failures and errors are below high"
+    );
 
     let output = scan(&db.url, &checks, &["--fail-on", "medium"]);
     assert_eq!(output.status.code(), Some(1), "the e-mail check (medium) fails");
     let table = String::from_utf8(output.stdout).unwrap();
-    assert!(table.contains("4 checks: 1 passed, 1 failed, 2 errors; 1 table scans"), "{table}");
+    assert!(
+        table.contains("4 checks: 1 passed, 1 failed, 2 errors; 1 table scans"),
+        "{table}"
+    );
 
-    let output = scan(&db.url, &checks, &["--format", "junit", "--fail-on", "low", "--samples", "3"]);
+    let output = scan(
+        &db.url,
+        &checks,
+        &["--format", "junit", "--fail-on", "low", "--samples", "3"],
+    );
     assert_eq!(output.status.code(), Some(1));
     let junit = String::from_utf8(output.stdout).unwrap();
     assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"cwic-agent scan\" tests=\"4\" failures=\"1\" errors=\"2\""), "{junit}");
-    assert!(junit.contains("<testsuite name=\"t\" tests=\"3\" failures=\"1\" errors=\"1\">"), "{junit}");
-    assert!(junit.contains("<failure message=\"[medium] 1 of 5 rows fail (20.00 %)\" type=\"email\"/>"), "{junit}");
-    assert!(junit.contains("<error message=\"[low] table `missing_table` not found\" type=\"row_count_min\"/>"), "{junit}");
+    assert!(
+        junit.contains("<testsuite name=\"t\" tests=\"3\" failures=\"1\" errors=\"1\">"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<failure message=\"[medium] 1 of 5 rows fail (20.00 %)\" type=\"email\"/>"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<error message=\"[low] table `missing_table` not found\" type=\"row_count_min\"/>"),
+        "{junit}"
+    );
 
     // Samples are masked and stay in the local output.
     let output = scan(&db.url, &checks, &["--format", "json", "--samples", "3"]);
     let report = json_results(&output);
-    assert_eq!(result(&report, "email(email)")["samples"], serde_json::json!([["c***"]]));
+    assert_eq!(
+        result(&report, "email(email)")["samples"],
+        serde_json::json!([["c***"]])
+    );
 
     // A bad check file is exit code 2 with file:line:column.
-    std::fs::write(&checks, "version: 1\ndatasets:\n  - dataset: t\n    checks:\n      - template: uniqe\n        column: id\n").unwrap();
+    std::fs::write(
+        &checks,
+        "version: 1\ndatasets:\n  - dataset: t\n    checks:\n      - template: uniqe\n        column: id\n",
+    )
+    .unwrap();
     let output = scan(&db.url, &checks, &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -367,7 +665,10 @@ datasets:
 
 #[test]
 fn checks_list_names_every_template_with_dimension_params_and_example() {
-    let output = Command::new(binary("cwic-agent")).args(["checks", "list", "--format", "json"]).output().unwrap();
+    let output = Command::new(binary("cwic-agent"))
+        .args(["checks", "list", "--format", "json"])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let list: Value = serde_json::from_slice(&output.stdout).unwrap();
     let list = list.as_array().unwrap();
@@ -376,7 +677,8 @@ fn checks_list_names_every_template_with_dimension_params_and_example() {
     assert_eq!(email["dimension"], "validity");
     assert_eq!(email["params"][0]["name"], "column");
     assert_eq!(email["example"], "template: email\ncolumn: email");
-    let dimensions: std::collections::BTreeSet<&str> = list.iter().map(|t| t["dimension"].as_str().unwrap()).collect();
+    let dimensions: std::collections::BTreeSet<&str> =
+        list.iter().map(|t| t["dimension"].as_str().unwrap()).collect();
     assert_eq!(dimensions.len(), 7, "{dimensions:?}");
 }
 
@@ -425,7 +727,11 @@ const GE_SUITE: &str = r#"{"expectation_suite_name": "t", "expectations": [
 ]}"#;
 
 fn import(args: &[&str]) -> Output {
-    Command::new(binary("cwic-agent")).args(["checks", "import"]).args(args).output().unwrap()
+    Command::new(binary("cwic-agent"))
+        .args(["checks", "import"])
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -462,8 +768,14 @@ datasets:
     );
     assert_eq!(yaml, expected);
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("not translated: models[0] (t.amount) my_custom_macro: no equivalent template"), "{stderr}");
-    assert!(stderr.ends_with("6 checks translated, 2 not translated\n"), "{stderr}");
+    assert!(
+        stderr.contains("not translated: models[0] (t.amount) my_custom_macro: no equivalent template"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("6 checks translated, 2 not translated\n"),
+        "{stderr}"
+    );
 
     let db = postgres_fixture().await;
     let checks = dir.path().join("dbt.yml");
@@ -473,7 +785,12 @@ datasets:
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["check"].as_str().unwrap().to_owned(), r["failing_rows"].as_u64()))
+        .map(|r| {
+            (
+                r["check"].as_str().unwrap().to_owned(),
+                r["failing_rows"].as_u64(),
+            )
+        })
         .collect();
     let expected: Vec<(String, Option<u64>)> = [
         ("unique_combination(city,country)", 2),
@@ -491,21 +808,35 @@ datasets:
     let suite = dir.path().join("suite.json");
     std::fs::write(&suite, GE_SUITE).unwrap();
     let checks = dir.path().join("ge.yml");
-    let output = import(&["--great-expectations", suite.to_str().unwrap(), "--dataset", "t", "--output", checks.to_str().unwrap()]);
+    let output = import(&[
+        "--great-expectations",
+        suite.to_str().unwrap(),
+        "--dataset",
+        "t",
+        "--output",
+        checks.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
         stderr.contains("not translated: expectations[8] expect_column_kl_divergence_to_be_less_than: no equivalent template"),
         "{stderr}"
     );
-    assert!(stderr.ends_with("9 checks translated, 1 not translated\n"), "{stderr}");
+    assert!(
+        stderr.ends_with("9 checks translated, 1 not translated\n"),
+        "{stderr}"
+    );
     let report = json_results(&scan(&db.url, &checks, &["--format", "json"]));
     let outcomes: Vec<(String, String, Option<u64>)> = report["results"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
-            (r["check"].as_str().unwrap().to_owned(), r["status"].as_str().unwrap().to_owned(), r["failing_rows"].as_u64())
+            (
+                r["check"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+                r["failing_rows"].as_u64(),
+            )
         })
         .collect();
     let expected: Vec<(String, String, Option<u64>)> = [
@@ -526,25 +857,39 @@ datasets:
 }
 
 fn fix(args: &[&str]) -> Output {
-    Command::new(binary("cwic-agent")).arg("fix").args(args).env("CWIC_LOG", "warn").output().unwrap()
+    Command::new(binary("cwic-agent"))
+        .arg("fix")
+        .args(args)
+        .env("CWIC_LOG", "warn")
+        .output()
+        .unwrap()
 }
 
 /// Every row of `t` as text, sorted: the table's content as a multiset.
 async fn snapshot(source: &str) -> Vec<String> {
     if source.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(source).await.unwrap();
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT t::text FROM t ORDER BY 1").fetch_all(&mut conn).await.unwrap();
-        rows.into_iter().map(|(row,)| row).collect()
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(source).await.unwrap();
-        let columns: Vec<(String,)> =
-            sqlx::query_as("SELECT name FROM pragma_table_info('t') ORDER BY cid").fetch_all(&mut conn).await.unwrap();
-        let row = columns.iter().map(|(c,)| format!("quote({c})")).collect::<Vec<_>>().join(" || ',' || ");
-        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {row} FROM t ORDER BY 1")))
+        let rows: Vec<(String,)> = sqlx::query_as("SELECT t::text FROM t ORDER BY 1")
             .fetch_all(&mut conn)
             .await
             .unwrap();
+        rows.into_iter().map(|(row,)| row).collect()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(source).await.unwrap();
+        let columns: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info('t') ORDER BY cid")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let row = columns
+            .iter()
+            .map(|(c,)| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let rows: Vec<(String,)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {row} FROM t ORDER BY 1")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
         rows.into_iter().map(|(row,)| row).collect()
     }
 }
@@ -590,37 +935,80 @@ datasets:
             let output = fix(&[&base[..], &["--dry-run"]].concat());
             let stdout = String::from_utf8(output.stdout).unwrap();
             assert_eq!(output.status.code(), Some(0), "{source} {name}: {stdout}");
-            assert!(stdout.contains(&format!("\n{affected} rows affected\n")), "{source} {name}: {stdout}");
+            assert!(
+                stdout.contains(&format!("\n{affected} rows affected\n")),
+                "{source} {name}: {stdout}"
+            );
             assert_eq!(snapshot(source).await, original, "a dry run changes nothing");
 
             let refused = fix(&base);
             assert_eq!(refused.status.code(), Some(2), "no --confirm, no change");
-            assert!(String::from_utf8(refused.stderr).unwrap().contains("pass --dry-run to preview or --confirm to apply"));
+            assert!(
+                String::from_utf8(refused.stderr)
+                    .unwrap()
+                    .contains("pass --dry-run to preview or --confirm to apply")
+            );
             assert_eq!(snapshot(source).await, original);
 
             let output = fix(&[&base[..], &["--confirm"]].concat());
             let stdout = String::from_utf8(output.stdout).unwrap();
-            assert_eq!(output.status.code(), Some(0), "{source} {name}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{source} {name}: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
             let id = stdout
                 .lines()
                 .find_map(|line| line.strip_prefix("applied fix "))
                 .and_then(|rest| rest.split(':').next())
                 .unwrap_or_else(|| panic!("{stdout}"))
                 .to_owned();
-            assert!(stdout.contains(&format!("applied fix {id}: {affected} rows changed")), "{stdout}");
+            assert!(
+                stdout.contains(&format!("applied fix {id}: {affected} rows changed")),
+                "{stdout}"
+            );
             let report = json_results(&scan(source, &checks, &["--format", "json"]));
             let after = result(&report, name);
-            assert_eq!((after["status"].as_str(), after["failing_rows"].as_u64()), (Some("pass"), Some(0)), "{source} {name}: {after}");
+            assert_eq!(
+                (after["status"].as_str(), after["failing_rows"].as_u64()),
+                (Some("pass"), Some(0)),
+                "{source} {name}: {after}"
+            );
             assert_ne!(snapshot(source).await, original);
 
             let output = fix(&["--source", source, "--undo", &id]);
-            assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-            assert_eq!(String::from_utf8(output.stdout).unwrap(), format!("fix {id} undone: {affected} rows restored\n"));
-            assert_eq!(snapshot(source).await, original, "{source} {name}: undo restores the table");
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(
+                String::from_utf8(output.stdout).unwrap(),
+                format!("fix {id} undone: {affected} rows restored\n")
+            );
+            assert_eq!(
+                snapshot(source).await,
+                original,
+                "{source} {name}: undo restores the table"
+            );
             let again = fix(&["--source", source, "--undo", &id]);
-            assert!(String::from_utf8(again.stderr).unwrap().contains("was already undone"));
+            assert!(
+                String::from_utf8(again.stderr)
+                    .unwrap()
+                    .contains("was already undone")
+            );
         }
-        let output = fix(&["--source", source, "--checks", checks_arg, "--check", "not_null(email)", "--confirm"]);
+        let output = fix(&[
+            "--source",
+            source,
+            "--checks",
+            checks_arg,
+            "--check",
+            "not_null(email)",
+            "--confirm",
+        ]);
         assert_eq!(output.status.code(), Some(2));
         assert_eq!(
             String::from_utf8(output.stderr).unwrap(),

@@ -34,7 +34,11 @@ pub enum ChecksCommand {
 #[derive(Args)]
 pub struct ImportArgs {
     /// A dbt schema.yml (models and sources with their tests).
-    #[arg(long, conflicts_with = "great_expectations", required_unless_present = "great_expectations")]
+    #[arg(
+        long,
+        conflicts_with = "great_expectations",
+        required_unless_present = "great_expectations"
+    )]
     dbt: Option<PathBuf>,
     /// A Great Expectations suite in JSON.
     #[arg(long)]
@@ -119,10 +123,17 @@ pub fn run_checks_command(command: ChecksCommand) -> anyhow::Result<ExitCode> {
 
 fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let (path, result) = match (&args.dbt, &args.great_expectations) {
-        (Some(path), _) => (path, std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| import::dbt(&t))),
+        (Some(path), _) => (
+            path,
+            std::fs::read_to_string(path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| import::dbt(&t)),
+        ),
         (None, Some(path)) => {
             let dataset = args.dataset.clone().unwrap_or_else(|| {
-                path.file_stem().map(|stem| stem.to_string_lossy().replace(['-', ' '], "_")).unwrap_or_default()
+                path.file_stem()
+                    .map(|stem| stem.to_string_lossy().replace(['-', ' '], "_"))
+                    .unwrap_or_default()
             });
             let result = std::fs::read_to_string(path)
                 .map_err(|e| e.to_string())
@@ -140,7 +151,10 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let source = path.display().to_string();
     if let Err(error) = import::verify(&imported, &source) {
-        eprintln!("error: {}: the translation is not a valid check file: {error}", path.display());
+        eprintln!(
+            "error: {}: the translation is not a valid check file: {error}",
+            path.display()
+        );
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     let yaml = imported.to_yaml(&source);
@@ -197,7 +211,13 @@ pub fn list(format: ListFormat) -> String {
                 let params: Vec<String> = template
                     .params
                     .iter()
-                    .map(|p| if p.required { p.name.to_owned() } else { format!("[{}]", p.name) })
+                    .map(|p| {
+                        if p.required {
+                            p.name.to_owned()
+                        } else {
+                            format!("[{}]", p.name)
+                        }
+                    })
                     .collect();
                 out.push_str(&format!(
                     "{:<width$}  {:<12}  {:<6}  {:<40}  {}\n",
@@ -308,7 +328,11 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     let found: Vec<_> = suite
         .datasets
         .iter()
-        .filter(|dataset| args.dataset.as_ref().is_none_or(|wanted| *wanted == dataset.dataset))
+        .filter(|dataset| {
+            args.dataset
+                .as_ref()
+                .is_none_or(|wanted| *wanted == dataset.dataset)
+        })
         .flat_map(|dataset| dataset.checks.iter().map(move |check| (dataset, check)))
         .filter(|(_, check)| check.name == *name)
         .collect();
@@ -319,12 +343,26 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
         _ => {
-            eprintln!("error: {}: `{name}` is in several datasets, add --dataset", path.display());
+            eprintln!(
+                "error: {}: `{name}` is in several datasets, add --dataset",
+                path.display()
+            );
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let columns: Vec<String> = executor.columns(&dataset.dataset).await?.into_iter().map(|(name, _)| name).collect();
-    let plan = match fix::plan(executor.dialect(), &dataset.dataset, dataset.filter.as_deref(), check, &columns) {
+    let columns: Vec<String> = executor
+        .columns(&dataset.dataset)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let plan = match fix::plan(
+        executor.dialect(),
+        &dataset.dataset,
+        dataset.filter.as_deref(),
+        check,
+        &columns,
+    ) {
         Ok(plan) => plan,
         Err(why) => {
             eprintln!("error: check `{name}`: {why}");
@@ -332,7 +370,12 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let (affected, preview) = plan.dry_run(executor.as_ref(), 5).await?;
-    println!("fix for {} {}: {}", dataset.dataset, check.name, fix::describe(plan.kind));
+    println!(
+        "fix for {} {}: {}",
+        dataset.dataset,
+        check.name,
+        fix::describe(plan.kind)
+    );
     println!("{affected} rows affected");
     for line in &preview {
         println!("  {line}");

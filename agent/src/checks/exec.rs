@@ -60,7 +60,10 @@ pub async fn connect(url: &str) -> anyhow::Result<Box<dyn CheckExecutor>> {
             .await
             .map_err(|error| anyhow::anyhow!("cannot connect to the source: {error}"))?;
         Ok(Box::new(PgExecutor { pool }))
-    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|error| anyhow::anyhow!("expected a source URL like sqlite://path/to/file.db: {error}"))?
             .with_regexp();
@@ -90,7 +93,9 @@ pub struct PgExecutor {
 }
 
 fn pg_text_row(row: &sqlx::postgres::PgRow) -> ExecResult<TextRow> {
-    (0..row.columns().len()).map(|index| row.try_get::<Option<String>, _>(index)).collect()
+    (0..row.columns().len())
+        .map(|index| row.try_get::<Option<String>, _>(index))
+        .collect()
 }
 
 impl CheckExecutor for PgExecutor {
@@ -100,7 +105,9 @@ impl CheckExecutor for PgExecutor {
 
     fn fetch_one<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, ExecResult<TextRow>> {
         Box::pin(async move {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&self.pool)
+                .await?;
             pg_text_row(&row)
         })
     }
@@ -157,7 +164,9 @@ impl CheckExecutor for PgExecutor {
         Some(Box::pin(async move {
             let dialect = Postgres;
             let list: Vec<String> = columns.iter().map(|column| dialect.quote_ident(column)).collect();
-            let filter = filter.map(|filter| format!(" WHERE {filter}")).unwrap_or_default();
+            let filter = filter
+                .map(|filter| format!(" WHERE {filter}"))
+                .unwrap_or_default();
             let sql = format!(
                 "COPY (SELECT {} FROM {}{filter}) TO STDOUT",
                 list.join(", "),
@@ -218,7 +227,11 @@ impl DistinctCounters {
             if line.is_empty() && self.maps.len() > 1 {
                 continue;
             }
-            for (index, field) in line.split(|byte| *byte == b'\t').enumerate().take(self.maps.len()) {
+            for (index, field) in line
+                .split(|byte| *byte == b'\t')
+                .enumerate()
+                .take(self.maps.len())
+            {
                 if field == b"\\N" {
                     continue;
                 }
@@ -276,7 +289,9 @@ impl CheckExecutor for SqliteExecutor {
 
     fn fetch_one<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, ExecResult<TextRow>> {
         Box::pin(async move {
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&self.pool).await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&self.pool)
+                .await?;
             sqlite_text_row(&row)
         })
     }

@@ -44,7 +44,11 @@ pub fn describe(kind: FixKind) -> &'static str {
 }
 
 fn row_id(dialect: &dyn Dialect) -> &'static str {
-    if dialect.name() == "postgres" { "ctid" } else { "rowid" }
+    if dialect.name() == "postgres" {
+        "ctid"
+    } else {
+        "rowid"
+    }
 }
 
 /// Builds the fix for a check, or says why there is none.
@@ -72,7 +76,10 @@ pub fn plan(
         filter: filter.clone(),
         table_columns,
     };
-    let column = check.params.text("column").map(|column| dialect.quote_ident(column));
+    let column = check
+        .params
+        .text("column")
+        .map(|column| dialect.quote_ident(column));
     let (condition, assignment) = match kind {
         FixKind::Trim | FixKind::Lower | FixKind::Upper => {
             let column = column.ok_or("the check names no column")?;
@@ -99,7 +106,12 @@ pub fn plan(
             let keys: Vec<String> = if check.params.list("columns").is_empty() {
                 table_columns.iter().map(|c| dialect.quote_ident(c)).collect()
             } else {
-                check.params.list("columns").iter().map(|c| dialect.quote_ident(c)).collect()
+                check
+                    .params
+                    .list("columns")
+                    .iter()
+                    .map(|c| dialect.quote_ident(c))
+                    .collect()
             };
             let id = row_id(dialect);
             let inner_filter = filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default();
@@ -133,14 +145,21 @@ impl FixPlan {
     pub fn statement(&self) -> String {
         match &self.assignment {
             Some((column, value)) => {
-                format!("UPDATE {} SET {column} = {value} WHERE {}", self.table, self.condition)
+                format!(
+                    "UPDATE {} SET {column} = {value} WHERE {}",
+                    self.table, self.condition
+                )
             }
             None => format!("DELETE FROM {} WHERE {}", self.table, self.condition),
         }
     }
 
     /// Rows affected and a preview (`before → after` of the fixed column, or the rows to delete).
-    pub async fn dry_run(&self, executor: &dyn CheckExecutor, limit: usize) -> anyhow::Result<(u64, Vec<String>)> {
+    pub async fn dry_run(
+        &self,
+        executor: &dyn CheckExecutor,
+        limit: usize,
+    ) -> anyhow::Result<(u64, Vec<String>)> {
         let dialect = executor.dialect();
         let count = executor
             .fetch_one(&format!(
@@ -150,7 +169,12 @@ impl FixPlan {
                 self.condition
             ))
             .await?;
-        let affected = count.first().cloned().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let affected = count
+            .first()
+            .cloned()
+            .flatten()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let preview_sql = match &self.assignment {
             Some((column, value)) => format!(
                 "SELECT {}, {} FROM {} WHERE {} LIMIT {limit}",
@@ -166,7 +190,12 @@ impl FixPlan {
                     .take(6)
                     .map(|c| dialect.as_text(&dialect.quote_ident(c)))
                     .collect();
-                format!("SELECT {} FROM {} WHERE {} LIMIT {limit}", list.join(", "), self.table, self.condition)
+                format!(
+                    "SELECT {} FROM {} WHERE {} LIMIT {limit}",
+                    list.join(", "),
+                    self.table,
+                    self.condition
+                )
             }
         };
         let rows = executor.fetch_rows(&preview_sql, limit).await?;
@@ -249,7 +278,11 @@ pub async fn undo(executor: &dyn CheckExecutor, id: &str) -> anyhow::Result<u64>
     );
     let dialect = executor.dialect();
     let postgres = dialect.name() == "postgres";
-    let log = if postgres { "cwic_fix.fixes" } else { "cwic_fix_fixes" };
+    let log = if postgres {
+        "cwic_fix.fixes"
+    } else {
+        "cwic_fix_fixes"
+    };
     let row = executor
         .fetch_one(&format!(
             "SELECT dataset, {} FROM {log} WHERE id = {}",
@@ -259,10 +292,16 @@ pub async fn undo(executor: &dyn CheckExecutor, id: &str) -> anyhow::Result<u64>
         .await
         .map_err(|_| anyhow::anyhow!("no fix `{id}` recorded in this database"))?;
     let dataset = row.first().cloned().flatten().unwrap_or_default();
-    anyhow::ensure!(row.get(1).cloned().flatten().is_none(), "fix `{id}` was already undone");
+    anyhow::ensure!(
+        row.get(1).cloned().flatten().is_none(),
+        "fix `{id}` was already undone"
+    );
     let table = dialect.table(&dataset);
     let columns = executor.columns(&dataset).await?;
-    let list: Vec<String> = columns.iter().map(|(name, _)| dialect.quote_ident(name)).collect();
+    let list: Vec<String> = columns
+        .iter()
+        .map(|(name, _)| dialect.quote_ident(name))
+        .collect();
     let list = list.join(", ");
     let mark = format!(
         "UPDATE {log} SET undone_at = {} WHERE id = {}",

@@ -66,7 +66,10 @@ impl Imported {
 fn flow(value: &Json) -> String {
     match value {
         Json::Object(map) => {
-            let items: Vec<String> = map.iter().map(|(key, value)| format!("{key}: {}", flow(value))).collect();
+            let items: Vec<String> = map
+                .iter()
+                .map(|(key, value)| format!("{key}: {}", flow(value)))
+                .collect();
             format!("{{ {} }}", items.join(", "))
         }
         Json::Array(items) => format!("[{}]", items.iter().map(flow).collect::<Vec<_>>().join(", ")),
@@ -93,7 +96,10 @@ fn check(template: &str, column: Option<&str>, params: Vec<(&str, Json)>) -> Che
 }
 
 fn arg<'a>(kwargs: &'a Map<String, Json>, names: &[&str]) -> Option<&'a Json> {
-    names.iter().find_map(|name| kwargs.get(*name)).filter(|value| !value.is_null())
+    names
+        .iter()
+        .find_map(|name| kwargs.get(*name))
+        .filter(|value| !value.is_null())
 }
 
 fn min_max(kwargs: &Map<String, Json>) -> Vec<(&'static str, Json)> {
@@ -109,9 +115,17 @@ fn need_column(column: Option<&str>) -> Result<&str, String> {
 
 /// Translates one Great Expectations / dbt_expectations expectation. `column` comes from kwargs
 /// (GE) or from the enclosing column (dbt).
-fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> Result<Vec<CheckOut>, String> {
+fn expectation(
+    name: &str,
+    kwargs: &Map<String, Json>,
+    column: Option<&str>,
+) -> Result<Vec<CheckOut>, String> {
     let column = arg(kwargs, &["column"]).and_then(Json::as_str).or(column);
-    let list = |key: &str| arg(kwargs, &[key]).cloned().ok_or_else(|| format!("needs `{key}`"));
+    let list = |key: &str| {
+        arg(kwargs, &[key])
+            .cloned()
+            .ok_or_else(|| format!("needs `{key}`"))
+    };
     let one = |template: &str, params: Vec<(&str, Json)>| -> Result<Vec<CheckOut>, String> {
         Ok(vec![check(template, Some(need_column(column)?), params)])
     };
@@ -120,7 +134,9 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
         "expect_column_values_to_not_be_null" => one("not_null", vec![]),
         "expect_column_values_to_be_unique" => one("unique", vec![]),
         "expect_column_values_to_be_in_set" => one("accepted_values", vec![("values", list("value_set")?)]),
-        "expect_column_values_to_not_be_in_set" => one("rejected_values", vec![("values", list("value_set")?)]),
+        "expect_column_values_to_not_be_in_set" => {
+            one("rejected_values", vec![("values", list("value_set")?)])
+        }
         "expect_column_values_to_be_between" => {
             let params = min_max(kwargs);
             if params.iter().all(|(_, value)| value.is_null()) {
@@ -129,7 +145,9 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
             one("between", params)
         }
         "expect_column_values_to_match_regex" => one("regex_match", vec![("pattern", list("regex")?)]),
-        "expect_column_values_to_not_match_regex" => one("regex_not_match", vec![("pattern", list("regex")?)]),
+        "expect_column_values_to_not_match_regex" => {
+            one("regex_not_match", vec![("pattern", list("regex")?)])
+        }
         "expect_column_value_lengths_to_be_between" => one("length_between", min_max(kwargs)),
         "expect_column_value_lengths_to_equal" => one("exact_length", vec![("length", list("value")?)]),
         "expect_column_min_to_be_between" => one("min_between", min_max(kwargs)),
@@ -142,7 +160,10 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
         }
         "expect_column_distinct_count_to_equal" => {
             let value = list("value")?;
-            one("distinct_count_between", vec![("min", value.clone()), ("max", value)])
+            one(
+                "distinct_count_between",
+                vec![("min", value.clone()), ("max", value)],
+            )
         }
         "expect_column_proportion_of_unique_values_to_be_between" => {
             if arg(kwargs, &["max_value"]).is_some_and(|max| max.as_f64() != Some(1.0)) {
@@ -167,7 +188,11 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
         ),
         "expect_table_columns_to_match_set" | "expect_table_columns_to_match_ordered_list" => {
             let columns = list("column_list")?;
-            let mut out = vec![check("schema_columns_present", None, vec![("columns", columns.clone())])];
+            let mut out = vec![check(
+                "schema_columns_present",
+                None,
+                vec![("columns", columns.clone())],
+            )];
             if arg(kwargs, &["exact_match"]).and_then(Json::as_bool) != Some(false) {
                 out.push(check("schema_no_extra_columns", None, vec![("columns", columns)]));
             }
@@ -175,7 +200,10 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
         }
         "expect_table_column_count_to_equal" => {
             let value = list("value")?;
-            table("schema_column_count", vec![("min", value.clone()), ("max", value)])
+            table(
+                "schema_column_count",
+                vec![("min", value.clone()), ("max", value)],
+            )
         }
         "expect_table_column_count_to_be_between" => table("schema_column_count", min_max(kwargs)),
         "expect_table_row_count_to_be_between" => table("row_count_between", min_max(kwargs)),
@@ -189,21 +217,35 @@ fn expectation(name: &str, kwargs: &Map<String, Json>, column: Option<&str>) -> 
         "expect_column_pair_values_a_to_be_greater_than_b" => {
             let a = arg(kwargs, &["column_A"]).ok_or("needs column_A")?.clone();
             let b = arg(kwargs, &["column_B"]).ok_or("needs column_B")?.clone();
-            let or_equal = arg(kwargs, &["or_equal"]).and_then(Json::as_bool).unwrap_or(false);
+            let or_equal = arg(kwargs, &["or_equal"])
+                .and_then(Json::as_bool)
+                .unwrap_or(false);
             table(
                 "column_compare",
-                vec![("column", a), ("operator", Json::from(if or_equal { ">=" } else { ">" })), ("other", b)],
+                vec![
+                    ("column", a),
+                    ("operator", Json::from(if or_equal { ">=" } else { ">" })),
+                    ("other", b),
+                ],
             )
         }
         "expect_column_pair_values_to_be_equal" => {
             let a = arg(kwargs, &["column_A"]).ok_or("needs column_A")?.clone();
             let b = arg(kwargs, &["column_B"]).ok_or("needs column_B")?.clone();
-            table("column_compare", vec![("column", a), ("operator", Json::from("=")), ("other", b)])
+            table(
+                "column_compare",
+                vec![("column", a), ("operator", Json::from("=")), ("other", b)],
+            )
         }
         "expect_row_values_to_have_recent_data" => {
-            let interval = arg(kwargs, &["interval"]).and_then(Json::as_f64).ok_or("needs interval")?;
+            let interval = arg(kwargs, &["interval"])
+                .and_then(Json::as_f64)
+                .ok_or("needs interval")?;
             let datepart = arg(kwargs, &["datepart"]).and_then(Json::as_str).unwrap_or("day");
-            one("freshness", vec![("max_age", Json::from(format!("{interval}{datepart}s")))])
+            one(
+                "freshness",
+                vec![("max_age", Json::from(format!("{interval}{datepart}s")))],
+            )
         }
         _ => Err("no equivalent template".into()),
     }
@@ -224,7 +266,8 @@ fn apply_common(check: &mut CheckOut, kwargs: &Map<String, Json>) {
 
 /// A Great Expectations suite (GX 0.x `expectation_type` or 1.x `type`), all for `dataset`.
 pub fn great_expectations(text: &str, dataset: &str) -> Result<Imported, String> {
-    let suite: Json = serde_json::from_str(text).map_err(|error| format!("expected a JSON suite: {error}"))?;
+    let suite: Json =
+        serde_json::from_str(text).map_err(|error| format!("expected a JSON suite: {error}"))?;
     let expectations = suite
         .get("expectations")
         .and_then(Json::as_array)
@@ -281,7 +324,11 @@ fn dbt_test(test: &Json, column: Option<&str>) -> (String, Result<Vec<CheckOut>,
     let (name, args) = match test {
         Json::String(name) => (name.clone(), Map::new()),
         Json::Object(map) if map.len() == 1 => {
-            let (name, args) = map.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
+            let (name, args) = map
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or_default();
             let mut args = args.as_object().cloned().unwrap_or_default();
             // dbt ≥ 1.8 puts test arguments under `arguments:`.
             if let Some(Json::Object(inner)) = args.remove("arguments") {
@@ -289,14 +336,23 @@ fn dbt_test(test: &Json, column: Option<&str>) -> (String, Result<Vec<CheckOut>,
             }
             (name, args)
         }
-        _ => return ("?".into(), Err("expected a test name or a mapping with one test".into())),
+        _ => {
+            return (
+                "?".into(),
+                Err("expected a test name or a mapping with one test".into()),
+            );
+        }
     };
     let short = name.rsplit('.').next().unwrap_or(&name).to_owned();
     let result = match short.as_str() {
         "not_null" => need_column(column).map(|c| vec![check("not_null", Some(c), vec![])]),
         "unique" => need_column(column).map(|c| vec![check("unique", Some(c), vec![])]),
         "accepted_values" => match (need_column(column), args.get("values")) {
-            (Ok(c), Some(values)) => Ok(vec![check("accepted_values", Some(c), vec![("values", values.clone())])]),
+            (Ok(c), Some(values)) => Ok(vec![check(
+                "accepted_values",
+                Some(c),
+                vec![("values", values.clone())],
+            )]),
             (Err(e), _) => Err(e),
             (_, None) => Err("needs `values`".into()),
         },
@@ -314,7 +370,11 @@ fn dbt_test(test: &Json, column: Option<&str>) -> (String, Result<Vec<CheckOut>,
             }
         }
         "unique_combination_of_columns" => match args.get("combination_of_columns") {
-            Some(columns) => Ok(vec![check("unique_combination", None, vec![("columns", columns.clone())])]),
+            Some(columns) => Ok(vec![check(
+                "unique_combination",
+                None,
+                vec![("columns", columns.clone())],
+            )]),
             None => Err("needs `combination_of_columns`".into()),
         },
         "expression_is_true" => match args.get("expression").and_then(Json::as_str) {
@@ -323,7 +383,11 @@ fn dbt_test(test: &Json, column: Option<&str>) -> (String, Result<Vec<CheckOut>,
                     Some(column) => format!("{column} {expression}"),
                     None => expression.to_owned(),
                 };
-                Ok(vec![check("row_condition", None, vec![("condition", Json::from(condition))])])
+                Ok(vec![check(
+                    "row_condition",
+                    None,
+                    vec![("condition", Json::from(condition))],
+                )])
             }
             None => Err("needs `expression`".into()),
         },
@@ -356,11 +420,21 @@ fn dbt_test(test: &Json, column: Option<&str>) -> (String, Result<Vec<CheckOut>,
             .into_iter()
             .map(|mut check| {
                 let config = args.get("config").and_then(Json::as_object);
-                if let Some(severity) = config.and_then(|config| config.get("severity")).and_then(Json::as_str) {
-                    let severity = if severity.eq_ignore_ascii_case("warn") { "medium" } else { "high" };
+                if let Some(severity) = config
+                    .and_then(|config| config.get("severity"))
+                    .and_then(Json::as_str)
+                {
+                    let severity = if severity.eq_ignore_ascii_case("warn") {
+                        "medium"
+                    } else {
+                        "high"
+                    };
                     check.insert("severity".into(), Json::from(severity));
                 }
-                if let Some(filter) = config.and_then(|config| config.get("where")).and_then(Json::as_str) {
+                if let Some(filter) = config
+                    .and_then(|config| config.get("where"))
+                    .and_then(Json::as_str)
+                {
                     check.insert("filter".into(), Json::from(filter));
                 }
                 apply_common(&mut check, &args);
@@ -379,15 +453,33 @@ pub fn dbt(text: &str) -> Result<Imported, String> {
     let document = yaml_to_json(&document);
     let mut imported = Imported::default();
     let mut relations: Vec<(String, String, &Json)> = Vec::new(); // (path, dataset, node)
-    for (index, model) in document.get("models").and_then(Json::as_array).into_iter().flatten().enumerate() {
+    for (index, model) in document
+        .get("models")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         if let Some(name) = model.get("name").and_then(Json::as_str) {
             relations.push((format!("models[{index}]"), name.to_owned(), model));
         }
     }
-    for (index, source) in document.get("sources").and_then(Json::as_array).into_iter().flatten().enumerate() {
+    for (index, source) in document
+        .get("sources")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let source_name = source.get("name").and_then(Json::as_str).unwrap_or("source");
         let schema = source.get("schema").and_then(Json::as_str).unwrap_or(source_name);
-        for (table_index, table) in source.get("tables").and_then(Json::as_array).into_iter().flatten().enumerate() {
+        for (table_index, table) in source
+            .get("tables")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             if let Some(name) = table.get("name").and_then(Json::as_str) {
                 let identifier = table.get("identifier").and_then(Json::as_str).unwrap_or(name);
                 relations.push((
@@ -410,16 +502,24 @@ pub fn dbt(text: &str) -> Result<Imported, String> {
         for test in tests_of(node) {
             let (name, result) = dbt_test(&test, None);
             match result {
-                Ok(checks) => checks.into_iter().for_each(|check| imported.push(&dataset, check)),
-                Err(why) => imported.untranslated.push(format!("{path} ({dataset}) {name}: {why}")),
+                Ok(checks) => checks
+                    .into_iter()
+                    .for_each(|check| imported.push(&dataset, check)),
+                Err(why) => imported
+                    .untranslated
+                    .push(format!("{path} ({dataset}) {name}: {why}")),
             }
         }
         for column in node.get("columns").and_then(Json::as_array).into_iter().flatten() {
-            let Some(column_name) = column.get("name").and_then(Json::as_str) else { continue };
+            let Some(column_name) = column.get("name").and_then(Json::as_str) else {
+                continue;
+            };
             for test in tests_of(column) {
                 let (name, result) = dbt_test(&test, Some(column_name));
                 match result {
-                    Ok(checks) => checks.into_iter().for_each(|check| imported.push(&dataset, check)),
+                    Ok(checks) => checks
+                        .into_iter()
+                        .for_each(|check| imported.push(&dataset, check)),
                     Err(why) => imported
                         .untranslated
                         .push(format!("{path} ({dataset}.{column_name}) {name}: {why}")),
@@ -443,7 +543,10 @@ mod tests {
     #[test]
     fn dbt_relations_name_models_and_sources() {
         assert_eq!(dbt_relation("ref('customers')").as_deref(), Some("customers"));
-        assert_eq!(dbt_relation("source('raw', 'orders')").as_deref(), Some("raw.orders"));
+        assert_eq!(
+            dbt_relation("source('raw', 'orders')").as_deref(),
+            Some("raw.orders")
+        );
         assert_eq!(dbt_relation("customers"), None);
     }
 }

@@ -486,7 +486,10 @@ fn validate_params(template: &Template, raw: BTreeMap<String, Value>) -> Result<
             && let Err(error) = regex::Regex::new(pattern)
         {
             let first_line = error.to_string().lines().last().unwrap_or_default().to_owned();
-            return Err((param.name.to_owned(), format!("expected a valid regular expression: {first_line}")));
+            return Err((
+                param.name.to_owned(),
+                format!("expected a valid regular expression: {first_line}"),
+            ));
         }
         out.insert(param.name.to_owned(), converted);
     }
@@ -569,10 +572,13 @@ fn convert(kind: ParamKind, value: &Value) -> Option<ParamValue> {
 fn is_iso_date(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.len() >= 10
-        && bytes[..10]
-            .iter()
-            .enumerate()
-            .all(|(index, byte)| if index == 4 || index == 7 { *byte == b'-' } else { byte.is_ascii_digit() })
+        && bytes[..10].iter().enumerate().all(|(index, byte)| {
+            if index == 4 || index == 7 {
+                *byte == b'-'
+            } else {
+                byte.is_ascii_digit()
+            }
+        })
 }
 
 fn describe(value: &Value) -> String {
@@ -588,7 +594,9 @@ fn describe(value: &Value) -> String {
 }
 
 fn yaml_error(path: &Path, text: &str, key: String, error: &serde_yaml_ng::Error) -> CheckFileError {
-    let mut line_column = error.location().map(|location| (location.line(), location.column()));
+    let mut line_column = error
+        .location()
+        .map(|location| (location.line(), location.column()));
     if let Some(reported) = line_column {
         line_column = Some(refine_location(text, reported, &key));
     }
@@ -627,7 +635,9 @@ fn find_field(text: &str, from_line: usize, field: &str) -> Option<(usize, usize
     let needle = format!("{field}:");
     for (index, line) in text.lines().enumerate().skip(from_line.saturating_sub(1)) {
         let content = line.trim_start().trim_start_matches("- ").trim_start();
-        let inline = content.find(&format!("{{ {needle}")).or_else(|| content.find(&format!("{{{needle}")));
+        let inline = content
+            .find(&format!("{{ {needle}"))
+            .or_else(|| content.find(&format!("{{{needle}")));
         if content.starts_with(&needle) || inline.is_some() {
             let start = inline.map_or(0, |at| at + content[at..].find(&needle).unwrap_or(0));
             let key_column = line.len() - content.len() + start;
@@ -673,7 +683,11 @@ fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
             let key_column = line.len() - content.len() + at;
             let value = &content[at + needle.len()..];
             let value_offset = value.len() - value.trim_start().len();
-            Some((line_index, key_column, key_column + needle.len() + value_offset + 1))
+            Some((
+                line_index,
+                key_column,
+                key_column + needle.len() + value_offset + 1,
+            ))
         });
         let Some((line, key_column, value_column)) = hit else {
             return found;
@@ -687,7 +701,10 @@ fn locate_key(text: &str, key: &str) -> Option<(usize, usize)> {
                 .filter(|&i| lines[i].trim_start().starts_with("- "))
                 .collect();
             let item_indent = items.iter().map(|&i| indent_of(lines[i])).min()?;
-            let item = *items.iter().filter(|&&i| indent_of(lines[i]) == item_indent).nth(wanted)?;
+            let item = *items
+                .iter()
+                .filter(|&&i| indent_of(lines[i]) == item_indent)
+                .nth(wanted)?;
             found = Some((item + 1, item_indent + 3));
             start = item;
             end = block_end(item + 1, item_indent);
@@ -702,7 +719,9 @@ mod tests {
     use super::*;
 
     fn error(text: &str) -> String {
-        CheckSuite::parse(Path::new("checks.yml"), text).unwrap_err().to_string()
+        CheckSuite::parse(Path::new("checks.yml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     const GOOD: &str = "version: 1
@@ -766,10 +785,15 @@ datasets:
              `owner`, `tags`"
         );
         assert_eq!(
-            error("version: 1\ndatasets:\n  - dataset: t\n    checks:\n      - template: regex_match\n        params: {column: a, pattern: \"[a-\"}\n"),
+            error(
+                "version: 1\ndatasets:\n  - dataset: t\n    checks:\n      - template: regex_match\n        params: {column: a, pattern: \"[a-\"}\n"
+            ),
             "checks.yml:6:38: datasets[0].checks[0].params.pattern: expected a valid regular \
              expression: error: unclosed character class"
         );
-        assert_eq!(error("version: 2\ndatasets: []\n"), "checks.yml:1:10: version: expected 1, found 2");
+        assert_eq!(
+            error("version: 2\ndatasets: []\n"),
+            "checks.yml:1:10: version: expected 1, found 2"
+        );
     }
 }

@@ -43,7 +43,11 @@ pub fn table(report: &ScanReport) -> String {
         out.push('\n');
     }
     for result in report.results.iter().filter(|result| !result.samples.is_empty()) {
-        let _ = writeln!(out, "samples of {} {} (masked unless --unmasked-samples):", result.dataset, result.check);
+        let _ = writeln!(
+            out,
+            "samples of {} {} (masked unless --unmasked-samples):",
+            result.dataset, result.check
+        );
         for sample in &result.samples {
             let values: Vec<&str> = sample.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
             let _ = writeln!(out, "  {}", values.join(" | "));

@@ -102,11 +102,25 @@ struct Planned<'a> {
     slot: Slot,
 }
 
+/// Distinct-statistics columns sharing one filter: (filter, [(slot index, column)]).
+type FilterGroup = (Option<String>, Vec<(usize, String)>);
+
 enum Task {
-    Fused { sql: String },
-    Distinct { columns: Vec<String>, filter: Option<String> },
-    DistinctOne { sql: String, index: usize },
-    Query { sql: String, index: usize },
+    Fused {
+        sql: String,
+    },
+    Distinct {
+        columns: Vec<String>,
+        filter: Option<String>,
+    },
+    DistinctOne {
+        sql: String,
+        index: usize,
+    },
+    Query {
+        sql: String,
+        index: usize,
+    },
 }
 
 enum TaskOutput {
@@ -206,7 +220,11 @@ async fn scan_dataset(
                 position,
                 format!(
                     "column {} not found in `{}` (columns: {})",
-                    missing.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+                    missing
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     dataset.dataset,
                     column_names.join(", ")
                 ),
@@ -236,10 +254,13 @@ async fn scan_dataset(
             ),
             Source::Distinct(column) => {
                 let key = (column.clone(), filter.clone());
-                let index = distinct_columns.iter().position(|c| *c == key).unwrap_or_else(|| {
-                    distinct_columns.push(key);
-                    distinct_columns.len() - 1
-                });
+                let index = distinct_columns
+                    .iter()
+                    .position(|c| *c == key)
+                    .unwrap_or_else(|| {
+                        distinct_columns.push(key);
+                        distinct_columns.len() - 1
+                    });
                 Slot::Distinct(index)
             }
             Source::Query(sql) => {
@@ -263,7 +284,7 @@ async fn scan_dataset(
         });
     }
     // Streamed distinct statistics need one filter for all columns; group by filter.
-    let mut by_filter: Vec<(Option<String>, Vec<(usize, String)>)> = Vec::new();
+    let mut by_filter: Vec<FilterGroup> = Vec::new();
     for (index, (column, filter)) in distinct_columns.iter().enumerate() {
         match by_filter.iter_mut().find(|(f, _)| f == filter) {
             Some((_, columns)) => columns.push((index, column.clone())),
@@ -278,7 +299,10 @@ async fn scan_dataset(
             .is_some();
         if streamable {
             streamed_groups.push(columns.iter().map(|(index, _)| *index).collect());
-            tasks.push(Task::Distinct { columns: names, filter });
+            tasks.push(Task::Distinct {
+                columns: names,
+                filter,
+            });
         } else {
             for (index, column) in columns {
                 let quoted = dialect.quote_ident(&column);
@@ -298,19 +322,25 @@ async fn scan_dataset(
         }
     }
     for (index, sql) in queries.iter().enumerate() {
-        tasks.push(Task::Query { sql: sql.clone(), index });
+        tasks.push(Task::Query {
+            sql: sql.clone(),
+            index,
+        });
     }
     let table_scans = tasks.len();
 
     // Run them, a few at a time.
     let outputs: Vec<TaskOutput> = futures::stream::iter(tasks.into_iter().map(|task| async move {
         match task {
-            Task::Fused { sql } => TaskOutput::Fused(executor.fetch_one(&sql).await.map_err(|e| e.to_string())),
+            Task::Fused { sql } => {
+                TaskOutput::Fused(executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
+            }
             Task::Distinct { columns, filter } => {
-                let result = match executor.streamed_distinct_stats(&dataset.dataset, &columns, filter.as_deref()) {
-                    Some(future) => future.await.map_err(|e| e.to_string()),
-                    None => Err("streamed statistics unavailable".to_owned()),
-                };
+                let result =
+                    match executor.streamed_distinct_stats(&dataset.dataset, &columns, filter.as_deref()) {
+                        Some(future) => future.await.map_err(|e| e.to_string()),
+                        None => Err("streamed statistics unavailable".to_owned()),
+                    };
                 TaskOutput::Distinct(result)
             }
             Task::DistinctOne { sql, index } => {
@@ -326,7 +356,8 @@ async fn scan_dataset(
     .await;
 
     let mut fused_values: Option<Result<TextRow, String>> = None;
-    let mut distinct_values: Vec<Option<Result<Vec<Option<String>>, String>>> = vec![None; distinct_columns.len()];
+    let mut distinct_values: Vec<Option<Result<Vec<Option<String>>, String>>> =
+        vec![None; distinct_columns.len()];
     let mut query_values: Vec<Option<Result<TextRow, String>>> = vec![None; queries.len()];
     let mut streamed = streamed_groups.into_iter();
     for output in outputs {
@@ -359,7 +390,10 @@ async fn scan_dataset(
                 let list: Vec<String> = aggregates.iter().map(|a| dialect.as_text(a)).collect();
                 let sql = format!("SELECT {} FROM {table}", list.join(", "));
                 extra_scans += 1;
-                isolated.insert(*position, executor.fetch_one(&sql).await.map_err(|e| e.to_string()));
+                isolated.insert(
+                    *position,
+                    executor.fetch_one(&sql).await.map_err(|e| e.to_string()),
+                );
             }
         }
     }
@@ -395,7 +429,14 @@ async fn scan_dataset(
         };
         match values {
             Err(error) => result.message = format!("query failed: {error}"),
-            Ok(values) => judge(&mut result, plan.check, &plan.measure, &plan.slot, &values, &columns),
+            Ok(values) => judge(
+                &mut result,
+                plan.check,
+                &plan.measure,
+                &plan.slot,
+                &values,
+                &columns,
+            ),
         }
         if result.status == Status::Fail
             && options.samples > 0
@@ -426,7 +467,13 @@ async fn scan_dataset(
                     .map(|row| {
                         row.into_iter()
                             .map(|value| {
-                                value.map(|v| if options.unmasked_samples { v } else { mask_text(&v, None) })
+                                value.map(|v| {
+                                    if options.unmasked_samples {
+                                        v
+                                    } else {
+                                        mask_text(&v, None)
+                                    }
+                                })
                             })
                             .collect()
                     })
@@ -457,13 +504,19 @@ fn fold(fold: Fold, values: &[Option<String>]) -> Option<String> {
             (b > 0.0).then(|| format_number(a / b))
         }
         Fold::StddevSamp => {
-            let (n, sum, squares) = (number(values.first())?, number(values.get(1))?, number(values.get(2))?);
+            let (n, sum, squares) = (
+                number(values.first())?,
+                number(values.get(1))?,
+                number(values.get(2))?,
+            );
             (n > 1.0).then(|| {
                 let variance = ((squares - sum * sum / n) / (n - 1.0)).max(0.0);
                 format_number(variance.sqrt())
             })
         }
-        Fold::AbsDiff => Some(format_number((number(values.first())? - number(values.get(1))?).abs())),
+        Fold::AbsDiff => Some(format_number(
+            (number(values.first())? - number(values.get(1))?).abs(),
+        )),
     }
 }
 
@@ -476,8 +529,14 @@ fn compare(value: &str, bound: &str) -> std::cmp::Ordering {
 }
 
 fn within(value: &str, bounds: &Bounds) -> bool {
-    bounds.min.as_deref().is_none_or(|min| compare(value, min).is_ge())
-        && bounds.max.as_deref().is_none_or(|max| compare(value, max).is_le())
+    bounds
+        .min
+        .as_deref()
+        .is_none_or(|min| compare(value, min).is_ge())
+        && bounds
+            .max
+            .as_deref()
+            .is_none_or(|max| compare(value, max).is_le())
 }
 
 fn describe_bounds(bounds: &Bounds) -> String {
@@ -493,7 +552,11 @@ fn describe_bounds(bounds: &Bounds) -> String {
 fn judge_rows(result: &mut CheckResult, check: &Check, failing: u64, total: u64) {
     result.failing_rows = Some(failing);
     result.total_rows = Some(total);
-    let share = if total > 0 { failing as f64 / total as f64 } else { 0.0 };
+    let share = if total > 0 {
+        failing as f64 / total as f64
+    } else {
+        0.0
+    };
     let passed = failing == 0 || share <= check.tolerance;
     result.status = if passed { Status::Pass } else { Status::Fail };
     result.message = if failing == 0 {
@@ -524,7 +587,9 @@ fn judge(
             judge_rows(result, check, failing, total);
         }
         Outcome::Minority => {
-            let counts: Vec<u64> = (0..values.len()).map(|i| parse_count(values.get(i)).unwrap_or(0)).collect();
+            let counts: Vec<u64> = (0..values.len())
+                .map(|i| parse_count(values.get(i)).unwrap_or(0))
+                .collect();
             let total: u64 = counts.iter().sum();
             let largest = counts.iter().copied().max().unwrap_or(0);
             judge_rows(result, check, total - largest, total);
@@ -567,7 +632,11 @@ fn judge_schema(result: &mut CheckResult, check: &Check, rule: &SchemaRule, colu
     let has = |name: &str| columns.iter().any(|(column, _)| column == name);
     let (problems, total): (Vec<String>, usize) = match rule {
         SchemaRule::Present(expected) => (
-            expected.iter().filter(|c| !has(c)).map(|c| format!("`{c}` missing")).collect(),
+            expected
+                .iter()
+                .filter(|c| !has(c))
+                .map(|c| format!("`{c}` missing"))
+                .collect(),
             expected.len(),
         ),
         SchemaRule::NoExtra(expected) => (
@@ -581,14 +650,16 @@ fn judge_schema(result: &mut CheckResult, check: &Check, rule: &SchemaRule, colu
         SchemaRule::Types(expected) => (
             expected
                 .iter()
-                .filter_map(|(name, wanted)| match columns.iter().find(|(column, _)| column == name) {
-                    None => Some(format!("`{name}` missing")),
-                    Some((_, actual)) if !type_matches(actual, wanted) => Some(format!(
-                        "`{name}` is {} (expected {wanted})",
-                        actual.split('|').next().unwrap_or_default()
-                    )),
-                    Some(_) => None,
-                })
+                .filter_map(
+                    |(name, wanted)| match columns.iter().find(|(column, _)| column == name) {
+                        None => Some(format!("`{name}` missing")),
+                        Some((_, actual)) if !type_matches(actual, wanted) => Some(format!(
+                            "`{name}` is {} (expected {wanted})",
+                            actual.split('|').next().unwrap_or_default()
+                        )),
+                        Some(_) => None,
+                    },
+                )
                 .collect(),
             expected.len(),
         ),
@@ -607,7 +678,11 @@ fn judge_schema(result: &mut CheckResult, check: &Check, rule: &SchemaRule, colu
     };
     result.failing_rows = Some(problems.len() as u64);
     result.total_rows = Some(total as u64);
-    result.status = if problems.is_empty() { Status::Pass } else { Status::Fail };
+    result.status = if problems.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
     result.message = if problems.is_empty() {
         "schema as expected".into()
     } else {

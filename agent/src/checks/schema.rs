@@ -119,7 +119,9 @@ mod tests {
 
     /// A validator for the JSON Schema subset the generated schema uses.
     fn validate(schema: &Value, value: &Value, root: &Value) -> Result<(), String> {
-        let Some(schema) = schema.as_object() else { return Ok(()) };
+        let Some(schema) = schema.as_object() else {
+            return Ok(());
+        };
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             let name = reference.trim_start_matches("#/$defs/");
             return validate(&root["$defs"][name], value, root);
@@ -149,7 +151,9 @@ mod tests {
                 Value::Array(_) => "array",
                 Value::Object(_) => "object",
             };
-            let ok = types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer"));
+            let ok = types
+                .iter()
+                .any(|t| *t == actual || (*t == "number" && actual == "integer"));
             if !ok {
                 return Err(format!("expected {types:?}, found {value}"));
             }
@@ -165,7 +169,9 @@ mod tests {
             return Err(format!("{value} above {maximum}"));
         }
         if let Some(minimum) = schema.get("minItems").and_then(Value::as_u64)
-            && value.as_array().is_some_and(|items| (items.len() as u64) < minimum)
+            && value
+                .as_array()
+                .is_some_and(|items| (items.len() as u64) < minimum)
         {
             return Err("too few items".into());
         }
@@ -177,7 +183,12 @@ mod tests {
             }
         }
         if let Some(object) = value.as_object() {
-            for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for name in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let name = name.as_str().unwrap_or_default();
                 if !object.contains_key(name) {
                     return Err(format!("`{name}` is required"));
@@ -195,7 +206,12 @@ mod tests {
                 }
             }
         }
-        for rule in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for rule in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             validate(rule, value, root)?;
         }
         if let Some(options) = schema.get("anyOf").and_then(Value::as_array)
@@ -216,9 +232,18 @@ mod tests {
         let indented: Vec<String> = example
             .lines()
             .enumerate()
-            .map(|(index, line)| if index == 0 { format!("      - {line}") } else { format!("        {line}") })
+            .map(|(index, line)| {
+                if index == 0 {
+                    format!("      - {line}")
+                } else {
+                    format!("        {line}")
+                }
+            })
             .collect();
-        format!("version: 1\ndatasets:\n  - dataset: public.t\n    checks:\n{}\n", indented.join("\n"))
+        format!(
+            "version: 1\ndatasets:\n  - dataset: public.t\n    checks:\n{}\n",
+            indented.join("\n")
+        )
     }
 
     #[test]
@@ -230,7 +255,8 @@ mod tests {
                 .unwrap_or_else(|error| panic!("example of {}: {error}", template.name));
             assert_eq!(suite.datasets[0].checks[0].template.name, template.name);
             let value: Value = serde_yaml_ng::from_str(&text).unwrap();
-            validate(&schema, &value, &schema).unwrap_or_else(|error| panic!("example of {}: {error}", template.name));
+            validate(&schema, &value, &schema)
+                .unwrap_or_else(|error| panic!("example of {}: {error}", template.name));
         }
     }
 
@@ -244,8 +270,14 @@ mod tests {
             "version: 1\ndatasets:\n  - dataset: t\n    checks:\n      - template: not_null\n        column: a\n        tolerance: 2\n",
         ] {
             let value: Value = serde_yaml_ng::from_str(bad).unwrap();
-            assert!(validate(&schema, &value, &schema).is_err(), "schema accepted {bad}");
-            assert!(CheckSuite::parse(Path::new("bad.yml"), bad).is_err(), "parser accepted {bad}");
+            assert!(
+                validate(&schema, &value, &schema).is_err(),
+                "schema accepted {bad}"
+            );
+            assert!(
+                CheckSuite::parse(Path::new("bad.yml"), bad).is_err(),
+                "parser accepted {bad}"
+            );
         }
     }
 

@@ -225,7 +225,11 @@ impl Ctx<'_> {
     }
 
     fn cols(&self, param: &str) -> Vec<String> {
-        self.params.list(param).iter().map(|column| self.q(column)).collect()
+        self.params
+            .list(param)
+            .iter()
+            .map(|column| self.q(column))
+            .collect()
     }
 
     /// The column as text.
@@ -358,7 +362,8 @@ pub const PHONE_E164: &str = "^\\+[1-9][0-9]{6,14}$";
 pub const PHONE_NATIONAL: &str = "^\\(?0[0-9]{1,4}\\)?([ ./-]?[0-9]{2,4}){2,4}$";
 pub const URL: &str = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^ ]*)?$";
 pub const UUID: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-pub const IPV4: &str = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
+pub const IPV4: &str =
+    "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$";
 pub const IPV6: &str = "^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|::([0-9a-fA-F]{1,4}:){0,6}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(:[0-9a-fA-F]{1,4}){1,6})$";
 pub const US_ZIP: &str = "^[0-9]{5}(-[0-9]{4})?$";
 pub const ISO_DATE: &str = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
@@ -382,7 +387,10 @@ fn operator(params: &Params) -> Result<(), (&'static str, String)> {
         Some("<" | "<=" | "=" | "<>" | ">=" | ">") => Ok(()),
         other => Err((
             "operator",
-            format!("expected one of <, <=, =, <>, >=, >, found `{}`", other.unwrap_or_default()),
+            format!(
+                "expected one of <, <=, =, <>, >=, >, found `{}`",
+                other.unwrap_or_default()
+            ),
         )),
     }
 }
@@ -433,7 +441,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN],
         example: "template: not_blank\ncolumn: name",
         validate: ok,
-        compile: |ctx| ctx.rows(format!("{} IS NULL OR TRIM({}) = ''", ctx.col("column"), ctx.text("column"))),
+        compile: |ctx| {
+            ctx.rows(format!(
+                "{} IS NULL OR TRIM({}) = ''",
+                ctx.col("column"),
+                ctx.text("column")
+            ))
+        },
         fix: None,
     },
     Template {
@@ -441,7 +455,10 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Completeness,
         kind: TemplateKind::Row,
         summary: "rows where the column is NULL fail; the fix fills `default`",
-        params: &[COLUMN, req("default", ParamKind::Text, "value the fix writes into NULLs")],
+        params: &[
+            COLUMN,
+            req("default", ParamKind::Text, "value the fix writes into NULLs"),
+        ],
         example: "template: not_null_with_default\nparams: { column: country, default: unknown }",
         validate: ok,
         compile: |ctx| ctx.rows(format!("{} IS NULL", ctx.col("column"))),
@@ -456,7 +473,11 @@ pub static TEMPLATES: &[Template] = &[
         example: "template: required_columns\nparams: { columns: [id, created_at, status] }",
         validate: ok,
         compile: |ctx| {
-            let nulls: Vec<String> = ctx.cols("columns").iter().map(|c| format!("{c} IS NULL")).collect();
+            let nulls: Vec<String> = ctx
+                .cols("columns")
+                .iter()
+                .map(|c| format!("{c} IS NULL"))
+                .collect();
             ctx.rows(nulls.join(" OR "))
         },
         fix: None,
@@ -470,7 +491,11 @@ pub static TEMPLATES: &[Template] = &[
         example: "template: at_least_one_of\nparams: { columns: [email, phone] }",
         validate: ok,
         compile: |ctx| {
-            let nulls: Vec<String> = ctx.cols("columns").iter().map(|c| format!("{c} IS NULL")).collect();
+            let nulls: Vec<String> = ctx
+                .cols("columns")
+                .iter()
+                .map(|c| format!("{c} IS NULL"))
+                .collect();
             ctx.rows(nulls.join(" AND "))
         },
         fix: None,
@@ -480,11 +505,22 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Completeness,
         kind: TemplateKind::Row,
         summary: "rows matching `when` fail when the column is NULL",
-        params: &[COLUMN, req("when", ParamKind::Predicate, "SQL condition selecting the rows that need a value")],
+        params: &[
+            COLUMN,
+            req(
+                "when",
+                ParamKind::Predicate,
+                "SQL condition selecting the rows that need a value",
+            ),
+        ],
         example: "template: required_if\nparams: { column: shipped_at, when: \"status = 'shipped'\" }",
         validate: ok,
         compile: |ctx| {
-            ctx.rows(format!("({}) AND {} IS NULL", ctx.params.text("when").unwrap_or("1=0"), ctx.col("column")))
+            ctx.rows(format!(
+                "({}) AND {} IS NULL",
+                ctx.params.text("when").unwrap_or("1=0"),
+                ctx.col("column")
+            ))
         },
         fix: None,
     },
@@ -493,12 +529,22 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Completeness,
         kind: TemplateKind::Metric,
         summary: "share of NULLs in the column (0..1) at most `max`",
-        params: &[COLUMN, req("max", ParamKind::Number, "highest NULL share that passes")],
+        params: &[
+            COLUMN,
+            req("max", ParamKind::Number, "highest NULL share that passes"),
+        ],
         example: "template: null_share_max\nparams: { column: phone, max: 0.2 }",
         validate: ok,
         compile: |ctx| {
             let nulls = ctx.count_where(&format!("{} IS NULL", ctx.col("column")));
-            ctx.metric(vec![nulls, ctx.count_rows()], Fold::Ratio(0, 1), Bounds { min: None, max: ctx.params.scalar("max") })
+            ctx.metric(
+                vec![nulls, ctx.count_rows()],
+                Fold::Ratio(0, 1),
+                Bounds {
+                    min: None,
+                    max: ctx.params.scalar("max"),
+                },
+            )
         },
         fix: None,
     },
@@ -507,12 +553,22 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Completeness,
         kind: TemplateKind::Metric,
         summary: "number of NULLs in the column at most `max`",
-        params: &[COLUMN, req("max", ParamKind::Integer, "highest NULL count that passes")],
+        params: &[
+            COLUMN,
+            req("max", ParamKind::Integer, "highest NULL count that passes"),
+        ],
         example: "template: missing_count_max\nparams: { column: email, max: 0 }",
         validate: ok,
         compile: |ctx| {
             let nulls = ctx.count_where(&format!("{} IS NULL", ctx.col("column")));
-            ctx.metric(vec![nulls], Fold::Pick(0), Bounds { min: None, max: ctx.params.scalar("max") })
+            ctx.metric(
+                vec![nulls],
+                Fold::Pick(0),
+                Bounds {
+                    min: None,
+                    max: ctx.params.scalar("max"),
+                },
+            )
         },
         fix: None,
     },
@@ -524,7 +580,16 @@ pub static TEMPLATES: &[Template] = &[
         params: &[req("min", ParamKind::Integer, "fewest rows that pass")],
         example: "template: row_count_min\nparams: { min: 1 }",
         validate: ok,
-        compile: |ctx| ctx.metric(vec![ctx.count_rows()], Fold::Pick(0), Bounds { min: ctx.params.scalar("min"), max: None }),
+        compile: |ctx| {
+            ctx.metric(
+                vec![ctx.count_rows()],
+                Fold::Pick(0),
+                Bounds {
+                    min: ctx.params.scalar("min"),
+                    max: None,
+                },
+            )
+        },
         fix: None,
     },
     Template {
@@ -532,20 +597,65 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Completeness,
         kind: TemplateKind::Metric,
         summary: "the row count lies within [min, max]",
-        params: &[opt("min", ParamKind::Integer, "fewest rows"), opt("max", ParamKind::Integer, "most rows")],
+        params: &[
+            opt("min", ParamKind::Integer, "fewest rows"),
+            opt("max", ParamKind::Integer, "most rows"),
+        ],
         example: "template: row_count_between\nparams: { min: 1000, max: 100000 }",
         validate: min_or_max,
         compile: |ctx| ctx.metric(vec![ctx.count_rows()], Fold::Pick(0), ctx.bounds()),
         fix: None,
     },
     // ---- validity
-    pattern_template!("email", Validity, "non-null values that are not an e-mail address fail", EMAIL, "template: email\ncolumn: email"),
-    pattern_template!("phone_e164", Validity, "non-null values not in E.164 form (+ and 7-15 digits) fail", PHONE_E164, "template: phone_e164\ncolumn: phone"),
-    pattern_template!("phone_national", Validity, "non-null values not a national number (leading 0, digit groups) fail", PHONE_NATIONAL, "template: phone_national\ncolumn: phone"),
-    pattern_template!("url", Validity, "non-null values that are not an http(s) URL fail", URL, "template: url\ncolumn: website"),
-    pattern_template!("uuid", Validity, "non-null values that are not a UUID fail", UUID, "template: uuid\ncolumn: external_id"),
-    pattern_template!("ipv4", Validity, "non-null values that are not a dotted IPv4 address fail", IPV4, "template: ipv4\ncolumn: client_ip"),
-    pattern_template!("ipv6", Validity, "non-null values that are not an IPv6 address fail", IPV6, "template: ipv6\ncolumn: client_ip"),
+    pattern_template!(
+        "email",
+        Validity,
+        "non-null values that are not an e-mail address fail",
+        EMAIL,
+        "template: email\ncolumn: email"
+    ),
+    pattern_template!(
+        "phone_e164",
+        Validity,
+        "non-null values not in E.164 form (+ and 7-15 digits) fail",
+        PHONE_E164,
+        "template: phone_e164\ncolumn: phone"
+    ),
+    pattern_template!(
+        "phone_national",
+        Validity,
+        "non-null values not a national number (leading 0, digit groups) fail",
+        PHONE_NATIONAL,
+        "template: phone_national\ncolumn: phone"
+    ),
+    pattern_template!(
+        "url",
+        Validity,
+        "non-null values that are not an http(s) URL fail",
+        URL,
+        "template: url\ncolumn: website"
+    ),
+    pattern_template!(
+        "uuid",
+        Validity,
+        "non-null values that are not a UUID fail",
+        UUID,
+        "template: uuid\ncolumn: external_id"
+    ),
+    pattern_template!(
+        "ipv4",
+        Validity,
+        "non-null values that are not a dotted IPv4 address fail",
+        IPV4,
+        "template: ipv4\ncolumn: client_ip"
+    ),
+    pattern_template!(
+        "ipv6",
+        Validity,
+        "non-null values that are not an IPv6 address fail",
+        IPV6,
+        "template: ipv6\ncolumn: client_ip"
+    ),
     Template {
         name: "ip_address",
         dimension: Validity,
@@ -565,11 +675,41 @@ pub static TEMPLATES: &[Template] = &[
         },
         fix: Some(FixKind::NullInvalid),
     },
-    pattern_template!("us_zip_code", Validity, "non-null values that are not a US ZIP code (12345 or 12345-6789) fail", US_ZIP, "template: us_zip_code\ncolumn: zip"),
-    pattern_template!("iso_date_text", Validity, "text values that are not an ISO date (YYYY-MM-DD) fail", ISO_DATE, "template: iso_date_text\ncolumn: birth_date"),
-    pattern_template!("integer_text", Validity, "text values that do not parse as an integer fail", INTEGER, "template: integer_text\ncolumn: quantity_raw"),
-    pattern_template!("decimal_text", Validity, "text values that do not parse as a decimal number fail", DECIMAL, "template: decimal_text\ncolumn: amount_raw"),
-    pattern_template!("boolean_text", Validity, "text values that are not a boolean (true/false/t/f/yes/no/y/n/1/0) fail", BOOLEAN, "template: boolean_text\ncolumn: active_raw"),
+    pattern_template!(
+        "us_zip_code",
+        Validity,
+        "non-null values that are not a US ZIP code (12345 or 12345-6789) fail",
+        US_ZIP,
+        "template: us_zip_code\ncolumn: zip"
+    ),
+    pattern_template!(
+        "iso_date_text",
+        Validity,
+        "text values that are not an ISO date (YYYY-MM-DD) fail",
+        ISO_DATE,
+        "template: iso_date_text\ncolumn: birth_date"
+    ),
+    pattern_template!(
+        "integer_text",
+        Validity,
+        "text values that do not parse as an integer fail",
+        INTEGER,
+        "template: integer_text\ncolumn: quantity_raw"
+    ),
+    pattern_template!(
+        "decimal_text",
+        Validity,
+        "text values that do not parse as a decimal number fail",
+        DECIMAL,
+        "template: decimal_text\ncolumn: amount_raw"
+    ),
+    pattern_template!(
+        "boolean_text",
+        Validity,
+        "text values that are not a boolean (true/false/t/f/yes/no/y/n/1/0) fail",
+        BOOLEAN,
+        "template: boolean_text\ncolumn: active_raw"
+    ),
     Template {
         name: "accepted_values",
         dimension: Validity,
@@ -581,7 +721,10 @@ pub static TEMPLATES: &[Template] = &[
         compile: |ctx| {
             let values: Vec<String> = ctx.params.list("values").iter().map(|v| ctx.lit(v)).collect();
             let column = ctx.col("column");
-            ctx.rows(format!("{column} IS NOT NULL AND {column} NOT IN ({})", values.join(", ")))
+            ctx.rows(format!(
+                "{column} IS NOT NULL AND {column} NOT IN ({})",
+                values.join(", ")
+            ))
         },
         fix: Some(FixKind::NullInvalid),
     },
@@ -604,7 +747,14 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "non-null values that do not match `pattern` fail",
-        params: &[COLUMN, req("pattern", ParamKind::Regex, "regular expression (anchor it with ^ and $)")],
+        params: &[
+            COLUMN,
+            req(
+                "pattern",
+                ParamKind::Regex,
+                "regular expression (anchor it with ^ and $)",
+            ),
+        ],
         example: "template: regex_match\nparams: { column: sku, pattern: \"^[A-Z]{3}-[0-9]{4}$\" }",
         validate: ok,
         compile: |ctx| ctx.not_matching(ctx.params.text("pattern").unwrap_or_default()),
@@ -615,12 +765,23 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "values that match `pattern` fail",
-        params: &[COLUMN, req("pattern", ParamKind::Regex, "regular expression that must not match")],
+        params: &[
+            COLUMN,
+            req(
+                "pattern",
+                ParamKind::Regex,
+                "regular expression that must not match",
+            ),
+        ],
         example: "template: regex_not_match\nparams: { column: comment, pattern: \"(?i)lorem ipsum\" }",
         validate: ok,
         compile: |ctx| {
             let pattern = ctx.params.text("pattern").unwrap_or_default();
-            ctx.rows(format!("{} IS NOT NULL AND {}", ctx.col("column"), ctx.dialect.regex_match(&ctx.text("column"), pattern)))
+            ctx.rows(format!(
+                "{} IS NOT NULL AND {}",
+                ctx.col("column"),
+                ctx.dialect.regex_match(&ctx.text("column"), pattern)
+            ))
         },
         fix: Some(FixKind::NullInvalid),
     },
@@ -672,7 +833,11 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "non-null values shorter than `min` or longer than `max` characters fail",
-        params: &[COLUMN, opt("min", ParamKind::Integer, "shortest length"), opt("max", ParamKind::Integer, "longest length")],
+        params: &[
+            COLUMN,
+            opt("min", ParamKind::Integer, "shortest length"),
+            opt("max", ParamKind::Integer, "longest length"),
+        ],
         example: "template: length_between\nparams: { column: country_code, min: 2, max: 3 }",
         validate: min_or_max,
         compile: |ctx| {
@@ -696,7 +861,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN, req("length", ParamKind::Integer, "the required length")],
         example: "template: exact_length\nparams: { column: iso_country, length: 2 }",
         validate: ok,
-        compile: |ctx| ctx.rows(format!("{} <> {}", ctx.dialect.char_length(&ctx.text("column")), ctx.number("length"))),
+        compile: |ctx| {
+            ctx.rows(format!(
+                "{} <> {}",
+                ctx.dialect.char_length(&ctx.text("column")),
+                ctx.number("length")
+            ))
+        },
         fix: Some(FixKind::NullInvalid),
     },
     Template {
@@ -704,7 +875,11 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "dates or timestamps before `min` or after `max` fail",
-        params: &[COLUMN, opt("min", ParamKind::Date, "earliest date"), opt("max", ParamKind::Date, "latest date")],
+        params: &[
+            COLUMN,
+            opt("min", ParamKind::Date, "earliest date"),
+            opt("max", ParamKind::Date, "latest date"),
+        ],
         example: "template: date_between\nparams: { column: order_date, min: 2015-01-01, max: 2030-12-31 }",
         validate: min_or_max,
         compile: |ctx| {
@@ -725,13 +900,19 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "rows where `column <operator> other` is false fail (both non-null)",
-        params: &[COLUMN, req("operator", ParamKind::Text, "one of <, <=, =, <>, >=, >"), req("other", ParamKind::Column, "the column compared with")],
+        params: &[
+            COLUMN,
+            req("operator", ParamKind::Text, "one of <, <=, =, <>, >=, >"),
+            req("other", ParamKind::Column, "the column compared with"),
+        ],
         example: "template: column_compare\nparams: { column: ship_date, operator: \"<=\", other: receipt_date }",
         validate: operator,
         compile: |ctx| {
             let (column, other) = (ctx.col("column"), ctx.col("other"));
             let operator = ctx.params.text("operator").unwrap_or("=");
-            ctx.rows(format!("{column} IS NOT NULL AND {other} IS NOT NULL AND NOT ({column} {operator} {other})"))
+            ctx.rows(format!(
+                "{column} IS NOT NULL AND {other} IS NOT NULL AND NOT ({column} {operator} {other})"
+            ))
         },
         fix: None,
     },
@@ -740,10 +921,19 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Row,
         summary: "rows where the SQL condition is not true fail",
-        params: &[req("condition", ParamKind::Predicate, "SQL condition every row must meet")],
+        params: &[req(
+            "condition",
+            ParamKind::Predicate,
+            "SQL condition every row must meet",
+        )],
         example: "template: row_condition\nparams: { condition: \"total = net + tax\" }",
         validate: ok,
-        compile: |ctx| ctx.rows(format!("(CASE WHEN {} THEN 0 ELSE 1 END) = 1", ctx.params.text("condition").unwrap_or("1=1"))),
+        compile: |ctx| {
+            ctx.rows(format!(
+                "(CASE WHEN {} THEN 0 ELSE 1 END) = 1",
+                ctx.params.text("condition").unwrap_or("1=1")
+            ))
+        },
         fix: None,
     },
     // ---- accuracy (distribution)
@@ -755,7 +945,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN, MIN, MAX],
         example: "template: min_between\nparams: { column: price, min: 0, max: 10 }",
         validate: min_or_max,
-        compile: |ctx| ctx.metric(vec![format!("MIN({})", ctx.val(&ctx.col("column")))], Fold::Pick(0), ctx.bounds()),
+        compile: |ctx| {
+            ctx.metric(
+                vec![format!("MIN({})", ctx.val(&ctx.col("column")))],
+                Fold::Pick(0),
+                ctx.bounds(),
+            )
+        },
         fix: None,
     },
     Template {
@@ -766,7 +962,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN, MIN, MAX],
         example: "template: max_between\nparams: { column: shipped_on, min: 2024-01-01, max: 2030-12-31 }",
         validate: min_or_max,
-        compile: |ctx| ctx.metric(vec![format!("MAX({})", ctx.val(&ctx.col("column")))], Fold::Pick(0), ctx.bounds()),
+        compile: |ctx| {
+            ctx.metric(
+                vec![format!("MAX({})", ctx.val(&ctx.col("column")))],
+                Fold::Pick(0),
+                ctx.bounds(),
+            )
+        },
         fix: None,
     },
     Template {
@@ -777,7 +979,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN, MIN_NUMBER, MAX_NUMBER],
         example: "template: mean_between\nparams: { column: basket_value, min: 20, max: 80 }",
         validate: min_or_max,
-        compile: |ctx| ctx.metric(vec![format!("AVG({})", ctx.val(&ctx.col("column")))], Fold::Pick(0), ctx.bounds()),
+        compile: |ctx| {
+            ctx.metric(
+                vec![format!("AVG({})", ctx.val(&ctx.col("column")))],
+                Fold::Pick(0),
+                ctx.bounds(),
+            )
+        },
         fix: None,
     },
     Template {
@@ -791,7 +999,11 @@ pub static TEMPLATES: &[Template] = &[
         compile: |ctx| {
             let value = ctx.val(&ctx.dialect.as_float(&ctx.col("column")));
             ctx.metric(
-                vec![format!("COUNT({value})"), format!("SUM({value})"), format!("SUM({value} * {value})")],
+                vec![
+                    format!("COUNT({value})"),
+                    format!("SUM({value})"),
+                    format!("SUM({value} * {value})"),
+                ],
                 Fold::StddevSamp,
                 ctx.bounds(),
             )
@@ -806,7 +1018,13 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN, MIN_NUMBER, MAX_NUMBER],
         example: "template: sum_between\nparams: { column: amount, min: 0 }",
         validate: min_or_max,
-        compile: |ctx| ctx.metric(vec![format!("SUM({})", ctx.val(&ctx.col("column")))], Fold::Pick(0), ctx.bounds()),
+        compile: |ctx| {
+            ctx.metric(
+                vec![format!("SUM({})", ctx.val(&ctx.col("column")))],
+                Fold::Pick(0),
+                ctx.bounds(),
+            )
+        },
         fix: None,
     },
     // ---- consistency
@@ -815,7 +1033,11 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Consistency,
         kind: TemplateKind::Query,
         summary: "non-null values without a matching row in `to_table`.`to_column` fail",
-        params: &[COLUMN, req("to_table", ParamKind::Table, "the referenced table"), req("to_column", ParamKind::Column, "the referenced column")],
+        params: &[
+            COLUMN,
+            req("to_table", ParamKind::Table, "the referenced table"),
+            req("to_column", ParamKind::Column, "the referenced column"),
+        ],
         example: "template: foreign_key\nparams: { column: customer_id, to_table: public.customers, to_column: id }",
         validate: ok,
         compile: |ctx| {
@@ -841,16 +1063,31 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Consistency,
         kind: TemplateKind::Query,
         summary: "the row counts of the dataset and `other_table` differ by at most `max_difference`",
-        params: &[req("other_table", ParamKind::Table, "the table compared with"), opt("max_difference", ParamKind::Integer, "largest difference that passes (default 0)")],
+        params: &[
+            req("other_table", ParamKind::Table, "the table compared with"),
+            opt(
+                "max_difference",
+                ParamKind::Integer,
+                "largest difference that passes (default 0)",
+            ),
+        ],
         example: "template: row_count_match\nparams: { other_table: staging.orders }",
         validate: ok,
         compile: |ctx| {
-            let other = ctx.dialect.table(ctx.params.text("other_table").unwrap_or_default());
+            let other = ctx
+                .dialect
+                .table(ctx.params.text("other_table").unwrap_or_default());
             ctx.query_metric(
-                &[format!("(SELECT COUNT(*) FROM {}{})", ctx.table, ctx.where_(None)), format!("(SELECT COUNT(*) FROM {other})")],
+                &[
+                    format!("(SELECT COUNT(*) FROM {}{})", ctx.table, ctx.where_(None)),
+                    format!("(SELECT COUNT(*) FROM {other})"),
+                ],
                 "",
                 Fold::AbsDiff,
-                Bounds { min: None, max: Some(ctx.params.scalar("max_difference").unwrap_or_else(|| "0".into())) },
+                Bounds {
+                    min: None,
+                    max: Some(ctx.params.scalar("max_difference").unwrap_or_else(|| "0".into())),
+                },
             )
         },
         fix: None,
@@ -860,19 +1097,41 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Consistency,
         kind: TemplateKind::Query,
         summary: "SUM(column) equals SUM(other_column) of `other_table` within `max_difference`",
-        params: &[COLUMN, req("other_table", ParamKind::Table, "the table reconciled with"), req("other_column", ParamKind::Column, "its column"), opt("max_difference", ParamKind::Number, "largest difference that passes (default 0)")],
+        params: &[
+            COLUMN,
+            req("other_table", ParamKind::Table, "the table reconciled with"),
+            req("other_column", ParamKind::Column, "its column"),
+            opt(
+                "max_difference",
+                ParamKind::Number,
+                "largest difference that passes (default 0)",
+            ),
+        ],
         example: "template: sum_match\nparams: { column: amount, other_table: ledger.entries, other_column: amount, max_difference: 0.01 }",
         validate: ok,
         compile: |ctx| {
-            let other = ctx.dialect.table(ctx.params.text("other_table").unwrap_or_default());
+            let other = ctx
+                .dialect
+                .table(ctx.params.text("other_table").unwrap_or_default());
             ctx.query_metric(
                 &[
-                    format!("(SELECT COALESCE(SUM({}), 0) FROM {}{})", ctx.dialect.as_float(&ctx.col("column")), ctx.table, ctx.where_(None)),
-                    format!("(SELECT COALESCE(SUM({}), 0) FROM {other})", ctx.dialect.as_float(&ctx.col("other_column"))),
+                    format!(
+                        "(SELECT COALESCE(SUM({}), 0) FROM {}{})",
+                        ctx.dialect.as_float(&ctx.col("column")),
+                        ctx.table,
+                        ctx.where_(None)
+                    ),
+                    format!(
+                        "(SELECT COALESCE(SUM({}), 0) FROM {other})",
+                        ctx.dialect.as_float(&ctx.col("other_column"))
+                    ),
                 ],
                 "",
                 Fold::AbsDiff,
-                Bounds { min: None, max: Some(ctx.params.scalar("max_difference").unwrap_or_else(|| "0".into())) },
+                Bounds {
+                    min: None,
+                    max: Some(ctx.params.scalar("max_difference").unwrap_or_else(|| "0".into())),
+                },
             )
         },
         fix: None,
@@ -891,7 +1150,11 @@ pub static TEMPLATES: &[Template] = &[
             ctx.query_rows(
                 "COALESCE(SUM(n) - MAX(n), 0)",
                 "COALESCE(SUM(n), 0)",
-                &format!(" FROM (SELECT {shape} AS k, COUNT(*) AS n FROM {}{} GROUP BY {shape}) g", ctx.table, ctx.where_(Some(&not_null))),
+                &format!(
+                    " FROM (SELECT {shape} AS k, COUNT(*) AS n FROM {}{} GROUP BY {shape}) g",
+                    ctx.table,
+                    ctx.where_(Some(&not_null))
+                ),
             )
         },
         fix: None,
@@ -957,7 +1220,14 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Consistency,
         kind: TemplateKind::Query,
         summary: "rows whose `determined_by` value maps to more than one value of the column fail",
-        params: &[COLUMN, req("determined_by", ParamKind::Column, "the key that determines the column")],
+        params: &[
+            COLUMN,
+            req(
+                "determined_by",
+                ParamKind::Column,
+                "the key that determines the column",
+            ),
+        ],
         example: "template: functional_dependency\nparams: { column: city, determined_by: zip }",
         validate: ok,
         compile: |ctx| {
@@ -1000,8 +1270,16 @@ pub static TEMPLATES: &[Template] = &[
         validate: ok,
         compile: |ctx| {
             let keys = ctx.cols("columns");
-            let any_null = keys.iter().map(|key| format!("{key} IS NULL")).collect::<Vec<_>>().join(" OR ");
-            let all_set = keys.iter().map(|key| format!("{key} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
+            let any_null = keys
+                .iter()
+                .map(|key| format!("{key} IS NULL"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let all_set = keys
+                .iter()
+                .map(|key| format!("{key} IS NOT NULL"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
             let table = &ctx.table;
             ctx.query_rows(
                 &format!(
@@ -1033,7 +1311,11 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Uniqueness,
         kind: TemplateKind::Query,
         summary: "rows identical to another row in every column (or in `columns`) fail; the fix keeps the first",
-        params: &[opt("columns", ParamKind::Columns, "the columns compared (default: all)")],
+        params: &[opt(
+            "columns",
+            ParamKind::Columns,
+            "the columns compared (default: all)",
+        )],
         example: "template: duplicate_rows",
         validate: ok,
         compile: |ctx| {
@@ -1069,12 +1351,19 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Uniqueness,
         kind: TemplateKind::Query,
         summary: "the number of distinct non-null values lies within [min, max]",
-        params: &[COLUMN, opt("min", ParamKind::Integer, "fewest distinct values"), opt("max", ParamKind::Integer, "most distinct values")],
+        params: &[
+            COLUMN,
+            opt("min", ParamKind::Integer, "fewest distinct values"),
+            opt("max", ParamKind::Integer, "most distinct values"),
+        ],
         example: "template: distinct_count_between\nparams: { column: country, min: 50, max: 250 }",
         validate: min_or_max,
         compile: |ctx| Measure {
             source: Source::Distinct(ctx.params.text("column").unwrap_or_default().to_owned()),
-            outcome: Outcome::Metric { fold: Fold::Pick(0), bounds: ctx.bounds() },
+            outcome: Outcome::Metric {
+                fold: Fold::Pick(0),
+                bounds: ctx.bounds(),
+            },
             failing_rows: None,
         },
         fix: None,
@@ -1084,12 +1373,19 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Uniqueness,
         kind: TemplateKind::Query,
         summary: "the number of distinct values that occur more than once lies within [min, max]",
-        params: &[COLUMN, opt("min", ParamKind::Integer, "fewest duplicated values"), opt("max", ParamKind::Integer, "most duplicated values")],
+        params: &[
+            COLUMN,
+            opt("min", ParamKind::Integer, "fewest duplicated values"),
+            opt("max", ParamKind::Integer, "most duplicated values"),
+        ],
         example: "template: duplicate_count_between\nparams: { column: email, max: 0 }",
         validate: min_or_max,
         compile: |ctx| Measure {
             source: Source::Distinct(ctx.params.text("column").unwrap_or_default().to_owned()),
-            outcome: Outcome::Metric { fold: Fold::Pick(1), bounds: ctx.bounds() },
+            outcome: Outcome::Metric {
+                fold: Fold::Pick(1),
+                bounds: ctx.bounds(),
+            },
             failing_rows: None,
         },
         fix: None,
@@ -1104,7 +1400,13 @@ pub static TEMPLATES: &[Template] = &[
         validate: ok,
         compile: |ctx| Measure {
             source: Source::Distinct(ctx.params.text("column").unwrap_or_default().to_owned()),
-            outcome: Outcome::Metric { fold: Fold::Ratio(0, 3), bounds: Bounds { min: ctx.params.scalar("min"), max: None } },
+            outcome: Outcome::Metric {
+                fold: Fold::Ratio(0, 3),
+                bounds: Bounds {
+                    min: ctx.params.scalar("min"),
+                    max: None,
+                },
+            },
             failing_rows: None,
         },
         fix: None,
@@ -1115,7 +1417,14 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Timeliness,
         kind: TemplateKind::Metric,
         summary: "the newest timestamp in the column is at most `max_age` old (value in seconds)",
-        params: &[COLUMN, req("max_age", ParamKind::Duration, "oldest acceptable age of the newest row")],
+        params: &[
+            COLUMN,
+            req(
+                "max_age",
+                ParamKind::Duration,
+                "oldest acceptable age of the newest row",
+            ),
+        ],
         example: "template: freshness\nparams: { column: updated_at, max_age: 6h }",
         validate: ok,
         compile: |ctx| {
@@ -1123,7 +1432,10 @@ pub static TEMPLATES: &[Template] = &[
             ctx.metric(
                 vec![ctx.dialect.seconds_between(&newest, &ctx.dialect.now())],
                 Fold::Pick(0),
-                Bounds { min: None, max: ctx.params.scalar("max_age") },
+                Bounds {
+                    min: None,
+                    max: ctx.params.scalar("max_age"),
+                },
             )
         },
         fix: None,
@@ -1133,15 +1445,28 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Timeliness,
         kind: TemplateKind::Metric,
         summary: "at least `min_rows` rows (default 1) have a timestamp within the last `period`",
-        params: &[COLUMN, req("period", ParamKind::Duration, "the window, e.g. 1day"), opt("min_rows", ParamKind::Integer, "fewest rows in the window (default 1)")],
+        params: &[
+            COLUMN,
+            req("period", ParamKind::Duration, "the window, e.g. 1day"),
+            opt(
+                "min_rows",
+                ParamKind::Integer,
+                "fewest rows in the window (default 1)",
+            ),
+        ],
         example: "template: update_frequency\nparams: { column: created_at, period: 1day, min_rows: 100 }",
         validate: ok,
         compile: |ctx| {
-            let since = ctx.dialect.seconds_ago(ctx.params.number("period").unwrap_or(0.0));
+            let since = ctx
+                .dialect
+                .seconds_ago(ctx.params.number("period").unwrap_or(0.0));
             ctx.metric(
                 vec![ctx.count_where(&format!("{} >= {since}", ctx.col("column")))],
                 Fold::Pick(0),
-                Bounds { min: Some(ctx.params.scalar("min_rows").unwrap_or_else(|| "1".into())), max: None },
+                Bounds {
+                    min: Some(ctx.params.scalar("min_rows").unwrap_or_else(|| "1".into())),
+                    max: None,
+                },
             )
         },
         fix: None,
@@ -1162,7 +1487,11 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Timeliness,
         kind: TemplateKind::Row,
         summary: "rows where `later` is more than `max` after `column` fail (e.g. event → load lag)",
-        params: &[COLUMN, req("later", ParamKind::Column, "the later timestamp"), req("max", ParamKind::Duration, "largest lag that passes")],
+        params: &[
+            COLUMN,
+            req("later", ParamKind::Column, "the later timestamp"),
+            req("max", ParamKind::Duration, "largest lag that passes"),
+        ],
         example: "template: max_lag\nparams: { column: event_at, later: loaded_at, max: 1h }",
         validate: ok,
         compile: |ctx| {
@@ -1199,11 +1528,19 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Integrity,
         kind: TemplateKind::Schema,
         summary: "each listed column has the given type (a retyped column fails)",
-        params: &[req("types", ParamKind::TypeMap, "column: type, as the catalog names it (e.g. integer, text, int4)")],
+        params: &[req(
+            "types",
+            ParamKind::TypeMap,
+            "column: type, as the catalog names it (e.g. integer, text, int4)",
+        )],
         example: "template: schema_column_types\nparams: { types: { id: integer, email: text } }",
         validate: ok,
         compile: |ctx| {
-            let types = ctx.params.map("types").map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            let types = ctx
+                .params
+                .map("types")
+                .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
             schema(SchemaRule::Types(types))
         },
         fix: None,
@@ -1213,7 +1550,10 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Integrity,
         kind: TemplateKind::Schema,
         summary: "the number of columns lies within [min, max]",
-        params: &[opt("min", ParamKind::Integer, "fewest columns"), opt("max", ParamKind::Integer, "most columns")],
+        params: &[
+            opt("min", ParamKind::Integer, "fewest columns"),
+            opt("max", ParamKind::Integer, "most columns"),
+        ],
         example: "template: schema_column_count\nparams: { min: 5, max: 5 }",
         validate: min_or_max,
         compile: |_| schema(SchemaRule::Count),
@@ -1229,8 +1569,17 @@ pub static TEMPLATES: &[Template] = &[
         example: "template: sql_failing_rows\nparams: { query: \"SELECT * FROM orders WHERE total < 0\" }",
         validate: ok,
         compile: |ctx| {
-            let query = ctx.params.text("query").unwrap_or_default().trim().trim_end_matches(';');
-            ctx.query_rows(&format!("(SELECT COUNT(*) FROM ({query}) q)"), &format!("(SELECT COUNT(*) FROM {})", ctx.table), "")
+            let query = ctx
+                .params
+                .text("query")
+                .unwrap_or_default()
+                .trim()
+                .trim_end_matches(';');
+            ctx.query_rows(
+                &format!("(SELECT COUNT(*) FROM ({query}) q)"),
+                &format!("(SELECT COUNT(*) FROM {})", ctx.table),
+                "",
+            )
         },
         fix: None,
     },
@@ -1239,11 +1588,20 @@ pub static TEMPLATES: &[Template] = &[
         dimension: Validity,
         kind: TemplateKind::Query,
         summary: "a query returning one number, expected within [min, max]",
-        params: &[req("query", ParamKind::Sql, "SELECT returning one value"), MIN, MAX],
+        params: &[
+            req("query", ParamKind::Sql, "SELECT returning one value"),
+            MIN,
+            MAX,
+        ],
         example: "template: sql_metric\nparams: { query: \"SELECT AVG(total) FROM orders\", min: 10, max: 500 }",
         validate: min_or_max,
         compile: |ctx| {
-            let query = ctx.params.text("query").unwrap_or_default().trim().trim_end_matches(';');
+            let query = ctx
+                .params
+                .text("query")
+                .unwrap_or_default()
+                .trim()
+                .trim_end_matches(';');
             ctx.query_metric(&[format!("({query})")], "", Fold::Pick(0), ctx.bounds())
         },
         fix: None,
@@ -1313,7 +1671,20 @@ mod tests {
 
     #[test]
     fn the_shared_patterns_compile_in_rust() {
-        for pattern in [EMAIL, PHONE_E164, PHONE_NATIONAL, URL, UUID, IPV4, IPV6, US_ZIP, ISO_DATE, INTEGER, DECIMAL, BOOLEAN] {
+        for pattern in [
+            EMAIL,
+            PHONE_E164,
+            PHONE_NATIONAL,
+            URL,
+            UUID,
+            IPV4,
+            IPV6,
+            US_ZIP,
+            ISO_DATE,
+            INTEGER,
+            DECIMAL,
+            BOOLEAN,
+        ] {
             regex::Regex::new(pattern).unwrap();
         }
         let email = regex::Regex::new(EMAIL).unwrap();
