@@ -14,14 +14,14 @@ use sqlx::{ConnectOptions, Connection};
 
 const PG_TABLES: &str = "
 CREATE TABLE parents (id integer);
-CREATE TABLE t (id integer, email text, phone text, phone_nat text, website text, ext_id text, ip text,
+CREATE TABLE t (id integer NOT NULL, email text, phone text, phone_nat text, website text, ext_id text, ip text,
   zip text, status text, name text, country text, amount numeric(10,2), qty integer, signup date,
   ship date, receipt date, seen_at timestamptz, raw_int text, raw_dec text, raw_bool text, raw_date text,
   parent_id integer, city text, code text);";
 
 const SQLITE_TABLES: &str = "
 CREATE TABLE parents (id INTEGER);
-CREATE TABLE t (id INTEGER, email TEXT, phone TEXT, phone_nat TEXT, website TEXT, ext_id TEXT, ip TEXT,
+CREATE TABLE t (id INTEGER NOT NULL, email TEXT, phone TEXT, phone_nat TEXT, website TEXT, ext_id TEXT, ip TEXT,
   zip TEXT, status TEXT, name TEXT, country TEXT, amount REAL, qty INTEGER, signup TEXT,
   ship TEXT, receipt TEXT, seen_at TEXT, raw_int TEXT, raw_dec TEXT, raw_bool TEXT, raw_date TEXT,
   parent_id INTEGER, city TEXT, code TEXT);";
@@ -72,6 +72,12 @@ const CASES: &[(&str, &str, Expect)] = &[
         "not_null",
         "template: not_null\n  column: email",
         Rows(1, 6, false),
+    ),
+    // Proved by the NOT NULL constraint, no per-row work.
+    (
+        "id_not_null",
+        "template: not_null\n  column: id",
+        Rows(0, 6, true),
     ),
     (
         "not_blank",

@@ -52,6 +52,12 @@ pub trait Dialect: Sync + Send {
     /// Seconds from timestamp `from` to timestamp `to` (a number).
     fn seconds_between(&self, from: &str, to: &str) -> String;
 
+    /// The sample standard deviation aggregate, when the engine has one (else the planner sums
+    /// squares).
+    fn stddev_samp(&self, _expr: &str) -> Option<String> {
+        None
+    }
+
     /// The "shape" of a text: every digit becomes `9`, every ASCII letter `a`, the rest stays.
     fn shape(&self, expr: &str) -> String;
 }
@@ -88,6 +94,10 @@ impl Dialect for Postgres {
 
     fn seconds_between(&self, from: &str, to: &str) -> String {
         format!("EXTRACT(EPOCH FROM (CAST({to} AS TIMESTAMPTZ) - CAST({from} AS TIMESTAMPTZ)))")
+    }
+
+    fn stddev_samp(&self, expr: &str) -> Option<String> {
+        Some(format!("STDDEV_SAMP({expr})"))
     }
 
     fn shape(&self, expr: &str) -> String {

@@ -36,6 +36,9 @@ pub trait CheckExecutor: Send + Sync {
     /// The dataset's columns and their type names in table order; empty when the table does not exist.
     fn columns<'a>(&'a self, dataset: &'a str) -> BoxFuture<'a, ExecResult<Vec<(String, String)>>>;
 
+    /// Columns the catalog declares NOT NULL.
+    fn not_null_columns<'a>(&'a self, dataset: &'a str) -> BoxFuture<'a, ExecResult<Vec<String>>>;
+
     /// Distinct-value statistics of several columns in one streamed pass over the data, when the
     /// engine has a cheaper way than one grouping statement per column.
     fn streamed_distinct_stats<'a>(
@@ -147,6 +150,23 @@ impl CheckExecutor for PgExecutor {
                     Ok((name, format!("{formatted}|{short}")))
                 })
                 .collect()
+        })
+    }
+
+    fn not_null_columns<'a>(&'a self, dataset: &'a str) -> BoxFuture<'a, ExecResult<Vec<String>>> {
+        Box::pin(async move {
+            let (schema, table) = split_dataset(dataset);
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT a.attname::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = COALESCE($1, current_schema()) AND c.relname = $2 \
+                 AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull ORDER BY a.attnum",
+            )
+            .bind(schema)
+            .bind(table)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(|(name,)| name).collect())
         })
     }
 
@@ -320,6 +340,20 @@ impl CheckExecutor for SqliteExecutor {
             rows.iter()
                 .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?)))
                 .collect()
+        })
+    }
+
+    fn not_null_columns<'a>(&'a self, dataset: &'a str) -> BoxFuture<'a, ExecResult<Vec<String>>> {
+        Box::pin(async move {
+            let (schema, table) = split_dataset(dataset);
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT name FROM pragma_table_info(?1, ?2) WHERE \"notnull\" = 1 ORDER BY cid",
+            )
+            .bind(table)
+            .bind(schema.unwrap_or("main"))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows.into_iter().map(|(name,)| name).collect())
         })
     }
 

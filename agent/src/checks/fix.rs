@@ -75,6 +75,7 @@ pub fn plan(
         params: &check.params,
         filter: filter.clone(),
         table_columns,
+        not_null_columns: &[],
     };
     let column = check
         .params

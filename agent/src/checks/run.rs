@@ -197,6 +197,10 @@ async fn scan_dataset(
         Err(error) => return (error_all(format!("cannot read the table's columns: {error}")), 0),
     };
     let column_names: Vec<String> = columns.iter().map(|(name, _)| name.clone()).collect();
+    let not_null_columns = executor
+        .not_null_columns(&dataset.dataset)
+        .await
+        .unwrap_or_default();
     let table = dialect.table(&dataset.dataset);
 
     // Compile and place every check.
@@ -238,6 +242,7 @@ async fn scan_dataset(
             params: &check.params,
             filter: filter.clone(),
             table_columns: &column_names,
+            not_null_columns: &not_null_columns,
         };
         let measure = (check.template.compile)(&ctx);
         let slot = match &measure.source {

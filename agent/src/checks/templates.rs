@@ -212,6 +212,8 @@ pub struct Ctx<'a> {
     pub filter: Option<String>,
     /// The dataset's columns (for templates over every column).
     pub table_columns: &'a [String],
+    /// Columns with a NOT NULL constraint.
+    pub not_null_columns: &'a [String],
 }
 
 impl Ctx<'_> {
@@ -430,7 +432,18 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN],
         example: "template: not_null\ncolumn: customer_id",
         validate: ok,
-        compile: |ctx| ctx.rows(format!("{} IS NULL", ctx.col("column"))),
+        compile: |ctx| {
+            let column = ctx.params.text("column").unwrap_or_default();
+            let measure = ctx.rows(format!("{} IS NULL", ctx.col("column")));
+            if ctx.not_null_columns.iter().any(|c| c == column) {
+                // A NOT NULL constraint proves it: no per-row work in the scan.
+                return Measure {
+                    source: Source::Fused(vec!["0".into(), ctx.count_rows()]),
+                    ..measure
+                };
+            }
+            measure
+        },
         fix: None,
     },
     Template {
@@ -998,6 +1011,9 @@ pub static TEMPLATES: &[Template] = &[
         validate: min_or_max,
         compile: |ctx| {
             let value = ctx.val(&ctx.dialect.as_float(&ctx.col("column")));
+            if let Some(stddev) = ctx.dialect.stddev_samp(&value) {
+                return ctx.metric(vec![stddev], Fold::Pick(0), ctx.bounds());
+            }
             ctx.metric(
                 vec![
                     format!("COUNT({value})"),
