@@ -243,10 +243,12 @@ impl DistinctCounters {
     }
 
     fn add_lines(&mut self, lines: &[u8]) {
+        // Every row ends with a newline; an empty line is a row of one empty text.
+        let lines = lines.strip_suffix(b"\n").unwrap_or(lines);
+        if lines.is_empty() && self.maps.len() > 1 {
+            return;
+        }
         for line in lines.split(|byte| *byte == b'\n') {
-            if line.is_empty() && self.maps.len() > 1 {
-                continue;
-            }
             for (index, field) in line
                 .split(|byte| *byte == b'\t')
                 .enumerate()
@@ -383,5 +385,9 @@ mod tests {
         counters.add_lines(b"a\t1\nb\t1\na\t\\N\nc\t2\n");
         counters.add_lines(b"a\t3\n");
         assert_eq!(counters.finish(), vec![[3, 1, 3, 5], [3, 1, 2, 4]]);
+        let mut one = DistinctCounters::new(1);
+        one.add_lines(b"\nx\n");
+        one.add_lines(b"\n");
+        assert_eq!(one.finish(), vec![[2, 1, 2, 3]], "empty texts are values");
     }
 }
