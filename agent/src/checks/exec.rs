@@ -24,6 +24,27 @@ pub type TextRow = Vec<Option<String>>;
 /// holding such values, non-null rows]`.
 pub type DistinctStats = [u64; 4];
 
+/// A column read by a streamed pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamColumn {
+    pub name: String,
+    /// `char(n)`: trailing spaces are padding and dropped before patterns, as a cast to text does.
+    pub blank_padded: bool,
+    /// Regular expressions judged on every value: `(pattern, fails_on_match)`; NULLs never fail.
+    pub patterns: Vec<(String, bool)>,
+}
+
+/// Most patterns judged per column in a streamed pass (one bit each per distinct value).
+pub const MAX_STREAM_PATTERNS: usize = 32;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStats {
+    pub rows: u64,
+    pub distinct: Vec<DistinctStats>,
+    /// Per column, per pattern: rows that fail it.
+    pub pattern_failing: Vec<Vec<u64>>,
+}
+
 pub trait CheckExecutor: Send + Sync {
     fn dialect(&self) -> &'static dyn Dialect;
 
@@ -39,14 +60,15 @@ pub trait CheckExecutor: Send + Sync {
     /// Columns the catalog declares NOT NULL.
     fn not_null_columns<'a>(&'a self, dataset: &'a str) -> BoxFuture<'a, ExecResult<Vec<String>>>;
 
-    /// Distinct-value statistics of several columns in one streamed pass over the data, when the
-    /// engine has a cheaper way than one grouping statement per column.
-    fn streamed_distinct_stats<'a>(
+    /// Distinct-value statistics (and regular-expression failures) of several columns in one
+    /// streamed pass over the data, when the engine has a cheaper way than one grouping statement
+    /// per column.
+    fn streamed_stats<'a>(
         &'a self,
         _dataset: &'a str,
-        _columns: &'a [String],
+        _columns: &'a [StreamColumn],
         _filter: Option<&'a str>,
-    ) -> Option<BoxFuture<'a, ExecResult<Vec<DistinctStats>>>> {
+    ) -> Option<BoxFuture<'a, ExecResult<StreamStats>>> {
         None
     }
 
@@ -170,12 +192,12 @@ impl CheckExecutor for PgExecutor {
         })
     }
 
-    fn streamed_distinct_stats<'a>(
+    fn streamed_stats<'a>(
         &'a self,
         dataset: &'a str,
-        columns: &'a [String],
+        columns: &'a [StreamColumn],
         filter: Option<&'a str>,
-    ) -> Option<BoxFuture<'a, ExecResult<Vec<DistinctStats>>>> {
+    ) -> Option<BoxFuture<'a, ExecResult<StreamStats>>> {
         // One COPY of the projected columns beats one GROUP BY scan per column from three columns
         // on (BENCHMARKS.md: 16 columns of lineitem, 69 s as GROUPING SETS in the server).
         if columns.len() < 3 {
@@ -183,7 +205,10 @@ impl CheckExecutor for PgExecutor {
         }
         Some(Box::pin(async move {
             let dialect = Postgres;
-            let list: Vec<String> = columns.iter().map(|column| dialect.quote_ident(column)).collect();
+            let list: Vec<String> = columns
+                .iter()
+                .map(|column| dialect.quote_ident(&column.name))
+                .collect();
             let filter = filter
                 .map(|filter| format!(" WHERE {filter}"))
                 .unwrap_or_default();
@@ -192,8 +217,9 @@ impl CheckExecutor for PgExecutor {
                 list.join(", "),
                 dialect.table(dataset)
             );
+            let mut counters =
+                DistinctCounters::new(columns).map_err(|error| sqlx::Error::Protocol(error))?;
             let mut stream = self.pool.copy_out_raw(&sql).await?;
-            let mut counters = DistinctCounters::new(columns.len());
             let mut pending: Vec<u8> = Vec::new();
             while let Some(chunk) = stream.try_next().await? {
                 if pending.is_empty() && chunk.ends_with(b"\n") {
@@ -228,18 +254,41 @@ impl CheckExecutor for PgExecutor {
 
 /// Exact distinct counting over COPY text rows: each field's bytes (PostgreSQL's text form, whose
 /// escaping is one-to-one) hashed to 64 bits; `\N` is NULL. A 64-bit hash collides with
-/// probability ~n²/2⁶⁵, about 10⁻⁶ for six million distinct values.
+/// probability ~n²/2⁶⁵, about 10⁻⁶ for six million distinct values. Patterns are judged once per
+/// distinct value (on the unescaped text) and the verdict kept beside its count.
 struct DistinctCounters {
-    maps: Vec<HashMap<u64, u32>>,
+    /// Per column: hash → (rows, pattern failure bits).
+    maps: Vec<HashMap<u64, (u32, u32)>>,
     non_null: Vec<u64>,
+    patterns: Vec<Vec<(regex::Regex, bool)>>,
+    blank_padded: Vec<bool>,
+    rows: u64,
 }
 
 impl DistinctCounters {
-    fn new(columns: usize) -> Self {
-        Self {
-            maps: (0..columns).map(|_| HashMap::new()).collect(),
-            non_null: vec![0; columns],
-        }
+    fn new(columns: &[StreamColumn]) -> Result<Self, String> {
+        let patterns = columns
+            .iter()
+            .map(|column| {
+                column
+                    .patterns
+                    .iter()
+                    .take(MAX_STREAM_PATTERNS)
+                    .map(|(pattern, fails_on_match)| {
+                        regex::Regex::new(pattern)
+                            .map(|regex| (regex, *fails_on_match))
+                            .map_err(|error| format!("pattern `{pattern}`: {error}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            maps: columns.iter().map(|_| HashMap::new()).collect(),
+            non_null: vec![0; columns.len()],
+            patterns,
+            blank_padded: columns.iter().map(|column| column.blank_padded).collect(),
+            rows: 0,
+        })
     }
 
     fn add_lines(&mut self, lines: &[u8]) {
@@ -249,6 +298,7 @@ impl DistinctCounters {
             return;
         }
         for line in lines.split(|byte| *byte == b'\n') {
+            self.rows += 1;
             for (index, field) in line
                 .split(|byte| *byte == b'\t')
                 .enumerate()
@@ -258,28 +308,120 @@ impl DistinctCounters {
                     continue;
                 }
                 self.non_null[index] += 1;
-                let count = self.maps[index]
+                let patterns = &self.patterns[index];
+                let padded = self.blank_padded[index];
+                let entry = self.maps[index]
                     .entry(xxhash_rust::xxh3::xxh3_64(field))
-                    .or_insert(0);
-                *count = count.saturating_add(1);
+                    .or_insert_with(|| (0, failure_bits(patterns, padded, field)));
+                entry.0 = entry.0.saturating_add(1);
             }
         }
     }
 
-    fn finish(self) -> Vec<DistinctStats> {
-        self.maps
+    fn finish(self) -> StreamStats {
+        let distinct = self
+            .maps
             .iter()
-            .zip(self.non_null)
+            .zip(&self.non_null)
             .map(|(map, non_null)| {
                 let (mut repeated_values, mut repeated_rows) = (0_u64, 0_u64);
-                for count in map.values().filter(|count| **count > 1) {
+                for (count, _) in map.values().filter(|(count, _)| *count > 1) {
                     repeated_values += 1;
                     repeated_rows += u64::from(*count);
                 }
-                [map.len() as u64, repeated_values, repeated_rows, non_null]
+                [map.len() as u64, repeated_values, repeated_rows, *non_null]
             })
-            .collect()
+            .collect();
+        let pattern_failing = self
+            .maps
+            .iter()
+            .zip(&self.patterns)
+            .map(|(map, patterns)| {
+                (0..patterns.len())
+                    .map(|bit| {
+                        map.values()
+                            .filter(|(_, bits)| bits & (1 << bit) != 0)
+                            .map(|(count, _)| u64::from(*count))
+                            .sum()
+                    })
+                    .collect()
+            })
+            .collect();
+        StreamStats {
+            rows: self.rows,
+            distinct,
+            pattern_failing,
+        }
     }
+}
+
+/// Which patterns a COPY text field fails, as bits.
+fn failure_bits(patterns: &[(regex::Regex, bool)], blank_padded: bool, field: &[u8]) -> u32 {
+    if patterns.is_empty() {
+        return 0;
+    }
+    let text = unescape_copy_text(field);
+    let text = if blank_padded {
+        text.trim_end_matches(' ')
+    } else {
+        text.as_str()
+    };
+    let mut bits = 0;
+    for (bit, (regex, fails_on_match)) in patterns.iter().enumerate() {
+        if regex.is_match(text) == *fails_on_match {
+            bits |= 1 << bit;
+        }
+    }
+    bits
+}
+
+/// The value of a COPY text field: `\\`, `\n`, `\t`, `\r`, `\b`, `\f`, `\v`, octal `\NNN` and
+/// `\xHH` escapes undone.
+fn unescape_copy_text(field: &[u8]) -> String {
+    if !field.contains(&b'\\') {
+        return String::from_utf8_lossy(field).into_owned();
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut index = 0;
+    while index < field.len() {
+        let byte = field[index];
+        if byte != b'\\' || index + 1 == field.len() {
+            out.push(byte);
+            index += 1;
+            continue;
+        }
+        let next = field[index + 1];
+        index += 2;
+        match next {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'v' => out.push(11),
+            b'0'..=b'7' => {
+                let mut value = u32::from(next - b'0');
+                while index < field.len() && value < 32 && (b'0'..=b'7').contains(&field[index]) {
+                    value = value * 8 + u32::from(field[index] - b'0');
+                    index += 1;
+                }
+                out.push(u8::try_from(value & 0xff).unwrap_or(0));
+            }
+            b'x' => {
+                let digits: Vec<u8> = field[index..]
+                    .iter()
+                    .take(2)
+                    .take_while(|digit| digit.is_ascii_hexdigit())
+                    .copied()
+                    .collect();
+                index += digits.len();
+                let value = u8::from_str_radix(std::str::from_utf8(&digits).unwrap_or("0"), 16).unwrap_or(0);
+                out.push(value);
+            }
+            other => out.push(other),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 pub struct SqliteExecutor {
@@ -380,14 +522,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn distinct_counters_count_values_repeats_and_nulls_per_column() {
-        let mut counters = DistinctCounters::new(2);
-        counters.add_lines(b"a\t1\nb\t1\na\t\\N\nc\t2\n");
+    fn distinct_counters_count_values_repeats_nulls_and_pattern_failures_per_column() {
+        let column = |name: &str, padded: bool, patterns: Vec<(String, bool)>| StreamColumn {
+            name: name.into(),
+            blank_padded: padded,
+            patterns,
+        };
+        let mut counters = DistinctCounters::new(&[
+            column("a", true, vec![("^[ab]$".into(), false)]),
+            column("b", false, vec![("^1$".into(), true), ("^[0-9]$".into(), false)]),
+        ])
+        .unwrap();
+        counters.add_lines(b"a  \t1\nb\t1\na\t\\N\nc\t2\n");
         counters.add_lines(b"a\t3\n");
-        assert_eq!(counters.finish(), vec![[3, 1, 3, 5], [3, 1, 2, 4]]);
-        let mut one = DistinctCounters::new(1);
+        let stats = counters.finish();
+        assert_eq!(stats.rows, 5);
+        // "a  " and "a" hash apart (distinct in char(n) only after a cast); both match after trimming.
+        assert_eq!(stats.distinct, vec![[4, 1, 2, 5], [3, 1, 2, 4]]);
+        assert_eq!(stats.pattern_failing, vec![vec![1], vec![2, 0]]);
+
+        let mut one = DistinctCounters::new(&[column("x", false, vec![])]).unwrap();
         one.add_lines(b"\nx\n");
         one.add_lines(b"\n");
-        assert_eq!(one.finish(), vec![[2, 1, 2, 3]], "empty texts are values");
+        assert_eq!(
+            one.finish().distinct,
+            vec![[2, 1, 2, 3]],
+            "empty texts are values"
+        );
+    }
+
+    #[test]
+    fn copy_text_escapes_are_undone() {
+        assert_eq!(unescape_copy_text(b"a\\tb\\\\c\\nd"), "a\tb\\c\nd");
+        assert_eq!(unescape_copy_text(b"\\101\\x42"), "AB");
+        assert_eq!(unescape_copy_text(b"plain"), "plain");
     }
 }

@@ -13,9 +13,9 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::exec::{CheckExecutor, DistinctStats, TextRow};
+use super::exec::{CheckExecutor, MAX_STREAM_PATTERNS, StreamColumn, StreamStats, TextRow};
 use super::model::{Check, CheckSuite, Dimension, Severity, format_number};
-use super::templates::{Bounds, Ctx, Fold, Measure, Outcome, SchemaRule, Source};
+use super::templates::{Bounds, Ctx, Fold, Measure, Outcome, SchemaRule, Source, row_regex};
 use crate::profiler::mask_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,6 +94,8 @@ enum Slot {
     Distinct(usize),
     Query(usize),
     Schema(SchemaRule),
+    /// A regular expression judged in a streamed pass (index into the stream patterns).
+    Pattern(usize),
 }
 
 struct Planned<'a> {
@@ -110,7 +112,7 @@ enum Task {
         sql: String,
     },
     Distinct {
-        columns: Vec<String>,
+        columns: Vec<StreamColumn>,
         filter: Option<String>,
     },
     DistinctOne {
@@ -125,7 +127,7 @@ enum Task {
 
 enum TaskOutput {
     Fused(Result<TextRow, String>),
-    Distinct(Result<Vec<DistinctStats>, String>),
+    Distinct(Result<StreamStats, String>),
     DistinctOne(usize, Result<TextRow, String>),
     Query(usize, Result<TextRow, String>),
 }
@@ -197,11 +199,55 @@ async fn scan_dataset(
         Err(error) => return (error_all(format!("cannot read the table's columns: {error}")), 0),
     };
     let column_names: Vec<String> = columns.iter().map(|(name, _)| name.clone()).collect();
+    let columns_by_name: HashMap<&str, &str> = columns
+        .iter()
+        .map(|(name, kind)| (name.as_str(), kind.as_str()))
+        .collect();
     let not_null_columns = executor
         .not_null_columns(&dataset.dataset)
         .await
         .unwrap_or_default();
     let table = dialect.table(&dataset.dataset);
+
+    // Which filters get a streamed pass: those whose distinct-statistics columns the engine can
+    // stream (PostgreSQL, three columns or more). Regular-expression row checks on those columns
+    // ride along, judged once per distinct value instead of once per row in SQL.
+    let mut distinct_keys: Vec<(String, Option<String>)> = Vec::new();
+    for check in &dataset.checks {
+        let filter = combine_filters(dataset.filter.as_deref(), check.filter.as_deref());
+        if let Some(column) = distinct_column(check)
+            && column_names.contains(&column)
+            && !distinct_keys.contains(&(column.clone(), filter.clone()))
+        {
+            distinct_keys.push((column, filter));
+        }
+    }
+    let mut streamed_keys: Vec<(String, Option<String>)> = Vec::new();
+    let mut filters: Vec<Option<String>> = Vec::new();
+    for (_, filter) in &distinct_keys {
+        if !filters.contains(filter) {
+            filters.push(filter.clone());
+        }
+    }
+    for filter in filters {
+        let probe: Vec<StreamColumn> = distinct_keys
+            .iter()
+            .filter(|(_, f)| *f == filter)
+            .map(|(column, _)| StreamColumn {
+                name: column.clone(),
+                blank_padded: false,
+                patterns: Vec::new(),
+            })
+            .collect();
+        if executor
+            .streamed_stats(&dataset.dataset, &probe, filter.as_deref())
+            .is_some()
+        {
+            streamed_keys.extend(probe.into_iter().map(|column| (column.name, filter.clone())));
+        }
+    }
+    // (column, filter, pattern, fails_on_match) judged in a stream.
+    let mut stream_patterns: Vec<(String, Option<String>, String, bool)> = Vec::new();
 
     // Compile and place every check.
     let mut errors: BTreeMap<usize, String> = BTreeMap::new();
@@ -245,6 +291,19 @@ async fn scan_dataset(
             not_null_columns: &not_null_columns,
         };
         let measure = (check.template.compile)(&ctx);
+        if let Some((column, pattern, fails_on_match)) = row_regex(check.template, &check.params)
+            && streamed_keys.contains(&(column.clone(), filter.clone()))
+            && stream_patterns
+                .iter()
+                .filter(|(c, f, _, _)| *c == column && *f == filter)
+                .count()
+                < MAX_STREAM_PATTERNS
+        {
+            stream_patterns.push((column, filter, pattern, fails_on_match));
+            let slot = Slot::Pattern(stream_patterns.len() - 1);
+            planned.push((position, Planned { check, measure, slot }));
+            continue;
+        }
         let slot = match &measure.source {
             Source::Fused(aggregates) => Slot::Fused(
                 aggregates
@@ -296,16 +355,40 @@ async fn scan_dataset(
             None => by_filter.push((filter.clone(), vec![(index, column.clone())])),
         }
     }
-    let mut streamed_groups: Vec<Vec<usize>> = Vec::new();
+    // Per streamed pass: the distinct slots of its columns, and per pattern slot (column, bit).
+    let mut streamed_groups: Vec<(Vec<usize>, Vec<(usize, usize, usize)>)> = Vec::new();
     for (filter, columns) in by_filter {
-        let names: Vec<String> = columns.iter().map(|(_, name)| name.clone()).collect();
-        let streamable = executor
-            .streamed_distinct_stats(&dataset.dataset, &names, filter.as_deref())
-            .is_some();
+        let streamable = columns
+            .iter()
+            .all(|(_, column)| streamed_keys.contains(&(column.clone(), filter.clone())));
         if streamable {
-            streamed_groups.push(columns.iter().map(|(index, _)| *index).collect());
+            let mut stream_columns: Vec<StreamColumn> = columns
+                .iter()
+                .map(|(_, name)| StreamColumn {
+                    name: name.clone(),
+                    blank_padded: columns_by_name
+                        .get(name.as_str())
+                        .is_some_and(|kind| kind.starts_with("character(") || kind.ends_with("|bpchar")),
+                    patterns: Vec::new(),
+                })
+                .collect();
+            let mut pattern_slots = Vec::new();
+            for (slot, (column, pattern_filter, pattern, fails_on_match)) in
+                stream_patterns.iter().enumerate()
+            {
+                if *pattern_filter != filter {
+                    continue;
+                }
+                if let Some(index) = stream_columns.iter().position(|c| c.name == *column) {
+                    stream_columns[index]
+                        .patterns
+                        .push((pattern.clone(), *fails_on_match));
+                    pattern_slots.push((slot, index, stream_columns[index].patterns.len() - 1));
+                }
+            }
+            streamed_groups.push((columns.iter().map(|(index, _)| *index).collect(), pattern_slots));
             tasks.push(Task::Distinct {
-                columns: names,
+                columns: stream_columns,
                 filter,
             });
         } else {
@@ -341,11 +424,10 @@ async fn scan_dataset(
                 TaskOutput::Fused(executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
             }
             Task::Distinct { columns, filter } => {
-                let result =
-                    match executor.streamed_distinct_stats(&dataset.dataset, &columns, filter.as_deref()) {
-                        Some(future) => future.await.map_err(|e| e.to_string()),
-                        None => Err("streamed statistics unavailable".to_owned()),
-                    };
+                let result = match executor.streamed_stats(&dataset.dataset, &columns, filter.as_deref()) {
+                    Some(future) => future.await.map_err(|e| e.to_string()),
+                    None => Err("streamed statistics unavailable".to_owned()),
+                };
                 TaskOutput::Distinct(result)
             }
             Task::DistinctOne { sql, index } => {
@@ -364,18 +446,34 @@ async fn scan_dataset(
     let mut distinct_values: Vec<Option<Result<Vec<Option<String>>, String>>> =
         vec![None; distinct_columns.len()];
     let mut query_values: Vec<Option<Result<TextRow, String>>> = vec![None; queries.len()];
+    let mut pattern_values: Vec<Option<Result<TextRow, String>>> = vec![None; stream_patterns.len()];
     let mut streamed = streamed_groups.into_iter();
     for output in outputs {
         match output {
             TaskOutput::Fused(result) => fused_values = Some(result),
             TaskOutput::Distinct(result) => {
-                let group = streamed.next().unwrap_or_default();
+                let (group, pattern_slots) = streamed.next().unwrap_or_default();
                 for (position, index) in group.into_iter().enumerate() {
                     distinct_values[index] = Some(match &result {
                         Ok(stats) => Ok(stats
+                            .distinct
                             .get(position)
                             .map(|stat| stat.iter().map(|value| Some(value.to_string())).collect())
                             .unwrap_or_default()),
+                        Err(error) => Err(error.clone()),
+                    });
+                }
+                for (slot, column, bit) in pattern_slots {
+                    pattern_values[slot] = Some(match &result {
+                        Ok(stats) => {
+                            let failing = stats
+                                .pattern_failing
+                                .get(column)
+                                .and_then(|bits| bits.get(bit))
+                                .copied()
+                                .unwrap_or(0);
+                            Ok(vec![Some(failing.to_string()), Some(stats.rows.to_string())])
+                        }
                         Err(error) => Err(error.clone()),
                     });
                 }
@@ -431,6 +529,9 @@ async fn scan_dataset(
                 .clone()
                 .unwrap_or_else(|| Err("the statement did not run".into())),
             Slot::Schema(_) => Ok(Vec::new()),
+            Slot::Pattern(index) => pattern_values[*index]
+                .clone()
+                .unwrap_or_else(|| Err("the streamed pass did not run".into())),
         };
         match values {
             Err(error) => result.message = format!("query failed: {error}"),
@@ -488,6 +589,16 @@ async fn scan_dataset(
         results.push(result);
     }
     (results, table_scans + extra_scans)
+}
+
+/// The column whose distinct-value statistics a check reads, if any.
+fn distinct_column(check: &Check) -> Option<String> {
+    match check.template.name {
+        "unique" | "distinct_count_between" | "duplicate_count_between" | "unique_share_min" => {
+            check.params.text("column").map(str::to_owned)
+        }
+        _ => None,
+    }
 }
 
 fn parse_count(value: Option<&Option<String>>) -> Option<u64> {

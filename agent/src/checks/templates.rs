@@ -1630,6 +1630,30 @@ fn schema(rule: SchemaRule) -> Measure {
     }
 }
 
+/// A row check that is one regular expression on one column: `(column, pattern, fails_on_match)`.
+/// The planner may evaluate these on values it streams anyway (see `checks::run`), once per
+/// distinct value, instead of once per row in SQL.
+pub fn row_regex(template: &Template, params: &Params) -> Option<(String, String, bool)> {
+    let pattern = match template.name {
+        "email" => EMAIL,
+        "phone_e164" => PHONE_E164,
+        "phone_national" => PHONE_NATIONAL,
+        "url" => URL,
+        "uuid" => UUID,
+        "ipv4" => IPV4,
+        "ipv6" => IPV6,
+        "us_zip_code" => US_ZIP,
+        "iso_date_text" => ISO_DATE,
+        "integer_text" => INTEGER,
+        "decimal_text" => DECIMAL,
+        "boolean_text" => BOOLEAN,
+        "regex_match" | "regex_not_match" => params.text("pattern")?,
+        _ => return None,
+    };
+    let column = params.text("column")?.to_owned();
+    Some((column, pattern.to_owned(), template.name == "regex_not_match"))
+}
+
 pub fn find(name: &str) -> Option<&'static Template> {
     TEMPLATES.iter().find(|template| template.name == name)
 }
