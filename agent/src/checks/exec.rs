@@ -34,6 +34,9 @@ pub struct StreamColumn {
     pub patterns: Vec<(String, bool)>,
 }
 
+/// Bytes of whole COPY rows handed to the hashing thread at once.
+const STREAM_BATCH_BYTES: usize = 1 << 20;
+
 /// Most patterns judged per column in a streamed pass (one bit each per distinct value).
 pub const MAX_STREAM_PATTERNS: usize = 32;
 
@@ -217,22 +220,37 @@ impl CheckExecutor for PgExecutor {
                 list.join(", "),
                 dialect.table(dataset)
             );
-            let mut counters =
-                DistinctCounters::new(columns).map_err(|error| sqlx::Error::Protocol(error))?;
+            let mut counters = DistinctCounters::new(columns).map_err(sqlx::Error::Protocol)?;
+            // Hashing runs on a blocking thread fed with ~1 MiB runs of whole rows, so the server
+            // keeps producing while the agent counts.
+            let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+            let hasher = tokio::task::spawn_blocking(move || {
+                while let Some(lines) = receiver.blocking_recv() {
+                    counters.add_lines(&lines);
+                }
+                counters.finish()
+            });
             let mut stream = self.pool.copy_out_raw(&sql).await?;
-            let mut pending: Vec<u8> = Vec::new();
+            let mut pending: Vec<u8> = Vec::with_capacity(STREAM_BATCH_BYTES + 4096);
             while let Some(chunk) = stream.try_next().await? {
-                if pending.is_empty() && chunk.ends_with(b"\n") {
-                    counters.add_lines(&chunk);
-                } else {
-                    pending.extend_from_slice(&chunk);
-                    if let Some(end) = pending.iter().rposition(|byte| *byte == b'\n') {
-                        counters.add_lines(&pending[..=end]);
-                        pending.drain(..=end);
+                pending.extend_from_slice(&chunk);
+                if pending.len() >= STREAM_BATCH_BYTES
+                    && let Some(end) = pending.iter().rposition(|byte| *byte == b'\n')
+                {
+                    let rest = pending.split_off(end + 1);
+                    let full = std::mem::replace(&mut pending, rest);
+                    if sender.send(full).await.is_err() {
+                        break;
                     }
                 }
             }
-            Ok(counters.finish())
+            if !pending.is_empty() {
+                let _ = sender.send(pending).await;
+            }
+            drop(sender);
+            hasher
+                .await
+                .map_err(|error| sqlx::Error::Protocol(format!("the hashing thread failed: {error}")))
         }))
     }
 

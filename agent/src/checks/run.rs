@@ -104,6 +104,9 @@ struct Planned<'a> {
     slot: Slot,
 }
 
+/// A streamed pass's distinct-statistics slots, and its pattern slots as (slot, column, bit).
+type StreamedGroup = (Vec<usize>, Vec<(usize, usize, usize)>);
+
 /// Distinct-statistics columns sharing one filter: (filter, [(slot index, column)]).
 type FilterGroup = (Option<String>, Vec<(usize, String)>);
 
@@ -356,7 +359,7 @@ async fn scan_dataset(
         }
     }
     // Per streamed pass: the distinct slots of its columns, and per pattern slot (column, bit).
-    let mut streamed_groups: Vec<(Vec<usize>, Vec<(usize, usize, usize)>)> = Vec::new();
+    let mut streamed_groups: Vec<StreamedGroup> = Vec::new();
     for (filter, columns) in by_filter {
         let streamable = columns
             .iter()
