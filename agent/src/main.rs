@@ -1,5 +1,6 @@
 //! `cwic-agent`: runs next to the data, measures it, and ships only metrics to the control plane.
 
+mod checks;
 mod collector;
 mod config;
 mod enroll;
@@ -74,6 +75,17 @@ enum Command {
     /// Enroll with the control plane: trade a one-time token for this agent's identity and broker
     /// credentials (written to `--out`, next to the config file).
     Enroll(enroll::EnrollArgs),
+    /// Check templates and check files: list the templates, print the check-file JSON Schema.
+    #[command(subcommand)]
+    Checks(checks::cli::ChecksCommand),
+    /// Run a check file against a database once and print the results; needs no config file.
+    ///
+    /// Exits 1 when a check at or above `--fail-on` fails or cannot run, 2 when the check file or
+    /// the source cannot be used. `--format junit` writes JUnit XML for CI systems.
+    Scan(checks::cli::ScanArgs),
+    /// Repair what a check found, where the repair is well defined; `--dry-run` previews, `--confirm`
+    /// applies in one transaction with a before-image, `--undo <id>` restores it.
+    Fix(checks::cli::FixArgs),
     /// Check a configuration file and that its sources are reachable, then exit.
     Validate {
         #[arg(long, short, env = "CWIC_AGENT_CONFIG")]
@@ -97,6 +109,9 @@ fn main() -> ExitCode {
             Command::Validate { config } => validate(&config).await,
             Command::Profile(args) => profile_cli::run(args).await,
             Command::Enroll(args) => enroll::run(args).await,
+            Command::Checks(command) => checks::cli::run_checks_command(command),
+            Command::Scan(args) => checks::cli::run_scan(args).await,
+            Command::Fix(args) => checks::cli::run_fix(args).await,
         }
     });
     match result {

@@ -41,7 +41,7 @@ mod tests;
 pub use boolean::BooleanAccumulator;
 pub use columns::{ColumnBatch, ColumnBuffer, ColumnShape, ColumnValues, TableProfiler};
 pub use correlation::{CorrelationAccumulator, CorrelationProfile};
-pub use mask::mask_top_values;
+pub use mask::{mask_text, mask_top_values};
 pub use numeric::{IntegerAccumulator, NumericAccumulator};
 pub use profile::{ColumnKind, ColumnProfile, ProfileValue};
 pub use temporal::TemporalAccumulator;
