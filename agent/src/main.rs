@@ -2,6 +2,7 @@
 
 mod checks;
 mod collector;
+mod commands;
 mod config;
 mod enroll;
 mod profile_cli;
@@ -156,7 +157,29 @@ async fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a session of `run` ended.
+enum Session {
+    Done,
+    /// `reload_config` from the control plane: start again with the re-read config.
+    Reload,
+}
+
 async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    loop {
+        match run_session(path, runs, &shutdown).await? {
+            Session::Done => return Ok(ExitCode::SUCCESS),
+            Session::Reload => info!("reloading the config"),
+        }
+    }
+}
+
+async fn run_session(
+    path: &Path,
+    runs: Option<u64>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Session> {
     let config = AgentConfig::load(path)?;
     let sources = source::connect_all(path, &config.sources).await?;
     let spool = Arc::new(Spool::open(&config.spool_dir)?);
@@ -180,9 +203,20 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         "agent started"
     );
 
-    let cancel = CancellationToken::new();
+    let cancel = shutdown.child_token();
     let finish = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let run_now = Arc::new(Notify::new());
+    let reload = CancellationToken::new();
+    let commands_task = tokio::spawn(commands::listen(
+        shipper.client(),
+        cwic_shared::subjects::command_subject(&config.tenant, &config.agent_id),
+        commands::Controls {
+            config_path: path.to_path_buf(),
+            run_now: run_now.clone(),
+            reload: reload.clone(),
+        },
+        cancel.clone(),
+    ));
     let shipper_task = tokio::spawn(shipper.run(cancel.clone(), finish.clone()));
     // Enrolled agents report to the control plane until they stop (`cwic-agent enroll` wrote the identity).
     let heartbeat_stop = cancel.child_token();
@@ -203,10 +237,16 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut completed = 0_u64;
     let mut lineage_fingerprints: Vec<Option<u64>> = vec![None; sources.len()];
+    let mut reloading = false;
     while runs.is_none_or(|limit| completed < limit) {
         tokio::select! {
             () = cancel.cancelled() => break,
+            () = reload.cancelled() => {
+                reloading = true;
+                break;
+            }
             _ = ticker.tick() => {}
+            () = run_now.notified() => info!("run requested by the control plane"),
         }
         for ((source_config, source), fingerprint) in config
             .sources
@@ -236,7 +276,10 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         }
         completed += 1;
     }
-    if runs.is_some() {
+    if reloading {
+        // End this session like a stop: what waits in the outbox is sent by the next one.
+        cancel.cancel();
+    } else if runs.is_some() {
         info!(
             runs = completed,
             "collection runs done, sending what waits in the outbox"
@@ -244,13 +287,18 @@ async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
         finish.cancel();
     }
     shipper_task.await.context("the shipper task failed")??;
+    cancel.cancel();
+    commands_task.await.context("the command listener failed")?;
     heartbeat_stop.cancel();
     if let Some(task) = heartbeat_task {
         task.await.context("the heartbeat task failed")?;
     }
     let left = spool.pending()?.len();
+    if reloading {
+        return Ok(Session::Reload);
+    }
     info!(pending = left, "agent stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(Session::Done)
 }
 
 /// Cancels on SIGTERM or Ctrl-C; batches not yet sent stay in the outbox for the next start.

@@ -39,6 +39,11 @@ enum RoundEnd {
 }
 
 impl Shipper {
+    /// The broker connection, shared with the command listener.
+    pub fn client(&self) -> async_nats::Client {
+        self.jetstream.client()
+    }
+
     /// Starts the NATS connection in the background; it keeps retrying while the broker is away, so the
     /// agent collects into the outbox from its first minute even with no broker.
     ///

@@ -99,6 +99,7 @@ impl Application {
             limits: Arc::new(RateLimits::new(config.rate_limits)),
             public_url: config.public_url,
             ingest_stats: stats,
+            nats: ingest.as_ref().map(IngestService::client),
         };
         let router = api::router(state, &config.console_dir);
         let listener = TcpListener::bind(config.listen)

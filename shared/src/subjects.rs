@@ -7,12 +7,24 @@ use crate::{AgentId, TenantId};
 
 /// The JetStream stream that holds all agent traffic.
 pub const AGENT_STREAM: &str = "CWIC_AGENT";
-/// Subjects the agent stream captures.
-pub const AGENT_STREAM_SUBJECTS: &str = "cwic.*.agent.*.*";
+/// Subjects the agent stream captures: every kind an agent publishes, and not the command subject
+/// (a command is a request; a stream capturing it would answer with its own publish ack).
+pub const AGENT_STREAM_SUBJECTS: [&str; 5] = [
+    "cwic.*.agent.*.metrics",
+    "cwic.*.agent.*.checks",
+    "cwic.*.agent.*.schema",
+    "cwic.*.agent.*.lineage",
+    "cwic.*.agent.*.heartbeat",
+];
 /// Subjects carrying metric batches, for consumer filters.
 pub const METRICS_FILTER: &str = "cwic.*.agent.*.metrics";
 /// Subjects carrying SQL for lineage, for consumer filters.
 pub const LINEAGE_FILTER: &str = "cwic.*.agent.*.lineage";
+
+/// The subject an agent listens on for commands from the control plane (request/reply).
+pub fn command_subject(tenant: &TenantId, agent: &AgentId) -> String {
+    format!("cwic.{tenant}.agent.{agent}.cmd")
+}
 
 /// The reply-inbox prefix of an agent, `_INBOX.cwic.<tenant>.<agent>`: its broker credentials allow
 /// subscribing below it only, so JetStream publish acks must arrive there.

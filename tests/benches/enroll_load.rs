@@ -52,7 +52,10 @@ async fn ensure_stream(client: &async_nats::Client) {
         .get_or_create_stream(async_nats::jetstream::stream::Config {
             // The control plane's stream on the operator-mode server; the same one on the plain server.
             name: cwic_shared::subjects::AGENT_STREAM.into(),
-            subjects: vec![cwic_shared::subjects::AGENT_STREAM_SUBJECTS.into()],
+            subjects: cwic_shared::subjects::AGENT_STREAM_SUBJECTS
+                .iter()
+                .map(|subject| (*subject).into())
+                .collect(),
             ..Default::default()
         })
         .await

@@ -738,6 +738,15 @@ impl AgentSetup {
 
     /// Starts `cwic-agent run --runs <runs>` with its log in the setup folder.
     pub fn spawn(&self, runs: u64) -> anyhow::Result<Child> {
+        self.spawn_with(&["--runs", &runs.to_string()])
+    }
+
+    /// Runs until stopped (no `--runs` limit), as deployed.
+    pub fn spawn_forever(&self) -> anyhow::Result<Child> {
+        self.spawn_with(&[])
+    }
+
+    fn spawn_with(&self, extra: &[&str]) -> anyhow::Result<Child> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -745,7 +754,7 @@ impl AgentSetup {
         Ok(Command::new(binary("cwic-agent"))
             .args(["run", "--config"])
             .arg(&self.config_path)
-            .args(["--runs", &runs.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?)

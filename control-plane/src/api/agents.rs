@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::access::{Manage, Read};
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::{ApiJson, AppState};
 use crate::grpc::{ENROLLMENT_TOKEN_PREFIX, new_secret};
 
@@ -32,6 +32,72 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_agents))
         .routes(routes!(create_enrollment_token))
         .routes(routes!(put_agent_config))
+        .routes(routes!(send_command))
+}
+
+/// How long the control plane waits for an agent to answer a command.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CommandRequest {
+    /// `run_now` (collect at once) or `reload_config` (re-read the config file and restart with it).
+    command: String,
+}
+
+const COMMANDS: [&str; 2] = ["run_now", "reload_config"];
+
+/// Sends a command to a connected agent and returns its answer (request/reply on the agent's
+/// command subject). Every command is in the audit log.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/commands", tag = "agents", security(("bearer" = ["admin"])),
+    params(("id" = String, Path, description = "Agent id")), request_body = CommandRequest,
+    responses((status = 200, body = Value, description = "The agent's answer: `{ok, message}`"),
+              (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn send_command(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CommandRequest>,
+) -> ApiResult<Json<Value>> {
+    let agent = AgentId::parse(&id)
+        .map_err(|error| ApiError::bad_request(error.to_string(), json!({"field": "id"})))?;
+    if !COMMANDS.contains(&request.command.as_str()) {
+        return Err(ApiError::bad_request(
+            format!(
+                "unknown command `{}` (expected run_now or reload_config)",
+                request.command
+            ),
+            json!({"field": "command"}),
+        ));
+    }
+    let Some(nats) = &state.nats else {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "this control plane has no broker connection",
+        ));
+    };
+    let subject = cwic_shared::subjects::command_subject(&caller.tenant, &agent);
+    let payload = serde_json::to_vec(&json!({"command": request.command}))
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let reply = tokio::time::timeout(COMMAND_TIMEOUT, nats.request(subject, payload.into())).await;
+    let not_listening = || {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!("agent `{agent}` is not connected (no answer on its command subject)"),
+        )
+    };
+    let message = match reply {
+        Ok(Ok(message)) => message,
+        Ok(Err(error)) if error.kind() == async_nats::RequestErrorKind::NoResponders => {
+            return Err(not_listening());
+        }
+        Ok(Err(_)) | Err(_) => return Err(not_listening()),
+    };
+    let answer: Value = serde_json::from_slice(&message.payload)
+        .unwrap_or_else(|_| json!({"ok": false, "message": "the agent's answer is not JSON"}));
+    Ok(Json(
+        json!({"agent_id": agent, "command": request.command, "answer": answer}),
+    ))
 }
 
 /// The tenant's agents: online (heartbeat or batch within 90 s), stale (15 min) or offline, and

@@ -43,6 +43,8 @@ pub struct AppState {
     /// This server's external base URL (for SSO callbacks); `None` uses each request's Host.
     pub public_url: Option<String>,
     pub ingest_stats: Arc<IngestStats>,
+    /// The broker, for commands to agents; `None` when serving without one.
+    pub nats: Option<async_nats::Client>,
 }
 
 #[derive(OpenApi)]

@@ -80,6 +80,13 @@ pub struct IngestStats {
     pub lineage_lag: AtomicU64,
 }
 
+impl IngestService {
+    /// The broker connection, shared with the API for commands to agents.
+    pub fn client(&self) -> async_nats::Client {
+        self.jetstream.client()
+    }
+}
+
 pub struct IngestService {
     jetstream: jetstream::Context,
     store: Store,
@@ -142,11 +149,14 @@ impl IngestService {
         name: &str,
         filter: &str,
     ) -> Result<jetstream::consumer::Consumer<pull::Config>, IngestError> {
-        let stream = self
-            .jetstream
-            .get_or_create_stream(stream::Config {
+        // Create, or bring an existing stream's definition up to date (e.g. its subjects).
+        self.jetstream
+            .create_or_update_stream(stream::Config {
                 name: AGENT_STREAM.to_owned(),
-                subjects: vec![AGENT_STREAM_SUBJECTS.to_owned()],
+                subjects: AGENT_STREAM_SUBJECTS
+                    .iter()
+                    .map(|subject| (*subject).to_owned())
+                    .collect(),
                 retention: stream::RetentionPolicy::Limits,
                 storage: stream::StorageType::File,
                 max_age: RETENTION,
@@ -154,6 +164,11 @@ impl IngestService {
                 duplicate_window: DUPLICATE_WINDOW,
                 ..Default::default()
             })
+            .await
+            .map_err(|error| IngestError::Setup(error.to_string()))?;
+        let stream = self
+            .jetstream
+            .get_stream(AGENT_STREAM)
             .await
             .map_err(|error| IngestError::Setup(error.to_string()))?;
         stream
