@@ -90,8 +90,20 @@ fn describe(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// First leg: where to send the browser, with a fresh state, nonce and PKCE (S256) challenge.
-pub async fn authorize(connection: &Connection, redirect_url: &str) -> Result<Authorization, SsoError> {
+/// The provider's client as discovered from its issuer, with our callback URL.
+type ProviderClient = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
+async fn provider_client(
+    connection: &Connection,
+    redirect_url: &str,
+) -> Result<(ProviderClient, openidconnect::reqwest::Client), SsoError> {
     let http = http_client()?;
     let metadata = discover(connection, &http).await?;
     let redirect = RedirectUrl::new(redirect_url.to_owned())
@@ -102,6 +114,12 @@ pub async fn authorize(connection: &Connection, redirect_url: &str) -> Result<Au
         Some(ClientSecret::new(connection.client_secret.clone())),
     )
     .set_redirect_uri(redirect);
+    Ok((client, http))
+}
+
+/// First leg: where to send the browser, with a fresh state, nonce and PKCE (S256) challenge.
+pub async fn authorize(connection: &Connection, redirect_url: &str) -> Result<Authorization, SsoError> {
+    let (client, _) = provider_client(connection, redirect_url).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
         .authorize_url(
@@ -130,16 +148,7 @@ pub async fn complete(
     pkce_verifier: &str,
     nonce: &str,
 ) -> Result<Identity, SsoError> {
-    let http = http_client()?;
-    let metadata = discover(connection, &http).await?;
-    let redirect = RedirectUrl::new(redirect_url.to_owned())
-        .map_err(|_| SsoError::RedirectUrl(redirect_url.to_owned()))?;
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(connection.client_id.clone()),
-        Some(ClientSecret::new(connection.client_secret.clone())),
-    )
-    .set_redirect_uri(redirect);
+    let (client, http) = provider_client(connection, redirect_url).await?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .map_err(|error| SsoError::Exchange(describe(&error)))?
