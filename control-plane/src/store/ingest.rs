@@ -202,6 +202,93 @@ impl Store {
         Ok(())
     }
 
+    /// The ids of every asset the batches observe, creating the ones never seen before (committed at
+    /// once; their details are brought up to date by the group's transaction).
+    async fn ensure_assets(
+        &self,
+        checked: &[Checked<'_>],
+    ) -> StoreResult<HashMap<(String, String, String, String), Uuid>> {
+        let mut wanted: BTreeMap<(&str, &str, &str, &str), (&Checked<'_>, &AssetObservation)> =
+            BTreeMap::new();
+        for c in checked {
+            for asset in &c.incoming.batch.assets {
+                wanted
+                    .entry((
+                        c.incoming.tenant.as_str(),
+                        c.incoming.batch.source_name.as_str(),
+                        asset.schema.as_str(),
+                        asset.name.as_str(),
+                    ))
+                    .or_insert((c, asset));
+            }
+        }
+        let rows: Vec<_> = wanted.iter().collect();
+        let lookup = || {
+            sqlx::query_as::<_, (Uuid, String, String, String, String)>(
+                "SELECT a.id, a.tenant_id, a.source_name, a.schema_name, a.name
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS k (t, s, sc, n)
+                 JOIN assets a ON a.tenant_id = k.t AND a.source_name = k.s AND a.schema_name = k.sc AND a.name = k.n",
+            )
+            .bind(rows.iter().map(|(key, _)| key.0).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(key, _)| key.1).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(key, _)| key.2).collect::<Vec<_>>())
+            .bind(rows.iter().map(|(key, _)| key.3).collect::<Vec<_>>())
+        };
+        let mut ids: HashMap<(String, String, String, String), Uuid> = lookup()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, tenant, source, schema, name)| ((tenant, source, schema, name), id))
+            .collect();
+        let missing: Vec<_> = rows
+            .iter()
+            .filter(|(key, _)| {
+                !ids.contains_key(&(
+                    key.0.to_owned(),
+                    key.1.to_owned(),
+                    key.2.to_owned(),
+                    key.3.to_owned(),
+                ))
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(ids);
+        }
+        sqlx::query(
+            "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind, agent_id,
+                                 first_seen_at, last_seen_at, last_error)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                  $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+             ON CONFLICT (tenant_id, source_name, schema_name, name) DO NOTHING",
+        )
+        .bind(missing.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(key, _)| key.0).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(key, _)| key.1).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(_, (c, _))| c.incoming.batch.source_kind.as_str()).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(key, _)| key.2).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(key, _)| key.3).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(_, (_, asset))| asset_kind_name(asset.kind)).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(_, (c, _))| c.incoming.agent.as_str()).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(_, (c, _))| c.collected_at).collect::<Vec<_>>())
+        .bind(missing.iter().map(|(_, (c, _))| c.collected_at).collect::<Vec<_>>())
+        .bind(
+            missing
+                .iter()
+                .map(|(_, (_, asset))| (!asset.error.is_empty()).then_some(asset.error.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&self.pool)
+        .await?;
+        // Whoever inserted them (this statement or a concurrent group), they exist now.
+        ids = lookup()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(id, tenant, source, schema, name)| ((tenant, source, schema, name), id))
+            .collect();
+        Ok(ids)
+    }
+
     /// Stores one batch; see [`Store::ingest_batches`]. An invalid batch is an `InvalidBatch` error.
     pub async fn ingest_batch(
         &self,
@@ -265,7 +352,9 @@ impl Store {
 
         self.ensure_partitions(checked.iter().map(|c| c.collected_at))
             .await?;
-        let mut tx = self.pool.begin().await?;
+        // Tenants and assets seen for the first time are created first, each in one short statement
+        // committed at once: the group's transaction below then takes no lock on a shared row until
+        // its last statements, so concurrent groups overlap in the bulk of the work (the COPY).
         let tenants: Vec<&str> = checked
             .iter()
             .map(|c| c.incoming.tenant.as_str())
@@ -274,8 +363,10 @@ impl Store {
             .collect();
         sqlx::query("INSERT INTO tenants (id, name) SELECT t, t FROM UNNEST($1::text[]) AS t ON CONFLICT (id) DO NOTHING")
             .bind(&tenants)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
+        let known_ids = self.ensure_assets(&checked).await?;
+        let mut tx = self.pool.begin().await?;
 
         // The idempotency record: only batches whose id is new go on (inserted in id order, like
         // every other statement here, for a lock order concurrent transactions share).
@@ -312,8 +403,44 @@ impl Store {
             return Ok(outcomes);
         }
 
-        // Ordered maps throughout: concurrent transactions (several control-plane replicas share the
-        // durable consumer) then lock shared rows in the same order and cannot deadlock.
+        // Metric points of every fresh batch in one binary COPY (the bulk of every group).
+        let mut copy = PointsCopy::default();
+        for c in &fresh {
+            for asset in &c.incoming.batch.assets {
+                let key = (
+                    c.incoming.tenant.as_str().to_owned(),
+                    c.incoming.batch.source_name.clone(),
+                    asset.schema.clone(),
+                    asset.name.clone(),
+                );
+                let Some(&id) = known_ids.get(&key) else { continue };
+                for metric in &asset.metrics {
+                    copy.row(
+                        c.incoming.tenant.as_str(),
+                        id,
+                        &metric.name,
+                        &metric.column,
+                        c.collected_at,
+                        c.batch_id,
+                        metric.value,
+                    );
+                }
+            }
+        }
+        if copy.rows > 0 {
+            let mut writer = tx
+                .copy_in_raw(
+                    "COPY metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+                     FROM STDIN (FORMAT binary)",
+                )
+                .await?;
+            writer.send(copy.finish()).await?;
+            writer.finish().await?;
+        }
+        // Then the bookkeeping rows every group shares (agents, assets, columns), locked only from
+        // here to the commit. Ordered maps throughout: concurrent transactions (several
+        // control-plane replicas share the durable consumer) then lock shared rows in the same
+        // order and cannot deadlock.
         let mut agents: BTreeMap<(&str, &str), &str> = BTreeMap::new();
         for c in &fresh {
             agents.insert(
@@ -455,34 +582,6 @@ impl Store {
             .await?;
         }
 
-        // Metric points of every fresh batch in one binary COPY (the bulk of every group).
-        let mut copy = PointsCopy::default();
-        for c in &fresh {
-            for asset in &c.incoming.batch.assets {
-                let Some(id) = asset_id(c, asset) else { continue };
-                for metric in &asset.metrics {
-                    copy.row(
-                        c.incoming.tenant.as_str(),
-                        id,
-                        &metric.name,
-                        &metric.column,
-                        c.collected_at,
-                        c.batch_id,
-                        metric.value,
-                    );
-                }
-            }
-        }
-        if copy.rows > 0 {
-            let mut writer = tx
-                .copy_in_raw(
-                    "COPY metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
-                     FROM STDIN (FORMAT binary)",
-                )
-                .await?;
-            writer.send(copy.finish()).await?;
-            writer.finish().await?;
-        }
         tx.commit().await?;
         for c in fresh {
             outcomes[c.index] = IngestOutcome::Stored { points: c.points };
