@@ -18,6 +18,11 @@ async fn query_history_becomes_column_lineage() -> anyhow::Result<()> {
         installed,
         "scripts/dev-services installs pg_stat_statements in template1"
     );
+    // The query history is shared by every database of the cluster and keeps its most used entries:
+    // start from an empty one so this test's single statement cannot be evicted by other tests'.
+    sqlx::query("SELECT pg_stat_statements_reset()")
+        .execute(&source.pool)
+        .await?;
     sqlx::raw_sql(
         "CREATE TABLE orders (id int, ordered_on date, amount numeric);
          CREATE TABLE daily_totals (day date, total numeric);
