@@ -370,6 +370,15 @@ async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() 
     assert_eq!(event_hours(&all), vec![(300, json!("false_positive"))]);
     let open = api.get("/api/v1/anomalies?open=true").await;
     assert_eq!(open["items"], json!([]));
+    // The asset's judged history (what the console draws) applies the same feedback.
+    let judged_history = api
+        .get(&format!("/api/v1/assets/{id}/anomalies?metric=row_count"))
+        .await;
+    assert_eq!(
+        judged_history["anomalies"].as_array().unwrap().len(),
+        0,
+        "{judged_history}"
+    );
 
     // Withdrawn: both are anomalies again.
     let (status, cleared) = api
@@ -384,6 +393,14 @@ async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() 
     api.scan().await;
     let all = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
     assert_eq!(event_hours(&all), vec![(492, Value::Null), (300, Value::Null)]);
+    let judged_history = api
+        .get(&format!("/api/v1/assets/{id}/anomalies?metric=row_count"))
+        .await;
+    assert_eq!(
+        judged_history["anomalies"].as_array().unwrap().len(),
+        2,
+        "{judged_history}"
+    );
 
     // Expected (planned): left out of the model, so the later burst stays an anomaly.
     api.post(

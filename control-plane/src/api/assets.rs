@@ -1,5 +1,7 @@
 //! `/api/v1/assets`: tables, views and files the agents observed, and their metric history.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
@@ -13,7 +15,9 @@ use uuid::Uuid;
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiQuery, AppState};
-use crate::anomaly::{DetectorConfig, SeriesDetector};
+use crate::anomaly::Judgement;
+use crate::intelligence::scan;
+use crate::store::intelligence::SeriesKey;
 use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -186,14 +190,26 @@ async fn asset_anomalies(
         .metric_series(&caller.tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
-    let mut detector = SeriesDetector::new(DetectorConfig::default());
+    // Users' verdicts on earlier anomalies shape the band, as in the stored detection passes.
+    let key = SeriesKey {
+        tenant_id: caller.tenant.as_str().to_owned(),
+        asset_id: id,
+        metric: kind.as_str().to_owned(),
+        column_name: column.clone(),
+    };
+    let feedback: HashMap<DateTime<Utc>, Judgement> = state
+        .store
+        .series_feedback(&key)
+        .await?
+        .into_iter()
+        .filter_map(|(at, verdict)| scan::judgement(&verdict).map(|judgement| (at, judgement)))
+        .collect();
     let mut anomalies = Vec::new();
-    let points: Vec<serde_json::Value> = series
-        .iter()
-        .map(|(observed_at, value)| {
-            let verdict = detector.observe(observed_at.timestamp(), *value);
+    let points: Vec<serde_json::Value> = scan::judge(&series, &feedback)
+        .into_iter()
+        .map(|(observed_at, value, verdict)| {
             if verdict.anomaly {
-                anomalies.push(*observed_at);
+                anomalies.push(observed_at);
             }
             json!({"observed_at": observed_at, "value": value, "verdict": verdict})
         })
