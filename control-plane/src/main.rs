@@ -86,10 +86,13 @@ enum Command {
     /// The password is read from the environment variable named by --password-env (never from the
     /// command line, where other users of the machine could see it).
     AddUser {
+        /// PostgreSQL URL of the control plane's own database (migrations are applied first).
         #[arg(long, env = "CWIC_DATABASE_URL")]
         database_url: String,
+        /// The tenant (created when missing), e.g. `acme`.
         #[arg(long)]
         tenant: TenantId,
+        /// The user's e-mail address, their sign-in name.
         #[arg(long)]
         email: String,
         /// viewer, editor, admin or owner.
@@ -101,8 +104,10 @@ enum Command {
     },
     /// Create an API token for automation and print it once
     CreateToken {
+        /// PostgreSQL URL of the control plane's own database (migrations are applied first).
         #[arg(long, env = "CWIC_DATABASE_URL")]
         database_url: String,
+        /// The tenant (created when missing), e.g. `acme`.
         #[arg(long)]
         tenant: TenantId,
         /// A name that says what uses the token.
