@@ -356,6 +356,24 @@ impl RowBatcher {
         }
     }
 
+    /// Appends the value `decode` yields for column `index` of row `row_number` (`row 5: …` names a
+    /// failure); a failed column is not decoded again and takes NULLs.
+    pub fn push_decoded<'v>(
+        &mut self,
+        index: usize,
+        row_number: u64,
+        decode: impl FnOnce() -> Result<CellValue<'v>, String>,
+    ) {
+        if self.has_failed(index) {
+            self.push(index, CellValue::Null, String::new);
+            return;
+        }
+        match decode() {
+            Ok(value) => self.push(index, value, || format!("row {row_number}")),
+            Err(message) => self.fail(index, format!("row {row_number}: {message}")),
+        }
+    }
+
     pub fn has_failed(&self, index: usize) -> bool {
         self.failed.get(index).is_some_and(Option::is_some)
     }

@@ -274,14 +274,7 @@ impl Connector for MysqlConnector {
             {
                 row_number += 1;
                 for (index, read) in reads.iter().enumerate() {
-                    if batcher.has_failed(index) {
-                        batcher.push(index, CellValue::Null, String::new);
-                        continue;
-                    }
-                    match decode(&row, index, *read) {
-                        Ok(value) => batcher.push(index, value, || format!("row {row_number}")),
-                        Err(message) => batcher.fail(index, format!("row {row_number}: {message}")),
-                    }
+                    batcher.push_decoded(index, row_number, || decode(&row, index, *read));
                 }
                 batcher.end_row(sink).await?;
             }

@@ -208,14 +208,7 @@ impl Connector for SqliteConnector {
             {
                 row_number += 1;
                 for (index, shape) in shapes.iter().enumerate() {
-                    if batcher.has_failed(index) {
-                        batcher.push(index, CellValue::Null, String::new);
-                        continue;
-                    }
-                    match decode(&row, index, *shape) {
-                        Ok(value) => batcher.push(index, value, || format!("row {row_number}")),
-                        Err(message) => batcher.fail(index, format!("row {row_number}: {message}")),
-                    }
+                    batcher.push_decoded(index, row_number, || decode(&row, index, *shape));
                 }
                 batcher.end_row(sink).await?;
             }

@@ -80,13 +80,13 @@ SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agen
 FROM assets a";
 
 impl Store {
-    async fn asset_exists(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
-        let mut tx = self.scoped(tenant).await?;
+    /// Whether the tenant has this asset, in the caller's scoped transaction.
+    async fn asset_exists(tx: &mut sqlx::PgConnection, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
                 .bind(tenant.as_str())
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx)
                 .await?,
         )
     }
@@ -101,10 +101,10 @@ impl Store {
         column: &str,
         limit: i64,
     ) -> StoreResult<Option<Vec<(DateTime<Utc>, f64)>>> {
-        if !self.asset_exists(tenant, id).await? {
+        let mut tx = self.scoped(tenant).await?;
+        if !Self::asset_exists(&mut tx, tenant, id).await? {
             return Ok(None);
         }
-        let mut tx = self.scoped(tenant).await?;
         let mut points: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
             "SELECT observed_at, value FROM metric_points
              WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
@@ -201,10 +201,10 @@ impl Store {
         id: Uuid,
         query: &MetricQuery,
     ) -> StoreResult<Option<Vec<MetricPoint>>> {
-        if !self.asset_exists(tenant, id).await? {
+        let mut tx = self.scoped(tenant).await?;
+        if !Self::asset_exists(&mut tx, tenant, id).await? {
             return Ok(None);
         }
-        let mut tx = self.scoped(tenant).await?;
         let points = sqlx::query_as::<_, MetricPoint>(
             "SELECT metric, column_name AS column, observed_at, value, batch_id
              FROM metric_points

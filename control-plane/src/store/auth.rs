@@ -418,17 +418,21 @@ impl Store {
     }
 
     /// The live (not revoked, not expired) API token with this hash, as a principal in its tenant.
-    /// Records the use, at most once a minute per token.
+    /// Records the use at most once a minute per token, so most requests only read.
     pub async fn authenticate_api_token(
         &self,
         hash: &[u8],
     ) -> StoreResult<Option<(Principal, TenantId, Role)>> {
         let row = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = CASE
-                 WHEN last_used_at IS NULL OR last_used_at < now() - interval '1 minute' THEN now()
-                 ELSE last_used_at END
-             WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-             RETURNING id, name, tenant_id, role",
+            "WITH live AS (
+                 SELECT id, name, tenant_id, role FROM api_tokens
+                 WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+             ), touched AS (
+                 UPDATE api_tokens SET last_used_at = now()
+                 WHERE id = (SELECT id FROM live)
+                   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+             )
+             SELECT id, name, tenant_id, role FROM live",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
