@@ -480,6 +480,11 @@ async fn api_tokens_are_shown_once_scoped_to_a_role_and_revocable() {
         .call(Method::GET, "/api/v1/auth/me", Some(secret), None)
         .await;
     assert_eq!((status, me["role"].clone()), (200, json!("editor")));
+    let used: bool = sqlx::query_scalar("SELECT last_used_at IS NOT NULL FROM api_tokens WHERE name = 'ci'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(used, "a use of the token is recorded");
     let (status, _) = server
         .call(Method::GET, "/api/v1/audit", Some(secret), None)
         .await;
