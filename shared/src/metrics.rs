@@ -20,10 +20,17 @@ pub enum MetricKind {
     Mean,
     StdDev,
     Median,
+    /// Seconds from the newest value of a table's freshness column (the column named in the config,
+    /// else the first of `updated_at`, `modified_at`, `loaded_at`, `created_at`, … that exists) to the
+    /// collection; for files, from the last modification. Column-level: the freshness column.
+    FreshnessLag,
+    /// Jensen–Shannon distance (base 2, 0 = same, 1 = disjoint) between a column's histogram and the
+    /// one of the previous profile the agent took, from a profile.
+    DistributionDrift,
 }
 
 impl MetricKind {
-    pub const ALL: [MetricKind; 8] = [
+    pub const ALL: [MetricKind; 10] = [
         MetricKind::RowCount,
         MetricKind::NullCount,
         MetricKind::DistinctCount,
@@ -32,6 +39,8 @@ impl MetricKind {
         MetricKind::Mean,
         MetricKind::StdDev,
         MetricKind::Median,
+        MetricKind::FreshnessLag,
+        MetricKind::DistributionDrift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +53,8 @@ impl MetricKind {
             MetricKind::Mean => "mean",
             MetricKind::StdDev => "std_dev",
             MetricKind::Median => "median",
+            MetricKind::FreshnessLag => "freshness_lag",
+            MetricKind::DistributionDrift => "distribution_drift",
         }
     }
 
@@ -57,7 +68,9 @@ impl MetricKind {
             | MetricKind::Max
             | MetricKind::Mean
             | MetricKind::StdDev
-            | MetricKind::Median => true,
+            | MetricKind::Median
+            | MetricKind::FreshnessLag
+            | MetricKind::DistributionDrift => true,
         }
     }
 
