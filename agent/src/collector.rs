@@ -12,7 +12,9 @@ use cwic_shared::MetricKind;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::config::{AgentConfig, SourceConfig};
+use crate::checks::model::CheckSuite;
+use crate::config::{AgentConfig, SourceConfig, SourceKind};
+use crate::drift::ProfileMemory;
 use crate::source::{DiscoveredTable, Source, SourceResult, SqlKind, TableKind};
 
 /// Largest encoded batch: well under nats-server's default 1 MiB `max_payload`, leaving room for headers.
@@ -34,10 +36,17 @@ pub async fn collect(
         .collect();
     let mut assets = Vec::with_capacity(selected.len());
     for table in &selected {
-        assets.push(observe(source, table).await);
+        assets.push(observe(source, table, &source_config.freshness_columns, collected_at).await);
     }
     if source_config.profile {
-        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets).await;
+        let mut memory = ProfileMemory::open(&config.state_dir, &source_config.name);
+        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets, &mut memory).await;
+        if let Err(error) = memory.save() {
+            warn!(%error, dir = %config.state_dir.display(), "cannot remember this run's profiles; drift is measured against the previous ones");
+        }
+    }
+    if source_config.profile || source_config.checks.is_some() {
+        pushdown(source_config, &mut assets).await;
     }
     let template = MetricBatch {
         batch_id: String::new(),
@@ -60,6 +69,37 @@ pub async fn collect(
         "collection finished"
     );
     Ok(batches)
+}
+
+/// Segment counts (profiled sources) and check results (sources with a check suite): statements
+/// pushed down to engines that run SQL (PostgreSQL, SQLite). A failure is logged and, for checks,
+/// the metrics already measured are shipped either way.
+async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation]) {
+    if !matches!(source_config.url.kind(), SourceKind::Postgres | SourceKind::Sqlite) {
+        return;
+    }
+    let executor = match crate::checks::exec::connect(source_config.url.expose_secret()).await {
+        Ok(executor) => executor,
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), source = %source_config.name, "segment counts and checks skipped");
+            return;
+        }
+    };
+    if source_config.profile {
+        for asset in assets.iter_mut().filter(|asset| !asset.profiles.is_empty()) {
+            let (counts, errors) = crate::segments::measure(executor.as_ref(), asset).await;
+            for error in errors {
+                warn!(%error, table = %format!("{}.{}", asset.schema, asset.name), "segment counts failed");
+            }
+            asset.segments = counts;
+        }
+    }
+    if let Some(path) = &source_config.checks {
+        match CheckSuite::load(path) {
+            Ok(suite) => crate::checks::ship::run_and_attach(executor.as_ref(), &suite, assets).await,
+            Err(error) => warn!(%error, source = %source_config.name, "checks skipped: the check file does not load"),
+        }
+    }
 }
 
 /// Packs assets greedily into batches of at most `max_bytes` encoded (an asset larger than that on its
@@ -91,7 +131,12 @@ fn split_into_batches(
     batches
 }
 
-async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
+async fn observe(
+    source: &Source,
+    table: &DiscoveredTable,
+    freshness_columns: &[String],
+    collected_at_ms: i64,
+) -> AssetObservation {
     let mut observation = AssetObservation {
         schema: table.schema.clone(),
         name: table.name.clone(),
@@ -113,8 +158,19 @@ async fn observe(source: &Source, table: &DiscoveredTable) -> AssetObservation {
     if !table.kind.is_measured() {
         return observation;
     }
-    match source.measure(table).await {
+    let freshness = table.freshness_column(freshness_columns).map(|column| column.name.as_str());
+    match source.measure(table, freshness).await {
         Ok(measurement) => {
+            if let Some(newest) = measurement.newest_micros {
+                // Negative when the newest value lies in the future (clock skew, planned rows):
+                // kept as measured, the control plane judges it.
+                let lag_seconds = (collected_at_ms as f64 - newest as f64 / 1000.0) / 1000.0;
+                observation.metrics.push(Metric {
+                    name: MetricKind::FreshnessLag.as_str().to_owned(),
+                    column: String::new(),
+                    value: lag_seconds,
+                });
+            }
             observation.metrics.push(Metric {
                 name: MetricKind::RowCount.as_str().to_owned(),
                 column: String::new(),

@@ -19,6 +19,25 @@ const CURRENT_VERSION: u32 = 1;
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15 * 60);
 /// Outbox folder when the file names none, relative to the working directory.
 const DEFAULT_SPOOL_DIR: &str = "cwic-agent-spool";
+/// Folder of what the agent remembers between runs (the last profile of each table, which drift is
+/// measured against) when the file names none, relative to the working directory.
+const DEFAULT_STATE_DIR: &str = "cwic-agent-state";
+/// Columns tried, in order, as a table's freshness column when the source names none: the first one
+/// the table has with a date or timestamp type is used.
+pub const DEFAULT_FRESHNESS_COLUMNS: [&str; 12] = [
+    "updated_at",
+    "modified_at",
+    "last_modified",
+    "last_updated",
+    "loaded_at",
+    "_loaded_at",
+    "inserted_at",
+    "ingested_at",
+    "created_at",
+    "event_time",
+    "event_timestamp",
+    "timestamp",
+];
 
 /// A configuration error, displayed as one line: `file:line:column: key: what was expected`.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +82,7 @@ pub struct AgentConfig {
     /// NATS `.creds` file (user JWT + seed, written by `cwic-agent enroll`) for an operator-mode broker.
     pub nats_credentials: Option<PathBuf>,
     pub spool_dir: PathBuf,
+    pub state_dir: PathBuf,
     pub interval: Duration,
     pub sources: Vec<SourceConfig>,
 }
@@ -73,8 +93,13 @@ pub struct SourceConfig {
     pub url: SourceUrl,
     pub include: Vec<TablePattern>,
     pub exclude: Vec<TablePattern>,
-    /// Profile every collected table (one scan each) and ship the profiles with the metrics.
+    /// Profile every collected table (one scan each) and ship the profiles with the metrics, the
+    /// drift against the previous profile, and segment counts by low-cardinality columns.
     pub profile: bool,
+    /// A check file or a folder of them, run on every collection; results ship with the metrics.
+    pub checks: Option<PathBuf>,
+    /// Column names tried in order as each table's freshness column.
+    pub freshness_columns: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -88,6 +113,8 @@ struct ConfigFile {
     nats: Option<NatsFile>,
     #[serde(default)]
     spool_dir: Option<PathBuf>,
+    #[serde(default)]
+    state_dir: Option<PathBuf>,
     #[serde(default)]
     schedule: Option<ScheduleFile>,
     sources: Vec<SourceFile>,
@@ -118,6 +145,11 @@ struct SourceFile {
     exclude: Vec<TablePattern>,
     #[serde(default)]
     profile: bool,
+    /// Relative paths are taken from the config file's folder.
+    #[serde(default)]
+    checks: Option<PathBuf>,
+    #[serde(default)]
+    freshness_columns: Option<Vec<String>>,
 }
 
 impl AgentConfig {
@@ -174,6 +206,7 @@ impl AgentConfig {
                 .and_then(|nats| nats.credentials)
                 .map(|credentials| relative_to_config(path, credentials)),
             spool_dir: file.spool_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_SPOOL_DIR)),
+            state_dir: file.state_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             interval: file
                 .schedule
                 .map_or(DEFAULT_INTERVAL, |schedule| schedule.every.0),
@@ -186,6 +219,10 @@ impl AgentConfig {
                     include: source.include,
                     exclude: source.exclude,
                     profile: source.profile,
+                    checks: source.checks.map(|checks| relative_to_config(path, checks)),
+                    freshness_columns: source.freshness_columns.unwrap_or_else(|| {
+                        DEFAULT_FRESHNESS_COLUMNS.iter().map(|name| (*name).to_owned()).collect()
+                    }),
                 })
                 .collect(),
         };

@@ -14,14 +14,16 @@ use cwic_proto::agent::v1::{
 use cwic_shared::MetricKind;
 use tracing::warn;
 
+use crate::drift::{ProfileMemory, Remembered};
 use crate::profile_cli::{ColumnReport, profile_table};
 use crate::profiler::{ColumnKind, ColumnProfile, ProfileValue, mask_top_values};
 use crate::source::connector::{AnyConnector, Connector};
 
 /// Profiles the tables behind `assets` (those with a row count, i.e. measured) and adds their
-/// profiles and profile metrics. A failure is logged and written to the asset's `error` when it has
-/// none; the other assets are still profiled.
-pub async fn profile_assets(url: &str, assets: &mut [AssetObservation]) {
+/// profiles, profile metrics and each column's drift from the profile `memory` remembers (which then
+/// remembers this one). A failure is logged and written to the asset's `error` when it has none; the
+/// other assets are still profiled.
+pub async fn profile_assets(url: &str, assets: &mut [AssetObservation], memory: &mut ProfileMemory) {
     let mut connector = match AnyConnector::open(url).await {
         Ok(connector) => connector,
         Err(error) => {
@@ -53,9 +55,22 @@ pub async fn profile_assets(url: &str, assets: &mut [AssetObservation]) {
         match profile_table(&mut connector, table, None).await {
             Ok(report) => {
                 asset.schema_fingerprint = report.schema_fingerprint.clone();
+                let table = format!("{}.{}", asset.schema, asset.name);
                 for column in report.columns {
                     let (profile, metrics) = to_wire(column);
                     asset.metrics.extend(metrics);
+                    let histogram = profile
+                        .histogram
+                        .as_ref()
+                        .filter(|_| !profile.masked && !profile.pii)
+                        .and_then(Remembered::of);
+                    if let Some(drift) = memory.observe(&table, &profile.column, histogram) {
+                        asset.metrics.push(Metric {
+                            name: MetricKind::DistributionDrift.as_str().to_owned(),
+                            column: profile.column.clone(),
+                            value: drift,
+                        });
+                    }
                     asset.profiles.push(profile);
                 }
             }

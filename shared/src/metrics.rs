@@ -20,9 +20,10 @@ pub enum MetricKind {
     Mean,
     StdDev,
     Median,
-    /// Seconds from the newest value of a table's freshness column (the column named in the config,
-    /// else the first of `updated_at`, `modified_at`, `loaded_at`, `created_at`, … that exists) to the
-    /// collection; for files, from the last modification. Column-level: the freshness column.
+    /// Seconds from the newest value of a table's freshness column (the first of the source's
+    /// `freshness_columns`, by default `updated_at`, `modified_at`, `loaded_at`, `created_at`, …, that
+    /// the table has) to the collection; for files without one, from the last modification.
+    /// Table-level.
     FreshnessLag,
     /// Jensen–Shannon distance (base 2, 0 = same, 1 = disjoint) between a column's histogram and the
     /// one of the previous profile the agent took, from a profile.
@@ -61,7 +62,7 @@ impl MetricKind {
     /// Whether the metric is measured per column (as opposed to per table).
     pub fn is_column_level(self) -> bool {
         match self {
-            MetricKind::RowCount => false,
+            MetricKind::RowCount | MetricKind::FreshnessLag => false,
             MetricKind::NullCount
             | MetricKind::DistinctCount
             | MetricKind::Min
@@ -69,7 +70,6 @@ impl MetricKind {
             | MetricKind::Mean
             | MetricKind::StdDev
             | MetricKind::Median
-            | MetricKind::FreshnessLag
             | MetricKind::DistributionDrift => true,
         }
     }

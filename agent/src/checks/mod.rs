@@ -14,4 +14,5 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod schema;
+pub mod ship;
 pub mod templates;

@@ -104,6 +104,28 @@ pub struct TableMeasurement {
     pub row_count: i64,
     /// NULL count per column, in the table's column order.
     pub null_counts: Vec<(String, i64)>,
+    /// The newest value of the freshness column asked for, as microseconds since the Unix epoch
+    /// (UTC; a timestamp without time zone is read as UTC); `None` when the table is empty or the
+    /// column holds only NULLs.
+    pub newest_micros: Option<i64>,
+}
+
+/// Whether a column type, as the engine names it, holds dates or timestamps.
+pub fn is_temporal_type(data_type: &str) -> bool {
+    let lower = data_type.to_ascii_lowercase();
+    lower.starts_with("timestamp") || lower.starts_with("date") || lower.starts_with("datetime")
+}
+
+impl DiscoveredTable {
+    /// The table's freshness column: the first of `candidates` (compared case-insensitively) that
+    /// the table has with a date or timestamp type.
+    pub fn freshness_column(&self, candidates: &[String]) -> Option<&DiscoveredColumn> {
+        candidates.iter().find_map(|candidate| {
+            self.columns.iter().find(|column| {
+                column.name.eq_ignore_ascii_case(candidate) && is_temporal_type(&column.data_type)
+            })
+        })
+    }
 }
 
 /// A connected source.
@@ -152,11 +174,16 @@ impl Source {
         }
     }
 
-    /// Measures row count and per-column NULL counts in one scan of the table.
-    pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
+    /// Measures row count, per-column NULL counts and the newest value of `freshness` (a temporal
+    /// column of the table) in one scan of the table.
+    pub async fn measure(
+        &self,
+        table: &DiscoveredTable,
+        freshness: Option<&str>,
+    ) -> SourceResult<TableMeasurement> {
         match self {
-            Source::Postgres(source) => source.measure(table).await,
-            Source::Connector(_, source) => source.measure(table).await,
+            Source::Postgres(source) => source.measure(table, freshness).await,
+            Source::Connector(_, source) => source.measure(table, freshness).await,
         }
     }
 }
@@ -177,6 +204,21 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<So
             )
         })?;
         connected.push(source);
+        if let Some(checks) = &config.checks {
+            let key = format!("sources[{index}].checks");
+            if !matches!(config.url.kind(), SourceKind::Postgres | SourceKind::Sqlite) {
+                return Err(ConfigError::at_key(
+                    file,
+                    key,
+                    format!(
+                        "checks run on PostgreSQL and SQLite sources; this one is {}",
+                        config.url.kind().as_str()
+                    ),
+                ));
+            }
+            crate::checks::model::CheckSuite::load(checks)
+                .map_err(|error| ConfigError::at_key(file, key, error.to_string()))?;
+        }
     }
     Ok(connected)
 }

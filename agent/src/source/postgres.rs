@@ -191,8 +191,12 @@ impl PostgresSource {
         Ok(tables)
     }
 
-    pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
-        let sql = measure_sql(table);
+    pub async fn measure(
+        &self,
+        table: &DiscoveredTable,
+        freshness: Option<&str>,
+    ) -> SourceResult<TableMeasurement> {
+        let sql = measure_sql(table, freshness);
         // Identifiers are quoted by `quote_ident`; no value is spliced into the text.
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_one(&self.pool)
@@ -211,20 +215,35 @@ impl PostgresSource {
             let nulls: i64 = row.try_get(index + 1).map_err(measure_error)?;
             null_counts.push((column.name.clone(), nulls));
         }
+        let newest_micros = match freshness {
+            Some(_) => {
+                let seconds: Option<f64> = row.try_get(table.columns.len() + 1).map_err(measure_error)?;
+                seconds.filter(|seconds| seconds.is_finite()).map(|seconds| (seconds * 1e6).round() as i64)
+            }
+            None => None,
+        };
         Ok(TableMeasurement {
             row_count,
             null_counts,
+            newest_micros,
         })
     }
 }
 
-/// `SELECT count(*), count(*) - count("a"), … FROM "schema"."table"`: one scan for all columns.
-fn measure_sql(table: &DiscoveredTable) -> String {
+/// `SELECT count(*), count(*) - count("a"), …[, epoch of max("fresh")] FROM "schema"."table"`: one
+/// scan for all columns. A timestamp without time zone is read as UTC by `EXTRACT(EPOCH …)`.
+fn measure_sql(table: &DiscoveredTable, freshness: Option<&str>) -> String {
     let mut sql = String::from("SELECT count(*)::int8");
     for column in &table.columns {
         sql.push_str(&format!(
             ", (count(*) - count({}))::int8",
             quote_ident(&column.name)
+        ));
+    }
+    if let Some(column) = freshness {
+        sql.push_str(&format!(
+            ", EXTRACT(EPOCH FROM max({}))::float8",
+            quote_ident(column)
         ));
     }
     sql.push_str(&format!(
@@ -266,7 +285,7 @@ mod tests {
             ],
         };
         assert_eq!(
-            measure_sql(&table),
+            measure_sql(&table, None),
             "SELECT count(*)::int8, (count(*) - count(\"id\"))::int8, (count(*) - count(\"e mail\"))::int8 \
              FROM \"Sales\".\"odd\"\"name\""
         );

@@ -10,7 +10,7 @@ use tokio::sync::{Mutex, mpsc};
 use super::connector::{AnyConnector, BatchSink, Connector, TableInfo};
 use super::{DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, TableKind, TableMeasurement};
 use crate::config::SourceUrl;
-use crate::profiler::ColumnBatch;
+use crate::profiler::{ColumnBatch, ColumnValues};
 
 /// Rows per batch of a measuring scan.
 const BATCH_ROWS: usize = 4096;
@@ -72,7 +72,11 @@ impl ConnectorSource {
         Ok(discovered)
     }
 
-    pub async fn measure(&self, table: &DiscoveredTable) -> SourceResult<TableMeasurement> {
+    pub async fn measure(
+        &self,
+        table: &DiscoveredTable,
+        freshness: Option<&str>,
+    ) -> SourceResult<TableMeasurement> {
         let label = format!("{}.{}", table.schema, table.name);
         let measure_error = |cause: String| SourceError::Scan {
             table: label.clone(),
@@ -88,26 +92,46 @@ impl ConnectorSource {
             return Err(measure_error("the table was not discovered".to_owned()));
         };
         let read: Vec<String> = info.read_columns().into_iter().map(|(name, _)| name).collect();
+        let fresh_index = freshness.and_then(|wanted| read.iter().position(|name| name == wanted));
         let (sender, mut receiver) = mpsc::channel::<ColumnBatch>(2);
         let width = read.len();
         let counter = tokio::spawn(async move {
             let mut nulls = vec![0_u64; width];
             let mut failed = vec![false; width];
+            let mut newest: Option<i64> = None;
             while let Some(batch) = receiver.recv().await {
                 for (index, column) in batch.columns.iter().enumerate() {
                     if let (Some(count), Some(failed)) = (nulls.get_mut(index), failed.get_mut(index)) {
                         *count += column.valid.iter().filter(|valid| !**valid).count() as u64;
                         *failed |= column.failed.is_some();
                     }
+                    if Some(index) == fresh_index
+                        && let ColumnValues::Micros(values) = &column.values
+                    {
+                        let batch_newest = values
+                            .iter()
+                            .zip(&column.valid)
+                            .filter(|(_, valid)| **valid)
+                            .map(|(micros, _)| *micros)
+                            .max();
+                        newest = newest.max(batch_newest);
+                    }
                 }
             }
-            (nulls, failed)
+            (nulls, failed, newest)
         });
         let mut sink = BatchSink::new(vec![sender], BATCH_ROWS, |_| {});
         let scanned = connector.scan(&info, None, &mut sink).await;
         sink.close();
         drop(sink);
-        let (nulls, failed) = counter.await.map_err(|error| measure_error(error.to_string()))?;
+        let (nulls, failed, newest) = counter.await.map_err(|error| measure_error(error.to_string()))?;
+        // A file without a freshness column is as fresh as its last modification.
+        let newest_micros = newest.or_else(|| match (freshness, &info.modified_at) {
+            (None, Some(modified)) => chrono::DateTime::parse_from_rfc3339(modified)
+                .ok()
+                .map(|at| at.timestamp_micros()),
+            _ => None,
+        });
         let summary = scanned.map_err(|error| measure_error(error.to_string()))?;
         Ok(TableMeasurement {
             row_count: i64::try_from(summary.rows).unwrap_or(i64::MAX),
@@ -117,6 +141,7 @@ impl ConnectorSource {
                 .filter(|(_, (_, failed))| !failed)
                 .map(|(name, (nulls, _))| (name, i64::try_from(nulls).unwrap_or(i64::MAX)))
                 .collect(),
+            newest_micros,
         })
     }
 }

@@ -18,7 +18,7 @@ use super::{ApiQuery, AppState};
 use crate::anomaly::Judgement;
 use crate::intelligence::scan;
 use crate::store::intelligence::SeriesKey;
-use crate::store::{AssetDetail, AssetSummary, MetricPoint, MetricQuery, Page};
+use crate::store::{AssetDetail, AssetSummary, CheckSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1_000;
@@ -31,6 +31,27 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_asset))
         .routes(routes!(asset_metrics))
         .routes(routes!(asset_anomalies))
+        .routes(routes!(asset_checks))
+}
+
+/// The checks agents run on the asset: each check's latest outcome (failing first, by severity)
+/// with the statuses of its recent runs. Failing samples stay on the agents and are not here.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/checks", tag = "assets", security(("bearer" = ["viewer"])),
+    params(("id" = Uuid, Path, description = "Asset id")),
+    responses((status = 200, body = serde_json::Value, description = "`{\"items\": [CheckSummary]}`"),
+              (status = 404, body = ErrorBody)))]
+async fn asset_checks(
+    State(state): State<AppState>,
+    Read(caller): Read,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    let checks: Vec<CheckSummary> = state
+        .store
+        .asset_checks(&caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    Ok(Json(json!({ "items": checks })))
 }
 
 #[derive(Deserialize, IntoParams)]

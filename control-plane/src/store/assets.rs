@@ -50,6 +50,45 @@ pub struct ColumnDetail {
     pub null_count: Option<f64>,
 }
 
+/// One check's outcome in one collection.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CheckRun {
+    pub check_name: String,
+    pub observed_at: DateTime<Utc>,
+    pub template: String,
+    pub dimension: String,
+    pub severity: String,
+    /// `pass`, `fail` or `error`.
+    pub status: String,
+    pub columns: Vec<String>,
+    pub failing_rows: Option<i64>,
+    pub total_rows: Option<i64>,
+    /// The measured value of a metric check, as text.
+    pub value: String,
+    pub message: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+}
+
+/// A check's latest outcome and its recent record.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckSummary {
+    #[serde(flatten)]
+    pub latest: CheckRun,
+    /// Statuses of its latest runs, newest first (at most [`CHECK_HISTORY`]).
+    pub history: Vec<CheckStatusAt>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckStatusAt {
+    pub observed_at: DateTime<Utc>,
+    pub status: String,
+    pub failing_rows: Option<i64>,
+}
+
+/// Runs per check in [`CheckSummary::history`].
+pub const CHECK_HISTORY: usize = 30;
+
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MetricPoint {
     pub metric: String,
@@ -226,5 +265,62 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         Ok(Some(points))
+    }
+
+    /// Every check that ran on the asset, with its latest outcome first-failing-first (error, fail,
+    /// then pass; by severity within) and the statuses of its recent runs; `None` when the asset
+    /// does not exist for this tenant.
+    pub async fn asset_checks(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<Vec<CheckSummary>>> {
+        let mut tx = self.scoped(tenant).await?;
+        if !Self::asset_exists(&mut tx, tenant, id).await? {
+            return Ok(None);
+        }
+        let runs = sqlx::query_as::<_, CheckRun>(
+            "SELECT check_name, observed_at, template, dimension, severity, status, columns, failing_rows,
+                    total_rows, value, message, owner, tags
+             FROM (SELECT *, row_number() OVER (PARTITION BY check_name ORDER BY observed_at DESC) AS n
+                   FROM check_results WHERE tenant_id = $1 AND asset_id = $2) AS recent
+             WHERE n <= $3
+             ORDER BY check_name, observed_at DESC",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(CHECK_HISTORY as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut summaries: Vec<CheckSummary> = Vec::new();
+        for run in runs {
+            let at = CheckStatusAt {
+                observed_at: run.observed_at,
+                status: run.status.clone(),
+                failing_rows: run.failing_rows,
+            };
+            match summaries.last_mut() {
+                Some(summary) if summary.latest.check_name == run.check_name => summary.history.push(at),
+                _ => summaries.push(CheckSummary {
+                    latest: run,
+                    history: vec![at],
+                }),
+            }
+        }
+        let status_rank = |status: &str| match status {
+            "error" => 0,
+            "fail" => 1,
+            _ => 2,
+        };
+        let severity_rank = |severity: &str| match severity {
+            "critical" => 0,
+            "high" => 1,
+            "medium" => 2,
+            _ => 3,
+        };
+        summaries.sort_by(|a, b| {
+            (status_rank(&a.latest.status), severity_rank(&a.latest.severity), &a.latest.check_name).cmp(&(
+                status_rank(&b.latest.status),
+                severity_rank(&b.latest.severity),
+                &b.latest.check_name,
+            ))
+        });
+        Ok(Some(summaries))
     }
 }

@@ -120,9 +120,73 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
                 )));
             }
         }
+        for check in &asset.checks {
+            let unexpected = |field: &str, value: &str, expected: &[&str]| {
+                Some(format!("{field} `{value}`, expected one of {}", expected.join(", ")))
+            };
+            let problem = if check.name.is_empty() {
+                Some("an empty name".to_owned())
+            } else if !DIMENSIONS.contains(&check.dimension.as_str()) {
+                unexpected("dimension", &check.dimension, &DIMENSIONS)
+            } else if !SEVERITIES.contains(&check.severity.as_str()) {
+                unexpected("severity", &check.severity, &SEVERITIES)
+            } else if !STATUSES.contains(&check.status.as_str()) {
+                unexpected("status", &check.status, &STATUSES)
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(StoreError::InvalidBatch(format!(
+                    "check `{}` on {}.{} has {problem}",
+                    check.name, asset.schema, asset.name
+                )));
+            }
+        }
+        let mut checks_seen = std::collections::HashSet::new();
+        for check in &asset.checks {
+            if !checks_seen.insert(check.name.as_str()) {
+                return Err(StoreError::InvalidBatch(format!(
+                    "check `{}` on {}.{} appears twice",
+                    check.name, asset.schema, asset.name
+                )));
+            }
+        }
+        let mut segments_seen = std::collections::HashSet::new();
+        for segment in &asset.segments {
+            let key = (
+                segment.column.as_str(),
+                segment.segment_column.as_str(),
+                segment.segment_value.as_str(),
+            );
+            if segment.column.is_empty() || segment.segment_column.is_empty() || !segments_seen.insert(key) {
+                return Err(StoreError::InvalidBatch(format!(
+                    "segment count of `{}` by `{}` = `{}` on {}.{} is unnamed or appears twice",
+                    segment.column, segment.segment_column, segment.segment_value, asset.schema, asset.name
+                )));
+            }
+            if segment.nulls > segment.rows {
+                return Err(StoreError::InvalidBatch(format!(
+                    "segment count of `{}` by `{}` has more NULLs than rows",
+                    segment.column, segment.segment_column
+                )));
+            }
+        }
     }
     Ok(batch_id)
 }
+
+/// The seven quality dimensions (DESIGN.md), as agents name them.
+const DIMENSIONS: [&str; 7] = [
+    "completeness",
+    "validity",
+    "accuracy",
+    "consistency",
+    "uniqueness",
+    "timeliness",
+    "integrity",
+];
+const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
+const STATUSES: [&str; 3] = ["pass", "fail", "error"];
 
 /// Rows for `COPY metric_points ... (FORMAT binary)`: PostgreSQL's binary copy format, written
 /// directly (no text formatting or escaping of names, no parsing on the server side).
@@ -437,6 +501,7 @@ impl Store {
             writer.send(copy.finish()).await?;
             writer.finish().await?;
         }
+        store_checks_and_segments(&mut tx, &fresh, &known_ids).await?;
         // Then the bookkeeping rows every group shares (agents, assets, columns), locked only from
         // here to the commit. Ordered maps throughout: concurrent transactions (several
         // control-plane replicas share the durable consumer) then lock shared rows in the same
@@ -588,4 +653,144 @@ impl Store {
         }
         Ok(outcomes)
     }
+}
+
+/// Check results and segment counts of the fresh batches, each kind in one statement. Rows are
+/// keyed by observation time, so a batch stored once (the idempotency record) writes them once.
+async fn store_checks_and_segments(
+    tx: &mut sqlx::PgConnection,
+    fresh: &[&Checked<'_>],
+    known_ids: &HashMap<(String, String, String, String), Uuid>,
+) -> StoreResult<()> {
+    let observed = fresh.iter().flat_map(|c| {
+        c.incoming.batch.assets.iter().filter_map(move |asset| {
+            let key = (
+                c.incoming.tenant.as_str().to_owned(),
+                c.incoming.batch.source_name.clone(),
+                asset.schema.clone(),
+                asset.name.clone(),
+            );
+            known_ids.get(&key).map(|&id| (c, asset, id))
+        })
+    });
+    let mut checks = CheckRows::default();
+    let mut segments = SegmentRows::default();
+    for (c, asset, id) in observed {
+        for check in &asset.checks {
+            checks.tenant.push(c.incoming.tenant.as_str());
+            checks.asset.push(id);
+            checks.name.push(check.name.as_str());
+            checks.observed.push(c.collected_at);
+            checks.batch.push(c.batch_id);
+            checks.template.push(check.template.as_str());
+            checks.dimension.push(check.dimension.as_str());
+            checks.severity.push(check.severity.as_str());
+            checks.status.push(check.status.as_str());
+            // Postgres arrays of arrays must be rectangular: columns and tags travel as JSON.
+            checks.columns.push(serde_json::json!(check.columns));
+            checks.failing.push(check.failing_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
+            checks.total.push(check.total_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
+            checks.value.push(check.value.as_str());
+            checks.message.push(check.message.as_str());
+            checks.owner.push(check.owner.as_str());
+            checks.tags.push(serde_json::json!(check.tags));
+        }
+        for segment in &asset.segments {
+            segments.tenant.push(c.incoming.tenant.as_str());
+            segments.asset.push(id);
+            segments.column.push(segment.column.as_str());
+            segments.segment_column.push(segment.segment_column.as_str());
+            segments.segment_value.push(segment.segment_value.as_str());
+            segments.observed.push(c.collected_at);
+            segments.rows.push(segment.rows as f64);
+            segments.nulls.push(segment.nulls as f64);
+        }
+    }
+    if !checks.tenant.is_empty() {
+        sqlx::query(
+            "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template, dimension,
+                                        severity, status, columns, failing_rows, total_rows, value, message, owner, tags)
+             SELECT t, a, n, o, b, tp, d, sv, st,
+                    ARRAY(SELECT jsonb_array_elements_text(cols)), fr, tr, v, m, ow,
+                    ARRAY(SELECT jsonb_array_elements_text(tg))
+               FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::jsonb[], $11::int8[], $12::int8[], $13::text[], $14::text[],
+                           $15::text[], $16::jsonb[])
+                    AS x (t, a, n, o, b, tp, d, sv, st, cols, fr, tr, v, m, ow, tg)
+             ON CONFLICT (tenant_id, asset_id, check_name, observed_at) DO NOTHING",
+        )
+        .bind(&checks.tenant)
+        .bind(&checks.asset)
+        .bind(&checks.name)
+        .bind(&checks.observed)
+        .bind(&checks.batch)
+        .bind(&checks.template)
+        .bind(&checks.dimension)
+        .bind(&checks.severity)
+        .bind(&checks.status)
+        .bind(&checks.columns)
+        .bind(&checks.failing)
+        .bind(&checks.total)
+        .bind(&checks.value)
+        .bind(&checks.message)
+        .bind(&checks.owner)
+        .bind(&checks.tags)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !segments.tenant.is_empty() {
+        sqlx::query(
+            "INSERT INTO segment_counts (tenant_id, asset_id, column_name, segment_column, segment_value, observed_at,
+                                         row_count, null_count)
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                                  $7::float8[], $8::float8[])
+             ON CONFLICT (tenant_id, asset_id, column_name, segment_column, segment_value, observed_at)
+             DO UPDATE SET row_count = EXCLUDED.row_count, null_count = EXCLUDED.null_count",
+        )
+        .bind(&segments.tenant)
+        .bind(&segments.asset)
+        .bind(&segments.column)
+        .bind(&segments.segment_column)
+        .bind(&segments.segment_value)
+        .bind(&segments.observed)
+        .bind(&segments.rows)
+        .bind(&segments.nulls)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Columns of a check-results insert.
+#[derive(Default)]
+struct CheckRows<'a> {
+    tenant: Vec<&'a str>,
+    asset: Vec<Uuid>,
+    name: Vec<&'a str>,
+    observed: Vec<DateTime<Utc>>,
+    batch: Vec<Uuid>,
+    template: Vec<&'a str>,
+    dimension: Vec<&'a str>,
+    severity: Vec<&'a str>,
+    status: Vec<&'a str>,
+    columns: Vec<serde_json::Value>,
+    failing: Vec<Option<i64>>,
+    total: Vec<Option<i64>>,
+    value: Vec<&'a str>,
+    message: Vec<&'a str>,
+    owner: Vec<&'a str>,
+    tags: Vec<serde_json::Value>,
+}
+
+/// Columns of a segment-counts insert.
+#[derive(Default)]
+struct SegmentRows<'a> {
+    tenant: Vec<&'a str>,
+    asset: Vec<Uuid>,
+    column: Vec<&'a str>,
+    segment_column: Vec<&'a str>,
+    segment_value: Vec<&'a str>,
+    observed: Vec<DateTime<Utc>>,
+    rows: Vec<f64>,
+    nulls: Vec<f64>,
 }

@@ -19,7 +19,7 @@ use cwic_shared::TenantId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-pub use assets::{AssetDetail, AssetSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
+pub use assets::{AssetDetail, AssetSummary, CheckSummary, ColumnDetail, MetricPoint, MetricQuery, Page};
 pub use auth::{
     ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, LoginCandidate, Member, PendingSsoLogin, Refresh,
     SsoConnectionInfo,
