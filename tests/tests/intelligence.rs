@@ -9,7 +9,9 @@ use cwic_control_plane::anomaly::{DetectorConfig, SeriesDetector};
 use cwic_control_plane::app::Application;
 use cwic_control_plane::store::Store;
 use cwic_e2e::{TestDb, mint_token, test_serve_config};
-use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, Metric, MetricBatch};
+use cwic_proto::agent::v1::{
+    AssetKind, AssetObservation, CheckResult, Column, Metric, MetricBatch, SegmentCount,
+};
 use cwic_shared::{AgentId, TenantId};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -467,13 +469,37 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
         } else {
             2.0 + ((hour * 7) % 3) as f64
         };
+        let mut orders = table("orders", rows, &[("id", 0.0), ("amount", amount_nulls)]);
+        // The agent's segment counts by region and its check on amount, for the hours around the burst.
+        if (140..=150).contains(&hour) {
+            let (eu, us, apac) = if hour == 150 { (290, 6, 4) } else { (1, 1, 0) };
+            orders.segments = [("eu", 400, eu), ("us", 500, us), ("apac", 100, apac)]
+                .into_iter()
+                .map(|(value, rows, nulls)| SegmentCount {
+                    column: "amount".into(),
+                    segment_column: "region".into(),
+                    segment_value: value.into(),
+                    rows,
+                    nulls,
+                })
+                .collect();
+            let failing = amount_nulls as u64;
+            orders.checks = vec![CheckResult {
+                name: "amount_not_null_share".into(),
+                template: "null_share_max".into(),
+                dimension: "completeness".into(),
+                severity: "high".into(),
+                status: if hour == 150 { "fail" } else { "pass" }.into(),
+                columns: vec!["amount".into()],
+                failing_rows: Some(failing),
+                total_rows: Some(rows as u64),
+                ..Default::default()
+            }];
+        }
         ingest(
             &store,
             hour,
-            vec![
-                table("raw_orders", raw_rows, &[("id", 0.0)]),
-                table("orders", rows, &[("id", 0.0), ("amount", amount_nulls)]),
-            ],
+            vec![table("raw_orders", raw_rows, &[("id", 0.0)]), orders],
         )
         .await;
     }
@@ -487,24 +513,6 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
     });
     assert_eq!(api.post("/api/v1/lineage", &event).await["recorded"], true);
-    let orders = api.asset_id("orders").await;
-    for hour in 140..=150 {
-        let (eu, us, apac) = if hour == 150 {
-            (290.0, 6.0, 4.0)
-        } else {
-            (1.0, 1.0, 0.0)
-        };
-        let reply = api
-            .post(
-                &format!("/api/v1/assets/{orders}/segments"),
-                &json!({"observed_at": stamp(hour), "column": "amount", "segment_column": "region",
-                        "segments": [{"value": "eu", "row_count": 400.0, "null_count": eu},
-                                     {"value": "us", "row_count": 500.0, "null_count": us},
-                                     {"value": "apac", "row_count": 100.0, "null_count": apac}]}),
-            )
-            .await;
-        assert_eq!(reply["recorded"], 3);
-    }
     api.scan().await;
     let events = api.get("/api/v1/anomalies?limit=1000").await;
     let find = |asset: &str, metric: &str, column: &str, hour: i64| {
@@ -556,6 +564,22 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
             .as_str()
             .unwrap()
             .contains("Most likely cause: region = eu holds 97% of the new NULLs in amount"),
+        "{report}"
+    );
+    // The check on amount that began failing with the burst is the next candidate.
+    assert_eq!(causes[1]["kind"], "failing_check", "{report}");
+    assert_eq!(causes[1]["details"]["check"]["check_name"], "amount_not_null_share");
+    assert!(
+        causes[1]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("check amount_not_null_share (completeness) began to fail"),
+        "{report}"
+    );
+    // A check that was already failing before the window is not a new cause: only hour 150 turned.
+    assert_eq!(
+        causes.iter().filter(|cause| cause["kind"] == "failing_check").count(),
+        1,
         "{report}"
     );
 

@@ -32,7 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(asset_forecast))
         .routes(routes!(put_bounds))
-        .routes(routes!(post_segments))
         .routes(routes!(warnings))
         .routes(routes!(list_anomalies))
         .routes(routes!(scan_now))
@@ -270,68 +269,6 @@ async fn warnings(
     }
     items.sort_by_key(|item| item["breach"]["in_secs"].as_i64().unwrap_or(i64::MAX));
     Ok(Json(json!({"items": items})))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SegmentsBody {
-    observed_at: DateTime<Utc>,
-    column: String,
-    segment_column: String,
-    segments: Vec<SegmentBody>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct SegmentBody {
-    value: String,
-    row_count: f64,
-    null_count: f64,
-}
-
-/// Grouped NULL counts of a column by a segment column, as an agent's grouped query yields.
-#[utoipa::path(post, path = "/api/v1/assets/{id}/segments", tag = "intelligence", security(("bearer" = ["editor"])),
-    params(("id" = Uuid, Path, description = "Asset id")), request_body = SegmentsBody,
-    responses((status = 200, body = Value), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn post_segments(
-    State(state): State<AppState>,
-    Write(Caller { tenant, .. }): Write,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<SegmentsBody>,
-) -> ApiResult<Json<Value>> {
-    let id = parse_uuid("asset", &id)?;
-    for (index, segment) in body.segments.iter().enumerate() {
-        let valid = |x: f64| x.is_finite() && x >= 0.0;
-        if !valid(segment.row_count) || !valid(segment.null_count) || segment.null_count > segment.row_count {
-            return Err(ApiError::bad_request(
-                format!(
-                    "segments[{index}]: expected 0 <= null_count <= row_count, found null_count {} and row_count {}",
-                    segment.null_count, segment.row_count
-                ),
-                json!({"field": format!("segments[{index}]")}),
-            ));
-        }
-    }
-    let counts: Vec<(String, f64, f64)> = body
-        .segments
-        .into_iter()
-        .map(|segment| (segment.value, segment.row_count, segment.null_count))
-        .collect();
-    if !state
-        .store
-        .record_segment_counts(
-            &tenant,
-            id,
-            &body.column,
-            &body.segment_column,
-            body.observed_at,
-            &counts,
-        )
-        .await?
-    {
-        return Err(ApiError::not_found("asset"));
-    }
-    Ok(Json(json!({"recorded": counts.len()})))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -11,7 +11,10 @@
 //! - `volume_drop` / `related_metric`: another open anomaly on the same asset in the same window
 //!   (a row-count fall: 0.7; anything else: 0.5);
 //! - `schema_change`: a column of the asset or of an upstream asset that appeared or disappeared
-//!   in the window: 0.6, less 10% per hop.
+//!   in the window: 0.6, less 10% per hop;
+//! - `failing_check`: a check on the asset or upstream that began failing in the window: 0.8 when
+//!   it reads the anomalous column, else 0.55 (critical and high checks ×1, others ×0.9), less 10%
+//!   per hop upstream.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,7 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::anomaly::window::median_of;
-use crate::store::intelligence::{AnomalyEvent, SegmentCount};
+use crate::store::intelligence::{AnomalyEvent, CheckTurnedFailing, SegmentCount};
 use crate::store::lineage::{Direction, Granularity};
 use crate::store::{Store, StoreResult};
 
@@ -188,6 +191,10 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
         });
     }
 
+    for check in store.checks_turned_failing(tenant, &watched, from, until).await? {
+        causes.push(check_cause(&event, &check, upstream.get(&check.asset_id).copied(), at));
+    }
+
     if !event.column.is_empty() {
         let counts = store
             .segment_counts(
@@ -208,6 +215,39 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
         causes,
         explanation,
     })
+}
+
+/// A check that began failing, as a cause of `event`; `hops` is its asset's distance upstream
+/// (`None`: the anomalous asset itself).
+fn check_cause(event: &AnomalyEvent, check: &CheckTurnedFailing, hops: Option<u32>, at: DateTime<Utc>) -> Cause {
+    let same_column = hops.is_none() && !event.column.is_empty() && check.columns.contains(&event.column);
+    let base = if same_column { 0.8 } else { 0.55 };
+    let severity = if matches!(check.severity.as_str(), "critical" | "high") {
+        1.0
+    } else {
+        0.9
+    };
+    let distance = hops.map_or(1.0, |hops| 0.9f64.powi(hops as i32));
+    let failing = match (check.failing_rows, check.total_rows) {
+        (Some(failing), Some(total)) => format!(" ({failing} of {total} rows)"),
+        _ => String::new(),
+    };
+    let place = match hops {
+        None => "on the same table".to_owned(),
+        Some(hops) => format!("upstream on {} ({hops} hop{} up)", check.asset, if hops == 1 { "" } else { "s" }),
+    };
+    Cause {
+        kind: "failing_check",
+        score: base * severity * distance * closeness(check.observed_at, at),
+        summary: format!(
+            "{place}, check {} ({}) began to {} at {}{failing}",
+            check.check_name,
+            check.dimension,
+            if check.status == "error" { "error" } else { "fail" },
+            check.observed_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        details: json!({"check": check, "hops": hops}),
+    }
 }
 
 /// For each segment column: the segment holding the largest share of the increase in NULLs at the
@@ -276,7 +316,7 @@ pub fn explain(event: &AnomalyEvent, causes: &[Cause]) -> String {
     let mut text = format!("{}.", capitalised(&describe_event(event)));
     match causes.split_first() {
         None => text.push_str(&format!(
-            " No upstream anomaly, schema change, volume drop or segment explains it within the {LOOKBACK_HOURS} hours before."
+            " No upstream anomaly, schema change, failing check, volume drop or segment explains it within the {LOOKBACK_HOURS} hours before."
         )),
         Some((first, rest)) => {
             text.push_str(&format!(" Most likely cause: {}.", first.summary));

@@ -83,6 +83,23 @@ pub struct ColumnSeen {
     pub asset_last_seen_at: DateTime<Utc>,
 }
 
+/// A check that started failing (its run before passed, or it had none) on one of the assets.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct CheckTurnedFailing {
+    pub asset_id: Uuid,
+    pub asset: String,
+    pub check_name: String,
+    pub template: String,
+    pub dimension: String,
+    pub severity: String,
+    pub status: String,
+    pub columns: Vec<String>,
+    pub failing_rows: Option<i64>,
+    pub total_rows: Option<i64>,
+    pub message: String,
+    pub observed_at: DateTime<Utc>,
+}
+
 const EVENT_SELECT: &str = "
 SELECT e.id, e.asset_id, a.schema_name || '.' || a.name AS asset, a.source_name, e.metric, e.column_name,
        e.observed_at, e.value, e.expected_low, e.expected_high, e.score, e.detected_at, e.feedback,
@@ -330,43 +347,6 @@ impl Store {
         .await?)
     }
 
-    /// Stores one observation of grouped counts; false when the asset does not exist.
-    pub async fn record_segment_counts(
-        &self,
-        tenant: &TenantId,
-        asset: Uuid,
-        column: &str,
-        segment_column: &str,
-        observed_at: DateTime<Utc>,
-        counts: &[(String, f64, f64)],
-    ) -> StoreResult<bool> {
-        if !self.asset_known(tenant, asset).await? {
-            return Ok(false);
-        }
-        let mut tx = self.pool.begin().await?;
-        for (value, rows, nulls) in counts {
-            sqlx::query(
-                "INSERT INTO segment_counts (tenant_id, asset_id, column_name, segment_column, segment_value,
-                                             observed_at, row_count, null_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (tenant_id, asset_id, column_name, segment_column, segment_value, observed_at)
-                 DO UPDATE SET row_count = EXCLUDED.row_count, null_count = EXCLUDED.null_count",
-            )
-            .bind(tenant.as_str())
-            .bind(asset)
-            .bind(column)
-            .bind(segment_column)
-            .bind(value)
-            .bind(observed_at)
-            .bind(rows)
-            .bind(nulls)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// Grouped counts of a column observed in `[from, until]`, oldest first.
     pub async fn segment_counts(
         &self,
@@ -425,6 +405,35 @@ impl Store {
         )
         .bind(tenant.as_str())
         .bind(assets)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Checks of `assets` whose run between `from` and `until` failed (or errored) while the run
+    /// before it passed or did not exist: the failures that began in the window.
+    pub async fn checks_turned_failing(
+        &self,
+        tenant: &TenantId,
+        assets: &[Uuid],
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<CheckTurnedFailing>> {
+        Ok(sqlx::query_as(
+            "SELECT r.asset_id, a.schema_name || '.' || a.name AS asset, r.check_name, r.template, r.dimension,
+                    r.severity, r.status, r.columns, r.failing_rows, r.total_rows, r.message, r.observed_at
+             FROM (SELECT c.*, lag(c.status) OVER (PARTITION BY c.asset_id, c.check_name ORDER BY c.observed_at)
+                              AS previous_status
+                   FROM check_results c
+                   WHERE c.tenant_id = $1 AND c.asset_id = ANY($2) AND c.observed_at <= $4) AS r
+             JOIN assets a ON a.id = r.asset_id
+             WHERE r.observed_at >= $3 AND r.status <> 'pass'
+               AND (r.previous_status IS NULL OR r.previous_status = 'pass')
+             ORDER BY r.observed_at",
+        )
+        .bind(tenant.as_str())
+        .bind(assets)
+        .bind(from)
+        .bind(until)
         .fetch_all(&self.pool)
         .await?)
     }
