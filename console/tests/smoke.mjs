@@ -33,6 +33,8 @@ const PERCENT = /^(<|>)?\d+(\.\d+)?%$/
 const [baseArg, expectedName, inventoryShot, detailShotArg] = process.argv.slice(2)
 const EMAIL = process.env.CWIC_EMAIL
 const PASSWORD = process.env.CWIC_PASSWORD
+/** Optional: a check on the asset that must show as failing, with its failing-row count. */
+const FAILING_CHECK = process.env.CWIC_EXPECT_FAILING_CHECK
 if (!baseArg || !expectedName || !EMAIL || !PASSWORD) {
   console.error(`${USAGE}\n(with CWIC_EMAIL and CWIC_PASSWORD set to a member's sign-in)`)
   process.exit(2)
@@ -194,6 +196,19 @@ async function run() {
     })
   const percents = (await percentCells.allInnerTexts()).map((text) => text.trim()).filter((text) => PERCENT.test(text))
   log(`detail of "${linkText}" shows ${columnRows} columns, NULL %: ${percents.join(', ')}`)
+
+  if (FAILING_CHECK) {
+    const checks = page.getByRole('table', { name: /^Checks/ })
+    await checks.waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => fail('the checks table did not render'))
+    const checkRow = checks.locator(`tr[data-check-name="${FAILING_CHECK}"]`)
+    await checkRow.waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => fail(`no row for check "${FAILING_CHECK}"`))
+    const status = await checkRow.getAttribute('data-check-status')
+    const badge = (await checkRow.locator('.badge-check').innerText()).trim()
+    const result = (await checkRow.locator('.check-result').innerText()).trim()
+    if (status !== 'fail' || badge !== 'Fail') fail(`check "${FAILING_CHECK}" shows ${badge} (${status}), expected Fail`)
+    if (!/^\d[\d,]* of [\d,]+ rows fail$/.test(result)) fail(`check "${FAILING_CHECK}" result reads "${result}"`)
+    log(`check "${FAILING_CHECK}" shows Fail: ${result}`)
+  }
 
   // Let the row-count history land (its card shows a sparkline, a message or nothing to draw).
   await page

@@ -1,5 +1,6 @@
 //! The console in a real browser: headless Chromium (Debian's) opens the console served by the control
-//! plane, with data an agent shipped, and walks from the inventory to an asset's columns.
+//! plane, with data an agent shipped, and walks from the inventory to an asset's columns and the
+//! failing check the agent ran on it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -21,6 +22,12 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
     let stack = Stack::start_with_console(Some(dist)).await?;
     let control_plane = &stack.control_plane;
     let agent = stack.agent("demo", "1h")?;
+    std::fs::write(
+        agent.dir.path().join("checks.yml"),
+        "version: 1\ndatasets:\n  - dataset: public.customers\n    checks:\n      - template: not_null\n        column: email\n",
+    )?;
+    let config = std::fs::read_to_string(&agent.config_path)?;
+    std::fs::write(&agent.config_path, format!("{config}    checks: checks.yml\n"))?;
     let mut process = agent.spawn(1)?;
     assert!(
         wait_exit(&mut process, Duration::from_secs(60)).await?.success(),
@@ -54,6 +61,7 @@ async fn the_console_shows_inventory_and_columns_in_chromium() -> anyhow::Result
         .arg(&screenshot)
         .env("CWIC_EMAIL", "ada@demo.test")
         .env("CWIC_PASSWORD", "console-password-1")
+        .env("CWIC_EXPECT_FAILING_CHECK", "not_null(email)")
         .output()?;
     assert!(
         output.status.success(),

@@ -1,5 +1,5 @@
 import { getJson } from './client.ts'
-import type { AssetDetail, AssetSummary, MetricName, MetricSeries, Page } from './types.ts'
+import type { AssetDetail, AssetSummary, CheckSummary, MetricName, MetricSeries, Page } from './types.ts'
 
 export interface ListAssetsParams {
   /** Part of `schema.name`, case-insensitive. */
@@ -37,4 +37,9 @@ export function getAssetMetrics(id: string, params: MetricParams, signal?: Abort
     },
     signal,
   })
+}
+
+/** The checks agents run on one asset: failing first, the most severe first. */
+export function getAssetChecks(id: string, signal?: AbortSignal): Promise<{ items: CheckSummary[] }> {
+  return getJson(`/assets/${encodeURIComponent(id)}/checks`, { signal })
 }

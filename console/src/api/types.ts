@@ -60,6 +60,28 @@ export interface MetricSeries {
   items: MetricPoint[]
 }
 
+export type CheckStatus = 'pass' | 'fail' | 'error'
+
+/** A check's latest outcome on an asset, with the statuses of its recent runs (newest first). */
+export interface CheckSummary {
+  check_name: string
+  observed_at: Timestamp
+  template: string
+  /** One of the seven quality dimensions, e.g. `completeness`. */
+  dimension: string
+  severity: 'critical' | 'high' | 'medium' | 'low' | (string & {})
+  status: CheckStatus | (string & {})
+  columns: string[]
+  failing_rows: number | null
+  total_rows: number | null
+  /** Measured value of a metric check, as text; empty for row checks. */
+  value: string
+  message: string
+  owner: string
+  tags: string[]
+  history: { observed_at: Timestamp; status: CheckStatus | (string & {}); failing_rows: number | null }[]
+}
+
 /** The API's one error body. */
 export interface ApiErrorBody {
   code: string

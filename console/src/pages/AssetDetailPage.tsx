@@ -1,5 +1,13 @@
 import { useCallback, useMemo, useState, type ReactNode } from 'react'
-import { getAsset, getAssetMetrics, type AssetDetail, type ColumnDetail, type MetricSeries } from '../api/index.ts'
+import {
+  getAsset,
+  getAssetChecks,
+  getAssetMetrics,
+  type AssetDetail,
+  type CheckSummary,
+  type ColumnDetail,
+  type MetricSeries,
+} from '../api/index.ts'
 import { ErrorBadge, KindBadge, SourceKindTag } from '../components/Badges.tsx'
 import { Icon } from '../components/Icon.tsx'
 import { LiveStatus } from '../components/LiveStatus.tsx'
@@ -42,6 +50,12 @@ export function AssetDetailPage({ id }: { id: string }) {
     [id],
   )
   const history = useResource<MetricSeries>(`row-history:${id}`, historyFetcher, {
+    refreshMs: REFRESH_SECONDS * 1000,
+    skip: !validId,
+  })
+
+  const checksFetcher = useCallback((signal: AbortSignal) => getAssetChecks(id, signal), [id])
+  const checks = useResource<{ items: CheckSummary[] }>(`checks:${id}`, checksFetcher, {
     refreshMs: REFRESH_SECONDS * 1000,
     skip: !validId,
   })
@@ -104,13 +118,14 @@ export function AssetDetailPage({ id }: { id: string }) {
         </div>
         <LiveStatus
           updatedAt={asset.updatedAt}
-          fetching={asset.fetching || history.fetching}
+          fetching={asset.fetching || history.fetching || checks.fetching}
           error={asset.error}
           refreshSeconds={REFRESH_SECONDS}
           now={now}
           onRefresh={() => {
             asset.reload()
             history.reload()
+            checks.reload()
           }}
         />
       </header>
@@ -159,6 +174,8 @@ export function AssetDetailPage({ id }: { id: string }) {
           now={now}
         />
       </section>
+
+      <ChecksSection checks={checks.data?.items} error={checks.error} now={now} />
 
       <ColumnsSection columns={data.columns} rowCount={data.row_count} />
     </div>
@@ -284,6 +301,116 @@ function RowCountCard({ series, error, loading, measured, now }: RowCountCardPro
       </div>
       {body}
     </section>
+  )
+}
+
+const STATUS_LABEL: Record<string, string> = { pass: 'Pass', fail: 'Fail', error: 'Error' }
+
+/** The checks agents run on this asset; renders nothing until an agent has shipped a result. */
+function ChecksSection({
+  checks,
+  error,
+  now,
+}: {
+  checks: CheckSummary[] | undefined
+  error: { message: string } | undefined
+  now: number
+}) {
+  if (checks === undefined) {
+    return error ? <p className="footnote">Check results unavailable: {error.message}</p> : null
+  }
+  if (checks.length === 0) return null
+  const failing = checks.filter((check) => check.status !== 'pass').length
+
+  return (
+    <section className="checks-section" aria-labelledby="checks-heading">
+      <div className="section-header">
+        <h2 id="checks-heading">
+          Checks <span className="count-pill">{checks.length}</span>
+        </h2>
+        <span className={`checks-summary ${failing > 0 ? 'is-failing' : 'is-passing'}`}>
+          {failing === 0 ? 'All passing' : `${failing} of ${checks.length} not passing`}
+        </span>
+      </div>
+      <div className="table-card">
+        <table className="data-table checks-table" aria-labelledby="checks-heading">
+          <colgroup>
+            <col className="col-status" />
+            <col />
+            <col className="col-severity" />
+            <col className="col-dimension" />
+            <col className="col-result" />
+            <col className="col-history" />
+            <col className="col-when" />
+          </colgroup>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Check</th>
+              <th scope="col">Severity</th>
+              <th scope="col">Dimension</th>
+              <th scope="col">Result</th>
+              <th scope="col">Recent runs</th>
+              <th scope="col">Checked</th>
+            </tr>
+          </thead>
+          <tbody>
+            {checks.map((check) => (
+              <tr key={check.check_name} data-check-name={check.check_name} data-check-status={check.status}>
+                <td>
+                  <span className={`badge badge-check check-${check.status}`}>
+                    {STATUS_LABEL[check.status] ?? check.status}
+                  </span>
+                </td>
+                <th scope="row" className="cell-check-name">
+                  <span className="mono">{check.check_name}</span>
+                  {check.owner && <span className="check-owner">owner {check.owner}</span>}
+                </th>
+                <td>
+                  <span className={`severity severity-${check.severity}`}>{check.severity}</span>
+                </td>
+                <td className="muted">{check.dimension}</td>
+                <td className="check-result" title={check.message}>
+                  {check.failing_rows !== null && check.total_rows !== null ? (
+                    <>
+                      <strong>{formatCount(check.failing_rows)}</strong>
+                      <span className="muted"> of {formatCount(check.total_rows)} rows fail</span>
+                    </>
+                  ) : (
+                    <span>{check.message}</span>
+                  )}
+                </td>
+                <td>
+                  <CheckHistory history={check.history} />
+                </td>
+                <td className="muted">
+                  <RelativeTime value={check.observed_at} now={now} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  )
+}
+
+/** One square per recent run, oldest on the left. */
+function CheckHistory({ history }: { history: CheckSummary['history'] }) {
+  const runs = [...history].reverse()
+  const passed = runs.filter((run) => run.status === 'pass').length
+  return (
+    <span className="check-history" role="img" aria-label={`${passed} of ${runs.length} recent runs passed`}>
+      {runs.map((run) => (
+        <span
+          key={run.observed_at}
+          className={`check-run check-${run.status}`}
+          title={`${formatDateTime(parseTime(run.observed_at))}: ${run.status}${
+            run.failing_rows !== null ? ` (${formatCount(run.failing_rows)} failing rows)` : ''
+          }`}
+        />
+      ))}
+    </span>
   )
 }
 
