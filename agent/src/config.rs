@@ -589,7 +589,25 @@ sources:
         let config = parse(text).unwrap();
         assert_eq!(config.interval, DEFAULT_INTERVAL);
         assert_eq!(config.spool_dir, PathBuf::from(DEFAULT_SPOOL_DIR));
-        assert!(config.sources[0].selects("any", "table"));
+        assert_eq!(config.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
+        let source = &config.sources[0];
+        assert!(source.selects("any", "table"));
+        assert!(!source.profile);
+        assert_eq!(source.checks, None);
+        assert_eq!(source.freshness_columns[0], "updated_at");
+        assert_eq!(source.freshness_columns.len(), DEFAULT_FRESHNESS_COLUMNS.len());
+    }
+
+    #[test]
+    fn checks_are_found_beside_the_config_and_freshness_columns_replace_the_defaults() {
+        let text = format!(
+            "{VALID}    checks: checks/orders.yml\n    freshness_columns: [loaded_at]\nstate_dir: /var/lib/cwic/state\n"
+        );
+        let config = AgentConfig::parse(Path::new("/etc/cwic/agent.yaml"), &text, |_| None).unwrap();
+        let source = &config.sources[0];
+        assert_eq!(source.checks, Some(PathBuf::from("/etc/cwic/checks/orders.yml")));
+        assert_eq!(source.freshness_columns, ["loaded_at"]);
+        assert_eq!(config.state_dir, PathBuf::from("/var/lib/cwic/state"));
     }
 
     #[test]

@@ -290,4 +290,32 @@ mod tests {
              FROM \"Sales\".\"odd\"\"name\""
         );
     }
+
+    #[test]
+    fn the_freshness_column_is_the_first_candidate_with_a_temporal_type() {
+        let column = |name: &str, data_type: &str| DiscoveredColumn {
+            name: name.into(),
+            data_type: data_type.into(),
+            nullable: true,
+            ordinal: 1,
+        };
+        let table = DiscoveredTable {
+            schema: "public".into(),
+            name: "orders".into(),
+            kind: TableKind::Table,
+            columns: vec![
+                column("updated_at", "text"),
+                column("Created_At", "timestamp with time zone"),
+                column("loaded_at", "date"),
+            ],
+        };
+        let candidates = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+        // `updated_at` is text here: skipped. Names compare case-insensitively; order is the config's.
+        let chosen = table.freshness_column(&candidates(&["updated_at", "created_at", "loaded_at"]));
+        assert_eq!(chosen.map(|c| c.name.as_str()), Some("Created_At"));
+        let chosen = table.freshness_column(&candidates(&["loaded_at", "created_at"]));
+        assert_eq!(chosen.map(|c| c.name.as_str()), Some("loaded_at"));
+        assert!(table.freshness_column(&candidates(&["modified_at"])).is_none());
+        assert!(measure_sql(&table, Some("Created_At")).contains(", EXTRACT(EPOCH FROM max(\"Created_At\"))::float8 FROM"));
+    }
 }
