@@ -40,7 +40,8 @@ pub async fn collect(
     }
     if source_config.profile {
         let mut memory = ProfileMemory::open(&config.state_dir, &source_config.name);
-        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets, &mut memory).await;
+        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets, &mut memory)
+            .await;
         if let Err(error) = memory.save() {
             warn!(%error, dir = %config.state_dir.display(), "cannot remember this run's profiles; drift is measured against the previous ones");
         }
@@ -75,7 +76,10 @@ pub async fn collect(
 /// pushed down to engines that run SQL (PostgreSQL, SQLite). A failure is logged and, for checks,
 /// the metrics already measured are shipped either way.
 async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation]) {
-    if !matches!(source_config.url.kind(), SourceKind::Postgres | SourceKind::Sqlite) {
+    if !matches!(
+        source_config.url.kind(),
+        SourceKind::Postgres | SourceKind::Sqlite
+    ) {
         return;
     }
     let executor = match crate::checks::exec::connect(source_config.url.expose_secret()).await {
@@ -97,7 +101,9 @@ async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation])
     if let Some(path) = &source_config.checks {
         match CheckSuite::load(path) {
             Ok(suite) => crate::checks::ship::run_and_attach(executor.as_ref(), &suite, assets).await,
-            Err(error) => warn!(%error, source = %source_config.name, "checks skipped: the check file does not load"),
+            Err(error) => {
+                warn!(%error, source = %source_config.name, "checks skipped: the check file does not load")
+            }
         }
     }
 }
@@ -158,7 +164,9 @@ async fn observe(
     if !table.kind.is_measured() {
         return observation;
     }
-    let freshness = table.freshness_column(freshness_columns).map(|column| column.name.as_str());
+    let freshness = table
+        .freshness_column(freshness_columns)
+        .map(|column| column.name.as_str());
     match source.measure(table, freshness).await {
         Ok(measurement) => {
             if let Some(newest) = measurement.newest_micros {

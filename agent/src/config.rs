@@ -221,7 +221,10 @@ impl AgentConfig {
                     profile: source.profile,
                     checks: source.checks.map(|checks| relative_to_config(path, checks)),
                     freshness_columns: source.freshness_columns.unwrap_or_else(|| {
-                        DEFAULT_FRESHNESS_COLUMNS.iter().map(|name| (*name).to_owned()).collect()
+                        DEFAULT_FRESHNESS_COLUMNS
+                            .iter()
+                            .map(|name| (*name).to_owned())
+                            .collect()
                     }),
                 })
                 .collect(),

@@ -81,7 +81,11 @@ pub fn distance(previous: &Remembered, current: &Remembered) -> Option<f64> {
             (p, rebin(current_edges, current_counts, edges))
         }
         (
-            Remembered::Labels { labels, counts, other },
+            Remembered::Labels {
+                labels,
+                counts,
+                other,
+            },
             Remembered::Labels {
                 labels: current_labels,
                 counts: current_counts,
@@ -293,7 +297,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut memory = ProfileMemory::open(dir.path(), "warehouse");
         let first = bins(&[0.0, 1.0, 2.0], &[10, 10]);
-        assert_eq!(memory.observe("public.orders", "amount", Some(first.clone())), None);
+        assert_eq!(
+            memory.observe("public.orders", "amount", Some(first.clone())),
+            None
+        );
         memory.save().unwrap();
         let mut reopened = ProfileMemory::open(dir.path(), "warehouse");
         let drift = reopened.observe("public.orders", "amount", Some(bins(&[0.0, 1.0, 2.0], &[20, 0])));

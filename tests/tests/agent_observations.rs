@@ -108,12 +108,22 @@ async fn checks_freshness_drift_and_segments_reach_the_control_plane() -> anyhow
     // Failing checks come first, the most severe first.
     assert_eq!(items.len(), 3);
     let rank = |check: &Value| {
-        let status = ["error", "fail", "pass"].iter().position(|s| check["status"] == *s);
-        let severity = ["critical", "high", "medium", "low"].iter().position(|s| check["severity"] == *s);
+        let status = ["error", "fail", "pass"]
+            .iter()
+            .position(|s| check["status"] == *s);
+        let severity = ["critical", "high", "medium", "low"]
+            .iter()
+            .position(|s| check["severity"] == *s);
         (status.unwrap(), severity.unwrap())
     };
-    assert!(items.windows(2).all(|pair| rank(&pair[0]) <= rank(&pair[1])), "{checks}");
-    let templates: Vec<&str> = items.iter().map(|check| check["template"].as_str().unwrap()).collect();
+    assert!(
+        items.windows(2).all(|pair| rank(&pair[0]) <= rank(&pair[1])),
+        "{checks}"
+    );
+    let templates: Vec<&str> = items
+        .iter()
+        .map(|check| check["template"].as_str().unwrap())
+        .collect();
     assert_eq!(templates, ["not_null", "accepted_values", "row_count_between"]);
     let order_checks = control_plane
         .get(&format!("/api/v1/assets/{orders}/checks"), "acme")
@@ -161,7 +171,11 @@ async fn checks_freshness_drift_and_segments_reach_the_control_plane() -> anyhow
     )
     .fetch_all(&source.pool)
     .await?;
-    let by_country: Vec<_> = segments.iter().filter(|row| row.0 == "country").cloned().collect();
+    let by_country: Vec<_> = segments
+        .iter()
+        .filter(|row| row.0 == "country")
+        .cloned()
+        .collect();
     assert_eq!(by_country, expected, "{}", agent.log());
     let segment_columns: Vec<&str> = segments.iter().map(|row| row.0.as_str()).collect();
     assert!(!segment_columns.contains(&"email") && !segment_columns.contains(&"phone"));
@@ -201,7 +215,11 @@ async fn checks_freshness_drift_and_segments_reach_the_control_plane() -> anyhow
             .unwrap()
     };
     assert!(of("amount") > 0.3, "amount drift {}", of("amount"));
-    assert!(of("customer_id") < 0.01, "customer_id drift {}", of("customer_id"));
+    assert!(
+        of("customer_id") < 0.01,
+        "customer_id drift {}",
+        of("customer_id")
+    );
     // Check history: two runs of each check.
     let checks = control_plane
         .get(&format!("/api/v1/assets/{customers}/checks"), "acme")
@@ -228,6 +246,9 @@ async fn a_broken_check_file_stops_the_agent_at_start_naming_file_and_line() -> 
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("sources[0].checks"), "{stderr}");
     assert!(stderr.contains("checks.yml:5:"), "{stderr}");
-    assert!(stderr.contains("not_null"), "the closest template is suggested: {stderr}");
+    assert!(
+        stderr.contains("not_null"),
+        "the closest template is suggested: {stderr}"
+    );
     Ok(())
 }

@@ -568,7 +568,10 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
     );
     // The check on amount that began failing with the burst is the next candidate.
     assert_eq!(causes[1]["kind"], "failing_check", "{report}");
-    assert_eq!(causes[1]["details"]["check"]["check_name"], "amount_not_null_share");
+    assert_eq!(
+        causes[1]["details"]["check"]["check_name"],
+        "amount_not_null_share"
+    );
     assert!(
         causes[1]["summary"]
             .as_str()
@@ -578,7 +581,10 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
     );
     // A check that was already failing before the window is not a new cause: only hour 150 turned.
     assert_eq!(
-        causes.iter().filter(|cause| cause["kind"] == "failing_check").count(),
+        causes
+            .iter()
+            .filter(|cause| cause["kind"] == "failing_check")
+            .count(),
         1,
         "{report}"
     );

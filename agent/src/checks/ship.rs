@@ -14,7 +14,11 @@ use super::run::{CheckResult, ScanOptions, scan};
 /// Runs `suite` and attaches every result to the asset its dataset names (`schema.table`, or
 /// `table` alone). Results of datasets that were not collected are logged and dropped: the asset
 /// they belong to is outside the source's include/exclude selection.
-pub async fn run_and_attach(executor: &dyn CheckExecutor, suite: &CheckSuite, assets: &mut [AssetObservation]) {
+pub async fn run_and_attach(
+    executor: &dyn CheckExecutor,
+    suite: &CheckSuite,
+    assets: &mut [AssetObservation],
+) {
     let report = scan(executor, suite, &ScanOptions::default()).await;
     for result in report.results {
         let columns = suite

@@ -218,7 +218,9 @@ impl PostgresSource {
         let newest_micros = match freshness {
             Some(_) => {
                 let seconds: Option<f64> = row.try_get(table.columns.len() + 1).map_err(measure_error)?;
-                seconds.filter(|seconds| seconds.is_finite()).map(|seconds| (seconds * 1e6).round() as i64)
+                seconds
+                    .filter(|seconds| seconds.is_finite())
+                    .map(|seconds| (seconds * 1e6).round() as i64)
             }
             None => None,
         };
@@ -316,6 +318,9 @@ mod tests {
         let chosen = table.freshness_column(&candidates(&["loaded_at", "created_at"]));
         assert_eq!(chosen.map(|c| c.name.as_str()), Some("loaded_at"));
         assert!(table.freshness_column(&candidates(&["modified_at"])).is_none());
-        assert!(measure_sql(&table, Some("Created_At")).contains(", EXTRACT(EPOCH FROM max(\"Created_At\"))::float8 FROM"));
+        assert!(
+            measure_sql(&table, Some("Created_At"))
+                .contains(", EXTRACT(EPOCH FROM max(\"Created_At\"))::float8 FROM")
+        );
     }
 }

@@ -192,7 +192,12 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
     }
 
     for check in store.checks_turned_failing(tenant, &watched, from, until).await? {
-        causes.push(check_cause(&event, &check, upstream.get(&check.asset_id).copied(), at));
+        causes.push(check_cause(
+            &event,
+            &check,
+            upstream.get(&check.asset_id).copied(),
+            at,
+        ));
     }
 
     if !event.column.is_empty() {
@@ -219,7 +224,12 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
 
 /// A check that began failing, as a cause of `event`; `hops` is its asset's distance upstream
 /// (`None`: the anomalous asset itself).
-fn check_cause(event: &AnomalyEvent, check: &CheckTurnedFailing, hops: Option<u32>, at: DateTime<Utc>) -> Cause {
+fn check_cause(
+    event: &AnomalyEvent,
+    check: &CheckTurnedFailing,
+    hops: Option<u32>,
+    at: DateTime<Utc>,
+) -> Cause {
     let same_column = hops.is_none() && !event.column.is_empty() && check.columns.contains(&event.column);
     let base = if same_column { 0.8 } else { 0.55 };
     let severity = if matches!(check.severity.as_str(), "critical" | "high") {
@@ -234,7 +244,11 @@ fn check_cause(event: &AnomalyEvent, check: &CheckTurnedFailing, hops: Option<u3
     };
     let place = match hops {
         None => "on the same table".to_owned(),
-        Some(hops) => format!("upstream on {} ({hops} hop{} up)", check.asset, if hops == 1 { "" } else { "s" }),
+        Some(hops) => format!(
+            "upstream on {} ({hops} hop{} up)",
+            check.asset,
+            if hops == 1 { "" } else { "s" }
+        ),
     };
     Cause {
         kind: "failing_check",

@@ -315,11 +315,16 @@ impl Store {
             _ => 3,
         };
         summaries.sort_by(|a, b| {
-            (status_rank(&a.latest.status), severity_rank(&a.latest.severity), &a.latest.check_name).cmp(&(
-                status_rank(&b.latest.status),
-                severity_rank(&b.latest.severity),
-                &b.latest.check_name,
-            ))
+            (
+                status_rank(&a.latest.status),
+                severity_rank(&a.latest.severity),
+                &a.latest.check_name,
+            )
+                .cmp(&(
+                    status_rank(&b.latest.status),
+                    severity_rank(&b.latest.severity),
+                    &b.latest.check_name,
+                ))
         });
         Ok(Some(summaries))
     }

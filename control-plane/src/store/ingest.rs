@@ -122,7 +122,10 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
         }
         for check in &asset.checks {
             let unexpected = |field: &str, value: &str, expected: &[&str]| {
-                Some(format!("{field} `{value}`, expected one of {}", expected.join(", ")))
+                Some(format!(
+                    "{field} `{value}`, expected one of {}",
+                    expected.join(", ")
+                ))
             };
             let problem = if check.name.is_empty() {
                 Some("an empty name".to_owned())
@@ -688,8 +691,12 @@ async fn store_checks_and_segments(
             checks.status.push(check.status.as_str());
             // Postgres arrays of arrays must be rectangular: columns and tags travel as JSON.
             checks.columns.push(serde_json::json!(check.columns));
-            checks.failing.push(check.failing_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
-            checks.total.push(check.total_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
+            checks
+                .failing
+                .push(check.failing_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
+            checks
+                .total
+                .push(check.total_rows.map(|rows| rows.min(i64::MAX as u64) as i64));
             checks.value.push(check.value.as_str());
             checks.message.push(check.message.as_str());
             checks.owner.push(check.owner.as_str());
