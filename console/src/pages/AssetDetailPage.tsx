@@ -375,6 +375,9 @@ function ChecksSection({
                     <>
                       <strong>{formatCount(check.failing_rows)}</strong>
                       <span className="muted"> of {formatCount(check.total_rows)} rows fail</span>
+                      {check.status === 'pass' && check.failing_rows > 0 && (
+                        <span className="muted"> · within tolerance</span>
+                      )}
                     </>
                   ) : (
                     <span>{check.message}</span>
