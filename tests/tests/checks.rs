@@ -1005,7 +1005,30 @@ fn fix(args: &[&str]) -> Output {
 
 /// Every row of `t` as text, sorted: the table's content as a multiset.
 async fn snapshot(source: &str) -> Vec<String> {
-    if source.starts_with("postgres") {
+    if source.starts_with("mysql") {
+        let mut conn = sqlx::MySqlConnection::connect(source).await.unwrap();
+        let columns: Vec<(String,)> = sqlx::query_as(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let row = columns
+            .iter()
+            .map(|(c,)| format!("QUOTE(`{c}`)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(CONCAT_WS(',', {row}) AS CHAR) FROM t"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut rows: Vec<String> = rows.into_iter().map(|(row,)| row).collect();
+        rows.sort();
+        rows
+    } else if source.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(source).await.unwrap();
         let rows: Vec<(String,)> = sqlx::query_as("SELECT t::text FROM t ORDER BY 1")
             .fetch_all(&mut conn)
@@ -1033,7 +1056,7 @@ async fn snapshot(source: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn fixes_make_the_check_pass_and_undo_restores_the_table_on_postgres_and_sqlite() {
+async fn fixes_make_the_check_pass_and_undo_restores_the_table_on_postgres_mariadb_and_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let checks = dir.path().join("checks.yml");
     std::fs::write(
@@ -1058,8 +1081,9 @@ datasets:
     .unwrap();
     let db = postgres_fixture().await;
     let sqlite = sqlite_fixture(dir.path()).await;
+    let mysql = mysql_fixture().await;
     let checks_arg = checks.to_str().unwrap();
-    for source in [db.url.as_str(), sqlite.as_str()] {
+    for source in [db.url.as_str(), sqlite.as_str(), mysql.url.as_str()] {
         let original = snapshot(source).await;
         assert_eq!(original.len(), 6);
         for (name, affected) in [
@@ -1069,6 +1093,26 @@ datasets:
             ("email(email)", 1),
             ("not_null_with_default(amount)", 1),
         ] {
+            if source.starts_with("mysql") && name == "duplicate_rows" {
+                // MySQL/MariaDB rows have no order or identity to keep "the first" by.
+                let output = fix(&[
+                    "--source",
+                    source,
+                    "--checks",
+                    checks_arg,
+                    "--check",
+                    name,
+                    "--confirm",
+                ]);
+                assert_eq!(output.status.code(), Some(2));
+                assert!(
+                    String::from_utf8(output.stderr)
+                        .unwrap()
+                        .contains("MySQL/MariaDB rows have no order or identity"),
+                );
+                assert_eq!(snapshot(source).await, original);
+                continue;
+            }
             let base = ["--source", source, "--checks", checks_arg, "--check", name];
             let output = fix(&[&base[..], &["--dry-run"]].concat());
             let stdout = String::from_utf8(output.stdout).unwrap();
