@@ -185,6 +185,7 @@ fn nested_replace_shape(expr: &str) -> String {
 /// text beside the value. Regular expressions (`REGEXP`: PCRE in MariaDB, ICU in MySQL) see `\z`
 /// where the pattern says `$`, which in both would also match before a final newline. Timestamps
 /// are UTC: the session runs with `time_zone = '+00:00'`.
+#[derive(Debug)]
 pub struct Mysql {
     /// utf8mb4's binary collation without padding.
     binary_collation: &'static str,
