@@ -73,12 +73,12 @@ pub async fn collect(
 }
 
 /// Segment counts (profiled sources) and check results (sources with a check suite): statements
-/// pushed down to engines that run SQL (PostgreSQL, SQLite). A failure is logged and, for checks,
-/// the metrics already measured are shipped either way.
+/// pushed down to engines that run SQL (PostgreSQL, MySQL/MariaDB, SQLite). A failure is logged
+/// and, for checks, the metrics already measured are shipped either way.
 async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation]) {
     if !matches!(
         source_config.url.kind(),
-        SourceKind::Postgres | SourceKind::Sqlite
+        SourceKind::Postgres | SourceKind::Mysql | SourceKind::Sqlite
     ) {
         return;
     }

@@ -1,6 +1,8 @@
-//! `cwic-agent scan` against real PostgreSQL and a real SQLite file: one fixture table with known
-//! violations, every template run on both engines, exact failing counts asserted for each; a missing
-//! column is an error result while the rest runs; exit codes and JUnit output for CI.
+//! `cwic-agent scan` against real PostgreSQL, MariaDB (MYSQL_URL, default
+//! mysql://cwic:cwic@127.0.0.1:3306/cwic; each test creates its own database) and a real SQLite
+//! file: one fixture table with known violations, every template run on all three engines, exact
+//! failing counts asserted for each; a missing column is an error result while the rest runs; exit
+//! codes and JUnit output for CI.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -25,6 +27,15 @@ CREATE TABLE t (id INTEGER NOT NULL, email TEXT, phone TEXT, phone_nat TEXT, web
   zip TEXT, status TEXT, name TEXT, country TEXT, amount REAL, qty INTEGER, signup TEXT,
   ship TEXT, receipt TEXT, seen_at TEXT, raw_int TEXT, raw_dec TEXT, raw_bool TEXT, raw_date TEXT,
   parent_id INTEGER, city TEXT, code TEXT);";
+
+/// MariaDB's default collation for the database (utf8mb4_general_ci) ignores case and trailing
+/// spaces: the counts below must come out as on PostgreSQL anyway.
+const MYSQL_TABLES: &str = "
+CREATE TABLE parents (id integer);
+CREATE TABLE t (id integer NOT NULL, email text, phone text, phone_nat text, website text, ext_id text, ip text,
+  zip text, status text, name text, country text, amount decimal(10,2), qty integer, signup date,
+  ship date, receipt date, seen_at timestamp(6) NULL, raw_int text, raw_dec text, raw_bool text, raw_date text,
+  parent_id integer, city text, code text);";
 
 /// Six rows; row 6 is an exact copy of row 1. `{hN}` becomes "N hours ago" in the engine's syntax.
 const ROWS: &str = "
@@ -171,6 +182,22 @@ const CASES: &[(&str, &str, Expect)] = &[
         "rejected",
         "template: rejected_values\n  params: { column: status, values: [bogus, paid] }",
         Rows(2, 6, false),
+    ),
+    // Text compares byte for byte: case and trailing spaces count (on MySQL too).
+    (
+        "accepted_case",
+        "template: accepted_values\n  params: { column: country, values: [DE, FR] }",
+        Rows(2, 6, false),
+    ),
+    (
+        "accepted_spaces",
+        "template: accepted_values\n  params: { column: name, values: [Ann, ' Bob', Carl, Dan] }",
+        Rows(1, 6, false),
+    ),
+    (
+        "rejected_case",
+        "template: rejected_values\n  params: { column: country, values: [de] }",
+        Rows(1, 6, false),
     ),
     (
         "regex",
@@ -481,6 +508,71 @@ async fn sqlite_fixture(dir: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
+/// A fresh MariaDB/MySQL database, dropped when the test ends.
+struct MysqlDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl MysqlDb {
+    async fn create() -> Self {
+        let admin_url =
+            std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
+        let name = format!("cwic_checks_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::MySqlConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot connect to {admin_url}: is MariaDB running (scripts/dev-services start)? {error}"
+                )
+            });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        admin.close().await.unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Self { admin_url, name, url }
+    }
+}
+
+impl Drop for MysqlDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // The test's runtime may be blocked in this drop: a thread with its own runtime drops it.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::MySqlConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn mysql_fixture() -> MysqlDb {
+    let db = MysqlDb::create().await;
+    let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(MYSQL_TABLES).execute(&mut conn).await.unwrap();
+    // sqlx sessions run in UTC, like the agent's.
+    let rows = rows_sql(|hours| format!("UTC_TIMESTAMP(6) - INTERVAL {hours} HOUR"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    db
+}
+
 #[tokio::test]
 async fn every_template_gives_exact_counts_on_postgres_and_sqlite() {
     let dir = tempfile::tempdir().unwrap();
@@ -506,6 +598,23 @@ async fn every_template_gives_exact_counts_on_postgres_and_sqlite() {
     let output = scan(&sqlite, &checks, &["--format", "json", "--fail-on", "critical"]);
     let report = json_results(&output);
     assert_cases("sqlite", &report);
+}
+
+#[tokio::test]
+async fn every_template_gives_the_same_exact_counts_on_mariadb() {
+    let dir = tempfile::tempdir().unwrap();
+    let checks = dir.path().join("checks.yml");
+    std::fs::write(&checks, check_file(CASES)).unwrap();
+    let db = mysql_fixture().await;
+    for source in [db.url.clone(), db.url.replacen("mysql://", "mariadb://", 1)] {
+        let output = scan(&source, &checks, &["--format", "json", "--fail-on", "critical"]);
+        let report = json_results(&output);
+        assert_cases("mariadb", &report);
+        assert_eq!(output.status.code(), Some(0), "no check is critical");
+        // As on PostgreSQL: one fused scan, one statement per other check (MySQL has no streamed
+        // pass, but the three distinct-statistics checks on `city` share one GROUP BY).
+        assert_eq!(report["table_scans"], 14, "{}", report["table_scans"]);
+    }
 }
 
 #[tokio::test]
@@ -556,7 +665,12 @@ async fn distinct_statistics_streamed_from_postgres_match_sqlite_grouping() {
     std::fs::write(&checks, check_file(cases)).unwrap();
     let db = postgres_fixture().await;
     let sqlite = sqlite_fixture(dir.path()).await;
-    for (engine, source, scans) in [("postgres", db.url.as_str(), 1), ("sqlite", sqlite.as_str(), 6)] {
+    let mysql = mysql_fixture().await;
+    for (engine, source, scans) in [
+        ("postgres", db.url.as_str(), 1),
+        ("sqlite", sqlite.as_str(), 6),
+        ("mariadb", mysql.url.as_str(), 6),
+    ] {
         let report = json_results(&scan(source, &checks, &["--format", "json"]));
         for (name, _, expect) in cases {
             let result = result(&report, name);
@@ -575,7 +689,7 @@ async fn distinct_statistics_streamed_from_postgres_match_sqlite_grouping() {
         }
         assert_eq!(
             report["table_scans"], scans,
-            "{engine}: one COPY pass on PostgreSQL, one GROUP BY per column and a fused scan on SQLite"
+            "{engine}: one COPY pass on PostgreSQL, one GROUP BY per column and a fused scan elsewhere"
         );
     }
 }
@@ -891,7 +1005,30 @@ fn fix(args: &[&str]) -> Output {
 
 /// Every row of `t` as text, sorted: the table's content as a multiset.
 async fn snapshot(source: &str) -> Vec<String> {
-    if source.starts_with("postgres") {
+    if source.starts_with("mysql") {
+        let mut conn = sqlx::MySqlConnection::connect(source).await.unwrap();
+        let columns: Vec<(String,)> = sqlx::query_as(
+            "SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let row = columns
+            .iter()
+            .map(|(c,)| format!("QUOTE(`{c}`)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(CONCAT_WS(',', {row}) AS CHAR) FROM t"
+        )))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut rows: Vec<String> = rows.into_iter().map(|(row,)| row).collect();
+        rows.sort();
+        rows
+    } else if source.starts_with("postgres") {
         let mut conn = sqlx::PgConnection::connect(source).await.unwrap();
         let rows: Vec<(String,)> = sqlx::query_as("SELECT t::text FROM t ORDER BY 1")
             .fetch_all(&mut conn)
@@ -919,7 +1056,7 @@ async fn snapshot(source: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn fixes_make_the_check_pass_and_undo_restores_the_table_on_postgres_and_sqlite() {
+async fn fixes_make_the_check_pass_and_undo_restores_the_table_on_postgres_mariadb_and_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let checks = dir.path().join("checks.yml");
     std::fs::write(
@@ -944,8 +1081,9 @@ datasets:
     .unwrap();
     let db = postgres_fixture().await;
     let sqlite = sqlite_fixture(dir.path()).await;
+    let mysql = mysql_fixture().await;
     let checks_arg = checks.to_str().unwrap();
-    for source in [db.url.as_str(), sqlite.as_str()] {
+    for source in [db.url.as_str(), sqlite.as_str(), mysql.url.as_str()] {
         let original = snapshot(source).await;
         assert_eq!(original.len(), 6);
         for (name, affected) in [
@@ -955,6 +1093,26 @@ datasets:
             ("email(email)", 1),
             ("not_null_with_default(amount)", 1),
         ] {
+            if source.starts_with("mysql") && name == "duplicate_rows" {
+                // MySQL/MariaDB rows have no order or identity to keep "the first" by.
+                let output = fix(&[
+                    "--source",
+                    source,
+                    "--checks",
+                    checks_arg,
+                    "--check",
+                    name,
+                    "--confirm",
+                ]);
+                assert_eq!(output.status.code(), Some(2));
+                assert!(
+                    String::from_utf8(output.stderr)
+                        .unwrap()
+                        .contains("MySQL/MariaDB rows have no order or identity"),
+                );
+                assert_eq!(snapshot(source).await, original);
+                continue;
+            }
             let base = ["--source", source, "--checks", checks_arg, "--check", name];
             let output = fix(&[&base[..], &["--dry-run"]].concat());
             let stdout = String::from_utf8(output.stdout).unwrap();

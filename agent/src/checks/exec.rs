@@ -79,9 +79,12 @@ pub trait CheckExecutor: Send + Sync {
     fn execute_in_transaction<'a>(&'a self, statements: &'a [String]) -> BoxFuture<'a, ExecResult<Vec<u64>>>;
 }
 
-/// Connects to a source URL: `postgres://…`/`postgresql://…` or `sqlite://path`.
+/// Connects to a source URL: `postgres://…`/`postgresql://…`, `mysql://…`/`mariadb://…` or
+/// `sqlite://path`.
 pub async fn connect(url: &str) -> anyhow::Result<Box<dyn CheckExecutor>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        Ok(Box::new(super::exec_mysql::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .connect(url)
@@ -105,7 +108,9 @@ pub async fn connect(url: &str) -> anyhow::Result<Box<dyn CheckExecutor>> {
             .map_err(|error| anyhow::anyhow!("cannot open the source: {error}"))?;
         Ok(Box::new(SqliteExecutor { pool }))
     } else {
-        anyhow::bail!("expected a source URL starting with postgres://, postgresql:// or sqlite://")
+        anyhow::bail!(
+            "expected a source URL starting with postgres://, postgresql://, mysql://, mariadb:// or sqlite://"
+        )
     }
 }
 

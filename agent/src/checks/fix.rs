@@ -6,6 +6,11 @@
 //! Storage: PostgreSQL keeps the images in schema `cwic_fix` (`fix_<id>` = rows before,
 //! `fix_<id>_after` = the `ctid`s of the rows after, `fixes` = the log); SQLite keeps
 //! `cwic_fix_<id>` (rows before with their `rowid`, which an UPDATE keeps) and `cwic_fix_fixes`.
+//! MySQL/MariaDB rows have no identity SQL can see, and DDL commits the open transaction there, so
+//! the image tables (`cwic_fix_<id>` rows before, `cwic_fix_<id>_after` the same rows as the fix
+//! left them) are created first, empty, and filled in the fix's transaction; undo deletes the rows
+//! equal to the after-image (identical rows are interchangeable) and inserts the before-image.
+//! Deleting duplicates needs an order to keep the first row by and is refused there.
 //! Undo deletes the rows the fix produced and inserts the before-image, in one transaction, and
 //! refuses when those rows have changed since.
 //!
@@ -81,6 +86,13 @@ pub fn plan(
         .params
         .text("column")
         .map(|column| dialect.quote_ident(column));
+    if kind == FixKind::DeleteDuplicates && dialect.name() == "mysql" {
+        return Err(
+            "deleting duplicates keeps the first row of each group, and MySQL/MariaDB rows have \
+                    no order or identity to tell which is first; delete them with your own statement"
+                .into(),
+        );
+    }
     let (condition, assignment) = match kind {
         FixKind::Trim | FixKind::Lower | FixKind::Upper => {
             let column = column.ok_or("the check names no column")?;
@@ -90,7 +102,10 @@ pub fn plan(
                 _ => "UPPER",
             };
             let value = format!("{function}({column})");
-            (format!("{column} <> {value}"), Some((column, value)))
+            (
+                format!("{} <> {}", dialect.exact(&column), dialect.exact(&value)),
+                Some((column, value)),
+            )
         }
         FixKind::NullInvalid => {
             let column = column.ok_or("the check names no column")?;
@@ -230,6 +245,9 @@ impl FixPlan {
             dialect.literal(&self.check),
             dialect.literal(describe(self.kind))
         );
+        if dialect.name() == "mysql" {
+            return self.apply_mysql(executor, id, &log_values).await;
+        }
         let statements = if dialect.name() == "postgres" {
             let image = format!("cwic_fix.{}", dialect.quote_ident(&format!("fix_{id}")));
             let after = format!("cwic_fix.{}", dialect.quote_ident(&format!("fix_{id}_after")));
@@ -271,6 +289,86 @@ impl FixPlan {
     }
 }
 
+impl FixPlan {
+    /// MySQL/MariaDB: the image tables first (DDL commits), then one transaction that fills them,
+    /// changes the rows and logs the fix; the empty images are dropped when it fails.
+    async fn apply_mysql(
+        &self,
+        executor: &dyn CheckExecutor,
+        id: String,
+        log_values: &str,
+    ) -> anyhow::Result<(String, u64)> {
+        let dialect = executor.dialect();
+        let Some((column, value)) = &self.assignment else {
+            anyhow::bail!("deleting rows is not a fix MySQL/MariaDB can undo");
+        };
+        let image = dialect.quote_ident(&format!("cwic_fix_{id}"));
+        let after = dialect.quote_ident(&format!("cwic_fix_{id}_after"));
+        executor
+            .execute_in_transaction(&[
+                "CREATE TABLE IF NOT EXISTS cwic_fix_fixes (id VARCHAR(64) PRIMARY KEY, dataset TEXT, \
+                 check_name TEXT, fix TEXT, applied_at DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6), \
+                 undone_at DATETIME(6) NULL)"
+                    .to_owned(),
+                format!("CREATE TABLE {image} LIKE {}", self.table),
+                format!("CREATE TABLE {after} LIKE {}", self.table),
+            ])
+            .await?;
+        // The after-image is the before-image with the fix's expression applied, stored in the same
+        // column types as the UPDATE stores it.
+        let list: Vec<String> = self.columns.iter().map(|c| dialect.quote_ident(c)).collect();
+        let changed_list: Vec<String> = list
+            .iter()
+            .map(|quoted| {
+                if quoted == column {
+                    value.clone()
+                } else {
+                    quoted.clone()
+                }
+            })
+            .collect();
+        let statements = vec![
+            format!(
+                "INSERT INTO {image} SELECT * FROM {} WHERE {}",
+                self.table, self.condition
+            ),
+            format!(
+                "INSERT INTO {after} ({}) SELECT {} FROM {image}",
+                list.join(", "),
+                changed_list.join(", ")
+            ),
+            self.statement(),
+            format!("INSERT INTO cwic_fix_fixes (id, dataset, check_name, fix) VALUES ({log_values})"),
+        ];
+        match executor.execute_in_transaction(&statements).await {
+            Ok(affected) => Ok((id, affected.get(2).copied().unwrap_or(0))),
+            Err(error) => {
+                let _ = executor
+                    .execute_in_transaction(&[format!("DROP TABLE IF EXISTS {image}, {after}")])
+                    .await;
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// Rows `a` and `b` (aliases) equal in every column, values by type and texts byte for byte.
+fn rows_equal(dialect: &dyn Dialect, columns: &[(String, String)], a: &str, b: &str) -> String {
+    columns
+        .iter()
+        .map(|(name, _)| {
+            let quoted = dialect.quote_ident(name);
+            let (left, right) = (format!("{a}.{quoted}"), format!("{b}.{quoted}"));
+            format!(
+                "{left} <=> {right} AND {} <=> {}",
+                dialect.exact(&left),
+                dialect.exact(&right)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
 /// Restores the rows a fix changed; returns the number of rows put back.
 pub async fn undo(executor: &dyn CheckExecutor, id: &str) -> anyhow::Result<u64> {
     anyhow::ensure!(
@@ -279,6 +377,7 @@ pub async fn undo(executor: &dyn CheckExecutor, id: &str) -> anyhow::Result<u64>
     );
     let dialect = executor.dialect();
     let postgres = dialect.name() == "postgres";
+    let mysql = dialect.name() == "mysql";
     let log = if postgres {
         "cwic_fix.fixes"
     } else {
@@ -309,7 +408,32 @@ pub async fn undo(executor: &dyn CheckExecutor, id: &str) -> anyhow::Result<u64>
         dialect.now(),
         dialect.literal(id)
     );
-    let statements = if postgres {
+    let statements = if mysql {
+        let image = dialect.quote_ident(&format!("cwic_fix_{id}"));
+        let after = dialect.quote_ident(&format!("cwic_fix_{id}_after"));
+        // Each distinct row the fix produced must still be there exactly as often: fewer means
+        // changed since, more means identical rows the fix did not touch, which undo cannot tell apart.
+        let equal = rows_equal(dialect, &columns, "c", "a");
+        let mismatched = executor
+            .fetch_one(&format!(
+                "SELECT CAST(COUNT(*) AS CHAR) FROM {after} a WHERE (SELECT COUNT(*) FROM {after} b WHERE {}) \
+                 <> (SELECT COUNT(*) FROM {table} c WHERE {equal})",
+                rows_equal(dialect, &columns, "b", "a")
+            ))
+            .await?;
+        anyhow::ensure!(
+            mismatched.first().cloned().flatten().as_deref() == Some("0"),
+            "the rows fix `{id}` changed were modified since (or now have identical copies); not undoing"
+        );
+        vec![
+            format!(
+                "DELETE c FROM {table} c JOIN {after} a ON {}",
+                rows_equal(dialect, &columns, "c", "a")
+            ),
+            format!("INSERT INTO {table} ({list}) SELECT {list} FROM {image}"),
+            mark,
+        ]
+    } else if postgres {
         let image = format!("cwic_fix.{}", dialect.quote_ident(&format!("fix_{id}")));
         let after = format!("cwic_fix.{}", dialect.quote_ident(&format!("fix_{id}_after")));
         // The rows the fix produced must still be there, unchanged in place.

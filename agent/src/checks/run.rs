@@ -402,11 +402,12 @@ async fn scan_dataset(
                     None => format!("{quoted} IS NOT NULL"),
                 };
                 let sql = format!(
-                    "SELECT {}, {}, {}, {} FROM (SELECT COUNT(*) AS n FROM {table} WHERE {condition} GROUP BY {quoted}) g",
+                    "SELECT {}, {}, {}, {} FROM (SELECT COUNT(*) AS n FROM {table} WHERE {condition} GROUP BY {}) g",
                     dialect.as_text("COUNT(*)"),
                     dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0)"),
                     dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN n ELSE 0 END), 0)"),
                     dialect.as_text("COALESCE(SUM(n), 0)"),
+                    dialect.group_key(&quoted),
                 );
                 tasks.push(Task::DistinctOne { sql, index });
             }

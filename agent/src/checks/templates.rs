@@ -337,9 +337,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// `keys` as a `GROUP BY` list that tells values apart exactly.
+    fn group_by(&self, keys: &[String]) -> String {
+        let keys: Vec<String> = keys.iter().map(|key| self.dialect.group_key(key)).collect();
+        keys.join(", ")
+    }
+
     /// Rows in groups of `keys` holding more than one row, of all rows where `keys` are not null.
     fn duplicate_groups(&self, keys: &[String], skip_nulls: bool) -> Measure {
-        let group = keys.join(", ");
+        let group = self.group_by(keys);
         let not_null = keys
             .iter()
             .map(|key| format!("{key} IS NOT NULL"))
@@ -923,8 +929,9 @@ pub static TEMPLATES: &[Template] = &[
         compile: |ctx| {
             let (column, other) = (ctx.col("column"), ctx.col("other"));
             let operator = ctx.params.text("operator").unwrap_or("=");
+            let comparison = ctx.dialect.compare(&column, operator, &other);
             ctx.rows(format!(
-                "{column} IS NOT NULL AND {other} IS NOT NULL AND NOT ({column} {operator} {other})"
+                "{column} IS NOT NULL AND {other} IS NOT NULL AND NOT ({comparison})"
             ))
         },
         fix: None,
@@ -1226,7 +1233,7 @@ pub static TEMPLATES: &[Template] = &[
         params: &[COLUMN],
         example: "template: trimmed\ncolumn: name",
         validate: ok,
-        compile: |ctx| ctx.rows(format!("{0} <> TRIM({0})", ctx.col("column"))),
+        compile: |ctx| ctx.rows(format!("{0} <> TRIM({0})", ctx.dialect.exact(&ctx.col("column")))),
         fix: Some(FixKind::Trim),
     },
     Template {
@@ -1250,9 +1257,11 @@ pub static TEMPLATES: &[Template] = &[
                 "COALESCE(SUM(CASE WHEN d > 1 THEN n ELSE 0 END), 0)",
                 "COALESCE(SUM(n), 0)",
                 &format!(
-                    " FROM (SELECT COUNT(*) AS n, COUNT(DISTINCT {column}) AS d FROM {}{} GROUP BY {key}) g",
+                    " FROM (SELECT COUNT(*) AS n, COUNT(DISTINCT {}) AS d FROM {}{} GROUP BY {}) g",
+                    ctx.dialect.group_key(&column),
                     ctx.table,
-                    ctx.where_(Some(&format!("{key} IS NOT NULL")))
+                    ctx.where_(Some(&format!("{key} IS NOT NULL"))),
+                    ctx.dialect.group_key(&key)
                 ),
             )
         },
@@ -1301,7 +1310,7 @@ pub static TEMPLATES: &[Template] = &[
                      (SELECT COUNT(*) AS n FROM {table}{} GROUP BY {} HAVING COUNT(*) > 1) g)",
                     ctx.where_(Some(&any_null)),
                     ctx.where_(Some(&all_set)),
-                    keys.join(", ")
+                    ctx.group_by(&keys)
                 ),
                 &format!("(SELECT COUNT(*) FROM {table}{})", ctx.where_(None)),
                 "",

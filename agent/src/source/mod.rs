@@ -206,12 +206,15 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<So
         connected.push(source);
         if let Some(checks) = &config.checks {
             let key = format!("sources[{index}].checks");
-            if !matches!(config.url.kind(), SourceKind::Postgres | SourceKind::Sqlite) {
+            if !matches!(
+                config.url.kind(),
+                SourceKind::Postgres | SourceKind::Mysql | SourceKind::Sqlite
+            ) {
                 return Err(ConfigError::at_key(
                     file,
                     key,
                     format!(
-                        "checks run on PostgreSQL and SQLite sources; this one is {}",
+                        "checks run on PostgreSQL, MySQL/MariaDB and SQLite sources; this one is {}",
                         config.url.kind().as_str()
                     ),
                 ));
