@@ -183,6 +183,76 @@ impl Drop for TestDb {
     }
 }
 
+/// The MariaDB/MySQL server tests use: `MYSQL_URL`, default the dev services' MariaDB.
+pub fn mysql_admin_url() -> String {
+    std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned())
+}
+
+/// A fresh MariaDB/MySQL database (utf8mb4), dropped when the value is.
+pub struct MysqlDb {
+    admin_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl MysqlDb {
+    /// Creates `cwic_<prefix>_<uuid>` and runs `statements` (separated by `;` and a line break) in it.
+    pub async fn create(prefix: &str, statements: &str) -> anyhow::Result<Self> {
+        use sqlx::Connection;
+        let admin_url = mysql_admin_url();
+        let name = format!("cwic_{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::MySqlConnection::connect(&admin_url)
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot connect to {admin_url}: is MariaDB running (scripts/dev-services start)? {error}"
+                )
+            })?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+        )))
+        .execute(&mut admin)
+        .await?;
+        admin.close().await?;
+        let url = format!(
+            "{}/{name}",
+            admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(base, _)| base)
+        );
+        let db = Self { admin_url, name, url };
+        let mut connection = sqlx::MySqlConnection::connect(&db.url).await?;
+        for statement in statements.split(";\n").filter(|s| !s.trim().is_empty()) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut connection)
+                .await?;
+        }
+        connection.close().await?;
+        Ok(db)
+    }
+}
+
+impl Drop for MysqlDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // The test's runtime may be blocked in this drop: a thread with its own runtime drops it.
+        let _ = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::MySqlConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A PostgreSQL server of its own (initdb into a temporary folder, a free port), for tests that stop
 /// and restart the database under a running control plane without disturbing anyone else's.
 pub struct PgServer {

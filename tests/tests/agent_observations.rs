@@ -252,3 +252,59 @@ async fn a_broken_check_file_stops_the_agent_at_start_naming_file_and_line() -> 
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_mariadb_source_ships_check_results_and_freshness_too() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let mariadb = cwic_e2e::MysqlDb::create(
+        "observe",
+        "CREATE TABLE orders (id int NOT NULL, status varchar(20), amount decimal(10,2), updated_at datetime);\n\
+         INSERT INTO orders VALUES (1, 'paid', 10.5, UTC_TIMESTAMP() - INTERVAL 3 HOUR),\n\
+           (2, 'PAID', NULL, UTC_TIMESTAMP() - INTERVAL 2 HOUR), (3, 'new', NULL, NULL);\n",
+    )
+    .await?;
+    let agent = cwic_e2e::AgentSetup::new("acme", "wh-1", &stack.nats.url(), &mariadb.url, "1h")?;
+    std::fs::write(
+        agent.dir.path().join("checks.yml"),
+        "version: 1\ndatasets:\n  - dataset: orders\n    checks:\n      - template: not_null\n        column: amount\n      \
+         - template: accepted_values\n        params: { column: status, values: [paid, new] }\n",
+    )?;
+    let config = std::fs::read_to_string(&agent.config_path)?;
+    std::fs::write(&agent.config_path, format!("{config}    checks: checks.yml\n"))?;
+    run_agent(&agent).await?;
+    let control_plane = &stack.control_plane;
+    let assets = wait_for(
+        "the MariaDB table in the API",
+        Duration::from_secs(30),
+        || async {
+            let page = control_plane.get("/api/v1/assets", "acme").await?;
+            Ok((page["total"] == 1).then_some(page))
+        },
+    )
+    .await?;
+    let orders = assets["items"][0]["id"].as_str().unwrap().to_owned();
+    let checks = control_plane
+        .get(&format!("/api/v1/assets/{orders}/checks"), "acme")
+        .await?;
+    let failing = |template: &str| {
+        checks["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["template"] == template)
+            .unwrap_or_else(|| panic!("no {template}: {checks}"))["failing_rows"]
+            .clone()
+    };
+    assert_eq!(failing("not_null"), 2, "{checks}");
+    // Compared byte for byte as on PostgreSQL: 'PAID' is not 'paid'.
+    assert_eq!(failing("accepted_values"), 1, "{checks}");
+    let freshness = control_plane
+        .get(
+            &format!("/api/v1/assets/{orders}/metrics?metric=freshness_lag"),
+            "acme",
+        )
+        .await?;
+    let lag = freshness["items"][0]["value"].as_f64().unwrap();
+    assert!((7200.0..7200.0 + 120.0).contains(&lag), "lag {lag}: {freshness}");
+    Ok(())
+}

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use cwic_e2e::{TestDb, binary};
+use cwic_e2e::{MysqlDb, TestDb, binary};
 use serde_json::Value;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
@@ -508,69 +508,12 @@ async fn sqlite_fixture(dir: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// A fresh MariaDB/MySQL database, dropped when the test ends.
-struct MysqlDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl MysqlDb {
-    async fn create() -> Self {
-        let admin_url =
-            std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
-        let name = format!("cwic_checks_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::MySqlConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot connect to {admin_url}: is MariaDB running (scripts/dev-services start)? {error}"
-                )
-            });
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-        admin.close().await.unwrap();
-        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-        Self { admin_url, name, url }
-    }
-}
-
-impl Drop for MysqlDb {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // The test's runtime may be blocked in this drop: a thread with its own runtime drops it.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::MySqlConnection::connect(&admin_url).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&mut admin)
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
 async fn mysql_fixture() -> MysqlDb {
-    let db = MysqlDb::create().await;
-    let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
-    sqlx::raw_sql(MYSQL_TABLES).execute(&mut conn).await.unwrap();
     // sqlx sessions run in UTC, like the agent's.
     let rows = rows_sql(|hours| format!("UTC_TIMESTAMP(6) - INTERVAL {hours} HOUR"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
-        .execute(&mut conn)
+    MysqlDb::create("checks", &format!("{MYSQL_TABLES}\n{rows}"))
         .await
-        .unwrap();
-    conn.close().await.unwrap();
-    db
+        .unwrap()
 }
 
 #[tokio::test]

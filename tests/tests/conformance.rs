@@ -25,7 +25,7 @@ use arrow_array::{
     TimestampMicrosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use cwic_e2e::{TestDb, binary};
+use cwic_e2e::{MysqlDb, TestDb, binary};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -239,65 +239,14 @@ async fn load_postgres(rows: &[Row]) -> TestDb {
     db
 }
 
-/// A MariaDB database of its own, dropped at the end of the test.
-struct MariaDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl MariaDb {
-    async fn load(rows: &[Row]) -> Self {
-        Self::with_statements(&format!(
-            "SET time_zone = '+00:00';\n{}\n{}",
-            create_sql(Engine::Mariadb),
-            insert_sql(rows, Engine::Mariadb)
-        ))
-        .await
-    }
-
-    /// A fresh database with `statements` (separated by `;` and a line break) run in it.
-    async fn with_statements(statements: &str) -> Self {
-        let admin_url =
-            std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
-        let name = format!("cwic_conf_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::MySqlConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot connect to {admin_url}: is MariaDB running (scripts/dev-services start)? {error}"
-                )
-            });
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-        admin.close().await.unwrap();
-        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-        let mut connection = sqlx::MySqlConnection::connect(&url).await.unwrap();
-        for statement in statements.split(";\n").filter(|s| !s.trim().is_empty()) {
-            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
-                .execute(&mut connection)
-                .await
-                .unwrap();
-        }
-        connection.close().await.unwrap();
-        Self { admin_url, name, url }
-    }
-
-    async fn drop_database(self) {
-        let mut admin = sqlx::MySqlConnection::connect(&self.admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS `{}`",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-        admin.close().await.unwrap();
-    }
+/// A MariaDB database of its own holding `rows`, dropped at the end of the test.
+async fn load_mariadb(rows: &[Row]) -> MysqlDb {
+    let statements = format!(
+        "SET time_zone = '+00:00';\n{}\n{}",
+        create_sql(Engine::Mariadb),
+        insert_sql(rows, Engine::Mariadb)
+    );
+    MysqlDb::create("conf", &statements).await.unwrap()
 }
 
 async fn load_sqlite(rows: &[Row], path: &Path) {
@@ -769,7 +718,7 @@ async fn every_connector_profiles_the_same_dataset_identically() {
     let rows = dataset();
     let dir = tempfile::tempdir().unwrap();
     let postgres = load_postgres(&rows).await;
-    let mariadb = MariaDb::load(&rows).await;
+    let mariadb = load_mariadb(&rows).await;
     let sqlite_path = dir.path().join("dataset.db");
     load_sqlite(&rows, &sqlite_path).await;
     for format in ["csv", "ndjson", "parquet"] {
@@ -936,7 +885,7 @@ async fn every_connector_profiles_the_same_dataset_identically() {
             assert_eq!(column["nulls"], 0, "{source} empty_table.{}", column["name"]);
         }
     }
-    mariadb.drop_database().await;
+    drop(mariadb);
 }
 
 #[tokio::test]
@@ -1020,10 +969,12 @@ async fn malformed_rows_and_misfit_values_are_reported_with_file_and_line_and_th
 
 #[tokio::test]
 async fn missing_tables_unreachable_servers_and_unprofiled_types_are_reported_and_the_rest_completes() {
-    let mariadb = MariaDb::with_statements(
+    let mariadb = MysqlDb::create(
+        "conf",
         "CREATE TABLE docs (id int, body blob);\nINSERT INTO docs VALUES (1, 'a'), (2, NULL), (3, 'c');\n",
     )
-    .await;
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let sqlite_path = dir.path().join("docs.db");
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -1055,7 +1006,7 @@ async fn missing_tables_unreachable_servers_and_unprofiled_types_are_reported_an
         .env("CWIC_LOG", "warn")
         .output()
         .unwrap();
-    mariadb.drop_database().await;
+    drop(mariadb);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let tables: Vec<Value> = String::from_utf8(output.stdout)
@@ -1108,8 +1059,7 @@ async fn missing_tables_unreachable_servers_and_unprofiled_types_are_reported_an
 
 /// The MariaDB URL as messages show it (password masked), rebuilt from the profiled table's schema.
 fn mariadb_shown_url(table: &Value) -> String {
-    let admin =
-        std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://cwic:cwic@127.0.0.1:3306/cwic".to_owned());
+    let admin = cwic_e2e::mysql_admin_url();
     let base = admin.rsplit_once('/').unwrap().0.replacen(":cwic@", ":****@", 1);
     format!("{base}/{}", table["schema"].as_str().unwrap())
 }
