@@ -4,8 +4,9 @@
 //! relations between correlated metrics, which axis-parallel splits see poorly.
 //!
 //! Scoring adds SCiForest's range check (Liu, Ting and Zhou, 2010): a point whose projection
-//! falls outside the range of the node's training points along the split direction is isolated
-//! there. Without it a point far beyond the training data scores like the most extreme training
+//! falls outside the range of the node's training points along the split direction, by more
+//! than `RANGE_MARGIN` times that range, is isolated there (the margin keeps a new record that
+//! only just passes the old extreme — the next peak of a trend or cycle — ordinary). Without it a point far beyond the training data scores like the most extreme training
 //! point (plain isolation forests saturate at the hull), which leaves too little room between
 //! the training rows' scores and a broken row's. Directions include the dimensions that are
 //! constant in a node, so a value that never varied in training and now differs is isolated at
@@ -20,6 +21,8 @@ use super::synthetic::SeededRng;
 
 /// Retries for a split that leaves every point on one side before the node becomes a leaf.
 const SPLIT_ATTEMPTS: usize = 8;
+/// How far beyond a node's range (as a share of it) a projection must fall to be isolated there.
+const RANGE_MARGIN: f64 = 0.25;
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 #[derive(Debug, Clone)]
@@ -235,7 +238,8 @@ fn path_length(tree: &Tree, row: &[f64]) -> f64 {
                 right,
             } => {
                 let projection: f64 = row.iter().zip(normal).map(|(value, weight)| value * weight).sum();
-                if projection < *low || projection > *high {
+                let margin = RANGE_MARGIN * (high - low);
+                if projection < low - margin || projection > high + margin {
                     return depth + 1.0;
                 }
                 index = if projection <= *threshold { *left } else { *right };

@@ -411,11 +411,14 @@ fn drift_series(rng: &mut SeededRng, cadence: Cadence, variant: u64) -> Labelled
     }
 }
 
-/// One table's collections: at each time, every metric (metric, column, value).
+/// One collection of a table: its time and every metric (metric, column, value).
+pub type TableCollection = (i64, Vec<(String, String, f64)>);
+
+/// One table's collections with its labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelledTable {
     pub name: String,
-    pub collections: Vec<(i64, Vec<(String, String, f64)>)>,
+    pub collections: Vec<TableCollection>,
     pub anomalies: Vec<InjectedAnomaly>,
 }
 

@@ -193,15 +193,11 @@ impl Whitening {
                 .collect();
             let mut covariance = vec![vec![0.0; dimensions]; dimensions];
             for row in &winsorised {
-                for i in 0..dimensions {
-                    for j in 0..=i {
-                        covariance[i][j] += (row[i] - means[i]) * (row[j] - means[j]) / count;
+                let centred: Vec<f64> = row.iter().zip(&means).map(|(value, mean)| value - mean).collect();
+                for (line, left) in covariance.iter_mut().zip(&centred) {
+                    for (cell, right) in line.iter_mut().zip(&centred) {
+                        *cell += left * right / count;
                     }
-                }
-            }
-            for i in 0..dimensions {
-                for j in 0..i {
-                    covariance[j][i] = covariance[i][j];
                 }
             }
             symmetric_eigenvectors(covariance)
@@ -285,10 +281,14 @@ fn symmetric_eigenvectors(mut matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
                     row[p] = c * kp - s * kq;
                     row[q] = s * kp + c * kq;
                 }
-                for k in 0..size {
-                    let (pk, qk) = (matrix[p][k], matrix[q][k]);
-                    matrix[p][k] = c * pk - s * qk;
-                    matrix[q][k] = s * pk + c * qk;
+                // p < q: row p lies in the first part, row q starts the second.
+                let (upper, lower) = matrix.split_at_mut(q);
+                if let (Some(row_p), Some(row_q)) = (upper.get_mut(p), lower.first_mut()) {
+                    for (pk, qk) in row_p.iter_mut().zip(row_q.iter_mut()) {
+                        let (a, b) = (*pk, *qk);
+                        *pk = c * a - s * b;
+                        *qk = s * a + c * b;
+                    }
                 }
                 for row in vectors.iter_mut() {
                     let (kp, kq) = (row[p], row[q]);
@@ -583,6 +583,20 @@ mod tests {
             .filter(|(_, values)| detector.observe(&features_of(**values)).verdict.anomaly)
             .map(|(index, _)| index)
             .collect()
+    }
+
+    #[test]
+    fn eigenvectors_of_a_symmetric_matrix() {
+        let vectors = symmetric_eigenvectors(vec![vec![2.0, 1.0], vec![1.0, 2.0]]);
+        let half = 0.5f64.sqrt();
+        for vector in &vectors {
+            assert!(
+                (vector[0].abs() - half).abs() < 1e-9 && (vector[1].abs() - half).abs() < 1e-9,
+                "{vectors:?}"
+            );
+        }
+        let dot: f64 = vectors[0].iter().zip(&vectors[1]).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() < 1e-9);
     }
 
     #[test]
