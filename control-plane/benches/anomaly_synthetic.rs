@@ -18,6 +18,8 @@ use cwic_control_plane::anomaly::synthetic::{
 use cwic_control_plane::intelligence::forecast::forecast;
 
 const FORECAST_HORIZON: usize = 24;
+/// Tables of the multivariate benchmark: one clean, twenty with three breaks each.
+const TABLES: u64 = 21;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -39,7 +41,7 @@ fn main() {
         "== after: the detector picked by metric (freshness_lag: rhythm, distribution_drift: one-sided)"
     );
     println!("{}", evaluate_by_metric(&series));
-    let tables = generate_table_benchmark(seed);
+    let tables = generate_table_benchmark(seed, TABLES);
     println!("== tables, per-series detectors on each of their series");
     println!("{}", evaluate_tables_per_series(&tables));
     println!("== tables, multivariate table model");

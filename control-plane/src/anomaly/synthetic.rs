@@ -433,10 +433,10 @@ const IN_RANGE_SIGMAS: f64 = 1.5;
 /// Tables whose metrics each stay within their usual range while their combination breaks: a
 /// load table whose batch size varies a lot (row count lognormal, sigma 0.35, autocorrelated),
 /// NULLs in `email` and distinct `customer_id`s that follow the rows, a unique `id`, and mean
-/// `price` and `total` (about three times the price) that move together. Series 0 is clean; the
-/// others get one break of each table kind.
-pub fn generate_table_benchmark(seed: u64) -> Vec<LabelledTable> {
-    (0..SERIES_PER_LAYOUT)
+/// `price` and `total` (about three times the price) that move together. `tables` tables; table
+/// 0 is clean, the others get one break of each table kind.
+pub fn generate_table_benchmark(seed: u64, tables: u64) -> Vec<LabelledTable> {
+    (0..tables)
         .map(|variant| {
             let mut rng = SeededRng::new(seed ^ 0x7AB1E ^ variant.wrapping_mul(0x1000_0001));
             table_series(&mut rng, variant)
@@ -1145,8 +1145,8 @@ mod tests {
 
     #[test]
     fn table_breaks_keep_every_metric_within_its_usual_range() {
-        let tables = generate_table_benchmark(7);
-        assert_eq!(tables, generate_table_benchmark(7));
+        let tables = generate_table_benchmark(7, SERIES_PER_LAYOUT);
+        assert_eq!(tables, generate_table_benchmark(7, SERIES_PER_LAYOUT));
         assert!(tables[0].anomalies.is_empty());
         for table in &tables[1..] {
             assert_eq!(table.anomalies.len(), 3, "{}", table.name);
@@ -1226,7 +1226,7 @@ mod tests {
 
     #[test]
     fn the_table_model_finds_the_breaks_the_per_series_detectors_miss() {
-        let tables = generate_table_benchmark(2024);
+        let tables = generate_table_benchmark(2024, SERIES_PER_LAYOUT);
         let per_series = evaluate_tables_per_series(&tables);
         assert!(per_series.recall() <= 0.1, "{per_series}");
         let model = evaluate_tables(&tables);
