@@ -30,7 +30,7 @@ use crate::store::{Store, StoreResult};
 /// Points of history judged per series, at most (the newest).
 pub const MAX_JUDGED_POINTS: i64 = 10_000;
 /// Collections of a table judged by the table model, at most (the newest): six weeks of hourly
-/// collections. A replay retrains the forest every 16 collections, so this bounds its cost.
+/// collections. A replay retrains the forest every 64 collections, so this bounds its cost.
 pub const MAX_JUDGED_COLLECTIONS: i64 = 1_000;
 /// Series judged per pass, at most; the rest wait for the next pass.
 const SERIES_PER_PASS: i64 = 500;
