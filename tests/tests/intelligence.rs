@@ -749,6 +749,21 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
         "{events}"
     );
 
+    let report = api
+        .get(&format!(
+            "/api/v1/anomalies/{}/causes",
+            broken["id"].as_str().unwrap()
+        ))
+        .await;
+    let explanation = report["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with(&format!(
+            "The combination of public.sales's metrics was unusual at 2026-01-13 12:00 UTC (isolation score {:.3}",
+            broken["value"].as_f64().unwrap()
+        )) && explanation.contains(&format!("furthest from usual: {first} ")),
+        "{explanation}"
+    );
+
     // Feedback on the table event: a false positive leaves it judged and no longer an anomaly in
     // the judged history; withdrawn, the history shows it again.
     let broken_id = broken["id"].as_str().unwrap().to_owned();
