@@ -404,8 +404,12 @@ impl TableDetector {
         match judgement {
             Some(Judgement::Expected) => {}
             Some(Judgement::FalsePositive) => {
-                let accepted = share + ACCEPTED_MARGIN * (1.0 - share).max(0.0);
-                self.bar_share = self.bar_share.max(accepted);
+                // Feedback may come from a series event at this collection; the bar moves only
+                // when the table model found the row unusual too.
+                if high {
+                    let accepted = share + ACCEPTED_MARGIN * (1.0 - share).max(0.0);
+                    self.bar_share = self.bar_share.max(accepted);
+                }
                 self.learn(features);
             }
             None if high => {}
