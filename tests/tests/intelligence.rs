@@ -1,10 +1,13 @@
 //! Intelligence over stored history, through the API against a real PostgreSQL: forecasts that
 //! follow a known trend and daily cycle and predict a bound breach (early warnings), detection
-//! passes that persist anomaly events, feedback that is visible and reversible, and root-cause
-//! ranking with a known upstream failure and a segment-specific NULL burst.
+//! passes that persist anomaly events, feedback that is visible and reversible, root-cause
+//! ranking with a known upstream failure and a segment-specific NULL burst, a late load found by
+//! the freshness rhythm, and a table whose metrics each stay in range while their combination
+//! breaks, found by the multivariate table model.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
+use cwic_control_plane::anomaly::synthetic::SeededRng;
 use cwic_control_plane::anomaly::{DetectorConfig, SeriesDetector};
 use cwic_control_plane::app::Application;
 use cwic_control_plane::store::Store;
@@ -134,7 +137,12 @@ fn table(name: &str, rows: f64, nulls: &[(&str, f64)]) -> AssetObservation {
 }
 
 async fn ingest(store: &Store, hour: i64, assets: Vec<AssetObservation>) {
-    let at_ms = (START_SECS + hour * HOUR_SECS) * 1_000;
+    ingest_at(store, START_SECS + hour * HOUR_SECS, assets).await;
+}
+
+/// Ingests one batch collected at `secs` (unix seconds).
+async fn ingest_at(store: &Store, secs: i64, assets: Vec<AssetObservation>) {
+    let at_ms = secs * 1_000;
     let batch = MetricBatch {
         batch_id: uuid::Uuid::now_v7().to_string(),
         tenant_id: "acme".into(),
@@ -598,4 +606,236 @@ async fn root_causes_rank_the_upstream_failure_and_the_null_segment_first() {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+/// An asset observation with the given metrics (metric, column, value) and those columns.
+fn observation(name: &str, metrics: &[(&str, &str, f64)]) -> AssetObservation {
+    let mut columns: Vec<&str> = metrics
+        .iter()
+        .map(|(_, column, _)| *column)
+        .filter(|column| !column.is_empty())
+        .collect();
+    columns.dedup();
+    AssetObservation {
+        schema: "public".into(),
+        name: name.into(),
+        kind: AssetKind::Table as i32,
+        columns: columns
+            .iter()
+            .enumerate()
+            .map(|(index, column)| Column {
+                name: (*column).into(),
+                data_type: "numeric".into(),
+                nullable: true,
+                ordinal: index as i32 + 1,
+            })
+            .collect(),
+        metrics: metrics
+            .iter()
+            .map(|(name, column, value)| Metric {
+                name: (*name).into(),
+                column: (*column).into(),
+                value: *value,
+            })
+            .collect(),
+        error: String::new(),
+        ..Default::default()
+    }
+}
+
+fn stamp_secs(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[tokio::test]
+async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_applies() {
+    let db = TestDb::create("intel").await.unwrap();
+    let api = Api::start(&db).await;
+    let store = Store::from_pool(db.pool.clone());
+
+    // `loads`: loaded hourly at about :05, its freshness lag collected every 20 minutes for three
+    // days. The loads of hours 50, 51 and 52 never come; hour 53's does.
+    let loads: Vec<i64> = (0..72)
+        .filter(|hour| !(50..53).contains(hour))
+        .map(|hour| START_SECS + hour * HOUR_SECS + 300 + (hour * 37 % 7) * 60)
+        .collect();
+    let mut collection = loads[0] + 600;
+    while collection < START_SECS + 72 * HOUR_SECS {
+        let last = loads.iter().rev().find(|load| **load <= collection).unwrap();
+        ingest_at(
+            &store,
+            collection,
+            vec![observation(
+                "loads",
+                &[("freshness_lag", "loaded_at", (collection - last) as f64)],
+            )],
+        )
+        .await;
+        collection += 1_200;
+    }
+
+    // `sales`: hourly batches of varying size for 15 days; NULL emails and distinct customers
+    // follow the rows, total follows price. At hour 300 the row count is 1.8 times an ordinary
+    // batch (within the usual range) while NULLs and distinct customers stay those of the
+    // ordinary batch.
+    let mut rng = SeededRng::new(42);
+    let mut volume = 0.0f64;
+    for hour in 0..360 {
+        volume = 0.6 * volume + 0.8 * rng.normal();
+        let mut rows = (20_000.0 * (0.35 * volume).exp()).round();
+        if hour == 300 {
+            rows = 16_000.0;
+        }
+        let nulls = (rows * 0.03 * (1.0 + 0.04 * rng.normal())).round();
+        let distinct = (rows * 0.4 * (1.0 + 0.02 * rng.normal())).round();
+        let price = 40.0 * (0.15 * rng.normal()).exp();
+        let total = price * 3.0 * (1.0 + 0.01 * rng.normal());
+        let reported_rows = if hour == 300 { rows * 1.8 } else { rows };
+        ingest(
+            &store,
+            hour,
+            vec![observation(
+                "sales",
+                &[
+                    ("row_count", "", reported_rows),
+                    ("null_count", "email", nulls),
+                    ("distinct_count", "customer_id", distinct),
+                    ("mean", "price", price),
+                    ("mean", "total", total),
+                ],
+            )],
+        )
+        .await;
+    }
+    let loads_id = api.asset_id("loads").await;
+    let sales_id = api.asset_id("sales").await;
+    api.scan().await;
+
+    // One late load, seen at the first collection more than an hour and a tolerance after the
+    // load of hour 49; the band is [0, expected interval + tolerance].
+    let events = api.get(&format!("/api/v1/anomalies?asset={loads_id}")).await;
+    let items = events["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{events}");
+    let late = &items[0];
+    assert_eq!(
+        (late["metric"].as_str(), late["column"].as_str()),
+        (Some("freshness_lag"), Some("loaded_at"))
+    );
+    let last_load = loads[49];
+    let high = late["expected_high"].as_f64().unwrap();
+    assert_eq!(late["expected_low"], 0.0);
+    assert!((3_600.0..5_400.0).contains(&high), "band up to {high} s");
+    let lag = late["value"].as_f64().unwrap();
+    assert!(
+        high < lag && lag <= high + 1_200.0,
+        "lag {lag} against band {high}"
+    );
+    let observed = chrono::DateTime::parse_from_rfc3339(late["observed_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert_eq!(
+        observed - last_load,
+        lag as i64,
+        "the lag is the time since the last load"
+    );
+    assert!(observed < loads[50], "found before the load of hour 53 arrived");
+    let interval = late["details"]["expected_interval_secs"].as_f64().unwrap();
+    assert!((interval - 3_600.0).abs() <= 300.0, "{late}");
+    assert_eq!(late["details"]["last_update"], last_load);
+    // The judged history draws the same band and finds the same point.
+    let judged = api
+        .get(&format!(
+            "/api/v1/assets/{loads_id}/anomalies?metric=freshness_lag&column=loaded_at"
+        ))
+        .await;
+    assert_eq!(judged["anomalies"], json!([stamp_secs(observed)]));
+
+    // The broken batch: one table_vector event, explained by the shares that did not follow the
+    // rows, and no series of the table alerted then (each metric stayed within its range).
+    let events = api
+        .get(&format!("/api/v1/anomalies?asset={sales_id}&limit=1000"))
+        .await;
+    let items = events["items"].as_array().unwrap();
+    let table_events: Vec<&Value> = items
+        .iter()
+        .filter(|event| event["metric"] == "table_vector")
+        .collect();
+    assert_eq!(table_events.len(), 1, "{events}");
+    let broken = table_events[0];
+    assert_eq!(broken["observed_at"], stamp(300));
+    assert_eq!(broken["column"], "");
+    assert!(broken["value"].as_f64().unwrap() > broken["expected_high"].as_f64().unwrap());
+    let first = broken["details"]["contributions"][0]["feature"].as_str().unwrap();
+    assert!(
+        ["null_share:email", "distinct_ratio:customer_id"].contains(&first),
+        "{broken}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|event| event["observed_at"] != stamp(300) || event["metric"] == "table_vector"),
+        "{events}"
+    );
+
+    let report = api
+        .get(&format!(
+            "/api/v1/anomalies/{}/causes",
+            broken["id"].as_str().unwrap()
+        ))
+        .await;
+    let explanation = report["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with(&format!(
+            "The combination of public.sales's metrics was unusual at 2026-01-13 12:00 UTC (isolation score {:.3}",
+            broken["value"].as_f64().unwrap()
+        )) && explanation.contains(&format!("furthest from usual: {first} ")),
+        "{explanation}"
+    );
+
+    // Feedback on the table event: a false positive leaves it judged and no longer an anomaly in
+    // the judged history; withdrawn, the history shows it again.
+    let broken_id = broken["id"].as_str().unwrap().to_owned();
+    let history_path = format!("/api/v1/assets/{sales_id}/anomalies?metric=table_vector");
+    assert_eq!(api.get(&history_path).await["anomalies"], json!([stamp(300)]));
+    api.post(
+        &format!("/api/v1/anomalies/{broken_id}/feedback"),
+        &json!({"verdict": "false_positive"}),
+    )
+    .await;
+    api.scan().await;
+    assert_eq!(api.get(&history_path).await["anomalies"], json!([]));
+    let open = api
+        .get(&format!("/api/v1/anomalies?asset={sales_id}&open=true"))
+        .await;
+    assert!(
+        open["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|event| event["metric"] != "table_vector"),
+        "{open}"
+    );
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            "acme",
+            &format!("/api/v1/anomalies/{broken_id}/feedback"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    api.scan().await;
+    assert_eq!(api.get(&history_path).await["anomalies"], json!([stamp(300)]));
+    let events = api
+        .get(&format!("/api/v1/anomalies?asset={sales_id}&limit=1000"))
+        .await;
+    let open_table: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["metric"] == "table_vector" && event["feedback"].is_null())
+        .collect();
+    assert_eq!(open_table.len(), 1, "{events}");
 }

@@ -1,23 +1,87 @@
 //! Anomaly detection on metric series: the streaming, causal detector behind `cwic detect` and
 //! behind the control plane's alerts on data-quality metrics (row counts, null shares, freshness
-//! lateness, schema size).
+//! lateness, distribution drift, schema size), and the multivariate model over a table's metric
+//! vector.
 //!
 //! Owns: reading `timestamp,value` series, the per-series model (level, daily/weekly seasonality,
 //! robust spread, learned alert threshold), the event logic that turns unusual points into one
-//! alert per anomaly, and a synthetic data-quality benchmark for it.
+//! alert per anomaly, the dedicated detectors for `freshness_lag` (update rhythm) and
+//! `distribution_drift` (one-sided, absolute floor), [`MetricDetector`] which picks the detector
+//! for a metric name (the one way to judge a stored series), the isolation-forest table model,
+//! and a synthetic data-quality benchmark for all of them.
 //!
 //! Must not: look at a point later than the one it judges (every verdict is causal), take
 //! per-series tuning (one [`DetectorConfig`] serves every series), do I/O, touch storage or
 //! alert channels, or panic on any input.
 
 mod detector;
+pub mod drift;
+pub mod forest;
+pub mod freshness;
 pub(crate) mod seasonality;
 mod series;
 pub mod synthetic;
+pub mod table;
 pub(crate) mod window;
 
 pub use detector::{Judgement, SeriesDetector};
+pub use drift::DriftDetector;
+pub use freshness::FreshnessDetector;
 pub use series::{SeriesError, SeriesPoint, read_series_csv};
+pub use table::{TABLE_VECTOR_METRIC, TableDetector, TableVerdict, table_features};
+
+use cwic_shared::MetricKind;
+
+/// The detector for one stored metric series, chosen by the metric's name: the rhythm detector
+/// for `freshness_lag`, the one-sided drift rule for `distribution_drift`, the seasonal
+/// [`SeriesDetector`] with the default configuration for every other metric.
+#[derive(Debug, Clone)]
+pub enum MetricDetector {
+    Series(Box<SeriesDetector>),
+    Freshness(FreshnessDetector),
+    Drift(DriftDetector),
+}
+
+impl MetricDetector {
+    pub fn for_metric(metric: &str) -> Self {
+        match MetricKind::parse(metric) {
+            Some(MetricKind::FreshnessLag) => Self::Freshness(FreshnessDetector::new()),
+            Some(MetricKind::DistributionDrift) => Self::Drift(DriftDetector::new()),
+            _ => Self::Series(Box::new(SeriesDetector::new(DetectorConfig::default()))),
+        }
+    }
+
+    pub fn observe(&mut self, ts: i64, value: f64) -> Verdict {
+        match self {
+            Self::Series(detector) => detector.observe(ts, value),
+            Self::Freshness(detector) => detector.observe(ts, value),
+            Self::Drift(detector) => detector.observe(ts, value),
+        }
+    }
+
+    /// The verdict on a point a user judged (see each detector's `observe_judged`).
+    pub fn observe_judged(&mut self, ts: i64, value: f64, judgement: Judgement) -> Verdict {
+        match self {
+            Self::Series(detector) => detector.observe_judged(ts, value, judgement),
+            Self::Freshness(detector) => detector.observe_judged(ts, value, judgement),
+            Self::Drift(detector) => detector.observe_judged(ts, value, judgement),
+        }
+    }
+
+    /// What the last verdict was judged against, for an event's explanation: the update rhythm
+    /// of a freshness series, the usual drift and bar of a drift series; `None` otherwise.
+    pub fn context(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Series(_) => None,
+            Self::Freshness(detector) => detector
+                .rhythm()
+                .and_then(|rhythm| serde_json::to_value(rhythm).ok()),
+            Self::Drift(detector) => detector
+                .expectation()
+                .map(|(usual, bar)| serde_json::json!({"usual_drift": usual, "bar": bar})),
+        }
+    }
+}
 
 /// One detector configuration for every series (no per-series tuning). Counts are in points,
 /// durations in seconds. The defaults are the configuration `cwic detect` ships with.

@@ -53,6 +53,11 @@ impl SortedWindow {
         self.quantile(0.5)
     }
 
+    /// The values in ascending order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.sorted.iter().copied()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.arrival.clear();
         self.sorted.clear();

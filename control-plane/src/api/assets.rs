@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiQuery, AppState};
-use crate::anomaly::Judgement;
+use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC};
 use crate::intelligence::scan;
 use crate::store::intelligence::SeriesKey;
 use crate::store::{AssetDetail, AssetSummary, CheckSummary, MetricPoint, MetricQuery, Page};
@@ -168,15 +168,20 @@ const MAX_JUDGED_POINTS: i64 = 10_000;
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 struct AnomalyParams {
-    /// A metric name, e.g. `row_count` or `null_count`.
+    /// A metric name, e.g. `row_count`, `null_count` or `freshness_lag`, or `table_vector` for the
+    /// multivariate model over all of the table's metrics.
     metric: String,
     /// The column of a column-level metric.
     column: Option<String>,
 }
 
-/// A metric series as the anomaly detector sees it: every point with the expected band it was
-/// judged against, and the points that open an anomaly event. Causal: each verdict uses only the
-/// points before it, so the band is what the detector expected at that time.
+/// A metric series as the anomaly detector for its metric sees it (the seasonal detector; the
+/// update rhythm for `freshness_lag`, whose band is `[0, expected interval + tolerance]`; the
+/// one-sided rule for `distribution_drift`), or with `metric=table_vector` the table model's
+/// verdict on each collection (value = isolation score, with the features that contributed
+/// most): every point with the expected band it was judged against, and the points that open an
+/// anomaly event. Causal: each verdict uses only the points before it, so the band is what the
+/// detector expected at that time.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/anomalies", tag = "assets", security(("bearer" = ["viewer"])),
     params(("id" = Uuid, Path, description = "Asset id"), AnomalyParams),
     responses((status = 200, body = serde_json::Value, description = "Points with verdicts and anomaly times"),
@@ -188,6 +193,32 @@ async fn asset_anomalies(
     ApiQuery(params): ApiQuery<AnomalyParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id)?;
+    if params.metric == TABLE_VECTOR_METRIC {
+        if params.column.is_some() {
+            return Err(ApiError::bad_request(
+                format!("metric `{TABLE_VECTOR_METRIC}` is measured per table: leave out `column`"),
+                json!({"field": "column"}),
+            ));
+        }
+        if state.store.asset_identity(&caller.tenant, id).await?.is_none() {
+            return Err(ApiError::not_found("asset"));
+        }
+        let mut anomalies = Vec::new();
+        let points: Vec<serde_json::Value> = scan::judged_table(&state.store, caller.tenant.as_str(), id)
+            .await?
+            .into_iter()
+            .map(|(observed_at, verdict)| {
+                if verdict.verdict.anomaly {
+                    anomalies.push(observed_at);
+                }
+                json!({"observed_at": observed_at, "value": verdict.value, "verdict": verdict.verdict,
+                       "contributions": verdict.contributions})
+            })
+            .collect();
+        return Ok(Json(
+            json!({"metric": TABLE_VECTOR_METRIC, "column": "", "points": points, "anomalies": anomalies}),
+        ));
+    }
     let Some(kind) = cwic_shared::MetricKind::parse(&params.metric) else {
         return Err(ApiError::bad_request(
             format!("unknown metric `{}`", params.metric),
@@ -226,13 +257,13 @@ async fn asset_anomalies(
         .filter_map(|(at, verdict)| scan::judgement(&verdict).map(|judgement| (at, judgement)))
         .collect();
     let mut anomalies = Vec::new();
-    let points: Vec<serde_json::Value> = scan::judge(&series, &feedback)
+    let points: Vec<serde_json::Value> = scan::judge(kind.as_str(), &series, &feedback)
         .into_iter()
-        .map(|(observed_at, value, verdict)| {
-            if verdict.anomaly {
-                anomalies.push(observed_at);
+        .map(|point| {
+            if point.verdict.anomaly {
+                anomalies.push(point.observed_at);
             }
-            json!({"observed_at": observed_at, "value": value, "verdict": verdict})
+            json!({"observed_at": point.observed_at, "value": point.value, "verdict": point.verdict})
         })
         .collect();
     Ok(Json(

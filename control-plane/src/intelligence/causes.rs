@@ -24,6 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::anomaly::TABLE_VECTOR_METRIC;
 use crate::anomaly::window::median_of;
 use crate::store::intelligence::{AnomalyEvent, CheckTurnedFailing, SegmentCount};
 use crate::store::lineage::{Direction, Granularity};
@@ -72,6 +73,9 @@ fn format_value(value: f64) -> String {
 }
 
 fn describe_event(event: &AnomalyEvent) -> String {
+    if event.metric == TABLE_VECTOR_METRIC {
+        return describe_table_event(event);
+    }
     let expected = match (event.expected_low, event.expected_high) {
         (Some(low), Some(high)) => format!(
             " (expected {}–{})",
@@ -85,6 +89,42 @@ fn describe_event(event: &AnomalyEvent) -> String {
         describe_series(event),
         format_value(event.value),
         event.observed_at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// A table-model event: the combination of the table's metrics, with the features that were
+/// furthest from their usual values.
+fn describe_table_event(event: &AnomalyEvent) -> String {
+    let features: Vec<String> = event
+        .details
+        .as_ref()
+        .and_then(|details| details["contributions"].as_array())
+        .map(|contributions| {
+            contributions
+                .iter()
+                .filter_map(|contribution| {
+                    Some(format!(
+                        "{} {} (usually {}, {:+.1} sigma)",
+                        contribution["feature"].as_str()?,
+                        format_value(contribution["value"].as_f64()?),
+                        format_value(contribution["usual"].as_f64()?),
+                        contribution["z"].as_f64()?
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let furthest = if features.is_empty() {
+        String::new()
+    } else {
+        format!("; furthest from usual: {}", features.join(", "))
+    };
+    format!(
+        "the combination of {}'s metrics was unusual at {} (isolation score {}, bar {}){furthest}",
+        event.asset,
+        event.observed_at.format("%Y-%m-%d %H:%M UTC"),
+        format_value(event.value),
+        event.expected_high.map_or("none".to_owned(), format_value)
     )
 }
 
@@ -359,6 +399,37 @@ fn capitalised(text: &str) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_event_is_described_by_its_furthest_features() {
+        let event = AnomalyEvent {
+            id: Uuid::nil(),
+            asset_id: Uuid::nil(),
+            asset: "public.sales".into(),
+            source_name: "warehouse".into(),
+            metric: TABLE_VECTOR_METRIC.into(),
+            column: String::new(),
+            observed_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
+            value: 0.9106,
+            expected_low: Some(0.0),
+            expected_high: Some(0.847),
+            score: 5.2,
+            detected_at: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
+            feedback: None,
+            feedback_at: None,
+            details: Some(json!({"contributions": [
+                {"feature": "distinct_ratio:customer_id", "value": 0.2237, "usual": 0.4, "z": -26.4},
+                {"feature": "null_share:email", "value": 0.0166, "usual": 0.03, "z": -18.0}
+            ]})),
+        };
+        assert_eq!(
+            explain(&event, &[]),
+            "The combination of public.sales's metrics was unusual at 2026-01-01 00:00 UTC (isolation \
+             score 0.911, bar 0.847); furthest from usual: distinct_ratio:customer_id 0.224 (usually \
+             0.400, -26.4 sigma), null_share:email 0.017 (usually 0.030, -18.0 sigma). No upstream \
+             anomaly, schema change, volume drop or segment explains it within the 24 hours before."
+        );
+    }
 
     fn count(hour: i64, segment: &str, nulls: f64) -> SegmentCount {
         SegmentCount {

@@ -1,25 +1,37 @@
 //! Continuous detection: each pass judges the stored history of every series that has new points
-//! with the streaming detector (the same one as `cwic detect`), applying the feedback users gave
-//! on earlier events, and stores the anomaly events it finds.
+//! with the detector for its metric ([`MetricDetector::for_metric`]: the seasonal detector of
+//! `cwic detect`, the update-rhythm detector for `freshness_lag`, the one-sided rule for
+//! `distribution_drift`), then every table with new points with the multivariate table model
+//! (events under the metric `table_vector`), applying the feedback users gave on earlier events,
+//! and stores the anomaly events it finds.
 //!
-//! A pass replays a series' last `MAX_JUDGED_POINTS` points from scratch, so its result depends
-//! only on the stored history and the feedback: giving or withdrawing feedback makes the next pass
-//! revisit the series, and events without feedback that the detector no longer raises disappear.
+//! A pass replays a series' last `MAX_JUDGED_POINTS` points (a table's last
+//! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so its result depends only on the stored
+//! history and the feedback: giving or withdrawing feedback makes the next pass revisit the
+//! series, and events without feedback that the detector no longer raises disappear. A table
+//! event at a time when one of the table's own series already has an event is not stored: it is
+//! the same incident, and the series event says more precisely what happened.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cwic_shared::TenantId;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use uuid::Uuid;
 
-use crate::anomaly::{DetectorConfig, Judgement, SeriesDetector, Verdict};
-use crate::store::intelligence::{DetectedAnomaly, SeriesKey};
+use crate::anomaly::{
+    Judgement, MetricDetector, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict, table_features,
+};
+use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
 use crate::store::{Store, StoreResult};
 
 /// Points of history judged per series, at most (the newest).
 pub const MAX_JUDGED_POINTS: i64 = 10_000;
+/// Collections of a table judged by the table model, at most (the newest): six weeks of hourly
+/// collections. A replay retrains the forest every 64 collections, so this bounds its cost.
+pub const MAX_JUDGED_COLLECTIONS: i64 = 1_000;
 /// Series judged per pass, at most; the rest wait for the next pass.
 const SERIES_PER_PASS: i64 = 500;
 /// Time between passes of the background task.
@@ -34,13 +46,26 @@ pub fn judgement(verdict: &str) -> Option<Judgement> {
     }
 }
 
-/// Judges `points` (oldest first) with the default detector, applying `feedback` (verdicts by
-/// timestamp): every point with its verdict.
+/// One judged point of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgedPoint {
+    pub observed_at: DateTime<Utc>,
+    pub value: f64,
+    pub verdict: Verdict,
+    /// For anomalies: what the point was judged against (the update rhythm of a freshness
+    /// series, the usual drift of a drift series); `None` otherwise.
+    pub details: Option<serde_json::Value>,
+}
+
+/// Judges `points` (oldest first) of `metric` with the detector for that metric, applying
+/// `feedback` (verdicts by timestamp): every point with its verdict. The one way to judge a
+/// stored series, for detection passes and for the API alike.
 pub fn judge(
+    metric: &str,
     points: &[(DateTime<Utc>, f64)],
     feedback: &HashMap<DateTime<Utc>, Judgement>,
-) -> Vec<(DateTime<Utc>, f64, Verdict)> {
-    let mut detector = SeriesDetector::new(DetectorConfig::default());
+) -> Vec<JudgedPoint> {
+    let mut detector = MetricDetector::for_metric(metric);
     points
         .iter()
         .map(|(at, value)| {
@@ -48,9 +73,100 @@ pub fn judge(
                 Some(judgement) => detector.observe_judged(at.timestamp(), *value, *judgement),
                 None => detector.observe(at.timestamp(), *value),
             };
-            (*at, *value, verdict)
+            JudgedPoint {
+                observed_at: *at,
+                value: *value,
+                verdict,
+                details: verdict.anomaly.then(|| detector.context()).flatten(),
+            }
         })
         .collect()
+}
+
+/// Judges a table's collections (oldest first) with the table model, applying `feedback`.
+pub fn judge_table(
+    collections: &[Collection],
+    feedback: &HashMap<DateTime<Utc>, Judgement>,
+) -> Vec<(DateTime<Utc>, TableVerdict)> {
+    let mut detector = TableDetector::new();
+    collections
+        .iter()
+        .map(|collection| {
+            let features = table_features(
+                collection
+                    .metrics
+                    .iter()
+                    .map(|(metric, column, value)| (metric.as_str(), column.as_str(), *value)),
+            );
+            let verdict = match feedback.get(&collection.observed_at) {
+                Some(judgement) => detector.observe_judged(&features, *judgement),
+                None => detector.observe(&features),
+            };
+            (collection.observed_at, verdict)
+        })
+        .collect()
+}
+
+/// The stored events' JSON `details` for a table verdict: the features that contributed most.
+pub fn table_details(verdict: &TableVerdict) -> serde_json::Value {
+    serde_json::json!({ "contributions": verdict.contributions })
+}
+
+/// A table's judged collections (for the API): its stored history and feedback replayed.
+pub async fn judged_table(
+    store: &Store,
+    tenant: &str,
+    asset: Uuid,
+) -> StoreResult<Vec<(DateTime<Utc>, TableVerdict)>> {
+    let collections = store
+        .asset_collections(tenant, asset, MAX_JUDGED_COLLECTIONS)
+        .await?;
+    let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
+    Ok(judge_table(&collections, &feedback))
+}
+
+fn parse_feedback(rows: Vec<(DateTime<Utc>, String)>) -> HashMap<DateTime<Utc>, Judgement> {
+    rows.into_iter()
+        .filter_map(|(at, verdict)| judgement(&verdict).map(|judgement| (at, judgement)))
+        .collect()
+}
+
+/// Judges one table with the table model and stores its events (metric `table_vector`, column
+/// `""`), leaving out those at times when one of its series has an event; returns how many
+/// events the table has now.
+pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<usize> {
+    let judged = judged_table(store, tenant, asset).await?;
+    let (Some((since, _)), Some((through, _))) = (judged.first(), judged.last()) else {
+        return Ok(0);
+    };
+    let (since, through) = (*since, *through);
+    let covered: HashSet<DateTime<Utc>> = store
+        .series_event_times(tenant, asset, since, through)
+        .await?
+        .into_iter()
+        .collect();
+    let found: Vec<DetectedAnomaly> = judged
+        .iter()
+        .filter(|(at, verdict)| verdict.verdict.anomaly && !covered.contains(at))
+        .map(|(observed_at, verdict)| DetectedAnomaly {
+            observed_at: *observed_at,
+            value: verdict.value,
+            expected_low: verdict.verdict.expected_low,
+            expected_high: verdict.verdict.expected_high,
+            score: verdict.verdict.score,
+            details: Some(table_details(verdict)),
+        })
+        .collect();
+    let key = SeriesKey {
+        tenant_id: tenant.to_owned(),
+        asset_id: asset,
+        metric: TABLE_VECTOR_METRIC.to_owned(),
+        column_name: String::new(),
+    };
+    store
+        .replace_detected_events(&key, since, through, &found)
+        .await?;
+    Ok(found.len())
 }
 
 /// Judges one series and stores its events; returns how many events the series has now.
@@ -72,21 +188,17 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
         return Ok(0);
     };
     let (since, through) = (first.0, last.0);
-    let feedback: HashMap<DateTime<Utc>, Judgement> = store
-        .series_feedback(series)
-        .await?
+    let feedback = parse_feedback(store.series_feedback(series).await?);
+    let found: Vec<DetectedAnomaly> = judge(&series.metric, &points, &feedback)
         .into_iter()
-        .filter_map(|(at, verdict)| judgement(&verdict).map(|judgement| (at, judgement)))
-        .collect();
-    let found: Vec<DetectedAnomaly> = judge(&points, &feedback)
-        .into_iter()
-        .filter(|(_, _, verdict)| verdict.anomaly)
-        .map(|(observed_at, value, verdict)| DetectedAnomaly {
-            observed_at,
-            value,
-            expected_low: verdict.expected_low,
-            expected_high: verdict.expected_high,
-            score: verdict.score,
+        .filter(|point| point.verdict.anomaly)
+        .map(|point| DetectedAnomaly {
+            observed_at: point.observed_at,
+            value: point.value,
+            expected_low: point.verdict.expected_low,
+            expected_high: point.verdict.expected_high,
+            score: point.verdict.score,
+            details: point.details,
         })
         .collect();
     store
@@ -98,17 +210,28 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PassOutcome {
+    /// Metric series judged.
     pub series: usize,
+    /// Tables judged by the table model.
+    pub tables: usize,
     pub events: usize,
 }
 
 /// One detection pass over every series with new points (up to `SERIES_PER_PASS`), or only over
-/// `tenant`'s.
+/// `tenant`'s, then over the tables of those series and every table with new points or reset
+/// feedback (the table model runs after the series so it can leave out their incidents).
 pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<PassOutcome> {
     let mut outcome = PassOutcome::default();
+    let mut tables: BTreeSet<(String, Uuid)> = BTreeSet::new();
     for series in store.series_to_scan(tenant, SERIES_PER_PASS).await? {
         outcome.events += detect_series(store, &series).await?;
         outcome.series += 1;
+        tables.insert((series.tenant_id.clone(), series.asset_id));
+    }
+    tables.extend(store.tables_to_scan(tenant, SERIES_PER_PASS).await?);
+    for (tenant_id, asset) in tables {
+        outcome.events += detect_table(store, &tenant_id, asset).await?;
+        outcome.tables += 1;
     }
     Ok(outcome)
 }
@@ -129,9 +252,10 @@ pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToke
             outcome = run_pass(&store, None) => outcome,
         };
         match outcome {
-            Ok(outcome) if outcome.series > 0 => {
+            Ok(outcome) if outcome.series > 0 || outcome.tables > 0 => {
                 info!(
                     series = outcome.series,
+                    tables = outcome.tables,
                     events = outcome.events,
                     "anomaly detection pass"
                 )
@@ -139,5 +263,68 @@ pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToke
             Ok(_) => {}
             Err(error) => warn!(%error, "anomaly detection pass failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap_or_default()
+    }
+
+    /// A freshness lag collected every 20 minutes of a table loaded hourly, whose loads of hours
+    /// 30 to 32 never come.
+    fn late_load_lag() -> Vec<(DateTime<Utc>, f64)> {
+        (1..(48 * 3))
+            .map(|step| {
+                let secs = step * 1_200;
+                let hour = secs / 3_600;
+                let last_load = if (30..33).contains(&hour) {
+                    29 * 3_600
+                } else {
+                    hour * 3_600
+                };
+                (at(secs), (secs - last_load) as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn judge_picks_the_detector_by_metric() {
+        let points = late_load_lag();
+        let found = |metric: &str| {
+            judge(metric, &points, &HashMap::new())
+                .into_iter()
+                .filter(|point| point.verdict.anomaly)
+                .map(|point| (point.observed_at, point.details))
+                .collect::<Vec<_>>()
+        };
+        let late = found("freshness_lag");
+        assert_eq!(late.len(), 1, "{late:?}");
+        // 29:00 + an hour and the tolerance, at a 20-minute collection.
+        assert_eq!(late[0].0, at(29 * 3_600 + 4_800));
+        let details = late[0].1.clone().unwrap_or_default();
+        assert_eq!(details["expected_interval_secs"], 3_600.0);
+        assert_eq!(details["last_update"], at(29 * 3_600).timestamp());
+        // The same numbers judged as a level series: the sawtooth itself is the routine.
+        assert!(
+            found("row_count")
+                .iter()
+                .all(|(observed_at, _)| *observed_at != late[0].0)
+        );
+    }
+
+    #[test]
+    fn feedback_by_time_applies_to_the_point() {
+        let points = late_load_lag();
+        let late = at(29 * 3_600 + 4_800);
+        let feedback = HashMap::from([(late, Judgement::Expected)]);
+        assert!(
+            judge("freshness_lag", &points, &feedback)
+                .iter()
+                .all(|point| !point.verdict.anomaly)
+        );
     }
 }

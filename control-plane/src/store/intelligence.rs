@@ -38,6 +38,8 @@ pub struct AnomalyEvent {
     /// `expected` or `false_positive` once a user judged it.
     pub feedback: Option<String>,
     pub feedback_at: Option<DateTime<Utc>>,
+    /// What the point was judged against (rhythm, usual drift, contributing features), if any.
+    pub details: Option<serde_json::Value>,
 }
 
 /// An anomaly the detector found, before it is stored.
@@ -48,6 +50,14 @@ pub struct DetectedAnomaly {
     pub expected_low: Option<f64>,
     pub expected_high: Option<f64>,
     pub score: f64,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Every metric of an asset observed at one time: (metric, column, value).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub observed_at: DateTime<Utc>,
+    pub metrics: Vec<(String, String, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -103,7 +113,7 @@ pub struct CheckTurnedFailing {
 const EVENT_SELECT: &str = "
 SELECT e.id, e.asset_id, a.schema_name || '.' || a.name AS asset, a.source_name, e.metric, e.column_name,
        e.observed_at, e.value, e.expected_low, e.expected_high, e.score, e.detected_at, e.feedback,
-       e.feedback_at
+       e.feedback_at, e.details
 FROM anomaly_events e JOIN assets a ON a.id = e.asset_id";
 
 impl Store {
@@ -192,11 +202,12 @@ impl Store {
         for event in found {
             sqlx::query(
                 "INSERT INTO anomaly_events (id, tenant_id, asset_id, metric, column_name, observed_at, value,
-                                             expected_low, expected_high, score)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                             expected_low, expected_high, score, details)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (tenant_id, asset_id, metric, column_name, observed_at) DO UPDATE
                  SET value = EXCLUDED.value, expected_low = EXCLUDED.expected_low,
-                     expected_high = EXCLUDED.expected_high, score = EXCLUDED.score
+                     expected_high = EXCLUDED.expected_high, score = EXCLUDED.score,
+                     details = EXCLUDED.details
                  WHERE anomaly_events.feedback IS NULL",
             )
             .bind(Uuid::now_v7())
@@ -209,6 +220,7 @@ impl Store {
             .bind(event.expected_low)
             .bind(event.expected_high)
             .bind(event.score)
+            .bind(&event.details)
             .execute(&mut *tx)
             .await?;
         }
@@ -227,6 +239,109 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Assets whose newest metric point is newer than the last table-model pass over them (or that
+    /// were never judged, or whose table-vector state feedback reset), at most `limit`; only
+    /// `tenant`'s when given.
+    pub async fn tables_to_scan(
+        &self,
+        tenant: Option<&TenantId>,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, Uuid)>> {
+        Ok(sqlx::query_as(
+            "SELECT p.tenant_id, p.asset_id
+             FROM (SELECT tenant_id, asset_id, max(observed_at) AS latest
+                   FROM metric_points GROUP BY tenant_id, asset_id) p
+             LEFT JOIN detection_state s ON s.tenant_id = p.tenant_id AND s.asset_id = p.asset_id
+                  AND s.metric = $3 AND s.column_name = ''
+             WHERE (s.scanned_through IS NULL OR s.scanned_through < p.latest)
+               AND ($2::text IS NULL OR p.tenant_id = $2)
+             ORDER BY p.tenant_id, p.asset_id
+             LIMIT $1",
+        )
+        .bind(limit)
+        .bind(tenant.map(TenantId::as_str))
+        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// An asset's last `limit` collections (every metric observed at one time), oldest first.
+    pub async fn asset_collections(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<Collection>> {
+        let rows: Vec<(DateTime<Utc>, String, String, f64)> = sqlx::query_as(
+            "SELECT observed_at, metric, column_name, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2
+               AND observed_at >= (SELECT min(observed_at) FROM
+                                     (SELECT DISTINCT observed_at FROM metric_points
+                                      WHERE tenant_id = $1 AND asset_id = $2
+                                      ORDER BY observed_at DESC LIMIT $3) newest)
+             ORDER BY observed_at, metric, column_name",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut collections: Vec<Collection> = Vec::new();
+        for (observed_at, metric, column, value) in rows {
+            match collections.last_mut() {
+                Some(last) if last.observed_at == observed_at => last.metrics.push((metric, column, value)),
+                _ => collections.push(Collection {
+                    observed_at,
+                    metrics: vec![(metric, column, value)],
+                }),
+            }
+        }
+        Ok(collections)
+    }
+
+    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
+    /// series of the table at a collection as a verdict on the collection (the same incident).
+    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
+    pub async fn asset_feedback(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
+             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Times at which an asset has events of its own series (not the table model's) in
+    /// `[from, until]`, with or without feedback.
+    pub async fn series_event_times(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<DateTime<Utc>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT observed_at FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric <> $3
+               AND observed_at >= $4 AND observed_at <= $5",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A tenant's anomaly events, newest first; only one asset's when `asset` is given, only those

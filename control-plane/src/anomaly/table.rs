@@ -1,0 +1,739 @@
+//! The multivariate model over a table's metric vector: every metric of an asset collected at
+//! one time is one row, and an extended isolation forest trained on the table's earlier rows
+//! judges it. It catches combinations the per-series detectors cannot see because each metric
+//! stays within its own range: rows loaded without the NULLs or distinct values that usually
+//! come with them, two columns whose means move together drifting apart.
+//!
+//! Features (`table_features`): `log_rows` = ln(1 + row_count); per column `null_share` =
+//! null_count / row_count, `distinct_ratio` = distinct_count / row_count, and `mean`. Each is
+//! standardised robustly (median, MAD) over the training rows, so the forest's random
+//! directions weigh them alike and each feature's z-score explains the verdict.
+//!
+//! Causal: the model that judges a row is trained on earlier rows only (the last
+//! `TRAINING_WINDOW` normal ones; retrained after an eighth of them are new, at most every
+//! `RETRAIN_EVERY` rows) and there is no verdict
+//! before `MIN_TRAINING_ROWS`. Isolation scores are bounded (a row isolated by the first split of
+//! every tree scores the forest's maximum), so the bar is not a number of standard deviations
+//! but a share of the way from the training rows' median score (scored by the trees that did
+//! not see them, as a new ordinary row would be) to that maximum: `BAR_SHARE` = 0.8, a row
+//! isolated within about two splits in most trees. On the synthetic tables ordinary rows reach
+//! about 0.6 of the way, broken ones 0.85 and more. Rows that alerted are left out of later
+//! training so an incident does not teach the model that the next one is normal. Consecutive
+//! anomalous rows are one event. Feedback as elsewhere: `false_positive` learns the row and
+//! moves the bar half the remaining way beyond its score, `expected` leaves it out.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::Verdict;
+use super::detector::Judgement;
+use super::forest::IsolationForest;
+use super::window::median_of;
+
+/// The metric name under which table-vector anomalies are stored (column `""`).
+pub const TABLE_VECTOR_METRIC: &str = "table_vector";
+/// No verdict before the model has this many earlier rows.
+pub const MIN_TRAINING_ROWS: usize = 20;
+/// Rows the model is trained on, at most (the newest normal ones).
+const TRAINING_WINDOW: usize = 512;
+/// Retrain after this many new rows at most (after an eighth of the training rows while the
+/// history is short): a model a few days old judges as well, and training is the replay's cost.
+const RETRAIN_EVERY: usize = 64;
+const TREES: usize = 100;
+const SAMPLE_SIZE: usize = 256;
+const FOREST_SEED: u64 = 0x7AB1_E5EE_D000_0001;
+/// A feature enters the model when at least this share of the training rows carry it.
+const FEATURE_PRESENCE: f64 = 0.8;
+/// Standardised features are clipped here so one absurd value cannot stretch every split.
+const Z_CLIP: f64 = 50.0;
+/// Reported z-scores are capped here (a feature constant in training has no spread).
+const REPORTED_Z_CAP: f64 = 1_000.0;
+/// A row is anomalous beyond this share of the way from the training rows' median score to the
+/// forest's maximum score.
+const BAR_SHARE: f64 = 0.8;
+/// The spread of training scores (for the reported score) is never below this.
+const MIN_SCORE_SIGMA: f64 = 0.01;
+const MAD_TO_SIGMA: f64 = 1.4826;
+const MEAN_ABS_TO_SIGMA: f64 = 1.2533;
+/// Relative and absolute floors of a feature's spread.
+const RELATIVE_SPREAD_FLOOR: f64 = 1e-3;
+const ABSOLUTE_SPREAD_FLOOR: f64 = 1e-9;
+/// A row marked as a false positive moves the bar this share of the remaining way beyond its score.
+const ACCEPTED_MARGIN: f64 = 0.5;
+/// Wider tables are not rotated onto principal axes (the decomposition is cubic in the width).
+const MAX_WHITENED_FEATURES: usize = 64;
+/// Standardised values are winsorised here for the covariance.
+const WINSOR: f64 = 4.0;
+/// A principal axis' spread is never below this (in standardised units): relations that held
+/// exactly in training are still judged on a finite scale.
+const MIN_AXIS_SPREAD: f64 = 1e-3;
+const JACOBI_SWEEPS: usize = 30;
+/// A broken relation is reported first when its axis is this many times further out than the
+/// furthest single feature.
+const RELATION_DOMINANCE: f64 = 2.0;
+/// Features reported as the ones that contributed most.
+const REPORTED_FEATURES: usize = 3;
+
+/// The model's features of one collection from its metrics (metric, column, value); metrics
+/// the model does not use are ignored.
+pub fn table_features<'a>(
+    metrics: impl IntoIterator<Item = (&'a str, &'a str, f64)>,
+) -> BTreeMap<String, f64> {
+    let metrics: Vec<(&str, &str, f64)> = metrics
+        .into_iter()
+        .filter(|(_, _, value)| value.is_finite())
+        .collect();
+    let rows = metrics
+        .iter()
+        .find(|(metric, column, _)| *metric == "row_count" && column.is_empty())
+        .map(|(_, _, value)| *value);
+    let mut features = BTreeMap::new();
+    if let Some(rows) = rows {
+        features.insert("log_rows".to_owned(), rows.max(0.0).ln_1p());
+    }
+    for (metric, column, value) in metrics {
+        match (metric, rows) {
+            ("null_count", Some(rows)) if rows > 0.0 => {
+                features.insert(format!("null_share:{column}"), value / rows);
+            }
+            ("distinct_count", Some(rows)) if rows > 0.0 => {
+                features.insert(format!("distinct_ratio:{column}"), value / rows);
+            }
+            ("mean", _) => {
+                features.insert(format!("mean:{column}"), value);
+            }
+            _ => {}
+        }
+    }
+    features
+}
+
+/// How far one feature of a judged row was from its usual value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub value: f64,
+    /// Median over the training rows.
+    pub usual: f64,
+    /// Robust z-score against the training rows.
+    pub z: f64,
+}
+
+/// The verdict on one row: `value` is its isolation score, the band is `[0, bar]` in the same
+/// unit, `score` is in robust standard deviations of the training rows' scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableVerdict {
+    pub value: f64,
+    pub verdict: Verdict,
+    /// The features furthest from their usual values, furthest first (empty while warming up).
+    pub contributions: Vec<Contribution>,
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    features: Vec<String>,
+    medians: Vec<f64>,
+    spreads: Vec<f64>,
+    whitening: Whitening,
+    forest: IsolationForest,
+    score_median: f64,
+    score_sigma: f64,
+}
+
+impl Model {
+    /// Per-feature robust z-scores (unclipped), a missing feature at its median.
+    fn feature_scores(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
+        standardise(&self.features, &self.medians, &self.spreads, row)
+    }
+
+    /// A row as the forest sees it: its robust principal components.
+    fn forest_input(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
+        self.whitening.apply(&clip(self.feature_scores(row)))
+    }
+}
+
+fn clip(mut values: Vec<f64>) -> Vec<f64> {
+    for value in &mut values {
+        *value = value.clamp(-Z_CLIP, Z_CLIP);
+    }
+    values
+}
+
+/// Rotation onto the principal axes of the standardised training rows, each axis standardised
+/// robustly: a relation between features that held in training (price and total moving
+/// together) becomes an axis of its own with a small spread, so breaking it is as far out as a
+/// feature leaving its range. Without it the forest's random directions mostly see the features'
+/// large common variation, and a broken relation with each feature in range looks ordinary.
+#[derive(Debug, Clone)]
+struct Whitening {
+    /// Unit eigenvectors of the training rows' covariance (rows of the matrix).
+    axes: Vec<Vec<f64>>,
+    medians: Vec<f64>,
+    spreads: Vec<f64>,
+}
+
+impl Whitening {
+    fn fit(rows: &[Vec<f64>]) -> Option<Self> {
+        let dimensions = rows.first()?.len();
+        let axes = if dimensions > MAX_WHITENED_FEATURES {
+            // Too wide to decompose on every retraining: the features as they are.
+            (0..dimensions)
+                .map(|axis| {
+                    (0..dimensions)
+                        .map(|index| f64::from(u8::from(index == axis)))
+                        .collect()
+                })
+                .collect()
+        } else {
+            // Covariance of the winsorised rows, so a few extreme rows do not set the axes.
+            let winsorised: Vec<Vec<f64>> = rows
+                .iter()
+                .map(|row| row.iter().map(|value| value.clamp(-WINSOR, WINSOR)).collect())
+                .collect();
+            let count = winsorised.len() as f64;
+            let means: Vec<f64> = (0..dimensions)
+                .map(|index| winsorised.iter().map(|row| row[index]).sum::<f64>() / count)
+                .collect();
+            let mut covariance = vec![vec![0.0; dimensions]; dimensions];
+            for row in &winsorised {
+                let centred: Vec<f64> = row.iter().zip(&means).map(|(value, mean)| value - mean).collect();
+                for (line, left) in covariance.iter_mut().zip(&centred) {
+                    for (cell, right) in line.iter_mut().zip(&centred) {
+                        *cell += left * right / count;
+                    }
+                }
+            }
+            symmetric_eigenvectors(covariance)
+        };
+        let projected: Vec<Vec<f64>> = rows.iter().map(|row| project(&axes, row)).collect();
+        let mut medians = Vec::with_capacity(dimensions);
+        let mut spreads = Vec::with_capacity(dimensions);
+        for axis in 0..axes.len() {
+            let values: Vec<f64> = projected.iter().map(|row| row[axis]).collect();
+            let (median, spread) = robust_location_spread(&values)?;
+            medians.push(median);
+            spreads.push(spread.max(MIN_AXIS_SPREAD));
+        }
+        Some(Self {
+            axes,
+            medians,
+            spreads,
+        })
+    }
+
+    fn apply(&self, row: &[f64]) -> Vec<f64> {
+        project(&self.axes, row)
+            .iter()
+            .zip(self.medians.iter().zip(&self.spreads))
+            .map(|(value, (median, spread))| ((value - median) / spread).clamp(-Z_CLIP, Z_CLIP))
+            .collect()
+    }
+}
+
+fn project(axes: &[Vec<f64>], row: &[f64]) -> Vec<f64> {
+    axes.iter()
+        .map(|axis| axis.iter().zip(row).map(|(weight, value)| weight * value).sum())
+        .collect()
+}
+
+/// Median and robust standard deviation (MAD, or the mean absolute deviation when more than
+/// half the values are equal).
+fn robust_location_spread(values: &[f64]) -> Option<(f64, f64)> {
+    let median = median_of(values)?;
+    let deviations: Vec<f64> = values.iter().map(|value| (value - median).abs()).collect();
+    let mad = MAD_TO_SIGMA * median_of(&deviations)?;
+    let spread = if mad > 0.0 {
+        mad
+    } else {
+        MEAN_ABS_TO_SIGMA * deviations.iter().sum::<f64>() / deviations.len().max(1) as f64
+    };
+    Some((median, spread))
+}
+
+/// Unit eigenvectors of a symmetric matrix (cyclic Jacobi rotations), one per row.
+fn symmetric_eigenvectors(mut matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let size = matrix.len();
+    let mut vectors: Vec<Vec<f64>> = (0..size)
+        .map(|row| {
+            (0..size)
+                .map(|column| f64::from(u8::from(row == column)))
+                .collect()
+        })
+        .collect();
+    for _ in 0..JACOBI_SWEEPS {
+        let off_diagonal: f64 = (0..size)
+            .flat_map(|p| ((p + 1)..size).map(move |q| (p, q)))
+            .map(|(p, q)| matrix[p][q] * matrix[p][q])
+            .sum();
+        let diagonal: f64 = (0..size).map(|p| matrix[p][p] * matrix[p][p]).sum();
+        if off_diagonal <= 1e-24 * diagonal.max(f64::MIN_POSITIVE) {
+            break;
+        }
+        for p in 0..size {
+            for q in (p + 1)..size {
+                let pq = matrix[p][q];
+                if pq.abs() < f64::MIN_POSITIVE {
+                    continue;
+                }
+                let theta = (matrix[q][q] - matrix[p][p]) / (2.0 * pq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for row in matrix.iter_mut() {
+                    let (kp, kq) = (row[p], row[q]);
+                    row[p] = c * kp - s * kq;
+                    row[q] = s * kp + c * kq;
+                }
+                // p < q: row p lies in the first part, row q starts the second.
+                let (upper, lower) = matrix.split_at_mut(q);
+                if let (Some(row_p), Some(row_q)) = (upper.get_mut(p), lower.first_mut()) {
+                    for (pk, qk) in row_p.iter_mut().zip(row_q.iter_mut()) {
+                        let (a, b) = (*pk, *qk);
+                        *pk = c * a - s * b;
+                        *qk = s * a + c * b;
+                    }
+                }
+                for row in vectors.iter_mut() {
+                    let (kp, kq) = (row[p], row[q]);
+                    row[p] = c * kp - s * kq;
+                    row[q] = s * kp + c * kq;
+                }
+            }
+        }
+    }
+    // The eigenvectors are the columns of the accumulated rotation.
+    (0..size)
+        .map(|column| (0..size).map(|row| vectors[row][column]).collect())
+        .collect()
+}
+
+/// Each feature's robust z-score; a missing feature is taken at its median.
+fn standardise(
+    features: &[String],
+    medians: &[f64],
+    spreads: &[f64],
+    row: &BTreeMap<String, f64>,
+) -> Vec<f64> {
+    features
+        .iter()
+        .zip(medians.iter().zip(spreads))
+        .map(|(feature, (median, spread))| (row.get(feature).copied().unwrap_or(*median) - median) / spread)
+        .collect()
+}
+
+/// Streaming multivariate detector for one table. Causal.
+#[derive(Debug, Clone)]
+pub struct TableDetector {
+    /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
+    training: VecDeque<BTreeMap<String, f64>>,
+    model: Option<Model>,
+    rows_since_training: usize,
+    in_event: bool,
+    /// The bar as a share of the way to the maximum score, raised by false-positive feedback.
+    bar_share: f64,
+}
+
+impl Default for TableDetector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TableDetector {
+    pub fn new() -> Self {
+        Self {
+            training: VecDeque::new(),
+            model: None,
+            rows_since_training: 0,
+            in_event: false,
+            bar_share: BAR_SHARE,
+        }
+    }
+
+    pub fn observe(&mut self, features: &BTreeMap<String, f64>) -> TableVerdict {
+        self.observe_inner(features, None)
+    }
+
+    /// Like [`observe`](Self::observe) for a row a user judged; never alerts.
+    pub fn observe_judged(&mut self, features: &BTreeMap<String, f64>, judgement: Judgement) -> TableVerdict {
+        self.observe_inner(features, Some(judgement))
+    }
+
+    fn observe_inner(
+        &mut self,
+        features: &BTreeMap<String, f64>,
+        judgement: Option<Judgement>,
+    ) -> TableVerdict {
+        let warm_up = TableVerdict {
+            value: 0.0,
+            verdict: Verdict {
+                expected_low: None,
+                expected_high: None,
+                score: 0.0,
+                anomaly: false,
+                warming_up: true,
+            },
+            contributions: Vec::new(),
+        };
+        if features.is_empty() {
+            return warm_up;
+        }
+        if self.training.len() < MIN_TRAINING_ROWS {
+            if judgement != Some(Judgement::Expected) {
+                self.learn(features);
+            }
+            return warm_up;
+        }
+        let due = (self.training.len() / 8).clamp(1, RETRAIN_EVERY);
+        if self.model.is_none() || self.rows_since_training >= due {
+            self.model = train(&self.training);
+            self.rows_since_training = 0;
+        }
+        let Some(model) = &self.model else {
+            self.learn(features);
+            return warm_up;
+        };
+        let value = model.forest.score(&model.forest_input(features));
+        let score = (value - model.score_median) / model.score_sigma;
+        let room = (model.forest.max_score() - model.score_median).max(f64::MIN_POSITIVE);
+        let share = (value - model.score_median) / room;
+        let band_high = model.score_median + self.bar_share * room;
+        let high = value > band_high;
+        let anomaly = high && !self.in_event && judgement.is_none();
+        self.in_event = high;
+        let contributions = explain(model, features);
+        match judgement {
+            Some(Judgement::Expected) => {}
+            Some(Judgement::FalsePositive) => {
+                // Feedback may come from a series event at this collection; the bar moves only
+                // when the table model found the row unusual too.
+                if high {
+                    let accepted = share + ACCEPTED_MARGIN * (1.0 - share).max(0.0);
+                    self.bar_share = self.bar_share.max(accepted);
+                }
+                self.learn(features);
+            }
+            None if high => {}
+            None => self.learn(features),
+        }
+        self.rows_since_training += 1;
+        TableVerdict {
+            value,
+            verdict: Verdict {
+                expected_low: Some(0.0),
+                expected_high: Some(band_high),
+                score,
+                anomaly,
+                warming_up: false,
+            },
+            contributions,
+        }
+    }
+
+    fn learn(&mut self, features: &BTreeMap<String, f64>) {
+        if self.training.len() == TRAINING_WINDOW {
+            self.training.pop_front();
+        }
+        self.training.push_back(features.clone());
+    }
+}
+
+/// The features furthest from their usual values, and, when a broken relation explains the row
+/// better than any single feature, that relation first (`relation:a~b`: the two features that
+/// weigh most in the principal axis the row is furthest out on).
+fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
+    let scores = model.feature_scores(row);
+    let mut contributions: Vec<Contribution> = model
+        .features
+        .iter()
+        .zip(&scores)
+        .enumerate()
+        .filter_map(|(index, (feature, z))| {
+            Some(Contribution {
+                feature: feature.clone(),
+                value: *row.get(feature)?,
+                usual: model.medians[index],
+                z: z.clamp(-REPORTED_Z_CAP, REPORTED_Z_CAP),
+            })
+        })
+        .collect();
+    contributions.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
+    contributions.truncate(REPORTED_FEATURES);
+    let whitening = &model.whitening;
+    let projected = project(&whitening.axes, &clip(scores));
+    let furthest = (0..projected.len())
+        .map(|axis| {
+            (
+                axis,
+                (projected[axis] - whitening.medians[axis]) / whitening.spreads[axis],
+            )
+        })
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
+    let largest_feature = contributions
+        .first()
+        .map_or(0.0, |contribution| contribution.z.abs());
+    if let Some((axis, z)) = furthest
+        && z.abs() > RELATION_DOMINANCE * largest_feature
+    {
+        let mut weights: Vec<(usize, f64)> = whitening.axes[axis].iter().copied().enumerate().collect();
+        weights.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let names: Vec<&str> = weights
+            .iter()
+            .take(2)
+            .filter_map(|(index, _)| model.features.get(*index).map(String::as_str))
+            .collect();
+        contributions.insert(
+            0,
+            Contribution {
+                feature: format!("relation:{}", names.join("~")),
+                value: projected[axis],
+                usual: whitening.medians[axis],
+                z: z.clamp(-REPORTED_Z_CAP, REPORTED_Z_CAP),
+            },
+        );
+        contributions.truncate(REPORTED_FEATURES);
+    }
+    contributions
+}
+
+fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
+    let mut presence: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in rows {
+        for feature in row.keys() {
+            *presence.entry(feature.as_str()).or_default() += 1;
+        }
+    }
+    let features: Vec<String> = presence
+        .into_iter()
+        .filter(|(_, count)| *count as f64 >= FEATURE_PRESENCE * rows.len() as f64)
+        .map(|(feature, _)| feature.to_owned())
+        .collect();
+    if features.is_empty() {
+        return None;
+    }
+    let mut medians = Vec::with_capacity(features.len());
+    let mut spreads = Vec::with_capacity(features.len());
+    for feature in &features {
+        let values: Vec<f64> = rows.iter().filter_map(|row| row.get(feature).copied()).collect();
+        let (median, spread) = robust_location_spread(&values)?;
+        medians.push(median);
+        spreads.push(
+            spread
+                .max(RELATIVE_SPREAD_FLOOR * median.abs())
+                .max(ABSOLUTE_SPREAD_FLOOR),
+        );
+    }
+    let standardised: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|row| clip(standardise(&features, &medians, &spreads, row)))
+        .collect();
+    let whitening = Whitening::fit(&standardised)?;
+    let matrix: Vec<Vec<f64>> = standardised.iter().map(|row| whitening.apply(row)).collect();
+    let forest = IsolationForest::train(&matrix, TREES, SAMPLE_SIZE, FOREST_SEED)?;
+    // Scores from the trees that did not see a row: what an ordinary new row scores.
+    let scores = forest.out_of_sample_scores(&matrix);
+    let score_median = median_of(&scores)?;
+    let deviations: Vec<f64> = scores.iter().map(|score| (score - score_median).abs()).collect();
+    Some(Model {
+        features,
+        medians,
+        spreads,
+        whitening,
+        forest,
+        score_median,
+        score_sigma: (MAD_TO_SIGMA * median_of(&deviations)?).max(MIN_SCORE_SIGMA),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anomaly::synthetic::SeededRng;
+    use crate::anomaly::{DetectorConfig, SeriesDetector};
+
+    /// A table loaded in batches of varying size: NULLs and distinct customers follow the rows,
+    /// total follows price. Returns (rows, nulls, distinct, mean price, mean total).
+    fn collection(rng: &mut SeededRng) -> [f64; 5] {
+        let volume = (0.35 * rng.normal()).exp();
+        let rows = (10_000.0 * volume * (1.0 + 0.01 * rng.normal())).round();
+        let price = 40.0 * (0.15 * rng.normal()).exp();
+        [
+            (rows * 0.03 * (1.0 + 0.04 * rng.normal())).round(),
+            rows,
+            (rows * 0.4 * (1.0 + 0.02 * rng.normal())).round(),
+            price,
+            price * 3.0 * (1.0 + 0.01 * rng.normal()),
+        ]
+    }
+
+    fn features_of(values: [f64; 5]) -> BTreeMap<String, f64> {
+        let [nulls, rows, distinct, price, total] = values;
+        table_features([
+            ("row_count", "", rows),
+            ("null_count", "email", nulls),
+            ("distinct_count", "customer_id", distinct),
+            ("mean", "price", price),
+            ("mean", "total", total),
+            ("max", "price", 1e9),
+        ])
+    }
+
+    fn history(points: usize, seed: u64) -> Vec<[f64; 5]> {
+        let mut rng = SeededRng::new(seed);
+        (0..points).map(|_| collection(&mut rng)).collect()
+    }
+
+    fn table_alerts(rows: &[[f64; 5]]) -> Vec<usize> {
+        let mut detector = TableDetector::new();
+        rows.iter()
+            .enumerate()
+            .filter(|(_, values)| detector.observe(&features_of(**values)).verdict.anomaly)
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    #[test]
+    fn eigenvectors_of_a_symmetric_matrix() {
+        let vectors = symmetric_eigenvectors(vec![vec![2.0, 1.0], vec![1.0, 2.0]]);
+        let half = 0.5f64.sqrt();
+        for vector in &vectors {
+            assert!(
+                (vector[0].abs() - half).abs() < 1e-9 && (vector[1].abs() - half).abs() < 1e-9,
+                "{vectors:?}"
+            );
+        }
+        let dot: f64 = vectors[0].iter().zip(&vectors[1]).map(|(a, b)| a * b).sum();
+        assert!(dot.abs() < 1e-9);
+    }
+
+    #[test]
+    fn features_are_shares_ratios_means_and_log_rows() {
+        let features = features_of([30.0, 1_000.0, 400.0, 40.0, 120.0]);
+        assert_eq!(features.len(), 5);
+        assert!((features["log_rows"] - 1_001f64.ln()).abs() < 1e-12);
+        assert_eq!(features["null_share:email"], 0.03);
+        assert_eq!(features["distinct_ratio:customer_id"], 0.4);
+        assert_eq!(features["mean:total"], 120.0);
+        // Without a row count there are no shares.
+        let without_rows = table_features([("null_count", "email", 3.0), ("mean", "x", 1.0)]);
+        assert_eq!(without_rows.keys().collect::<Vec<_>>(), vec!["mean:x"]);
+    }
+
+    #[test]
+    fn normal_collections_do_not_alert_and_cold_start_gives_no_verdict() {
+        let rows = history(400, 1);
+        assert_eq!(table_alerts(&rows), Vec::<usize>::new());
+        let mut detector = TableDetector::new();
+        for values in rows.iter().take(MIN_TRAINING_ROWS) {
+            let verdict = detector.observe(&features_of(*values));
+            assert!(verdict.verdict.warming_up && !verdict.verdict.anomaly);
+        }
+        assert!(!detector.observe(&features_of(rows[20])).verdict.warming_up);
+    }
+
+    #[test]
+    fn a_broken_combination_alerts_and_names_its_features_while_every_series_stays_quiet() {
+        let mut rows = history(400, 2);
+        // Row count up by 80% at an ordinary volume; NULLs and distinct customers do not follow.
+        let [nulls, rows_before, distinct, price, total] = rows[300];
+        let ordinary = 9_000.0;
+        rows[300] = [
+            nulls * ordinary / rows_before,
+            ordinary * 1.8,
+            distinct * ordinary / rows_before,
+            price,
+            total,
+        ];
+        // Total no longer three times the price, both within their usual ranges.
+        rows[350][4] = rows[350][3] * 3.0 * 1.35;
+        assert_eq!(table_alerts(&rows), vec![300, 350]);
+
+        let mut detector = TableDetector::new();
+        let mut verdict = None;
+        for values in rows.iter().take(301) {
+            verdict = Some(detector.observe(&features_of(*values)));
+        }
+        let verdict = verdict.unwrap();
+        let named: Vec<&str> = verdict
+            .contributions
+            .iter()
+            .take(2)
+            .map(|c| c.feature.as_str())
+            .collect();
+        assert!(
+            named.contains(&"null_share:email") && named.contains(&"distinct_ratio:customer_id"),
+            "{verdict:?}"
+        );
+        assert!(verdict.value > verdict.verdict.expected_high.unwrap());
+
+        // The per-series detector on every stored series sees nothing at either point.
+        for metric in 0..5 {
+            let mut series = SeriesDetector::new(DetectorConfig::default());
+            let alerts: Vec<usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(index, values)| series.observe(*index as i64 * 3_600, values[metric]).anomaly)
+                .map(|(index, _)| index)
+                .collect();
+            assert!(
+                !alerts.contains(&300) && !alerts.contains(&350),
+                "metric {metric}: {alerts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_growing_table_with_a_daily_cycle_does_not_alert() {
+        // A cumulative table: rows grow 0.2% an hour plus a daily swing of the load, NULLs follow,
+        // the distinct countries stay about 200 (so their ratio keeps falling), the mean amount
+        // follows the hour of the day.
+        let mut rng = SeededRng::new(5);
+        let mut detector = TableDetector::new();
+        let alerts: Vec<usize> = (0..600)
+            .filter(|hour| {
+                let cycle = (std::f64::consts::TAU * (*hour % 24) as f64 / 24.0).sin();
+                let rows = 1e6 * 1.002f64.powi(*hour as i32) * (1.0 + 0.05 * cycle);
+                let features = table_features([
+                    ("row_count", "", rows.round()),
+                    (
+                        "null_count",
+                        "email",
+                        (rows * 0.02 * (1.0 + 0.01 * rng.normal())).round(),
+                    ),
+                    ("distinct_count", "country", (200.0 + 3.0 * rng.normal()).round()),
+                    (
+                        "mean",
+                        "amount",
+                        50.0 * (1.0 + 0.2 * cycle) * (1.0 + 0.02 * rng.normal()),
+                    ),
+                ]);
+                detector.observe(&features).verdict.anomaly
+            })
+            .collect();
+        assert_eq!(alerts, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn feedback_reverses_and_is_reversible() {
+        let mut rows = history(400, 3);
+        rows[250][4] = rows[250][3] * 3.0 * 1.4;
+        rows[330][4] = rows[330][3] * 3.0 * 1.4;
+        assert_eq!(table_alerts(&rows), vec![250, 330]);
+        let judged = |judgement: Judgement| {
+            let mut detector = TableDetector::new();
+            rows.iter()
+                .enumerate()
+                .filter(|(index, values)| {
+                    let features = features_of(**values);
+                    if *index == 250 {
+                        detector.observe_judged(&features, judgement).verdict.anomaly
+                    } else {
+                        detector.observe(&features).verdict.anomaly
+                    }
+                })
+                .map(|(index, _)| index)
+                .collect::<Vec<usize>>()
+        };
+        assert_eq!(judged(Judgement::FalsePositive), Vec::<usize>::new());
+        assert_eq!(judged(Judgement::Expected), vec![330]);
+    }
+}
