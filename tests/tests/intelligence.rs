@@ -669,7 +669,7 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
             collection,
             vec![observation(
                 "loads",
-                &[("freshness_lag", "loaded_at", (collection - last) as f64)],
+                &[("freshness_lag", "", (collection - last) as f64)],
             )],
         )
         .await;
@@ -721,7 +721,7 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
     let late = &items[0];
     assert_eq!(
         (late["metric"].as_str(), late["column"].as_str()),
-        (Some("freshness_lag"), Some("loaded_at"))
+        (Some("freshness_lag"), Some(""))
     );
     let last_load = loads[49];
     let high = late["expected_high"].as_f64().unwrap();
@@ -747,7 +747,7 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
     // The judged history draws the same band and finds the same point.
     let judged = api
         .get(&format!(
-            "/api/v1/assets/{loads_id}/anomalies?metric=freshness_lag&column=loaded_at"
+            "/api/v1/assets/{loads_id}/anomalies?metric=freshness_lag"
         ))
         .await;
     assert_eq!(judged["anomalies"], json!([stamp_secs(observed)]));
