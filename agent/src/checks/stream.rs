@@ -1398,7 +1398,12 @@ impl ColumnCounter {
                 _ => None,
             };
             number = NumberValue {
-                float: parse_float(text),
+                // `real` widens to double exactly: parse it as the float4 it is.
+                float: if kind == ValueKind::Float4 {
+                    text.parse::<f32>().map_or(f64::NAN, f64::from)
+                } else {
+                    parse_float(text)
+                },
                 mantissa: exact
                     .and_then(|value| i64::try_from(value).ok())
                     .unwrap_or(NO_MANTISSA),
