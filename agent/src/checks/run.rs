@@ -320,8 +320,22 @@ async fn scan_dataset(
                 "streamed pass judged"
             );
             table_scans += 1;
+            let mut given_up = Vec::new();
             for (index, value) in &streamed {
-                values.insert(compiled[*index].position, Ok(stats.values(value)));
+                match stats.values(value) {
+                    Some(row) => {
+                        values.insert(compiled[*index].position, Ok(row));
+                    }
+                    None => given_up.push(&compiled[*index]),
+                }
+            }
+            if !given_up.is_empty() {
+                // Columns with more distinct values than the agent keeps for judging: their value
+                // checks run as SQL (one more scan, bounded memory).
+                debug!(dataset = %dataset.dataset, checks = given_up.len(), "running checks of high-cardinality columns as SQL");
+                let (retried, scans) = run_sql(executor, &table, &given_up, options.concurrency.max(1)).await;
+                values.extend(retried);
+                table_scans += scans;
             }
         }
         Some(Err(error)) => {

@@ -182,7 +182,7 @@ pub struct StreamRowTest {
 }
 
 /// One streamed pass: `COPY (SELECT <fields> FROM table [WHERE where_]) TO STDOUT`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StreamSpec {
     /// Quoted SQL expressions, one field each: columns, then one boolean per filter.
     pub fields: Vec<String>,
@@ -192,6 +192,26 @@ pub struct StreamSpec {
     pub where_: Option<String>,
     pub columns: Vec<StreamColumn>,
     pub row_tests: Vec<StreamRowTest>,
+    /// Most distinct values kept for a column whose distinct statistics nobody asked for (its
+    /// tests, min/max and moments); beyond it the column is given up (`ColumnStats::given_up`)
+    /// and its checks run as SQL, so memory stays bounded on high-cardinality columns.
+    pub max_judged_values: usize,
+}
+
+/// Default `StreamSpec::max_judged_values`: tables of ~64 MB.
+pub const MAX_JUDGED_VALUES: usize = 1 << 21;
+
+impl Default for StreamSpec {
+    fn default() -> Self {
+        Self {
+            fields: Vec::new(),
+            filters: Vec::new(),
+            where_: None,
+            columns: Vec::new(),
+            row_tests: Vec::new(),
+            max_judged_values: MAX_JUDGED_VALUES,
+        }
+    }
 }
 
 /// Sample statistics of a numeric column.
@@ -215,6 +235,8 @@ pub struct ColumnStats {
     pub min: Option<String>,
     pub max: Option<String>,
     pub moments: Option<Moments>,
+    /// Too many distinct values to keep: only NULLs were counted; value checks need SQL.
+    pub given_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -272,8 +294,26 @@ impl StreamStats {
         })
     }
 
-    /// The check's values, as its SQL would have returned them.
-    pub fn values(&self, value: &StreamValue) -> Vec<Option<String>> {
+    /// The check's values, as its SQL would have returned them; `None` when its column was given
+    /// up (run it as SQL).
+    pub fn values(&self, value: &StreamValue) -> Option<Vec<Option<String>>> {
+        let needs_values = match value {
+            StreamValue::Rows { column, test, .. } => test.is_some().then_some(*column),
+            StreamValue::Min(column)
+            | StreamValue::Max(column)
+            | StreamValue::Mean(column)
+            | StreamValue::Stddev(column)
+            | StreamValue::Sum(column)
+            | StreamValue::Distinct(column) => Some(*column),
+            _ => None,
+        };
+        if needs_values.is_some_and(|column| self.columns.get(column).is_some_and(|c| c.given_up)) {
+            return None;
+        }
+        Some(self.values_of(value))
+    }
+
+    fn values_of(&self, value: &StreamValue) -> Vec<Option<String>> {
         let text = |number: u64| Some(number.to_string());
         let column = |index: usize| self.columns.get(index).cloned().unwrap_or_default();
         match value {
@@ -1225,6 +1265,9 @@ struct ColumnCounter {
     non_null: u64,
     min: Option<String>,
     max: Option<String>,
+    /// Distinct values kept at most before giving up (`usize::MAX` with distinct statistics).
+    limit: usize,
+    given_up: bool,
 }
 
 /// The judging state of one streamed pass, fed whole COPY text rows.
@@ -1278,7 +1321,7 @@ fn mantissa_text(mut value: i128, scale: u32) -> String {
 }
 
 impl ColumnCounter {
-    fn new(spec: &StreamColumn) -> Result<Self, String> {
+    fn new(spec: &StreamColumn, max_judged_values: usize) -> Result<Self, String> {
         let tests = spec
             .tests
             .iter()
@@ -1324,6 +1367,12 @@ impl ColumnCounter {
             non_null: 0,
             min: None,
             max: None,
+            limit: if spec.distinct {
+                usize::MAX
+            } else {
+                max_judged_values
+            },
+            given_up: false,
         })
     }
 
@@ -1422,9 +1471,24 @@ impl ColumnCounter {
                     let slot = &mut self.table.slots[index];
                     slot.count = slot.count.saturating_add(1);
                 }
-                Err(index) => self.insert_new(index, *key, field(*row)),
+                Err(index) => {
+                    if self.table.len >= self.limit {
+                        self.give_up();
+                        return;
+                    }
+                    self.insert_new(index, *key, field(*row));
+                }
             }
         }
+    }
+
+    /// Frees the table; from now on only NULLs are counted (`non_null` already counts the batch).
+    #[cold]
+    fn give_up(&mut self) {
+        self.given_up = true;
+        self.table = CountTable::new(false);
+        self.min = None;
+        self.max = None;
     }
 
     #[cold]
@@ -1449,7 +1513,7 @@ impl ColumnCounter {
                 bits &= bits - 1;
             }
         }
-        let moments = self.spec.moments.then(|| self.moments());
+        let moments = (self.spec.moments && !self.given_up).then(|| self.moments());
         ColumnStats {
             rows,
             non_null: self.non_null,
@@ -1463,6 +1527,7 @@ impl ColumnCounter {
             min: self.min,
             max: self.max,
             moments,
+            given_up: self.given_up,
         }
     }
 
@@ -1520,7 +1585,7 @@ impl StreamCounters {
             columns: spec
                 .columns
                 .iter()
-                .map(ColumnCounter::new)
+                .map(|column| ColumnCounter::new(column, spec.max_judged_values))
                 .collect::<Result<_, _>>()?,
             row_tests: spec.row_tests.clone(),
             row_failing: vec![0; spec.row_tests.len()],
@@ -1580,7 +1645,7 @@ impl StreamCounters {
         let keys = &mut self.keys;
         for column in &mut self.columns {
             let index = column.spec.field;
-            if column.spec.counts_only() {
+            if column.spec.counts_only() || column.given_up {
                 let filter = column.spec.filter;
                 column.non_null += (0..rows)
                     .filter(|row| filter.is_none_or(|filter| passes[row * filters + filter]))
@@ -1872,6 +1937,7 @@ mod tests {
                 },
             ],
             where_: None,
+            max_judged_values: MAX_JUDGED_VALUES,
         };
         let mut counters = StreamCounters::new(&spec).unwrap();
         counters.add_lines(
@@ -1890,7 +1956,7 @@ mod tests {
             column: 0,
             with_total: true,
         });
-        assert_eq!(values, vec![Some("1".into()), Some("2".into())]);
+        assert_eq!(values, Some(vec![Some("1".into()), Some("2".into())]));
     }
 
     #[test]
@@ -1922,6 +1988,40 @@ mod tests {
             Some(sum.to_string())
         );
         assert_eq!(stats.columns[0].max.as_deref(), Some("9999"));
+    }
+
+    #[test]
+    fn a_column_without_distinct_statistics_is_given_up_beyond_its_limit() {
+        let spec = StreamSpec {
+            fields: vec!["x".into()],
+            columns: vec![
+                StreamColumn {
+                    distinct: false,
+                    min_max: true,
+                    ..column(0, ValueKind::Integer, vec![])
+                },
+                column(0, ValueKind::Integer, vec![]),
+            ],
+            max_judged_values: 100,
+            ..StreamSpec::default()
+        };
+        let mut counters = StreamCounters::new(&spec).unwrap();
+        let lines: String = (0..1_000).map(|value| format!("{value}\n")).collect();
+        counters.add_lines(lines.as_bytes());
+        counters.add_lines(b"\\N\n7\n");
+        let stats = counters.finish();
+        assert!(stats.columns[0].given_up);
+        assert_eq!(stats.values(&StreamValue::Max(0)), None, "max needs SQL");
+        assert_eq!(
+            stats.values(&StreamValue::Nulls {
+                column: 0,
+                with_total: false
+            }),
+            Some(vec![Some("1".into())]),
+            "NULLs are still counted"
+        );
+        // Distinct statistics asked for: kept, whatever the size.
+        assert_eq!(stats.columns[1].distinct, [1_000, 1, 2, 1_001]);
     }
 
     #[test]
