@@ -754,6 +754,12 @@ const STREAM_CASES: &[(&str, &str, Option<u64>)] = &[
         "template: duplicate_count_between\n  params: { column: code, max: 0 }",
         None,
     ),
+    // 1.0 and 1.00 are one `numeric` value though COPY prints them apart.
+    (
+        "distinct_amount",
+        "template: distinct_count_between\n  params: { column: amount, min: 5, max: 5 }",
+        None,
+    ),
     // `AB  ` and `AB` are one value in char(4) (COPY pads both).
     ("unique", "template: unique\n  column: code", Some(3)),
     // Filters are evaluated by the server as a boolean of the same pass.
@@ -822,7 +828,7 @@ async fn checks_judged_in_the_streamed_pass_match_their_sql_on_postgres() {
     // One COPY judges all but the two patterns left to SQL (one fused scan); without the stream:
     // one fused scan and one GROUP BY per distinct-statistics column and filter.
     assert_eq!(streamed["table_scans"], 2, "{}", streamed["table_scans"]);
-    assert_eq!(sql["table_scans"], 4, "{}", sql["table_scans"]);
+    assert_eq!(sql["table_scans"], 5, "{}", sql["table_scans"]);
 
     // A filter the server rejects fails the pass; its checks rerun in SQL, where only the check
     // with that filter errors.

@@ -1129,6 +1129,27 @@ pub fn unescape_copy_text(field: &[u8]) -> Cow<'_, str> {
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The bytes that identify a value as PostgreSQL's equality does: an unconstrained `numeric` prints
+/// `1.0` and `1.00` apart but they are one value; a float prints `-0` and `0` apart but they are one.
+/// Every other type's output is one-to-one with its equality (`char(n)` is padded alike by COPY).
+fn equality_form(kind: ValueKind, field: &[u8]) -> &[u8] {
+    match kind {
+        ValueKind::NumericAny if field.contains(&b'.') => {
+            let trimmed = field.trim_ascii_end();
+            let mut end = trimmed.len();
+            while end > 0 && trimmed[end - 1] == b'0' {
+                end -= 1;
+            }
+            if end > 0 && trimmed[end - 1] == b'.' {
+                end -= 1;
+            }
+            &trimmed[..end]
+        }
+        ValueKind::Float8 | ValueKind::Float4 if field == b"-0" => b"0",
+        _ => field,
+    }
+}
+
 /// PostgreSQL's text for a float result (`NaN`, `Infinity`), else `format_number`.
 fn float_text(value: f64) -> String {
     if value.is_nan() {
@@ -1654,6 +1675,7 @@ impl StreamCounters {
                 continue;
             }
             keys.clear();
+            let kind = column.spec.kind;
             for row in 0..rows {
                 let value = field(row, index);
                 let included = column
@@ -1661,7 +1683,10 @@ impl StreamCounters {
                     .filter
                     .is_none_or(|filter| passes[row * filters + filter]);
                 if included && value != b"\\N" {
-                    keys.push((table_key(xxhash_rust::xxh3::xxh3_64(value)), row));
+                    keys.push((
+                        table_key(xxhash_rust::xxh3::xxh3_64(equality_form(kind, value))),
+                        row,
+                    ));
                 }
             }
             column.add_keys(keys, |row| field(row, index));
@@ -2022,6 +2047,17 @@ mod tests {
         );
         // Distinct statistics asked for: kept, whatever the size.
         assert_eq!(stats.columns[1].distinct, [1_000, 1, 2, 1_001]);
+    }
+
+    #[test]
+    fn values_equal_in_postgres_hash_alike() {
+        let any = ValueKind::NumericAny;
+        assert_eq!(equality_form(any, b"1.0"), equality_form(any, b"1.00"));
+        assert_eq!(equality_form(any, b"1.000"), b"1");
+        assert_eq!(equality_form(any, b"10"), b"10");
+        assert_eq!(equality_form(any, b"10.50"), b"10.5");
+        assert_eq!(equality_form(ValueKind::Float8, b"-0"), b"0");
+        assert_eq!(equality_form(ValueKind::Text, b"1.0"), b"1.0");
     }
 
     #[test]
