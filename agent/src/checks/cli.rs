@@ -105,6 +105,10 @@ pub struct ScanArgs {
     /// Statements run at once.
     #[arg(long, default_value_t = 2)]
     concurrency: usize,
+    /// Judge every check in SQL, without the streamed pass (PostgreSQL streams the table once and
+    /// judges what it can in the agent; the results are the same).
+    #[arg(long)]
+    no_stream: bool,
 }
 
 pub fn run_checks_command(command: ChecksCommand) -> anyhow::Result<ExitCode> {
@@ -253,6 +257,7 @@ pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         samples: args.samples,
         unmasked_samples: args.unmasked_samples,
         concurrency: args.concurrency,
+        stream: !args.no_stream,
     };
     let report = scan(executor.as_ref(), &suite, &options).await;
     let text = match args.format {

@@ -3,7 +3,8 @@
 //! Expectations, and fix scripts.
 //!
 //! Owns everything from a check file to judged results. Must not pull table data into the agent
-//! beyond distinct-value hashing and a few masked failing samples; must not ship samples anywhere.
+//! beyond the streamed pass judged there (`stream`: counts, hashes and per-value verdicts, never
+//! rows kept) and a few masked failing samples; must not ship samples anywhere.
 
 pub mod cli;
 pub mod dialect;
@@ -16,4 +17,5 @@ pub mod report;
 pub mod run;
 pub mod schema;
 pub mod ship;
+pub mod stream;
 pub mod templates;

@@ -1,21 +1,25 @@
 //! Planning and running a suite: compile every check, fuse what can share a scan, run the
 //! statements (a few at a time), and judge each check.
 //!
-//! Per dataset: every fused aggregate of every check goes into ONE `SELECT … FROM table`
-//! (identical expressions, like `COUNT(*)`, appear once); distinct-value statistics of all columns
-//! come from one streamed pass where the engine has one (PostgreSQL COPY), else one grouping
-//! statement per column; checks that need a statement of their own share it when the SQL is the
-//! same. A check whose column is missing becomes an error result; the others still run.
+//! Per dataset: where the engine streams (PostgreSQL COPY) and some check needs a pass anyway
+//! (distinct statistics, regular expressions), ONE streamed pass judges every check it can in the
+//! agent (`stream`); the rest run as SQL beside it: every fused aggregate in ONE `SELECT … FROM
+//! table` (identical expressions, like `COUNT(*)`, appear once), one grouping statement per column
+//! of distinct statistics, and checks that need a statement of their own share it when the SQL is
+//! the same. A failed pass reruns its checks as SQL. A check whose column is missing becomes an
+//! error result; the others still run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use futures::StreamExt;
 use serde::Serialize;
+use tracing::{debug, warn};
 
-use super::exec::{CheckExecutor, MAX_STREAM_PATTERNS, StreamColumn, StreamStats, TextRow};
+use super::exec::{CheckExecutor, TextRow};
 use super::model::{Check, CheckSuite, Dimension, Severity, format_number};
-use super::templates::{Bounds, Ctx, Fold, Measure, Outcome, SchemaRule, Source, row_regex};
+use super::stream::{self, CatalogColumn, SpecBuilder, StreamSpec, StreamValue, ValueKind};
+use super::templates::{Bounds, Ctx, Fold, Measure, Outcome, SchemaRule, Source};
 use crate::profiler::mask_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +80,8 @@ pub struct ScanOptions {
     pub unmasked_samples: bool,
     /// Statements in flight at once.
     pub concurrency: usize,
+    /// Judge in a streamed pass what can be (where the engine streams); `false`: all in SQL.
+    pub stream: bool,
 }
 
 impl Default for ScanOptions {
@@ -84,54 +90,33 @@ impl Default for ScanOptions {
             samples: 0,
             unmasked_samples: false,
             concurrency: 2,
+            stream: true,
         }
     }
 }
 
-/// Where a compiled check's numbers are in the results of its dataset's statements.
-enum Slot {
-    Fused(Vec<usize>),
-    Distinct(usize),
-    Query(usize),
-    Schema(SchemaRule),
-    /// A regular expression judged in a streamed pass (index into the stream patterns).
-    Pattern(usize),
-}
-
-struct Planned<'a> {
+/// A check compiled against its dataset.
+struct Compiled<'a> {
+    /// Position in the dataset's check list.
+    position: usize,
     check: &'a Check,
     measure: Measure,
-    slot: Slot,
+    /// The dataset's and the check's filter, combined.
+    filter: Option<String>,
 }
 
-/// A streamed pass's distinct-statistics slots, and its pattern slots as (slot, column, bit).
-type StreamedGroup = (Vec<usize>, Vec<(usize, usize, usize)>);
-
-/// Distinct-statistics columns sharing one filter: (filter, [(slot index, column)]).
-type FilterGroup = (Option<String>, Vec<(usize, String)>);
+/// A check's values (in the layout its `Measure` reads), or why there are none.
+type Values = Result<Vec<Option<String>>, String>;
 
 enum Task {
-    Fused {
-        sql: String,
-    },
-    Distinct {
-        columns: Vec<StreamColumn>,
-        filter: Option<String>,
-    },
-    DistinctOne {
-        sql: String,
-        index: usize,
-    },
-    Query {
-        sql: String,
-        index: usize,
-    },
+    Fused { sql: String },
+    Distinct { sql: String, index: usize },
+    Query { sql: String, index: usize },
 }
 
 enum TaskOutput {
     Fused(Result<TextRow, String>),
-    Distinct(Result<StreamStats, String>),
-    DistinctOne(usize, Result<TextRow, String>),
+    Distinct(usize, Result<TextRow, String>),
     Query(usize, Result<TextRow, String>),
 }
 
@@ -202,63 +187,15 @@ async fn scan_dataset(
         Err(error) => return (error_all(format!("cannot read the table's columns: {error}")), 0),
     };
     let column_names: Vec<String> = columns.iter().map(|(name, _)| name.clone()).collect();
-    let columns_by_name: HashMap<&str, &str> = columns
-        .iter()
-        .map(|(name, kind)| (name.as_str(), kind.as_str()))
-        .collect();
     let not_null_columns = executor
         .not_null_columns(&dataset.dataset)
         .await
         .unwrap_or_default();
     let table = dialect.table(&dataset.dataset);
 
-    // Which filters get a streamed pass: those whose distinct-statistics columns the engine can
-    // stream (PostgreSQL, three columns or more). Regular-expression row checks on those columns
-    // ride along, judged once per distinct value instead of once per row in SQL.
-    let mut distinct_keys: Vec<(String, Option<String>)> = Vec::new();
-    for check in &dataset.checks {
-        let filter = combine_filters(dataset.filter.as_deref(), check.filter.as_deref());
-        if let Some(column) = distinct_column(check)
-            && column_names.contains(&column)
-            && !distinct_keys.contains(&(column.clone(), filter.clone()))
-        {
-            distinct_keys.push((column, filter));
-        }
-    }
-    let mut streamed_keys: Vec<(String, Option<String>)> = Vec::new();
-    let mut filters: Vec<Option<String>> = Vec::new();
-    for (_, filter) in &distinct_keys {
-        if !filters.contains(filter) {
-            filters.push(filter.clone());
-        }
-    }
-    for filter in filters {
-        let probe: Vec<StreamColumn> = distinct_keys
-            .iter()
-            .filter(|(_, f)| *f == filter)
-            .map(|(column, _)| StreamColumn {
-                name: column.clone(),
-                blank_padded: false,
-                patterns: Vec::new(),
-            })
-            .collect();
-        if executor
-            .streamed_stats(&dataset.dataset, &probe, filter.as_deref())
-            .is_some()
-        {
-            streamed_keys.extend(probe.into_iter().map(|column| (column.name, filter.clone())));
-        }
-    }
-    // (column, filter, pattern, fails_on_match) judged in a stream.
-    let mut stream_patterns: Vec<(String, Option<String>, String, bool)> = Vec::new();
-
-    // Compile and place every check.
+    // Compile every check.
     let mut errors: BTreeMap<usize, String> = BTreeMap::new();
-    let mut planned: Vec<(usize, Planned)> = Vec::new();
-    let mut fused: Vec<String> = Vec::new();
-    let mut fused_index: HashMap<String, usize> = HashMap::new();
-    let mut distinct_columns: Vec<(String, Option<String>)> = Vec::new();
-    let mut queries: Vec<String> = Vec::new();
+    let mut compiled: Vec<Compiled> = Vec::new();
     for (position, check) in dataset.checks.iter().enumerate() {
         let schema_only = check.template.kind == super::templates::TemplateKind::Schema;
         let missing: Vec<String> = check
@@ -294,219 +231,130 @@ async fn scan_dataset(
             not_null_columns: &not_null_columns,
         };
         let measure = (check.template.compile)(&ctx);
-        if let Some((column, pattern, fails_on_match)) = row_regex(check.template, &check.params)
-            && streamed_keys.contains(&(column.clone(), filter.clone()))
-            && stream_patterns
-                .iter()
-                .filter(|(c, f, _, _)| *c == column && *f == filter)
-                .count()
-                < MAX_STREAM_PATTERNS
-        {
-            stream_patterns.push((column, filter, pattern, fails_on_match));
-            let slot = Slot::Pattern(stream_patterns.len() - 1);
-            planned.push((position, Planned { check, measure, slot }));
-            continue;
-        }
-        let slot = match &measure.source {
-            Source::Fused(aggregates) => Slot::Fused(
-                aggregates
-                    .iter()
-                    .map(|aggregate| {
-                        *fused_index.entry(aggregate.clone()).or_insert_with(|| {
-                            fused.push(aggregate.clone());
-                            fused.len() - 1
-                        })
-                    })
-                    .collect(),
-            ),
-            Source::Distinct(column) => {
-                let key = (column.clone(), filter.clone());
-                let index = distinct_columns
-                    .iter()
-                    .position(|c| *c == key)
-                    .unwrap_or_else(|| {
-                        distinct_columns.push(key);
-                        distinct_columns.len() - 1
-                    });
-                Slot::Distinct(index)
-            }
-            Source::Query(sql) => {
-                let index = queries.iter().position(|q| q == sql).unwrap_or_else(|| {
-                    queries.push(sql.clone());
-                    queries.len() - 1
-                });
-                Slot::Query(index)
-            }
-            Source::Schema(rule) => Slot::Schema(rule.clone()),
-        };
-        planned.push((position, Planned { check, measure, slot }));
-    }
-
-    // Build the statements.
-    let mut tasks = Vec::new();
-    if !fused.is_empty() {
-        let list: Vec<String> = fused.iter().map(|aggregate| dialect.as_text(aggregate)).collect();
-        tasks.push(Task::Fused {
-            sql: format!("SELECT {} FROM {table}", list.join(", ")),
+        compiled.push(Compiled {
+            position,
+            check,
+            measure,
+            filter,
         });
     }
-    // Streamed distinct statistics need one filter for all columns; group by filter.
-    let mut by_filter: Vec<FilterGroup> = Vec::new();
-    for (index, (column, filter)) in distinct_columns.iter().enumerate() {
-        match by_filter.iter_mut().find(|(f, _)| f == filter) {
-            Some((_, columns)) => columns.push((index, column.clone())),
-            None => by_filter.push((filter.clone(), vec![(index, column.clone())])),
-        }
-    }
-    // Per streamed pass: the distinct slots of its columns, and per pattern slot (column, bit).
-    let mut streamed_groups: Vec<StreamedGroup> = Vec::new();
-    for (filter, columns) in by_filter {
-        let streamable = columns
+
+    // The streamed pass: when the engine has one and a check needs it anyway (distinct statistics,
+    // regular expressions), every check it can judge rides along and the rest stays SQL; a suite of
+    // plain aggregates alone is cheaper as one SQL scan.
+    let catalog = |name: &str| {
+        columns
             .iter()
-            .all(|(_, column)| streamed_keys.contains(&(column.clone(), filter.clone())));
-        if streamable {
-            let mut stream_columns: Vec<StreamColumn> = columns
-                .iter()
-                .map(|(_, name)| StreamColumn {
-                    name: name.clone(),
-                    blank_padded: columns_by_name
-                        .get(name.as_str())
-                        .is_some_and(|kind| kind.starts_with("character(") || kind.ends_with("|bpchar")),
-                    patterns: Vec::new(),
-                })
-                .collect();
-            let mut pattern_slots = Vec::new();
-            for (slot, (column, pattern_filter, pattern, fails_on_match)) in
-                stream_patterns.iter().enumerate()
-            {
-                if *pattern_filter != filter {
-                    continue;
-                }
-                if let Some(index) = stream_columns.iter().position(|c| c.name == *column) {
-                    stream_columns[index]
-                        .patterns
-                        .push((pattern.clone(), *fails_on_match));
-                    pattern_slots.push((slot, index, stream_columns[index].patterns.len() - 1));
-                }
-            }
-            streamed_groups.push((columns.iter().map(|(index, _)| *index).collect(), pattern_slots));
-            tasks.push(Task::Distinct {
-                columns: stream_columns,
-                filter,
-            });
-        } else {
-            for (index, column) in columns {
-                let quoted = dialect.quote_ident(&column);
-                let condition = match &filter {
-                    Some(filter) => format!("({filter}) AND {quoted} IS NOT NULL"),
-                    None => format!("{quoted} IS NOT NULL"),
-                };
-                let sql = format!(
-                    "SELECT {}, {}, {}, {} FROM (SELECT COUNT(*) AS n FROM {table} WHERE {condition} GROUP BY {}) g",
-                    dialect.as_text("COUNT(*)"),
-                    dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0)"),
-                    dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN n ELSE 0 END), 0)"),
-                    dialect.as_text("COALESCE(SUM(n), 0)"),
-                    dialect.group_key(&quoted),
-                );
-                tasks.push(Task::DistinctOne { sql, index });
+            .find(|(column, _)| column == name)
+            .map(|(column, kind)| CatalogColumn {
+                name: column.clone(),
+                quoted: dialect.quote_ident(column),
+                kind: ValueKind::from_catalog(kind),
+            })
+    };
+    let mut streamed: Vec<(usize, StreamValue)> = Vec::new();
+    let mut spec: Option<StreamSpec> = None;
+    if options.stream && executor.can_stream() {
+        let mut builder = SpecBuilder::default();
+        let mut added = Vec::new();
+        for (index, item) in compiled.iter().enumerate() {
+            if builder.add(item.check, &item.measure, item.filter.as_deref(), &catalog) {
+                added.push(index);
             }
         }
-    }
-    for (index, sql) in queries.iter().enumerate() {
-        tasks.push(Task::Query {
-            sql: sql.clone(),
-            index,
-        });
-    }
-    let table_scans = tasks.len();
-
-    // Run them, a few at a time.
-    let outputs: Vec<TaskOutput> = futures::stream::iter(tasks.into_iter().map(|task| async move {
-        match task {
-            Task::Fused { sql } => {
-                TaskOutput::Fused(executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
-            }
-            Task::Distinct { columns, filter } => {
-                let result = match executor.streamed_stats(&dataset.dataset, &columns, filter.as_deref()) {
-                    Some(future) => future.await.map_err(|e| e.to_string()),
-                    None => Err("streamed statistics unavailable".to_owned()),
-                };
-                TaskOutput::Distinct(result)
-            }
-            Task::DistinctOne { sql, index } => {
-                TaskOutput::DistinctOne(index, executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
-            }
-            Task::Query { sql, index } => {
-                TaskOutput::Query(index, executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
-            }
-        }
-    }))
-    .buffered(options.concurrency.max(1))
-    .collect()
-    .await;
-
-    let mut fused_values: Option<Result<TextRow, String>> = None;
-    let mut distinct_values: Vec<Option<Result<Vec<Option<String>>, String>>> =
-        vec![None; distinct_columns.len()];
-    let mut query_values: Vec<Option<Result<TextRow, String>>> = vec![None; queries.len()];
-    let mut pattern_values: Vec<Option<Result<TextRow, String>>> = vec![None; stream_patterns.len()];
-    let mut streamed = streamed_groups.into_iter();
-    for output in outputs {
-        match output {
-            TaskOutput::Fused(result) => fused_values = Some(result),
-            TaskOutput::Distinct(result) => {
-                let (group, pattern_slots) = streamed.next().unwrap_or_default();
-                for (position, index) in group.into_iter().enumerate() {
-                    distinct_values[index] = Some(match &result {
-                        Ok(stats) => Ok(stats
-                            .distinct
-                            .get(position)
-                            .map(|stat| stat.iter().map(|value| Some(value.to_string())).collect())
-                            .unwrap_or_default()),
-                        Err(error) => Err(error.clone()),
-                    });
-                }
-                for (slot, column, bit) in pattern_slots {
-                    pattern_values[slot] = Some(match &result {
-                        Ok(stats) => {
-                            let failing = stats
-                                .pattern_failing
-                                .get(column)
-                                .and_then(|bits| bits.get(bit))
-                                .copied()
-                                .unwrap_or(0);
-                            Ok(vec![Some(failing.to_string()), Some(stats.rows.to_string())])
-                        }
-                        Err(error) => Err(error.clone()),
-                    });
-                }
-            }
-            TaskOutput::DistinctOne(index, result) => distinct_values[index] = Some(result),
-            TaskOutput::Query(index, result) => query_values[index] = Some(result),
+        if added
+            .iter()
+            .any(|index| stream::prefers_stream(&compiled[*index].measure, compiled[*index].check))
+        {
+            let (built, values) = builder.finish();
+            streamed = added.into_iter().zip(values).collect();
+            spec = Some(built);
         }
     }
+    let in_stream: Vec<bool> = {
+        let mut flags = vec![false; compiled.len()];
+        for (index, _) in &streamed {
+            flags[*index] = true;
+        }
+        flags
+    };
+    let sql_items: Vec<&Compiled> = compiled
+        .iter()
+        .zip(&in_stream)
+        .filter(|(_, streamed)| !**streamed)
+        .map(|(item, _)| item)
+        .collect();
 
-    // A failed fused statement fails every check in it; run each check's aggregates alone to find
-    // the ones at fault and keep the others.
-    let mut isolated: HashMap<usize, Result<TextRow, String>> = HashMap::new();
+    // Run the streamed pass beside the SQL statements (which share what is left of the
+    // concurrency).
+    let stream_run = async {
+        match &spec {
+            Some(spec) => Some(
+                executor
+                    .streamed_stats(&dataset.dataset, spec)
+                    .await
+                    .map_err(|error| error.to_string()),
+            ),
+            None => None,
+        }
+    };
+    let sql_concurrency = options
+        .concurrency
+        .saturating_sub(usize::from(spec.is_some()))
+        .max(1);
+    let ((stream_result, stream_elapsed), (mut values, mut table_scans)) = futures::join!(
+        async {
+            let started = Instant::now();
+            (stream_run.await, started.elapsed())
+        },
+        run_sql(executor, &table, &sql_items, sql_concurrency)
+    );
+    match stream_result {
+        Some(Ok(stats)) => {
+            debug!(
+                dataset = %dataset.dataset,
+                checks = streamed.len(),
+                fields = spec.as_ref().map_or(0, |spec| spec.fields.len()),
+                rows = stats.rows,
+                elapsed_ms = stream_elapsed.as_millis() as u64,
+                "streamed pass judged"
+            );
+            table_scans += 1;
+            let mut given_up = Vec::new();
+            for (index, value) in &streamed {
+                match stats.values(value) {
+                    Some(row) => {
+                        values.insert(compiled[*index].position, Ok(row));
+                    }
+                    None => given_up.push(&compiled[*index]),
+                }
+            }
+            if !given_up.is_empty() {
+                // Columns with more distinct values than the agent keeps for judging: their value
+                // checks run as SQL (one more scan, bounded memory).
+                debug!(dataset = %dataset.dataset, checks = given_up.len(), "running checks of high-cardinality columns as SQL");
+                let (retried, scans) = run_sql(executor, &table, &given_up, options.concurrency.max(1)).await;
+                values.extend(retried);
+                table_scans += scans;
+            }
+        }
+        Some(Err(error)) => {
+            // A failed pass (a filter the server rejects, a dropped connection) costs no check:
+            // they run as SQL, where each failure is isolated to its own check.
+            warn!(%error, dataset = %dataset.dataset, "streamed pass failed, running its checks as SQL");
+            table_scans += 1;
+            let items: Vec<&Compiled> = streamed.iter().map(|(index, _)| &compiled[*index]).collect();
+            let (retried, scans) = run_sql(executor, &table, &items, options.concurrency.max(1)).await;
+            values.extend(retried);
+            table_scans += scans;
+        }
+        None => {}
+    }
+
     let mut extra_scans = 0;
-    if matches!(fused_values, Some(Err(_))) {
-        for (position, plan) in &planned {
-            if let Source::Fused(aggregates) = &plan.measure.source {
-                let list: Vec<String> = aggregates.iter().map(|a| dialect.as_text(a)).collect();
-                let sql = format!("SELECT {} FROM {table}", list.join(", "));
-                extra_scans += 1;
-                isolated.insert(
-                    *position,
-                    executor.fetch_one(&sql).await.map_err(|e| e.to_string()),
-                );
-            }
-        }
-    }
-
     let mut results = Vec::new();
-    let mut planned_by_position: HashMap<usize, Planned> = planned.into_iter().collect();
+    let mut compiled_by_position: HashMap<usize, Compiled> =
+        compiled.into_iter().map(|item| (item.position, item)).collect();
     for (position, check) in dataset.checks.iter().enumerate() {
         let mut result = base_result(&dataset.dataset, check);
         if let Some(message) = errors.remove(&position) {
@@ -514,45 +362,20 @@ async fn scan_dataset(
             results.push(result);
             continue;
         }
-        let Some(plan) = planned_by_position.remove(&position) else {
+        let Some(item) = compiled_by_position.remove(&position) else {
             continue;
         };
-        let values: Result<Vec<Option<String>>, String> = match &plan.slot {
-            Slot::Fused(indices) => match isolated.remove(&position) {
-                Some(values) => values,
-                None => match &fused_values {
-                    Some(Ok(row)) => Ok(indices.iter().map(|i| row.get(*i).cloned().flatten()).collect()),
-                    Some(Err(error)) => Err(error.clone()),
-                    None => Err("the fused statement did not run".into()),
-                },
-            },
-            Slot::Distinct(index) => distinct_values[*index]
-                .clone()
-                .unwrap_or_else(|| Err("distinct statistics did not run".into())),
-            Slot::Query(index) => query_values[*index]
-                .clone()
-                .unwrap_or_else(|| Err("the statement did not run".into())),
-            Slot::Schema(_) => Ok(Vec::new()),
-            Slot::Pattern(index) => pattern_values[*index]
-                .clone()
-                .unwrap_or_else(|| Err("the streamed pass did not run".into())),
-        };
-        match values {
+        match values
+            .remove(&position)
+            .unwrap_or_else(|| Err("the statement did not run".into()))
+        {
             Err(error) => result.message = format!("query failed: {error}"),
-            Ok(values) => judge(
-                &mut result,
-                plan.check,
-                &plan.measure,
-                &plan.slot,
-                &values,
-                &columns,
-            ),
+            Ok(values) => judge(&mut result, check, &item.measure, &values, &columns),
         }
         if result.status == Status::Fail
             && options.samples > 0
-            && let Some(predicate) = &plan.measure.failing_rows
+            && let Some(predicate) = &item.measure.failing_rows
         {
-            let filter = combine_filters(dataset.filter.as_deref(), check.filter.as_deref());
             let mut sample_columns = check.params.columns(check.template);
             if sample_columns.is_empty() {
                 sample_columns = column_names.iter().take(5).cloned().collect();
@@ -561,7 +384,7 @@ async fn scan_dataset(
                 .iter()
                 .map(|column| dialect.as_text(&dialect.quote_ident(column)))
                 .collect();
-            let condition = match filter {
+            let condition = match &item.filter {
                 Some(filter) => format!("({filter}) AND ({predicate})"),
                 None => predicate.clone(),
             };
@@ -595,14 +418,152 @@ async fn scan_dataset(
     (results, table_scans + extra_scans)
 }
 
-/// The column whose distinct-value statistics a check reads, if any.
-fn distinct_column(check: &Check) -> Option<String> {
-    match check.template.name {
-        "unique" | "distinct_count_between" | "duplicate_count_between" | "unique_share_min" => {
-            check.params.text("column").map(str::to_owned)
-        }
-        _ => None,
+/// Runs checks as SQL: every fused aggregate in ONE `SELECT … FROM table` (identical expressions
+/// once), one grouping statement per (column, filter) of distinct statistics, one statement per
+/// distinct own query; `concurrency` statements in flight. Returns each check's values by position
+/// and the statements that read table data.
+async fn run_sql(
+    executor: &dyn CheckExecutor,
+    table: &str,
+    items: &[&Compiled<'_>],
+    concurrency: usize,
+) -> (HashMap<usize, Values>, usize) {
+    let dialect = executor.dialect();
+    let mut fused: Vec<String> = Vec::new();
+    let mut fused_index: HashMap<String, usize> = HashMap::new();
+    let mut distinct_columns: Vec<(String, Option<String>)> = Vec::new();
+    let mut queries: Vec<String> = Vec::new();
+    // Per item: where its values are.
+    enum Slot {
+        Fused(Vec<usize>),
+        Distinct(usize),
+        Query(usize),
+        Schema,
     }
+    let mut slots = Vec::new();
+    for item in items {
+        slots.push(match &item.measure.source {
+            Source::Fused(aggregates) => Slot::Fused(
+                aggregates
+                    .iter()
+                    .map(|aggregate| {
+                        *fused_index.entry(aggregate.clone()).or_insert_with(|| {
+                            fused.push(aggregate.clone());
+                            fused.len() - 1
+                        })
+                    })
+                    .collect(),
+            ),
+            Source::Distinct(column) => {
+                let key = (column.clone(), item.filter.clone());
+                let index = distinct_columns
+                    .iter()
+                    .position(|c| *c == key)
+                    .unwrap_or_else(|| {
+                        distinct_columns.push(key);
+                        distinct_columns.len() - 1
+                    });
+                Slot::Distinct(index)
+            }
+            Source::Query(sql) => {
+                let index = queries.iter().position(|q| q == sql).unwrap_or_else(|| {
+                    queries.push(sql.clone());
+                    queries.len() - 1
+                });
+                Slot::Query(index)
+            }
+            Source::Schema(_) => Slot::Schema,
+        });
+    }
+
+    let mut tasks = Vec::new();
+    if !fused.is_empty() {
+        let list: Vec<String> = fused.iter().map(|aggregate| dialect.as_text(aggregate)).collect();
+        tasks.push(Task::Fused {
+            sql: format!("SELECT {} FROM {table}", list.join(", ")),
+        });
+    }
+    for (index, (column, filter)) in distinct_columns.iter().enumerate() {
+        let quoted = dialect.quote_ident(column);
+        let condition = match filter {
+            Some(filter) => format!("({filter}) AND {quoted} IS NOT NULL"),
+            None => format!("{quoted} IS NOT NULL"),
+        };
+        let sql = format!(
+            "SELECT {}, {}, {}, {} FROM (SELECT COUNT(*) AS n FROM {table} WHERE {condition} GROUP BY {}) g",
+            dialect.as_text("COUNT(*)"),
+            dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN 1 ELSE 0 END), 0)"),
+            dialect.as_text("COALESCE(SUM(CASE WHEN n > 1 THEN n ELSE 0 END), 0)"),
+            dialect.as_text("COALESCE(SUM(n), 0)"),
+            dialect.group_key(&quoted),
+        );
+        tasks.push(Task::Distinct { sql, index });
+    }
+    for (index, sql) in queries.iter().enumerate() {
+        tasks.push(Task::Query {
+            sql: sql.clone(),
+            index,
+        });
+    }
+    let mut table_scans = tasks.len();
+
+    let outputs: Vec<TaskOutput> = futures::stream::iter(tasks.into_iter().map(|task| async move {
+        match task {
+            Task::Fused { sql } => {
+                TaskOutput::Fused(executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
+            }
+            Task::Distinct { sql, index } => {
+                TaskOutput::Distinct(index, executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
+            }
+            Task::Query { sql, index } => {
+                TaskOutput::Query(index, executor.fetch_one(&sql).await.map_err(|e| e.to_string()))
+            }
+        }
+    }))
+    .buffered(concurrency.max(1))
+    .collect()
+    .await;
+
+    let mut fused_values: Option<Result<TextRow, String>> = None;
+    let mut distinct_values: Vec<Option<Result<TextRow, String>>> = vec![None; distinct_columns.len()];
+    let mut query_values: Vec<Option<Result<TextRow, String>>> = vec![None; queries.len()];
+    for output in outputs {
+        match output {
+            TaskOutput::Fused(result) => fused_values = Some(result),
+            TaskOutput::Distinct(index, result) => distinct_values[index] = Some(result),
+            TaskOutput::Query(index, result) => query_values[index] = Some(result),
+        }
+    }
+
+    let mut values = HashMap::new();
+    for (item, slot) in items.iter().zip(slots) {
+        let value = match slot {
+            Slot::Fused(indices) => match &fused_values {
+                Some(Ok(row)) => Ok(indices.iter().map(|i| row.get(*i).cloned().flatten()).collect()),
+                Some(Err(_)) => {
+                    // A failed fused statement fails every check in it; run each check's
+                    // aggregates alone to find the ones at fault and keep the others.
+                    let Source::Fused(aggregates) = &item.measure.source else {
+                        continue;
+                    };
+                    let list: Vec<String> = aggregates.iter().map(|a| dialect.as_text(a)).collect();
+                    let sql = format!("SELECT {} FROM {table}", list.join(", "));
+                    table_scans += 1;
+                    executor.fetch_one(&sql).await.map_err(|e| e.to_string())
+                }
+                None => Err("the fused statement did not run".into()),
+            },
+            Slot::Distinct(index) => distinct_values[index]
+                .clone()
+                .unwrap_or_else(|| Err("distinct statistics did not run".into())),
+            Slot::Query(index) => query_values[index]
+                .clone()
+                .unwrap_or_else(|| Err("the statement did not run".into())),
+            Slot::Schema => Ok(Vec::new()),
+        };
+        values.insert(item.position, value);
+    }
+    (values, table_scans)
 }
 
 fn parse_count(value: Option<&Option<String>>) -> Option<u64> {
@@ -696,7 +657,6 @@ fn judge(
     result: &mut CheckResult,
     check: &Check,
     measure: &Measure,
-    slot: &Slot,
     values: &[Option<String>],
     columns: &[(String, String)],
 ) {
@@ -734,7 +694,9 @@ fn judge(
             }
         }
         Outcome::Schema => {
-            let Slot::Schema(rule) = slot else { return };
+            let Source::Schema(rule) = &measure.source else {
+                return;
+            };
             judge_schema(result, check, rule, columns);
         }
     }
