@@ -47,7 +47,7 @@ pub async fn collect(
         }
     }
     if source_config.profile || source_config.checks.is_some() {
-        pushdown(source_config, &mut assets).await;
+        pushdown(config, source_config, &mut assets).await;
     }
     let template = MetricBatch {
         batch_id: String::new(),
@@ -75,7 +75,7 @@ pub async fn collect(
 /// Segment counts (profiled sources) and check results (sources with a check suite): statements
 /// pushed down to engines that run SQL (PostgreSQL, MySQL/MariaDB, SQLite). A failure is logged
 /// and, for checks, the metrics already measured are shipped either way.
-async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation]) {
+async fn pushdown(config: &AgentConfig, source_config: &SourceConfig, assets: &mut [AssetObservation]) {
     if !matches!(
         source_config.url.kind(),
         SourceKind::Postgres | SourceKind::Mysql | SourceKind::Sqlite
@@ -100,7 +100,16 @@ async fn pushdown(source_config: &SourceConfig, assets: &mut [AssetObservation])
     }
     if let Some(path) = &source_config.checks {
         match CheckSuite::load(path) {
-            Ok(suite) => crate::checks::ship::run_and_attach(executor.as_ref(), &suite, assets).await,
+            Ok(suite) => {
+                crate::checks::ship::run_and_attach(
+                    &config.state_dir,
+                    &source_config.name,
+                    executor.as_ref(),
+                    &suite,
+                    assets,
+                )
+                .await
+            }
             Err(error) => {
                 warn!(%error, source = %source_config.name, "checks skipped: the check file does not load")
             }

@@ -1404,3 +1404,108 @@ datasets:
         );
     }
 }
+
+#[tokio::test]
+async fn distribution_drift_compares_each_run_with_the_previous_one_on_every_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let checks = dir.path().join("drift.yml");
+    std::fs::write(
+        &checks,
+        "version: 1\ndatasets:\n  - dataset: d\n    checks:\n      - template: distribution_drift\n        \
+         params: { column: x, max: 0.1 }\n",
+    )
+    .unwrap();
+    let rows = "INSERT INTO d SELECT i % 100, 'a' FROM n";
+    let shift = "UPDATE d SET x = x + 30 WHERE x < 50";
+
+    let pg = TestDb::create("drift").await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE d (x numeric(8,2), k text);\nWITH n AS (SELECT generate_series(1, 1000) AS i) {rows}"
+    )))
+    .execute(&pg.pool)
+    .await
+    .unwrap();
+    let sqlite_path = dir.path().join("drift.db");
+    let options = SqliteConnectOptions::new()
+        .filename(&sqlite_path)
+        .create_if_missing(true);
+    let mut sqlite = options.connect().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE d (x REAL, k TEXT);\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) {rows}"
+    )))
+    .execute(&mut sqlite)
+    .await
+    .unwrap();
+    let mariadb = MysqlDb::create(
+        "drift",
+        "CREATE TABLE d (x decimal(8,2), k text);\nINSERT INTO d WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) SELECT i % 100, 'a' FROM n",
+    )
+    .await
+    .unwrap();
+
+    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+    for (engine, source) in [
+        ("postgres", pg.url.as_str()),
+        ("sqlite", sqlite_url.as_str()),
+        ("mariadb", mariadb.url.as_str()),
+    ] {
+        let state = dir.path().join(format!("state-{engine}"));
+        let run = || {
+            let output = scan(
+                source,
+                &checks,
+                &["--format", "json", "--state-dir", state.to_str().unwrap()],
+            );
+            result(&json_results(&output), "distribution_drift(x)").clone()
+        };
+        let first = run();
+        assert_eq!(first["status"], "pass", "{engine}: {first}");
+        assert!(
+            first["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("baseline recorded (1000 values in [0, 99])"),
+            "{engine}: {first}"
+        );
+        let unchanged = run();
+        assert_eq!(
+            (unchanged["status"].as_str(), unchanged["value"].as_str()),
+            (Some("pass"), Some("0.0000")),
+            "{engine}: {unchanged}"
+        );
+
+        // Half the values move up by 30: the histogram on the remembered bins changes a lot.
+        match engine {
+            "postgres" => {
+                sqlx::query(sqlx::AssertSqlSafe(shift))
+                    .execute(&pg.pool)
+                    .await
+                    .unwrap();
+            }
+            "sqlite" => {
+                sqlx::query(sqlx::AssertSqlSafe(shift))
+                    .execute(&mut sqlite)
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                let mut conn = sqlx::MySqlConnection::connect(&mariadb.url).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(shift))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        let shifted = run();
+        assert_eq!(shifted["status"], "fail", "{engine}: {shifted}");
+        let distance: f64 = shifted["value"].as_str().unwrap().parse().unwrap();
+        assert!((0.3..0.6).contains(&distance), "{engine}: {shifted}");
+        // The next run compares with the shifted data: no drift since.
+        let settled = run();
+        assert_eq!(
+            (settled["status"].as_str(), settled["value"].as_str()),
+            (Some("pass"), Some("0.0000")),
+            "{engine}: {settled}"
+        );
+    }
+}

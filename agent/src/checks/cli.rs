@@ -109,6 +109,10 @@ pub struct ScanArgs {
     /// judges what it can in the agent; the results are the same).
     #[arg(long)]
     no_stream: bool,
+    /// Where `distribution_drift` checks remember the previous run's histograms (one file per
+    /// source); read and written only when the checks include one.
+    #[arg(long, env = "CWIC_STATE_DIR", default_value = "cwic-agent-state")]
+    state_dir: PathBuf,
 }
 
 pub fn run_checks_command(command: ChecksCommand) -> anyhow::Result<ExitCode> {
@@ -238,6 +242,15 @@ pub fn list(format: ListFormat) -> String {
     }
 }
 
+/// The drift checks' file of one source under `state_dir`, named by a hash of the source URL (its
+/// password is not in the name, and two sources never share a file).
+pub fn drift_baselines_file(state_dir: &std::path::Path, source: &str) -> PathBuf {
+    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    state_dir.join(format!("drift-{hash:016x}.json"))
+}
+
 pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let suite = match CheckSuite::load(&args.checks) {
         Ok(suite) => suite,
@@ -258,6 +271,7 @@ pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         unmasked_samples: args.unmasked_samples,
         concurrency: args.concurrency,
         stream: !args.no_stream,
+        baselines: Some(drift_baselines_file(&args.state_dir, &args.source)),
     };
     let report = scan(executor.as_ref(), &suite, &options).await;
     let text = match args.format {

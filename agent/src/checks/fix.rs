@@ -81,6 +81,7 @@ pub fn plan(
         filter: filter.clone(),
         table_columns,
         not_null_columns: &[],
+        baseline: None,
     };
     let column = check
         .params

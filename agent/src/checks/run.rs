@@ -10,6 +10,7 @@
 //! error result; the others still run.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -19,7 +20,7 @@ use tracing::{debug, warn};
 use super::exec::{CheckExecutor, TextRow};
 use super::model::{Check, CheckSuite, Dimension, Severity, format_number};
 use super::stream::{self, CatalogColumn, SpecBuilder, StreamSpec, StreamValue, ValueKind};
-use super::templates::{Bounds, Ctx, Fold, Measure, Outcome, SchemaRule, Source};
+use super::templates::{Bounds, Ctx, DRIFT_BINS, DriftBaseline, Fold, Measure, Outcome, SchemaRule, Source};
 use crate::profiler::mask_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,6 +83,9 @@ pub struct ScanOptions {
     pub concurrency: usize,
     /// Judge in a streamed pass what can be (where the engine streams); `false`: all in SQL.
     pub stream: bool,
+    /// The file drift checks remember their previous run in (read and written only when the suite
+    /// has one); `None`: drift checks are an error.
+    pub baselines: Option<PathBuf>,
 }
 
 impl Default for ScanOptions {
@@ -91,6 +95,7 @@ impl Default for ScanOptions {
             unmasked_samples: false,
             concurrency: 2,
             stream: true,
+            baselines: None,
         }
     }
 }
@@ -124,15 +129,63 @@ pub async fn scan(executor: &dyn CheckExecutor, suite: &CheckSuite, options: &Sc
     let started = Instant::now();
     let mut results = Vec::new();
     let mut table_scans = 0;
+    let has_drift = suite
+        .datasets
+        .iter()
+        .flat_map(|dataset| &dataset.checks)
+        .any(|check| check.template.name == "distribution_drift");
+    let mut baselines = match (&options.baselines, has_drift) {
+        (Some(path), true) => Baselines::load(path),
+        _ => Baselines::default(),
+    };
     for dataset in &suite.datasets {
-        let (dataset_results, scans) = scan_dataset(executor, dataset, options).await;
+        let (dataset_results, scans) = scan_dataset(executor, dataset, options, &mut baselines).await;
         results.extend(dataset_results);
         table_scans += scans;
+    }
+    if let (Some(path), true) = (&options.baselines, has_drift)
+        && let Err(error) = baselines.save(path)
+    {
+        warn!(%error, file = %path.display(), "cannot remember the drift checks' histograms; the next run compares with the previous ones");
     }
     ScanReport {
         results,
         table_scans,
         elapsed_ms: started.elapsed().as_millis(),
+    }
+}
+
+/// Drift checks' histograms by `dataset/check name`, kept in one JSON file between runs.
+#[derive(Default)]
+struct Baselines(BTreeMap<String, DriftBaseline>);
+
+impl Baselines {
+    fn key(dataset: &str, check: &Check) -> String {
+        format!("{dataset}/{}", check.name)
+    }
+
+    /// A missing file is no baseline; an unreadable one is logged and treated the same way.
+    fn load(path: &Path) -> Self {
+        match std::fs::read(path) {
+            Ok(bytes) => Self(serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+                warn!(%error, file = %path.display(), "the drift checks' histograms do not parse; starting afresh");
+                BTreeMap::new()
+            })),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// A temporary file renamed over the old one, so a crash leaves one or the other.
+    fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(
+            &temporary,
+            serde_json::to_vec_pretty(&self.0).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&temporary, path)
     }
 }
 
@@ -167,6 +220,7 @@ async fn scan_dataset(
     executor: &dyn CheckExecutor,
     dataset: &super::model::DatasetChecks,
     options: &ScanOptions,
+    baselines: &mut Baselines,
 ) -> (Vec<CheckResult>, usize) {
     let dialect = executor.dialect();
     let error_all = |message: String| {
@@ -222,6 +276,13 @@ async fn scan_dataset(
             continue;
         }
         let filter = combine_filters(dataset.filter.as_deref(), check.filter.as_deref());
+        if check.template.name == "distribution_drift" && options.baselines.is_none() {
+            errors.insert(
+                position,
+                "a drift check needs a state folder to remember the previous run in (--state-dir)".to_owned(),
+            );
+            continue;
+        }
         let ctx = Ctx {
             dialect,
             table: table.clone(),
@@ -229,6 +290,7 @@ async fn scan_dataset(
             filter: filter.clone(),
             table_columns: &column_names,
             not_null_columns: &not_null_columns,
+            baseline: baselines.0.get(&Baselines::key(&dataset.dataset, check)),
         };
         let measure = (check.template.compile)(&ctx);
         compiled.push(Compiled {
@@ -370,7 +432,13 @@ async fn scan_dataset(
             .unwrap_or_else(|| Err("the statement did not run".into()))
         {
             Err(error) => result.message = format!("query failed: {error}"),
-            Ok(values) => judge(&mut result, check, &item.measure, &values, &columns),
+            Ok(values) => {
+                if let Some(baseline) = judge(&mut result, check, &item.measure, &values, &columns) {
+                    baselines
+                        .0
+                        .insert(Baselines::key(&dataset.dataset, check), baseline);
+                }
+            }
         }
         if result.status == Status::Fail
             && options.samples > 0
@@ -653,13 +721,14 @@ fn judge_rows(result: &mut CheckResult, check: &Check, failing: u64, total: u64)
     };
 }
 
+/// Judges a check's values into `result`; a drift check returns what to remember for its next run.
 fn judge(
     result: &mut CheckResult,
     check: &Check,
     measure: &Measure,
     values: &[Option<String>],
     columns: &[(String, String)],
-) {
+) -> Option<DriftBaseline> {
     match &measure.outcome {
         Outcome::Rows { failing, total } => {
             let failing = parse_count(values.get(*failing)).unwrap_or(0);
@@ -694,12 +763,96 @@ fn judge(
             }
         }
         Outcome::Schema => {
-            let Source::Schema(rule) = &measure.source else {
-                return;
-            };
-            judge_schema(result, check, rule, columns);
+            if let Source::Schema(rule) = &measure.source {
+                judge_schema(result, check, rule, columns);
+            }
+        }
+        Outcome::Drift { max, edges, previous } => {
+            return judge_drift(result, *max, edges, previous.as_deref(), values);
         }
     }
+    None
+}
+
+/// Share of values outside a drift check's bins above which the bins are chosen anew.
+const DRIFT_REBIN_OUTSIDE: f64 = 0.2;
+
+/// Compares the bucket counts with the previous run's (Jensen–Shannon distance) and returns the
+/// baseline for the next run: the same bins with these counts, or new bins over the current range
+/// (first run, or a fifth of the values outside the bins).
+fn judge_drift(
+    result: &mut CheckResult,
+    max: f64,
+    edges: &[f64],
+    previous: Option<&[u64]>,
+    values: &[Option<String>],
+) -> Option<DriftBaseline> {
+    let buckets = DRIFT_BINS + 2;
+    let counts: Vec<u64> = (0..buckets)
+        .map(|i| parse_count(values.get(i)).unwrap_or(0))
+        .collect();
+    let (low, high) = (number(values.get(buckets)), number(values.get(buckets + 1)));
+    let total: u64 = counts.iter().sum();
+    let (Some(low), Some(high)) = (low, high) else {
+        result.status = Status::Fail;
+        result.message = "no value: no rows or only NULLs".to_owned();
+        return None;
+    };
+    result.total_rows = Some(total);
+    let range = format!(
+        "{} values in [{}, {}]",
+        total,
+        format_number(low),
+        format_number(high)
+    );
+    if edges.is_empty() {
+        // First run: the statement counted on bins over its own range.
+        result.status = Status::Pass;
+        result.message = format!("baseline recorded ({range}); drift is measured from the next run");
+        return Some(DriftBaseline {
+            edges: DriftBaseline::bins(low, high),
+            counts: Some(counts),
+        });
+    }
+    let outside = (counts[0] + counts[buckets - 1]) as f64 / total.max(1) as f64;
+    let next = if outside > DRIFT_REBIN_OUTSIDE {
+        DriftBaseline {
+            edges: DriftBaseline::bins(low, high),
+            counts: None,
+        }
+    } else {
+        DriftBaseline {
+            edges: edges.to_vec(),
+            counts: Some(counts.clone()),
+        }
+    };
+    let Some(previous) = previous else {
+        result.status = Status::Pass;
+        result.message = format!("baseline recorded ({range}); drift is measured from the next run");
+        return Some(next);
+    };
+    let as_floats = |counts: &[u64]| counts.iter().map(|&count| count as f64).collect::<Vec<_>>();
+    match crate::drift::js_distance(&as_floats(previous), &as_floats(&counts)) {
+        Some(distance) => {
+            let value = format!("{distance:.4}");
+            result.status = if distance <= max {
+                Status::Pass
+            } else {
+                Status::Fail
+            };
+            result.message = format!(
+                "distance {value} from the previous run (expected <= {}; {range}, {:.1} % outside the previous range)",
+                format_number(max),
+                outside * 100.0
+            );
+            result.value = Some(value);
+        }
+        None => {
+            result.status = Status::Pass;
+            result.message = format!("baseline recorded ({range}); the previous run had no values");
+        }
+    }
+    Some(next)
 }
 
 fn type_matches(actual: &str, expected: &str) -> bool {

@@ -15,11 +15,17 @@ use super::run::{CheckResult, ScanOptions, scan};
 /// `table` alone). Results of datasets that were not collected are logged and dropped: the asset
 /// they belong to is outside the source's include/exclude selection.
 pub async fn run_and_attach(
+    state_dir: &std::path::Path,
+    source_name: &str,
     executor: &dyn CheckExecutor,
     suite: &CheckSuite,
     assets: &mut [AssetObservation],
 ) {
-    let report = scan(executor, suite, &ScanOptions::default()).await;
+    let options = ScanOptions {
+        baselines: Some(state_dir.join(format!("{source_name}.drift.json"))),
+        ..ScanOptions::default()
+    };
+    let report = scan(executor, suite, &options).await;
     for result in report.results {
         let columns = suite
             .datasets

@@ -192,6 +192,43 @@ pub enum Outcome {
     Minority,
     /// Schema comparison (see `SchemaRule`).
     Schema,
+    /// Distribution drift against the previous run's histogram (see [`DriftBaseline`]): values are
+    /// the bucket counts on `edges` (below, each bin, above), then the minimum and maximum.
+    Drift {
+        /// Highest Jensen–Shannon distance that passes.
+        max: f64,
+        /// The bins the counts are on.
+        edges: Vec<f64>,
+        /// The previous run's counts on the same bins; `None` until there is one.
+        previous: Option<Vec<u64>>,
+    },
+}
+
+/// Bins of a drift check's histogram, from the previous run that measured it.
+pub const DRIFT_BINS: usize = 10;
+
+/// What a drift check remembers between runs: its bins (equal width over the range the column had
+/// when they were chosen) and the counts of the last run on them (`None` right after the bins were
+/// chosen anew).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DriftBaseline {
+    pub edges: Vec<f64>,
+    pub counts: Option<Vec<u64>>,
+}
+
+impl DriftBaseline {
+    /// Equal-width bins over `[low, high]`.
+    pub fn bins(low: f64, high: f64) -> Vec<f64> {
+        (0..=DRIFT_BINS)
+            .map(|i| {
+                if i == DRIFT_BINS {
+                    high
+                } else {
+                    low + (high - low) * i as f64 / DRIFT_BINS as f64
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +251,8 @@ pub struct Ctx<'a> {
     pub table_columns: &'a [String],
     /// Columns with a NOT NULL constraint.
     pub not_null_columns: &'a [String],
+    /// What this check remembered from its previous run (drift checks).
+    pub baseline: Option<&'a DriftBaseline>,
 }
 
 impl Ctx<'_> {
@@ -304,6 +343,73 @@ impl Ctx<'_> {
             "{column} IS NOT NULL AND NOT ({})",
             self.dialect.regex_match(&text, pattern)
         ))
+    }
+
+    /// Bucket counts of the column (as a number) on a drift check's bins, then its minimum and
+    /// maximum. With a baseline: aggregates on the remembered bins, fused into the table's scan.
+    /// Without: one statement that finds the range and counts on equal-width bins over it.
+    fn drift(&self) -> Measure {
+        let max = self.params.number("max").unwrap_or(0.1);
+        let value = self.dialect.as_float(&self.col("column"));
+        let buckets = |edge: &dyn Fn(usize) -> String, value: &str| -> Vec<String> {
+            let mut sums = vec![format!("SUM(CASE WHEN {value} < {} THEN 1 ELSE 0 END)", edge(0))];
+            for bin in 0..DRIFT_BINS {
+                let upper = if bin + 1 == DRIFT_BINS { "<=" } else { "<" };
+                sums.push(format!(
+                    "SUM(CASE WHEN {value} >= {} AND {value} {upper} {} THEN 1 ELSE 0 END)",
+                    edge(bin),
+                    edge(bin + 1)
+                ));
+            }
+            sums.push(format!(
+                "SUM(CASE WHEN {value} > {} THEN 1 ELSE 0 END)",
+                edge(DRIFT_BINS)
+            ));
+            sums
+        };
+        match self.baseline {
+            Some(baseline) if baseline.edges.len() == DRIFT_BINS + 1 => {
+                let edges = baseline.edges.clone();
+                let filtered = self.val(&value);
+                let mut aggregates = buckets(&|i| format_number(edges[i]), &filtered);
+                aggregates.push(format!("MIN({filtered})"));
+                aggregates.push(format!("MAX({filtered})"));
+                Measure {
+                    source: Source::Fused(aggregates),
+                    outcome: Outcome::Drift {
+                        max,
+                        edges,
+                        previous: baseline.counts.clone(),
+                    },
+                    failing_rows: None,
+                }
+            }
+            _ => {
+                let edge = |i: usize| format!("(r.lo + (r.hi - r.lo) * {i} / {DRIFT_BINS}.0)");
+                let mut list = buckets(&edge, "d.v");
+                list.push("MIN(r.lo)".to_owned());
+                list.push("MAX(r.hi)".to_owned());
+                let list: Vec<String> = list.iter().map(|expr| self.dialect.as_text(expr)).collect();
+                let rows = format!(
+                    "SELECT {value} AS v FROM {}{}",
+                    self.table,
+                    self.where_(Some(&format!("{} IS NOT NULL", self.col("column"))))
+                );
+                let range = format!("SELECT MIN(v) AS lo, MAX(v) AS hi FROM ({rows}) x");
+                Measure {
+                    source: Source::Query(format!(
+                        "SELECT {} FROM ({rows}) d CROSS JOIN ({range}) r",
+                        list.join(", ")
+                    )),
+                    outcome: Outcome::Drift {
+                        max,
+                        edges: Vec::new(),
+                        previous: None,
+                    },
+                    failing_rows: None,
+                }
+            }
+        }
     }
 
     fn metric(&self, aggregates: Vec<String>, fold: Fold, bounds: Bounds) -> Measure {
@@ -409,6 +515,20 @@ const MIN: Param = opt("min", ParamKind::Bound, "lowest value that passes");
 const MAX: Param = opt("max", ParamKind::Bound, "highest value that passes");
 const MIN_NUMBER: Param = opt("min", ParamKind::Number, "lowest value that passes");
 const MAX_NUMBER: Param = opt("max", ParamKind::Number, "highest value that passes");
+const DRIFT_MAX: Param = opt(
+    "max",
+    ParamKind::Number,
+    "highest Jensen–Shannon distance from the previous run that passes (default 0.1)",
+);
+
+fn drift_max(params: &Params) -> Result<(), (&'static str, String)> {
+    match params.number("max") {
+        Some(max) if !(0.0..=1.0).contains(&max) => {
+            Err(("max", format!("expected a distance between 0 and 1, found {max}")))
+        }
+        _ => Ok(()),
+    }
+}
 
 macro_rules! pattern_template {
     ($name:literal, $dimension:expr, $summary:literal, $pattern:expr, $example:literal) => {
@@ -1029,6 +1149,19 @@ pub static TEMPLATES: &[Template] = &[
                 ctx.bounds(),
             )
         },
+        fix: None,
+    },
+    Template {
+        name: "distribution_drift",
+        dimension: Accuracy,
+        kind: TemplateKind::Metric,
+        summary: "the column's histogram moved at most `max` (Jensen–Shannon distance, 0 to 1) since the previous run",
+        params: &[COLUMN, DRIFT_MAX],
+        example: "template: distribution_drift\nparams: { column: basket_value, max: 0.1 }",
+        validate: drift_max,
+        // Ten equal-width bins over the range the column had when they were chosen, remembered in the
+        // state folder with the last run's counts; chosen anew when a fifth of the values fall outside.
+        compile: |ctx| ctx.drift(),
         fix: None,
     },
     Template {
