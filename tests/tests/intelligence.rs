@@ -752,6 +752,36 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
         .await;
     assert_eq!(judged["anomalies"], json!([stamp_secs(observed)]));
 
+    // Early warnings follow the load rhythm: hourly loads keep the lag under a 2 h bound, but not
+    // under a 30 min one, which the lag crosses before the next load is due.
+    let bound = |upper: f64| {
+        let api = &api;
+        let loads_id = loads_id.clone();
+        async move {
+            let (status, reply) = api
+                .send(
+                    reqwest::Method::PUT,
+                    "acme",
+                    &format!("/api/v1/assets/{loads_id}/bounds"),
+                    Some(&json!({"metric": "freshness_lag", "upper": upper})),
+                )
+                .await;
+            assert_eq!(status, 200, "{reply}");
+            api.get("/api/v1/warnings?horizon=24").await
+        }
+    };
+    let loose = bound(7_200.0).await;
+    assert_eq!(loose["items"], json!([]), "{loose}");
+    let tight = bound(1_800.0).await;
+    let warning = &tight["items"][0];
+    assert_eq!(warning["metric"], "freshness_lag", "{tight}");
+    assert!(warning["breach"]["in_secs"].as_i64().unwrap() <= 3_600, "{tight}");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("public.loads likely later than its 30 min freshness bound in about"),
+        "{message}"
+    );
+
     // The broken batch: one table_vector event, explained by the shares that did not follow the
     // rows, and no series of the table alerted then (each metric stayed within its range).
     let events = api

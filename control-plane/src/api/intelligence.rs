@@ -17,7 +17,7 @@ use super::access::{Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiQuery, AppState};
 use crate::auth::Caller;
-use crate::intelligence::forecast::{Breach, first_breach, forecast};
+use crate::intelligence::forecast::{Breach, first_breach, forecast_metric};
 use crate::intelligence::{causes, scan};
 use crate::store::Store;
 
@@ -79,6 +79,7 @@ struct ForecastParams {
 }
 
 fn forecast_json(
+    metric: &str,
     history: &[(DateTime<Utc>, f64)],
     horizon: usize,
     lower: Option<f64>,
@@ -88,7 +89,7 @@ fn forecast_json(
         .iter()
         .map(|(at, value)| (at.timestamp(), *value))
         .collect();
-    let Some(result) = forecast(&series, horizon) else {
+    let Some(result) = forecast_metric(metric, &series, horizon) else {
         return (Value::Null, None);
     };
     let last = series.last().map_or(0, |(ts, _)| *ts);
@@ -116,6 +117,21 @@ fn breach_json(breach: &Breach) -> Value {
         "side": breach.side, "bound": breach.bound, "value": breach.value, "certain": breach.certain,
         "at": DateTime::<Utc>::from_timestamp(breach.ts, 0), "in_secs": breach.in_secs,
     })
+}
+
+/// "2 h", "90 min", "1.5 d": a bound in seconds as people write it.
+fn duration_words(secs: f64) -> String {
+    let (value, unit) = if secs >= 2.0 * 86_400.0 {
+        (secs / 86_400.0, "d")
+    } else if secs >= 2.0 * 3_600.0 {
+        (secs / 3_600.0, "h")
+    } else {
+        (secs / 60.0, "min")
+    };
+    format!(
+        "{} {unit}",
+        crate::intelligence::causes::format_value((value * 10.0).round() / 10.0)
+    )
 }
 
 /// "in about 3 h", "in about 2 d", "in about 20 min".
@@ -163,7 +179,7 @@ async fn asset_forecast(
             .find(|bound| bound.metric == metric && bound.column == column)
             .map_or((None, None), |bound| (bound.lower_bound, bound.upper_bound))
     };
-    let (forecast, breach) = forecast_json(&history, horizon, lower, upper);
+    let (forecast, breach) = forecast_json(metric, &history, horizon, lower, upper);
     Ok(Json(json!({
         "metric": metric, "column": column, "history_points": history.len(),
         "bounds": {"lower": lower, "upper": upper},
@@ -247,21 +263,36 @@ async fn warnings(
             )
             .await?
             .unwrap_or_default();
-        let (_, breach) = forecast_json(&history, horizon, bound.lower_bound, bound.upper_bound);
+        let (_, breach) = forecast_json(
+            &bound.metric,
+            &history,
+            horizon,
+            bound.lower_bound,
+            bound.upper_bound,
+        );
         let Some(breach) = breach else { continue };
         let series = if bound.column.is_empty() {
             format!("{} {}", bound.asset, bound.metric)
         } else {
             format!("{}.{} {}", bound.asset, bound.column, bound.metric)
         };
-        let message = format!(
-            "{series} likely {} its {} bound {} {} (forecast {:.1})",
-            if breach.side == "upper" { "above" } else { "below" },
-            breach.side,
-            breach.bound,
-            in_words(breach.in_secs),
-            breach.value
-        );
+        let message = if bound.metric == MetricKind::FreshnessLag.as_str() && breach.side == "upper" {
+            format!(
+                "{} likely later than its {} freshness bound {} (no load expected before then)",
+                bound.asset,
+                duration_words(breach.bound),
+                in_words(breach.in_secs)
+            )
+        } else {
+            format!(
+                "{series} likely {} its {} bound {} {} (forecast {:.1})",
+                if breach.side == "upper" { "above" } else { "below" },
+                breach.side,
+                breach.bound,
+                in_words(breach.in_secs),
+                breach.value
+            )
+        };
         items.push(json!({
             "asset_id": bound.asset_id, "asset": bound.asset, "metric": bound.metric,
             "column": bound.column, "breach": breach_json(&breach), "message": message,

@@ -64,7 +64,7 @@ fn describe_series(event: &AnomalyEvent) -> String {
     }
 }
 
-fn format_value(value: f64) -> String {
+pub(crate) fn format_value(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
     } else {

@@ -6,9 +6,17 @@
 //! deseasonalized values. The interval is the usual one for a new observation of a linear fit,
 //! `z * sigma * sqrt(1 + 1/n + (t - mean t)^2 / Sxx)`, with sigma a robust (MAD) spread of the
 //! fit's residuals, so it widens the further out the forecast goes. Pure: no I/O.
+//!
+//! `freshness_lag` series are sawtooths, not levels: [`forecast_metric`] forecasts them from the
+//! update rhythm the freshness detector learned instead — the lag grows until the next expected
+//! load and restarts there; a load already overdue is not assumed to come, so the lag keeps
+//! growing (which is what a freshness bound warns about).
 
 use serde::Serialize;
 
+use cwic_shared::MetricKind;
+
+use crate::anomaly::FreshnessDetector;
 use crate::anomaly::seasonality::{SeasonalProfile, find_seasonality};
 use crate::anomaly::window::median_of;
 
@@ -126,6 +134,64 @@ pub fn forecast(history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
     })
 }
 
+/// The forecast for a series of metric `metric`: the update rhythm for `freshness_lag`, the
+/// trend-and-cycle model for every other metric.
+pub fn forecast_metric(metric: &str, history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
+    match MetricKind::parse(metric) {
+        Some(MetricKind::FreshnessLag) => freshness_forecast(history, horizon),
+        _ => forecast(history, horizon),
+    }
+}
+
+/// Lag forecast of a `freshness_lag` series from its learned update rhythm: at each step, the time
+/// since the latest load expected by then (loads every expected interval after the last one),
+/// within the tolerance either way; `None` while the rhythm is not learned.
+pub fn freshness_forecast(history: &[(i64, f64)], horizon: usize) -> Option<Forecast> {
+    let mut detector = FreshnessDetector::new();
+    for &(ts, lag) in history.iter().filter(|(_, lag)| lag.is_finite()) {
+        detector.observe(ts, lag);
+    }
+    let rhythm = detector.rhythm()?;
+    let last_ts = history.last()?.0;
+    let spacings: Vec<f64> = history
+        .windows(2)
+        .map(|pair| (pair[1].0 - pair[0].0) as f64)
+        .filter(|spacing| *spacing > 0.0)
+        .collect();
+    let step = median_of(&spacings)?.round() as i64;
+    let interval = rhythm.expected_interval_secs.max(1.0);
+    if step <= 0 {
+        return None;
+    }
+    let last_update = rhythm.last_update as f64;
+    let overdue = (last_ts as f64) > last_update + interval + rhythm.tolerance_secs;
+    let points = (1..=horizon)
+        .map(|k| {
+            let ts = last_ts + k as i64 * step;
+            let since = ts as f64 - last_update;
+            // Loads at last_update + n × interval (n ≥ 1), unless the next one is already overdue.
+            let value = if overdue || since < interval {
+                since
+            } else {
+                since - (since / interval).floor() * interval
+            };
+            ForecastPoint {
+                ts,
+                value,
+                low: (value - rhythm.tolerance_secs).max(0.0),
+                high: (value + rhythm.tolerance_secs).min(since),
+            }
+        })
+        .collect();
+    Some(Forecast {
+        interval_secs: step,
+        seasonal_period_secs: Some(interval.round() as i64),
+        trend_per_day: 0.0,
+        residual_sigma: rhythm.tolerance_secs / 4.0,
+        points,
+    })
+}
+
 /// The first step of `forecast` whose expected value is above `upper` or below `lower`.
 pub fn first_breach(
     forecast: &Forecast,
@@ -216,5 +282,66 @@ mod tests {
             None
         );
         assert!(forecast(&history[..5], 24).is_none());
+    }
+
+    /// Hourly loads at :05, collected every 10 minutes: the lag series as an agent ships it.
+    fn hourly_loads(hours: i64) -> Vec<(i64, f64)> {
+        (0..hours * 6)
+            .map(|k| {
+                let ts = START + 600 * (k + 1);
+                let since_hour = (ts - START) % HOUR;
+                let last_load = if since_hour >= 300 {
+                    ts - since_hour + 300
+                } else {
+                    ts - since_hour - HOUR + 300
+                };
+                (ts, (ts - last_load) as f64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn freshness_follows_the_load_rhythm_and_warns_only_for_a_tighter_bound_or_an_overdue_load() {
+        let history = hourly_loads(24);
+        let forecast = forecast_metric("freshness_lag", &history, 36).unwrap();
+        // The lag restarts every hour: it never grows past an hour plus a little.
+        assert!(
+            forecast.points.iter().all(|point| point.value <= HOUR as f64),
+            "{forecast:?}"
+        );
+        assert_eq!(forecast.seasonal_period_secs, Some(HOUR));
+        let last = history.last().unwrap().0;
+        // A 2 h bound is never crossed; a 30 min bound is, before the next load.
+        assert!(first_breach(&forecast, last, None, Some(7_200.0)).is_none());
+        let tight = first_breach(&forecast, last, None, Some(1_800.0)).unwrap();
+        assert!(tight.in_secs <= HOUR, "{tight:?}");
+
+        // Loads stop: three hours on, the next load is overdue and the lag is forecast to keep
+        // growing past a 6 h bound.
+        let mut stalled = history.clone();
+        let last_load = last - last % HOUR + 300 - if last % HOUR >= 300 { 0 } else { HOUR };
+        for k in 1..=18 {
+            let ts = last + 600 * k;
+            stalled.push((ts, (ts - last_load) as f64));
+        }
+        let forecast = forecast_metric("freshness_lag", &stalled, 36).unwrap();
+        let breach = first_breach(
+            &forecast,
+            stalled.last().unwrap().0,
+            None,
+            Some(6.0 * HOUR as f64),
+        )
+        .unwrap();
+        let expected = last_load + 6 * HOUR - stalled.last().unwrap().0;
+        assert!(
+            (breach.in_secs - expected).abs() <= 600,
+            "{breach:?}, expected in {expected} s"
+        );
+        // Other metrics keep the trend model.
+        assert!(forecast_metric("row_count", &history, 4).is_some());
+        assert!(
+            freshness_forecast(&history[..12], 4).is_none(),
+            "two loads are no rhythm yet"
+        );
     }
 }
