@@ -10,8 +10,9 @@ use cwic_e2e::{
 };
 
 /// Metric points in one batch of the seeded source: per table one row count and one NULL count per
-/// column (customers 5 columns, orders 4, empty_table 2, the odd table 2); the view has none.
-const POINTS_PER_BATCH: i64 = (1 + 5) + (1 + 4) + (1 + 2) + (1 + 2);
+/// column (customers 5 columns, orders 4, empty_table 2, the odd table 2), and customers'
+/// freshness lag (its `created_at`); the view has none.
+const POINTS_PER_BATCH: i64 = (1 + 5 + 1) + (1 + 4) + (1 + 2) + (1 + 2);
 
 async fn stored(control_db: &TestDb) -> anyhow::Result<(i64, i64, i64)> {
     let batches: i64 = sqlx::query_scalar("SELECT count(*) FROM ingested_batches")

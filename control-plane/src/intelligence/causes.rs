@@ -427,7 +427,7 @@ mod tests {
             "The combination of public.sales's metrics was unusual at 2026-01-01 00:00 UTC (isolation \
              score 0.911, bar 0.847); furthest from usual: distinct_ratio:customer_id 0.224 (usually \
              0.400, -26.4 sigma), null_share:email 0.017 (usually 0.030, -18.0 sigma). No upstream \
-             anomaly, schema change, volume drop or segment explains it within the 24 hours before."
+             anomaly, schema change, failing check, volume drop or segment explains it within the 24 hours before."
         );
     }
 
