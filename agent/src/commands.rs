@@ -1,8 +1,11 @@
 //! Commands from the control plane: request/reply on `cwic.<tenant>.agent.<agent>.cmd`.
 //!
 //! `run_now` starts a collection at once; `reload_config` re-reads the config file and, when it is
-//! valid, restarts the agent's session with it (the outbox carries over, nothing is lost). Every
-//! command is answered with `{"ok": bool, "message": text}`; the control plane audits who sent it.
+//! valid, restarts the agent's session with it (the outbox carries over, nothing is lost); `fix`
+//! previews, applies (only with `"apply": true`: the approval) or undoes the fix of a check of a
+//! source's check suite, exactly as `cwic-agent fix` does. Every command is answered with
+//! `{"ok": bool, "message": text}` (a fix adds `"fix": {…}`: counts, the SQL and the undo id, never a
+//! value of the table); the control plane audits who sent it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +22,38 @@ use crate::config::AgentConfig;
 #[derive(Deserialize)]
 struct Request {
     command: String,
+    /// `fix`: the source (by its name in the config) whose check suite holds the check.
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    dataset: Option<String>,
+    #[serde(default)]
+    check: Option<String>,
+    /// `fix`: apply it (else a dry run that changes nothing).
+    #[serde(default)]
+    apply: bool,
+    /// `fix`: undo the applied fix with this id instead.
+    #[serde(default)]
+    undo: Option<String>,
+}
+
+/// An answer: whether it worked, one sentence, and details for `fix`.
+struct Answer {
+    ok: bool,
+    message: String,
+    fix: Option<serde_json::Value>,
+    restart: bool,
+}
+
+impl Answer {
+    fn new(ok: bool, message: impl Into<String>) -> Self {
+        Self {
+            ok,
+            message: message.into(),
+            fix: None,
+            restart: false,
+        }
+    }
 }
 
 /// What the listener can make the agent do.
@@ -31,36 +66,111 @@ pub struct Controls {
 }
 
 /// The answer to one command, and whether the session should restart after sending it.
-fn handle(payload: &[u8], controls: &Controls) -> (bool, String, bool) {
+async fn handle(payload: &[u8], controls: &Controls) -> Answer {
     let request: Request = match serde_json::from_slice(payload) {
         Ok(request) => request,
         Err(error) => {
-            return (
+            return Answer::new(
                 false,
                 format!("the command is not JSON `{{\"command\": ...}}`: {error}"),
-                false,
             );
         }
     };
     match request.command.as_str() {
         "run_now" => {
             controls.run_now.notify_one();
-            (true, "collection started".to_owned(), false)
+            Answer::new(true, "collection started")
         }
         "reload_config" => match AgentConfig::load(&controls.config_path) {
-            Ok(_) => (
-                true,
-                "the config file is valid; restarting with it".to_owned(),
-                true,
-            ),
-            Err(error) => (false, format!("kept the running config: {error}"), false),
+            Ok(_) => Answer {
+                restart: true,
+                ..Answer::new(true, "the config file is valid; restarting with it")
+            },
+            Err(error) => Answer::new(false, format!("kept the running config: {error}")),
         },
-        other => (
+        "fix" => match fix(&request, controls).await {
+            Ok((message, details)) => Answer {
+                fix: Some(details),
+                ..Answer::new(true, message)
+            },
+            Err(why) => Answer::new(false, why),
+        },
+        other => Answer::new(
             false,
-            format!("unknown command `{other}` (expected run_now or reload_config)"),
-            false,
+            format!("unknown command `{other}` (expected run_now, reload_config or fix)"),
         ),
     }
+}
+
+/// The `fix` command: the check's fix as `cwic-agent fix` plans it, previewed (rows affected and the
+/// statement), applied in one transaction with a before-image, or undone.
+async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_json::Value), String> {
+    use crate::checks::{exec, fix, model::CheckSuite};
+    let config = AgentConfig::load(&controls.config_path).map_err(|error| error.to_string())?;
+    let wanted = request.source.as_deref().ok_or("`fix` needs `source`")?;
+    let source = config
+        .sources
+        .iter()
+        .find(|source| source.name == wanted)
+        .ok_or_else(|| format!("no source named `{wanted}` in the agent's config"))?;
+    let executor = exec::connect(source.url.expose_secret())
+        .await
+        .map_err(|error| format!("cannot connect to source `{wanted}`: {error:#}"))?;
+    if let Some(id) = &request.undo {
+        let restored = fix::undo(executor.as_ref(), id)
+            .await
+            .map_err(|error| format!("fix {id} not undone: {error:#}"))?;
+        return Ok((
+            format!("fix {id} undone: {restored} rows restored"),
+            json!({"undone": id, "rows_restored": restored}),
+        ));
+    }
+    let path = source
+        .checks
+        .as_ref()
+        .ok_or_else(|| format!("source `{wanted}` has no check suite (`checks:` in the config)"))?;
+    let name = request
+        .check
+        .as_deref()
+        .ok_or("`fix` needs `check` (or `undo`)")?;
+    let suite = CheckSuite::load(path).map_err(|error| error.to_string())?;
+    let plan = fix::plan_named(executor.as_ref(), &suite, request.dataset.as_deref(), name).await?;
+    let (affected, _preview) = plan
+        .dry_run(executor.as_ref(), 0)
+        .await
+        .map_err(|error| format!("the dry run failed: {error:#}"))?;
+    let mut details = json!({
+        "dataset": plan.dataset, "check": plan.check, "fix": fix::describe(plan.kind),
+        "rows_affected": affected, "sql": plan.statement(), "applied": false,
+    });
+    if !request.apply {
+        return Ok((
+            format!(
+                "dry run: {affected} rows of {} would change ({})",
+                plan.dataset,
+                fix::describe(plan.kind)
+            ),
+            details,
+        ));
+    }
+    if affected == 0 {
+        return Ok(("nothing to fix".to_owned(), details));
+    }
+    let (id, changed) = plan
+        .apply(executor.as_ref())
+        .await
+        .map_err(|error| format!("the fix was not applied: {error:#}"))?;
+    details["applied"] = json!(true);
+    details["id"] = json!(id);
+    details["rows_changed"] = json!(changed);
+    info!(dataset = %plan.dataset, check = %plan.check, %id, changed, "fix applied on the control plane's command");
+    Ok((
+        format!(
+            "applied fix {id}: {changed} rows of {} changed; undo with {{\"command\": \"fix\", \"source\": \"{wanted}\", \"undo\": \"{id}\"}}",
+            plan.dataset
+        ),
+        details,
+    ))
 }
 
 /// Answers commands until `stop` fires.
@@ -85,10 +195,19 @@ pub async fn listen(
                 None => break,
             },
         };
-        let (ok, text, restart) = handle(&message.payload, &controls);
+        let Answer {
+            ok,
+            message: text,
+            fix,
+            restart,
+        } = handle(&message.payload, &controls).await;
         info!(ok, answer = %text, "command from the control plane");
         if let Some(reply) = message.reply {
-            let answer = json!({"ok": ok, "message": text}).to_string();
+            let mut answer = json!({"ok": ok, "message": text});
+            if let Some(fix) = fix {
+                answer["fix"] = fix;
+            }
+            let answer = answer.to_string();
             if let Err(error) = client.publish(reply, answer.into()).await {
                 warn!(%error, "cannot answer a command");
             }
@@ -114,19 +233,32 @@ mod tests {
         }
     }
 
-    #[test]
-    fn commands_are_answered_and_bad_ones_explained() {
+    #[tokio::test]
+    async fn commands_are_answered_and_bad_ones_explained() {
         let controls = controls("/nonexistent/agent.yaml");
-        assert_eq!(
-            handle(br#"{"command":"run_now"}"#, &controls),
-            (true, "collection started".into(), false)
+        let answer = handle(br#"{"command":"run_now"}"#, &controls).await;
+        assert!(answer.ok && !answer.restart);
+        assert_eq!(answer.message, "collection started");
+        let answer = handle(br#"{"command":"reload_config"}"#, &controls).await;
+        assert!(!answer.ok && !answer.restart, "a missing config file is refused");
+        assert!(
+            answer.message.starts_with("kept the running config: "),
+            "{}",
+            answer.message
         );
-        let (ok, text, restart) = handle(br#"{"command":"reload_config"}"#, &controls);
-        assert!(!ok && !restart, "a missing config file is refused");
-        assert!(text.starts_with("kept the running config: "), "{text}");
-        let (ok, text, _) = handle(br#"{"command":"format_disk"}"#, &controls);
-        assert!(!ok);
-        assert!(text.contains("unknown command `format_disk`"), "{text}");
-        assert!(!handle(b"nonsense", &controls).0);
+        let answer = handle(br#"{"command":"format_disk"}"#, &controls).await;
+        assert!(!answer.ok);
+        assert!(
+            answer.message.contains("unknown command `format_disk`"),
+            "{}",
+            answer.message
+        );
+        assert!(!handle(b"nonsense", &controls).await.ok);
+        let answer = handle(br#"{"command":"fix","source":"shop","check":"x"}"#, &controls).await;
+        assert!(
+            !answer.ok && answer.fix.is_none(),
+            "no config, no fix: {}",
+            answer.message
+        );
     }
 }

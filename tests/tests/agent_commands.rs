@@ -1,5 +1,6 @@
 //! Commands from the control plane to a running agent over the broker (request/reply on the agent's
-//! command subject): run now, reload config; answered, acted on and audited.
+//! command subject): run now, reload config, and a check's fix previewed, applied and undone;
+//! answered, acted on and audited.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -113,5 +114,105 @@ async fn an_admin_makes_a_running_agent_collect_now_and_reload_its_config() -> a
         ]
     );
     process.kill()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_previews_applies_and_undoes_a_fix_through_the_agent() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let base = stack.control_plane.base_url();
+    let admin = mint_token(&stack.control_db.url, "acme", "admin").await?;
+    let fix = |body: Value| {
+        let url = format!("{base}/api/v1/agents/wh-1/commands");
+        let admin = admin.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    // Two e-mail addresses with stray spaces; the check file names a `trimmed` check on them.
+    sqlx::query("UPDATE customers SET email = ' ' || email || ' ' WHERE id IN (1, 2)")
+        .execute(&stack.source.pool)
+        .await?;
+    let agent = stack.agent("acme", "1h")?;
+    std::fs::write(
+        agent.dir.path().join("checks.yml"),
+        "version: 1\ndatasets:\n  - dataset: public.customers\n    checks:\n      - template: trimmed\n        column: email\n",
+    )?;
+    let config = std::fs::read_to_string(&agent.config_path)?;
+    std::fs::write(&agent.config_path, format!("{config}    checks: checks.yml\n"))?;
+    let mut process = agent.spawn_forever()?;
+    wait_for("the first batch", Duration::from_secs(30), || async {
+        Ok((stored_batches(&stack).await == 1).then_some(()))
+    })
+    .await?;
+    let untrimmed = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM customers WHERE email <> btrim(email)")
+            .fetch_one(&stack.source.pool)
+            .await
+            .unwrap()
+    };
+
+    // Bad requests never reach the agent.
+    let (status, body) = fix(json!({"command": "fix", "check": "trimmed(email)"})).await;
+    assert_eq!(
+        (status, body["details"]["field"].clone()),
+        (400, json!("source")),
+        "{body}"
+    );
+    let (status, body) = fix(json!({"command": "run_now", "apply": true})).await;
+    assert_eq!(status, 400, "{body}");
+
+    // A dry run counts and changes nothing; no value of the table is in the answer.
+    let (status, body) =
+        fix(json!({"command": "fix", "source": "warehouse", "check": "trimmed(email)"})).await;
+    assert_eq!(status, 200, "{body}\n{}", agent.log());
+    let answer = &body["answer"];
+    assert_eq!(answer["ok"], true, "{body}");
+    assert_eq!(answer["fix"]["rows_affected"], 2, "{body}");
+    assert_eq!(answer["fix"]["applied"], false);
+    assert!(
+        !body.to_string().contains("@example.com"),
+        "a value left the agent: {body}"
+    );
+    assert_eq!(untrimmed().await, 2);
+
+    // Applied: in one transaction, with an id to undo it by.
+    let (_, body) =
+        fix(json!({"command": "fix", "source": "warehouse", "check": "trimmed(email)", "apply": true})).await;
+    let answer = &body["answer"];
+    assert_eq!(
+        (answer["ok"].clone(), answer["fix"]["rows_changed"].clone()),
+        (json!(true), json!(2)),
+        "{body}"
+    );
+    let id = answer["fix"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(untrimmed().await, 0);
+
+    // Undone: the table is as it was.
+    let (_, body) = fix(json!({"command": "fix", "source": "warehouse", "undo": id})).await;
+    assert_eq!(body["answer"]["ok"], true, "{body}");
+    assert_eq!(body["answer"]["fix"]["rows_restored"], 2, "{body}");
+    assert_eq!(untrimmed().await, 2);
+
+    // An unknown source is refused with the reason.
+    let (_, body) = fix(json!({"command": "fix", "source": "nowhere", "check": "trimmed(email)"})).await;
+    assert_eq!(body["answer"]["ok"], false);
+    assert!(
+        body["answer"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no source named `nowhere`"),
+        "{body}"
+    );
+    process.kill()?;
+    process.wait()?;
     Ok(())
 }

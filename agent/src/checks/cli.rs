@@ -344,55 +344,18 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let found: Vec<_> = suite
-        .datasets
-        .iter()
-        .filter(|dataset| {
-            args.dataset
-                .as_ref()
-                .is_none_or(|wanted| *wanted == dataset.dataset)
-        })
-        .flat_map(|dataset| dataset.checks.iter().map(move |check| (dataset, check)))
-        .filter(|(_, check)| check.name == *name)
-        .collect();
-    let (dataset, check) = match found.as_slice() {
-        [one] => *one,
-        [] => {
-            eprintln!("error: {}: no check named `{name}`", path.display());
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-        _ => {
-            eprintln!(
-                "error: {}: `{name}` is in several datasets, add --dataset",
-                path.display()
-            );
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
-    let columns: Vec<String> = executor
-        .columns(&dataset.dataset)
-        .await?
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    let plan = match fix::plan(
-        executor.dialect(),
-        &dataset.dataset,
-        dataset.filter.as_deref(),
-        check,
-        &columns,
-    ) {
+    let plan = match fix::plan_named(executor.as_ref(), &suite, args.dataset.as_deref(), name).await {
         Ok(plan) => plan,
         Err(why) => {
-            eprintln!("error: check `{name}`: {why}");
+            eprintln!("error: {}: {why}", path.display());
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     let (affected, preview) = plan.dry_run(executor.as_ref(), 5).await?;
     println!(
         "fix for {} {}: {}",
-        dataset.dataset,
-        check.name,
+        plan.dataset,
+        plan.check,
         fix::describe(plan.kind)
     );
     println!("{affected} rows affected");

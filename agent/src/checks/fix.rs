@@ -56,6 +56,43 @@ fn row_id(dialect: &dyn Dialect) -> &'static str {
     }
 }
 
+/// The fix for check `name` of `suite` (in `dataset`, when several datasets have a check of that
+/// name), planned against the table's current columns; or why there is none, as one sentence.
+pub async fn plan_named(
+    executor: &dyn CheckExecutor,
+    suite: &super::model::CheckSuite,
+    dataset: Option<&str>,
+    name: &str,
+) -> Result<FixPlan, String> {
+    let found: Vec<_> = suite
+        .datasets
+        .iter()
+        .filter(|candidate| dataset.is_none_or(|wanted| wanted == candidate.dataset))
+        .flat_map(|candidate| candidate.checks.iter().map(move |check| (candidate, check)))
+        .filter(|(_, check)| check.name == name)
+        .collect();
+    let (dataset, check) = match found.as_slice() {
+        [one] => *one,
+        [] => return Err(format!("no check named `{name}`")),
+        _ => return Err(format!("`{name}` is in several datasets: name the dataset")),
+    };
+    let columns: Vec<String> = executor
+        .columns(&dataset.dataset)
+        .await
+        .map_err(|error| format!("cannot read the columns of `{}`: {error}", dataset.dataset))?
+        .into_iter()
+        .map(|(column, _)| column)
+        .collect();
+    plan(
+        executor.dialect(),
+        &dataset.dataset,
+        dataset.filter.as_deref(),
+        check,
+        &columns,
+    )
+    .map_err(|why| format!("check `{name}`: {why}"))
+}
+
 /// Builds the fix for a check, or says why there is none.
 pub fn plan(
     dialect: &dyn Dialect,

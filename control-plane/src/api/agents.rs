@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use cwic_shared::AgentId;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use utoipa::ToSchema;
@@ -37,21 +37,40 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// How long the control plane waits for an agent to answer a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
+/// A fix runs a statement over the table (and copies the rows it changes): it may take a while.
+const FIX_TIMEOUT: Duration = Duration::from_secs(300);
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommandRequest {
-    /// `run_now` (collect at once) or `reload_config` (re-read the config file and restart with it).
+    /// `run_now` (collect at once), `reload_config` (re-read the config file and restart with it) or
+    /// `fix` (preview, apply or undo the fix of a check in a source's check suite).
     command: String,
+    /// `fix`: the source, by its name in the agent's config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
+    /// `fix`: the dataset, when several have a check of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
+    /// `fix`: the check's name, e.g. `trimmed(name)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check: Option<String>,
+    /// `fix`: apply it (one transaction, with a before-image); without it, a dry run that changes
+    /// nothing and tells how many rows would change.
+    #[serde(default)]
+    apply: bool,
+    /// `fix`: undo the applied fix with this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undo: Option<String>,
 }
 
-const COMMANDS: [&str; 2] = ["run_now", "reload_config"];
+const COMMANDS: [&str; 3] = ["run_now", "reload_config", "fix"];
 
 /// Sends a command to a connected agent and returns its answer (request/reply on the agent's
 /// command subject). Every command is in the audit log.
 #[utoipa::path(post, path = "/api/v1/agents/{id}/commands", tag = "agents", security(("bearer" = ["admin"])),
     params(("id" = String, Path, description = "Agent id")), request_body = CommandRequest,
-    responses((status = 200, body = Value, description = "The agent's answer: `{ok, message}`"),
+    responses((status = 200, body = Value, description = "The agent's answer: `{ok, message}`, and for `fix` `fix: {dataset, check, fix, rows_affected, sql, applied, id, rows_changed}`"),
               (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn send_command(
     State(state): State<AppState>,
@@ -64,10 +83,34 @@ async fn send_command(
     if !COMMANDS.contains(&request.command.as_str()) {
         return Err(ApiError::bad_request(
             format!(
-                "unknown command `{}` (expected run_now or reload_config)",
+                "unknown command `{}` (expected run_now, reload_config or fix)",
                 request.command
             ),
             json!({"field": "command"}),
+        ));
+    }
+    let is_fix = request.command == "fix";
+    let fix_fields = request.source.is_some()
+        || request.dataset.is_some()
+        || request.check.is_some()
+        || request.apply
+        || request.undo.is_some();
+    if !is_fix && fix_fields {
+        return Err(ApiError::bad_request(
+            format!("`{}` takes no other field", request.command),
+            json!({"field": "command"}),
+        ));
+    }
+    if is_fix && request.source.is_none() {
+        return Err(ApiError::bad_request(
+            "`fix` needs `source`",
+            json!({"field": "source"}),
+        ));
+    }
+    if is_fix && request.check.is_none() == request.undo.is_none() {
+        return Err(ApiError::bad_request(
+            "`fix` needs either `check` (to preview or apply) or `undo` (an applied fix's id)",
+            json!({"field": "check"}),
         ));
     }
     let Some(nats) = &state.nats else {
@@ -77,9 +120,19 @@ async fn send_command(
         ));
     };
     let subject = cwic_shared::subjects::command_subject(&caller.tenant, &agent);
-    let payload = serde_json::to_vec(&json!({"command": request.command}))
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    let reply = tokio::time::timeout(COMMAND_TIMEOUT, nats.request(subject, payload.into())).await;
+    let payload =
+        serde_json::to_vec(&request).map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let timeout = if is_fix { FIX_TIMEOUT } else { COMMAND_TIMEOUT };
+    let reply = tokio::time::timeout(
+        timeout,
+        nats.send_request(
+            subject,
+            async_nats::Request::new()
+                .payload(payload.into())
+                .timeout(Some(timeout)),
+        ),
+    )
+    .await;
     let not_listening = || {
         ApiError::new(
             ErrorCode::Conflict,
