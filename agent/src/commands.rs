@@ -134,7 +134,9 @@ async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_js
         .as_deref()
         .ok_or("`fix` needs `check` (or `undo`)")?;
     let suite = CheckSuite::load(path).map_err(|error| error.to_string())?;
-    let plan = fix::plan_named(executor.as_ref(), &suite, request.dataset.as_deref(), name).await?;
+    let plan = fix::plan_named(executor.as_ref(), &suite, request.dataset.as_deref(), name)
+        .await
+        .map_err(|error| error.to_string())?;
     let (affected, _preview) = plan
         .dry_run(executor.as_ref(), 0)
         .await

@@ -346,8 +346,12 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
     };
     let plan = match fix::plan_named(executor.as_ref(), &suite, args.dataset.as_deref(), name).await {
         Ok(plan) => plan,
-        Err(why) => {
+        Err(fix::NamedFixError::NotInSuite(why)) => {
             eprintln!("error: {}: {why}", path.display());
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        Err(fix::NamedFixError::NoFix(why)) => {
+            eprintln!("error: {why}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };

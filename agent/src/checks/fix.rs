@@ -56,6 +56,16 @@ fn row_id(dialect: &dyn Dialect) -> &'static str {
     }
 }
 
+/// Why a named check has no fix: it is not in the suite (a mistake in the request), or it has no
+/// well-defined repair.
+#[derive(Debug, thiserror::Error)]
+pub enum NamedFixError {
+    #[error("{0}")]
+    NotInSuite(String),
+    #[error("{0}")]
+    NoFix(String),
+}
+
 /// The fix for check `name` of `suite` (in `dataset`, when several datasets have a check of that
 /// name), planned against the table's current columns; or why there is none, as one sentence.
 pub async fn plan_named(
@@ -63,7 +73,7 @@ pub async fn plan_named(
     suite: &super::model::CheckSuite,
     dataset: Option<&str>,
     name: &str,
-) -> Result<FixPlan, String> {
+) -> Result<FixPlan, NamedFixError> {
     let found: Vec<_> = suite
         .datasets
         .iter()
@@ -73,13 +83,22 @@ pub async fn plan_named(
         .collect();
     let (dataset, check) = match found.as_slice() {
         [one] => *one,
-        [] => return Err(format!("no check named `{name}`")),
-        _ => return Err(format!("`{name}` is in several datasets: name the dataset")),
+        [] => return Err(NamedFixError::NotInSuite(format!("no check named `{name}`"))),
+        _ => {
+            return Err(NamedFixError::NotInSuite(format!(
+                "`{name}` is in several datasets: name the dataset"
+            )));
+        }
     };
     let columns: Vec<String> = executor
         .columns(&dataset.dataset)
         .await
-        .map_err(|error| format!("cannot read the columns of `{}`: {error}", dataset.dataset))?
+        .map_err(|error| {
+            NamedFixError::NoFix(format!(
+                "cannot read the columns of `{}`: {error}",
+                dataset.dataset
+            ))
+        })?
         .into_iter()
         .map(|(column, _)| column)
         .collect();
@@ -90,7 +109,7 @@ pub async fn plan_named(
         check,
         &columns,
     )
-    .map_err(|why| format!("check `{name}`: {why}"))
+    .map_err(|why| NamedFixError::NoFix(format!("check `{name}`: {why}")))
 }
 
 /// Builds the fix for a check, or says why there is none.

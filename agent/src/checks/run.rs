@@ -20,7 +20,9 @@ use tracing::{debug, warn};
 use super::exec::{CheckExecutor, TextRow};
 use super::model::{Check, CheckSuite, Dimension, Severity, format_number};
 use super::stream::{self, CatalogColumn, SpecBuilder, StreamSpec, StreamValue, ValueKind};
-use super::templates::{Bounds, Ctx, DRIFT_BINS, DriftBaseline, Fold, Measure, Outcome, SchemaRule, Source};
+use super::templates::{
+    Bounds, Ctx, DRIFT_BINS, DriftBaseline, Fold, Measure, Outcome, ParamKind, SchemaRule, Source,
+};
 use crate::profiler::mask_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -688,6 +690,21 @@ fn within(value: &str, bounds: &Bounds) -> bool {
             .is_none_or(|max| compare(value, max).is_le())
 }
 
+/// "45 s", "12.5 min", "3.2 h", "40.2 d": seconds in the largest unit that keeps them above 1.
+fn human_seconds(seconds: f64) -> String {
+    let magnitude = seconds.abs();
+    let (value, unit) = if magnitude >= 86_400.0 {
+        (seconds / 86_400.0, "d")
+    } else if magnitude >= 3_600.0 {
+        (seconds / 3_600.0, "h")
+    } else if magnitude >= 60.0 {
+        (seconds / 60.0, "min")
+    } else {
+        (seconds, "s")
+    };
+    format!("{} {unit}", format_number((value * 10.0).round() / 10.0))
+}
+
 fn describe_bounds(bounds: &Bounds) -> String {
     match (&bounds.min, &bounds.max) {
         (Some(min), Some(max)) if min == max => format!("= {min}"),
@@ -747,14 +764,28 @@ fn judge(
             let value = fold(*how, values);
             result.value = value.clone();
             let expected = describe_bounds(bounds);
+            // Ages and lags are seconds: say them in the unit people think in too.
+            let in_seconds = check
+                .template
+                .params
+                .iter()
+                .any(|param| param.kind == ParamKind::Duration);
+            let said = |value: &str| match value.parse::<f64>() {
+                Ok(seconds) if in_seconds => format!("{value} s ({})", human_seconds(seconds)),
+                _ => value.to_owned(),
+            };
+            let expected = match (&bounds.max, &bounds.min) {
+                (Some(max), None) if in_seconds => format!("<= {}", said(max)),
+                _ => expected,
+            };
             match value {
                 Some(value) if within(&value, bounds) => {
                     result.status = Status::Pass;
-                    result.message = format!("{value} (expected {expected})");
+                    result.message = format!("{} (expected {expected})", said(&value));
                 }
                 Some(value) => {
                     result.status = Status::Fail;
-                    result.message = format!("{value} (expected {expected})");
+                    result.message = format!("{} (expected {expected})", said(&value));
                 }
                 None => {
                     result.status = Status::Fail;
@@ -928,6 +959,15 @@ fn judge_schema(result: &mut CheckResult, check: &Check, rule: &SchemaRule, colu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_are_said_in_the_largest_fitting_unit() {
+        assert_eq!(human_seconds(45.0), "45 s");
+        assert_eq!(human_seconds(750.0), "12.5 min");
+        assert_eq!(human_seconds(172_800.0), "2 d");
+        assert_eq!(human_seconds(3_474_167.4), "40.2 d");
+        assert_eq!(human_seconds(-7_200.0), "-2 h");
+    }
 
     #[test]
     fn bounds_compare_numbers_as_numbers_and_dates_as_text() {
