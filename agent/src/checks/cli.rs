@@ -245,9 +245,7 @@ pub fn list(format: ListFormat) -> String {
 /// The drift checks' file of one source under `state_dir`, named by a hash of the source URL (its
 /// password is not in the name, and two sources never share a file).
 pub fn drift_baselines_file(state_dir: &std::path::Path, source: &str) -> PathBuf {
-    let hash = source.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = xxhash_rust::xxh3::xxh3_64(source.as_bytes());
     state_dir.join(format!("drift-{hash:016x}.json"))
 }
 

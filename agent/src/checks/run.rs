@@ -21,7 +21,8 @@ use super::exec::{CheckExecutor, TextRow};
 use super::model::{Check, CheckSuite, Dimension, Severity, format_number};
 use super::stream::{self, CatalogColumn, SpecBuilder, StreamSpec, StreamValue, ValueKind};
 use super::templates::{
-    Bounds, Ctx, DRIFT_BINS, DriftBaseline, Fold, Measure, Outcome, ParamKind, SchemaRule, Source,
+    Bounds, Ctx, DRIFT_BINS, DRIFT_TEMPLATE, DriftBaseline, Fold, Measure, Outcome, ParamKind, SchemaRule,
+    Source,
 };
 use crate::profiler::mask_text;
 
@@ -135,7 +136,7 @@ pub async fn scan(executor: &dyn CheckExecutor, suite: &CheckSuite, options: &Sc
         .datasets
         .iter()
         .flat_map(|dataset| &dataset.checks)
-        .any(|check| check.template.name == "distribution_drift");
+        .any(|check| check.template.name == DRIFT_TEMPLATE);
     let mut baselines = match (&options.baselines, has_drift) {
         (Some(path), true) => Baselines::load(path),
         _ => Baselines::default(),
@@ -278,7 +279,7 @@ async fn scan_dataset(
             continue;
         }
         let filter = combine_filters(dataset.filter.as_deref(), check.filter.as_deref());
-        if check.template.name == "distribution_drift" && options.baselines.is_none() {
+        if check.template.name == DRIFT_TEMPLATE && options.baselines.is_none() {
             errors.insert(
                 position,
                 "a drift check needs a state folder to remember the previous run in (--state-dir)".to_owned(),

@@ -204,6 +204,9 @@ pub enum Outcome {
     },
 }
 
+/// The template whose checks remember their previous run (see [`DriftBaseline`]).
+pub const DRIFT_TEMPLATE: &str = "distribution_drift";
+
 /// Bins of a drift check's histogram, from the previous run that measured it.
 pub const DRIFT_BINS: usize = 10;
 
@@ -1152,7 +1155,7 @@ pub static TEMPLATES: &[Template] = &[
         fix: None,
     },
     Template {
-        name: "distribution_drift",
+        name: DRIFT_TEMPLATE,
         dimension: Accuracy,
         kind: TemplateKind::Metric,
         summary: "the column's histogram moved at most `max` (Jensen–Shannon distance, 0 to 1) since the previous run",
