@@ -35,6 +35,9 @@ pub struct ServeConfig {
     /// External base URL, e.g. `https://cwic.example.com`, for single sign-on callbacks; `None`
     /// uses the Host of each request.
     pub public_url: Option<String>,
+    /// Names this installation's durable consumers on the broker (`cwic-ingest-<id>`); `None`
+    /// uses the id the migrations stored in the database, which every replica on it shares.
+    pub installation_id: Option<String>,
 }
 
 /// The agent-facing side: broker credentials and the gRPC API. `Default` is the plain set-up (no
@@ -73,14 +76,37 @@ impl Application {
         let stats = Arc::new(IngestStats::default());
         let ingest = match &config.nats_url {
             Some(url) => {
+                let installation = match &config.installation_id {
+                    Some(id) => id.clone(),
+                    None => store
+                        .installation_id()
+                        .await
+                        .context("cannot read the installation id")?,
+                };
+                if installation.is_empty()
+                    || installation.len() > 32
+                    || !installation
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    anyhow::bail!(
+                        "installation id `{installation}`: expected 1 to 32 letters, digits, `-` or `_`"
+                    );
+                }
                 let mut options = async_nats::ConnectOptions::new();
                 if let Some(path) = &agent_api.nats_credentials {
                     options = options.credentials_file(path).await.with_context(|| {
                         format!("{}: cannot read the NATS credentials file", path.display())
                     })?;
                 }
-                let service =
-                    IngestService::connect_with_options(url, options, store.clone(), stats.clone()).await?;
+                let service = IngestService::connect_with_options(
+                    url,
+                    options,
+                    store.clone(),
+                    stats.clone(),
+                    &installation,
+                )
+                .await?;
                 service.prepare().await?;
                 Some(service)
             }

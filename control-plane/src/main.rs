@@ -36,6 +36,8 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start; the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Apply database migrations and exit.
     Migrate {
@@ -75,6 +77,11 @@ enum Command {
         /// callbacks; default: the Host of each request.
         #[arg(long, env = "CWIC_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Names this installation's durable consumers on the broker (cwic-ingest-<id>,
+        /// cwic-lineage-<id>), so two deployments sharing a broker never take each other's
+        /// batches; default: the id stored in the database, which all replicas on it share.
+        #[arg(long, env = "CWIC_INSTALLATION_ID")]
+        installation_id: Option<String>,
         /// Login attempts per minute per client address.
         #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
         login_rate: NonZeroU32,
@@ -214,7 +221,13 @@ enum BrokerCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Every recursive structure built from input is bounded (lineage::limits, serde_json's and
+    // prost's recursion limits) so that its walks fit a 2 MiB stack; 8 MiB is the margin.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -248,8 +261,10 @@ fn main() -> ExitCode {
                 let store = open_migrated(&database_url).await?;
                 store.ensure_tenant(&tenant, tenant.as_str()).await?;
                 let hash = auth::hash_password(&password)?;
-                let user = store.upsert_user(&email, "", Some(&hash)).await?;
-                store.set_membership(&tenant, user, role).await?;
+                store
+                    .add_user_as_operator(&tenant, &email, &hash, role)
+                    .await?
+                    .map_err(|refusal| anyhow::anyhow!("{email} in tenant {tenant}: {refusal}"))?;
                 println!("{} is {role} of tenant {tenant}", email.to_lowercase());
                 Ok(())
             }
@@ -266,7 +281,7 @@ fn main() -> ExitCode {
                 let expires =
                     expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
                 store
-                    .create_api_token(&tenant, &name, role, &secret.hash, "cli", expires)
+                    .create_api_token(&tenant, &name, role, &secret.hash, "cli", None, expires)
                     .await?;
                 println!("{}", secret.text);
                 Ok(())
@@ -302,6 +317,7 @@ fn main() -> ExitCode {
                 rate_burst,
                 login_rate,
                 public_url,
+                installation_id,
                 agent_api,
             } => {
                 let config = ServeConfig {
@@ -316,6 +332,7 @@ fn main() -> ExitCode {
                         logins_per_minute: login_rate,
                     },
                     public_url,
+                    installation_id,
                 };
                 let grpc = match (
                     agent_api.grpc_listen,

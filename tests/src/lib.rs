@@ -65,7 +65,15 @@ pub async fn mint_token(database_url: &str, tenant: &str, role: &str) -> anyhow:
     store.ensure_tenant(&tenant, tenant.as_str()).await?;
     let secret = OpaqueToken::generate(TokenKind::Api)?;
     store
-        .create_api_token(&tenant, &format!("test-{role}"), role, &secret.hash, "test", None)
+        .create_api_token(
+            &tenant,
+            &format!("test-{role}"),
+            role,
+            &secret.hash,
+            "test",
+            None,
+            None,
+        )
         .await?;
     store.close().await;
     Ok(secret.text)
@@ -86,9 +94,9 @@ pub async fn add_user(
     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
     store.ensure_tenant(&tenant, tenant.as_str()).await?;
     let user = store
-        .upsert_user(email, "", Some(&hash_password(password)?))
-        .await?;
-    store.set_membership(&tenant, user, role).await?;
+        .add_user_as_operator(&tenant, email, &hash_password(password)?, role)
+        .await?
+        .map_err(anyhow::Error::msg)?;
     store.close().await;
     Ok(user)
 }
@@ -103,6 +111,7 @@ pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeCo
         jwt_keys: Some(TEST_JWT_KEYS.to_owned()),
         rate_limits: Default::default(),
         public_url: None,
+        installation_id: None,
     }
 }
 

@@ -276,3 +276,96 @@ async fn users_sign_in_through_their_identity_provider_and_are_provisioned_once(
     );
     cancel.cancel();
 }
+
+/// Finding 7 of the security review: tenant alpha's identity provider asserting the e-mail address
+/// of a user of tenant beta neither adds that user to alpha nor rewrites what beta sees of them.
+/// A user who belongs to alpha alone is linked by subject on their first SSO sign-in.
+#[tokio::test]
+async fn a_tenants_identity_provider_cannot_reach_another_tenants_user() {
+    let db = TestDb::create("sso_foreign").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let provider = Provider::start(&format!("{base}/api/v1/auth/sso/callback"));
+
+    cwic_e2e::add_user(&db.url, "beta", "victim@corp.test", "victim-password", "owner")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET display_name = 'Victim Person' WHERE email = 'victim@corp.test'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    cwic_e2e::add_user(&db.url, "alpha", "ada@corp.test", "ada-password-12", "editor")
+        .await
+        .unwrap();
+    let admin = mint_token(&db.url, "alpha", "admin").await.unwrap();
+    let created = reqwest::Client::new()
+        .post(format!("{base}/api/v1/sso/connections"))
+        .bearer_auth(&admin)
+        .json(
+            &json!({"name": "corp", "issuer_url": provider.issuer, "client_id": "cwic",
+                      "client_secret": "provider-secret", "default_role": "admin"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let attacker = browser();
+    let (landed, status) = sign_in(
+        &attacker,
+        &format!("{base}/api/v1/auth/sso/alpha/start"),
+        "victim",
+    )
+    .await;
+    assert_eq!(status, 403, "{landed}");
+    let memberships: Vec<String> = sqlx::query_scalar(
+        "SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id
+         WHERE u.email = 'victim@corp.test' ORDER BY 1",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        memberships,
+        vec!["beta".to_owned()],
+        "the victim was added to alpha"
+    );
+    let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE email = 'victim@corp.test'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Victim Person");
+    let denied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE tenant_id = 'alpha' AND action = 'login' AND outcome = 'denied'
+           AND actor = 'user:victim@corp.test'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(denied, 1);
+
+    // Alpha's own user is linked (by the provider's subject from now on) and keeps the role alpha gave.
+    let ada = browser();
+    let (landed, status) = sign_in(&ada, &format!("{base}/api/v1/auth/sso/alpha/start"), "ada").await;
+    assert_eq!(
+        (landed.as_str(), status),
+        (format!("{base}/?sso=1").as_str(), 200)
+    );
+    let session: Value = ada
+        .post(format!("{base}/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(session["role"], "editor", "{session}");
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_identities WHERE subject = 'ada'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 1);
+    cancel.cancel();
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use cwic_shared::AgentId;
@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::access::{Manage, Read};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
-use super::{ApiJson, AppState};
+use super::{ApiJson, ApiPath, AppState};
 use crate::grpc::{ENROLLMENT_TOKEN_PREFIX, new_secret};
 
 /// Lifetime of an enrollment token when the request names none.
@@ -33,6 +33,37 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_enrollment_token))
         .routes(routes!(put_agent_config))
         .routes(routes!(send_command))
+        .routes(routes!(list_dead_letters))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeadLetterParams {
+    /// 1 to 1000, default 100.
+    limit: Option<i64>,
+}
+
+/// Agent messages of the tenant that could not be stored (malformed, refused by the database,
+/// SQL past the analyzer's limits, or delivered too often without being settled), newest first,
+/// each with its reason. They are kept, not redelivered.
+#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "agents", security(("bearer" = ["admin"])),
+    params(DeadLetterParams),
+    responses((status = 200, body = Vec<crate::store::DeadLetterRecord>), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn list_dead_letters(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    super::ApiQuery(params): super::ApiQuery<DeadLetterParams>,
+) -> ApiResult<Json<Vec<crate::store::DeadLetterRecord>>> {
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            format!("limit must be between 1 and 1000, got {limit}"),
+            json!({"field": "limit"}),
+        ));
+    }
+    Ok(Json(state.store.dead_letters(&caller.tenant, limit).await?))
 }
 
 /// How long the control plane waits for an agent to answer a command.
@@ -75,7 +106,7 @@ const COMMANDS: [&str; 3] = ["run_now", "reload_config", "fix"];
 async fn send_command(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CommandRequest>,
 ) -> ApiResult<Json<Value>> {
     let agent = AgentId::parse(&id)
@@ -239,7 +270,7 @@ async fn create_enrollment_token(
 async fn put_agent_config(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     let agent = AgentId::parse(&id)

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::{ApiQuery, AppState};
+use super::{ApiPath, ApiQuery, AppState};
 use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC};
 use crate::intelligence::scan;
 use crate::store::intelligence::SeriesKey;
@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn asset_checks(
     State(state): State<AppState>,
     Read(caller): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id)?;
     let checks: Vec<CheckSummary> = state
@@ -55,6 +55,7 @@ async fn asset_checks(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
     /// 1 to 1000, default 100.
@@ -114,7 +115,7 @@ async fn list_assets(
 async fn get_asset(
     State(state): State<AppState>,
     Read(caller): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AssetDetail>> {
     let id = parse_id(&id)?;
     state
@@ -126,6 +127,7 @@ async fn get_asset(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MetricParams {
     metric: Option<String>,
@@ -143,7 +145,7 @@ struct MetricParams {
 async fn asset_metrics(
     State(state): State<AppState>,
     Read(caller): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<MetricParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id)?;
@@ -166,6 +168,7 @@ async fn asset_metrics(
 const MAX_JUDGED_POINTS: i64 = 10_000;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AnomalyParams {
     /// A metric name, e.g. `row_count`, `null_count` or `freshness_lag`, or `table_vector` for the
@@ -189,7 +192,7 @@ struct AnomalyParams {
 async fn asset_anomalies(
     State(state): State<AppState>,
     Read(caller): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<AnomalyParams>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id)?;

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,10 +21,10 @@ use uuid::Uuid;
 
 use super::access::{Manage, Read, client_ip};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
-use super::{ApiJson, ApiQuery, AppState};
+use super::{ApiJson, ApiPath, ApiQuery, AppState, text};
 use crate::auth::{
-    ACCESS_TOKEN_TTL, Caller, OpaqueToken, REFRESH_TOKEN_TTL, Role, TokenKind, UNKNOWN_USER_HASH,
-    hash_password, hash_token, verify_password,
+    ACCESS_TOKEN_TTL, Caller, MembershipChange, MembershipRefusal, OpaqueToken, REFRESH_TOKEN_TTL, Role,
+    TokenKind, UNKNOWN_USER_HASH, hash_password, hash_token, verify_password,
 };
 use crate::store::{ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, Member, Refresh, SsoConnectionInfo};
 
@@ -404,53 +404,125 @@ pub struct NewMember {
 }
 
 const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest password accepted (argon2 hashes any length; this bounds the work per request).
+const MAX_PASSWORD_CHARS: usize = 1024;
 
-fn check_grant(caller: &Caller, role: Role) -> ApiResult<()> {
-    if role > caller.role || (role == Role::Owner && caller.role != Role::Owner) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("a {} cannot grant the {role} role", caller.role),
-        )
-        .with_details(json!({"field": "role"})));
-    }
-    Ok(())
+fn refused(refusal: MembershipRefusal) -> ApiError {
+    let code = match refusal {
+        MembershipRefusal::GrantAbove { .. } | MembershipRefusal::OnlyOwnerChangesOwner => {
+            ErrorCode::Forbidden
+        }
+        MembershipRefusal::LastOwner => ErrorCode::Conflict,
+        MembershipRefusal::NotMember => ErrorCode::NotFound,
+    };
+    let field = matches!(refusal, MembershipRefusal::GrantAbove { .. }).then_some("role");
+    ApiError::new(code, refusal.to_string()).with_details(json!({"field": field}))
 }
 
-/// Adds a member (creating the user if needed) or changes an existing member's role.
+fn check_grant(caller: &Caller, role: Role) -> ApiResult<()> {
+    crate::auth::check_membership_change(caller.role, None, MembershipChange::Set(role), 1).map_err(refused)
+}
+
+fn password_hash(password: &str) -> ApiResult<String> {
+    let chars = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        return Err(ApiError::bad_request(
+            format!("a password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"),
+            json!({"field": "password"}),
+        ));
+    }
+    hash_password(password).map_err(internal)
+}
+
+/// Adds a member: creates the user when the e-mail address is new, or invites the existing user
+/// into this tenant. An existing user's password and profile are theirs: they are set here only by
+/// an owner of the only tenant the user belongs to (this one), and every such change is audited in
+/// each of the user's tenants. Changing an existing member's role follows the same rule as `PATCH`.
 #[utoipa::path(post, path = "/api/v1/members", tag = "access", security(("bearer" = ["admin"])),
     request_body = NewMember,
-    responses((status = 201, body = Member), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = Member), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
 async fn add_member(
     State(state): State<AppState>,
     Manage(caller): Manage,
+    client: ClientInfo,
     ApiJson(request): ApiJson<NewMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     check_grant(&caller, request.role)?;
-    let email = request.email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 {
+    let email = text::field("email", request.email.trim(), 1, 254)?.to_lowercase();
+    if !email.contains('@') {
         return Err(ApiError::bad_request(
             format!("`{email}` is not an e-mail address"),
             json!({"field": "email"}),
         ));
     }
-    let hash = match &request.password {
-        Some(password) if password.chars().count() < MIN_PASSWORD_CHARS => {
-            return Err(ApiError::bad_request(
-                format!("a password needs at least {MIN_PASSWORD_CHARS} characters"),
-                json!({"field": "password"}),
-            ));
+    let display_name = text::field("display_name", request.display_name.trim(), 0, 200)?;
+    let hash = request.password.as_deref().map(password_hash).transpose()?;
+    let user = match state.store.login_candidate(&email).await? {
+        None => {
+            match state
+                .store
+                .create_user(&email, display_name, hash.as_deref())
+                .await?
+            {
+                Some(user) => user,
+                None => {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the user was created at the same moment; retry",
+                    ));
+                }
+            }
         }
-        Some(password) => Some(hash_password(password).map_err(internal)?),
-        None => None,
+        Some(existing) => {
+            let touches_credentials = hash.is_some() || !display_name.is_empty();
+            if touches_credentials {
+                let own_user_only = !existing.memberships.is_empty()
+                    && existing
+                        .memberships
+                        .iter()
+                        .all(|(tenant, _)| *tenant == caller.tenant);
+                if caller.role != Role::Owner || !own_user_only {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "a user with this e-mail address exists: add them without a password or display \
+                         name; only they, or an owner of the only tenant they belong to, change those",
+                    )
+                    .with_details(
+                        json!({"field": if hash.is_some() { "password" } else { "display_name" }}),
+                    ));
+                }
+                if let Some(hash) = &hash {
+                    state
+                        .store
+                        .set_user_credentials(
+                            existing.id,
+                            hash,
+                            (!display_name.is_empty()).then_some(display_name),
+                            &caller.principal.actor(),
+                            &client.ip,
+                        )
+                        .await?;
+                } else {
+                    return Err(ApiError::bad_request(
+                        "a display name is changed together with a password only",
+                        json!({"field": "display_name"}),
+                    ));
+                }
+            }
+            existing.id
+        }
     };
-    let user = state
-        .store
-        .upsert_user(&email, &request.display_name, hash.as_deref())
-        .await?;
     state
         .store
-        .set_membership(&caller.tenant, user, request.role)
-        .await?;
+        .change_membership(
+            &caller.tenant,
+            caller.role,
+            user,
+            MembershipChange::Set(request.role),
+        )
+        .await?
+        .map_err(refused)?;
     let member = state
         .store
         .members(&caller.tenant)
@@ -467,40 +539,6 @@ pub struct RoleChange {
     role: Role,
 }
 
-async fn existing_role(state: &AppState, caller: &Caller, user: Uuid) -> ApiResult<Role> {
-    state
-        .store
-        .membership(&caller.tenant, user)
-        .await?
-        .ok_or_else(|| ApiError::not_found("member"))
-}
-
-async fn keep_an_owner(state: &AppState, caller: &Caller, user: Uuid, current: Role) -> ApiResult<()> {
-    if current != Role::Owner {
-        return Ok(());
-    }
-    if caller.role != Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "only an owner can change an owner",
-        ));
-    }
-    let owners = state
-        .store
-        .members(&caller.tenant)
-        .await?
-        .iter()
-        .filter(|member| member.role == Role::Owner && member.user_id != user)
-        .count();
-    if owners == 0 {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "a tenant keeps at least one owner",
-        ));
-    }
-    Ok(())
-}
-
 /// Changes a member's role.
 #[utoipa::path(patch, path = "/api/v1/members/{user_id}", tag = "access", security(("bearer" = ["admin"])),
     params(("user_id" = Uuid, Path)), request_body = RoleChange,
@@ -509,22 +547,26 @@ async fn keep_an_owner(state: &AppState, caller: &Caller, user: Uuid, current: R
 async fn change_member(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(user): Path<Uuid>,
+    ApiPath(user): ApiPath<Uuid>,
     ApiJson(change): ApiJson<RoleChange>,
 ) -> ApiResult<StatusCode> {
-    check_grant(&caller, change.role)?;
-    let current = existing_role(&state, &caller, user).await?;
-    if change.role != Role::Owner {
-        keep_an_owner(&state, &caller, user, current).await?;
+    if state.store.membership(&caller.tenant, user).await?.is_none() {
+        return Err(ApiError::not_found("member"));
     }
     state
         .store
-        .set_membership(&caller.tenant, user, change.role)
-        .await?;
+        .change_membership(
+            &caller.tenant,
+            caller.role,
+            user,
+            MembershipChange::Set(change.role),
+        )
+        .await?
+        .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Removes a member from the tenant.
+/// Removes a member from the tenant; the API tokens they made stop working.
 #[utoipa::path(delete, path = "/api/v1/members/{user_id}", tag = "access", security(("bearer" = ["admin"])),
     params(("user_id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -532,11 +574,13 @@ async fn change_member(
 async fn remove_member(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(user): Path<Uuid>,
+    ApiPath(user): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let current = existing_role(&state, &caller, user).await?;
-    keep_an_owner(&state, &caller, user, current).await?;
-    state.store.remove_membership(&caller.tenant, user).await?;
+    state
+        .store
+        .change_membership(&caller.tenant, caller.role, user, MembershipChange::Remove)
+        .await?
+        .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -559,6 +603,9 @@ pub struct NewToken {
     expires_in_days: Option<u32>,
 }
 
+/// Longest token lifetime: ten years.
+const MAX_TOKEN_DAYS: u32 = 3650;
+
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
     /// The secret, shown this once. Send it as `Authorization: Bearer <token>`.
@@ -577,17 +624,11 @@ async fn create_token(
     ApiJson(request): ApiJson<NewToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     check_grant(&caller, request.role)?;
-    let name = request.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::bad_request(
-            "a token needs a name of 1 to 100 characters",
-            json!({"field": "name"}),
-        ));
-    }
+    let name = text::field("name", request.name.trim(), 1, 100)?;
     let expires_at: Option<DateTime<Utc>> = match request.expires_in_days {
-        Some(0) => {
+        Some(days) if !(1..=MAX_TOKEN_DAYS).contains(&days) => {
             return Err(ApiError::bad_request(
-                "expires_in_days must be at least 1",
+                format!("expires_in_days must be between 1 and {MAX_TOKEN_DAYS}, got {days}"),
                 json!({"field": "expires_in_days"}),
             ));
         }
@@ -603,6 +644,7 @@ async fn create_token(
             request.role,
             &secret.hash,
             &caller.principal.actor(),
+            caller.principal.acting_user(),
             expires_at,
         )
         .await?;
@@ -622,7 +664,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     if state.store.revoke_api_token(&caller.tenant, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -632,6 +674,7 @@ async fn revoke_token(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Exact actor, e.g. `user:ada@example.com`.
@@ -672,6 +715,7 @@ async fn audit_log(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SsoStartParams {
     /// The connection's name; may be left out when the tenant has only one.
@@ -710,18 +754,20 @@ fn sso_failure(error: crate::sso::SsoError) -> ApiError {
     responses((status = 303, description = "To the identity provider"), (status = 404, body = ErrorBody)))]
 async fn sso_start(
     State(state): State<AppState>,
-    Path(tenant): Path<String>,
+    ApiPath(tenant): ApiPath<String>,
     ApiQuery(params): ApiQuery<SsoStartParams>,
     headers: HeaderMap,
     client: ClientInfo,
 ) -> ApiResult<Response> {
-    let redirect_to = params.redirect_to.unwrap_or_else(|| "/".to_owned());
-    if !redirect_to.starts_with('/') || redirect_to.starts_with("//") || redirect_to.contains('\\') {
-        return Err(ApiError::bad_request(
-            "redirect_to must be a path on this server",
-            json!({"field": "redirect_to"}),
-        ));
-    }
+    let redirect_to = match params.redirect_to.as_deref() {
+        None => "/".to_owned(),
+        Some(wanted) => text::same_origin_path(wanted).ok_or_else(|| {
+            ApiError::bad_request(
+                "redirect_to must be a path on this server, like /assets",
+                json!({"field": "redirect_to"}),
+            )
+        })?,
+    };
     let no_connection = || ApiError::not_found("single sign-on connection");
     let tenant = TenantId::parse(&tenant).map_err(|_| no_connection())?;
     let (connection_id, connection) = state
@@ -749,6 +795,7 @@ async fn sso_start(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SsoCallbackParams {
     code: Option<String>,
     state: Option<String>,
@@ -822,18 +869,27 @@ async fn sso_callback(
             return Err(sso_failure(error));
         }
     };
-    let user = state
-        .store
-        .upsert_user(&identity.email, &identity.name, None)
-        .await?;
+    let user = match provisioned_user(&state, &pending, &identity).await? {
+        Ok(user) => user,
+        Err(reason) => {
+            state
+                .store
+                .append_audit(&audit(
+                    "denied",
+                    format!("user:{}", identity.email),
+                    reason.to_owned(),
+                ))
+                .await?;
+            return Err(ApiError::new(ErrorCode::Forbidden, reason));
+        }
+    };
     let role = match state.store.membership(&pending.tenant, user).await? {
         Some(role) => role,
         None => {
-            state
-                .store
-                .set_membership(&pending.tenant, user, pending.default_role)
-                .await?;
-            pending.default_role
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this account is not a member of the tenant",
+            ));
         }
     };
     let session = new_session(
@@ -867,6 +923,75 @@ async fn sso_callback(
         ],
     )
         .into_response())
+}
+
+/// The user a verified sign-in through a connection stands for. A connection provisions and links
+/// only its own identities, by the provider's subject: a first sign-in creates the user (with the
+/// connection's default role) when the e-mail address is new, or links a user who is already a
+/// member of the connection's tenant. A user known only to other tenants is refused, and no
+/// sign-in ever changes an existing user's profile or password. `Err` says why it was refused.
+async fn provisioned_user(
+    state: &AppState,
+    pending: &crate::store::PendingSsoLogin,
+    identity: &crate::sso::Identity,
+) -> ApiResult<Result<Uuid, &'static str>> {
+    let store = &state.store;
+    if let Some(user) = store
+        .sso_identity(pending.connection_id, &identity.subject)
+        .await?
+    {
+        return Ok(Ok(user));
+    }
+    let email = identity.email.to_lowercase();
+    if text::field("email", &email, 3, 254).is_err() || !email.contains('@') {
+        return Ok(Err("the identity provider sent no usable e-mail address"));
+    }
+    let user = match store.login_candidate(&email).await? {
+        // Linked by e-mail address only when the user is this tenant's alone (a member here and
+        // nowhere else): another tenant's user is never reached through this tenant's provider.
+        Some(existing)
+            if !existing.memberships.is_empty()
+                && existing
+                    .memberships
+                    .iter()
+                    .all(|(tenant, _)| *tenant == pending.tenant) =>
+        {
+            existing.id
+        }
+        Some(_) => {
+            return Ok(Err(
+                "an account with this e-mail address exists outside this tenant and is not linked to \
+                 this identity provider; sign in with its password",
+            ));
+        }
+        None => {
+            let name: String = identity
+                .name
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            let Some(user) = store.create_user(&email, &name, None).await? else {
+                return Ok(Err("the account was created at the same moment; sign in again"));
+            };
+            let added = store
+                .change_membership(
+                    &pending.tenant,
+                    Role::Admin,
+                    user,
+                    MembershipChange::AddIfAbsent(pending.default_role),
+                )
+                .await?;
+            if added.is_err() {
+                return Ok(Err("the connection cannot provision this role"));
+            }
+            user
+        }
+    };
+    store
+        .link_sso_identity(pending.connection_id, &identity.subject, &pending.tenant, user)
+        .await?;
+    Ok(Ok(user))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -911,6 +1036,10 @@ async fn create_sso(
         ));
     }
     check_grant(&caller, default_role)?;
+    let name = text::field("name", request.name.trim(), 1, 100)?;
+    text::field("issuer_url", &request.issuer_url, 1, 2048)?;
+    text::field("client_id", &request.client_id, 1, 1024)?;
+    text::field("client_secret", &request.client_secret, 1, 4096)?;
     let parsed = url_is_http(&request.issuer_url);
     if !parsed {
         return Err(ApiError::bad_request(
@@ -925,14 +1054,9 @@ async fn create_sso(
     };
     let created = state
         .store
-        .create_sso_connection(&caller.tenant, request.name.trim(), &connection, default_role)
+        .create_sso_connection(&caller.tenant, name, &connection, default_role)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Conflict,
-                format!("a connection named `{}` exists", request.name.trim()),
-            )
-        })?;
+        .ok_or_else(|| ApiError::new(ErrorCode::Conflict, format!("a connection named `{name}` exists")))?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -947,7 +1071,7 @@ fn url_is_http(text: &str) -> bool {
 async fn delete_sso(
     State(state): State<AppState>,
     Manage(caller): Manage,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
     if state.store.delete_sso_connection(&caller.tenant, id).await? {
         Ok(StatusCode::NO_CONTENT)

@@ -17,6 +17,9 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
     RateLimited,
     Unavailable,
     Internal,
@@ -31,6 +34,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -44,6 +50,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict => StatusCode::CONFLICT,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,13 +107,45 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
+
+    /// The error for a status some other layer chose (axum's rejections), with its text.
+    pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
+        let code = match status.as_u16() {
+            401 => ErrorCode::Unauthenticated,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            409 => ErrorCode::Conflict,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::Unavailable,
+            500..=599 => ErrorCode::Internal,
+            _ => ErrorCode::BadRequest,
+        };
+        let mut message = message.into();
+        if message.is_empty() {
+            message = status.canonical_reason().unwrap_or("error").to_lowercase();
+        }
+        if code == ErrorCode::PayloadTooLarge {
+            message = "the request body is over this route's size limit".to_owned();
+        }
+        Self::new(code, message)
+    }
 }
+
+/// Longest message an error body carries; longer ones are cut (a client's 50 MB input is never
+/// echoed back).
+const MAX_MESSAGE_CHARS: usize = 1_000;
+/// Largest `details` an error body carries, serialized.
+const MAX_DETAILS_BYTES: usize = 4_096;
 
 /// The error body as the OpenAPI document describes it.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Machine-readable: bad_request, tenant_required, unauthenticated, forbidden, not_found,
-    /// conflict, rate_limited, unavailable, internal.
+    /// conflict, method_not_allowed, payload_too_large, unsupported_media_type, rate_limited,
+    /// unavailable, internal.
     pub code: String,
     pub message: String,
     /// What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say.
@@ -113,7 +154,25 @@ pub struct ErrorBody {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        // Unexpected: the full cause goes to the log, the client gets an opaque message.
+        // What the database refused because of the value sent (a data exception, a duplicate)
+        // is the caller's to fix; anything else is unexpected: the full cause goes to the log,
+        // the client gets an opaque message.
+        if let StoreError::InvalidBatch(reason) = &error {
+            return Self::bad_request(reason.clone(), Value::Null);
+        }
+        if let StoreError::Database(sqlx::Error::Database(database)) = &error
+            && let Some(code) = database.code()
+        {
+            if code.starts_with("22") {
+                return Self::bad_request(
+                    format!("a value was refused: {}", database.message()),
+                    json!({"sqlstate": code}),
+                );
+            }
+            if code == "23505" {
+                return Self::new(ErrorCode::Conflict, "it exists already");
+            }
+        }
         error!(%error, "request failed in the store");
         Self::new(ErrorCode::Internal, "internal error")
     }
@@ -121,7 +180,15 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"code": self.code.as_str(), "message": self.message, "details": self.details});
+        let mut message = self.message;
+        if message.chars().count() > MAX_MESSAGE_CHARS {
+            message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + " …(cut)";
+        }
+        let mut details = self.details;
+        if serde_json::to_vec(&details).map_or(0, |bytes| bytes.len()) > MAX_DETAILS_BYTES {
+            details = json!({"cut": "the details were too long to return"});
+        }
+        let body = json!({"code": self.code.as_str(), "message": message, "details": details});
         let mut response = (self.code.status(), Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response

@@ -2,7 +2,7 @@
 //! and root-cause analysis. Every handler is scoped to the caller's tenant.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use cwic_shared::{MetricKind, TenantId};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use super::access::{Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::{ApiJson, ApiQuery, AppState};
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::auth::Caller;
 use crate::intelligence::forecast::{Breach, first_breach, forecast_metric};
 use crate::intelligence::{causes, scan};
@@ -67,6 +67,7 @@ fn series_of(metric: &str, column: Option<String>) -> ApiResult<(&'static str, S
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ForecastParams {
     metric: String,
@@ -151,7 +152,7 @@ fn in_words(secs: i64) -> String {
 async fn asset_forecast(
     State(state): State<AppState>,
     Read(Caller { tenant, .. }): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ForecastParams>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_uuid("asset", &id)?;
@@ -203,7 +204,7 @@ struct BoundsBody {
 async fn put_bounds(
     State(state): State<AppState>,
     Write(Caller { tenant, .. }): Write,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<BoundsBody>,
 ) -> ApiResult<Json<Value>> {
     let id = parse_uuid("asset", &id)?;
@@ -236,6 +237,7 @@ async fn put_bounds(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct WarningParams {
     horizon: Option<usize>,
@@ -303,6 +305,7 @@ async fn warnings(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AnomalyListParams {
     asset: Option<String>,
@@ -366,7 +369,7 @@ async fn load_event(
 async fn get_anomaly(
     State(state): State<AppState>,
     Read(Caller { tenant, .. }): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(json!(load_event(&state.store, &tenant, &id).await?)))
 }
@@ -397,7 +400,7 @@ async fn set_feedback(
 async fn post_feedback(
     State(state): State<AppState>,
     Write(Caller { tenant, .. }): Write,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> ApiResult<Json<Value>> {
     if scan::judgement(&body.verdict).is_none() {
@@ -417,7 +420,7 @@ async fn post_feedback(
 async fn delete_feedback(
     State(state): State<AppState>,
     Write(Caller { tenant, .. }): Write,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     set_feedback(&state, &tenant, &id, None).await
 }
@@ -427,7 +430,7 @@ async fn delete_feedback(
 async fn anomaly_causes(
     State(state): State<AppState>,
     Read(Caller { tenant, .. }): Read,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let event = load_event(&state.store, &tenant, &id).await?;
     let report = causes::analyse(&state.store, &tenant, event).await?;

@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 
 use super::access::{Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
-use super::{ApiJson, ApiQuery, AppState};
+use super::{ApiJson, ApiQuery, AppState, text};
 use crate::lineage::job::{DatasetRef, JobLineage, LineageOrigin};
 use crate::lineage::openlineage::RunEvent;
 use crate::lineage::{analyze_script_detailed, dbt, dialect_for_name};
@@ -92,13 +92,32 @@ async fn record_sql(
     Write(caller): Write,
     ApiJson(request): ApiJson<SqlLineageRequest>,
 ) -> ApiResult<Json<Value>> {
-    // The dialect is not `Send`: parse before the first await.
-    let (detailed, known) = {
-        let (dialect, known) = dialect_for_name(&request.dialect);
-        let detailed = analyze_script_detailed(&request.sql, dialect.as_ref())
-            .map_err(|error| ApiError::bad_request(error.to_string(), json!({"field": "sql"})))?;
-        (detailed, known)
-    };
+    text::field("namespace", &request.namespace, 1, 1024)?;
+    text::field("dialect", &request.dialect, 0, 100)?;
+    text::field("default_schema", &request.default_schema, 0, 1024)?;
+    if let Some(job) = &request.job {
+        text::field("job", job, 1, 1024)?;
+    }
+    // Parsing is CPU work: off the async workers (the dialect is not `Send`, so it is made there).
+    let sql = request.sql.clone();
+    let dialect_name = request.dialect.clone();
+    let analysis = tokio::task::spawn_blocking(move || {
+        let (dialect, known) = dialect_for_name(&dialect_name);
+        analyze_script_detailed(&sql, dialect.as_ref()).map(|detailed| (detailed, known))
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "lineage analysis failed");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    })?;
+    let (detailed, known) = analysis.map_err(|error| {
+        let code = if matches!(error, crate::lineage::LineageError::TooLarge { .. }) {
+            ErrorCode::PayloadTooLarge
+        } else {
+            ErrorCode::BadRequest
+        };
+        ApiError::new(code, error.to_string()).with_details(json!({"field": "sql"}))
+    })?;
     let job = DatasetRef {
         namespace: request.namespace.clone(),
         name: request.job.clone().unwrap_or_else(|| sql_job_name(&request.sql)),
@@ -130,6 +149,7 @@ async fn record_sql(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DbtParams {
     /// Namespace of the warehouse the models live in; default from the manifest's adapter.
@@ -146,8 +166,24 @@ async fn record_dbt(
     ApiQuery(params): ApiQuery<DbtParams>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let manifest = dbt::read_manifest(&body, params.namespace.as_deref(), Utc::now())
-        .map_err(|error| ApiError::bad_request(error.to_string(), Value::Null))?;
+    if let Some(namespace) = &params.namespace {
+        text::field("namespace", namespace, 1, 1024)?;
+    }
+    if text::json_has_nul(&body) {
+        return Err(ApiError::bad_request(
+            "the manifest contains a NUL character (\\u0000) in a string",
+            Value::Null,
+        ));
+    }
+    let namespace = params.namespace.clone();
+    let manifest =
+        tokio::task::spawn_blocking(move || dbt::read_manifest(&body, namespace.as_deref(), Utc::now()))
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "reading a dbt manifest failed");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            })?
+            .map_err(|error| ApiError::bad_request(error.to_string(), Value::Null))?;
     let (mut opened, mut closed) = (0, 0);
     for job in &manifest.jobs {
         let change = state.store.record_lineage(&caller.tenant, job).await?;
@@ -164,6 +200,7 @@ async fn record_dbt(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct WalkParams {
     namespace: String,
@@ -253,6 +290,7 @@ async fn downstream(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ImpactParams {
     namespace: String,
@@ -309,6 +347,7 @@ async fn impact(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PathParams {
     namespace: String,

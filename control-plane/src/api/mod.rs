@@ -11,16 +11,21 @@ pub mod error;
 mod intelligence;
 mod lineage;
 mod system;
+pub mod text;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path as PathParams, Query, Request};
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Value, json};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDocument;
@@ -100,10 +105,46 @@ pub fn router(state: AppState, console_dir: &Path) -> Router {
     let api = api
         .merge(Router::from(docs))
         .route("/api/{*rest}", axum::routing::any(unknown_api_route))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
+        .layer(axum::middleware::from_fn(edge));
     with_console(api.merge(system::router()), console_dir)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The outermost layer of the API: refuses a request target with control characters before
+/// anything reads it, and turns every error response that is not yet the JSON error body (axum's
+/// own rejections: 413 for a body over its limit, 405, a path parameter that does not parse) into
+/// one, so every error a client sees has the same shape.
+async fn edge(request: Request, next: Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("", |target| target.as_str());
+    if text::uri_has_control(target) {
+        return ApiError::bad_request(
+            "the request path or query contains a control character (such as %00)",
+            serde_json::Value::Null,
+        )
+        .into_response();
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let text = axum::body::to_bytes(response.into_body(), 16 * 1024)
+        .await
+        .map(|body| String::from_utf8_lossy(&body).trim().to_owned())
+        .unwrap_or_default();
+    let mut error = ApiError::from_status(status, text);
+    error.retry_after = retry_after.and_then(|value| value.to_str().ok()?.parse().ok());
+    error.into_response()
 }
 
 async fn unknown_api_route() -> ApiError {
@@ -147,28 +188,102 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
-/// `Json` whose rejection is the API's JSON error body, naming the field that was wrong.
+/// `Json` whose rejection is the API's JSON error body, naming the field that was wrong. Text with
+/// a NUL character (which PostgreSQL cannot store) is refused here, for every JSON route at once.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        axum::Json::<T>::from_request(request, state)
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<mime_type::Essence>().ok())
+            .is_some_and(|essence| essence.is_json());
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with the header `Content-Type: application/json`",
+            )
+            .with_details(json!({"header": "content-type"})));
+        }
+        let body = Bytes::from_request(request, state)
             .await
+            .map_err(|rejection| ApiError::from_status(rejection.status(), rejection.body_text()))?;
+        if text::json_has_nul(&body) {
+            return Err(ApiError::bad_request(
+                "invalid JSON body: text must not contain NUL characters (\\u0000)",
+                Value::Null,
+            ));
+        }
+        axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| ApiJson(value))
+            .map_err(json_rejection)
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    // axum says "Failed to deserialize the JSON body into the target type: <path>: <what>" or
+    // "Failed to parse the request body as JSON: <what>".
+    let message = text
+        .split_once("target type: ")
+        .or_else(|| text.split_once("as JSON: "))
+        .map_or(text.as_str(), |(_, rest)| rest)
+        .to_owned();
+    let field = message
+        .split_once(": ")
+        .map(|(path, _)| path.to_owned())
+        .filter(|path| !path.contains(' '));
+    ApiError::bad_request(format!("invalid JSON body: {message}"), json!({"field": field}))
+}
+
+/// `Path` whose rejection (a parameter that does not parse, such as a malformed UUID) is the API's
+/// JSON error body naming the parameter's expected form.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        PathParams::<T>::from_request_parts(parts, state)
+            .await
+            .map(|PathParams(value)| ApiPath(value))
             .map_err(|rejection| {
+                let status = rejection.status();
                 let text = rejection.body_text();
-                // axum prefixes "Failed to deserialize the JSON body into the target type: <path>: ..."
                 let message = text
                     .split_once(": ")
                     .map_or(text.as_str(), |(_, rest)| rest)
                     .to_owned();
-                let field = message
-                    .split_once(": ")
-                    .map(|(path, _)| path.to_owned())
-                    .filter(|path| !path.contains(' '));
-                ApiError::bad_request(format!("invalid JSON body: {message}"), json!({"field": field}))
+                let mut error = ApiError::from_status(status, format!("invalid path: {message}"));
+                if status == StatusCode::BAD_REQUEST {
+                    error.details = json!({"path": parts.uri.path()});
+                }
+                error
             })
+    }
+}
+
+/// Content-type matching without a MIME crate: `application/json`, `application/<x>+json`.
+mod mime_type {
+    pub struct Essence(String);
+
+    impl std::str::FromStr for Essence {
+        type Err = ();
+
+        fn from_str(value: &str) -> Result<Self, ()> {
+            Ok(Essence(
+                value.split(';').next().unwrap_or("").trim().to_ascii_lowercase(),
+            ))
+        }
+    }
+
+    impl Essence {
+        pub fn is_json(&self) -> bool {
+            self.0 == "application/json" || (self.0.starts_with("application/") && self.0.ends_with("+json"))
+        }
     }
 }

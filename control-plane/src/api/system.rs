@@ -87,5 +87,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             value.load(Ordering::Relaxed)
         );
     }
+    let _ = writeln!(
+        body,
+        "# HELP cwic_ingest_rejects_total Agent messages not stored, by tenant and kind (invalid: \
+         malformed or spoofed; refused: refused by the database; dead_letter: set aside in the \
+         dead-letter store).\n# TYPE cwic_ingest_rejects_total counter"
+    );
+    for ((tenant, kind), count) in stats.rejects() {
+        let _ = writeln!(
+            body,
+            "cwic_ingest_rejects_total{{tenant=\"{tenant}\",kind=\"{kind}\"}} {count}"
+        );
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -74,8 +74,16 @@ impl FromStr for Role {
 /// Who is acting: a signed-in user or an API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    User { id: Uuid, email: String },
-    ApiToken { id: Uuid, name: String },
+    User {
+        id: Uuid,
+        email: String,
+    },
+    ApiToken {
+        id: Uuid,
+        name: String,
+        /// The member who made the token (`None`: the operator, on the command line).
+        creator: Option<Uuid>,
+    },
 }
 
 impl Principal {
@@ -83,7 +91,15 @@ impl Principal {
     pub fn actor(&self) -> String {
         match self {
             Principal::User { email, .. } => format!("user:{email}"),
-            Principal::ApiToken { id, name } => format!("token:{name}:{id}"),
+            Principal::ApiToken { id, name, .. } => format!("token:{name}:{id}"),
+        }
+    }
+
+    /// The member a request acts for: the signed-in user, or the member who made the API token.
+    pub fn acting_user(&self) -> Option<Uuid> {
+        match self {
+            Principal::User { id, .. } => Some(*id),
+            Principal::ApiToken { creator, .. } => *creator,
         }
     }
 
@@ -104,10 +120,122 @@ pub struct Caller {
     pub role: Role,
 }
 
+/// A change to one user's membership of a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Give this role: add the membership or change its role.
+    Set(Role),
+    /// Add the membership with this role only if there is none (keep an existing one as it is).
+    AddIfAbsent(Role),
+    Remove,
+}
+
+/// Why a membership change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MembershipRefusal {
+    #[error("a {grantor} cannot grant the {role} role")]
+    GrantAbove { grantor: Role, role: Role },
+    #[error("only an owner can change an owner")]
+    OnlyOwnerChangesOwner,
+    #[error("a tenant keeps at least one owner")]
+    LastOwner,
+    #[error("member not found")]
+    NotMember,
+}
+
+/// The one rule for every path that changes a membership (adding a member, changing a role,
+/// removing a member, provisioning through SSO, the operator's command line): `grantor` gives no
+/// role above its own and only an owner gives or takes the owner role; an owner is changed only by
+/// an owner; and a tenant always keeps at least one owner. `current` is the user's role now and
+/// `other_owners` how many owners the tenant has besides this user.
+pub fn check_membership_change(
+    grantor: Role,
+    current: Option<Role>,
+    change: MembershipChange,
+    other_owners: usize,
+) -> Result<(), MembershipRefusal> {
+    let wanted = match change {
+        MembershipChange::Set(role) => Some(role),
+        MembershipChange::AddIfAbsent(role) if current.is_none() => Some(role),
+        MembershipChange::AddIfAbsent(_) => return Ok(()),
+        MembershipChange::Remove if current.is_none() => return Err(MembershipRefusal::NotMember),
+        MembershipChange::Remove => None,
+    };
+    if let Some(role) = wanted
+        && (role > grantor || (role == Role::Owner && grantor != Role::Owner))
+    {
+        return Err(MembershipRefusal::GrantAbove { grantor, role });
+    }
+    if current == Some(Role::Owner) && wanted != Some(Role::Owner) {
+        if grantor != Role::Owner {
+            return Err(MembershipRefusal::OnlyOwnerChangesOwner);
+        }
+        if other_owners == 0 {
+            return Err(MembershipRefusal::LastOwner);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_rule_guards_every_membership_change() {
+        use MembershipChange::{AddIfAbsent, Remove, Set};
+        use MembershipRefusal::*;
+        let check = check_membership_change;
+        // Admins manage everyone below owner, in every way.
+        assert_eq!(check(Role::Admin, None, Set(Role::Admin), 1), Ok(()));
+        assert_eq!(
+            check(Role::Admin, Some(Role::Viewer), Set(Role::Editor), 1),
+            Ok(())
+        );
+        assert_eq!(check(Role::Admin, Some(Role::Editor), Remove, 1), Ok(()));
+        // ...but never an owner, whatever the path (the finding: POST demoted the only owner).
+        assert_eq!(
+            check(Role::Admin, Some(Role::Owner), Set(Role::Viewer), 0),
+            Err(OnlyOwnerChangesOwner)
+        );
+        assert_eq!(
+            check(Role::Admin, Some(Role::Owner), Set(Role::Viewer), 3),
+            Err(OnlyOwnerChangesOwner)
+        );
+        assert_eq!(
+            check(Role::Admin, Some(Role::Owner), Remove, 3),
+            Err(OnlyOwnerChangesOwner)
+        );
+        assert_eq!(
+            check(Role::Admin, None, Set(Role::Owner), 1),
+            Err(GrantAbove {
+                grantor: Role::Admin,
+                role: Role::Owner
+            })
+        );
+        assert_eq!(
+            check(Role::Editor, None, Set(Role::Admin), 1),
+            Err(GrantAbove {
+                grantor: Role::Editor,
+                role: Role::Admin
+            })
+        );
+        // Owners may demote or remove owners while another remains.
+        assert_eq!(check(Role::Owner, Some(Role::Owner), Set(Role::Admin), 1), Ok(()));
+        assert_eq!(
+            check(Role::Owner, Some(Role::Owner), Set(Role::Admin), 0),
+            Err(LastOwner)
+        );
+        assert_eq!(check(Role::Owner, Some(Role::Owner), Remove, 0), Err(LastOwner));
+        assert_eq!(check(Role::Owner, Some(Role::Owner), Set(Role::Owner), 0), Ok(()));
+        // Provisioning adds only where there is no membership; an existing one is left alone.
+        assert_eq!(
+            check(Role::Admin, Some(Role::Owner), AddIfAbsent(Role::Viewer), 0),
+            Ok(())
+        );
+        assert_eq!(check(Role::Admin, None, Remove, 0), Err(NotMember));
+    }
 
     #[test]
     fn roles_are_ordered_and_parse_back() {

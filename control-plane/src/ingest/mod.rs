@@ -25,12 +25,18 @@ use crate::lineage::{
     self,
     job::{DatasetRef, JobLineage, LineageOrigin},
 };
-use crate::store::{IncomingBatch, IngestOutcome, Store};
+use crate::store::{IncomingBatch, IngestOutcome, Store, StoreError};
 
 /// The durable consumers that feed the store: one per kind of agent message, so slow lineage
-/// parsing never delays metrics.
-pub const INGEST_CONSUMER: &str = "cwic-ingest";
-pub const LINEAGE_CONSUMER: &str = "cwic-lineage";
+/// parsing never delays metrics. Each is named `<prefix>-<installation id>`: replicas of one
+/// installation share them (and split the work), another installation on the same broker has its
+/// own and never takes this one's messages.
+pub const INGEST_CONSUMER_PREFIX: &str = "cwic-ingest";
+pub const LINEAGE_CONSUMER_PREFIX: &str = "cwic-lineage";
+/// Deliveries of one message before it goes to the dead-letter store instead of being handled
+/// again. A message that crashed the process (or timed out) on each of these is set aside on the
+/// next, unread.
+pub const MAX_DELIVERIES: i64 = 5;
 /// Largest message accepted, by the stream and by the consumer: nats-server's default `max_payload`.
 /// Agents split their batches to stay below it.
 pub const MAX_MESSAGE_BYTES: i32 = 1024 * 1024;
@@ -78,6 +84,24 @@ pub struct IngestStats {
     pub metrics_lag: AtomicU64,
     /// The same for lineage messages.
     pub lineage_lag: AtomicU64,
+    /// Messages rejected, by tenant and reason kind (`invalid`, `dead_letter`).
+    pub rejected_by_tenant: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
+}
+
+impl IngestStats {
+    fn count_reject(&self, tenant: &str, kind: &'static str) {
+        if let Ok(mut counts) = self.rejected_by_tenant.lock() {
+            *counts.entry((tenant.to_owned(), kind)).or_default() += 1;
+        }
+    }
+
+    /// Rejects by tenant and kind, for `/metrics`.
+    pub fn rejects(&self) -> Vec<((String, &'static str), u64)> {
+        self.rejected_by_tenant
+            .lock()
+            .map(|counts| counts.iter().map(|(key, count)| (key.clone(), *count)).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl IngestService {
@@ -91,6 +115,10 @@ pub struct IngestService {
     jetstream: jetstream::Context,
     store: Store,
     stats: Arc<IngestStats>,
+    /// `cwic-ingest-<installation>`.
+    metrics_consumer: String,
+    /// `cwic-lineage-<installation>`.
+    lineage_consumer: String,
 }
 
 /// What to do with one message after handling it.
@@ -99,8 +127,34 @@ enum Disposition {
     Ack,
     /// Never deliverable (malformed, spoofed): acknowledge as terminated so it is not redelivered.
     Reject(String),
-    /// The store failed; ask for redelivery later.
+    /// Cannot be stored (refused by its own content, or delivered too often): kept in the
+    /// dead-letter store with the reason, then terminated.
+    DeadLetter(String),
+    /// Storing this message failed by itself; ask for redelivery later.
     Retry,
+    /// The store is unreachable: ask for redelivery, and pause the consumer until it is back.
+    Unavailable,
+}
+
+/// A decoded metric batch waiting to be stored, with where it came from.
+struct PendingBatch {
+    index: usize,
+    subject: AgentSubject,
+    batch: MetricBatch,
+    sequence: Option<u64>,
+    deliveries: i64,
+}
+
+/// Whether the database refused what was sent (a data exception, a constraint, a limit), as
+/// opposed to being unreachable: a refusal will repeat on every delivery.
+fn refused_by_database(error: &StoreError) -> bool {
+    match error {
+        StoreError::InvalidBatch(_) => true,
+        StoreError::Database(sqlx::Error::Database(database)) => database
+            .code()
+            .is_some_and(|code| code.starts_with("22") || code.starts_with("23") || code.starts_with("54")),
+        _ => false,
+    }
 }
 
 /// A batch must name the tenant and agent it was published as: the broker's subject permissions
@@ -116,8 +170,20 @@ fn check_sender(tenant_id: &str, agent_id: &str, subject: &AgentSubject) -> Resu
 }
 
 impl IngestService {
-    pub async fn connect(nats_url: &str, store: Store, stats: Arc<IngestStats>) -> Result<Self, IngestError> {
-        Self::connect_with_options(nats_url, async_nats::ConnectOptions::new(), store, stats).await
+    pub async fn connect(
+        nats_url: &str,
+        store: Store,
+        stats: Arc<IngestStats>,
+        installation: &str,
+    ) -> Result<Self, IngestError> {
+        Self::connect_with_options(
+            nats_url,
+            async_nats::ConnectOptions::new(),
+            store,
+            stats,
+            installation,
+        )
+        .await
     }
 
     /// Like [`IngestService::connect`], starting from `options` (e.g. operator-mode credentials).
@@ -126,6 +192,7 @@ impl IngestService {
         options: async_nats::ConnectOptions,
         store: Store,
         stats: Arc<IngestStats>,
+        installation: &str,
     ) -> Result<Self, IngestError> {
         let client = options
             .name("cwic-control-plane")
@@ -136,10 +203,18 @@ impl IngestService {
                 url: nats_url.to_owned(),
                 cause: error.to_string(),
             })?;
+        let metrics_consumer = format!("{INGEST_CONSUMER_PREFIX}-{installation}");
+        let lineage_consumer = format!("{LINEAGE_CONSUMER_PREFIX}-{installation}");
+        info!(
+            metrics_consumer,
+            lineage_consumer, installation, "ingest reads these durable consumers"
+        );
         Ok(Self {
             jetstream: jetstream::new(client),
             store,
             stats,
+            metrics_consumer,
+            lineage_consumer,
         })
     }
 
@@ -180,6 +255,9 @@ impl IngestService {
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: ACK_WAIT,
                     max_ack_pending: 1_000,
+                    // A backstop: the handler dead-letters a message on delivery MAX_DELIVERIES + 1
+                    // before reading it, so the broker should never have to give up on one.
+                    max_deliver: MAX_DELIVERIES + 3,
                     ..Default::default()
                 },
             )
@@ -190,8 +268,8 @@ impl IngestService {
     /// Sets up the stream and consumers; call before [`IngestService::run`] so a broken broker fails
     /// start-up instead of a background task.
     pub async fn prepare(&self) -> Result<(), IngestError> {
-        self.consumer(INGEST_CONSUMER, METRICS_FILTER).await?;
-        self.consumer(LINEAGE_CONSUMER, LINEAGE_FILTER).await?;
+        self.consumer(&self.metrics_consumer, METRICS_FILTER).await?;
+        self.consumer(&self.lineage_consumer, LINEAGE_FILTER).await?;
         Ok(())
     }
 
@@ -200,14 +278,14 @@ impl IngestService {
     pub async fn run(self, cancel: CancellationToken) {
         info!("ingest started");
         tokio::join!(
-            self.consume(INGEST_CONSUMER, METRICS_FILTER, &cancel),
-            self.consume(LINEAGE_CONSUMER, LINEAGE_FILTER, &cancel)
+            self.consume(&self.metrics_consumer, METRICS_FILTER, &cancel),
+            self.consume(&self.lineage_consumer, LINEAGE_FILTER, &cancel)
         );
         info!("ingest stopped");
     }
 
     async fn consume(&self, name: &str, filter: &str, cancel: &CancellationToken) {
-        let lag = if name == INGEST_CONSUMER {
+        let lag = if name == self.metrics_consumer {
             &self.stats.metrics_lag
         } else {
             &self.stats.lineage_lag
@@ -233,10 +311,17 @@ impl IngestService {
             // Up to STORE_CONCURRENCY groups are stored at once (PostgreSQL uses a core per
             // transaction); the store's lock order keeps concurrent groups from deadlocking.
             let mut in_flight = FuturesUnordered::new();
+            let mut store_down = false;
             loop {
                 let next = tokio::select! {
                     () = cancel.cancelled() => break,
-                    Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                    Some(unavailable) = in_flight.next(), if !in_flight.is_empty() => {
+                        if unavailable {
+                            store_down = true;
+                            break;
+                        }
+                        continue;
+                    }
                     _ = lag_timer.tick() => {
                         if let Ok(consumer) = &mut consumer
                             && let Ok(info) = consumer.info().await
@@ -274,15 +359,42 @@ impl IngestService {
             }
             // Finish (and settle) what was taken before leaving or resubscribing.
             while in_flight.next().await.is_some() {}
+            drop(messages);
+            // The database is unreachable: stop pulling (so waiting messages are not redelivered
+            // over and over, each delivery counting towards the dead-letter limit) until it answers.
+            if store_down {
+                warn!(
+                    consumer = name,
+                    "the database is unreachable, ingest pauses until it answers"
+                );
+                loop {
+                    tokio::select! {
+                        () = cancel.cancelled() => return,
+                        () = tokio::time::sleep(RETRY_DELAY) => {}
+                    }
+                    if self.store.ping().await.is_ok() {
+                        info!(consumer = name, "the database answers again, ingest resumes");
+                        break;
+                    }
+                }
+            }
         }
     }
 
     /// Handles a group of messages: metric batches are stored together in one transaction, lineage
     /// batches one by one; then every message is settled (ack, term or nak).
-    async fn handle_group(&self, messages: Vec<jetstream::Message>) {
+    async fn handle_group(&self, messages: Vec<jetstream::Message>) -> bool {
         let mut dispositions: Vec<Option<Disposition>> = vec![None; messages.len()];
-        let mut metric_batches: Vec<(usize, AgentSubject, MetricBatch, Option<u64>)> = Vec::new();
+        let mut metric_batches: Vec<PendingBatch> = Vec::new();
         for (index, message) in messages.iter().enumerate() {
+            let deliveries = message.info().map_or(1, |info| info.delivered);
+            if deliveries > MAX_DELIVERIES {
+                dispositions[index] = Some(Disposition::DeadLetter(format!(
+                    "delivered {deliveries} times without being stored (the control plane may have stopped \
+                     while handling it); set aside unread"
+                )));
+                continue;
+            }
             let Some(subject) = AgentSubject::parse(&message.subject) else {
                 dispositions[index] = Some(Disposition::Reject(
                     "subject is not cwic.<tenant>.agent.<agent>.<kind>".to_owned(),
@@ -301,7 +413,13 @@ impl IngestService {
                     Ok(batch) => match check_sender(&batch.tenant_id, &batch.agent_id, &subject) {
                         Ok(()) => {
                             let sequence = message.info().ok().map(|info| info.stream_sequence);
-                            metric_batches.push((index, subject, batch, sequence));
+                            metric_batches.push(PendingBatch {
+                                index,
+                                subject,
+                                batch,
+                                sequence,
+                                deliveries,
+                            });
                         }
                         Err(reason) => dispositions[index] = Some(Disposition::Reject(reason)),
                     },
@@ -327,14 +445,43 @@ impl IngestService {
                 dispositions[index] = Some(disposition);
             }
         }
-        let mut retry = false;
+        // A batch that failed by itself is retried on its own schedule (the nak's delay) and
+        // delays no other; an unreachable store pauses the consumer (see `consume`).
+        let mut unavailable = false;
         for (message, disposition) in messages.iter().zip(dispositions) {
             let disposition = disposition.unwrap_or(Disposition::Retry);
-            retry |= disposition == Disposition::Retry;
+            unavailable |= disposition == Disposition::Unavailable;
             self.settle(message, disposition).await;
         }
-        if retry {
-            tokio::time::sleep(RETRY_DELAY).await;
+        unavailable
+    }
+
+    /// Keeps a message that cannot be stored in the dead-letter store, with the tenant its subject
+    /// names and the reason; `false` when even that failed (the message is then redelivered).
+    async fn dead_letter(&self, message: &jetstream::Message, reason: &str) -> bool {
+        let tenant =
+            AgentSubject::parse(&message.subject).map_or_else(String::new, |s| s.tenant.as_str().to_owned());
+        let info = message.info().ok();
+        let consumer = info.as_ref().map_or("", |info| info.consumer);
+        let letter = crate::store::DeadLetter {
+            tenant: &tenant,
+            consumer,
+            subject: &message.subject,
+            stream_sequence: info.as_ref().map(|info| info.stream_sequence),
+            deliveries: info.as_ref().map_or(1, |info| info.delivered),
+            reason,
+            payload: &message.payload,
+        };
+        match self.store.insert_dead_letter(&letter).await {
+            Ok(()) => {
+                self.stats.count_reject(&tenant, "dead_letter");
+                warn!(subject = %message.subject, tenant, reason, "agent message dead-lettered");
+                true
+            }
+            Err(error) => {
+                error!(%error, subject = %message.subject, "cannot store a dead letter, it will be redelivered");
+                false
+            }
         }
     }
 
@@ -343,10 +490,23 @@ impl IngestService {
             Disposition::Ack => message.ack().await,
             Disposition::Reject(reason) => {
                 self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                let tenant = AgentSubject::parse(&message.subject).map(|s| s.tenant.as_str().to_owned());
+                self.stats
+                    .count_reject(tenant.as_deref().unwrap_or(""), "invalid");
                 warn!(subject = %message.subject, reason = %reason, "rejected agent message");
                 message.ack_with(AckKind::Term).await
             }
-            Disposition::Retry => message.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await,
+            Disposition::DeadLetter(reason) => {
+                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                if self.dead_letter(message, reason).await {
+                    message.ack_with(AckKind::Term).await
+                } else {
+                    message.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await
+                }
+            }
+            Disposition::Retry | Disposition::Unavailable => {
+                message.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await
+            }
         };
         if let Err(error) = ack {
             // The store is idempotent: if this ack was lost, the redelivery is recognised as a duplicate.
@@ -372,6 +532,7 @@ impl IngestService {
             ));
         };
         let mut jobs = Vec::with_capacity(batch.statements.len());
+        let mut refused = None;
         {
             // The dialect is not `Send`: parse everything before the first await.
             let (dialect, _) = lineage::dialect_for_name(&batch.dialect);
@@ -388,6 +549,10 @@ impl IngestService {
                         &statement.default_schema,
                         &detailed,
                     )),
+                    Err(error) if error.is_over_limit() => {
+                        refused = Some(format!("statement of job `{}`: {error}", statement.job));
+                        break;
+                    }
                     Err(error) => {
                         self.stats
                             .lineage_statements_unreadable
@@ -397,11 +562,20 @@ impl IngestService {
                 }
             }
         }
+        // SQL past the analyzer's limits is no dialect gap but a broken or hostile sender: the
+        // whole batch is set aside where an admin sees it.
+        if let Some(reason) = refused {
+            return Disposition::DeadLetter(reason);
+        }
         for job in &jobs {
             if let Err(error) = self.store.record_lineage(&subject.tenant, job).await {
                 self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
                 error!(%error, batch_id = %batch.batch_id, "storing lineage failed, it will be redelivered");
-                return Disposition::Retry;
+                return if refused_by_database(&error) {
+                    Disposition::Retry
+                } else {
+                    Disposition::Unavailable
+                };
             }
         }
         self.stats.lineage_batches_stored.fetch_add(1, Ordering::Relaxed);
@@ -410,17 +584,14 @@ impl IngestService {
     }
 
     /// Stores metric batches in one transaction; returns the disposition of each by its index.
-    async fn store_metrics(
-        &self,
-        batches: &[(usize, AgentSubject, MetricBatch, Option<u64>)],
-    ) -> Vec<(usize, Disposition)> {
+    async fn store_metrics(&self, batches: &[PendingBatch]) -> Vec<(usize, Disposition)> {
         let incoming: Vec<IncomingBatch<'_>> = batches
             .iter()
-            .map(|(_, subject, batch, sequence)| IncomingBatch {
-                tenant: &subject.tenant,
-                agent: &subject.agent,
-                batch,
-                stream_sequence: *sequence,
+            .map(|pending| IncomingBatch {
+                tenant: &pending.subject.tenant,
+                agent: &pending.subject.agent,
+                batch: &pending.batch,
+                stream_sequence: pending.sequence,
             })
             .collect();
         let started = std::time::Instant::now();
@@ -434,7 +605,7 @@ impl IngestService {
             Ok(outcomes) => batches
                 .iter()
                 .zip(outcomes)
-                .map(|((index, subject, batch, _), outcome)| {
+                .map(|(PendingBatch { index, subject, batch, .. }, outcome)| {
                     let disposition = match outcome {
                         IngestOutcome::Stored { points } => {
                             self.stats.batches_stored.fetch_add(1, Ordering::Relaxed);
@@ -452,10 +623,36 @@ impl IngestService {
                     (*index, disposition)
                 })
                 .collect(),
+            Err(error) if batches.len() > 1 => {
+                // One batch may be what the database refused: store each alone, so that one fails
+                // by itself and the others (of any tenant) are stored now, not after its retries.
+                warn!(%error, batches = batches.len(), "storing a group failed, storing its batches one by one");
+                let mut dispositions = Vec::with_capacity(batches.len());
+                for one in batches {
+                    let mut single = Box::pin(self.store_metrics(std::slice::from_ref(one))).await;
+                    dispositions.append(&mut single);
+                }
+                dispositions
+            }
             Err(error) => {
                 self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
-                error!(%error, batches = batches.len(), "storing batches failed, they will be redelivered");
-                batches.iter().map(|(index, ..)| (*index, Disposition::Retry)).collect()
+                let Some(pending) = batches.first() else {
+                    return Vec::new();
+                };
+                error!(%error, batch_id = %pending.batch.batch_id, tenant = %pending.subject.tenant,
+                       deliveries = pending.deliveries, "storing a batch failed");
+                let disposition = if !refused_by_database(&error) {
+                    Disposition::Unavailable
+                } else if pending.deliveries >= MAX_DELIVERIES {
+                    self.stats.count_reject(pending.subject.tenant.as_str(), "refused");
+                    Disposition::DeadLetter(format!(
+                        "refused by the database on each of {} deliveries: {error}",
+                        pending.deliveries
+                    ))
+                } else {
+                    Disposition::Retry
+                };
+                vec![(pending.index, disposition)]
             }
         }
     }

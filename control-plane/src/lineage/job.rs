@@ -56,6 +56,40 @@ pub struct JobLineage {
     pub columns: Vec<ColumnLink>,
 }
 
+/// Longest namespace, dataset or column name recorded, in bytes.
+pub const MAX_NAME_BYTES: usize = 1_024;
+
+impl JobLineage {
+    /// The first name that cannot be recorded: empty where a name is needed, over
+    /// [`MAX_NAME_BYTES`], or holding a NUL (which PostgreSQL cannot store).
+    pub fn check_names(&self) -> Result<(), String> {
+        let datasets = std::iter::once(&self.job)
+            .chain(&self.inputs)
+            .chain(&self.outputs)
+            .chain(
+                self.columns
+                    .iter()
+                    .flat_map(|link| [&link.source.dataset, &link.target.dataset]),
+            );
+        let columns = self
+            .columns
+            .iter()
+            .flat_map(|link| [link.source.column.as_str(), link.target.column.as_str()]);
+        let names = datasets
+            .flat_map(|dataset| [dataset.namespace.as_str(), dataset.name.as_str()])
+            .chain(columns);
+        for name in names {
+            if name.is_empty() || name.len() > MAX_NAME_BYTES || name.contains('\0') {
+                let shown: String = name.chars().take(80).collect();
+                return Err(format!(
+                    "lineage name `{shown}` must have 1 to {MAX_NAME_BYTES} bytes and no NUL"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Names a dataset of a SQL script inside `namespace`: `<default>` becomes `default_schema`, and a
 /// `database.schema.table` name keeps `schema.table`, so the same table written with or without its
 /// database is one node.

@@ -21,6 +21,7 @@ mod dialects;
 mod expr;
 mod graph;
 pub mod job;
+pub mod limits;
 mod names;
 pub mod openlineage;
 mod script;
@@ -96,6 +97,21 @@ pub enum LineageError {
     /// No statement of the script could be read; location of the first problem (1-based).
     #[error("sql syntax error at line {line}, column {column}: {message}")]
     Syntax { line: u64, column: u64, message: String },
+    /// An expression or set-operation chain deeper than the analyzer accepts (see [`limits`]).
+    #[error(
+        "sql nested too deeply at line {line}, column {column}: more than {limit} terms in one chain of \
+         operators, set operations or parentheses; split the statement"
+    )]
+    TooDeep { line: u64, column: u64, limit: usize },
+    #[error("sql of {bytes} bytes is over the limit of {limit} bytes")]
+    TooLarge { bytes: usize, limit: usize },
+}
+
+impl LineageError {
+    /// Whether the input was refused by [`limits`] (a hostile or broken input, not a dialect gap).
+    pub fn is_over_limit(&self) -> bool {
+        matches!(self, LineageError::TooDeep { .. } | LineageError::TooLarge { .. })
+    }
 }
 
 /// Result type of this module.
@@ -110,11 +126,13 @@ pub fn analyze_script(sql: &str, dialect: &dyn sqlparser::dialect::Dialect) -> L
 ///
 /// Statements the dialect cannot parse are retried (other dialects, small repairs, DML inside
 /// procedural blocks); those that still fail are skipped with a warning. It is an error only
-/// when nothing in the script could be read.
+/// when nothing in the script could be read, or when the script is over the [`limits`] (checked
+/// before anything is parsed, so no input can build a tree too deep to walk or drop).
 pub fn analyze_script_detailed(
     sql: &str,
     dialect: &dyn sqlparser::dialect::Dialect,
 ) -> LineageResult<DetailedLineage> {
+    limits::check_script(sql)?;
     let source = SourceText::new(sql);
     let (parsed, tokenizations) = script::parse_script(&source, dialect)?;
     if parsed.handled == 0

@@ -813,3 +813,51 @@ fn random_bytes_never_panic() {
         let _ = analyze_script(&sql, dialect.as_ref());
     }
 }
+
+/// The deepest statements the limits let through are analyzed and dropped on a thread with the
+/// default 2 MiB stack (a tokio worker's), in whatever build the tests run in.
+#[test]
+fn statements_at_the_nesting_limit_fit_a_small_stack() {
+    let terms = limits::MAX_NESTING / 2 - 20;
+    let shapes: Vec<String> = vec![
+        format!("INSERT INTO t SELECT a{} FROM s", "+a".repeat(terms - 1)),
+        format!(
+            "INSERT INTO t SELECT x FROM s WHERE a = 1{}",
+            " OR a = 1".repeat(terms / 4)
+        ),
+        format!(
+            "INSERT INTO t SELECT a::text{} FROM s",
+            "::text".repeat(terms - 2)
+        ),
+        format!(
+            "INSERT INTO t {}",
+            vec!["SELECT a, b FROM s"; limits::MAX_NESTING / 6].join(" UNION ALL ")
+        ),
+    ];
+    for sql in shapes {
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let (dialect, _) = dialect_for_name("postgres");
+                analyze_script(&sql, dialect.as_ref()).map(|lineage| lineage.target_tables)
+            })
+            .unwrap()
+            .join()
+            .expect("analysis did not overflow its stack");
+        assert_eq!(outcome.unwrap(), vec!["<default>.t".to_owned()]);
+    }
+}
+
+#[test]
+fn chains_past_the_limit_are_refused_before_parsing() {
+    let (dialect, _) = dialect_for_name("postgres");
+    for terms in [50_000, 1_000_000] {
+        let sql = format!("INSERT INTO t SELECT a{} FROM s", "+a".repeat(terms - 1));
+        let error = analyze_script(&sql, dialect.as_ref()).unwrap_err();
+        assert!(error.is_over_limit(), "{error}");
+        assert!(
+            error.to_string().contains("nested too deeply at line 1"),
+            "{error}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult};
-use crate::auth::{Principal, Role};
+use crate::auth::{MembershipChange, MembershipRefusal, Principal, Role, check_membership_change};
 
 /// A user who may sign in with a password, and the tenants they belong to.
 #[derive(Debug, Clone)]
@@ -103,6 +103,7 @@ pub struct SsoConnectionInfo {
 #[derive(Debug, Clone)]
 pub struct PendingSsoLogin {
     pub tenant: TenantId,
+    pub connection_id: Uuid,
     pub connection: crate::sso::Connection,
     pub default_role: Role,
     pub pkce_verifier: String,
@@ -134,53 +135,202 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a user, or sets the password and name of the existing user with that e-mail address.
-    /// Returns the user's id.
-    pub async fn upsert_user(
+    /// Creates a user. Returns `None`, changing nothing, when a user with this e-mail address exists:
+    /// an existing user's password and profile are theirs (see [`Store::set_user_credentials`]).
+    pub async fn create_user(
         &self,
         email: &str,
         display_name: &str,
         password_hash: Option<&str>,
-    ) -> StoreResult<Uuid> {
-        let id: Uuid = sqlx::query_scalar(
+    ) -> StoreResult<Option<Uuid>> {
+        let id: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, lower($2), $3, $4)
-             ON CONFLICT (email) DO UPDATE SET
-                 display_name = CASE WHEN EXCLUDED.display_name = '' THEN users.display_name
-                                     ELSE EXCLUDED.display_name END,
-                 password_hash = COALESCE(EXCLUDED.password_hash, users.password_hash)
+             ON CONFLICT (email) DO NOTHING
              RETURNING id",
         )
         .bind(Uuid::now_v7())
         .bind(email)
         .bind(display_name)
         .bind(password_hash)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
         Ok(id)
     }
 
-    /// Gives the user `role` in the tenant (creating or changing the membership).
-    pub async fn set_membership(&self, tenant: &TenantId, user: Uuid, role: Role) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
-             ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+    /// Sets a user's password (and display name, when given) and records the change in the audit
+    /// log of every tenant the user belongs to, in one transaction: whichever tenant a user is
+    /// reached from, each of their tenants sees that their credentials changed.
+    pub async fn set_user_credentials(
+        &self,
+        user: Uuid,
+        password_hash: &str,
+        display_name: Option<&str>,
+        actor: &str,
+        source_ip: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let email: String = sqlx::query_scalar(
+            "UPDATE users SET password_hash = $2, display_name = COALESCE($3, display_name)
+             WHERE id = $1 RETURNING email",
         )
-        .bind(tenant.as_str())
         .bind(user)
-        .bind(role.as_str())
-        .execute(&self.pool)
+        .bind(password_hash)
+        .bind(display_name)
+        .fetch_one(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO audit_log (tenant_id, actor, action, target, outcome, source_ip, details)
+             SELECT tenant_id, $2, 'credentials_changed', $3, 'success', $4, $5
+             FROM memberships WHERE user_id = $1",
+        )
+        .bind(user)
+        .bind(actor)
+        .bind(format!("user:{email}"))
+        .bind(source_ip)
+        .bind(serde_json::json!({"password": true, "display_name": display_name.is_some()}))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Removes the membership; returns whether there was one.
-    pub async fn remove_membership(&self, tenant: &TenantId, user: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-            .bind(tenant.as_str())
-            .bind(user)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+    /// Applies `change` to `user`'s membership of `tenant` under the one rule
+    /// ([`check_membership_change`]), granted by someone with role `grantor`. The tenant's owner
+    /// rows are locked first, so two concurrent changes cannot both take away "the other" owner.
+    /// Removing a member also revokes the API tokens they made in the tenant. Returns the role the
+    /// user had before, or why the change was refused (nothing changed then).
+    pub async fn change_membership(
+        &self,
+        tenant: &TenantId,
+        grantor: Role,
+        user: Uuid,
+        change: MembershipChange,
+    ) -> StoreResult<Result<Option<Role>, MembershipRefusal>> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT user_id, role FROM memberships
+             WHERE tenant_id = $1 AND (role = 'owner' OR user_id = $2)
+             ORDER BY user_id FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut current = None;
+        let mut other_owners = 0;
+        for (member, role) in &rows {
+            let role = role_of(role)?;
+            if *member == user {
+                current = Some(role);
+            } else if role == Role::Owner {
+                other_owners += 1;
+            }
+        }
+        if let Err(refusal) = check_membership_change(grantor, current, change, other_owners) {
+            return Ok(Err(refusal));
+        }
+        match change {
+            MembershipChange::Set(role) | MembershipChange::AddIfAbsent(role) => {
+                // AddIfAbsent keeps an existing membership as it is.
+                sqlx::query(
+                    "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
+                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role WHERE $4",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .bind(role.as_str())
+                .bind(matches!(change, MembershipChange::Set(_)))
+                .execute(&mut *tx)
+                .await?;
+            }
+            MembershipChange::Remove => {
+                sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = now()
+                     WHERE tenant_id = $1 AND creator_user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = now()
+                     WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(current))
+    }
+
+    /// The operator's way in (`cwic add-user`): creates the user, or sets an existing user's
+    /// password (audited in each of their tenants), then gives them `role` in `tenant` under the
+    /// membership rule with an owner's authority (so even here a tenant keeps an owner).
+    pub async fn add_user_as_operator(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<Result<Uuid, MembershipRefusal>> {
+        let user = match self.create_user(email, "", Some(password_hash)).await? {
+            Some(user) => user,
+            None => {
+                let existing = self
+                    .login_candidate(email)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("user {email} vanished")))?;
+                self.set_user_credentials(existing.id, password_hash, None, "operator:cli", "")
+                    .await?;
+                existing.id
+            }
+        };
+        Ok(self
+            .change_membership(tenant, Role::Owner, user, MembershipChange::Set(role))
+            .await?
+            .map(|_| user))
+    }
+
+    /// The user a single sign-on connection knows as `subject`, if it has linked one.
+    pub async fn sso_identity(&self, connection: Uuid, subject: &str) -> StoreResult<Option<Uuid>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2",
+            )
+            .bind(connection)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    /// Links `subject` of a connection of `tenant` to `user` (once; a second link is ignored).
+    pub async fn link_sso_identity(
+        &self,
+        connection: Uuid,
+        subject: &str,
+        tenant: &TenantId,
+        user: Uuid,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (connection_id, subject) DO NOTHING",
+        )
+        .bind(connection)
+        .bind(subject)
+        .bind(tenant.as_str())
+        .bind(user)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn membership(&self, tenant: &TenantId, user: Uuid) -> StoreResult<Option<Role>> {
@@ -345,6 +495,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_api_token(
         &self,
         tenant: &TenantId,
@@ -352,12 +503,13 @@ impl Store {
         role: Role,
         hash: &[u8],
         created_by: &str,
+        creator: Option<Uuid>,
         expires_at: Option<DateTime<Utc>>,
     ) -> StoreResult<ApiTokenInfo> {
         let id = Uuid::now_v7();
         let created_at: DateTime<Utc> = sqlx::query_scalar(
-            "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
+            "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by, expires_at, creator_user_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at",
         )
         .bind(id)
         .bind(tenant.as_str())
@@ -366,6 +518,7 @@ impl Store {
         .bind(hash)
         .bind(created_by)
         .bind(expires_at)
+        .bind(creator)
         .fetch_one(&self.pool)
         .await?;
         Ok(ApiTokenInfo {
@@ -424,27 +577,35 @@ impl Store {
         hash: &[u8],
     ) -> StoreResult<Option<(Principal, TenantId, Role)>> {
         let row = sqlx::query(
+            // A token made by a member acts for that member: it dies with the membership and never
+            // holds more than the member's current role.
             "WITH live AS (
-                 SELECT id, name, tenant_id, role FROM api_tokens
-                 WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                 SELECT t.id, t.name, t.tenant_id, t.role, t.creator_user_id, m.role AS creator_role
+                 FROM api_tokens t
+                 LEFT JOIN memberships m ON m.tenant_id = t.tenant_id AND m.user_id = t.creator_user_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+                   AND (t.creator_user_id IS NULL OR m.role IS NOT NULL)
              ), touched AS (
                  UPDATE api_tokens SET last_used_at = now()
                  WHERE id = (SELECT id FROM live)
                    AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
              )
-             SELECT id, name, tenant_id, role FROM live",
+             SELECT id, name, tenant_id, role, creator_user_id, creator_role FROM live",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
+            let role = role_of(row.try_get(3)?)?;
+            let creator_role = row.try_get::<Option<&str>, _>(5)?.map(role_of).transpose()?;
             Ok((
                 Principal::ApiToken {
                     id: row.try_get(0)?,
                     name: row.try_get(1)?,
+                    creator: row.try_get(4)?,
                 },
                 tenant_of(row.try_get(2)?)?,
-                role_of(row.try_get(3)?)?,
+                creator_role.map_or(role, |creator_role| role.min(creator_role)),
             ))
         })
         .transpose()
@@ -574,7 +735,7 @@ impl Store {
         let row = sqlx::query(
             "WITH taken AS (DELETE FROM sso_logins WHERE state = $1 RETURNING *)
              SELECT t.tenant_id, c.issuer_url, c.client_id, c.client_secret, c.default_role,
-                    t.pkce_verifier, t.nonce, t.callback_url, t.redirect_to
+                    t.pkce_verifier, t.nonce, t.callback_url, t.redirect_to, t.connection_id
              FROM taken t JOIN sso_connections c ON c.id = t.connection_id
              WHERE t.created_at > now() - make_interval(mins => $2)",
         )
@@ -590,6 +751,7 @@ impl Store {
         row.map(|row| {
             Ok(PendingSsoLogin {
                 tenant: tenant_of(row.try_get(0)?)?,
+                connection_id: row.try_get(9)?,
                 connection: crate::sso::Connection {
                     issuer_url: row.try_get(1)?,
                     client_id: row.try_get(2)?,

@@ -62,10 +62,114 @@ fn asset_kind_name(kind: i32) -> &'static str {
     }
 }
 
+/// Times an agent may report: from the Unix epoch to 2200-01-01 (PostgreSQL stores far more, but a
+/// time outside this is a broken clock or a forged batch, and a year like -251000 is refused by
+/// the database only after the group's transaction began).
+const EARLIEST_MS: i64 = 0;
+const LATEST_MS: i64 = 7_258_118_400_000;
+
 fn timestamp(unix_ms: i64) -> StoreResult<DateTime<Utc>> {
+    if !(EARLIEST_MS..LATEST_MS).contains(&unix_ms) {
+        return Err(StoreError::InvalidBatch(format!(
+            "collected_at_unix_ms {unix_ms} is outside 1970-01-01 to 2200-01-01"
+        )));
+    }
     Utc.timestamp_millis_opt(unix_ms)
         .single()
         .ok_or_else(|| StoreError::InvalidBatch(format!("collected_at_unix_ms {unix_ms} is out of range")))
+}
+
+/// Longest name (schema, table, column, metric, check, source) a batch may carry, in bytes.
+const MAX_NAME_BYTES: usize = 1_024;
+/// Longest free text (error and check messages, profile values), in bytes.
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+
+/// Checks one text field of a batch: no NUL (PostgreSQL cannot store it) and within its limit.
+fn text(field: &str, value: &str, max: usize) -> StoreResult<()> {
+    if value.contains('\0') {
+        return Err(StoreError::InvalidBatch(format!(
+            "{field} contains a NUL character"
+        )));
+    }
+    if value.len() > max {
+        return Err(StoreError::InvalidBatch(format!(
+            "{field} has {} bytes, more than {max}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Every text field of a batch, as the database will store it.
+fn check_texts(batch: &MetricBatch) -> StoreResult<()> {
+    for (field, value) in [
+        ("tenant_id", &batch.tenant_id),
+        ("agent_id", &batch.agent_id),
+        ("agent_version", &batch.agent_version),
+        ("source_name", &batch.source_name),
+        ("source_kind", &batch.source_kind),
+    ] {
+        text(field, value, MAX_NAME_BYTES)?;
+    }
+    if batch.finished_at_unix_ms != 0 {
+        timestamp(batch.finished_at_unix_ms)
+            .map_err(|_| StoreError::InvalidBatch("finished_at_unix_ms is out of range".to_owned()))?;
+    }
+    for asset in &batch.assets {
+        text("asset schema", &asset.schema, MAX_NAME_BYTES)?;
+        text("asset name", &asset.name, MAX_NAME_BYTES)?;
+        text("asset error", &asset.error, MAX_TEXT_BYTES)?;
+        text("schema_fingerprint", &asset.schema_fingerprint, MAX_NAME_BYTES)?;
+        for column in &asset.columns {
+            text("column name", &column.name, MAX_NAME_BYTES)?;
+            text("column data_type", &column.data_type, MAX_NAME_BYTES)?;
+        }
+        for metric in &asset.metrics {
+            text("metric name", &metric.name, MAX_NAME_BYTES)?;
+            text("metric column", &metric.column, MAX_NAME_BYTES)?;
+        }
+        for check in &asset.checks {
+            for (field, value, max) in [
+                ("check name", &check.name, MAX_NAME_BYTES),
+                ("check template", &check.template, MAX_NAME_BYTES),
+                ("check value", &check.value, MAX_TEXT_BYTES),
+                ("check message", &check.message, MAX_TEXT_BYTES),
+                ("check owner", &check.owner, MAX_NAME_BYTES),
+            ] {
+                text(field, value, max)?;
+            }
+            for value in check.columns.iter().chain(&check.tags) {
+                text("check column or tag", value, MAX_NAME_BYTES)?;
+            }
+        }
+        for segment in &asset.segments {
+            text("segment column", &segment.column, MAX_NAME_BYTES)?;
+            text("segment_column", &segment.segment_column, MAX_NAME_BYTES)?;
+            text("segment_value", &segment.segment_value, MAX_TEXT_BYTES)?;
+        }
+        for profile in &asset.profiles {
+            for (field, value) in [
+                ("profile column", &profile.column),
+                ("profile kind", &profile.kind),
+                ("profile min", &profile.min),
+                ("profile max", &profile.max),
+                ("profile semantic_type", &profile.semantic_type),
+                ("profile error", &profile.error),
+            ] {
+                text(field, value, MAX_TEXT_BYTES)?;
+            }
+            let quantiles = profile.quantiles.iter().map(|q| &q.value);
+            let top = profile.top_values.iter().map(|t| &t.value);
+            let histogram = profile
+                .histogram
+                .iter()
+                .flat_map(|h| h.edges.iter().chain(&h.values).chain(std::iter::once(&h.kind)));
+            for value in quantiles.chain(top).chain(histogram) {
+                text("profile value", value, MAX_TEXT_BYTES)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks what the database cannot: names and numbers a well-behaved agent sends. Returns the batch id.
@@ -75,6 +179,7 @@ fn validate(batch: &MetricBatch) -> StoreResult<Uuid> {
     if batch.source_name.is_empty() {
         return Err(StoreError::InvalidBatch("source_name is empty".to_owned()));
     }
+    check_texts(batch)?;
     let mut assets_seen = std::collections::HashSet::new();
     for asset in &batch.assets {
         if asset.name.is_empty() {

@@ -8,7 +8,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::lineage::job::{DatasetRef, JobLineage};
 
 /// Longest walk the API allows, in edges.
@@ -101,6 +101,7 @@ impl Store {
         tenant: &TenantId,
         lineage: &JobLineage,
     ) -> StoreResult<LineageChange> {
+        lineage.check_names().map_err(StoreError::InvalidBatch)?;
         let mut tx = self.scoped(tenant).await?;
         sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
             .bind(tenant.as_str())

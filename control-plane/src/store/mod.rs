@@ -7,6 +7,7 @@
 pub mod agents;
 mod assets;
 mod auth;
+mod dead_letters;
 mod ingest;
 pub mod intelligence;
 pub mod lineage;
@@ -24,6 +25,7 @@ pub use auth::{
     ApiTokenInfo, AuditEntry, AuditQuery, AuditRecord, LoginCandidate, Member, PendingSsoLogin, Refresh,
     SsoConnectionInfo,
 };
+pub use dead_letters::{DeadLetter, DeadLetterRecord};
 pub use ingest::{IncomingBatch, IngestOutcome};
 
 /// The control plane's migrations, embedded in the binary.
