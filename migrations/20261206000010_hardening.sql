@@ -4,24 +4,31 @@
 -- 20261128000007 and 20261128000008 for the first nine). The API role sees and writes only the
 -- tenant its transaction names; the owner (sign-in lookups, ingest, background work) is not
 -- restricted. A test lists every table with a tenant_id and fails when one lacks the policy.
-DO $$
-DECLARE
-    t text;
+--
+-- The wall itself, one function for every table from here on: enables row-level security on the
+-- table and adds the policy, each only once (no lock is taken on a table that has both, so calling
+-- it again for an existing metric partition does not block ingest).
+CREATE FUNCTION cwic_tenant_wall(t text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['agents', 'agent_enrollment_tokens', 'api_tokens', 'audit_log',
-                             'detection_state', 'ingested_batches', 'memberships', 'refresh_tokens',
-                             'sso_connections', 'sso_logins']
-    LOOP
+    IF NOT (SELECT relrowsecurity FROM pg_class WHERE oid = format('public.%I', t)::regclass) THEN
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_policies WHERE schemaname = 'public' AND tablename = t
+                   AND policyname = 'tenant_wall') THEN
         EXECUTE format(
             'CREATE POLICY tenant_wall ON %I TO cwic_api
                  USING (tenant_id = current_setting(''cwic.tenant'', true))
                  WITH CHECK (tenant_id = current_setting(''cwic.tenant'', true))',
             t
         );
-    END LOOP;
+    END IF;
 END
 $$;
+
+SELECT cwic_tenant_wall(t)
+FROM unnest(ARRAY['agents', 'agent_enrollment_tokens', 'api_tokens', 'audit_log', 'detection_state',
+                  'ingested_batches', 'memberships', 'refresh_tokens', 'sso_connections',
+                  'sso_logins']) AS t;
 
 -- Monthly partitions of metric_points carry tenant_id too: a query naming a partition directly
 -- must meet the same wall as one through the parent.
@@ -36,15 +43,7 @@ BEGIN
         first_day::timestamp AT TIME ZONE 'UTC',
         (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC'
     );
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', partition);
-    IF NOT EXISTS (SELECT FROM pg_policies WHERE tablename = partition AND policyname = 'tenant_wall') THEN
-        EXECUTE format(
-            'CREATE POLICY tenant_wall ON %I TO cwic_api
-                 USING (tenant_id = current_setting(''cwic.tenant'', true))
-                 WITH CHECK (tenant_id = current_setting(''cwic.tenant'', true))',
-            partition
-        );
-    END IF;
+    PERFORM cwic_tenant_wall(partition);
 END
 $$;
 SELECT cwic_metric_partition(to_date(substring(c.relname FROM 15), 'YYYYMM'))
@@ -69,10 +68,7 @@ CREATE TABLE dead_letters (
     UNIQUE (consumer, stream_sequence)
 );
 CREATE INDEX dead_letters_tenant ON dead_letters (tenant_id, received_at DESC);
-ALTER TABLE dead_letters ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_wall ON dead_letters TO cwic_api
-    USING (tenant_id = current_setting('cwic.tenant', true))
-    WITH CHECK (tenant_id = current_setting('cwic.tenant', true));
+SELECT cwic_tenant_wall('dead_letters');
 
 -- One row: this installation's id. Replicas on one database share it; another deployment on the
 -- same broker has another, so their durable consumers never share messages.
@@ -94,10 +90,7 @@ CREATE TABLE sso_identities (
     created_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (connection_id, subject)
 );
-ALTER TABLE sso_identities ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_wall ON sso_identities TO cwic_api
-    USING (tenant_id = current_setting('cwic.tenant', true))
-    WITH CHECK (tenant_id = current_setting('cwic.tenant', true));
+SELECT cwic_tenant_wall('sso_identities');
 
 -- An API token acts for the member who made it: it dies with that membership and never holds more
 -- than that member's current role. NULL for tokens made on the command line by the operator.
