@@ -266,6 +266,11 @@ async fn finding_5_and_8_memberships_follow_one_rule_and_tokens_die_with_their_c
     assert_eq!(status, 204);
     let (status, _) = api.call(Method::GET, "/api/v1/tokens", &token, None).await;
     assert_eq!(status, 403, "the token holds no more than its creator's role now");
+    let (status, _) = api.call(Method::GET, "/api/v1/tokens", &admin, None).await;
+    assert_eq!(
+        status, 403,
+        "the demoted member's access token acts as a viewer at once"
+    );
     let (status, _) = api.call(Method::GET, "/api/v1/assets", &token, None).await;
     assert_eq!(status, 200);
     let (status, _) = api
@@ -279,6 +284,8 @@ async fn finding_5_and_8_memberships_follow_one_rule_and_tokens_die_with_their_c
     assert_eq!(status, 204);
     let (status, body) = api.call(Method::GET, "/api/v1/assets", &token, None).await;
     assert_json_error(status, &body, 401, "a token of a removed member");
+    let (status, body) = api.call(Method::GET, "/api/v1/assets", &admin, None).await;
+    assert_json_error(status, &body, 401, "the removed member's access token");
 }
 
 #[tokio::test]

@@ -192,13 +192,22 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Caller>,
                 .ok_or_else(|| unauthenticated("the access token is invalid or expired"))?;
             let tenant = TenantId::parse(&claims.tid)
                 .map_err(|_| unauthenticated("the access token names no valid tenant"))?;
+            // The membership as it is now (one primary-key read): a removed member's access token
+            // stops at once, a demoted member's acts with the lower role.
+            let current = state
+                .store
+                .membership(&tenant, claims.sub)
+                .await?
+                .ok_or_else(|| {
+                    unauthenticated("the access token's user is no longer a member of the tenant")
+                })?;
             Ok(Some(Caller {
                 principal: Principal::User {
                     id: claims.sub,
                     email: claims.email,
                 },
                 tenant,
-                role: claims.role,
+                role: claims.role.min(current),
             }))
         }
     }

@@ -120,6 +120,16 @@ async fn send_command(
             json!({"field": "command"}),
         ));
     }
+    for (field, value) in [
+        ("source", &request.source),
+        ("dataset", &request.dataset),
+        ("check", &request.check),
+        ("undo", &request.undo),
+    ] {
+        if let Some(value) = value {
+            super::text::field(field, value, 1, 1024)?;
+        }
+    }
     let is_fix = request.command == "fix";
     let fix_fields = request.source.is_some()
         || request.dataset.is_some()
