@@ -98,6 +98,18 @@ async fn sign_in(browser: &reqwest::Client, start: &str, login: &str) -> (String
     (url, status)
 }
 
+/// The session a signed-in browser gets by trading its refresh cookie.
+async fn refreshed_session(browser: &reqwest::Client, base: &str) -> Value {
+    browser
+        .post(format!("{base}/api/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn users_sign_in_through_their_identity_provider_and_are_provisioned_once() {
     let db = TestDb::create("sso").await.unwrap();
@@ -146,14 +158,7 @@ async fn users_sign_in_through_their_identity_provider_and_are_provisioned_once(
         (landed.as_str(), status),
         (format!("{base}/assets?sso=1").as_str(), 200)
     );
-    let session: Value = alice
-        .post(format!("{base}/api/v1/auth/refresh"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = refreshed_session(&alice, &base).await;
     assert_eq!(
         (
             session["email"].clone(),
@@ -190,14 +195,7 @@ async fn users_sign_in_through_their_identity_provider_and_are_provisioned_once(
     let again = browser();
     let (landed, _) = sign_in(&again, &format!("{base}/api/v1/auth/sso/acme/start"), "alice").await;
     assert_eq!(landed, format!("{base}/?sso=1"));
-    let session: Value = again
-        .post(format!("{base}/api/v1/auth/refresh"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = refreshed_session(&again, &base).await;
     assert_eq!(session["role"], "viewer");
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&db.pool)
@@ -353,14 +351,7 @@ async fn a_tenants_identity_provider_cannot_reach_another_tenants_user() {
         (landed.as_str(), status),
         (format!("{base}/?sso=1").as_str(), 200)
     );
-    let session: Value = ada
-        .post(format!("{base}/api/v1/auth/refresh"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = refreshed_session(&ada, &base).await;
     assert_eq!(session["role"], "editor", "{session}");
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM sso_identities WHERE subject = 'ada'")
         .fetch_one(&db.pool)
