@@ -487,10 +487,10 @@ impl Store {
     /// batch, in order. A batch id stored before yields [`IngestOutcome::Duplicate`] and changes
     /// nothing, so redelivery after a crash between commit and ack is harmless; an invalid batch
     /// yields [`IngestOutcome::Invalid`] without affecting the others. A database error fails the
-    /// whole group, which is then retried whole.
+    /// whole group; ingest then stores its batches one by one, so only the batch at fault fails.
     ///
-    /// Until agent enrollment exists, a tenant is created the first time one of its agents reports; the
-    /// broker's subject permissions decide who may publish as which tenant.
+    /// A tenant is created the first time one of its agents reports (or its first enrollment token
+    /// is made); the broker's subject permissions decide who may publish as which tenant.
     pub async fn ingest_batches(&self, group: &[IncomingBatch<'_>]) -> StoreResult<Vec<IngestOutcome>> {
         let mut outcomes: Vec<IngestOutcome> = Vec::with_capacity(group.len());
         let mut checked = Vec::with_capacity(group.len());
