@@ -701,6 +701,30 @@ async fn finding_3_a_poison_lineage_message_is_dead_lettered_and_never_crash_loo
         log.contains(&format!("cwic-lineage-{installation}")),
         "the log names the consumer"
     );
+
+    // What our own checks refuse (a 2 KB job name) is set aside at once, not after five tries.
+    let mut long_name = lineage_batch("acme", "wh-1", "CREATE VIEW x AS SELECT c FROM s");
+    long_name.statements[0].job = "j".repeat(2_048);
+    publish(long_name).await;
+    let letters = wait_for(
+        "the refused batch dead-lettered",
+        Duration::from_secs(20),
+        || async {
+            let letters = dead_letters(&control_plane, &db, "acme").await;
+            Ok((letters.len() == 3).then_some(letters))
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(letters[0]["deliveries"], 1);
+    assert!(
+        letters[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused: lineage name"),
+        "{}",
+        letters[0]
+    );
 }
 
 fn metric_batch(tenant: &str, asset: &str, collected_at_unix_ms: i64) -> MetricBatch {

@@ -475,14 +475,9 @@ async fn add_member(
             }
         }
         Some(existing) => {
-            let touches_credentials = hash.is_some() || !display_name.is_empty();
-            if touches_credentials {
-                let own_user_only = !existing.memberships.is_empty()
-                    && existing
-                        .memberships
-                        .iter()
-                        .all(|(tenant, _)| *tenant == caller.tenant);
-                if caller.role != Role::Owner || !own_user_only {
+            let name = (!display_name.is_empty()).then_some(display_name);
+            if hash.is_some() || name.is_some() {
+                if caller.role != Role::Owner || !existing.belongs_only_to(&caller.tenant) {
                     return Err(ApiError::new(
                         ErrorCode::Conflict,
                         "a user with this e-mail address exists: add them without a password or display \
@@ -492,23 +487,16 @@ async fn add_member(
                         json!({"field": if hash.is_some() { "password" } else { "display_name" }}),
                     ));
                 }
-                if let Some(hash) = &hash {
-                    state
-                        .store
-                        .set_user_credentials(
-                            existing.id,
-                            hash,
-                            (!display_name.is_empty()).then_some(display_name),
-                            &caller.principal.actor(),
-                            &client.ip,
-                        )
-                        .await?;
-                } else {
-                    return Err(ApiError::bad_request(
-                        "a display name is changed together with a password only",
-                        json!({"field": "display_name"}),
-                    ));
-                }
+                state
+                    .store
+                    .set_user_credentials(
+                        existing.id,
+                        hash.as_deref(),
+                        name,
+                        &caller.principal.actor(),
+                        &client.ip,
+                    )
+                    .await?;
             }
             existing.id
         }
@@ -949,15 +937,7 @@ async fn provisioned_user(
     let user = match store.login_candidate(&email).await? {
         // Linked by e-mail address only when the user is this tenant's alone (a member here and
         // nowhere else): another tenant's user is never reached through this tenant's provider.
-        Some(existing)
-            if !existing.memberships.is_empty()
-                && existing
-                    .memberships
-                    .iter()
-                    .all(|(tenant, _)| *tenant == pending.tenant) =>
-        {
-            existing.id
-        }
+        Some(existing) if existing.belongs_only_to(&pending.tenant) => existing.id,
         Some(_) => {
             return Ok(Err(
                 "an account with this e-mail address exists outside this tenant and is not linked to \

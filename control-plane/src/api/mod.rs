@@ -200,8 +200,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<mime_type::Essence>().ok())
-            .is_some_and(|essence| essence.is_json());
+            .is_some_and(is_json_content_type);
         if !is_json {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
@@ -267,23 +266,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
-/// Content-type matching without a MIME crate: `application/json`, `application/<x>+json`.
-mod mime_type {
-    pub struct Essence(String);
-
-    impl std::str::FromStr for Essence {
-        type Err = ();
-
-        fn from_str(value: &str) -> Result<Self, ()> {
-            Ok(Essence(
-                value.split(';').next().unwrap_or("").trim().to_ascii_lowercase(),
-            ))
-        }
-    }
-
-    impl Essence {
-        pub fn is_json(&self) -> bool {
-            self.0 == "application/json" || (self.0.starts_with("application/") && self.0.ends_with("+json"))
-        }
-    }
+/// Whether a `Content-Type` names JSON: `application/json` or `application/<x>+json`, any parameters.
+fn is_json_content_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

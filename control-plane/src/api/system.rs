@@ -90,8 +90,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let _ = writeln!(
         body,
         "# HELP cwic_ingest_rejects_total Agent messages not stored, by tenant and kind (invalid: \
-         malformed or spoofed; refused: refused by the database; dead_letter: set aside in the \
-         dead-letter store).\n# TYPE cwic_ingest_rejects_total counter"
+         malformed or spoofed, terminated; dead_letter: set aside in the dead-letter store, e.g. \
+         refused by the database on every delivery).\n# TYPE cwic_ingest_rejects_total counter"
     );
     for ((tenant, kind), count) in stats.rejects() {
         let _ = writeln!(

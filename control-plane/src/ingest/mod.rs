@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
-use chrono::{TimeZone, Utc};
 use cwic_proto::Message as _;
 use cwic_proto::agent::v1::{LineageBatch, MetricBatch};
 use cwic_shared::subjects::{
@@ -84,7 +83,7 @@ pub struct IngestStats {
     pub metrics_lag: AtomicU64,
     /// The same for lineage messages.
     pub lineage_lag: AtomicU64,
-    /// Messages rejected, by tenant and reason kind (`invalid`, `dead_letter`).
+    /// Messages not stored, by tenant and kind (`invalid`, `dead_letter`).
     pub rejected_by_tenant: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
 }
 
@@ -154,6 +153,26 @@ fn refused_by_database(error: &StoreError) -> bool {
             .code()
             .is_some_and(|code| code.starts_with("22") || code.starts_with("23") || code.starts_with("54")),
         _ => false,
+    }
+}
+
+/// What becomes of a message whose storing failed with `error` on its `deliveries`-th delivery: a
+/// batch our own checks refuse is set aside at once; one the database refuses is retried, then (on
+/// the last delivery before the limit) set aside with the database's reason; an unreachable store
+/// pauses the consumer.
+fn after_failure(error: &StoreError, deliveries: i64) -> Disposition {
+    if let StoreError::InvalidBatch(reason) = error {
+        // Our own validation: it refuses the same way on every delivery.
+        return Disposition::DeadLetter(format!("refused: {reason}"));
+    }
+    if !refused_by_database(error) {
+        Disposition::Unavailable
+    } else if deliveries >= MAX_DELIVERIES {
+        Disposition::DeadLetter(format!(
+            "refused by the database on each of {deliveries} deliveries: {error}"
+        ))
+    } else {
+        Disposition::Retry
     }
 }
 
@@ -387,7 +406,8 @@ impl IngestService {
         let mut dispositions: Vec<Option<Disposition>> = vec![None; messages.len()];
         let mut metric_batches: Vec<PendingBatch> = Vec::new();
         for (index, message) in messages.iter().enumerate() {
-            let deliveries = message.info().map_or(1, |info| info.delivered);
+            let info = message.info().ok();
+            let deliveries = info.as_ref().map_or(1, |info| info.delivered);
             if deliveries > MAX_DELIVERIES {
                 dispositions[index] = Some(Disposition::DeadLetter(format!(
                     "delivered {deliveries} times without being stored (the control plane may have stopped \
@@ -412,7 +432,7 @@ impl IngestService {
                 AgentSubjectKind::Metrics => match MetricBatch::decode(message.payload.as_ref()) {
                     Ok(batch) => match check_sender(&batch.tenant_id, &batch.agent_id, &subject) {
                         Ok(()) => {
-                            let sequence = message.info().ok().map(|info| info.stream_sequence);
+                            let sequence = info.as_ref().map(|info| info.stream_sequence);
                             metric_batches.push(PendingBatch {
                                 index,
                                 subject,
@@ -430,7 +450,7 @@ impl IngestService {
                     }
                 },
                 AgentSubjectKind::Lineage => {
-                    dispositions[index] = Some(self.store_lineage(message, &subject).await)
+                    dispositions[index] = Some(self.store_lineage(message, &subject, deliveries).await)
                 }
                 other => {
                     dispositions[index] = Some(Disposition::Reject(format!(
@@ -517,7 +537,12 @@ impl IngestService {
     /// Records the lineage of every statement in a batch. Recording is idempotent (the same SQL gives
     /// the same graph), so a redelivered batch changes nothing; a statement that cannot be read is
     /// counted and skipped, the rest are recorded.
-    async fn store_lineage(&self, message: &jetstream::Message, subject: &AgentSubject) -> Disposition {
+    async fn store_lineage(
+        &self,
+        message: &jetstream::Message,
+        subject: &AgentSubject,
+        deliveries: i64,
+    ) -> Disposition {
         let batch = match LineageBatch::decode(message.payload.as_ref()) {
             Ok(batch) => batch,
             Err(error) => return Disposition::Reject(format!("payload is not a LineageBatch: {error}")),
@@ -525,11 +550,9 @@ impl IngestService {
         if let Err(reason) = check_sender(&batch.tenant_id, &batch.agent_id, subject) {
             return Disposition::Reject(reason);
         }
-        let Some(event_time) = Utc.timestamp_millis_opt(batch.collected_at_unix_ms).single() else {
-            return Disposition::Reject(format!(
-                "collected_at_unix_ms {} is out of range",
-                batch.collected_at_unix_ms
-            ));
+        let event_time = match crate::store::agent_time(batch.collected_at_unix_ms) {
+            Ok(time) => time,
+            Err(error) => return Disposition::Reject(error.to_string()),
         };
         let mut jobs = Vec::with_capacity(batch.statements.len());
         let mut refused = None;
@@ -570,12 +593,8 @@ impl IngestService {
         for job in &jobs {
             if let Err(error) = self.store.record_lineage(&subject.tenant, job).await {
                 self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
-                error!(%error, batch_id = %batch.batch_id, "storing lineage failed, it will be redelivered");
-                return if refused_by_database(&error) {
-                    Disposition::Retry
-                } else {
-                    Disposition::Unavailable
-                };
+                error!(%error, batch_id = %batch.batch_id, deliveries, "storing lineage failed");
+                return after_failure(&error, deliveries);
             }
         }
         self.stats.lineage_batches_stored.fetch_add(1, Ordering::Relaxed);
@@ -623,7 +642,9 @@ impl IngestService {
                     (*index, disposition)
                 })
                 .collect(),
-            Err(error) if batches.len() > 1 => {
+            // Only a refusal can be one batch's fault; an unreachable database fails every batch
+            // alike (and each alone would wait out the pool's timeout).
+            Err(error) if batches.len() > 1 && refused_by_database(&error) => {
                 // One batch may be what the database refused: store each alone, so that one fails
                 // by itself and the others (of any tenant) are stored now, not after its retries.
                 warn!(%error, batches = batches.len(), "storing a group failed, storing its batches one by one");
@@ -636,23 +657,14 @@ impl IngestService {
             }
             Err(error) => {
                 self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
-                let Some(pending) = batches.first() else {
-                    return Vec::new();
-                };
-                error!(%error, batch_id = %pending.batch.batch_id, tenant = %pending.subject.tenant,
-                       deliveries = pending.deliveries, "storing a batch failed");
-                let disposition = if !refused_by_database(&error) {
-                    Disposition::Unavailable
-                } else if pending.deliveries >= MAX_DELIVERIES {
-                    self.stats.count_reject(pending.subject.tenant.as_str(), "refused");
-                    Disposition::DeadLetter(format!(
-                        "refused by the database on each of {} deliveries: {error}",
-                        pending.deliveries
-                    ))
-                } else {
-                    Disposition::Retry
-                };
-                vec![(pending.index, disposition)]
+                batches
+                    .iter()
+                    .map(|pending| {
+                        error!(%error, batch_id = %pending.batch.batch_id, tenant = %pending.subject.tenant,
+                               deliveries = pending.deliveries, "storing a batch failed");
+                        (pending.index, after_failure(&error, pending.deliveries))
+                    })
+                    .collect()
             }
         }
     }

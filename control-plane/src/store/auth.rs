@@ -20,6 +20,14 @@ pub struct LoginCandidate {
     pub memberships: Vec<(TenantId, Role)>,
 }
 
+impl LoginCandidate {
+    /// Whether the user is a member of `tenant` and of no other: only then may that tenant change
+    /// the user's credentials or link them to its identity provider by e-mail address.
+    pub fn belongs_only_to(&self, tenant: &TenantId) -> bool {
+        !self.memberships.is_empty() && self.memberships.iter().all(|(member_of, _)| member_of == tenant)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: Uuid,
@@ -157,20 +165,20 @@ impl Store {
         Ok(id)
     }
 
-    /// Sets a user's password (and display name, when given) and records the change in the audit
+    /// Sets a user's password and/or display name (those given) and records the change in the audit
     /// log of every tenant the user belongs to, in one transaction: whichever tenant a user is
     /// reached from, each of their tenants sees that their credentials changed.
     pub async fn set_user_credentials(
         &self,
         user: Uuid,
-        password_hash: &str,
+        password_hash: Option<&str>,
         display_name: Option<&str>,
         actor: &str,
         source_ip: &str,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let email: String = sqlx::query_scalar(
-            "UPDATE users SET password_hash = $2, display_name = COALESCE($3, display_name)
+            "UPDATE users SET password_hash = COALESCE($2, password_hash), display_name = COALESCE($3, display_name)
              WHERE id = $1 RETURNING email",
         )
         .bind(user)
@@ -187,7 +195,9 @@ impl Store {
         .bind(actor)
         .bind(format!("user:{email}"))
         .bind(source_ip)
-        .bind(serde_json::json!({"password": true, "display_name": display_name.is_some()}))
+        .bind(
+            serde_json::json!({"password": password_hash.is_some(), "display_name": display_name.is_some()}),
+        )
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -288,7 +298,7 @@ impl Store {
                     .login_candidate(email)
                     .await?
                     .ok_or_else(|| StoreError::Corrupt(format!("user {email} vanished")))?;
-                self.set_user_credentials(existing.id, password_hash, None, "operator:cli", "")
+                self.set_user_credentials(existing.id, Some(password_hash), None, "operator:cli", "")
                     .await?;
                 existing.id
             }

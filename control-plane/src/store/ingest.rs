@@ -68,7 +68,8 @@ fn asset_kind_name(kind: i32) -> &'static str {
 const EARLIEST_MS: i64 = 0;
 const LATEST_MS: i64 = 7_258_118_400_000;
 
-fn timestamp(unix_ms: i64) -> StoreResult<DateTime<Utc>> {
+/// A time an agent reported, if it is one an agent may report.
+pub fn agent_time(unix_ms: i64) -> StoreResult<DateTime<Utc>> {
     if !(EARLIEST_MS..LATEST_MS).contains(&unix_ms) {
         return Err(StoreError::InvalidBatch(format!(
             "collected_at_unix_ms {unix_ms} is outside 1970-01-01 to 2200-01-01"
@@ -112,7 +113,7 @@ fn check_texts(batch: &MetricBatch) -> StoreResult<()> {
         text(field, value, MAX_NAME_BYTES)?;
     }
     if batch.finished_at_unix_ms != 0 {
-        timestamp(batch.finished_at_unix_ms)
+        agent_time(batch.finished_at_unix_ms)
             .map_err(|_| StoreError::InvalidBatch("finished_at_unix_ms is out of range".to_owned()))?;
     }
     for asset in &batch.assets {
@@ -496,7 +497,7 @@ impl Store {
         let mut checked = Vec::with_capacity(group.len());
         for (index, incoming) in group.iter().enumerate() {
             let validated = validate(incoming.batch)
-                .and_then(|batch_id| Ok((batch_id, timestamp(incoming.batch.collected_at_unix_ms)?)));
+                .and_then(|batch_id| Ok((batch_id, agent_time(incoming.batch.collected_at_unix_ms)?)));
             match validated {
                 Ok((batch_id, collected_at)) => {
                     let points = incoming

@@ -26,7 +26,7 @@ pub use auth::{
     SsoConnectionInfo,
 };
 pub use dead_letters::{DeadLetter, DeadLetterRecord};
-pub use ingest::{IncomingBatch, IngestOutcome};
+pub use ingest::{IncomingBatch, IngestOutcome, agent_time};
 
 /// The control plane's migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
