@@ -103,6 +103,18 @@ mod tests {
         );
     }
 
+    /// The console's committed copy (the source of its generated types) is this document.
+    #[test]
+    fn the_consoles_copy_of_the_document_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/openapi.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == document_json(),
+            "console/openapi.json is stale: the REST API's OpenAPI document changed. Run \
+             scripts/build-console to regenerate it and console/src/api/schema.d.ts, then commit both"
+        );
+    }
+
     /// The check fails on what it is there to catch: a free-form `serde_json::Value` body, a
     /// body-less 200 and a 204 with a body.
     #[test]
