@@ -8,10 +8,12 @@
 //! credentials).
 //! `app` wires them into one runnable [`app::Application`].
 
+pub mod agents;
 pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod error;
 pub mod grpc;
 pub mod ingest;
 pub mod intelligence;

@@ -7,13 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use cwic_control_plane::agents;
 use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
+use cwic_control_plane::grpc::GrpcTlsFiles;
 use cwic_control_plane::grpc::broker::BrokerAuth;
-use cwic_control_plane::grpc::{self, GrpcTlsFiles};
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
@@ -147,6 +148,11 @@ enum Command {
         #[arg(long, default_value = "ansi")]
         dialect: String,
     },
+    /// Print the REST API's OpenAPI document (openapi.json), offline
+    ///
+    /// The same document the server serves at /api/v1/openapi.json; the console's TypeScript types
+    /// are generated from it (`scripts/build-console`).
+    Openapi,
     /// Find anomalies in a `timestamp,value` CSV series, offline
     ///
     /// Judges the series the way the control plane judges metric history: causal (each verdict uses
@@ -307,6 +313,10 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Lineage { dialect } => lineage(&dialect),
+            Command::Openapi => {
+                print!("{}", api::openapi::document_json());
+                Ok(())
+            }
             Command::Serve {
                 database_url,
                 nats_url,
@@ -397,19 +407,16 @@ async fn create_enrollment_token(
     agent: Option<&cwic_shared::AgentId>,
     expires_in: &str,
 ) -> anyhow::Result<()> {
-    let lifetime =
-        api::agents::parse_lifetime(expires_in).map_err(|error| anyhow::anyhow!("--expires-in: {error}"))?;
+    agents::service::parse_lifetime(expires_in).map_err(|error| anyhow::anyhow!("--expires-in: {error}"))?;
     let store = Store::connect(database_url)
         .await
         .context("cannot open the control plane's database")?;
     store.migrate().await?;
-    let (token, hash) = grpc::new_secret(grpc::ENROLLMENT_TOKEN_PREFIX);
-    let expires_at = chrono::Utc::now() + chrono::Duration::from_std(lifetime)?;
-    store
-        .create_enrollment_token(tenant, &hash, agent, expires_at)
-        .await?;
+    let created = agents::service::create_enrollment_token(&store, tenant, agent, Some(expires_in))
+        .await
+        .map_err(|error| anyhow::anyhow!("{}", error.message))?;
     store.close().await;
-    println!("{token}");
+    println!("{}", created.token);
     Ok(())
 }
 

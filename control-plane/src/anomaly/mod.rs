@@ -213,7 +213,7 @@ impl Default for DetectorConfig {
 }
 
 /// The detector's judgement of one point.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Verdict {
     /// Expected band for this point (what a UI draws); `None` before the first forecast.
     pub expected_low: Option<f64>,

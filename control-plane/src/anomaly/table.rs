@@ -108,7 +108,7 @@ pub fn table_features<'a>(
 }
 
 /// How far one feature of a judged row was from its usual value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Contribution {
     pub feature: String,
     pub value: f64,

@@ -1,13 +1,11 @@
 //! `/api/v1/assets`: tables, views and files the agents observed, and their metric history.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -15,9 +13,7 @@ use uuid::Uuid;
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC};
-use crate::intelligence::scan;
-use crate::store::intelligence::SeriesKey;
+use crate::intelligence::service::{self, JudgedSeries};
 use crate::store::{AssetDetail, AssetSummary, CheckSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;
@@ -38,20 +34,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// with the statuses of its recent runs. Failing samples stay on the agents and are not here.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/checks", tag = "assets", security(("bearer" = ["viewer"])),
     params(("id" = Uuid, Path, description = "Asset id")),
-    responses((status = 200, body = serde_json::Value, description = "`{\"items\": [CheckSummary]}`"),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CheckList), (status = 404, body = ErrorBody)))]
 async fn asset_checks(
     State(state): State<AppState>,
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<CheckList>> {
     let id = parse_id(&id)?;
-    let checks: Vec<CheckSummary> = state
+    let items: Vec<CheckSummary> = state
         .store
         .asset_checks(&caller.tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
-    Ok(Json(json!({ "items": checks })))
+    Ok(Json(CheckList { items }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -140,14 +135,13 @@ struct MetricParams {
 /// The asset's metric history, oldest first.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/metrics", tag = "assets", security(("bearer" = ["viewer"])),
     params(("id" = Uuid, Path, description = "Asset id"), MetricParams),
-    responses((status = 200, body = serde_json::Value, description = "`{\"items\": [MetricPoint]}`"),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MetricPointList), (status = 404, body = ErrorBody)))]
 async fn asset_metrics(
     State(state): State<AppState>,
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<MetricParams>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<MetricPointList>> {
     let id = parse_id(&id)?;
     let query = MetricQuery {
         metric: params.metric,
@@ -156,16 +150,13 @@ async fn asset_metrics(
         until: params.until,
         limit: bounded("limit", params.limit, DEFAULT_METRIC_LIMIT, MAX_METRIC_LIMIT)?,
     };
-    let points: Vec<MetricPoint> = state
+    let items: Vec<MetricPoint> = state
         .store
         .asset_metrics(&caller.tenant, id, &query)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
-    Ok(Json(json!({ "items": points })))
+    Ok(Json(MetricPointList { items }))
 }
-
-/// Points of history judged by the anomaly detector, at most.
-const MAX_JUDGED_POINTS: i64 = 10_000;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -187,89 +178,27 @@ struct AnomalyParams {
 /// detector expected at that time.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/anomalies", tag = "assets", security(("bearer" = ["viewer"])),
     params(("id" = Uuid, Path, description = "Asset id"), AnomalyParams),
-    responses((status = 200, body = serde_json::Value, description = "Points with verdicts and anomaly times"),
-              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JudgedSeries), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn asset_anomalies(
     State(state): State<AppState>,
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<AnomalyParams>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<JudgedSeries>> {
     let id = parse_id(&id)?;
-    if params.metric == TABLE_VECTOR_METRIC {
-        if params.column.is_some() {
-            return Err(ApiError::bad_request(
-                format!("metric `{TABLE_VECTOR_METRIC}` is measured per table: leave out `column`"),
-                json!({"field": "column"}),
-            ));
-        }
-        if state.store.asset_identity(&caller.tenant, id).await?.is_none() {
-            return Err(ApiError::not_found("asset"));
-        }
-        let mut anomalies = Vec::new();
-        let points: Vec<serde_json::Value> = scan::judged_table(&state.store, caller.tenant.as_str(), id)
-            .await?
-            .into_iter()
-            .map(|(observed_at, verdict)| {
-                if verdict.verdict.anomaly {
-                    anomalies.push(observed_at);
-                }
-                json!({"observed_at": observed_at, "value": verdict.value, "verdict": verdict.verdict,
-                       "contributions": verdict.contributions})
-            })
-            .collect();
-        return Ok(Json(
-            json!({"metric": TABLE_VECTOR_METRIC, "column": "", "points": points, "anomalies": anomalies}),
-        ));
-    }
-    let Some(kind) = cwic_shared::MetricKind::parse(&params.metric) else {
-        return Err(ApiError::bad_request(
-            format!("unknown metric `{}`", params.metric),
-            json!({"field": "metric"}),
-        ));
-    };
-    let column = params.column.unwrap_or_default();
-    if kind.is_column_level() == column.is_empty() {
-        let message = if column.is_empty() {
-            format!("metric `{}` is measured per column: give `column`", params.metric)
-        } else {
-            format!(
-                "metric `{}` is measured per table: leave out `column`",
-                params.metric
-            )
-        };
-        return Err(ApiError::bad_request(message, json!({"field": "column"})));
-    }
-    let series = state
-        .store
-        .metric_series(&caller.tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
-        .await?
-        .ok_or_else(|| ApiError::not_found("asset"))?;
-    // Users' verdicts on earlier anomalies shape the band, as in the stored detection passes.
-    let key = SeriesKey {
-        tenant_id: caller.tenant.as_str().to_owned(),
-        asset_id: id,
-        metric: kind.as_str().to_owned(),
-        column_name: column.clone(),
-    };
-    let feedback: HashMap<DateTime<Utc>, Judgement> = state
-        .store
-        .series_feedback(&key)
-        .await?
-        .into_iter()
-        .filter_map(|(at, verdict)| scan::judgement(&verdict).map(|judgement| (at, judgement)))
-        .collect();
-    let mut anomalies = Vec::new();
-    let points: Vec<serde_json::Value> = scan::judge(kind.as_str(), &series, &feedback)
-        .into_iter()
-        .map(|point| {
-            if point.verdict.anomaly {
-                anomalies.push(point.observed_at);
-            }
-            json!({"observed_at": point.observed_at, "value": point.value, "verdict": point.verdict})
-        })
-        .collect();
     Ok(Json(
-        json!({"metric": kind.as_str(), "column": column, "points": points, "anomalies": anomalies}),
+        service::judged_series(&state.store, &caller.tenant, id, &params.metric, params.column).await?,
     ))
+}
+
+/// The checks of an asset.
+#[derive(Serialize, ToSchema)]
+struct CheckList {
+    items: Vec<CheckSummary>,
+}
+
+/// Metric points, oldest first.
+#[derive(Serialize, ToSchema)]
+struct MetricPointList {
+    items: Vec<MetricPoint>,
 }

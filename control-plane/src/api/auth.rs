@@ -387,9 +387,9 @@ async fn me(Read(caller): Read) -> Json<Me> {
 
 /// Members of the tenant and their roles.
 #[utoipa::path(get, path = "/api/v1/members", tag = "access", security(("bearer" = ["viewer"])),
-    responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorBody)))]
-async fn list_members(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<Vec<Member>>> {
-    Ok(Json(state.store.members(&caller.tenant).await?))
+    responses((status = 200, body = MemberList), (status = 401, body = ErrorBody)))]
+async fn list_members(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<MemberList>> {
+    Ok(Json(MemberList(state.store.members(&caller.tenant).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -574,12 +574,9 @@ async fn remove_member(
 
 /// The tenant's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "access", security(("bearer" = ["admin"])),
-    responses((status = 200, body = Vec<ApiTokenInfo>), (status = 403, body = ErrorBody)))]
-async fn list_tokens(
-    State(state): State<AppState>,
-    Manage(caller): Manage,
-) -> ApiResult<Json<Vec<ApiTokenInfo>>> {
-    Ok(Json(state.store.api_tokens(&caller.tenant).await?))
+    responses((status = 200, body = ApiTokenList), (status = 403, body = ErrorBody)))]
+async fn list_tokens(State(state): State<AppState>, Manage(caller): Manage) -> ApiResult<Json<ApiTokenList>> {
+    Ok(Json(ApiTokenList(state.store.api_tokens(&caller.tenant).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -679,12 +676,12 @@ pub struct AuditParams {
 /// The tenant's audit log, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "access", security(("bearer" = ["admin"])),
     params(AuditParams),
-    responses((status = 200, body = Vec<AuditRecord>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = AuditRecordList), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn audit_log(
     State(state): State<AppState>,
     Manage(caller): Manage,
     ApiQuery(params): ApiQuery<AuditParams>,
-) -> ApiResult<Json<Vec<AuditRecord>>> {
+) -> ApiResult<Json<AuditRecordList>> {
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -699,7 +696,9 @@ async fn audit_log(
         before_id: params.before,
         limit,
     };
-    Ok(Json(state.store.audit(&caller.tenant, &query).await?))
+    Ok(Json(AuditRecordList(
+        state.store.audit(&caller.tenant, &query).await?,
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -990,12 +989,14 @@ pub struct NewSsoConnection {
 
 /// The tenant's single sign-on connections (never their client secrets).
 #[utoipa::path(get, path = "/api/v1/sso/connections", tag = "access", security(("bearer" = ["admin"])),
-    responses((status = 200, body = Vec<SsoConnectionInfo>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = SsoConnectionList), (status = 403, body = ErrorBody)))]
 async fn list_sso(
     State(state): State<AppState>,
     Manage(caller): Manage,
-) -> ApiResult<Json<Vec<SsoConnectionInfo>>> {
-    Ok(Json(state.store.sso_connections(&caller.tenant).await?))
+) -> ApiResult<Json<SsoConnectionList>> {
+    Ok(Json(SsoConnectionList(
+        state.store.sso_connections(&caller.tenant).await?,
+    )))
 }
 
 /// Connects an OpenID Connect identity provider; its users sign in at
@@ -1059,3 +1060,22 @@ async fn delete_sso(
         Err(ApiError::not_found("single sign-on connection"))
     }
 }
+/// The tenant's members (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+struct MemberList(Vec<Member>);
+
+/// The tenant's API tokens (never their secrets) (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+struct ApiTokenList(Vec<ApiTokenInfo>);
+
+/// Audit records, newest first (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+struct AuditRecordList(Vec<AuditRecord>);
+
+/// The tenant's single sign-on connections (a JSON array).
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+struct SsoConnectionList(Vec<SsoConnectionInfo>);

@@ -1,113 +1,14 @@
-//! The one error body of the REST API: `{"code": ..., "message": ..., "details": ...}`.
+//! The one error body of the REST API: `{"code": ..., "message": ..., "details": ...}`, built from
+//! the services' [`ServiceError`](crate::error::ServiceError) (whose code also maps to gRPC).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tracing::error;
 
-use crate::store::StoreError;
-
-/// Machine-readable error codes. Each maps to one HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    BadRequest,
-    TenantRequired,
-    Unauthenticated,
-    Forbidden,
-    NotFound,
-    Conflict,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    UnsupportedMediaType,
-    RateLimited,
-    Unavailable,
-    Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::TenantRequired => "tenant_required",
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::PayloadTooLarge => "payload_too_large",
-            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::Unavailable => "unavailable",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::BadRequest | ErrorCode::TenantRequired => StatusCode::BAD_REQUEST,
-            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Conflict => StatusCode::CONFLICT,
-            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct ApiError {
-    pub code: ErrorCode,
-    pub message: String,
-    pub details: Value,
-    /// Seconds for the `Retry-After` header of a 429.
-    pub retry_after: Option<u64>,
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;
+pub use crate::error::{ErrorCode, ServiceError as ApiError, ServiceResult as ApiResult};
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            details: Value::Null,
-            retry_after: None,
-        }
-    }
-
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
-        self
-    }
-
-    pub fn rate_limited(message: impl Into<String>, retry_after_seconds: u64) -> Self {
-        Self {
-            code: ErrorCode::RateLimited,
-            message: message.into(),
-            details: json!({"retry_after_seconds": retry_after_seconds}),
-            retry_after: Some(retry_after_seconds),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>, details: Value) -> Self {
-        Self {
-            code: ErrorCode::BadRequest,
-            message: message.into(),
-            details,
-            retry_after: None,
-        }
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(ErrorCode::NotFound, format!("{what} not found"))
-    }
-
     /// The error for a status some other layer chose (axum's rejections), with its text.
     pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
         let code = match status.as_u16() {
@@ -150,32 +51,6 @@ pub struct ErrorBody {
     pub message: String,
     /// What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say.
     pub details: Value,
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        // What the database refused because of the value sent (a data exception, a duplicate)
-        // is the caller's to fix; anything else is unexpected: the full cause goes to the log,
-        // the client gets an opaque message.
-        if let StoreError::InvalidBatch(reason) = &error {
-            return Self::bad_request(reason.clone(), Value::Null);
-        }
-        if let StoreError::Database(sqlx::Error::Database(database)) = &error
-            && let Some(code) = database.code()
-        {
-            if code.starts_with("22") {
-                return Self::bad_request(
-                    format!("a value was refused: {}", database.message()),
-                    json!({"sqlstate": code}),
-                );
-            }
-            if code == "23505" {
-                return Self::new(ErrorCode::Conflict, "it exists already");
-            }
-        }
-        error!(%error, "request failed in the store");
-        Self::new(ErrorCode::Internal, "internal error")
-    }
 }
 
 impl IntoResponse for ApiError {

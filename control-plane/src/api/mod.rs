@@ -10,6 +10,7 @@ mod auth;
 pub mod error;
 mod intelligence;
 mod lineage;
+pub mod openapi;
 mod system;
 pub mod text;
 

@@ -23,8 +23,9 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 use tracing::{error, info, warn};
 
-use crate::store::Store;
+use crate::error::{ErrorCode, ServiceError};
 use crate::store::agents::{EnrollRefusal, Enrolled};
+use crate::store::{Store, StoreError};
 use broker::AgentSigner;
 
 /// Prefix of enrollment tokens, so a leaked one is recognisable (e.g. by secret scanners).
@@ -90,14 +91,33 @@ impl AgentGrpcService {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .ok_or_else(|| {
-                Status::unauthenticated("expected `authorization: Bearer <agent token>` metadata")
+                refuse(
+                    ErrorCode::Unauthenticated,
+                    "expected `authorization: Bearer <agent token>` metadata",
+                )
             })?;
         self.store
             .agent_by_credential(&hash_secret(token))
             .await
-            .map_err(internal)?
-            .ok_or_else(|| Status::unauthenticated("unknown agent token: enroll the agent again"))
+            .map_err(store_status)?
+            .ok_or_else(|| {
+                refuse(
+                    ErrorCode::Unauthenticated,
+                    "unknown agent token: enroll the agent again",
+                )
+            })
     }
+}
+
+/// The gRPC status of a refusal: the code's mapping is the REST API's (`crate::error`).
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Status {
+    ServiceError::new(code, message).into()
+}
+
+/// A store failure as the REST API would answer it: the caller's fault is its 4xx code, anything
+/// else `internal` with the cause in the log.
+fn store_status(error: StoreError) -> Status {
+    ServiceError::from(error).into()
 }
 
 fn internal(error: impl std::fmt::Display) -> Status {
@@ -115,7 +135,7 @@ fn optional<T>(
     }
     parse(text)
         .map(Some)
-        .map_err(|error| Status::invalid_argument(format!("{field}: {error}")))
+        .map_err(|error| ServiceError::bad_field(field, format!("{field}: {error}")).into())
 }
 
 #[tonic::async_trait]
@@ -129,7 +149,8 @@ impl AgentService for AgentGrpcService {
             match nkeys::KeyPair::from_public_key(&request.nats_public_key) {
                 Ok(key) if key.key_pair_type() == nkeys::KeyPairType::User => {}
                 _ => {
-                    return Err(Status::invalid_argument(
+                    return Err(refuse(
+                        ErrorCode::BadRequest,
                         "nats_public_key: expected a NATS user public key (an nkey starting with U)",
                     ));
                 }
@@ -147,17 +168,17 @@ impl AgentService for AgentGrpcService {
                 credential_hash: &credential_hash,
             })
             .await
-            .map_err(internal)?;
+            .map_err(store_status)?;
         let enrolled = match outcome {
             Ok(enrolled) => enrolled,
             Err(refusal) => {
                 warn!(%refusal, "enrollment refused");
                 return Err(match refusal {
                     EnrollRefusal::Unknown | EnrollRefusal::Used | EnrollRefusal::Expired => {
-                        Status::unauthenticated(refusal.to_string())
+                        refuse(ErrorCode::Unauthenticated, refusal.to_string())
                     }
                     EnrollRefusal::OtherTenant { .. } | EnrollRefusal::OtherAgent { .. } => {
-                        Status::permission_denied(refusal.to_string())
+                        refuse(ErrorCode::Forbidden, refusal.to_string())
                     }
                 });
             }
@@ -190,7 +211,7 @@ impl AgentService for AgentGrpcService {
             .store
             .record_heartbeat(&agent.tenant, &agent.agent, &request.agent_version, &status)
             .await
-            .map_err(internal)?;
+            .map_err(store_status)?;
         Ok(Response::new(HeartbeatResponse {
             server_time_unix_ms: at.timestamp_millis(),
         }))
@@ -205,7 +226,7 @@ impl AgentService for AgentGrpcService {
             .store
             .agent_config(&agent.tenant, &agent.agent)
             .await
-            .map_err(internal)?;
+            .map_err(store_status)?;
         Ok(Response::new(GetConfigResponse {
             config_yaml,
             revision,

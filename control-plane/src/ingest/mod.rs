@@ -560,18 +560,20 @@ impl IngestService {
             // The dialect is not `Send`: parse everything before the first await.
             let (dialect, _) = lineage::dialect_for_name(&batch.dialect);
             for statement in &batch.statements {
-                match lineage::analyze_script_detailed(&statement.sql, dialect.as_ref()) {
-                    Ok(detailed) => jobs.push(JobLineage::from_sql(
-                        DatasetRef {
-                            namespace: batch.source_name.clone(),
-                            name: statement.job.clone(),
-                        },
-                        LineageOrigin::Sql,
-                        event_time,
-                        &batch.source_name,
-                        &statement.default_schema,
-                        &detailed,
-                    )),
+                let job = DatasetRef {
+                    namespace: batch.source_name.clone(),
+                    name: statement.job.clone(),
+                };
+                match JobLineage::from_sql_text(
+                    job,
+                    LineageOrigin::Sql,
+                    event_time,
+                    &batch.source_name,
+                    &statement.default_schema,
+                    dialect.as_ref(),
+                    &statement.sql,
+                ) {
+                    Ok((lineage, _)) => jobs.push(lineage),
                     Err(error) if error.is_over_limit() => {
                         refused = Some(format!("statement of job `{}`: {error}", statement.job));
                         break;
@@ -590,12 +592,10 @@ impl IngestService {
         if let Some(reason) = refused {
             return Disposition::DeadLetter(reason);
         }
-        for job in &jobs {
-            if let Err(error) = self.store.record_lineage(&subject.tenant, job).await {
-                self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
-                error!(%error, batch_id = %batch.batch_id, deliveries, "storing lineage failed");
-                return after_failure(&error, deliveries);
-            }
+        if let Err(error) = lineage::service::record_jobs(&self.store, &subject.tenant, &jobs).await {
+            self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
+            error!(%error, batch_id = %batch.batch_id, deliveries, "storing lineage failed");
+            return after_failure(&error, deliveries);
         }
         self.stats.lineage_batches_stored.fetch_add(1, Ordering::Relaxed);
         debug!(batch_id = %batch.batch_id, jobs = jobs.len(), "lineage stored");

@@ -41,15 +41,16 @@ const SEGMENT_BASELINE_DAYS: i64 = 7;
 /// Causes listed in the explanation besides the first.
 const EXPLAINED_ALTERNATIVES: usize = 2;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Cause {
+    #[schema(value_type = String)]
     pub kind: &'static str,
     pub score: f64,
     pub summary: String,
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CauseReport {
     pub anomaly: AnomalyEvent,
     pub causes: Vec<Cause>,

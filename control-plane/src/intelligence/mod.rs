@@ -10,3 +10,4 @@
 pub mod causes;
 pub mod forecast;
 pub mod scan;
+pub mod service;

@@ -208,7 +208,7 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
 }
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct PassOutcome {
     /// Metric series judged.
     pub series: usize,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::dialect_for_name;
 use super::job::{DatasetRef, JobLineage, LineageOrigin};
-use super::{analyze_script_detailed, dialect_for_name};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -138,16 +138,16 @@ pub fn read_manifest(
                 output.name,
                 sql.trim().trim_end_matches(';')
             );
-            match analyze_script_detailed(&script, dialect.as_ref()) {
-                Ok(detailed) => {
-                    let from_sql = JobLineage::from_sql(
-                        job,
-                        LineageOrigin::Dbt,
-                        event_time,
-                        &namespace,
-                        &node.schema.to_lowercase(),
-                        &detailed,
-                    );
+            match JobLineage::from_sql_text(
+                job,
+                LineageOrigin::Dbt,
+                event_time,
+                &namespace,
+                &node.schema.to_lowercase(),
+                dialect.as_ref(),
+                &script,
+            ) {
+                Ok((from_sql, _)) => {
                     lineage.columns = from_sql.columns;
                     for input in from_sql.inputs {
                         if !lineage.inputs.contains(&input) {

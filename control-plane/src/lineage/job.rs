@@ -9,7 +9,7 @@ use super::{DetailedLineage, EdgeKind};
 
 /// A dataset: `namespace` is where it lives (a source name, an OpenLineage namespace), `name` its
 /// `schema.table` (or a path).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DatasetRef {
     pub namespace: String,
     pub name: String,
@@ -121,7 +121,25 @@ pub fn column_from_sql(namespace: &str, default_schema: &str, qualified: &str) -
 }
 
 impl JobLineage {
-    /// The lineage of a SQL script run by `job`.
+    /// The lineage of the SQL text `sql` run by `job`, read in `dialect`, with a warning for each
+    /// statement left out: the one path from SQL to a [`JobLineage`] (the REST API, agent lineage
+    /// batches, dbt models and OpenLineage SQL facets all take it). An error when nothing could
+    /// be read or the text is over the analyzer's limits.
+    pub fn from_sql_text(
+        job: DatasetRef,
+        origin: LineageOrigin,
+        event_time: DateTime<Utc>,
+        namespace: &str,
+        default_schema: &str,
+        dialect: &dyn sqlparser::dialect::Dialect,
+        sql: &str,
+    ) -> super::LineageResult<(Self, Vec<String>)> {
+        let detailed = super::analyze_script_detailed(sql, dialect)?;
+        let lineage = Self::from_sql(job, origin, event_time, namespace, default_schema, &detailed);
+        Ok((lineage, detailed.warnings))
+    }
+
+    /// The lineage of an analysed SQL script run by `job`.
     pub fn from_sql(
         job: DatasetRef,
         origin: LineageOrigin,

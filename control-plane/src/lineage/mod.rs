@@ -13,7 +13,7 @@
 //!
 //! Must not: do I/O, touch the store or the network, log, or panic on any input (malformed SQL
 //! is an error or a skipped statement, never a crash). Storing the graph is the store's job
-//! (`store::lineage`).
+//! (`store::lineage`); [`service`] alone calls the store, for the API and ingest.
 
 mod analyzer;
 pub mod dbt;
@@ -25,6 +25,7 @@ pub mod limits;
 mod names;
 pub mod openlineage;
 mod script;
+pub mod service;
 mod source_text;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::job::{ColumnLink, ColumnRef, DatasetRef, JobLineage, LineageOrigin};
-use super::{EdgeKind, analyze_script_detailed, dialect_for_name};
+use super::{EdgeKind, dialect_for_name};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,15 +135,15 @@ impl RunEvent {
                 .first()
                 .or(self.inputs.first())
                 .map_or("", |dataset| dataset.namespace.as_str());
-            if let Ok(detailed) = analyze_script_detailed(query, dialect.as_ref()) {
-                let from_sql = JobLineage::from_sql(
-                    job,
-                    LineageOrigin::OpenLineage,
-                    self.event_time,
-                    namespace,
-                    "public",
-                    &detailed,
-                );
+            if let Ok((from_sql, _)) = JobLineage::from_sql_text(
+                job,
+                LineageOrigin::OpenLineage,
+                self.event_time,
+                namespace,
+                "public",
+                dialect.as_ref(),
+                query,
+            ) {
                 lineage.columns = from_sql.columns;
             }
         }

@@ -45,7 +45,7 @@ pub struct Enrolled {
     pub agent: AgentId,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Liveness {
     Online,
@@ -63,7 +63,7 @@ impl Liveness {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AgentSummary {
     pub id: String,
     pub version: String,

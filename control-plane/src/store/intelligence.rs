@@ -18,7 +18,7 @@ pub struct SeriesKey {
 }
 
 /// An anomaly event as stored, with the asset's name for display.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AnomalyEvent {
     pub id: Uuid,
     pub asset_id: Uuid,

@@ -27,7 +27,7 @@ pub enum Granularity {
 }
 
 /// What recording a job's lineage changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LineageChange {
     pub opened: u64,
     pub closed: u64,
@@ -35,7 +35,7 @@ pub struct LineageChange {
     pub stale: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LineageNode {
     pub id: Uuid,
     pub kind: String,
@@ -48,7 +48,7 @@ pub struct LineageNode {
     pub asset_id: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LineageEdge {
     pub source: Uuid,
     pub target: Uuid,
@@ -60,14 +60,14 @@ pub struct LineageEdge {
 }
 
 /// A node reached by a walk, with its distance from the start.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReachedNode {
     #[serde(flatten)]
     pub node: LineageNode,
     pub depth: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LineageWalk {
     pub root: LineageNode,
     pub as_of: DateTime<Utc>,

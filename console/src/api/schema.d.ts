@@ -1,0 +1,2935 @@
+// Generated from console/openapi.json (`cwic openapi`) by openapi-typescript: do not edit.
+// Refresh with scripts/build-console.
+
+export interface paths {
+    "/api/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's agents: online (heartbeat or batch within 90 s), stale (15 min) or offline, and
+         *     their versions.
+         */
+        get: operations["list_agents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a command to a connected agent and returns its answer (request/reply on the agent's
+         *     command subject). Every command is in the audit log.
+         */
+        post: operations["send_command"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Stores the agent's config document (YAML text) that `GetConfig` returns. */
+        put: operations["put_agent_config"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/enrollment-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates a one-time enrollment token; the token is in this response only. */
+        post: operations["create_enrollment_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_anomalies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_anomaly"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/{id}/causes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["anomaly_causes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/{id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["post_feedback"];
+        delete: operations["delete_feedback"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/anomalies/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs a detection pass over the tenant's series with new points now (the background task does
+         *     the same for every tenant periodically).
+         */
+        post: operations["scan_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tables, views and files the tenant's agents observed, with their latest row count. */
+        get: operations["list_assets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One asset with its columns and their latest NULL counts. */
+        get: operations["get_asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A metric series as the anomaly detector for its metric sees it (the seasonal detector; the
+         *     update rhythm for `freshness_lag`, whose band is `[0, expected interval + tolerance]`; the
+         *     one-sided rule for `distribution_drift`), or with `metric=table_vector` the table model's
+         *     verdict on each collection (value = isolation score, with the features that contributed
+         *     most): every point with the expected band it was judged against, and the points that open an
+         *     anomaly event. Causal: each verdict uses only the points before it, so the band is what the
+         *     detector expected at that time.
+         */
+        get: operations["asset_anomalies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/bounds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["put_bounds"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The checks agents run on the asset: each check's latest outcome (failing first, by severity)
+         *     with the statuses of its recent runs. Failing samples stay on the agents and are not here.
+         */
+        get: operations["asset_checks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["asset_forecast"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The asset's metric history, oldest first. */
+        get: operations["asset_metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's audit log, newest first. */
+        get: operations["audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signs in with e-mail and password; returns an access token and a refresh token. */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the session: its refresh tokens stop working (access tokens expire within 15 minutes). */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who the bearer token belongs to. */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trades a refresh token for a new access token and a new refresh token (the old one stops
+         *     working; presenting it again revokes the whole session).
+         */
+        post: operations["refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/{tenant}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Starts single sign-on: redirects the browser to the tenant's identity provider (authorization
+         *     code flow with PKCE).
+         */
+        get: operations["sso_start"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sso/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's redirect back: verifies the sign-in, provisions the user into the
+         *     connection's tenant on first login (with the connection's default role), starts a session and
+         *     returns the browser to the console.
+         */
+        get: operations["sso_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Agent messages of the tenant that could not be stored (malformed, refused by the database,
+         *     SQL past the analyzer's limits, or delivered too often without being settled), newest first,
+         *     each with its reason. They are kept, not redelivered.
+         */
+        get: operations["list_dead_letters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenLineage HTTP transport endpoint (`POST {url}/api/v1/lineage` with a RunEvent body). */
+        post: operations["record_openlineage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/dbt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Records the lineage of every model in a dbt `manifest.json` (the request body). */
+        post: operations["record_dbt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/downstream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Datasets (or, with `column`, columns) derived from the given one. */
+        get: operations["downstream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every dataset downstream of one, with the measured asset it is (if any) and the jobs that carry
+         *     the data there.
+         */
+        get: operations["impact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/path": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shortest lineage path between two datasets or two columns. */
+        get: operations["path"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Records the lineage of a SQL script (tables and columns it reads and writes). */
+        post: operations["record_sql"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lineage/upstream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Datasets (or, with `column`, columns) the given one is derived from. */
+        get: operations["upstream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Members of the tenant and their roles. */
+        get: operations["list_members"];
+        put?: never;
+        /**
+         * Adds a member: creates the user when the e-mail address is new, or invites the existing user
+         *     into this tenant. An existing user's password and profile are theirs: they are set here only by
+         *     an owner of the only tenant the user belongs to (this one), and every such change is audited in
+         *     each of the user's tenants. Changing an existing member's role follows the same rule as `PATCH`.
+         */
+        post: operations["add_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a member from the tenant; the API tokens they made stop working. */
+        delete: operations["remove_member"];
+        options?: never;
+        head?: never;
+        /** Changes a member's role. */
+        patch: operations["change_member"];
+        trace?: never;
+    };
+    "/api/v1/sso/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's single sign-on connections (never their client secrets). */
+        get: operations["list_sso"];
+        put?: never;
+        /**
+         * Connects an OpenID Connect identity provider; its users sign in at
+         *     `/api/v1/auth/sso/{tenant}/start` and are provisioned on first login.
+         */
+        post: operations["create_sso"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sso/connections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a single sign-on connection (its users keep their memberships). */
+        delete: operations["delete_sso"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's API tokens (never their secrets). */
+        get: operations["list_tokens"];
+        put?: never;
+        /** Creates an API token for automation, scoped to a role no higher than the caller's. */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes an API token at once. */
+        delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/warnings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every bounded series of the tenant whose forecast crosses its bound within the horizon. */
+        get: operations["warnings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description The revision an agent config document was stored as. */
+        AgentConfigRevision: {
+            agent_id: string;
+            /** Format: int64 */
+            revision: number;
+        };
+        /** @description The tenant's agents with their liveness. */
+        AgentList: {
+            items: components["schemas"]["AgentSummary"][];
+        };
+        AgentSummary: {
+            /** Format: date-time */
+            enrolled_at?: string | null;
+            id: string;
+            /** Format: date-time */
+            last_batch_at?: string | null;
+            /** Format: date-time */
+            last_heartbeat_at?: string | null;
+            /** @description What the agent said about itself in its last heartbeat (`running`, `stopped`, …). */
+            reported_status: string;
+            /** @description online, stale or offline, from the newer of the last heartbeat and the last batch. */
+            status: components["schemas"]["Liveness"];
+            version: string;
+        };
+        /** @description An anomaly event as stored, with the asset's name for display. */
+        AnomalyEvent: {
+            /** @description `schema.name` of the asset. */
+            asset: string;
+            /** Format: uuid */
+            asset_id: string;
+            /** @description Empty for table-level metrics. */
+            column: string;
+            /** @description What the point was judged against (rhythm, usual drift, contributing features), if any. */
+            details?: unknown;
+            /** Format: date-time */
+            detected_at: string;
+            /** Format: double */
+            expected_high?: number | null;
+            /** Format: double */
+            expected_low?: number | null;
+            /** @description `expected` or `false_positive` once a user judged it. */
+            feedback?: string | null;
+            /** Format: date-time */
+            feedback_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            metric: string;
+            /** Format: date-time */
+            observed_at: string;
+            /** Format: double */
+            score: number;
+            source_name: string;
+            /** Format: double */
+            value: number;
+        };
+        AnomalyEventList: {
+            items: components["schemas"]["AnomalyEvent"][];
+        };
+        ApiTokenInfo: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            name: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            role: components["schemas"]["Role"];
+        };
+        /** @description The tenant's API tokens (never their secrets) (a JSON array). */
+        ApiTokenList: components["schemas"]["ApiTokenInfo"][];
+        AssetDetail: components["schemas"]["AssetSummary"] & {
+            columns: components["schemas"]["ColumnDetail"][];
+        };
+        /** @description A series' forecast and the first bound it is expected to cross, if any. */
+        AssetForecast: {
+            bounds: components["schemas"]["BoundPair"];
+            breach?: components["schemas"]["BreachBody"] | null;
+            column: string;
+            forecast?: components["schemas"]["ForecastBody"] | null;
+            history_points: number;
+            metric: string;
+        };
+        AssetSummary: {
+            agent_id: string;
+            /** Format: int64 */
+            column_count: number;
+            /** Format: date-time */
+            first_seen_at: string;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            last_error?: string | null;
+            /** Format: date-time */
+            last_seen_at: string;
+            name: string;
+            /**
+             * Format: double
+             * @description Latest measured row count; `None` for assets that are described but not measured (views).
+             */
+            row_count?: number | null;
+            schema_name: string;
+            source_kind: string;
+            source_name: string;
+        };
+        AuditRecord: {
+            action: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            details: unknown;
+            /** Format: int64 */
+            id: number;
+            outcome: string;
+            source_ip: string;
+            target: string;
+        };
+        /** @description Audit records, newest first (a JSON array). */
+        AuditRecordList: components["schemas"]["AuditRecord"][];
+        /** @description The bounds a forecast was checked against. */
+        BoundPair: {
+            /** Format: double */
+            lower?: number | null;
+            /** Format: double */
+            upper?: number | null;
+        };
+        BoundsBody: {
+            column?: string | null;
+            /** Format: double */
+            lower?: number | null;
+            metric: string;
+            /** Format: double */
+            upper?: number | null;
+        };
+        /** @description The first forecast step past a bound. */
+        BreachBody: {
+            /** Format: date-time */
+            at?: string | null;
+            /** Format: double */
+            bound: number;
+            /** @description Whether the whole 95% interval is past the bound at that step, or only the expected value. */
+            certain: boolean;
+            /** Format: int64 */
+            in_secs: number;
+            /** @description `lower` or `upper`. */
+            side: string;
+            /** Format: double */
+            value: number;
+        };
+        Cause: {
+            details: unknown;
+            kind: string;
+            /** Format: double */
+            score: number;
+            summary: string;
+        };
+        CauseReport: {
+            anomaly: components["schemas"]["AnomalyEvent"];
+            causes: components["schemas"]["Cause"][];
+            explanation: string;
+        };
+        /** @description The checks of an asset. */
+        CheckList: {
+            items: components["schemas"]["CheckSummary"][];
+        };
+        /** @description One check's outcome in one collection. */
+        CheckRun: {
+            check_name: string;
+            columns: string[];
+            dimension: string;
+            /** Format: int64 */
+            failing_rows?: number | null;
+            message: string;
+            /** Format: date-time */
+            observed_at: string;
+            owner: string;
+            severity: string;
+            /** @description `pass`, `fail` or `error`. */
+            status: string;
+            tags: string[];
+            template: string;
+            /** Format: int64 */
+            total_rows?: number | null;
+            /** @description The measured value of a metric check, as text. */
+            value: string;
+        };
+        CheckStatusAt: {
+            /** Format: int64 */
+            failing_rows?: number | null;
+            /** Format: date-time */
+            observed_at: string;
+            status: string;
+        };
+        /** @description A check's latest outcome and its recent record. */
+        CheckSummary: components["schemas"]["CheckRun"] & {
+            /** @description Statuses of its latest runs, newest first (at most [`CHECK_HISTORY`]). */
+            history: components["schemas"]["CheckStatusAt"][];
+        };
+        ColumnDetail: {
+            data_type: string;
+            name: string;
+            /**
+             * Format: double
+             * @description Latest NULL count, if the asset is measured.
+             */
+            null_count?: number | null;
+            nullable: boolean;
+            /** Format: int32 */
+            ordinal: number;
+        };
+        /** @description The agent's answer to a command. */
+        CommandAnswer: {
+            fix?: components["schemas"]["FixOutcome"] | null;
+            message: string;
+            ok: boolean;
+        };
+        /** @description A command sent and the agent's answer. */
+        CommandReply: {
+            agent_id: string;
+            answer: components["schemas"]["CommandAnswer"];
+            command: string;
+        };
+        /** @description A command as a caller sends it (and as the agent receives it). */
+        CommandRequest: {
+            /**
+             * @description `fix`: apply it (one transaction, with a before-image); without it, a dry run that changes
+             *     nothing and tells how many rows would change.
+             */
+            apply?: boolean;
+            /** @description `fix`: the check's name, e.g. `trimmed(name)`. */
+            check?: string | null;
+            /**
+             * @description `run_now` (collect at once), `reload_config` (re-read the config file and restart with it) or
+             *     `fix` (preview, apply or undo the fix of a check in a source's check suite).
+             */
+            command: string;
+            /** @description `fix`: the dataset, when several have a check of that name. */
+            dataset?: string | null;
+            /** @description `fix`: the source, by its name in the agent's config. */
+            source?: string | null;
+            /** @description `fix`: undo the applied fix with this id. */
+            undo?: string | null;
+        };
+        /** @description How far one feature of a judged row was from its usual value. */
+        Contribution: {
+            feature: string;
+            /**
+             * Format: double
+             * @description Median over the training rows.
+             */
+            usual: number;
+            /** Format: double */
+            value: number;
+            /**
+             * Format: double
+             * @description Robust z-score against the training rows.
+             */
+            z: number;
+        };
+        /** @description A new one-time enrollment token; `token` is shown here only (the store keeps its hash). */
+        CreatedEnrollmentToken: {
+            /** @description The agent id the token is bound to; any when null. */
+            agent_id?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            tenant_id: string;
+            token: string;
+        };
+        CreatedToken: components["schemas"]["ApiTokenInfo"] & {
+            /** @description The secret, shown this once. Send it as `Authorization: Bearer <token>`. */
+            token: string;
+        };
+        /**
+         * @description A dataset: `namespace` is where it lives (a source name, an OpenLineage namespace), `name` its
+         *     `schema.table` (or a path).
+         */
+        DatasetRef: {
+            name: string;
+            namespace: string;
+        };
+        /** @description What recording a dbt manifest stored. */
+        DbtLineageRecorded: {
+            /** Format: int64 */
+            edges_closed: number;
+            /** Format: int64 */
+            edges_opened: number;
+            /** @description Models read. */
+            jobs: number;
+            project: string;
+            /** @description Models whose SQL could not be read (their table lineage is kept). */
+            warnings: string[];
+        };
+        /** @description Dead letters, newest first (a JSON array). */
+        DeadLetterList: components["schemas"]["DeadLetterRecord"][];
+        /** @description A dead letter as the API lists it (the payload's size, not its bytes). */
+        DeadLetterRecord: {
+            consumer: string;
+            /**
+             * Format: int32
+             * @description How often the broker had delivered the message when it was set aside.
+             */
+            deliveries: number;
+            /** Format: uuid */
+            id: string;
+            /** Format: int32 */
+            payload_bytes: number;
+            reason: string;
+            /** Format: date-time */
+            received_at: string;
+            /** Format: int64 */
+            stream_sequence?: number | null;
+            subject: string;
+        };
+        /** @description The error body as the OpenAPI document describes it. */
+        ErrorBody: {
+            /**
+             * @description Machine-readable: bad_request, tenant_required, unauthenticated, forbidden, not_found,
+             *     conflict, method_not_allowed, payload_too_large, unsupported_media_type, rate_limited,
+             *     unavailable, internal.
+             */
+            code: string;
+            /** @description What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say. */
+            details: unknown;
+            message: string;
+        };
+        FeedbackBody: {
+            /** @description `expected` or `false_positive`. */
+            verdict: string;
+        };
+        /** @description What a `fix` did or would do, as the agent tells it. */
+        FixOutcome: {
+            applied?: boolean | null;
+            check?: string | null;
+            dataset?: string | null;
+            /** @description What the fix does, in words. */
+            fix?: string | null;
+            /** @description The applied fix's id, for `undo`. */
+            id?: string | null;
+            /** Format: int64 */
+            rows_affected?: number | null;
+            /** Format: int64 */
+            rows_changed?: number | null;
+            /** Format: int64 */
+            rows_restored?: number | null;
+            /** @description The statement the fix runs. */
+            sql?: string | null;
+            /** @description `undo`: the fix undone and the rows it put back. */
+            undone?: string | null;
+        };
+        /** @description A forecast of a series: its spacing, season and trend, and the steps ahead with their band. */
+        ForecastBody: {
+            /** Format: int64 */
+            interval_secs: number;
+            points: components["schemas"]["ForecastPointBody"][];
+            /** Format: double */
+            residual_sigma: number;
+            /** Format: int64 */
+            seasonal_period_secs?: number | null;
+            /** Format: double */
+            trend_per_day: number;
+        };
+        /** @description One forecast step. */
+        ForecastPointBody: {
+            /** Format: date-time */
+            at?: string | null;
+            /** Format: double */
+            high: number;
+            /** Format: double */
+            low: number;
+            /** Format: double */
+            value: number;
+        };
+        Impact: {
+            /** Format: date-time */
+            as_of: string;
+            impacted: components["schemas"]["ImpactedDataset"][];
+            root: components["schemas"]["LineageNode"];
+        };
+        /** @description A dataset downstream of the impact's root. */
+        ImpactedDataset: {
+            /**
+             * Format: uuid
+             * @description The measured asset it is, if any.
+             */
+            asset_id?: string | null;
+            dataset: string;
+            /** Format: int32 */
+            depth: number;
+            namespace: string;
+            /** @description The jobs that carry the data there. */
+            via_jobs: string[];
+        };
+        /** @description One point of a series with the detector's verdict on it. */
+        JudgedPointBody: {
+            /** @description `table_vector` only: the features furthest from their usual values, furthest first. */
+            contributions?: components["schemas"]["Contribution"][] | null;
+            /** Format: date-time */
+            observed_at: string;
+            /**
+             * Format: double
+             * @description The metric's value; for `table_vector`, the isolation score.
+             */
+            value: number;
+            verdict: components["schemas"]["Verdict"];
+        };
+        /** @description A series as its detector sees it, with the times that open an anomaly event. */
+        JudgedSeries: {
+            anomalies: string[];
+            /** @description Empty for table-level metrics and `table_vector`. */
+            column: string;
+            metric: string;
+            points: components["schemas"]["JudgedPointBody"][];
+        };
+        /** @description What recording a job's lineage changed. */
+        LineageChange: {
+            /** Format: int64 */
+            closed: number;
+            /** Format: int64 */
+            opened: number;
+            /** @description The event was older than the job's current lineage and was ignored. */
+            stale: boolean;
+        };
+        LineageEdge: {
+            job: string;
+            kind: string;
+            origin: string;
+            /** Format: uuid */
+            source: string;
+            /** Format: uuid */
+            target: string;
+            /** Format: date-time */
+            valid_from: string;
+            /** Format: date-time */
+            valid_to?: string | null;
+        };
+        LineageNode: {
+            /**
+             * Format: uuid
+             * @description The measured asset this dataset is (same source name and `schema.table`), if any.
+             */
+            asset_id?: string | null;
+            /** @description The column's name for column nodes. */
+            column?: string | null;
+            /** @description `schema.table` for datasets and columns, the job's name for jobs. */
+            dataset: string;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            namespace: string;
+        };
+        LineagePath: {
+            /** Format: date-time */
+            as_of: string;
+            /** @description The nodes from start to end; null when no path joins them. */
+            path?: components["schemas"]["LineageNode"][] | null;
+        };
+        /** @description Whether a run event's lineage was stored, and what it changed. */
+        LineageRecorded: {
+            change?: components["schemas"]["LineageChange"] | null;
+            /** @description False when the event carries no lineage or is older than what is stored. */
+            recorded: boolean;
+        };
+        LineageWalk: {
+            /** Format: date-time */
+            as_of: string;
+            edges: components["schemas"]["LineageEdge"][];
+            nodes: components["schemas"]["ReachedNode"][];
+            root: components["schemas"]["LineageNode"];
+        };
+        /** @enum {string} */
+        Liveness: "online" | "stale" | "offline";
+        LoginRequest: {
+            email: string;
+            password: string;
+            /** @description Which tenant to act in; needed only for members of several tenants. */
+            tenant?: string | null;
+        };
+        Me: {
+            /** @description `user:<email>` or `token:<name>:<id>`. */
+            actor: string;
+            role: components["schemas"]["Role"];
+            tenant: string;
+        };
+        Member: {
+            display_name: string;
+            email: string;
+            /** Format: date-time */
+            joined_at: string;
+            role: components["schemas"]["Role"];
+            /** Format: uuid */
+            user_id: string;
+        };
+        /** @description The tenant's members (a JSON array). */
+        MemberList: components["schemas"]["Member"][];
+        /** @description A series' bounds as stored. */
+        MetricBoundSet: {
+            column: string;
+            /** Format: double */
+            lower?: number | null;
+            metric: string;
+            /** Format: double */
+            upper?: number | null;
+        };
+        MetricPoint: {
+            /** Format: uuid */
+            batch_id: string;
+            /** @description Empty for table-level metrics. */
+            column: string;
+            metric: string;
+            /** Format: date-time */
+            observed_at: string;
+            /** Format: double */
+            value: number;
+        };
+        /** @description Metric points, oldest first. */
+        MetricPointList: {
+            items: components["schemas"]["MetricPoint"][];
+        };
+        NewMember: {
+            display_name?: string;
+            email: string;
+            /** @description Sets a password for local sign-in; omit for SSO-only members. */
+            password?: string | null;
+            role: components["schemas"]["Role"];
+        };
+        NewSsoConnection: {
+            client_id: string;
+            client_secret: string;
+            default_role?: components["schemas"]["Role"] | null;
+            /**
+             * @description The provider's issuer, e.g. `https://login.example.com` (discovery at
+             *     `/.well-known/openid-configuration` below it).
+             */
+            issuer_url: string;
+            /** @description A short name, used in the sign-in URL when the tenant has several. */
+            name: string;
+        };
+        NewToken: {
+            /**
+             * Format: int32
+             * @description Days until the token expires; omit for a token that lives until revoked.
+             */
+            expires_in_days?: number | null;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @description A page of a list, with the total count for the same filter. */
+        Page_AssetSummary: {
+            items: {
+                agent_id: string;
+                /** Format: int64 */
+                column_count: number;
+                /** Format: date-time */
+                first_seen_at: string;
+                /** Format: uuid */
+                id: string;
+                kind: string;
+                last_error?: string | null;
+                /** Format: date-time */
+                last_seen_at: string;
+                name: string;
+                /**
+                 * Format: double
+                 * @description Latest measured row count; `None` for assets that are described but not measured (views).
+                 */
+                row_count?: number | null;
+                schema_name: string;
+                source_kind: string;
+                source_name: string;
+            }[];
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            offset: number;
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description What one pass did. */
+        PassOutcome: {
+            events: number;
+            /** @description Metric series judged. */
+            series: number;
+            /** @description Tables judged by the table model. */
+            tables: number;
+        };
+        /** @description A node reached by a walk, with its distance from the start. */
+        ReachedNode: components["schemas"]["LineageNode"] & {
+            /** Format: int32 */
+            depth: number;
+        };
+        RefreshRequest: {
+            /** @description The refresh token; browsers may omit it and send the cookie instead. */
+            refresh_token?: string | null;
+        };
+        /**
+         * @description A member's role in a tenant. Ordered: each role can do everything the ones below it can.
+         * @enum {string}
+         */
+        Role: "viewer" | "editor" | "admin" | "owner";
+        RoleChange: {
+            role: components["schemas"]["Role"];
+        };
+        Session: {
+            access_token: string;
+            email: string;
+            /**
+             * Format: int64
+             * @description Seconds until the access token expires.
+             */
+            expires_in: number;
+            /** @description Also set as an HttpOnly cookie for browsers. */
+            refresh_token: string;
+            role: components["schemas"]["Role"];
+            tenant: string;
+            token_type: string;
+        };
+        /** @description What recording a SQL script found and stored. */
+        SqlLineageRecorded: {
+            change: components["schemas"]["LineageChange"];
+            /** @description Column edges found. */
+            column_edges: number;
+            recorded: boolean;
+            source_tables: components["schemas"]["DatasetRef"][];
+            target_tables: components["schemas"]["DatasetRef"][];
+            /** @description Statements left out, and an unknown dialect. */
+            warnings: string[];
+        };
+        SqlLineageRequest: {
+            /** @description Schema of tables the SQL names without one. */
+            default_schema?: string;
+            /** @description Dialect name, e.g. postgres, snowflake, bigquery; unknown names use a generic dialect. */
+            dialect: string;
+            /** Format: date-time */
+            event_time?: string | null;
+            /** @description The job that runs this SQL (a view, a scheduled query); defaults to one derived from the text. */
+            job?: string | null;
+            /** @description Where the tables live: the agent's source name for a warehouse. */
+            namespace: string;
+            sql: string;
+        };
+        SsoConnectionInfo: {
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            default_role: components["schemas"]["Role"];
+            /** Format: uuid */
+            id: string;
+            issuer_url: string;
+            name: string;
+        };
+        /** @description The tenant's single sign-on connections (a JSON array). */
+        SsoConnectionList: components["schemas"]["SsoConnectionInfo"][];
+        TokenRequest: {
+            /** @description Binds the token to one agent id; any id when absent. */
+            agent_id?: string | null;
+            /** @description A duration such as `15m`, `24h` or `7d`. */
+            expires_in?: string | null;
+        };
+        /** @description The detector's judgement of one point. */
+        Verdict: {
+            /** @description True only at the start of an anomaly event, so one alert per event. */
+            anomaly: boolean;
+            /** Format: double */
+            expected_high?: number | null;
+            /**
+             * Format: double
+             * @description Expected band for this point (what a UI draws); `None` before the first forecast.
+             */
+            expected_low?: number | null;
+            /**
+             * Format: double
+             * @description Signed distance from the expected value in robust standard deviations.
+             */
+            score: number;
+            /** @description True while the detector has too little history to alert. */
+            warming_up: boolean;
+        };
+        /** @description A bounded series whose forecast crosses its bound within the horizon, in words. */
+        Warning: {
+            asset: string;
+            /** Format: uuid */
+            asset_id: string;
+            breach: components["schemas"]["BreachBody"];
+            column: string;
+            /** @description E.g. "public.orders row_count likely below its lower bound 1000 in about 3 h (forecast 912.4)". */
+            message: string;
+            metric: string;
+        };
+        WarningList: {
+            /** @description Soonest breach first. */
+            items: components["schemas"]["Warning"][];
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    list_agents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    send_command: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommandRequest"];
+            };
+        };
+        responses: {
+            /** @description The agent's answer: `{ok, message}`, and for `fix` `fix: {dataset, check, fix, rows_affected, sql, applied, id, rows_changed}` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandReply"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_agent_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/yaml": string;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentConfigRevision"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_enrollment_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedEnrollmentToken"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_anomalies: {
+        parameters: {
+            query?: {
+                asset?: string;
+                limit?: number;
+                /** @description Only events without feedback. */
+                open?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyEventList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_anomaly: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anomaly id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyEvent"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    anomaly_causes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anomaly id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CauseReport"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anomaly id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyEvent"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Anomaly id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnomalyEvent"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    scan_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PassOutcome"];
+                };
+            };
+        };
+    };
+    list_assets: {
+        parameters: {
+            query?: {
+                /** @description 1 to 1000, default 100. */
+                limit?: number;
+                offset?: number;
+                /** @description Part of `schema.name`, case-insensitive. */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AssetSummary"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_asset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetDetail"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_anomalies: {
+        parameters: {
+            query: {
+                /** @description The column of a column-level metric. */
+                column?: string;
+                /**
+                 * @description A metric name, e.g. `row_count`, `null_count` or `freshness_lag`, or `table_vector` for the
+                 *     multivariate model over all of the table's metrics.
+                 */
+                metric: string;
+            };
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JudgedSeries"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_bounds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BoundsBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricBoundSet"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_checks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckList"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_forecast: {
+        parameters: {
+            query: {
+                column?: string;
+                /** @description Steps ahead, each one typical spacing of the history. */
+                horizon?: number;
+                /** @description Bounds to check instead of the stored ones. */
+                lower?: number;
+                metric: string;
+                upper?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetForecast"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_metrics: {
+        parameters: {
+            query?: {
+                column?: string;
+                limit?: number;
+                metric?: string;
+                since?: string;
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricPointList"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audit_log: {
+        parameters: {
+            query?: {
+                /** @description Part of the action, e.g. `POST /api/v1/tokens` or `login`. */
+                action?: string;
+                /** @description Exact actor, e.g. `user:ada@example.com`. */
+                actor?: string;
+                /** @description Records older than this id (the last id of the previous page). */
+                before?: number;
+                /** @description 1 to 1000, default 100. */
+                limit?: number;
+                since?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditRecordList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sso_start: {
+        parameters: {
+            query?: {
+                /** @description The connection's name; may be left out when the tenant has only one. */
+                connection?: string;
+                /** @description Console path to return to after sign-in (a path on this server), default `/`. */
+                redirect_to?: string;
+            };
+            header?: never;
+            path: {
+                tenant: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sso_callback: {
+        parameters: {
+            query?: {
+                code?: string;
+                error?: string;
+                error_description?: string;
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the console, signed in */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_dead_letters: {
+        parameters: {
+            query?: {
+                /** @description 1 to 1000, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_openlineage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description An OpenLineage RunEvent */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageRecorded"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_dbt: {
+        parameters: {
+            query?: {
+                /** @description Namespace of the warehouse the models live in; default from the manifest's adapter. */
+                namespace?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description dbt manifest.json */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbtLineageRecorded"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    downstream: {
+        parameters: {
+            query: {
+                /** @description Read the graph as it was at this moment (RFC 3339); default now. */
+                as_of?: string;
+                column?: string;
+                dataset: string;
+                depth?: number;
+                namespace: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageWalk"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    impact: {
+        parameters: {
+            query: {
+                as_of?: string;
+                dataset: string;
+                namespace: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Impact"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    path: {
+        parameters: {
+            query: {
+                as_of?: string;
+                from_column?: string;
+                from_dataset: string;
+                namespace: string;
+                to_column?: string;
+                to_dataset: string;
+                /** @description Namespace of the end, when it differs from the start's. */
+                to_namespace?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineagePath"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_sql: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SqlLineageRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SqlLineageRecorded"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upstream: {
+        parameters: {
+            query: {
+                /** @description Read the graph as it was at this moment (RFC 3339); default now. */
+                as_of?: string;
+                column?: string;
+                dataset: string;
+                depth?: number;
+                namespace: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LineageWalk"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMember"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_member: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChange"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoConnectionList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSsoConnection"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SsoConnectionInfo"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_sso: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewToken"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    warnings: {
+        parameters: {
+            query?: {
+                horizon?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WarningList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+}
