@@ -126,7 +126,7 @@ pub(crate) struct TableReport {
 }
 
 #[derive(Debug, Serialize)]
-pub(crate) struct ColumnReport {
+pub struct ColumnReport {
     pub(crate) name: String,
     pub(crate) data_type: String,
     /// Why the column has no profile.

@@ -140,6 +140,8 @@ impl TableName {
 }
 
 /// A source the profiler reads: lists its tables, then scans each one once.
+// Used only inside this crate, where every caller awaits on the same task.
+#[allow(async_fn_in_trait)]
 pub trait Connector {
     /// The SQL dialect or file format, as messages name it.
     fn kind(&self) -> &'static str;
