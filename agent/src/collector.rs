@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::checks::model::CheckSuite;
 use crate::config::{AgentConfig, SourceConfig, SourceKind};
-use crate::drift::ProfileMemory;
+use crate::histogram_memory::ProfileMemory;
 use crate::source::{DiscoveredTable, Source, SourceResult, SqlKind, TableKind};
 
 /// Largest encoded batch: well under nats-server's default 1 MiB `max_payload`, leaving room for headers.

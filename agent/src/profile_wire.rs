@@ -14,7 +14,7 @@ use cwic_proto::agent::v1::{
 use cwic_shared::MetricKind;
 use tracing::warn;
 
-use crate::drift::{ProfileMemory, Remembered};
+use crate::histogram_memory::{ProfileMemory, Remembered};
 use crate::profile_cli::{ColumnReport, profile_table};
 use crate::profiler::{ColumnKind, ColumnProfile, ProfileValue, mask_top_values};
 use crate::source::connector::{AnyConnector, Connector};
