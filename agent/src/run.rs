@@ -91,6 +91,12 @@ async fn run_session(
         cwic_shared::subjects::command_subject(&config.tenant, &config.agent_id),
         commands::Controls {
             config_path: path.to_path_buf(),
+            sources: config
+                .sources
+                .iter()
+                .map(|source| source.name.clone())
+                .zip(sources.iter().cloned())
+                .collect(),
             run_now: run_now.clone(),
             reload: reload.clone(),
         },
@@ -127,13 +133,13 @@ async fn run_session(
             _ = ticker.tick() => {}
             () = run_now.notified() => info!("run requested by the control plane"),
         }
-        for ((source_config, source), fingerprint) in config
+        for ((source_config, connected), fingerprint) in config
             .sources
             .iter()
             .zip(&sources)
             .zip(lineage_fingerprints.iter_mut())
         {
-            match collector::collect(&config, source_config, source).await {
+            match collector::collect(&config, source_config, connected).await {
                 Ok(batches) => {
                     for batch in &batches {
                         spool.push(AgentSubjectKind::Metrics, &batch.batch_id, batch)?;
@@ -142,7 +148,9 @@ async fn run_session(
                 }
                 Err(error) => error!(%error, source = %source_config.name, "collection failed"),
             }
-            match collector::collect_lineage(&config, source_config, source, fingerprint).await {
+            match collector::collect_lineage(&config, source_config, connected.source.as_ref(), fingerprint)
+                .await
+            {
                 Ok(Some(batch)) => {
                     spool.push(AgentSubjectKind::Lineage, &batch.batch_id, &batch)?;
                     wake.notify_one();

@@ -832,7 +832,7 @@ fn email_columns_are_pii_and_masked() {
 
 #[test]
 fn temporal_statistics_with_zones_and_days() {
-    // Zoned inputs converted to UTC by the connector: 2024-03-01T23:30:00-05:00 is 2024-03-02T04:30Z.
+    // Zoned inputs converted to UTC by the source: 2024-03-01T23:30:00-05:00 is 2024-03-02T04:30Z.
     let zoned = 1_709_353_800_000_000i64;
     let mut values = vec![zoned, -1, 0, 86_399_999_999, 86_400_000_000, zoned + 1];
     let mut rng = SplitMix64::seed_from_u64(7);
