@@ -130,7 +130,8 @@ pub trait Source: Send + Sync {
     /// The checks executor over this source's pool, or why the engine runs no checks.
     fn checks(&self) -> SourceResult<&dyn CheckExecutor> {
         Err(SourceError::Unsupported(format!(
-            "checks run on PostgreSQL, MySQL/MariaDB and SQLite sources; this one is {}",
+            "checks run on {} sources; this one is {}",
+            registry::titles_with(|capabilities| capabilities.checks),
             self.engine().name
         )))
     }
@@ -253,7 +254,8 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<Co
                         file,
                         key,
                         format!(
-                            "checks run on PostgreSQL, MySQL/MariaDB and SQLite sources; this one is {}",
+                            "checks run on {} sources; this one is {}",
+                            registry::titles_with(|capabilities| capabilities.checks),
                             engine.name
                         ),
                     ));

@@ -34,6 +34,8 @@ pub enum Address {
 pub struct Engine {
     /// As messages and the wire (`source_kind`) name it: `postgres`, `mysql`, `sqlite`, `file`.
     pub name: &'static str,
+    /// As prose names it: `PostgreSQL`, `MySQL/MariaDB`, `SQLite`, `files`.
+    pub title: &'static str,
     /// URL schemes, as messages list them.
     pub schemes: &'static [&'static str],
     /// Further schemes accepted without being listed (`postgresql`).
@@ -83,6 +85,20 @@ pub fn schemes_text() -> String {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => String::new(),
+    }
+}
+
+/// `PostgreSQL, MySQL/MariaDB and SQLite`: the engines that have a capability, for messages.
+pub fn titles_with(capability: impl Fn(&Capabilities) -> bool) -> String {
+    let titles: Vec<&str> = ENGINES
+        .iter()
+        .filter(|engine| capability(&engine.capabilities))
+        .map(|engine| engine.title)
+        .collect();
+    match titles.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => "no engine".to_owned(),
     }
 }
 
@@ -148,6 +164,10 @@ mod tests {
             error,
             "cannot connect to redis://u:****@h/0: unknown scheme `redis`: expected postgres://, \
              mysql://, mariadb://, sqlite:// or file:// or a file path"
+        );
+        assert_eq!(
+            titles_with(|capabilities| capabilities.checks),
+            "PostgreSQL, MySQL/MariaDB and SQLite"
         );
         let mut names: Vec<&str> = ENGINES.iter().map(|engine| engine.name).collect();
         names.dedup();

@@ -41,6 +41,7 @@ use crate::profiler::ColumnShape;
 
 pub static ENGINE: Engine = Engine {
     name: "file",
+    title: "files",
     schemes: &["file"],
     aliases: &[],
     address: Address::Path { example: "" },

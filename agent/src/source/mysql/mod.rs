@@ -29,6 +29,7 @@ use crate::checks::exec::CheckExecutor;
 
 pub static ENGINE: Engine = Engine {
     name: "mysql",
+    title: "MySQL/MariaDB",
     schemes: &["mysql", "mariadb"],
     aliases: &[],
     address: Address::Host,

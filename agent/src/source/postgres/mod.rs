@@ -29,6 +29,7 @@ use crate::checks::exec::CheckExecutor;
 
 pub static ENGINE: Engine = Engine {
     name: "postgres",
+    title: "PostgreSQL",
     schemes: &["postgres"],
     aliases: &["postgresql"],
     address: Address::Host,

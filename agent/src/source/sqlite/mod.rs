@@ -26,6 +26,7 @@ use crate::checks::exec::CheckExecutor;
 
 pub static ENGINE: Engine = Engine {
     name: "sqlite",
+    title: "SQLite",
     schemes: &["sqlite"],
     aliases: &[],
     address: Address::Path { example: ".db" },
