@@ -12,22 +12,23 @@ use cwic_shared::MetricKind;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::checks::model::CheckSuite;
-use crate::config::{AgentConfig, SourceConfig, SourceKind};
-use crate::drift::ProfileMemory;
-use crate::source::{DiscoveredTable, Source, SourceResult, SqlKind, TableKind};
+use crate::config::{AgentConfig, SourceConfig};
+use crate::histogram_memory::ProfileMemory;
+use crate::source::{ConnectedSource, DiscoveredTable, Source, SourceResult, SqlKind, TableKind};
 
 /// Largest encoded batch: well under nats-server's default 1 MiB `max_payload`, leaving room for headers.
 const MAX_BATCH_BYTES: usize = 768 * 1024;
 
 /// Collects one source. Fails only when discovery fails (the source is unusable); per-table failures
 /// are recorded in the batch. A run over many tables is split into several batches, each below
-/// [`MAX_BATCH_BYTES`] and each with its own id.
+/// [`MAX_BATCH_BYTES`] and each with its own id. Measures, profiles, segment counts and checks share
+/// the source's one pool.
 pub async fn collect(
     config: &AgentConfig,
     source_config: &SourceConfig,
-    source: &Source,
+    connected: &ConnectedSource,
 ) -> SourceResult<Vec<MetricBatch>> {
+    let source = connected.source.as_ref();
     let collected_at = unix_ms_now();
     let tables = source.discover().await?;
     let selected: Vec<DiscoveredTable> = tables
@@ -40,14 +41,13 @@ pub async fn collect(
     }
     if source_config.profile {
         let mut memory = ProfileMemory::open(&config.state_dir, &source_config.name);
-        crate::profile_wire::profile_assets(source_config.url.expose_secret(), &mut assets, &mut memory)
-            .await;
+        crate::profile_wire::profile_assets(source, &mut assets, &mut memory).await;
         if let Err(error) = memory.save() {
             warn!(%error, dir = %config.state_dir.display(), "cannot remember this run's profiles; drift is measured against the previous ones");
         }
     }
-    if source_config.profile || source_config.checks.is_some() {
-        pushdown(config, source_config, &mut assets).await;
+    if source_config.profile || connected.checks.is_some() {
+        pushdown(config, source_config, connected, &mut assets).await;
     }
     let template = MetricBatch {
         batch_id: String::new(),
@@ -57,7 +57,7 @@ pub async fn collect(
         collected_at_unix_ms: collected_at,
         finished_at_unix_ms: unix_ms_now(),
         source_name: source_config.name.clone(),
-        source_kind: source_config.url.kind().as_str().to_owned(),
+        source_kind: source.engine().name.to_owned(),
         assets: Vec::new(),
     };
     let tables = assets.len();
@@ -73,47 +73,36 @@ pub async fn collect(
 }
 
 /// Segment counts (profiled sources) and check results (sources with a check suite): statements
-/// pushed down to engines that run SQL (PostgreSQL, MySQL/MariaDB, SQLite). A failure is logged
-/// and, for checks, the metrics already measured are shipped either way.
-async fn pushdown(config: &AgentConfig, source_config: &SourceConfig, assets: &mut [AssetObservation]) {
-    if !matches!(
-        source_config.url.kind(),
-        SourceKind::Postgres | SourceKind::Mysql | SourceKind::Sqlite
-    ) {
+/// pushed down to engines that run checks ([`Capabilities::checks`](crate::source::Capabilities)). A
+/// failure is logged and, for checks, the metrics already measured are shipped either way.
+async fn pushdown(
+    config: &AgentConfig,
+    source_config: &SourceConfig,
+    connected: &ConnectedSource,
+    assets: &mut [AssetObservation],
+) {
+    if !connected.source.capabilities().checks {
         return;
     }
-    let executor = match crate::checks::exec::connect(source_config.url.expose_secret()).await {
+    let executor = match connected.source.checks() {
         Ok(executor) => executor,
         Err(error) => {
-            warn!(error = %format!("{error:#}"), source = %source_config.name, "segment counts and checks skipped");
+            warn!(%error, source = %source_config.name, "segment counts and checks skipped");
             return;
         }
     };
     if source_config.profile {
         for asset in assets.iter_mut().filter(|asset| !asset.profiles.is_empty()) {
-            let (counts, errors) = crate::segments::measure(executor.as_ref(), asset).await;
+            let (counts, errors) = crate::segments::measure(executor, asset).await;
             for error in errors {
                 warn!(%error, table = %format!("{}.{}", asset.schema, asset.name), "segment counts failed");
             }
             asset.segments = counts;
         }
     }
-    if let Some(path) = &source_config.checks {
-        match CheckSuite::load(path) {
-            Ok(suite) => {
-                crate::checks::ship::run_and_attach(
-                    &config.state_dir,
-                    &source_config.name,
-                    executor.as_ref(),
-                    &suite,
-                    assets,
-                )
-                .await
-            }
-            Err(error) => {
-                warn!(%error, source = %source_config.name, "checks skipped: the check file does not load")
-            }
-        }
+    if let Some(suite) = &connected.checks {
+        crate::checks::ship::run_and_attach(&config.state_dir, &source_config.name, executor, suite, assets)
+            .await;
     }
 }
 
@@ -147,7 +136,7 @@ fn split_into_batches(
 }
 
 async fn observe(
-    source: &Source,
+    source: &dyn Source,
     table: &DiscoveredTable,
     freshness_columns: &[String],
     collected_at_ms: i64,
@@ -214,9 +203,12 @@ async fn observe(
 pub async fn collect_lineage(
     config: &AgentConfig,
     source_config: &SourceConfig,
-    source: &Source,
+    source: &dyn Source,
     previous: &mut Option<u64>,
 ) -> SourceResult<Option<LineageBatch>> {
+    if !source.capabilities().lineage {
+        return Ok(None);
+    }
     let collected_at = unix_ms_now();
     let statements: Vec<SqlStatement> = source
         .collect_sql()
@@ -256,8 +248,8 @@ pub async fn collect_lineage(
         agent_version: env!("CARGO_PKG_VERSION").to_owned(),
         collected_at_unix_ms: collected_at,
         source_name: source_config.name.clone(),
-        source_kind: source_config.url.kind().as_str().to_owned(),
-        dialect: source.dialect().to_owned(),
+        source_kind: source.engine().name.to_owned(),
+        dialect: source.engine().lineage_dialect.to_owned(),
         statements,
     }))
 }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::AgentConfig;
+use crate::source::ConnectedSource;
 
 #[derive(Deserialize)]
 struct Request {
@@ -59,6 +60,9 @@ impl Answer {
 /// What the listener can make the agent do.
 pub struct Controls {
     pub config_path: PathBuf,
+    /// The session's sources by name, with their parsed check suites: a fix runs on the pool the
+    /// collections use.
+    pub sources: Vec<(String, ConnectedSource)>,
     /// Wakes the collection loop for a run now.
     pub run_now: Arc<Notify>,
     /// Cancelled to end the session and start again with the re-read config.
@@ -105,19 +109,26 @@ async fn handle(payload: &[u8], controls: &Controls) -> Answer {
 /// The `fix` command: the check's fix as `cwic-agent fix` plans it, previewed (rows affected and the
 /// statement), applied in one transaction with a before-image, or undone.
 async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_json::Value), String> {
-    use crate::checks::{exec, fix, model::CheckSuite};
-    let config = AgentConfig::load(&controls.config_path).map_err(|error| error.to_string())?;
+    use crate::checks::fix;
     let wanted = request.source.as_deref().ok_or("`fix` needs `source`")?;
-    let source = config
+    let connected = controls
         .sources
         .iter()
-        .find(|source| source.name == wanted)
+        .find(|(name, _)| name == wanted)
+        .map(|(_, connected)| connected)
         .ok_or_else(|| format!("no source named `{wanted}` in the agent's config"))?;
-    let executor = exec::connect(source.url.expose_secret())
-        .await
-        .map_err(|error| format!("cannot connect to source `{wanted}`: {error:#}"))?;
+    if !connected.source.capabilities().fixes {
+        return Err(format!(
+            "source `{wanted}` is a {} source, where fixes do not apply",
+            connected.source.engine().name
+        ));
+    }
+    let executor = connected
+        .source
+        .checks()
+        .map_err(|error| format!("cannot run fixes on source `{wanted}`: {error}"))?;
     if let Some(id) = &request.undo {
-        let restored = fix::undo(executor.as_ref(), id)
+        let restored = fix::undo(executor, id)
             .await
             .map_err(|error| format!("fix {id} not undone: {error:#}"))?;
         return Ok((
@@ -125,7 +136,7 @@ async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_js
             json!({"undone": id, "rows_restored": restored}),
         ));
     }
-    let path = source
+    let suite = connected
         .checks
         .as_ref()
         .ok_or_else(|| format!("source `{wanted}` has no check suite (`checks:` in the config)"))?;
@@ -133,12 +144,11 @@ async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_js
         .check
         .as_deref()
         .ok_or("`fix` needs `check` (or `undo`)")?;
-    let suite = CheckSuite::load(path).map_err(|error| error.to_string())?;
-    let plan = fix::plan_named(executor.as_ref(), &suite, request.dataset.as_deref(), name)
+    let plan = fix::plan_named(executor, suite, request.dataset.as_deref(), name)
         .await
         .map_err(|error| error.to_string())?;
     let (affected, _preview) = plan
-        .dry_run(executor.as_ref(), 0)
+        .dry_run(executor, 0)
         .await
         .map_err(|error| format!("the dry run failed: {error:#}"))?;
     let mut details = json!({
@@ -159,7 +169,7 @@ async fn fix(request: &Request, controls: &Controls) -> Result<(String, serde_js
         return Ok(("nothing to fix".to_owned(), details));
     }
     let (id, changed) = plan
-        .apply(executor.as_ref())
+        .apply(executor)
         .await
         .map_err(|error| format!("the fix was not applied: {error:#}"))?;
     details["applied"] = json!(true);
@@ -230,6 +240,7 @@ mod tests {
     fn controls(path: &str) -> Controls {
         Controls {
             config_path: PathBuf::from(path),
+            sources: Vec::new(),
             run_now: Arc::new(Notify::new()),
             reload: CancellationToken::new(),
         }

@@ -13,6 +13,8 @@ use cwic_shared::{AgentId, TenantId};
 use serde::Deserialize;
 use url::Url;
 
+use crate::source::registry::{self, Address, Engine};
+
 /// The only config version this agent reads.
 const CURRENT_VERSION: u32 = 1;
 /// Collection interval when the file names none.
@@ -337,39 +339,17 @@ impl<'de> Deserialize<'de> for SourceName {
     }
 }
 
-/// The kind of engine a source URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Postgres,
-    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
-    Mysql,
-    /// A SQLite database file (`sqlite:///path/to.db`).
-    Sqlite,
-    /// A CSV, NDJSON or Parquet file, or a folder of them (`file:///path`).
-    File,
-}
-
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Postgres => "postgres",
-            SourceKind::Mysql => "mysql",
-            SourceKind::Sqlite => "sqlite",
-            SourceKind::File => "file",
-        }
-    }
-}
-
 /// A data source URL. Prints without its password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SourceUrl {
     url: Url,
-    kind: SourceKind,
+    engine: &'static Engine,
 }
 
 impl SourceUrl {
-    pub fn kind(&self) -> SourceKind {
-        self.kind
+    /// The engine the scheme names (see `source::registry`).
+    pub fn kind(&self) -> &'static Engine {
+        self.engine
     }
 
     /// The full URL including credentials, for the driver only. Never log it.
@@ -384,35 +364,29 @@ impl TryFrom<String> for SourceUrl {
         let url = Url::parse(&value).map_err(|error| {
             format!("expected a source URL like postgres://user@host/db, found an invalid URL ({error})")
         })?;
-        let kind = match url.scheme() {
-            "postgres" | "postgresql" => SourceKind::Postgres,
-            "mysql" | "mariadb" => SourceKind::Mysql,
-            "sqlite" => SourceKind::Sqlite,
-            "file" => SourceKind::File,
-            other => {
-                return Err(format!(
-                    "expected a URL starting with postgres://, mysql://, mariadb://, sqlite:// or file://, \
-                     found scheme `{other}`"
-                ));
-            }
-        };
-        match kind {
-            SourceKind::Postgres | SourceKind::Mysql if url.host_str().is_none_or(str::is_empty) => {
+        let engine = registry::by_scheme(url.scheme()).ok_or_else(|| {
+            format!(
+                "expected a URL starting with {}, found scheme `{}`",
+                registry::schemes_text(),
+                url.scheme()
+            )
+        })?;
+        match engine.address {
+            Address::Host if url.host_str().is_none_or(str::is_empty) => {
                 return Err(format!(
                     "expected a host in the source URL, e.g. {}://user@localhost/db",
                     url.scheme()
                 ));
             }
-            SourceKind::Sqlite | SourceKind::File if url.path().len() <= 1 => {
+            Address::Path { example } if url.path().len() <= 1 => {
                 return Err(format!(
-                    "expected a path in the source URL, e.g. {}:///data/warehouse{}",
-                    url.scheme(),
-                    if kind == SourceKind::Sqlite { ".db" } else { "" }
+                    "expected a path in the source URL, e.g. {}:///data/warehouse{example}",
+                    url.scheme()
                 ));
             }
             _ => {}
         }
-        Ok(SourceUrl { url, kind })
+        Ok(SourceUrl { url, engine })
     }
 }
 
@@ -579,7 +553,7 @@ sources:
         assert_eq!(config.interval, Duration::from_secs(300));
         assert_eq!(config.spool_dir, PathBuf::from("/var/lib/cwic/spool"));
         let source = &config.sources[0];
-        assert_eq!(source.url.kind(), SourceKind::Postgres);
+        assert_eq!(source.url.kind().name, "postgres");
         assert_eq!(source.url.to_string(), "postgres://cwic:****@127.0.0.1:5432/shop");
         assert!(source.selects("public", "orders"));
         assert!(!source.selects("public", "tmp_orders"));

@@ -1,5 +1,5 @@
 //! `cwic-agent profile`: the standalone profiler. Opens one or more sources (PostgreSQL, MySQL/MariaDB,
-//! SQLite, CSV/NDJSON/Parquet files) through their [`Connector`], streams each table once (on the
+//! SQLite, CSV/NDJSON/Parquet files) through the [`Source`] registry, streams each table once (on the
 //! async runtime) into the statistics kernels (on blocking threads), and prints one profile per table
 //! as a readable table or as JSON.
 //!
@@ -21,8 +21,9 @@ use crate::profiler::{
     ColumnBatch, ColumnKind, ColumnProfile, CorrelationProfile, ProfileError, ProfileValue, TableProfiler,
     mask_top_values,
 };
-use crate::source::connector::{AnyConnector, BatchSink, Connector, ConnectorError, TableInfo, TableName};
-use crate::source::pg_profile;
+use crate::source::Source;
+use crate::source::registry::redact;
+use crate::source::scan::{BatchSink, ReadError, TableInfo, TableName};
 
 /// Rows per column batch: large enough to amortise the hand-over between tasks, small enough that
 /// a batch of 16 columns stays within a few hundred KiB (and matches the kernels' chunk size).
@@ -90,7 +91,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TableError {
     #[error("{0}")]
-    Scan(#[from] ConnectorError),
+    Scan(#[from] ReadError),
     #[error("profiling failed: {0}")]
     Profile(#[from] ProfileError),
     #[error("the profiling thread ended unexpectedly: {0}")]
@@ -112,7 +113,7 @@ pub(crate) struct TableReport {
     pub(crate) elapsed_ms: u64,
     /// xxh3 of the column names and types in order: changes exactly when the schema does.
     pub(crate) schema_fingerprint: String,
-    /// The connector: postgres, mysql, sqlite or file.
+    /// The engine: postgres, mysql, sqlite or file.
     pub(crate) source_kind: &'static str,
     /// Last modification the engine or file system records (RFC 3339 UTC), if any.
     pub(crate) modified_at: Option<String>,
@@ -126,7 +127,7 @@ pub(crate) struct TableReport {
 }
 
 #[derive(Debug, Serialize)]
-pub(crate) struct ColumnReport {
+pub struct ColumnReport {
     pub(crate) name: String,
     pub(crate) data_type: String,
     /// Why the column has no profile.
@@ -144,9 +145,9 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
     let mut failures = 0_usize;
     let mut stdout = std::io::stdout().lock();
     for url in &args.sources {
-        let shown_url = pg_profile::redact(url);
-        let mut connector = match AnyConnector::open(url).await {
-            Ok(connector) => connector,
+        let shown_url = redact(url);
+        let source = match crate::source::open(url).await {
+            Ok(source) => source,
             Err(error) => {
                 eprintln!("error: {error}");
                 failures += 1;
@@ -155,7 +156,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         };
         let mut tables = Vec::new();
         if only.is_empty() {
-            match connector.list_tables(None).await {
+            match source.list_tables(None).await {
                 Ok(found) => tables = found,
                 Err(error) => {
                     eprintln!("error: {shown_url}: {error}");
@@ -166,10 +167,12 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
             for name in &only {
                 let label = match &name.schema {
                     Some(schema) => format!("{schema}.{}", name.name),
-                    None if connector.kind() == "postgres" => format!("public.{}", name.name),
-                    None => name.name.clone(),
+                    None => match source.engine().default_schema {
+                        Some(schema) => format!("{schema}.{}", name.name),
+                        None => name.name.clone(),
+                    },
                 };
-                match connector.list_tables(Some(name)).await {
+                match source.list_tables(Some(name)).await {
                     Ok(found) if found.is_empty() => {
                         eprintln!("error: {label}: table not found in {shown_url} (or no SELECT privilege)");
                         failures += 1;
@@ -184,7 +187,7 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         }
         for table in tables {
             let label = table.label();
-            match profile_table(&mut connector, &table, args.sample).await {
+            match profile_table(source.as_ref(), &table, args.sample).await {
                 Ok(mut report) => {
                     for warning in &report.warnings {
                         eprintln!("warning: {label}: {warning}");
@@ -229,16 +232,16 @@ pub async fn run(args: ProfileArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One scan of one table: the connector fills batches on this task, the profiling workers take
+/// One scan of one table: the source fills batches on this task, the profiling workers take
 /// them on blocking threads, and their states merge at the end.
 pub(crate) async fn profile_table(
-    connector: &mut impl Connector,
+    source: &dyn Source,
     table: &TableInfo,
     requested_sample: Option<f64>,
 ) -> Result<TableReport, TableError> {
     let started = Instant::now();
-    // Only PostgreSQL samples; the others read everything and say so in the warnings.
-    let sample_percent = requested_sample.filter(|_| connector.kind() == "postgres");
+    // Engines that cannot sample read everything and say so in the warnings.
+    let sample_percent = requested_sample.filter(|_| source.capabilities().sampling);
     let profiled = table.read_columns();
     // One worker per core, at least one; the decoder and the server share the cores too.
     let worker_count = std::thread::available_parallelism()
@@ -264,7 +267,7 @@ pub(crate) async fn profile_table(
     }
     let progress = bar.clone();
     let mut sink = BatchSink::new(senders, BATCH_ROWS, move |rows| progress.set_position(rows));
-    let scanned = connector.scan(table, requested_sample, &mut sink).await;
+    let scanned = source.scan(table, requested_sample, &mut sink).await;
     sink.close();
     drop(sink);
     bar.finish_and_clear();
@@ -344,7 +347,7 @@ pub(crate) async fn profile_table(
         size_bytes: table.size_bytes,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         schema_fingerprint: table.schema_fingerprint(),
-        source_kind: connector.kind(),
+        source_kind: source.engine().name,
         modified_at: table.modified_at.clone(),
         newest_timestamp,
         skipped_rows: scan.skipped_rows,

@@ -14,24 +14,21 @@ use cwic_proto::agent::v1::{
 use cwic_shared::MetricKind;
 use tracing::warn;
 
-use crate::drift::{ProfileMemory, Remembered};
+use crate::histogram_memory::{ProfileMemory, Remembered};
 use crate::profile_cli::{ColumnReport, profile_table};
 use crate::profiler::{ColumnKind, ColumnProfile, ProfileValue, mask_top_values};
-use crate::source::connector::{AnyConnector, Connector};
+use crate::source::Source;
 
 /// Profiles the tables behind `assets` (those with a row count, i.e. measured) and adds their
 /// profiles, profile metrics and each column's drift from the profile `memory` remembers (which then
 /// remembers this one). A failure is logged and written to the asset's `error` when it has none; the
 /// other assets are still profiled.
-pub async fn profile_assets(url: &str, assets: &mut [AssetObservation], memory: &mut ProfileMemory) {
-    let mut connector = match AnyConnector::open(url).await {
-        Ok(connector) => connector,
-        Err(error) => {
-            warn!(%error, "profiling skipped: the source did not open");
-            return;
-        }
-    };
-    let tables = match connector.list_tables(None).await {
+pub async fn profile_assets(
+    source: &dyn Source,
+    assets: &mut [AssetObservation],
+    memory: &mut ProfileMemory,
+) {
+    let tables = match source.list_tables(None).await {
         Ok(tables) => tables,
         Err(error) => {
             warn!(%error, "profiling skipped: listing tables failed");
@@ -52,7 +49,7 @@ pub async fn profile_assets(url: &str, assets: &mut [AssetObservation], memory: 
         if !measured {
             continue;
         }
-        match profile_table(&mut connector, table, None).await {
+        match profile_table(source, table, None).await {
             Ok(report) => {
                 asset.schema_fingerprint = report.schema_fingerprint.clone();
                 let table = format!("{}.{}", asset.schema, asset.name);

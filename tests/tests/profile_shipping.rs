@@ -260,3 +260,68 @@ async fn sqlite_and_file_sources_are_measured_and_profiled_on_the_run_path() -> 
     assert_eq!(points["items"][0]["value"].as_f64(), Some(7.0));
     Ok(())
 }
+
+/// Sessions PostgreSQL opened to `database` so far, once no backend of it is left (a backend's
+/// counts reach `pg_stat_database` by the time it leaves `pg_stat_activity`).
+async fn sessions_opened(admin: &sqlx::PgPool, database: &str) -> anyhow::Result<i64> {
+    wait_for(
+        "the database's backends to end",
+        Duration::from_secs(30),
+        || async {
+            let active: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                .bind(database)
+                .fetch_one(admin)
+                .await?;
+            Ok((active == 0).then_some(()))
+        },
+    )
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT sessions FROM pg_stat_database WHERE datname = $1")
+            .bind(database)
+            .fetch_one(admin)
+            .await?,
+    )
+}
+
+#[tokio::test]
+async fn one_pool_serves_discovery_profiles_segments_and_checks_of_every_run() -> anyhow::Result<()> {
+    let stack = Stack::start().await?;
+    let agent = stack.agent("acme", "200ms")?;
+    std::fs::write(
+        agent.dir.path().join("checks.yml"),
+        "version: 1\ndatasets:\n  - dataset: public.customers\n    checks:\n      - template: not_null\n        column: email\n      - template: trimmed\n        column: email\n",
+    )?;
+    let config = std::fs::read_to_string(&agent.config_path)?;
+    std::fs::write(
+        &agent.config_path,
+        format!("{config}    profile: true\n    checks: checks.yml\n"),
+    )?;
+    // The test's own connections to the source end first, so only the agent's are counted.
+    stack.source.pool.close().await;
+    let admin = &stack.control_db.pool;
+    let before = sessions_opened(admin, &stack.source.name).await?;
+
+    let mut process = agent.spawn(3)?;
+    let status = wait_exit(&mut process, Duration::from_secs(120)).await?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    let log = agent.log();
+    assert_eq!(log.matches("collection finished").count(), 3, "{log}");
+    for skipped in [
+        "profiling skipped",
+        "segment counts and checks skipped",
+        "checks skipped",
+    ] {
+        assert!(!log.contains(skipped), "{skipped}: {log}");
+    }
+
+    // One probe when the source opens, then one pool of at most 4 connections for the session's three
+    // collections (with a connection per profiling step and a pool for checks, each collection
+    // opened six or more).
+    let opened = sessions_opened(admin, &stack.source.name).await? - before;
+    assert!(
+        (1..=5).contains(&opened),
+        "{opened} sessions for 3 collections\n{log}"
+    );
+    Ok(())
+}

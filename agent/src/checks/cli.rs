@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::model::{CheckSuite, Severity};
 use super::run::{ScanOptions, Status, scan};
 use super::templates::TEMPLATES;
-use super::{exec, fix, import, report, schema};
+use super::{fix, import, report, schema};
 
 /// Exit code when a check at or above `--fail-on` failed or could not run.
 const EXIT_CHECKS_FAILED: u8 = 1;
@@ -257,10 +257,17 @@ pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let executor = match exec::connect(&args.source).await {
+    let source = match crate::source::open(&args.source).await {
+        Ok(source) => source,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let executor = match source.checks() {
         Ok(executor) => executor,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {error}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
@@ -271,7 +278,7 @@ pub async fn run_scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         stream: !args.no_stream,
         baselines: Some(drift_baselines_file(&args.state_dir, &args.source)),
     };
-    let report = scan(executor.as_ref(), &suite, &options).await;
+    let report = scan(executor, &suite, &options).await;
     let text = match args.format {
         ScanFormat::Table => report::table(&report),
         ScanFormat::Json => {
@@ -320,15 +327,26 @@ pub struct FixArgs {
 }
 
 pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
-    let executor = match exec::connect(&args.source).await {
+    let source = match crate::source::open(&args.source).await {
+        Ok(source) if source.capabilities().fixes => source,
+        Ok(source) => {
+            eprintln!("error: fixes do not apply to {} sources", source.engine().name);
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let executor = match source.checks() {
         Ok(executor) => executor,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {error}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     if let Some(id) = &args.undo {
-        let restored = fix::undo(executor.as_ref(), id).await?;
+        let restored = fix::undo(executor, id).await?;
         println!("fix {id} undone: {restored} rows restored");
         return Ok(ExitCode::SUCCESS);
     }
@@ -342,7 +360,7 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let plan = match fix::plan_named(executor.as_ref(), &suite, args.dataset.as_deref(), name).await {
+    let plan = match fix::plan_named(executor, &suite, args.dataset.as_deref(), name).await {
         Ok(plan) => plan,
         Err(fix::NamedFixError::NotInSuite(why)) => {
             eprintln!("error: {}: {why}", path.display());
@@ -353,7 +371,7 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    let (affected, preview) = plan.dry_run(executor.as_ref(), 5).await?;
+    let (affected, preview) = plan.dry_run(executor, 5).await?;
     println!(
         "fix for {} {}: {}",
         plan.dataset,
@@ -376,7 +394,7 @@ pub async fn run_fix(args: FixArgs) -> anyhow::Result<ExitCode> {
         println!("nothing to fix");
         return Ok(ExitCode::SUCCESS);
     }
-    let (id, changed) = plan.apply(executor.as_ref()).await?;
+    let (id, changed) = plan.apply(executor).await?;
     println!("applied fix {id}: {changed} rows changed; undo with `cwic-agent fix --source … --undo {id}`");
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,6 @@
 pub mod cli;
 pub mod dialect;
 pub mod exec;
-pub mod exec_mysql;
 pub mod fix;
 pub mod import;
 pub mod model;

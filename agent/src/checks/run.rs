@@ -864,7 +864,7 @@ fn judge_drift(
         return Some(next);
     };
     let as_floats = |counts: &[u64]| counts.iter().map(|&count| count as f64).collect::<Vec<_>>();
-    match crate::drift::js_distance(&as_floats(previous), &as_floats(&counts)) {
+    match crate::histogram_memory::js_distance(&as_floats(previous), &as_floats(&counts)) {
         Some(distance) => {
             let value = format!("{distance:.4}");
             result.status = if distance <= max {

@@ -48,7 +48,7 @@ pub enum ValueKind {
 }
 
 impl ValueKind {
-    /// From the catalog's `format_type|typname` pair (see `PgExecutor::columns`).
+    /// From the catalog's `format_type|typname` pair (see the PostgreSQL `CheckExecutor::columns` in `source::postgres::checks`).
     pub fn from_catalog(kind: &str) -> Self {
         let (formatted, short) = kind.split_once('|').unwrap_or((kind, kind));
         match short {

@@ -1,4 +1,4 @@
-//! Column batches and the per-table driver: a connector decodes rows into a [`ColumnBatch`] (one
+//! Column batches and the per-table driver: a source decodes rows into a [`ColumnBatch`] (one
 //! buffer per column, a few thousand rows), and a [`TableProfiler`] feeds each buffer to that
 //! column's accumulator and the numeric columns to the correlation accumulator. Several profilers
 //! made with [`TableProfiler::workers`] can take alternate batches on their own threads and be merged
@@ -11,7 +11,7 @@ use super::{
     NumericAccumulator, ProfileError, ProfileResult, TemporalAccumulator, TextAccumulator,
 };
 
-/// How a connector delivers a column's values.
+/// How a source delivers a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnShape {
     Integer,
@@ -91,6 +91,10 @@ impl ColumnBuffer {
 
     pub fn len(&self) -> usize {
         self.valid.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.valid.is_empty()
     }
 }
 
@@ -224,7 +228,7 @@ impl TableProfiler {
                     push_texts(acc, bytes, ends, &buffer.valid)?
                 }
                 _ => {
-                    state.failed = Some("the connector delivered values of another kind".to_owned());
+                    state.failed = Some("the source delivered values of another kind".to_owned());
                     state.accumulator = None;
                 }
             }

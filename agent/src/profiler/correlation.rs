@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-use super::util::SplitMix64;
+use super::util::{RngCore, SeedableRng, SplitMix64};
 use super::{BATCH_CHUNK, ProfileError, ProfileResult, SPEARMAN_SAMPLE};
 
 /// Gives every accumulator its own priority stream, so partitions sample independent rows.
@@ -137,7 +137,7 @@ impl CorrelationAccumulator {
             diagonal: vec![CoMoments::default(); width],
             columns,
             rows: 0,
-            priorities: SplitMix64::new(SplitMix64::new(stream).next_u64()),
+            priorities: SplitMix64::seed_from_u64(SplitMix64::seed_from_u64(stream).next_u64()),
             sample: BTreeMap::new(),
             threshold: u64::MAX,
             values: vec![Vec::new(); width],

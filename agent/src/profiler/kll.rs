@@ -10,7 +10,7 @@
 
 use std::cmp::Ordering;
 
-use super::util::SplitMix64;
+use super::util::{RngCore, SeedableRng, SplitMix64};
 
 /// A value the sketches can order, hash and turn into a float.
 pub(crate) trait SketchValue: Copy + PartialEq {
@@ -65,7 +65,7 @@ impl<T: SketchValue> Kll<T> {
             size: 0,
             max_size: 0,
             capacities: Vec::new(),
-            rng: SplitMix64::new(SEED),
+            rng: SplitMix64::seed_from_u64(SEED),
         };
         sketch.update_capacities();
         sketch
@@ -245,7 +245,7 @@ mod tests {
         let k = 400;
         let bound = Kll::<f64>::rank_error(k);
         for seed in 1..=5u64 {
-            let mut rng = SplitMix64::new(seed);
+            let mut rng = SplitMix64::seed_from_u64(seed);
             let values: Vec<f64> = (0..300_000)
                 .map(|i| {
                     let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;

@@ -1,4 +1,4 @@
-//! Column statistics kernels: per-column accumulators that the connectors feed batch by batch, and
+//! Column statistics kernels: per-column accumulators that the sources feed batch by batch, and
 //! the mergeable sketches behind them.
 //!
 //! Owns the statistics of issue #3 for one column at a time — counts, nulls, distinct (exact, then

@@ -123,7 +123,7 @@ fn lane_sum(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::util::SplitMix64;
+    use super::super::util::{RngCore, SeedableRng, SplitMix64};
     use super::*;
 
     /// Independent reference: two passes in 128-bit-free plain f64 over the whole data.
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn batches_merged_match_two_pass_reference() {
-        let mut rng = SplitMix64::new(7);
+        let mut rng = SplitMix64::seed_from_u64(7);
         let values: Vec<f64> = (0..10_001)
             .map(|_| ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64).powi(3) * 50.0)
             .collect();
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn catastrophic_cancellation_is_avoided() {
         // 1e9 + uniform noise in [0, 1): variance 1/12. A naive Σx² − (Σx)²/n loses every digit.
-        let mut rng = SplitMix64::new(11);
+        let mut rng = SplitMix64::seed_from_u64(11);
         let noise: Vec<f64> = (0..200_000)
             .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
             .collect();

@@ -228,11 +228,11 @@ impl<K: TableKey> FrequentItems<K> {
 mod tests {
     use std::collections::HashMap;
 
-    use super::super::util::{SplitMix64, hash_i64};
+    use super::super::util::{RngCore, SeedableRng, SplitMix64, hash_i64};
     use super::*;
 
     fn skewed_stream(n: usize, seed: u64) -> Vec<i64> {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = SplitMix64::seed_from_u64(seed);
         (0..n)
             .map(|_| {
                 // Zipf-like: value v with probability ~ 1/v over 1..100_000.

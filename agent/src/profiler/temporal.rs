@@ -1,4 +1,4 @@
-//! Timestamp columns: microseconds since the Unix epoch in UTC. Connectors convert zoned values to UTC
+//! Timestamp columns: microseconds since the Unix epoch in UTC. Sources convert zoned values to UTC
 //! before feeding them (a `timestamptz` is already UTC on the wire; a local `timestamp` is taken as
 //! UTC) and dates to midnight UTC.
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use proptest::prelude::*;
 
 use super::profile::{Histogram, HistogramKind, SemanticType};
-use super::util::SplitMix64;
+use super::util::{RngCore, SeedableRng, SplitMix64};
 use super::*;
 
 fn unit(rng: &mut SplitMix64) -> f64 {
@@ -75,7 +75,7 @@ fn reference_top(values: &[f64], k: usize) -> Vec<(f64, u64)> {
 /// Generated float column with nulls, NaN, ±Inf, zeros, negatives and `distinct` integer-valued
 /// finite values in 0..=100 shifted to include negatives.
 fn float_column(rows: usize, seed: u64) -> (Vec<f64>, Vec<bool>) {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = SplitMix64::seed_from_u64(seed);
     let mut values = Vec::with_capacity(rows);
     let mut valid = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -242,7 +242,7 @@ fn float_statistics_match_independent_computation() {
 #[test]
 fn float_sketches_stay_within_stated_error() {
     // 400k distinct values: far past the exact cap, so HLL, KLL and Misra–Gries answer.
-    let mut rng = SplitMix64::new(2);
+    let mut rng = SplitMix64::seed_from_u64(2);
     let mut values: Vec<f64> = (0..400_000)
         .map(|_| (unit(&mut rng) * 1e6).round() / 8.0 + 0.001)
         .collect();
@@ -354,7 +354,7 @@ fn float_sketches_stay_within_stated_error() {
 
 #[test]
 fn catastrophic_cancellation_in_the_accumulator() {
-    let mut rng = SplitMix64::new(3);
+    let mut rng = SplitMix64::seed_from_u64(3);
     let noise: Vec<f64> = (0..500_000).map(|_| unit(&mut rng)).collect();
     let values: Vec<f64> = noise.iter().map(|x| 1e9 + x).collect();
     let mut accumulator = NumericAccumulator::new();
@@ -421,7 +421,7 @@ fn merge_equals_profile_of_concatenation() {
 
 #[test]
 fn merged_sketches_match_the_concatenation_within_error() {
-    let mut rng = SplitMix64::new(5);
+    let mut rng = SplitMix64::seed_from_u64(5);
     let values: Vec<i64> = (0..300_000)
         .map(|_| (rng.next_u64() % 1_000_000) as i64 - 500_000)
         .collect();
@@ -669,7 +669,7 @@ fn mask_length_mismatch_is_an_error() {
 }
 
 fn text_column(rows: usize, distinct: u64, seed: u64) -> Vec<String> {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = SplitMix64::seed_from_u64(seed);
     let names = ["Zoë", "Łukasz", "東京", "", "naïve café", "a", "🙂 emoji", "Ölçü"];
     (0..rows)
         .map(|_| {
@@ -832,10 +832,10 @@ fn email_columns_are_pii_and_masked() {
 
 #[test]
 fn temporal_statistics_with_zones_and_days() {
-    // Zoned inputs converted to UTC by the connector: 2024-03-01T23:30:00-05:00 is 2024-03-02T04:30Z.
+    // Zoned inputs converted to UTC by the source: 2024-03-01T23:30:00-05:00 is 2024-03-02T04:30Z.
     let zoned = 1_709_353_800_000_000i64;
     let mut values = vec![zoned, -1, 0, 86_399_999_999, 86_400_000_000, zoned + 1];
-    let mut rng = SplitMix64::new(7);
+    let mut rng = SplitMix64::seed_from_u64(7);
     values.extend((0..10_000).map(|_| 1_700_000_000_000_000 + (rng.next_u64() % 2_000_000_000_000) as i64));
     let mut accumulator = TemporalAccumulator::new();
     accumulator.push_micros(&values, None).unwrap();
@@ -929,7 +929,7 @@ fn pearson_reference(x: &[f64], y: &[f64]) -> f64 {
 
 #[test]
 fn correlation_matches_reference_and_merges() {
-    let mut rng = SplitMix64::new(8);
+    let mut rng = SplitMix64::seed_from_u64(8);
     let rows = 50_000;
     let x: Vec<f64> = (0..rows).map(|_| unit(&mut rng) * 10.0 + 1e6).collect();
     let y: Vec<f64> = x

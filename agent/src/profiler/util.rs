@@ -57,27 +57,11 @@ pub(crate) fn hash_str(value: &str) -> u64 {
     xxh3_64(value.as_bytes())
 }
 
-/// SplitMix64: a tiny deterministic generator for sketch coin flips and sampling priorities. Fixed
-/// seeds make a profile of the same data reproducible.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    pub(crate) const fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    #[inline]
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
+/// SplitMix64 (Steele, Lea and Flood; Vigna's reference `splitmix64.c`): the deterministic generator
+/// for sketch coin flips and sampling priorities, seeded with `SeedableRng::seed_from_u64` (the seed is
+/// the initial state). Fixed seeds make a profile of the same data reproducible.
+pub(crate) use rand_xoshiro::SplitMix64;
+pub(crate) use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 
 /// `10^scale` as a float, for turning decimal mantissas into values.
 pub(crate) fn pow10(scale: u32) -> f64 {
@@ -150,6 +134,33 @@ pub(crate) fn timestamp_text(micros: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitmix64_is_the_published_sequence() {
+        // Vigna's splitmix64.c from state 0, and from 1234567 (the test vector of several ports).
+        let mut rng = SplitMix64::seed_from_u64(0);
+        let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            first,
+            [
+                0xe220_a839_7b1d_cdaf,
+                0x6e78_9e6a_a1b9_65f4,
+                0x06c4_5d18_8009_454f
+            ]
+        );
+        let mut rng = SplitMix64::seed_from_u64(1_234_567);
+        let first: Vec<u64> = (0..5).map(|_| rng.next_u64()).collect();
+        assert_eq!(
+            first,
+            [
+                6_457_827_717_110_365_317,
+                3_203_168_211_198_807_973,
+                9_817_491_932_198_370_423,
+                4_593_380_528_125_082_431,
+                16_408_922_859_458_223_821
+            ]
+        );
+    }
 
     #[test]
     fn decimal_text_is_exact() {

@@ -1,27 +1,46 @@
-//! Data sources: connecting, discovering tables and columns, and measuring them with pushdown SQL
-//! ([`Source`], the agent's `run` path, PostgreSQL today), and reading them for the profiler
-//! ([`connector::Connector`]: PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON and Parquet files).
+//! Data sources: one [`Source`] trait every engine implements, and one [`registry`] that picks the
+//! engine from a URL. A source is opened once per session (`cwic-agent run`, again on reload) or per
+//! command (`profile`, `scan`, `fix`) and holds one connection pool, shared by discovery, measuring,
+//! profiling scans, checks, segment counts and fixes. What an engine can do is in its
+//! [`Capabilities`], never in a match on the URL scheme.
+//!
+//! Engines, one module each: [`postgres`] (binary COPY scans, pushdown measures, lineage from views
+//! and `pg_stat_statements`, checks with streamed passes, fixes), [`mysql`] (MySQL and MariaDB),
+//! [`sqlite`], [`files`] (CSV, NDJSON, Parquet). Adding an engine: a module implementing [`Source`]
+//! with its `ENGINE`, and one line in [`registry::ENGINES`]. [`scan`] holds the shapes a profiling
+//! scan hands over (batches, table listings) and [`measure_by_scan`] the run-path measures of the
+//! engines that cannot push them down.
 //!
 //! Owns the conversation with the customer's engine. Must not publish or persist anything: it returns
 //! observations and batches, and the collector or the profiler turns them into results.
 
-pub mod connector;
 pub mod files;
+pub mod measure_by_scan;
 pub mod mysql;
-pub mod parquet_file;
-pub mod pg_copy;
-pub mod pg_profile;
-mod postgres;
+pub mod postgres;
+pub mod registry;
+pub mod scan;
 pub mod sqlite;
-mod via_connector;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{ConfigError, SourceConfig, SourceKind};
+use futures::future::BoxFuture;
+
+pub use registry::{Engine, open};
+use scan::{BatchSink, ReadResult, ScanSummary, TableInfo, TableName};
+
+use crate::checks::exec::CheckExecutor;
+use crate::checks::model::CheckSuite;
+use crate::config::{ConfigError, SourceConfig};
 
 /// How long connecting to a source may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections a source's pool keeps at most: a profiling scan or a streamed check pass holds one for
+/// the length of a table, the planner's statements take another.
+const MAX_CONNECTIONS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -37,9 +56,86 @@ pub enum SourceError {
     Listing(String),
     #[error("measuring {table} failed: {cause}")]
     Scan { table: String, cause: String },
+    /// The engine cannot do what was asked (checks on files, checks on a MySQL older than 8.0.17).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type SourceResult<T> = Result<T, SourceError>;
+
+/// What an engine can do beyond listing and scanning tables. Callers ask these flags, never the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Run-path measures (row and NULL counts, newest value) are one aggregate statement in the
+    /// engine; without it a measure is one scan of the table through the profiling read.
+    pub pushdown_measure: bool,
+    /// Profiling scans stream the table with the engine's bulk protocol (PostgreSQL binary COPY)
+    /// rather than row by row.
+    pub copy_streaming: bool,
+    /// A profiling scan can read a block sample of the table (`--sample`); the others read all of it.
+    pub sampling: bool,
+    /// Check files run here, as SQL the planner builds for the engine's dialect ([`Source::checks`]),
+    /// and segment counts of profiled tables with them.
+    pub checks: bool,
+    /// Checks judged in the agent over one streamed pass of the table (distinct statistics).
+    pub streamed_checks: bool,
+    /// Fix scripts apply here, in one transaction with a before-image.
+    pub fixes: bool,
+    /// SQL for lineage: view definitions and the data-changing statements of the query log.
+    pub lineage: bool,
+}
+
+/// A source opened through the [`registry`]: the run path's discovery and measures, the profiler's
+/// listing and scan, lineage SQL, and the checks executor, over one connection pool.
+pub trait Source: Send + Sync {
+    fn engine(&self) -> &'static Engine;
+
+    /// What the engine can do.
+    fn capabilities(&self) -> Capabilities {
+        self.engine().capabilities
+    }
+
+    /// Every table-like object of the source, with its columns (the `run` path).
+    fn discover(&self) -> BoxFuture<'_, SourceResult<Vec<DiscoveredTable>>>;
+
+    /// Row count, per-column NULL counts and the newest value of `freshness` (a temporal column of
+    /// the table) in one pass over the table.
+    fn measure<'a>(
+        &'a self,
+        table: &'a DiscoveredTable,
+        freshness: Option<&'a str>,
+    ) -> BoxFuture<'a, SourceResult<TableMeasurement>>;
+
+    /// View definitions and, where the source keeps one, the data-changing statements of its query
+    /// history, for lineage (engines with [`Capabilities::lineage`]).
+    fn collect_sql(&self) -> BoxFuture<'_, SourceResult<Vec<CollectedSql>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The tables to profile: every table the role can read, or the one named (which may be a view).
+    /// An empty list means the named table is not there.
+    fn list_tables<'a>(&'a self, only: Option<&'a TableName>) -> BoxFuture<'a, ReadResult<Vec<TableInfo>>>;
+
+    /// Streams a listed table into batches of `sink.batch_rows()` rows holding the columns whose
+    /// `read` is a shape, in table order. With `sample_percent`, engines with
+    /// [`Capabilities::sampling`] read about that share of the table; the others read all of it and
+    /// say so in the summary's warnings.
+    fn scan<'a>(
+        &'a self,
+        table: &'a TableInfo,
+        sample_percent: Option<f64>,
+        sink: &'a mut BatchSink,
+    ) -> BoxFuture<'a, ReadResult<ScanSummary>>;
+
+    /// The checks executor over this source's pool, or why the engine runs no checks.
+    fn checks(&self) -> SourceResult<&dyn CheckExecutor> {
+        Err(SourceError::Unsupported(format!(
+            "checks run on {} sources; this one is {}",
+            registry::titles_with(|capabilities| capabilities.checks),
+            self.engine().name
+        )))
+    }
+}
 
 /// A table-like object found by discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,100 +224,48 @@ impl DiscoveredTable {
     }
 }
 
-/// A connected source.
-pub enum Source {
-    Postgres(postgres::PostgresSource),
-    /// MySQL/MariaDB, SQLite and files, through their profiling connector.
-    Connector(SourceKind, Box<via_connector::ConnectorSource>),
+/// A configured source, opened, with its check suite parsed (once per session: at start and on reload).
+#[derive(Clone)]
+pub struct ConnectedSource {
+    pub source: Arc<dyn Source>,
+    pub checks: Option<Arc<CheckSuite>>,
 }
 
-impl Source {
-    pub async fn connect(config: &SourceConfig) -> SourceResult<Self> {
-        match config.url.kind() {
-            SourceKind::Postgres => Ok(Source::Postgres(
-                postgres::PostgresSource::connect(&config.url).await?,
-            )),
-            kind @ (SourceKind::Mysql | SourceKind::Sqlite | SourceKind::File) => Ok(Source::Connector(
-                kind,
-                Box::new(via_connector::ConnectorSource::connect(&config.url).await?),
-            )),
-        }
-    }
-
-    pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
-        match self {
-            Source::Postgres(source) => source.discover().await,
-            Source::Connector(_, source) => source.discover().await,
-        }
-    }
-
-    /// The SQL dialect name of this source, as `cwic lineage --dialect` names it.
-    pub fn dialect(&self) -> &'static str {
-        match self {
-            Source::Postgres(_) => "postgres",
-            Source::Connector(SourceKind::Mysql, _) => "mysql",
-            Source::Connector(SourceKind::Sqlite, _) => "sqlite",
-            Source::Connector(_, _) => "ansi",
-        }
-    }
-
-    /// View definitions and, where the source keeps one, the data-changing statements of its query
-    /// history, for lineage (PostgreSQL only so far).
-    pub async fn collect_sql(&self) -> SourceResult<Vec<CollectedSql>> {
-        match self {
-            Source::Postgres(source) => source.collect_sql().await,
-            Source::Connector(..) => Ok(Vec::new()),
-        }
-    }
-
-    /// Measures row count, per-column NULL counts and the newest value of `freshness` (a temporal
-    /// column of the table) in one scan of the table.
-    pub async fn measure(
-        &self,
-        table: &DiscoveredTable,
-        freshness: Option<&str>,
-    ) -> SourceResult<TableMeasurement> {
-        match self {
-            Source::Postgres(source) => source.measure(table, freshness).await,
-            Source::Connector(_, source) => source.measure(table, freshness).await,
-        }
-    }
-}
-
-/// Connects every configured source, failing with a config error that names the source's `url` key
-/// when one cannot be reached, so a typo is found at start-up rather than at the first schedule.
-pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<Source>, ConfigError> {
+/// Opens every configured source and parses its check file, failing with a config error that names
+/// the source's `url` (or `checks`) key when one cannot be used, so a typo is found at start-up rather
+/// than at the first schedule.
+pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<ConnectedSource>, ConfigError> {
     let mut connected = Vec::with_capacity(sources.len());
     for (index, config) in sources.iter().enumerate() {
-        let source = Source::connect(config).await.map_err(|error| {
+        let engine = config.url.kind();
+        let source = (engine.open)(config.url.expose_secret()).await.map_err(|error| {
             ConfigError::at_key(
                 file,
                 format!("sources[{index}].url"),
-                format!(
-                    "{error} (expected a reachable {} server)",
-                    config.url.kind().as_str()
-                ),
+                format!("{error} (expected a reachable {} server)", engine.name),
             )
         })?;
-        connected.push(source);
-        if let Some(checks) = &config.checks {
-            let key = format!("sources[{index}].checks");
-            if !matches!(
-                config.url.kind(),
-                SourceKind::Postgres | SourceKind::Mysql | SourceKind::Sqlite
-            ) {
-                return Err(ConfigError::at_key(
-                    file,
-                    key,
-                    format!(
-                        "checks run on PostgreSQL, MySQL/MariaDB and SQLite sources; this one is {}",
-                        config.url.kind().as_str()
-                    ),
-                ));
+        let checks = match &config.checks {
+            None => None,
+            Some(checks) => {
+                let key = format!("sources[{index}].checks");
+                if !engine.capabilities.checks {
+                    return Err(ConfigError::at_key(
+                        file,
+                        key,
+                        format!(
+                            "checks run on {} sources; this one is {}",
+                            registry::titles_with(|capabilities| capabilities.checks),
+                            engine.name
+                        ),
+                    ));
+                }
+                let suite = CheckSuite::load(checks)
+                    .map_err(|error| ConfigError::at_key(file, key, error.to_string()))?;
+                Some(Arc::new(suite))
             }
-            crate::checks::model::CheckSuite::load(checks)
-                .map_err(|error| ConfigError::at_key(file, key, error.to_string()))?;
-        }
+        };
+        connected.push(ConnectedSource { source, checks });
     }
     Ok(connected)
 }

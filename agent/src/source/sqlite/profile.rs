@@ -6,25 +6,19 @@
 //! with its row number; the other columns complete. Temporal columns take ISO-8601 text (a zone
 //! offset is honoured, none means UTC) or integer Unix seconds.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
-use super::connector::{
-    BatchSink, CellValue, ColumnInfo, Connector, ConnectorError, ConnectorResult, RowBatcher, ScanSummary,
-    TableInfo, TableName, parse_timestamp,
-};
-use super::files::modified_at;
+use super::SqliteSource;
 use crate::profiler::ColumnShape;
-
-pub struct SqliteConnector {
-    options: SqliteConnectOptions,
-    path: PathBuf,
-    url: String,
-}
+use crate::source::files::modified_at;
+use crate::source::scan::{
+    BatchSink, CellValue, ColumnInfo, ReadError, ReadResult, RowBatcher, ScanSummary, TableInfo, TableName,
+    parse_timestamp,
+};
 
 /// The shape a declared type gives a column, after SQLite's affinity rules (section 3.1 of its
 /// datatype page) with BOOLEAN and date/time names recognised first.
@@ -54,60 +48,15 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-impl SqliteConnector {
-    pub async fn open(url: &str) -> ConnectorResult<Self> {
-        let connect_error = |cause: String| ConnectorError::Connect {
-            url: url.to_owned(),
-            cause,
-        };
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        let path = PathBuf::from(path.split('?').next().unwrap_or(path));
-        if !path.is_file() {
-            return Err(connect_error(format!("no database file at {}", path.display())));
-        }
-        // Read-only: profiling never writes, and a missing file is not silently created.
-        // A full-table read is slow by nature: no statement text in the logs.
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .disable_statement_logging();
-        let connector = Self {
-            options,
-            path,
-            url: url.to_owned(),
-        };
-        let connection = connector.connect().await?;
-        let _ = connection.close().await;
-        Ok(connector)
-    }
-
-    async fn connect(&self) -> ConnectorResult<SqliteConnection> {
-        self.options
-            .connect()
-            .await
-            .map_err(|error| ConnectorError::Connect {
-                url: self.url.clone(),
-                cause: error.to_string(),
-            })
-    }
-}
-
-impl Connector for SqliteConnector {
-    fn kind(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
-        let discover = |error: sqlx::Error| ConnectorError::Discover(error.to_string());
-        let mut connection = self.connect().await?;
+impl SqliteSource {
+    pub(super) async fn list(&self, only: Option<&TableName>) -> ReadResult<Vec<TableInfo>> {
+        let discover = |error: sqlx::Error| ReadError::Discover(error.to_string());
+        let mut connection = self.acquire().await?;
         let listed: Vec<(String, String)> = sqlx::query_as(
             "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
         )
-        .fetch_all(&mut connection)
+        .fetch_all(&mut *connection)
         .await
         .map_err(discover)?;
         let modified = modified_at(&self.path);
@@ -123,7 +72,7 @@ impl Connector for SqliteConnector {
             let columns: Vec<(String, String)> =
                 sqlx::query_as("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
                     .bind(&name)
-                    .fetch_all(&mut connection)
+                    .fetch_all(&mut *connection)
                     .await
                     .map_err(discover)?;
             // Pages of the table and its indexes; `dbstat` is compiled into the bundled SQLite.
@@ -132,7 +81,7 @@ impl Connector for SqliteConnector {
                  OR name IN (SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1)",
             )
             .bind(&name)
-            .fetch_one(&mut connection)
+            .fetch_one(&mut *connection)
             .await
             .ok()
             .flatten();
@@ -156,16 +105,16 @@ impl Connector for SqliteConnector {
                 modified_at: modified.clone(),
             });
         }
-        let _ = connection.close().await;
+        drop(connection);
         Ok(tables)
     }
 
-    async fn scan(
-        &mut self,
+    pub(super) async fn scan_table(
+        &self,
         table: &TableInfo,
         sample_percent: Option<f64>,
         sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary> {
+    ) -> ReadResult<ScanSummary> {
         let started = Instant::now();
         let mut summary = ScanSummary::default();
         if sample_percent.is_some() {
@@ -195,16 +144,16 @@ impl Connector for SqliteConnector {
             },
             quote_ident(&table.name)
         );
-        let mut connection = self.connect().await?;
+        let mut connection = self.acquire().await?;
         let mut batcher = RowBatcher::new(shapes.clone(), sink.batch_rows());
         let mut row_number = 0_u64;
         let result = async {
             // Identifiers are quoted by `quote_ident`; no value is spliced into the text.
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut connection);
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *connection);
             while let Some(row) = rows
                 .try_next()
                 .await
-                .map_err(|error| ConnectorError::Read(error.to_string()))?
+                .map_err(|error| ReadError::Read(error.to_string()))?
             {
                 row_number += 1;
                 for (index, shape) in shapes.iter().enumerate() {
@@ -216,7 +165,10 @@ impl Connector for SqliteConnector {
             batcher.flush(sink).await
         }
         .await;
-        let _ = connection.close().await;
+        if result.is_err() {
+            // A read ended early may leave a statement open on the connection: closed, not pooled.
+            connection.close_on_drop();
+        }
         result?;
         summary.rows = row_number;
         summary.elapsed = started.elapsed();
@@ -258,7 +210,8 @@ fn decode(row: &SqliteRow, index: usize, shape: ColumnShape) -> Result<CellValue
         ("text", ColumnShape::Boolean) => {
             let text: &str = row.try_get(at).map_err(error)?;
             CellValue::Boolean(
-                super::connector::parse_boolean(text).ok_or_else(|| format!("`{text}` is not a boolean"))?,
+                crate::source::scan::parse_boolean(text)
+                    .ok_or_else(|| format!("`{text}` is not a boolean"))?,
             )
         }
         (class, _) => {

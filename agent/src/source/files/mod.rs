@@ -8,25 +8,78 @@
 //! missing key are NULL). A malformed row (wrong field count, invalid UTF-8 or JSON) is skipped and
 //! reported as `file:line: what`; a later value that does not fit its column's inferred type fails
 //! that column with its `file:line`, and the other columns complete. Parquet brings its own types
-//! (see [`parquet_file`](super::parquet_file)).
+//! (see [`parquet_file`]).
 //!
 //! Reads are plain blocking file reads on the scanning task: local files are fast, and the
-//! profiling workers run on their own threads.
+//! profiling workers run on their own threads. Run-path measures are one scan (no pushdown); files
+//! run no checks, fixes or lineage.
+//!
+//! Owns reading files. Must not write to them.
+
+pub mod parquet_file;
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::connector::{
-    BatchSink, CellValue, ColumnInfo, Connector, ConnectorError, ConnectorResult, RowBatcher, ScanSummary,
-    TableInfo, TableName, parse_boolean, parse_float, parse_timestamp,
+use super::registry::{Address, Engine, OpenFuture};
+use super::scan::{
+    BatchSink, CellValue, ColumnInfo, ReadError, ReadResult, RowBatcher, ScanSummary, TableInfo, TableName,
+    parse_boolean, parse_float, parse_timestamp,
 };
-use super::parquet_file;
+use super::{
+    Capabilities, DiscoveredTable, Source, SourceError, SourceResult, TableKind, TableMeasurement,
+    measure_by_scan,
+};
 use crate::profiler::ColumnShape;
+
+pub static ENGINE: Engine = Engine {
+    name: "file",
+    title: "files",
+    schemes: &["file"],
+    aliases: &[],
+    address: Address::Path { example: "" },
+    takes_plain_paths: true,
+    default_schema: None,
+    lineage_dialect: "ansi",
+    capabilities: Capabilities {
+        pushdown_measure: false,
+        copy_streaming: false,
+        sampling: false,
+        checks: false,
+        streamed_checks: false,
+        fixes: false,
+        lineage: false,
+    },
+    open,
+};
+
+fn open(url: &str) -> OpenFuture<'_> {
+    Box::pin(async move {
+        let root = if url.contains("://") {
+            url::Url::parse(url)
+                .ok()
+                .and_then(|parsed| parsed.to_file_path().ok())
+                .ok_or_else(|| SourceError::Connect {
+                    url: url.to_owned(),
+                    cause: "expected an absolute path such as file:///data/orders.csv".to_owned(),
+                })?
+        } else {
+            PathBuf::from(url)
+        };
+        let source = FileSource::open(root).map_err(|error| match error {
+            ReadError::Connect { url, cause } => SourceError::Connect { url, cause },
+            other => SourceError::Listing(other.to_string()),
+        })?;
+        Ok(Arc::new(source) as Arc<dyn Source>)
+    })
+}
 
 /// Rows read to infer the column types of CSV and NDJSON files.
 pub const INFER_ROWS: usize = 1000;
@@ -59,10 +112,12 @@ impl FileFormat {
     }
 }
 
-pub struct FileConnector {
+pub struct FileSource {
     root: PathBuf,
     /// The file behind each listed table.
-    files: HashMap<(String, String), (PathBuf, FileFormat)>,
+    files: Mutex<HashMap<(String, String), (PathBuf, FileFormat)>>,
+    /// What the last discovery listed: a run-path measure scans with the listing's column shapes.
+    listed: measure_by_scan::Listed,
 }
 
 /// A file's modification time as RFC 3339 UTC.
@@ -72,9 +127,9 @@ pub fn modified_at(path: &Path) -> Option<String> {
     Some(modified.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-impl FileConnector {
-    pub fn open(root: PathBuf) -> ConnectorResult<Self> {
-        let connect_error = |cause: String| ConnectorError::Connect {
+impl FileSource {
+    pub fn open(root: PathBuf) -> ReadResult<Self> {
+        let connect_error = |cause: String| ReadError::Connect {
             url: root.display().to_string(),
             cause,
         };
@@ -88,18 +143,19 @@ impl FileConnector {
         }
         Ok(Self {
             root,
-            files: HashMap::new(),
+            files: Mutex::new(HashMap::new()),
+            listed: measure_by_scan::Listed::default(),
         })
     }
 
-    fn candidates(&self) -> ConnectorResult<Vec<(PathBuf, FileFormat)>> {
+    fn candidates(&self) -> ReadResult<Vec<(PathBuf, FileFormat)>> {
         if self.root.is_file() {
             return Ok(FileFormat::of(&self.root)
                 .map(|format| vec![(self.root.clone(), format)])
                 .unwrap_or_default());
         }
         let entries = std::fs::read_dir(&self.root)
-            .map_err(|error| ConnectorError::Discover(format!("{}: {error}", self.root.display())))?;
+            .map_err(|error| ReadError::Discover(format!("{}: {error}", self.root.display())))?;
         let mut files: Vec<(PathBuf, FileFormat)> = entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
@@ -126,12 +182,8 @@ fn table_name(path: &Path) -> String {
         .to_owned()
 }
 
-impl Connector for FileConnector {
-    fn kind(&self) -> &'static str {
-        "file"
-    }
-
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
+impl FileSource {
+    async fn list(&self, only: Option<&TableName>) -> ReadResult<Vec<TableInfo>> {
         let mut tables = Vec::new();
         let candidates = self.candidates()?;
         for (path, format) in &candidates {
@@ -170,24 +222,29 @@ impl Connector for FileConnector {
                 size_bytes,
                 modified_at: modified_at(&path),
             });
-            self.files.insert((schema, name), (path, format));
+            self.files
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert((schema, name), (path, format));
         }
         Ok(tables)
     }
 
-    async fn scan(
-        &mut self,
+    async fn scan_file(
+        &self,
         table: &TableInfo,
         sample_percent: Option<f64>,
         sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary> {
+    ) -> ReadResult<ScanSummary> {
         let started = Instant::now();
-        let Some((path, format)) = self
+        let file = self
             .files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&(table.schema.clone(), table.name.clone()))
-            .cloned()
-        else {
-            return Err(ConnectorError::Read(format!("{} was not listed", table.label())));
+            .cloned();
+        let Some((path, format)) = file else {
+            return Err(ReadError::Read(format!("{} was not listed", table.label())));
         };
         let mut summary = ScanSummary::default();
         if sample_percent.is_some() {
@@ -204,6 +261,40 @@ impl Connector for FileConnector {
         summary.elapsed = started.elapsed();
         summary.blocked = sink.blocked();
         Ok(summary)
+    }
+}
+
+impl Source for FileSource {
+    fn engine(&self) -> &'static Engine {
+        &ENGINE
+    }
+
+    fn discover(&self) -> BoxFuture<'_, SourceResult<Vec<DiscoveredTable>>> {
+        Box::pin(async move {
+            let url = self.root.display().to_string();
+            measure_by_scan::discover(self, &self.listed, &url, TableKind::File).await
+        })
+    }
+
+    fn measure<'a>(
+        &'a self,
+        table: &'a DiscoveredTable,
+        freshness: Option<&'a str>,
+    ) -> BoxFuture<'a, SourceResult<TableMeasurement>> {
+        Box::pin(measure_by_scan::measure(self, &self.listed, table, freshness))
+    }
+
+    fn list_tables<'a>(&'a self, only: Option<&'a TableName>) -> BoxFuture<'a, ReadResult<Vec<TableInfo>>> {
+        Box::pin(self.list(only))
+    }
+
+    fn scan<'a>(
+        &'a self,
+        table: &'a TableInfo,
+        sample_percent: Option<f64>,
+        sink: &'a mut BatchSink,
+    ) -> BoxFuture<'a, ReadResult<ScanSummary>> {
+        Box::pin(self.scan_file(table, sample_percent, sink))
     }
 }
 
@@ -261,11 +352,11 @@ struct Inferred {
     columns: Vec<ColumnInfo>,
 }
 
-fn open_file(path: &Path) -> ConnectorResult<File> {
-    File::open(path).map_err(|error| ConnectorError::Read(format!("{}: {error}", path.display())))
+fn open_file(path: &Path) -> ReadResult<File> {
+    File::open(path).map_err(|error| ReadError::Read(format!("{}: {error}", path.display())))
 }
 
-fn csv_reader(path: &Path, delimiter: u8) -> ConnectorResult<csv::Reader<File>> {
+fn csv_reader(path: &Path, delimiter: u8) -> ReadResult<csv::Reader<File>> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)
@@ -274,11 +365,11 @@ fn csv_reader(path: &Path, delimiter: u8) -> ConnectorResult<csv::Reader<File>> 
         .from_reader(open_file(path)?))
 }
 
-fn infer_csv(path: &Path, delimiter: u8) -> ConnectorResult<Inferred> {
+fn infer_csv(path: &Path, delimiter: u8) -> ReadResult<Inferred> {
     let mut reader = csv_reader(path, delimiter)?;
     let headers = reader
         .headers()
-        .map_err(|error| ConnectorError::Discover(format!("{}:1: {error}", path.display())))?
+        .map_err(|error| ReadError::Discover(format!("{}:1: {error}", path.display())))?
         .clone();
     let mut inference = vec![TextInference::new(); headers.len()];
     for record in reader.records().take(INFER_ROWS) {
@@ -335,12 +426,12 @@ async fn scan_csv(
     table: &TableInfo,
     sink: &mut BatchSink,
     summary: &mut ScanSummary,
-) -> ConnectorResult<()> {
+) -> ReadResult<()> {
     let label = file_label(path);
     let mut reader = csv_reader(path, delimiter)?;
     let width = reader
         .headers()
-        .map_err(|error| ConnectorError::Read(format!("{label}:1: {error}")))?
+        .map_err(|error| ReadError::Read(format!("{label}:1: {error}")))?
         .len();
     // Positions of the columns that are read (all of them for CSV) in the record.
     let shapes: Vec<ColumnShape> = table
@@ -349,7 +440,7 @@ async fn scan_csv(
         .filter_map(|column| column.read.clone().ok())
         .collect();
     if shapes.len() != width {
-        return Err(ConnectorError::Read(format!(
+        return Err(ReadError::Read(format!(
             "{label}: the header has {width} fields, the listing found {}",
             shapes.len()
         )));
@@ -366,7 +457,7 @@ async fn scan_csv(
                 summary.skipped_rows += 1;
                 summary.warn(format!("{label}:{line}: {}; row skipped", csv_error_text(&error)));
                 if matches!(error.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(ConnectorError::Read(format!("{label}:{line}: {error}")));
+                    return Err(ReadError::Read(format!("{label}:{line}: {error}")));
                 }
                 continue;
             }
@@ -443,7 +534,7 @@ fn is_special_float(text: &str) -> bool {
     matches!(text, "NaN" | "Infinity" | "-Infinity" | "inf" | "-inf")
 }
 
-fn infer_ndjson(path: &Path) -> ConnectorResult<Inferred> {
+fn infer_ndjson(path: &Path) -> ReadResult<Inferred> {
     let reader = BufReader::new(open_file(path)?);
     let mut names: Vec<String> = Vec::new();
     let mut inference: Vec<JsonInference> = Vec::new();
@@ -495,7 +586,7 @@ async fn scan_ndjson(
     table: &TableInfo,
     sink: &mut BatchSink,
     summary: &mut ScanSummary,
-) -> ConnectorResult<()> {
+) -> ReadResult<()> {
     let label = file_label(path);
     let shapes: Vec<ColumnShape> = table
         .columns
@@ -526,7 +617,7 @@ async fn scan_ndjson(
                 summary.warn(format!("{label}:{line_number}: invalid UTF-8; row skipped"));
                 continue;
             }
-            Err(error) => return Err(ConnectorError::Read(format!("{label}:{line_number}: {error}"))),
+            Err(error) => return Err(ReadError::Read(format!("{label}:{line_number}: {error}"))),
         }
         if line.trim().is_empty() {
             continue;

@@ -1,27 +1,21 @@
 //! PostgreSQL profiling scan: finds the tables to profile, then streams each one with
 //! `COPY (SELECT …) TO STDOUT (FORMAT binary)` through the [`CopyDecoder`] into column batches.
 //!
-//! One scan per table on one connection per table. Decoding runs on the caller's task; the batches go
-//! into a bounded channel, so a slow consumer slows the scan instead of growing memory.
+//! One scan per table on a connection of the source's pool. Decoding runs on the caller's task; the
+//! batches go into a bounded channel, so a slow consumer slows the scan instead of growing memory.
 
 use std::time::Instant;
 
 use futures::StreamExt;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 
-use super::CONNECT_TIMEOUT;
-use super::connector::{
-    BatchSink, ColumnInfo, Connector, ConnectorError, ConnectorResult, ScanSummary, TableInfo, TableName,
-};
-use super::pg_copy::{CopyDecoder, CopyError, FieldDecoder};
-use super::postgres::quote_ident;
+use super::catalog::quote_ident;
+use super::copy::{CopyDecoder, CopyError, FieldDecoder};
 use crate::profiler::ColumnBatch;
+use crate::source::scan::{BatchSink, ReadResult, ScanSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("cannot connect to {url}: {cause}")]
-    Connect { url: String, cause: String },
     #[error("listing tables failed: {0}")]
     Discover(#[source] sqlx::Error),
     #[error("reading the table failed: {0}")]
@@ -140,34 +134,6 @@ WHERE c.relkind IN ('r', 'p', 'm', 'v', 'f')
 ORDER BY n.nspname, c.relname, a.attnum
 "#;
 
-/// A connection for profiling: the URL parsed by sqlx, with a connect timeout.
-pub async fn connect(url: &str) -> ScanResult<PgConnection> {
-    let connect_error = |cause: String| ScanError::Connect {
-        url: redact(url),
-        cause,
-    };
-    let options: PgConnectOptions = url
-        .parse()
-        .map_err(|error: sqlx::Error| connect_error(error.to_string()))?;
-    let options = options.application_name("cwic-agent profile");
-    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
-        Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(error)) => Err(connect_error(error.to_string())),
-        Err(_) => Err(connect_error(format!("no answer within {CONNECT_TIMEOUT:?}"))),
-    }
-}
-
-/// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("****"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// The tables to profile: every table and materialised view the role can read, or the one named
 /// (which may also be a view or foreign table). An empty list means the named table is not there.
 pub async fn list_tables(
@@ -239,7 +205,7 @@ pub async fn stream_table(
     sql: &str,
     mut decoder: CopyDecoder,
     sink: &mut BatchSink,
-) -> ConnectorResult<ScanSummary> {
+) -> ReadResult<ScanSummary> {
     let started = Instant::now();
     let batch_rows = sink.batch_rows();
     let shapes = decoder.shapes();
@@ -267,100 +233,6 @@ pub async fn stream_table(
         blocked: sink.blocked(),
         ..ScanSummary::default()
     })
-}
-
-/// The PostgreSQL connector: the catalog for discovery, one binary COPY per table on a connection
-/// of its own.
-pub struct PostgresConnector {
-    url: String,
-    /// The catalog's view of each listed table (base types and type modifiers pick the decoders).
-    tables: Vec<PgTable>,
-}
-
-impl PostgresConnector {
-    /// Checks that the server answers; every later step opens its own connection.
-    pub async fn open(url: &str) -> ConnectorResult<Self> {
-        let connection = connect(url).await?;
-        close(connection).await;
-        Ok(Self {
-            url: url.to_owned(),
-            tables: Vec::new(),
-        })
-    }
-
-    fn info(table: &PgTable) -> TableInfo {
-        TableInfo {
-            schema: table.schema.clone(),
-            name: table.name.clone(),
-            columns: table
-                .columns
-                .iter()
-                .map(|column| ColumnInfo {
-                    name: column.name.clone(),
-                    data_type: column.data_type.clone(),
-                    read: match plan_column(column) {
-                        ColumnPlan::Skip(reason) => Err(reason),
-                        plan => plan
-                            .decoder()
-                            .map(FieldDecoder::shape)
-                            .ok_or_else(|| "column was not read".to_owned()),
-                    },
-                })
-                .collect(),
-            estimated_rows: table.estimated_rows,
-            size_bytes: Some(table.size_bytes),
-            modified_at: None,
-        }
-    }
-}
-
-impl Connector for PostgresConnector {
-    fn kind(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
-        let mut connection = connect(&self.url).await?;
-        let found = match only {
-            None => list_tables(&mut connection, None).await,
-            Some(name) => {
-                let schema = name.schema.as_deref().unwrap_or("public");
-                list_tables(&mut connection, Some((schema, &name.name))).await
-            }
-        };
-        close(connection).await;
-        let found = found?;
-        let infos = found.iter().map(Self::info).collect();
-        self.tables.extend(found);
-        Ok(infos)
-    }
-
-    async fn scan(
-        &mut self,
-        table: &TableInfo,
-        sample_percent: Option<f64>,
-        sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary> {
-        let Some(pg_table) = self
-            .tables
-            .iter()
-            .find(|known| known.schema == table.schema && known.name == table.name)
-        else {
-            return Err(ConnectorError::Read(format!("{} was not listed", table.label())));
-        };
-        let plans: Vec<ColumnPlan> = pg_table.columns.iter().map(plan_column).collect();
-        let decoder = CopyDecoder::new(plans.iter().filter_map(ColumnPlan::decoder).collect());
-        let sql = copy_sql(pg_table, &plans, sample_percent);
-        let mut connection = connect(&self.url).await?;
-        let scanned = stream_table(&mut connection, &sql, decoder, sink).await;
-        close(connection).await;
-        scanned
-    }
-}
-
-/// Closes a connection politely; errors do not matter any more at that point.
-pub async fn close(connection: PgConnection) {
-    let _ = connection.close().await;
 }
 
 #[cfg(test)]
@@ -426,14 +298,6 @@ mod tests {
         assert_eq!(
             copy_sql(&table, &plans, None),
             "COPY (SELECT \"id\", \"doc\"::text FROM \"Sales\".\"odd\"\"name\") TO STDOUT (FORMAT binary)"
-        );
-    }
-
-    #[test]
-    fn redact_hides_the_password() {
-        assert_eq!(
-            redact("postgres://cwic:secret@localhost:5432/db"),
-            "postgres://cwic:****@localhost:5432/db"
         );
     }
 }

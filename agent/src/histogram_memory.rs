@@ -1,12 +1,14 @@
-//! Distribution drift: how far a column's histogram moved since the previous profile the agent took
-//! of it, as the Jensen–Shannon distance (base 2: 0 = the same distribution, 1 = disjoint).
+//! The agent's memory of the last histogram of every profiled column, and how far a column's histogram
+//! moved since then, as the Jensen–Shannon distance (base 2: 0 = the same distribution, 1 = disjoint);
+//! collections ship that distance as the `distribution_drift` metric, and the `distribution_drift`
+//! check template uses the same distance.
 //!
-//! Owns the agent's memory of the last histogram of every profiled column (one JSON file per source
-//! in the state folder, replaced atomically) and the distance. Equal-width histograms are compared on
-//! the previous profile's bins: the current bins' counts are spread uniformly over the previous
+//! Owns that memory (one JSON file per source in the state folder, replaced atomically) and the
+//! distance. Equal-width histograms are compared on the previous profile's bins: the current bins' counts are spread uniformly over the previous
 //! edges, with one bucket below and one above them, so a shift of the range counts as drift.
 //! Labelled histograms (days, top values) are compared value by value, with the values outside the
 //! top list as one more bucket. Masked (PII) columns are never remembered.
+//! Must not judge the distance: thresholds are the control plane's (metrics) or the check's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -1,20 +1,13 @@
-//! PostgreSQL: discovery through pg_catalog and one aggregate query per table.
+//! The `run` path on PostgreSQL: discovery through pg_catalog, one aggregate query per table, and
+//! the SQL for lineage (view definitions and `pg_stat_statements`).
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Row};
+use sqlx::Row;
 
-use super::{
-    CONNECT_TIMEOUT, CollectedSql, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, SqlKind,
-    TableKind, TableMeasurement,
+use super::PostgresSource;
+use crate::source::{
+    CollectedSql, DiscoveredColumn, DiscoveredTable, SourceError, SourceResult, SqlKind, TableKind,
+    TableMeasurement,
 };
-use crate::config::SourceUrl;
-
-/// Connections kept open to a customer's database: measurements run one table at a time.
-const MAX_CONNECTIONS: u32 = 2;
-
-pub struct PostgresSource {
-    pool: PgPool,
-}
 
 const DISCOVER_SQL: &str = r#"
 SELECT n.nspname::text AS schema_name,
@@ -62,7 +55,7 @@ LIMIT 500
 "#;
 
 impl PostgresSource {
-    pub async fn collect_sql(&self) -> SourceResult<Vec<CollectedSql>> {
+    pub(super) async fn collect_lineage_sql(&self) -> SourceResult<Vec<CollectedSql>> {
         let default_schema: String = sqlx::query_scalar("SELECT coalesce(current_schema(), 'public')::text")
             .fetch_one(&self.pool)
             .await
@@ -131,30 +124,7 @@ impl PostgresSource {
         Ok(collected)
     }
 
-    pub async fn connect(url: &SourceUrl) -> SourceResult<Self> {
-        let connect_error = |cause: String| SourceError::Connect {
-            url: url.to_string(),
-            cause,
-        };
-        let options: PgConnectOptions = url
-            .expose_secret()
-            .parse()
-            .map_err(|error: sqlx::Error| connect_error(error.to_string()))?;
-        let options = options.application_name("cwic-agent");
-        // One direct connection first: the pool would retry until its timeout and hide the reason.
-        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
-            .await
-            .map_err(|_| connect_error(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|error| connect_error(error.to_string()))?;
-        let _ = probe.close().await;
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_lazy_with(options);
-        Ok(Self { pool })
-    }
-
-    pub async fn discover(&self) -> SourceResult<Vec<DiscoveredTable>> {
+    pub(super) async fn discover_catalog(&self) -> SourceResult<Vec<DiscoveredTable>> {
         let rows = sqlx::query(DISCOVER_SQL)
             .fetch_all(&self.pool)
             .await
@@ -191,7 +161,7 @@ impl PostgresSource {
         Ok(tables)
     }
 
-    pub async fn measure(
+    pub(super) async fn measure_pushdown(
         &self,
         table: &DiscoveredTable,
         freshness: Option<&str>,
@@ -257,7 +227,7 @@ fn measure_sql(table: &DiscoveredTable, freshness: Option<&str>) -> String {
 }
 
 /// Quotes an identifier the way PostgreSQL's `quote_ident` does for any input.
-pub(super) fn quote_ident(name: &str) -> String {
+pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -1,69 +1,22 @@
-//! Checks on MySQL and MariaDB: the [`CheckExecutor`] over a sqlx MySQL pool.
+//! Checks on MySQL and MariaDB: the [`CheckExecutor`] over the source's pool.
 //!
-//! Every session runs in UTC (`time_zone = '+00:00'`, so `TIMESTAMP` values and `UTC_TIMESTAMP()`
+//! Every session (see `MysqlSource::open`) runs in UTC (`time_zone = '+00:00'`, so `TIMESTAMP` values and `UTC_TIMESTAMP()`
 //! agree and `DATETIME` values are read as UTC), with `||` meaning OR as in the `mysql` client, and
 //! without `NO_BACKSLASH_ESCAPES` (the dialect escapes backslashes in literals). The dialect is
 //! chosen by server: MariaDB and MySQL name their binary collation without padding differently.
 //! Distinct statistics use one grouping statement per column (no streamed pass).
 
-use std::str::FromStr;
-use std::time::Duration;
-
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlRow};
-use sqlx::{ConnectOptions, Executor, MySqlPool, Row, TypeInfo, ValueRef};
+use sqlx::mysql::MySqlRow;
+use sqlx::{Row, TypeInfo, ValueRef};
 
-use super::dialect::{Dialect, MARIADB, MYSQL, Mysql};
-use super::exec::{CheckExecutor, ExecResult, TextRow};
-
-/// How long connecting may take before the source counts as unreachable.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub struct MysqlExecutor {
-    pool: MySqlPool,
-    dialect: &'static Mysql,
-}
-
-/// Connects to `mysql://…` or `mariadb://…`.
-pub async fn connect(url: &str) -> anyhow::Result<MysqlExecutor> {
-    // sqlx knows only the mysql:// scheme; MariaDB URLs are the same thing.
-    let normalized = match url.strip_prefix("mariadb://") {
-        Some(rest) => format!("mysql://{rest}"),
-        None => url.to_owned(),
-    };
-    let options = MySqlConnectOptions::from_str(&normalized)
-        .map_err(|error| {
-            anyhow::anyhow!("expected a source URL like mysql://user:password@host/database: {error}")
-        })?
-        .timezone(Some("+00:00".to_owned()))
-        .pipes_as_concat(false)
-        .charset("utf8mb4")
-        .disable_statement_logging();
-    let pool = MySqlPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(CONNECT_TIMEOUT)
-        .after_connect(|connection, _| {
-            Box::pin(async move {
-                connection
-                    .execute("SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
-                    .await?;
-                Ok(())
-            })
-        })
-        .connect_with(options)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot connect to the source: {error}"))?;
-    let (version,): (String,) = sqlx::query_as("SELECT CAST(VERSION() AS CHAR)")
-        .fetch_one(&pool)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot read the server version: {error}"))?;
-    let dialect = dialect_for(&version)?;
-    Ok(MysqlExecutor { pool, dialect })
-}
+use super::MysqlSource;
+use crate::checks::dialect::{Dialect, MARIADB, MYSQL, Mysql};
+use crate::checks::exec::{CheckExecutor, ExecResult, TextRow, split_dataset};
 
 /// MariaDB 10.2+ (`utf8mb4_nopad_bin`) or MySQL 8.0.17+ (`utf8mb4_0900_bin`, `CAST(… AS DOUBLE)`).
-fn dialect_for(version: &str) -> anyhow::Result<&'static Mysql> {
+pub(super) fn dialect_for(version: &str) -> Result<&'static Mysql, String> {
     let number: Vec<u32> = version
         .split(|c: char| !c.is_ascii_digit())
         .take(3)
@@ -71,24 +24,19 @@ fn dialect_for(version: &str) -> anyhow::Result<&'static Mysql> {
         .collect();
     let at_least = |wanted: [u32; 3]| number.as_slice() >= wanted.as_slice();
     if version.to_ascii_lowercase().contains("mariadb") {
-        anyhow::ensure!(
-            at_least([10, 2, 0]),
-            "checks need MariaDB 10.2 or later (binary collations without padding); this server is {version}"
-        );
+        if !at_least([10, 2, 0]) {
+            return Err(format!(
+                "checks need MariaDB 10.2 or later (binary collations without padding); this server is {version}"
+            ));
+        }
         Ok(&MARIADB)
     } else {
-        anyhow::ensure!(
-            at_least([8, 0, 17]),
-            "checks need MySQL 8.0.17 or later (utf8mb4_0900_bin, CAST AS DOUBLE); this server is {version}"
-        );
+        if !at_least([8, 0, 17]) {
+            return Err(format!(
+                "checks need MySQL 8.0.17 or later (utf8mb4_0900_bin, CAST AS DOUBLE); this server is {version}"
+            ));
+        }
         Ok(&MYSQL)
-    }
-}
-
-fn split_dataset(dataset: &str) -> (Option<&str>, &str) {
-    match dataset.split_once('.') {
-        Some((schema, table)) => (Some(schema), table),
-        None => (None, dataset),
     }
 }
 
@@ -141,9 +89,10 @@ fn type_names(column_type: &str, data_type: &str) -> String {
     }
 }
 
-impl CheckExecutor for MysqlExecutor {
+impl CheckExecutor for MysqlSource {
     fn dialect(&self) -> &'static dyn Dialect {
-        self.dialect
+        // `Source::checks` hands this executor out only when the server has a dialect.
+        self.dialect.as_ref().map_or(&MYSQL, |dialect| *dialect)
     }
 
     fn fetch_one<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, ExecResult<TextRow>> {
@@ -234,7 +183,6 @@ mod tests {
         assert!(
             dialect_for("5.7.44")
                 .unwrap_err()
-                .to_string()
                 .contains("MySQL 8.0.17 or later")
         );
         assert!(dialect_for("10.1.48-MariaDB").is_err());

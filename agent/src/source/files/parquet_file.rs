@@ -20,8 +20,8 @@ use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::connector::{BatchSink, ColumnInfo, ConnectorError, ConnectorResult, ScanSummary, TableInfo};
 use crate::profiler::{ColumnBatch, ColumnBuffer, ColumnShape, ColumnValues};
+use crate::source::scan::{BatchSink, ColumnInfo, ReadError, ReadResult, ScanSummary, TableInfo};
 
 /// Largest decimal precision whose values always fit an `i64` mantissa.
 const MAX_MANTISSA_PRECISION: u8 = 18;
@@ -59,15 +59,15 @@ fn shape_of(data_type: &DataType) -> Result<ColumnShape, String> {
     })
 }
 
-fn open(path: &Path) -> ConnectorResult<ParquetRecordBatchReaderBuilder<std::fs::File>> {
-    let file = std::fs::File::open(path)
-        .map_err(|error| ConnectorError::Read(format!("{}: {error}", path.display())))?;
+fn open(path: &Path) -> ReadResult<ParquetRecordBatchReaderBuilder<std::fs::File>> {
+    let file =
+        std::fs::File::open(path).map_err(|error| ReadError::Read(format!("{}: {error}", path.display())))?;
     ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|error| ConnectorError::Read(format!("{}: {error}", path.display())))
+        .map_err(|error| ReadError::Read(format!("{}: {error}", path.display())))
 }
 
 /// The columns and the row count from the file's footer.
-pub fn describe(path: &Path) -> ConnectorResult<(Vec<ColumnInfo>, Option<u64>)> {
+pub fn describe(path: &Path) -> ReadResult<(Vec<ColumnInfo>, Option<u64>)> {
     let builder = open(path)?;
     let columns = builder
         .schema()
@@ -88,7 +88,7 @@ pub async fn scan(
     table: &TableInfo,
     sink: &mut BatchSink,
     summary: &mut ScanSummary,
-) -> ConnectorResult<()> {
+) -> ReadResult<()> {
     let builder = open(path)?;
     let wanted: Vec<usize> = builder
         .schema()
@@ -104,7 +104,7 @@ pub async fn scan(
         .filter_map(|column| column.read.clone().ok())
         .collect();
     if shapes.len() != wanted.len() {
-        return Err(ConnectorError::Read(format!(
+        return Err(ReadError::Read(format!(
             "{}: the file's columns changed since it was listed",
             path.display()
         )));
@@ -114,11 +114,11 @@ pub async fn scan(
         .with_projection(mask)
         .with_batch_size(sink.batch_rows())
         .build()
-        .map_err(|error| ConnectorError::Read(format!("{}: {error}", path.display())))?;
+        .map_err(|error| ReadError::Read(format!("{}: {error}", path.display())))?;
     let mut failed: Vec<Option<String>> = vec![None; shapes.len()];
     for record_batch in reader {
         let record_batch =
-            record_batch.map_err(|error| ConnectorError::Read(format!("{}: {error}", path.display())))?;
+            record_batch.map_err(|error| ReadError::Read(format!("{}: {error}", path.display())))?;
         let rows = record_batch.num_rows();
         let mut batch = ColumnBatch::new(&shapes, rows);
         for (index, ((array, buffer), failure)) in record_batch

@@ -1,20 +1,21 @@
-//! The profiling side of every source: one [`Connector`] trait that lists tables with their columns
-//! and table facts, and streams a table once into [`ColumnBatch`]es for the profiler's kernels.
+//! The profiling scan of every source ([`Source::list_tables`](super::Source::list_tables) and
+//! [`Source::scan`](super::Source::scan)): a table listing with columns and table facts, and one
+//! stream of a table into [`ColumnBatch`]es for the profiler's kernels.
 //!
 //! Owns the shapes shared by the engines (PostgreSQL, MySQL/MariaDB, SQLite, CSV, NDJSON, Parquet),
-//! the URL → connector choice, the batch hand-over to the profiling workers ([`BatchSink`]) and the
-//! row-by-row batch builder the row-oriented connectors use. Must not compute statistics (that is
-//! `profiler`) or print anything (that is `profile_cli`).
+//! the batch hand-over to the profiling workers ([`BatchSink`]) and the row-by-row batch builder the
+//! row-oriented engines use. Must not compute statistics (that is `profiler`) or print anything (that
+//! is `profile_cli`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::profiler::{ColumnBatch, ColumnBuffer, ColumnShape, ColumnValues};
 
+/// Why a listing or a scan failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectorError {
+pub enum ReadError {
     #[error("cannot connect to {url}: {cause}")]
     Connect { url: String, cause: String },
     #[error("listing tables failed: {0}")]
@@ -22,12 +23,12 @@ pub enum ConnectorError {
     #[error("reading the table failed: {0}")]
     Read(String),
     #[error("{0}")]
-    Scan(#[from] super::pg_profile::ScanError),
+    Scan(#[from] super::postgres::profile::ScanError),
     #[error("the profiler stopped before the scan ended")]
     ConsumerGone,
 }
 
-pub type ConnectorResult<T> = Result<T, ConnectorError>;
+pub type ReadResult<T> = Result<T, ReadError>;
 
 /// A table as the profiler sees it, whatever the engine.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,7 +114,7 @@ impl ScanSummary {
 }
 
 /// Which tables to profile: all of them, or the named ones (`schema.table`, or `table` in the
-/// connector's default schema).
+/// engine's default schema).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableName {
     pub schema: Option<String>,
@@ -136,103 +137,6 @@ impl TableName {
 
     pub fn matches(&self, schema: &str, name: &str) -> bool {
         self.name == name && self.schema.as_deref().is_none_or(|wanted| wanted == schema)
-    }
-}
-
-/// A source the profiler reads: lists its tables, then scans each one once.
-pub trait Connector {
-    /// The SQL dialect or file format, as messages name it.
-    fn kind(&self) -> &'static str;
-
-    /// The tables to profile: every table the role can read, or the one named (which may be a view).
-    /// An empty list means the named table is not there.
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>>;
-
-    /// Streams the table into batches of `sink.batch_rows()` rows holding the columns whose `read`
-    /// is a shape, in table order. With `sample_percent`, engines that can sample read about that
-    /// share of the table; the others read all of it and say so in the summary's warnings.
-    async fn scan(
-        &mut self,
-        table: &TableInfo,
-        sample_percent: Option<f64>,
-        sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary>;
-}
-
-/// The connectors, chosen by URL: `postgres://`, `mysql://` / `mariadb://`, `sqlite://path`, or a
-/// file or directory path (`file://` or plain), whose extension picks CSV, NDJSON or Parquet.
-pub enum AnyConnector {
-    Postgres(super::pg_profile::PostgresConnector),
-    Mysql(super::mysql::MysqlConnector),
-    Sqlite(super::sqlite::SqliteConnector),
-    Files(super::files::FileConnector),
-}
-
-impl AnyConnector {
-    pub async fn open(url: &str) -> ConnectorResult<Self> {
-        let scheme = url
-            .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("postgres" | "postgresql") => Ok(Self::Postgres(
-                super::pg_profile::PostgresConnector::open(url).await?,
-            )),
-            Some("mysql" | "mariadb") => Ok(Self::Mysql(super::mysql::MysqlConnector::open(url).await?)),
-            Some("sqlite") => Ok(Self::Sqlite(super::sqlite::SqliteConnector::open(url).await?)),
-            Some("file") => {
-                let path = url::Url::parse(url)
-                    .ok()
-                    .and_then(|parsed| parsed.to_file_path().ok())
-                    .ok_or_else(|| ConnectorError::Connect {
-                        url: url.to_owned(),
-                        cause: "expected an absolute path such as file:///data/orders.csv".to_owned(),
-                    })?;
-                Ok(Self::Files(super::files::FileConnector::open(path)?))
-            }
-            Some(other) => Err(ConnectorError::Connect {
-                url: super::pg_profile::redact(url),
-                cause: format!(
-                    "unknown scheme `{other}`: expected postgres://, mysql://, sqlite://, file:// or a file path"
-                ),
-            }),
-            None => Ok(Self::Files(super::files::FileConnector::open(PathBuf::from(
-                url,
-            ))?)),
-        }
-    }
-}
-
-impl Connector for AnyConnector {
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Postgres(connector) => connector.kind(),
-            Self::Mysql(connector) => connector.kind(),
-            Self::Sqlite(connector) => connector.kind(),
-            Self::Files(connector) => connector.kind(),
-        }
-    }
-
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
-        match self {
-            Self::Postgres(connector) => connector.list_tables(only).await,
-            Self::Mysql(connector) => connector.list_tables(only).await,
-            Self::Sqlite(connector) => connector.list_tables(only).await,
-            Self::Files(connector) => connector.list_tables(only).await,
-        }
-    }
-
-    async fn scan(
-        &mut self,
-        table: &TableInfo,
-        sample_percent: Option<f64>,
-        sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary> {
-        match self {
-            Self::Postgres(connector) => connector.scan(table, sample_percent, sink).await,
-            Self::Mysql(connector) => connector.scan(table, sample_percent, sink).await,
-            Self::Sqlite(connector) => connector.scan(table, sample_percent, sink).await,
-            Self::Files(connector) => connector.scan(table, sample_percent, sink).await,
-        }
     }
 }
 
@@ -273,17 +177,14 @@ impl BatchSink {
     }
 
     /// Sends a batch of `rows` rows to the next worker.
-    pub async fn send(&mut self, batch: ColumnBatch, rows: usize) -> ConnectorResult<()> {
+    pub async fn send(&mut self, batch: ColumnBatch, rows: usize) -> ReadResult<()> {
         let worker = self
             .workers
             .get(self.turn % self.workers.len().max(1))
-            .ok_or(ConnectorError::ConsumerGone)?;
+            .ok_or(ReadError::ConsumerGone)?;
         self.turn += 1;
         let sending = Instant::now();
-        worker
-            .send(batch)
-            .await
-            .map_err(|_| ConnectorError::ConsumerGone)?;
+        worker.send(batch).await.map_err(|_| ReadError::ConsumerGone)?;
         self.blocked += sending.elapsed();
         self.rows += rows as u64;
         (self.on_rows)(self.rows);
@@ -296,7 +197,7 @@ impl BatchSink {
     }
 }
 
-/// Builds batches row by row for the connectors that decode one value at a time: push one value
+/// Builds batches row by row for the engines that decode one value at a time: push one value
 /// per read column, then [`end_row`](Self::end_row); a full batch is sent on.
 pub struct RowBatcher {
     shapes: Vec<ColumnShape>,
@@ -379,7 +280,7 @@ impl RowBatcher {
     }
 
     /// Ends a row; sends the batch once it is full.
-    pub async fn end_row(&mut self, sink: &mut BatchSink) -> ConnectorResult<()> {
+    pub async fn end_row(&mut self, sink: &mut BatchSink) -> ReadResult<()> {
         self.rows += 1;
         if self.rows >= sink.batch_rows() {
             self.flush(sink).await?;
@@ -388,7 +289,7 @@ impl RowBatcher {
     }
 
     /// Sends what is left.
-    pub async fn flush(&mut self, sink: &mut BatchSink) -> ConnectorResult<()> {
+    pub async fn flush(&mut self, sink: &mut BatchSink) -> ReadResult<()> {
         if self.rows == 0 {
             return Ok(());
         }

@@ -8,16 +8,15 @@
 use std::time::Instant;
 
 use futures::TryStreamExt;
-use sqlx::mysql::{MySqlConnectOptions, MySqlRow};
-use sqlx::{ConnectOptions, Connection, MySqlConnection, Row};
+use sqlx::Row;
+use sqlx::mysql::MySqlRow;
 
-use super::CONNECT_TIMEOUT;
-use super::connector::{
-    BatchSink, CellValue, ColumnInfo, Connector, ConnectorError, ConnectorResult, RowBatcher, ScanSummary,
-    TableInfo, TableName, parse_float, parse_mantissa,
-};
-use super::pg_profile::redact;
+use super::MysqlSource;
 use crate::profiler::ColumnShape;
+use crate::source::scan::{
+    BatchSink, CellValue, ColumnInfo, ReadError, ReadResult, RowBatcher, ScanSummary, TableInfo, TableName,
+    parse_float, parse_mantissa,
+};
 
 /// Largest DECIMAL precision whose values always fit an `i64` mantissa.
 const MAX_MANTISSA_PRECISION: u32 = 18;
@@ -40,11 +39,6 @@ WHERE c.TABLE_SCHEMA = COALESCE(?, DATABASE())
   AND (? IS NOT NULL OR t.TABLE_TYPE = 'BASE TABLE')
 ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
 "#;
-
-pub struct MysqlConnector {
-    options: MySqlConnectOptions,
-    url: String,
-}
 
 /// How a column is selected and decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,55 +125,9 @@ fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-impl MysqlConnector {
-    pub async fn open(url: &str) -> ConnectorResult<Self> {
-        // sqlx knows only the mysql:// scheme; MariaDB URLs are the same thing.
-        let normalized = match url.strip_prefix("mariadb://") {
-            Some(rest) => format!("mysql://{rest}"),
-            None => url.to_owned(),
-        };
-        let options: MySqlConnectOptions =
-            normalized
-                .parse()
-                .map_err(|error: sqlx::Error| ConnectorError::Connect {
-                    url: redact(url),
-                    cause: error.to_string(),
-                })?;
-        let connector = Self {
-            // A full-table read is slow by nature: no statement text in the logs.
-            options: options.disable_statement_logging(),
-            url: redact(url),
-        };
-        let connection = connector.connect().await?;
-        let _ = connection.close().await;
-        Ok(connector)
-    }
-
-    async fn connect(&self) -> ConnectorResult<MySqlConnection> {
-        let connect_error = |cause: String| ConnectorError::Connect {
-            url: self.url.clone(),
-            cause,
-        };
-        let mut connection = match tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(connect_error(error.to_string())),
-            Err(_) => return Err(connect_error(format!("no answer within {CONNECT_TIMEOUT:?}"))),
-        };
-        sqlx::query("SET time_zone = '+00:00'")
-            .execute(&mut connection)
-            .await
-            .map_err(|error| connect_error(format!("setting the session time zone: {error}")))?;
-        Ok(connection)
-    }
-}
-
-impl Connector for MysqlConnector {
-    fn kind(&self) -> &'static str {
-        "mysql"
-    }
-
-    async fn list_tables(&mut self, only: Option<&TableName>) -> ConnectorResult<Vec<TableInfo>> {
-        let mut connection = self.connect().await?;
+impl MysqlSource {
+    pub(super) async fn list(&self, only: Option<&TableName>) -> ReadResult<Vec<TableInfo>> {
+        let mut connection = self.acquire().await?;
         let schema = only.and_then(|name| name.schema.clone());
         let name = only.map(|name| name.name.clone());
         let rows = sqlx::query(TABLES_SQL)
@@ -187,12 +135,12 @@ impl Connector for MysqlConnector {
             .bind(name.clone())
             .bind(name.clone())
             .bind(name)
-            .fetch_all(&mut connection)
+            .fetch_all(&mut *connection)
             .await
-            .map_err(|error| ConnectorError::Discover(error.to_string()));
-        let _ = connection.close().await;
+            .map_err(|error| ReadError::Discover(error.to_string()));
+        drop(connection);
         let mut tables: Vec<TableInfo> = Vec::new();
-        let discover = |error: sqlx::Error| ConnectorError::Discover(error.to_string());
+        let discover = |error: sqlx::Error| ReadError::Discover(error.to_string());
         for row in rows? {
             let schema: String = row.try_get("table_schema").map_err(discover)?;
             let name: String = row.try_get("table_name").map_err(discover)?;
@@ -227,12 +175,12 @@ impl Connector for MysqlConnector {
         Ok(tables)
     }
 
-    async fn scan(
-        &mut self,
+    pub(super) async fn scan_table(
+        &self,
         table: &TableInfo,
         sample_percent: Option<f64>,
         sink: &mut BatchSink,
-    ) -> ConnectorResult<ScanSummary> {
+    ) -> ReadResult<ScanSummary> {
         let started = Instant::now();
         let mut summary = ScanSummary::default();
         if sample_percent.is_some() {
@@ -247,7 +195,7 @@ impl Connector for MysqlConnector {
             }
             let (data_type, precision, scale) = parse_column_type(&column.data_type);
             let read = plan(&data_type, &column.data_type, precision, scale)
-                .map_err(|message| ConnectorError::Read(format!("{}: {message}", column.name)))?;
+                .map_err(|message| ReadError::Read(format!("{}: {message}", column.name)))?;
             select.push(read.select(&column.name));
             reads.push(read);
         }
@@ -261,16 +209,16 @@ impl Connector for MysqlConnector {
             quote_ident(&table.schema),
             quote_ident(&table.name)
         );
-        let mut connection = self.connect().await?;
+        let mut connection = self.acquire().await?;
         let mut batcher = RowBatcher::new(reads.iter().map(|read| read.shape()).collect(), sink.batch_rows());
         let mut row_number = 0_u64;
         let result = async {
             // Identifiers are quoted by `quote_ident`; no value is spliced into the text.
-            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut connection);
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(&mut *connection);
             while let Some(row) = rows
                 .try_next()
                 .await
-                .map_err(|error| ConnectorError::Read(error.to_string()))?
+                .map_err(|error| ReadError::Read(error.to_string()))?
             {
                 row_number += 1;
                 for (index, read) in reads.iter().enumerate() {
@@ -282,7 +230,10 @@ impl Connector for MysqlConnector {
             batcher.flush(sink).await
         }
         .await;
-        let _ = connection.close().await;
+        if result.is_err() {
+            // A read ended early may leave rows unread on the connection: closed, not pooled.
+            connection.close_on_drop();
+        }
         result?;
         summary.rows = row_number;
         summary.elapsed = started.elapsed();
