@@ -12,7 +12,7 @@ use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
-use cwic_control_plane::grpc::broker::BrokerAuth;
+use cwic_control_plane::broker::BrokerAuth;
 use cwic_control_plane::grpc::{self, GrpcTlsFiles};
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
@@ -281,7 +281,8 @@ fn main() -> ExitCode {
                 let expires =
                     expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
                 store
-                    .create_api_token(&tenant, &name, role, &secret.hash, "cli", None, expires)
+                    .tenant(&tenant)
+                    .create_api_token(&name, role, &secret.hash, "cli", None, expires)
                     .await?;
                 println!("{}", secret.text);
                 Ok(())
@@ -403,10 +404,12 @@ async fn create_enrollment_token(
         .await
         .context("cannot open the control plane's database")?;
     store.migrate().await?;
-    let (token, hash) = grpc::new_secret(grpc::ENROLLMENT_TOKEN_PREFIX);
+    let auth::OpaqueToken { text: token, hash } =
+        auth::OpaqueToken::with_prefix(grpc::ENROLLMENT_TOKEN_PREFIX)?;
     let expires_at = chrono::Utc::now() + chrono::Duration::from_std(lifetime)?;
     store
-        .create_enrollment_token(tenant, &hash, agent, expires_at)
+        .tenant(tenant)
+        .create_enrollment_token(&hash, agent, expires_at)
         .await?;
     store.close().await;
     println!("{token}");

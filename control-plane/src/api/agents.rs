@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 use super::access::{Manage, Read};
 use super::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use super::{ApiJson, ApiPath, AppState};
-use crate::grpc::{ENROLLMENT_TOKEN_PREFIX, new_secret};
+use crate::auth::OpaqueToken;
+use crate::grpc::ENROLLMENT_TOKEN_PREFIX;
 
 /// Lifetime of an enrollment token when the request names none.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -63,7 +64,9 @@ async fn list_dead_letters(
             json!({"field": "limit"}),
         ));
     }
-    Ok(Json(state.store.dead_letters(&caller.tenant, limit).await?))
+    Ok(Json(
+        state.store.tenant(&caller.tenant).dead_letters(limit).await?,
+    ))
 }
 
 /// How long the control plane waits for an agent to answer a command.
@@ -199,7 +202,7 @@ async fn send_command(
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = ["viewer"])),
     responses((status = 200, body = Value, description = "`{\"items\": [agent]}`"), (status = 401, body = ErrorBody)))]
 async fn list_agents(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<Value>> {
-    let agents = state.store.list_agents(&caller.tenant).await?;
+    let agents = state.store.tenant(&caller.tenant).list_agents().await?;
     Ok(Json(json!({ "items": agents })))
 }
 
@@ -255,10 +258,15 @@ async fn create_enrollment_token(
     let expires_at = Utc::now()
         + chrono::Duration::from_std(lifetime)
             .map_err(|_| ApiError::bad_request("expires_in is too long", json!({"field": "expires_in"})))?;
-    let (token, hash) = new_secret(ENROLLMENT_TOKEN_PREFIX);
+    let OpaqueToken { text: token, hash } =
+        OpaqueToken::with_prefix(ENROLLMENT_TOKEN_PREFIX).map_err(|error| {
+            tracing::error!(%error, "cannot make an enrollment token");
+            ApiError::new(ErrorCode::Internal, "internal error")
+        })?;
     let created = state
         .store
-        .create_enrollment_token(&caller.tenant, &hash, request.agent_id.as_ref(), expires_at)
+        .tenant(&caller.tenant)
+        .create_enrollment_token(&hash, request.agent_id.as_ref(), expires_at)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -296,7 +304,8 @@ async fn put_agent_config(
     })?;
     let revision = state
         .store
-        .set_agent_config(&caller.tenant, &agent, yaml)
+        .tenant(&caller.tenant)
+        .set_agent_config(&agent, yaml)
         .await?
         .ok_or_else(|| ApiError::not_found("agent"))?;
     Ok(Json(json!({ "agent_id": agent, "revision": revision })))

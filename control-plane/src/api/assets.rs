@@ -48,7 +48,8 @@ async fn asset_checks(
     let id = parse_id(&id)?;
     let checks: Vec<CheckSummary> = state
         .store
-        .asset_checks(&caller.tenant, id)
+        .tenant(&caller.tenant)
+        .asset_checks(id)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "items": checks })))
@@ -103,7 +104,8 @@ async fn list_assets(
     Ok(Json(
         state
             .store
-            .list_assets(&caller.tenant, search, limit, offset)
+            .tenant(&caller.tenant)
+            .list_assets(search, limit, offset)
             .await?,
     ))
 }
@@ -120,7 +122,8 @@ async fn get_asset(
     let id = parse_id(&id)?;
     state
         .store
-        .get_asset(&caller.tenant, id)
+        .tenant(&caller.tenant)
+        .get_asset(id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("asset"))
@@ -158,7 +161,8 @@ async fn asset_metrics(
     };
     let points: Vec<MetricPoint> = state
         .store
-        .asset_metrics(&caller.tenant, id, &query)
+        .tenant(&caller.tenant)
+        .asset_metrics(id, &query)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "items": points })))
@@ -203,11 +207,17 @@ async fn asset_anomalies(
                 json!({"field": "column"}),
             ));
         }
-        if state.store.asset_identity(&caller.tenant, id).await?.is_none() {
+        if state
+            .store
+            .tenant(&caller.tenant)
+            .asset_identity(id)
+            .await?
+            .is_none()
+        {
             return Err(ApiError::not_found("asset"));
         }
         let mut anomalies = Vec::new();
-        let points: Vec<serde_json::Value> = scan::judged_table(&state.store, caller.tenant.as_str(), id)
+        let points: Vec<serde_json::Value> = scan::judged_table(&state.store.tenant(&caller.tenant), id)
             .await?
             .into_iter()
             .map(|(observed_at, verdict)| {
@@ -242,7 +252,8 @@ async fn asset_anomalies(
     }
     let series = state
         .store
-        .metric_series(&caller.tenant, id, kind.as_str(), &column, MAX_JUDGED_POINTS)
+        .tenant(&caller.tenant)
+        .metric_series(id, kind.as_str(), &column, MAX_JUDGED_POINTS)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     // Users' verdicts on earlier anomalies shape the band, as in the stored detection passes.
@@ -254,7 +265,8 @@ async fn asset_anomalies(
     };
     let feedback: HashMap<DateTime<Utc>, Judgement> = state
         .store
-        .series_feedback(&key)
+        .tenant(&caller.tenant)
+        .series_feedback(key.asset_id, &key.metric, &key.column_name)
         .await?
         .into_iter()
         .filter_map(|(at, verdict)| scan::judgement(&verdict).map(|judgement| (at, judgement)))

@@ -19,7 +19,7 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::auth::Caller;
 use crate::intelligence::forecast::{Breach, first_breach, forecast_metric};
 use crate::intelligence::{causes, scan};
-use crate::store::Store;
+use crate::store::TenantStore;
 
 const DEFAULT_HORIZON: usize = 24;
 const MAX_HORIZON: usize = 1_000;
@@ -166,7 +166,8 @@ async fn asset_forecast(
     }
     let history = state
         .store
-        .metric_series(&tenant, id, metric, &column, FORECAST_HISTORY_POINTS)
+        .tenant(&tenant)
+        .metric_series(id, metric, &column, FORECAST_HISTORY_POINTS)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     let (lower, upper) = if params.lower.is_some() || params.upper.is_some() {
@@ -174,7 +175,8 @@ async fn asset_forecast(
     } else {
         state
             .store
-            .metric_bounds(&tenant, Some(id))
+            .tenant(&tenant)
+            .metric_bounds(Some(id))
             .await?
             .into_iter()
             .find(|bound| bound.metric == metric && bound.column == column)
@@ -226,7 +228,8 @@ async fn put_bounds(
     }
     if !state
         .store
-        .put_metric_bound(&tenant, id, metric, &column, body.lower, body.upper)
+        .tenant(&tenant)
+        .put_metric_bound(id, metric, &column, body.lower, body.upper)
         .await?
     {
         return Err(ApiError::not_found("asset"));
@@ -253,11 +256,11 @@ async fn warnings(
 ) -> ApiResult<Json<Value>> {
     let horizon = params.horizon.unwrap_or(DEFAULT_HORIZON).clamp(1, MAX_HORIZON);
     let mut items = Vec::new();
-    for bound in state.store.metric_bounds(&tenant, None).await? {
+    for bound in state.store.tenant(&tenant).metric_bounds(None).await? {
         let history = state
             .store
+            .tenant(&tenant)
             .metric_series(
-                &tenant,
                 bound.asset_id,
                 &bound.metric,
                 &bound.column,
@@ -335,7 +338,8 @@ async fn list_anomalies(
     }
     let items = state
         .store
-        .list_anomaly_events(&tenant, asset, params.open.unwrap_or(false), limit)
+        .tenant(&tenant)
+        .list_anomaly_events(asset, params.open.unwrap_or(false), limit)
         .await?;
     Ok(Json(json!({"items": items})))
 }
@@ -348,18 +352,14 @@ async fn scan_now(
     State(state): State<AppState>,
     Write(Caller { tenant, .. }): Write,
 ) -> ApiResult<Json<Value>> {
-    let outcome = scan::run_pass(&state.store, Some(&tenant)).await?;
+    let outcome = state.detection.run_pass(&tenant).await?;
     Ok(Json(json!(outcome)))
 }
 
-async fn load_event(
-    store: &Store,
-    tenant: &TenantId,
-    id: &str,
-) -> ApiResult<crate::store::intelligence::AnomalyEvent> {
+async fn load_event(store: &TenantStore, id: &str) -> ApiResult<crate::store::intelligence::AnomalyEvent> {
     let id = parse_uuid("anomaly", id)?;
     store
-        .get_anomaly_event(tenant, id)
+        .get_anomaly_event(id)
         .await?
         .ok_or_else(|| ApiError::not_found("anomaly"))
 }
@@ -371,7 +371,7 @@ async fn get_anomaly(
     Read(Caller { tenant, .. }): Read,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(json!(load_event(&state.store, &tenant, &id).await?)))
+    Ok(Json(json!(load_event(&state.store.tenant(&tenant), &id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -388,10 +388,15 @@ async fn set_feedback(
     verdict: Option<&str>,
 ) -> ApiResult<Json<Value>> {
     let uuid = parse_uuid("anomaly", id)?;
-    if !state.store.set_anomaly_feedback(tenant, uuid, verdict).await? {
+    if !state
+        .store
+        .tenant(tenant)
+        .set_anomaly_feedback(uuid, verdict)
+        .await?
+    {
         return Err(ApiError::not_found("anomaly"));
     }
-    Ok(Json(json!(load_event(&state.store, tenant, id).await?)))
+    Ok(Json(json!(load_event(&state.store.tenant(tenant), id).await?)))
 }
 
 #[utoipa::path(post, path = "/api/v1/anomalies/{id}/feedback", tag = "intelligence", security(("bearer" = ["editor"])),
@@ -432,7 +437,7 @@ async fn anomaly_causes(
     Read(Caller { tenant, .. }): Read,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let event = load_event(&state.store, &tenant, &id).await?;
-    let report = causes::analyse(&state.store, &tenant, event).await?;
+    let event = load_event(&state.store.tenant(&tenant), &id).await?;
+    let report = causes::analyse(&state.store.tenant(&tenant), event).await?;
     Ok(Json(json!(report)))
 }

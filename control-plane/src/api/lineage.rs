@@ -51,7 +51,11 @@ async fn record_openlineage(
     let Some(lineage) = event.lineage() else {
         return Ok(Json(json!({"recorded": false})));
     };
-    let change = state.store.record_lineage(&caller.tenant, &lineage).await?;
+    let change = state
+        .store
+        .tenant(&caller.tenant)
+        .record_lineage(&lineage)
+        .await?;
     Ok(Json(json!({"recorded": !change.stale, "change": change})))
 }
 
@@ -130,7 +134,11 @@ async fn record_sql(
         &request.default_schema,
         &detailed,
     );
-    let change = state.store.record_lineage(&caller.tenant, &lineage).await?;
+    let change = state
+        .store
+        .tenant(&caller.tenant)
+        .record_lineage(&lineage)
+        .await?;
     let mut warnings = detailed.warnings.clone();
     if !known {
         warnings.push(format!(
@@ -186,7 +194,7 @@ async fn record_dbt(
             .map_err(|error| ApiError::bad_request(error.to_string(), Value::Null))?;
     let (mut opened, mut closed) = (0, 0);
     for job in &manifest.jobs {
-        let change = state.store.record_lineage(&caller.tenant, job).await?;
+        let change = state.store.tenant(&caller.tenant).record_lineage(job).await?;
         opened += change.opened;
         closed += change.closed;
     }
@@ -220,7 +228,8 @@ async fn find_node(
 ) -> ApiResult<LineageNode> {
     state
         .store
-        .find_lineage_node(tenant, namespace, dataset, column)
+        .tenant(tenant)
+        .find_lineage_node(namespace, dataset, column)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -262,7 +271,8 @@ async fn walk(
     let as_of = params.as_of.unwrap_or_else(Utc::now);
     let walk = state
         .store
-        .walk_lineage(&tenant, root, direction, granularity, depth, as_of)
+        .tenant(&tenant)
+        .walk_lineage(root, direction, granularity, depth, as_of)
         .await?;
     Ok(Json(json!(walk)))
 }
@@ -311,8 +321,8 @@ async fn impact(
     let as_of = params.as_of.unwrap_or_else(Utc::now);
     let walk = state
         .store
+        .tenant(&caller.tenant)
         .walk_lineage(
-            &caller.tenant,
             root,
             Direction::Downstream,
             Granularity::Table,
@@ -395,7 +405,8 @@ async fn path(
     let as_of = params.as_of.unwrap_or_else(Utc::now);
     let path = state
         .store
-        .lineage_path(&caller.tenant, &from, &to, as_of)
+        .tenant(&caller.tenant)
+        .lineage_path(&from, &to, as_of)
         .await?;
     Ok(Json(json!({"as_of": as_of, "path": path})))
 }
