@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use crate::api::access::{RateLimitConfig, RateLimits};
 use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
-use crate::grpc::broker::AgentSigner;
+use crate::broker::AgentSigner;
 use crate::grpc::{AgentGrpcService, GrpcTlsFiles};
 use crate::ingest::{IngestService, IngestStats};
 use crate::store::Store;
@@ -120,7 +120,8 @@ impl Application {
             }
         };
         let state = AppState {
-            store: store.clone(),
+            store: store.api(),
+            detection: crate::intelligence::scan::DetectionTrigger::new(store.clone()),
             keys,
             limits: Arc::new(RateLimits::new(config.rate_limits)),
             public_url: config.public_url,
@@ -140,7 +141,7 @@ impl Application {
                 let grpc_listener = TcpListener::bind(address)
                     .await
                     .with_context(|| format!("cannot listen for grpc on {address}"))?;
-                let service = AgentGrpcService::new(store.clone(), signer);
+                let service = AgentGrpcService::new(store.api(), signer);
                 Some((grpc_listener, tls.load()?, service))
             }
             None => None,

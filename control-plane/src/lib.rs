@@ -4,8 +4,8 @@
 //! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
 //! lineage; the graph itself lives in `store::lineage`), `intelligence` (continuous detection with
 //! feedback, forecasts and early warnings, root-cause analysis over stored history), `auth` and
-//! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode
-//! credentials).
+//! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config), `broker` (NATS
+//! operator-mode keys and the agents' user JWTs).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod agents;
@@ -13,6 +13,7 @@ pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod broker;
 pub mod error;
 pub mod grpc;
 pub mod ingest;

@@ -13,8 +13,8 @@ use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
+use cwic_control_plane::broker::BrokerAuth;
 use cwic_control_plane::grpc::GrpcTlsFiles;
-use cwic_control_plane::grpc::broker::BrokerAuth;
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
 use cwic_control_plane::telemetry::{self, LogFormat};
@@ -287,7 +287,8 @@ fn main() -> ExitCode {
                 let expires =
                     expires_in_days.map(|days| chrono::Utc::now() + chrono::Duration::days(days.into()));
                 store
-                    .create_api_token(&tenant, &name, role, &secret.hash, "cli", None, expires)
+                    .tenant(&tenant)
+                    .create_api_token(&name, role, &secret.hash, "cli", None, expires)
                     .await?;
                 println!("{}", secret.text);
                 Ok(())
@@ -412,7 +413,7 @@ async fn create_enrollment_token(
         .await
         .context("cannot open the control plane's database")?;
     store.migrate().await?;
-    let created = agents::service::create_enrollment_token(&store, tenant, agent, Some(expires_in))
+    let created = agents::service::create_enrollment_token(&store.tenant(tenant), agent, Some(expires_in))
         .await
         .map_err(|error| anyhow::anyhow!("{}", error.message))?;
     store.close().await;

@@ -65,15 +65,8 @@ pub async fn mint_token(database_url: &str, tenant: &str, role: &str) -> anyhow:
     store.ensure_tenant(&tenant, tenant.as_str()).await?;
     let secret = OpaqueToken::generate(TokenKind::Api)?;
     store
-        .create_api_token(
-            &tenant,
-            &format!("test-{role}"),
-            role,
-            &secret.hash,
-            "test",
-            None,
-            None,
-        )
+        .tenant(&tenant)
+        .create_api_token(&format!("test-{role}"), role, &secret.hash, "test", None, None)
         .await?;
     store.close().await;
     Ok(secret.text)
@@ -434,7 +427,7 @@ impl NatsServer {
 
     /// A server in operator mode (decentralized JWT auth) trusting `auth`'s operator, with its
     /// accounts preloaded (`resolver: MEMORY`) and JetStream on: clients need user credentials.
-    pub async fn start_operator(auth: &cwic_control_plane::grpc::broker::BrokerAuth) -> anyhow::Result<Self> {
+    pub async fn start_operator(auth: &cwic_control_plane::broker::BrokerAuth) -> anyhow::Result<Self> {
         let port = free_port();
         let store = tempfile::tempdir()?;
         let config = store.path().join("nats-server.conf");
@@ -665,7 +658,7 @@ impl Drop for ControlPlane {
 pub struct AgentApiSetup {
     pub dir: tempfile::TempDir,
     pub grpc_port: u16,
-    pub auth: cwic_control_plane::grpc::broker::BrokerAuth,
+    pub auth: cwic_control_plane::broker::BrokerAuth,
 }
 
 impl AgentApiSetup {
@@ -689,7 +682,7 @@ impl AgentApiSetup {
         std::fs::write(dir.path().join("ca.pem"), ca_cert.pem())?;
         std::fs::write(dir.path().join("server.pem"), server_cert.pem())?;
         std::fs::write(dir.path().join("server.key"), server_key.serialize_pem())?;
-        let auth = cwic_control_plane::grpc::broker::BrokerAuth::generate();
+        let auth = cwic_control_plane::broker::BrokerAuth::generate();
         auth.write_to(dir.path())?;
         Ok(Self {
             dir,

@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cwic_shared::{AgentId, TenantId};
+use cwic_shared::AgentId;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::OpaqueToken;
 use crate::error::{ServiceError, ServiceResult};
-use crate::grpc::{ENROLLMENT_TOKEN_PREFIX, new_secret};
-use crate::store::Store;
+use crate::grpc::ENROLLMENT_TOKEN_PREFIX;
+use crate::store::TenantStore;
 use crate::store::agents::AgentSummary;
 
 /// Lifetime of an enrollment token when the request names none.
@@ -57,8 +58,7 @@ pub struct CreatedEnrollmentToken {
 /// Creates a one-time enrollment token for `tenant`, bound to `agent` when given, living
 /// `expires_in` (a duration such as `24h`; default [`DEFAULT_TOKEN_LIFETIME`]).
 pub async fn create_enrollment_token(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     agent: Option<&AgentId>,
     expires_in: Option<&str>,
 ) -> ServiceResult<CreatedEnrollmentToken> {
@@ -71,13 +71,12 @@ pub async fn create_enrollment_token(
     let expires_at = Utc::now()
         + chrono::Duration::from_std(lifetime)
             .map_err(|_| ServiceError::bad_field("expires_in", "expires_in is too long"))?;
-    let (token, hash) = new_secret(ENROLLMENT_TOKEN_PREFIX);
-    let created = store
-        .create_enrollment_token(tenant, &hash, agent, expires_at)
-        .await?;
+    let OpaqueToken { text: token, hash } = OpaqueToken::with_prefix(ENROLLMENT_TOKEN_PREFIX)
+        .map_err(|error| ServiceError::internal("cannot make an enrollment token", error))?;
+    let created = store.create_enrollment_token(&hash, agent, expires_at).await?;
     Ok(CreatedEnrollmentToken {
         id: created.id,
-        tenant_id: tenant.to_string(),
+        tenant_id: store.tenant_id().to_string(),
         agent_id: created.agent_id,
         expires_at: created.expires_at,
         token,
@@ -94,8 +93,7 @@ pub struct AgentConfigRevision {
 /// Stores `agent`'s config document (YAML text, at most [`MAX_CONFIG_BYTES`]) that its
 /// `GetConfig` returns.
 pub async fn put_agent_config(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     agent: &AgentId,
     document: &[u8],
 ) -> ServiceResult<AgentConfigRevision> {
@@ -108,7 +106,7 @@ pub async fn put_agent_config(
     let yaml = std::str::from_utf8(document)
         .map_err(|_| ServiceError::bad_field("body", "the config document is not UTF-8 text"))?;
     let revision = store
-        .set_agent_config(tenant, agent, yaml)
+        .set_agent_config(agent, yaml)
         .await?
         .ok_or_else(|| ServiceError::not_found("agent"))?;
     Ok(AgentConfigRevision {
@@ -123,9 +121,9 @@ pub struct AgentList {
     pub items: Vec<AgentSummary>,
 }
 
-pub async fn list_agents(store: &Store, tenant: &TenantId) -> ServiceResult<AgentList> {
+pub async fn list_agents(store: &TenantStore) -> ServiceResult<AgentList> {
     Ok(AgentList {
-        items: store.list_agents(tenant).await?,
+        items: store.list_agents().await?,
     })
 }
 

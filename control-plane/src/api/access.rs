@@ -138,7 +138,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             source_ip: ip.map(|ip| ip.to_string()).unwrap_or_default(),
             details: json!({"status": status.as_u16()}),
         };
-        if let Err(error) = state.store.append_audit(&entry).await {
+        if let Err(error) = state.store.identity().append_audit(&entry).await {
             // The change is done; losing its record is an operator-visible failure, not the client's.
             warn!(%error, action = %entry.action, "cannot write the audit record");
         }
@@ -173,7 +173,11 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Caller>,
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
     match TokenKind::of(token) {
         Some(TokenKind::Api) => {
-            let found = state.store.authenticate_api_token(&hash_token(token)).await?;
+            let found = state
+                .store
+                .identity()
+                .authenticate_api_token(&hash_token(token))
+                .await?;
             let (principal, tenant, role) =
                 found.ok_or_else(|| unauthenticated("the API token is unknown, revoked or expired"))?;
             Ok(Some(Caller {
@@ -196,7 +200,8 @@ async fn authenticate(state: &AppState, parts: &Parts) -> Result<Option<Caller>,
             // stops at once, a demoted member's acts with the lower role.
             let current = state
                 .store
-                .membership(&tenant, claims.sub)
+                .tenant(&tenant)
+                .membership(claims.sub)
                 .await?
                 .ok_or_else(|| {
                     unauthenticated("the access token's user is no longer a member of the tenant")

@@ -58,7 +58,7 @@ async fn list_dead_letters(
         ));
     }
     Ok(Json(DeadLetterList(
-        state.store.dead_letters(&caller.tenant, limit).await?,
+        state.store.tenant(&caller.tenant).dead_letters(limit).await?,
     )))
 }
 
@@ -94,7 +94,9 @@ async fn send_command(
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = ["viewer"])),
     responses((status = 200, body = AgentList), (status = 401, body = ErrorBody)))]
 async fn list_agents(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<AgentList>> {
-    Ok(Json(service::list_agents(&state.store, &caller.tenant).await?))
+    Ok(Json(
+        service::list_agents(&state.store.tenant(&caller.tenant)).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -119,8 +121,7 @@ async fn create_enrollment_token(
     ApiJson(request): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedEnrollmentToken>)> {
     let created = service::create_enrollment_token(
-        &state.store,
-        &caller.tenant,
+        &state.store.tenant(&caller.tenant),
         request.agent_id.as_ref(),
         request.expires_in.as_deref(),
     )
@@ -141,6 +142,6 @@ async fn put_agent_config(
 ) -> ApiResult<Json<AgentConfigRevision>> {
     let agent = parse_agent(&id)?;
     Ok(Json(
-        service::put_agent_config(&state.store, &caller.tenant, &agent, &body).await?,
+        service::put_agent_config(&state.store.tenant(&caller.tenant), &agent, &body).await?,
     ))
 }

@@ -43,7 +43,8 @@ async fn asset_checks(
     let id = parse_id(&id)?;
     let items: Vec<CheckSummary> = state
         .store
-        .asset_checks(&caller.tenant, id)
+        .tenant(&caller.tenant)
+        .asset_checks(id)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(CheckList { items }))
@@ -98,7 +99,8 @@ async fn list_assets(
     Ok(Json(
         state
             .store
-            .list_assets(&caller.tenant, search, limit, offset)
+            .tenant(&caller.tenant)
+            .list_assets(search, limit, offset)
             .await?,
     ))
 }
@@ -115,7 +117,8 @@ async fn get_asset(
     let id = parse_id(&id)?;
     state
         .store
-        .get_asset(&caller.tenant, id)
+        .tenant(&caller.tenant)
+        .get_asset(id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("asset"))
@@ -152,7 +155,8 @@ async fn asset_metrics(
     };
     let items: Vec<MetricPoint> = state
         .store
-        .asset_metrics(&caller.tenant, id, &query)
+        .tenant(&caller.tenant)
+        .asset_metrics(id, &query)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(MetricPointList { items }))
@@ -187,7 +191,13 @@ async fn asset_anomalies(
 ) -> ApiResult<Json<JudgedSeries>> {
     let id = parse_id(&id)?;
     Ok(Json(
-        service::judged_series(&state.store, &caller.tenant, id, &params.metric, params.column).await?,
+        service::judged_series(
+            &state.store.tenant(&caller.tenant),
+            id,
+            &params.metric,
+            params.column,
+        )
+        .await?,
     ))
 }
 

@@ -147,13 +147,8 @@ async fn new_session(
     let refresh = OpaqueToken::generate(TokenKind::Refresh).map_err(internal)?;
     state
         .store
-        .insert_refresh_token(
-            tenant,
-            user,
-            family,
-            &refresh.hash,
-            Utc::now() + REFRESH_TOKEN_TTL,
-        )
+        .tenant(tenant)
+        .insert_refresh_token(user, family, &refresh.hash, Utc::now() + REFRESH_TOKEN_TTL)
         .await?;
     Ok(Session {
         access_token: state.keys.issue(user, email, tenant, role).map_err(internal)?,
@@ -183,7 +178,7 @@ async fn login(
     if let Some(ip) = client.ip_addr {
         state.limits.charge_login(ip)?;
     }
-    let candidate = state.store.login_candidate(&request.email).await?;
+    let candidate = state.store.identity().login_candidate(&request.email).await?;
     let stored = candidate.as_ref().and_then(|user| user.password_hash.as_deref());
     let password_ok =
         verify_password(&request.password, stored.unwrap_or(UNKNOWN_USER_HASH)) && stored.is_some();
@@ -191,6 +186,7 @@ async fn login(
     let Some(user) = candidate.filter(|_| password_ok) else {
         state
             .store
+            .identity()
             .append_audit(&audit_login(
                 None,
                 &request.email,
@@ -227,6 +223,7 @@ async fn login(
     let Some((tenant, role)) = chosen.cloned() else {
         state
             .store
+            .identity()
             .append_audit(&audit_login(
                 None,
                 &user.email,
@@ -240,6 +237,7 @@ async fn login(
     let session = new_session(&state, user.id, &user.email, &tenant, role, Uuid::now_v7()).await?;
     state
         .store
+        .identity()
         .append_audit(&audit_login(
             Some(tenant),
             &user.email,
@@ -293,6 +291,7 @@ async fn refresh(
     let expires = Utc::now() + REFRESH_TOKEN_TTL;
     match state
         .store
+        .identity()
         .rotate_refresh_token(&hash_token(&presented), &next.hash, expires)
         .await?
     {
@@ -316,6 +315,7 @@ async fn refresh(
         Refresh::Reused => {
             state
                 .store
+                .identity()
                 .append_audit(&AuditEntry {
                     tenant: None,
                     actor: "anonymous".to_owned(),
@@ -348,9 +348,14 @@ async fn logout(
     body: Bytes,
 ) -> ApiResult<Response> {
     if let Some(presented) = presented_refresh(&headers, refresh_body(&body)?) {
-        let known = state.store.revoke_refresh_family(&hash_token(&presented)).await?;
+        let known = state
+            .store
+            .identity()
+            .revoke_refresh_family(&hash_token(&presented))
+            .await?;
         state
             .store
+            .identity()
             .append_audit(&AuditEntry {
                 tenant: None,
                 actor: "session".to_owned(),
@@ -389,7 +394,9 @@ async fn me(Read(caller): Read) -> Json<Me> {
 #[utoipa::path(get, path = "/api/v1/members", tag = "access", security(("bearer" = ["viewer"])),
     responses((status = 200, body = MemberList), (status = 401, body = ErrorBody)))]
 async fn list_members(State(state): State<AppState>, Read(caller): Read) -> ApiResult<Json<MemberList>> {
-    Ok(Json(MemberList(state.store.members(&caller.tenant).await?)))
+    Ok(Json(MemberList(
+        state.store.tenant(&caller.tenant).members().await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -458,10 +465,11 @@ async fn add_member(
     }
     let display_name = text::field("display_name", request.display_name.trim(), 0, 200)?;
     let hash = request.password.as_deref().map(password_hash).transpose()?;
-    let user = match state.store.login_candidate(&email).await? {
+    let user = match state.store.identity().login_candidate(&email).await? {
         None => {
             match state
                 .store
+                .identity()
                 .create_user(&email, display_name, hash.as_deref())
                 .await?
             {
@@ -489,6 +497,7 @@ async fn add_member(
                 }
                 state
                     .store
+                    .identity()
                     .set_user_credentials(
                         existing.id,
                         hash.as_deref(),
@@ -503,17 +512,14 @@ async fn add_member(
     };
     state
         .store
-        .change_membership(
-            &caller.tenant,
-            caller.role,
-            user,
-            MembershipChange::Set(request.role),
-        )
+        .tenant(&caller.tenant)
+        .change_membership(caller.role, user, MembershipChange::Set(request.role))
         .await?
         .map_err(refused)?;
     let member = state
         .store
-        .members(&caller.tenant)
+        .tenant(&caller.tenant)
+        .members()
         .await?
         .into_iter()
         .find(|member| member.user_id == user)
@@ -538,17 +544,19 @@ async fn change_member(
     ApiPath(user): ApiPath<Uuid>,
     ApiJson(change): ApiJson<RoleChange>,
 ) -> ApiResult<StatusCode> {
-    if state.store.membership(&caller.tenant, user).await?.is_none() {
+    if state
+        .store
+        .tenant(&caller.tenant)
+        .membership(user)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::not_found("member"));
     }
     state
         .store
-        .change_membership(
-            &caller.tenant,
-            caller.role,
-            user,
-            MembershipChange::Set(change.role),
-        )
+        .tenant(&caller.tenant)
+        .change_membership(caller.role, user, MembershipChange::Set(change.role))
         .await?
         .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
@@ -566,7 +574,8 @@ async fn remove_member(
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .change_membership(&caller.tenant, caller.role, user, MembershipChange::Remove)
+        .tenant(&caller.tenant)
+        .change_membership(caller.role, user, MembershipChange::Remove)
         .await?
         .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
@@ -576,7 +585,9 @@ async fn remove_member(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "access", security(("bearer" = ["admin"])),
     responses((status = 200, body = ApiTokenList), (status = 403, body = ErrorBody)))]
 async fn list_tokens(State(state): State<AppState>, Manage(caller): Manage) -> ApiResult<Json<ApiTokenList>> {
-    Ok(Json(ApiTokenList(state.store.api_tokens(&caller.tenant).await?)))
+    Ok(Json(ApiTokenList(
+        state.store.tenant(&caller.tenant).api_tokens().await?,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -623,8 +634,8 @@ async fn create_token(
     let secret = OpaqueToken::generate(TokenKind::Api).map_err(internal)?;
     let info = state
         .store
+        .tenant(&caller.tenant)
         .create_api_token(
-            &caller.tenant,
             name,
             request.role,
             &secret.hash,
@@ -651,7 +662,7 @@ async fn revoke_token(
     Manage(caller): Manage,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    if state.store.revoke_api_token(&caller.tenant, id).await? {
+    if state.store.tenant(&caller.tenant).revoke_api_token(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("token"))
@@ -697,7 +708,7 @@ async fn audit_log(
         limit,
     };
     Ok(Json(AuditRecordList(
-        state.store.audit(&caller.tenant, &query).await?,
+        state.store.tenant(&caller.tenant).audit(&query).await?,
     )))
 }
 
@@ -759,7 +770,8 @@ async fn sso_start(
     let tenant = TenantId::parse(&tenant).map_err(|_| no_connection())?;
     let (connection_id, connection) = state
         .store
-        .sso_connection(&tenant, params.connection.as_deref())
+        .tenant(&tenant)
+        .sso_connection(params.connection.as_deref())
         .await?
         .ok_or_else(no_connection)?;
     let callback = callback_url(&state, &headers, client.https)?;
@@ -768,9 +780,9 @@ async fn sso_start(
         .map_err(sso_failure)?;
     state
         .store
+        .tenant(&tenant)
         .insert_sso_login(
             &authorization.state,
-            &tenant,
             connection_id,
             &authorization.pkce_verifier,
             &authorization.nonce,
@@ -802,7 +814,7 @@ async fn sso_callback(
     client: ClientInfo,
 ) -> ApiResult<Response> {
     let pending = match &params.state {
-        Some(login_state) => state.store.take_sso_login(login_state).await?,
+        Some(login_state) => state.store.identity().take_sso_login(login_state).await?,
         None => None,
     };
     let Some(pending) = pending else {
@@ -830,6 +842,7 @@ async fn sso_callback(
             );
             state
                 .store
+                .identity()
                 .append_audit(&audit("denied", "anonymous".to_owned(), reason.clone()))
                 .await?;
             return Err(ApiError::new(
@@ -851,6 +864,7 @@ async fn sso_callback(
         Err(error) => {
             state
                 .store
+                .identity()
                 .append_audit(&audit("denied", "anonymous".to_owned(), error.to_string()))
                 .await?;
             return Err(sso_failure(error));
@@ -861,6 +875,7 @@ async fn sso_callback(
         Err(reason) => {
             state
                 .store
+                .identity()
                 .append_audit(&audit(
                     "denied",
                     format!("user:{}", identity.email),
@@ -870,7 +885,7 @@ async fn sso_callback(
             return Err(ApiError::new(ErrorCode::Forbidden, reason));
         }
     };
-    let role = match state.store.membership(&pending.tenant, user).await? {
+    let role = match state.store.tenant(&pending.tenant).membership(user).await? {
         Some(role) => role,
         None => {
             return Err(ApiError::new(
@@ -890,6 +905,7 @@ async fn sso_callback(
     .await?;
     state
         .store
+        .identity()
         .append_audit(&audit(
             "success",
             format!("user:{}", identity.email),
@@ -922,7 +938,7 @@ async fn provisioned_user(
     pending: &crate::store::PendingSsoLogin,
     identity: &crate::sso::Identity,
 ) -> ApiResult<Result<Uuid, &'static str>> {
-    let store = &state.store;
+    let store = state.store.tenant(&pending.tenant);
     if let Some(user) = store
         .sso_identity(pending.connection_id, &identity.subject)
         .await?
@@ -933,7 +949,7 @@ async fn provisioned_user(
     if text::field("email", &email, 3, 254).is_err() || !email.contains('@') {
         return Ok(Err("the identity provider sent no usable e-mail address"));
     }
-    let user = match store.login_candidate(&email).await? {
+    let user = match state.store.identity().login_candidate(&email).await? {
         // Linked by e-mail address only when the user is this tenant's alone (a member here and
         // nowhere else): another tenant's user is never reached through this tenant's provider.
         Some(existing) if existing.belongs_only_to(&pending.tenant) => existing.id,
@@ -950,12 +966,11 @@ async fn provisioned_user(
                 .filter(|c| !c.is_control())
                 .take(200)
                 .collect();
-            let Some(user) = store.create_user(&email, &name, None).await? else {
+            let Some(user) = state.store.identity().create_user(&email, &name, None).await? else {
                 return Ok(Err("the account was created at the same moment; sign in again"));
             };
             let added = store
                 .change_membership(
-                    &pending.tenant,
                     Role::Admin,
                     user,
                     MembershipChange::AddIfAbsent(pending.default_role),
@@ -968,7 +983,7 @@ async fn provisioned_user(
         }
     };
     store
-        .link_sso_identity(pending.connection_id, &identity.subject, &pending.tenant, user)
+        .link_sso_identity(pending.connection_id, &identity.subject, user)
         .await?;
     Ok(Ok(user))
 }
@@ -995,7 +1010,7 @@ async fn list_sso(
     Manage(caller): Manage,
 ) -> ApiResult<Json<SsoConnectionList>> {
     Ok(Json(SsoConnectionList(
-        state.store.sso_connections(&caller.tenant).await?,
+        state.store.tenant(&caller.tenant).sso_connections().await?,
     )))
 }
 
@@ -1035,7 +1050,8 @@ async fn create_sso(
     };
     let created = state
         .store
-        .create_sso_connection(&caller.tenant, name, &connection, default_role)
+        .tenant(&caller.tenant)
+        .create_sso_connection(name, &connection, default_role)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::Conflict, format!("a connection named `{name}` exists")))?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -1054,7 +1070,12 @@ async fn delete_sso(
     Manage(caller): Manage,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    if state.store.delete_sso_connection(&caller.tenant, id).await? {
+    if state
+        .store
+        .tenant(&caller.tenant)
+        .delete_sso_connection(id)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("single sign-on connection"))

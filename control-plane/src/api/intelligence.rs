@@ -71,7 +71,7 @@ async fn asset_forecast(
         upper: params.upper,
     };
     Ok(Json(
-        service::asset_forecast(&state.store, &tenant, id, request).await?,
+        service::asset_forecast(&state.store.tenant(&tenant), id, request).await?,
     ))
 }
 
@@ -96,8 +96,7 @@ async fn put_bounds(
     let id = parse_uuid("asset", &id)?;
     Ok(Json(
         service::put_bounds(
-            &state.store,
-            &tenant,
+            &state.store.tenant(&tenant),
             id,
             &body.metric,
             body.column,
@@ -124,7 +123,7 @@ async fn warnings(
     ApiQuery(params): ApiQuery<WarningParams>,
 ) -> ApiResult<Json<WarningList>> {
     Ok(Json(
-        service::warnings(&state.store, &tenant, params.horizon).await?,
+        service::warnings(&state.store.tenant(&tenant), params.horizon).await?,
     ))
 }
 
@@ -152,7 +151,7 @@ async fn list_anomalies(
         .transpose()?;
     let open = params.open.unwrap_or(false);
     Ok(Json(
-        service::list_anomalies(&state.store, &tenant, asset, open, params.limit).await?,
+        service::list_anomalies(&state.store.tenant(&tenant), asset, open, params.limit).await?,
     ))
 }
 
@@ -164,7 +163,7 @@ async fn scan_now(
     State(state): State<AppState>,
     Write(Caller { tenant, .. }): Write,
 ) -> ApiResult<Json<PassOutcome>> {
-    Ok(Json(service::scan_now(&state.store, &tenant).await?))
+    Ok(Json(service::scan_now(&state.detection, &tenant).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/anomalies/{id}", tag = "intelligence", security(("bearer" = ["viewer"])),
@@ -176,7 +175,7 @@ async fn get_anomaly(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AnomalyEvent>> {
     let id = parse_uuid("anomaly", &id)?;
-    Ok(Json(service::anomaly(&state.store, &tenant, id).await?))
+    Ok(Json(service::anomaly(&state.store.tenant(&tenant), id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -197,7 +196,7 @@ async fn post_feedback(
 ) -> ApiResult<Json<AnomalyEvent>> {
     let id = parse_uuid("anomaly", &id)?;
     Ok(Json(
-        service::set_feedback(&state.store, &tenant, id, Some(&body.verdict)).await?,
+        service::set_feedback(&state.store.tenant(&tenant), id, Some(&body.verdict)).await?,
     ))
 }
 
@@ -211,7 +210,7 @@ async fn delete_feedback(
 ) -> ApiResult<Json<AnomalyEvent>> {
     let id = parse_uuid("anomaly", &id)?;
     Ok(Json(
-        service::set_feedback(&state.store, &tenant, id, None).await?,
+        service::set_feedback(&state.store.tenant(&tenant), id, None).await?,
     ))
 }
 
@@ -224,5 +223,7 @@ async fn anomaly_causes(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CauseReport>> {
     let id = parse_uuid("anomaly", &id)?;
-    Ok(Json(service::anomaly_causes(&state.store, &tenant, id).await?))
+    Ok(Json(
+        service::anomaly_causes(&state.store.tenant(&tenant), id).await?,
+    ))
 }

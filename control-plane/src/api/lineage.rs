@@ -50,7 +50,7 @@ async fn record_openlineage(
     ApiJson(event): ApiJson<RunEvent>,
 ) -> ApiResult<Json<LineageRecorded>> {
     Ok(Json(
-        service::record_openlineage(&state.store, &caller.tenant, event).await?,
+        service::record_openlineage(&state.store.tenant(&caller.tenant), event).await?,
     ))
 }
 
@@ -98,7 +98,7 @@ async fn record_sql(
         event_time: request.event_time,
     };
     Ok(Json(
-        service::record_sql(&state.store, &caller.tenant, script).await?,
+        service::record_sql(&state.store.tenant(&caller.tenant), script).await?,
     ))
 }
 
@@ -130,7 +130,7 @@ async fn record_dbt(
         ));
     }
     Ok(Json(
-        service::record_dbt(&state.store, &caller.tenant, body, params.namespace).await?,
+        service::record_dbt(&state.store.tenant(&caller.tenant), body, params.namespace).await?,
     ))
 }
 
@@ -167,7 +167,12 @@ async fn upstream(
     ApiQuery(params): ApiQuery<WalkParams>,
 ) -> ApiResult<Json<LineageWalk>> {
     Ok(Json(
-        service::walk(&state.store, &caller.tenant, params.into(), Direction::Upstream).await?,
+        service::walk(
+            &state.store.tenant(&caller.tenant),
+            params.into(),
+            Direction::Upstream,
+        )
+        .await?,
     ))
 }
 
@@ -180,7 +185,12 @@ async fn downstream(
     ApiQuery(params): ApiQuery<WalkParams>,
 ) -> ApiResult<Json<LineageWalk>> {
     Ok(Json(
-        service::walk(&state.store, &caller.tenant, params.into(), Direction::Downstream).await?,
+        service::walk(
+            &state.store.tenant(&caller.tenant),
+            params.into(),
+            Direction::Downstream,
+        )
+        .await?,
     ))
 }
 
@@ -204,8 +214,7 @@ async fn impact(
 ) -> ApiResult<Json<Impact>> {
     Ok(Json(
         service::impact(
-            &state.store,
-            &caller.tenant,
+            &state.store.tenant(&caller.tenant),
             &params.namespace,
             &params.dataset,
             params.as_of,
@@ -246,5 +255,7 @@ async fn path(
         to_column: params.to_column,
         as_of: params.as_of,
     };
-    Ok(Json(service::path(&state.store, &caller.tenant, request).await?))
+    Ok(Json(
+        service::path(&state.store.tenant(&caller.tenant), request).await?,
+    ))
 }

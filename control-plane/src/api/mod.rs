@@ -37,13 +37,17 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtKeys;
 use crate::ingest::IngestStats;
-use crate::store::Store;
+use crate::store::ApiStore;
 use access::RateLimits;
 use error::{ApiError, ErrorCode};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// Tenant data only through `store.tenant(..)` (row-level security), sign-in lookups through
+    /// `store.identity()`; the owner pool is out of reach.
+    pub store: ApiStore,
+    /// Runs a detection pass for one tenant on request (the only background work the API starts).
+    pub detection: crate::intelligence::scan::DetectionTrigger,
     pub keys: JwtKeys,
     pub limits: Arc<RateLimits>,
     /// This server's external base URL (for SSO callbacks); `None` uses each request's Host.

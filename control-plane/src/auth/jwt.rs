@@ -78,8 +78,7 @@ impl JwtKeys {
     /// One random key, for a control plane started without configured keys: its tokens stop
     /// working when it restarts.
     pub fn ephemeral() -> anyhow::Result<Self> {
-        let mut secret = [0_u8; 32];
-        getrandom::fill(&mut secret).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+        let secret: [u8; 32] = super::secret::random_bytes()?;
         Ok(Self::from_keys(vec![("ephemeral".to_owned(), secret.to_vec())])?)
     }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 pub use jwt::{AccessClaims, JwtKeys, KeyError};
 pub use password::{UNKNOWN_USER_HASH, hash_password, verify_password};
-pub use secret::{OpaqueToken, TokenKind, hash_token};
+pub use secret::{OpaqueToken, TokenKind, hash_token, random_bytes};
 
 /// How long an access token is valid. Short, so a logout or a role change takes effect quickly
 /// without a revocation list.

@@ -1,11 +1,9 @@
 //! The agent-facing gRPC API (`cwic.agent.v1.AgentService`, tonic over rustls) and broker credentials.
 //!
-//! Owns enrollment (one-time token → identity, agent token, NATS user JWT), heartbeats and config
-//! fetch, and the NATS operator-mode key material (`broker`, `nats_jwt`). Holds no SQL (that is
-//! `store::agents`) and must not serve anything to people: that is the REST API.
-
-pub mod broker;
-pub mod nats_jwt;
+//! Owns enrollment (one-time token → identity, agent token, NATS user JWT signed by
+//! `crate::broker`), heartbeats and config fetch. Holds no SQL (that is `store::agents`, reached
+//! through the `ApiStore` handle: tenant data under row-level security) and must not serve
+//! anything to people: that is the REST API.
 
 use std::path::PathBuf;
 
@@ -14,19 +12,17 @@ use cwic_proto::agent::v1::{
     EnrollRequest, EnrollResponse, GetConfigRequest, GetConfigResponse, HeartbeatRequest, HeartbeatResponse,
 };
 use cwic_shared::{AgentId, TenantId};
-use data_encoding::BASE64URL_NOPAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 use tracing::{error, info, warn};
 
+use crate::auth::{OpaqueToken, hash_token};
+use crate::broker::{self, AgentSigner};
 use crate::error::{ErrorCode, ServiceError};
 use crate::store::agents::{EnrollRefusal, Enrolled};
-use crate::store::{Store, StoreError};
-use broker::AgentSigner;
+use crate::store::{ApiStore, StoreError};
 
 /// Prefix of enrollment tokens, so a leaked one is recognisable (e.g. by secret scanners).
 pub const ENROLLMENT_TOKEN_PREFIX: &str = "cwic_enroll_";
@@ -34,19 +30,6 @@ pub const ENROLLMENT_TOKEN_PREFIX: &str = "cwic_enroll_";
 pub const AGENT_TOKEN_PREFIX: &str = "cwic_agent_";
 /// Longest heartbeat status kept.
 const MAX_STATUS_LEN: usize = 200;
-
-/// A new random secret (256 bits) with `prefix`, and its SHA-256 hash for storage.
-pub fn new_secret(prefix: &str) -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let secret = format!("{prefix}{}", BASE64URL_NOPAD.encode(&bytes));
-    let hash = hash_secret(&secret);
-    (secret, hash)
-}
-
-pub fn hash_secret(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.trim().as_bytes()).to_vec()
-}
 
 /// Where and with which certificate the gRPC API listens.
 #[derive(Debug, Clone)]
@@ -69,14 +52,14 @@ impl GrpcTlsFiles {
 }
 
 pub struct AgentGrpcService {
-    store: Store,
+    store: ApiStore,
     signer: Option<AgentSigner>,
 }
 
 impl AgentGrpcService {
     /// `signer` is `None` when the broker runs without operator-mode auth (development): enrollment
     /// then returns no NATS credentials.
-    pub fn new(store: Store, signer: Option<AgentSigner>) -> Self {
+    pub fn new(store: ApiStore, signer: Option<AgentSigner>) -> Self {
         Self { store, signer }
     }
 
@@ -97,7 +80,8 @@ impl AgentGrpcService {
                 )
             })?;
         self.store
-            .agent_by_credential(&hash_secret(token))
+            .identity()
+            .agent_by_credential(&hash_token(token))
             .await
             .map_err(store_status)?
             .ok_or_else(|| {
@@ -156,11 +140,15 @@ impl AgentService for AgentGrpcService {
                 }
             }
         }
-        let (agent_token, credential_hash) = new_secret(AGENT_TOKEN_PREFIX);
+        let OpaqueToken {
+            text: agent_token,
+            hash: credential_hash,
+        } = OpaqueToken::with_prefix(AGENT_TOKEN_PREFIX).map_err(internal)?;
         let outcome = self
             .store
+            .identity()
             .enroll_agent(&crate::store::agents::EnrollRequest {
-                token_hash: &hash_secret(&request.enrollment_token),
+                token_hash: &hash_token(&request.enrollment_token),
                 tenant: tenant.as_ref(),
                 agent: agent.as_ref(),
                 agent_version: &request.agent_version,
@@ -209,7 +197,8 @@ impl AgentService for AgentGrpcService {
         let status: String = request.status.chars().take(MAX_STATUS_LEN).collect();
         let at = self
             .store
-            .record_heartbeat(&agent.tenant, &agent.agent, &request.agent_version, &status)
+            .tenant(&agent.tenant)
+            .record_heartbeat(&agent.agent, &request.agent_version, &status)
             .await
             .map_err(store_status)?;
         Ok(Response::new(HeartbeatResponse {
@@ -224,7 +213,8 @@ impl AgentService for AgentGrpcService {
         let agent = self.authenticate(&request).await?;
         let (config_yaml, revision) = self
             .store
-            .agent_config(&agent.tenant, &agent.agent)
+            .tenant(&agent.tenant)
+            .agent_config(&agent.agent)
             .await
             .map_err(store_status)?;
         Ok(Response::new(GetConfigResponse {
@@ -252,30 +242,4 @@ pub async fn serve(
         )
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secrets_are_random_prefixed_and_hashed() {
-        let (first, first_hash) = new_secret(ENROLLMENT_TOKEN_PREFIX);
-        let (second, _) = new_secret(ENROLLMENT_TOKEN_PREFIX);
-        assert!(first.starts_with("cwic_enroll_"));
-        assert_eq!(
-            first.len(),
-            "cwic_enroll_".len() + 43,
-            "32 bytes in unpadded base64url"
-        );
-        assert_ne!(first, second);
-        assert_eq!(first_hash, hash_secret(&first));
-        assert_eq!(
-            hash_secret(&format!(" {first}\n")),
-            first_hash,
-            "pasted whitespace is ignored"
-        );
-        assert_eq!(first_hash.len(), 32);
-    }
 }

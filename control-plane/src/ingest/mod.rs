@@ -592,7 +592,7 @@ impl IngestService {
         if let Some(reason) = refused {
             return Disposition::DeadLetter(reason);
         }
-        if let Err(error) = lineage::service::record_jobs(&self.store, &subject.tenant, &jobs).await {
+        if let Err(error) = lineage::service::record_jobs(&self.store.tenant(&subject.tenant), &jobs).await {
             self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
             error!(%error, batch_id = %batch.batch_id, deliveries, "storing lineage failed");
             return after_failure(&error, deliveries);

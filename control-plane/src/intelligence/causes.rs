@@ -19,7 +19,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use cwic_shared::TenantId;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -28,7 +27,7 @@ use crate::anomaly::TABLE_VECTOR_METRIC;
 use crate::anomaly::window::median_of;
 use crate::store::intelligence::{AnomalyEvent, CheckTurnedFailing, SegmentCount};
 use crate::store::lineage::{Direction, Granularity};
-use crate::store::{Store, StoreResult};
+use crate::store::{StoreResult, TenantStore};
 
 /// How far before an anomaly a cause is looked for.
 const LOOKBACK_HOURS: i64 = 24;
@@ -136,7 +135,7 @@ fn closeness(cause_at: DateTime<Utc>, effect_at: DateTime<Utc>) -> f64 {
 }
 
 /// Ranked candidate causes of `event`.
-pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> StoreResult<CauseReport> {
+pub async fn analyse(store: &TenantStore, event: AnomalyEvent) -> StoreResult<CauseReport> {
     let at = event.observed_at;
     let from = at - Duration::hours(LOOKBACK_HOURS);
     let until = at + Duration::hours(SLACK_HOURS);
@@ -144,18 +143,11 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
 
     // Assets upstream of this one, with their distance in hops.
     let mut upstream: HashMap<Uuid, u32> = HashMap::new();
-    if let Some((source, dataset)) = store.asset_identity(tenant, event.asset_id).await?
-        && let Some(root) = store.find_lineage_node(tenant, &source, &dataset, None).await?
+    if let Some((source, dataset)) = store.asset_identity(event.asset_id).await?
+        && let Some(root) = store.find_lineage_node(&source, &dataset, None).await?
     {
         let walk = store
-            .walk_lineage(
-                tenant,
-                root,
-                Direction::Upstream,
-                Granularity::Table,
-                UPSTREAM_DEPTH,
-                at,
-            )
+            .walk_lineage(root, Direction::Upstream, Granularity::Table, UPSTREAM_DEPTH, at)
             .await?;
         for reached in walk.nodes {
             if let Some(asset) = reached.node.asset_id
@@ -169,7 +161,7 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
 
     let mut watched: Vec<Uuid> = upstream.keys().copied().collect();
     watched.push(event.asset_id);
-    for other in store.events_on_assets(tenant, &watched, from, until).await? {
+    for other in store.events_on_assets(&watched, from, until).await? {
         if other.id == event.id {
             continue;
         }
@@ -202,7 +194,7 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
         }
     }
 
-    for column in store.columns_seen(tenant, &watched).await? {
+    for column in store.columns_seen(&watched).await? {
         let hops = upstream.get(&column.asset_id).copied().unwrap_or(0);
         let added = column.first_seen_at > column.asset_first_seen_at
             && column.first_seen_at >= from
@@ -232,7 +224,7 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
         });
     }
 
-    for check in store.checks_turned_failing(tenant, &watched, from, until).await? {
+    for check in store.checks_turned_failing(&watched, from, until).await? {
         causes.push(check_cause(
             &event,
             &check,
@@ -244,7 +236,6 @@ pub async fn analyse(store: &Store, tenant: &TenantId, event: AnomalyEvent) -> S
     if !event.column.is_empty() {
         let counts = store
             .segment_counts(
-                tenant,
                 event.asset_id,
                 &event.column,
                 at - Duration::days(SEGMENT_BASELINE_DAYS),

@@ -25,7 +25,7 @@ use crate::anomaly::{
     Judgement, MetricDetector, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict, table_features,
 };
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
-use crate::store::{Store, StoreResult};
+use crate::store::{Store, StoreResult, TenantStore};
 
 /// Points of history judged per series, at most (the newest).
 pub const MAX_JUDGED_POINTS: i64 = 10_000;
@@ -114,14 +114,11 @@ pub fn table_details(verdict: &TableVerdict) -> serde_json::Value {
 
 /// A table's judged collections (for the API): its stored history and feedback replayed.
 pub async fn judged_table(
-    store: &Store,
-    tenant: &str,
+    store: &TenantStore,
     asset: Uuid,
 ) -> StoreResult<Vec<(DateTime<Utc>, TableVerdict)>> {
-    let collections = store
-        .asset_collections(tenant, asset, MAX_JUDGED_COLLECTIONS)
-        .await?;
-    let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
+    let collections = store.asset_collections(asset, MAX_JUDGED_COLLECTIONS).await?;
+    let feedback = parse_feedback(store.asset_feedback(asset).await?);
     Ok(judge_table(&collections, &feedback))
 }
 
@@ -135,7 +132,10 @@ fn parse_feedback(rows: Vec<(DateTime<Utc>, String)>) -> HashMap<DateTime<Utc>, 
 /// `""`), leaving out those at times when one of its series has an event; returns how many
 /// events the table has now.
 pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<usize> {
-    let judged = judged_table(store, tenant, asset).await?;
+    let Ok(tenant_id) = TenantId::parse(tenant) else {
+        return Ok(0);
+    };
+    let judged = judged_table(&store.tenant(&tenant_id), asset).await?;
     let (Some((since, _)), Some((through, _))) = (judged.first(), judged.last()) else {
         return Ok(0);
     };
@@ -234,6 +234,24 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
         outcome.tables += 1;
     }
     Ok(outcome)
+}
+
+/// A detection pass for one tenant, on request: what the API may start of the background work
+/// (it holds the owner store, which the API itself never gets).
+#[derive(Clone)]
+pub struct DetectionTrigger {
+    store: Store,
+}
+
+impl DetectionTrigger {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// [`run_pass`] over `tenant`'s series only.
+    pub async fn run_pass(&self, tenant: &TenantId) -> StoreResult<PassOutcome> {
+        run_pass(&self.store, Some(tenant)).await
+    }
 }
 
 /// Runs a pass every `every` until `cancel` fires (the first at once). A failed pass is logged

@@ -20,8 +20,8 @@ use super::{causes, scan};
 use crate::anomaly::table::Contribution;
 use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC, Verdict};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::Store;
-use crate::store::intelligence::{AnomalyEvent, SeriesKey};
+use crate::store::TenantStore;
+use crate::store::intelligence::AnomalyEvent;
 
 /// Steps ahead a forecast or warning looks when the caller names none.
 pub const DEFAULT_HORIZON: usize = 24;
@@ -79,8 +79,7 @@ pub struct JudgedSeries {
 /// Judges an asset's series (or, with `table_vector`, its table model) causally, with the users'
 /// verdicts on earlier anomalies shaping the band as in the stored detection passes.
 pub async fn judged_series(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     asset: Uuid,
     metric: &str,
     column: Option<String>,
@@ -92,10 +91,10 @@ pub async fn judged_series(
                 format!("metric `{TABLE_VECTOR_METRIC}` is measured per table: leave out `column`"),
             ));
         }
-        if store.asset_identity(tenant, asset).await?.is_none() {
+        if store.asset_identity(asset).await?.is_none() {
             return Err(ServiceError::not_found("asset"));
         }
-        let points: Vec<JudgedPointBody> = scan::judged_table(store, tenant.as_str(), asset)
+        let points: Vec<JudgedPointBody> = scan::judged_table(store, asset)
             .await?
             .into_iter()
             .map(|(observed_at, verdict)| JudgedPointBody {
@@ -109,17 +108,11 @@ pub async fn judged_series(
     }
     let (metric, column) = series_of(metric, column)?;
     let series = store
-        .metric_series(tenant, asset, metric, &column, MAX_JUDGED_POINTS)
+        .metric_series(asset, metric, &column, MAX_JUDGED_POINTS)
         .await?
         .ok_or_else(|| ServiceError::not_found("asset"))?;
-    let key = SeriesKey {
-        tenant_id: tenant.as_str().to_owned(),
-        asset_id: asset,
-        metric: metric.to_owned(),
-        column_name: column.clone(),
-    };
     let feedback: HashMap<DateTime<Utc>, Judgement> = store
-        .series_feedback(&key)
+        .series_feedback(asset, metric, &column)
         .await?
         .into_iter()
         .filter_map(|(at, verdict)| scan::judgement(&verdict).map(|judgement| (at, judgement)))
@@ -263,8 +256,7 @@ fn forecast_of(
 /// Forecasts an asset's series `horizon` steps ahead and finds the first crossing of its bounds
 /// (the request's, else the stored ones).
 pub async fn asset_forecast(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     asset: Uuid,
     request: ForecastRequest,
 ) -> ServiceResult<AssetForecast> {
@@ -277,14 +269,14 @@ pub async fn asset_forecast(
         ));
     }
     let history = store
-        .metric_series(tenant, asset, metric, &column, FORECAST_HISTORY_POINTS)
+        .metric_series(asset, metric, &column, FORECAST_HISTORY_POINTS)
         .await?
         .ok_or_else(|| ServiceError::not_found("asset"))?;
     let (lower, upper) = if request.lower.is_some() || request.upper.is_some() {
         (request.lower, request.upper)
     } else {
         store
-            .metric_bounds(tenant, Some(asset))
+            .metric_bounds(Some(asset))
             .await?
             .into_iter()
             .find(|bound| bound.metric == metric && bound.column == column)
@@ -312,8 +304,7 @@ pub struct MetricBoundSet {
 
 /// Sets the bounds an asset's series is warned about (at least one, lower below upper).
 pub async fn put_bounds(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     asset: Uuid,
     metric: &str,
     column: Option<String>,
@@ -332,7 +323,7 @@ pub async fn put_bounds(
         _ => {}
     }
     if !store
-        .put_metric_bound(tenant, asset, metric, &column, lower, upper)
+        .put_metric_bound(asset, metric, &column, lower, upper)
         .await?
     {
         return Err(ServiceError::not_found("asset"));
@@ -412,17 +403,12 @@ pub fn warning_message(asset: &str, metric: &str, column: &str, breach: &Breach)
 
 /// Every bounded series of the tenant whose forecast crosses its bound within `horizon` steps
 /// (clamped to 1..=[`MAX_HORIZON`]), soonest first.
-pub async fn warnings(
-    store: &Store,
-    tenant: &TenantId,
-    horizon: Option<usize>,
-) -> ServiceResult<WarningList> {
+pub async fn warnings(store: &TenantStore, horizon: Option<usize>) -> ServiceResult<WarningList> {
     let horizon = horizon.unwrap_or(DEFAULT_HORIZON).clamp(1, MAX_HORIZON);
     let mut items = Vec::new();
-    for bound in store.metric_bounds(tenant, None).await? {
+    for bound in store.metric_bounds(None).await? {
         let history = store
             .metric_series(
-                tenant,
                 bound.asset_id,
                 &bound.metric,
                 &bound.column,
@@ -459,8 +445,7 @@ pub struct AnomalyEventList {
 
 /// The tenant's anomaly events, newest first (`open_only`: those without feedback).
 pub async fn list_anomalies(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     asset: Option<Uuid>,
     open_only: bool,
     limit: Option<i64>,
@@ -472,22 +457,21 @@ pub async fn list_anomalies(
             format!("limit must be between 1 and {MAX_EVENT_LIMIT}, got {limit}"),
         ));
     }
-    let items = store.list_anomaly_events(tenant, asset, open_only, limit).await?;
+    let items = store.list_anomaly_events(asset, open_only, limit).await?;
     Ok(AnomalyEventList { items })
 }
 
 /// One anomaly event of the tenant.
-pub async fn anomaly(store: &Store, tenant: &TenantId, id: Uuid) -> ServiceResult<AnomalyEvent> {
+pub async fn anomaly(store: &TenantStore, id: Uuid) -> ServiceResult<AnomalyEvent> {
     store
-        .get_anomaly_event(tenant, id)
+        .get_anomaly_event(id)
         .await?
         .ok_or_else(|| ServiceError::not_found("anomaly"))
 }
 
 /// Records (or with `None` clears) a user's verdict on an anomaly; returns the event as it is now.
 pub async fn set_feedback(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     id: Uuid,
     verdict: Option<&str>,
 ) -> ServiceResult<AnomalyEvent> {
@@ -499,25 +483,24 @@ pub async fn set_feedback(
             format!("verdict must be `expected` or `false_positive`, found `{verdict}`"),
         ));
     }
-    if !store.set_anomaly_feedback(tenant, id, verdict).await? {
+    if !store.set_anomaly_feedback(id, verdict).await? {
         return Err(ServiceError::not_found("anomaly"));
     }
-    anomaly(store, tenant, id).await
+    anomaly(store, id).await
 }
 
 /// An anomaly with its candidate causes, most likely first.
-pub async fn anomaly_causes(
-    store: &Store,
-    tenant: &TenantId,
-    id: Uuid,
-) -> ServiceResult<causes::CauseReport> {
-    let event = anomaly(store, tenant, id).await?;
-    Ok(causes::analyse(store, tenant, event).await?)
+pub async fn anomaly_causes(store: &TenantStore, id: Uuid) -> ServiceResult<causes::CauseReport> {
+    let event = anomaly(store, id).await?;
+    Ok(causes::analyse(store, event).await?)
 }
 
 /// A detection pass over the tenant's series with new points, now.
-pub async fn scan_now(store: &Store, tenant: &TenantId) -> ServiceResult<scan::PassOutcome> {
-    Ok(scan::run_pass(store, Some(tenant)).await?)
+pub async fn scan_now(
+    detection: &scan::DetectionTrigger,
+    tenant: &TenantId,
+) -> ServiceResult<scan::PassOutcome> {
+    Ok(detection.run_pass(tenant).await?)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! shapes of the results. Must not: know about HTTP, or hold SQL (the store does).
 
 use chrono::{DateTime, Utc};
-use cwic_shared::TenantId;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -17,25 +16,21 @@ use super::openlineage::RunEvent;
 use super::{LineageError, dbt, dialect_for_name};
 use crate::error::{ErrorCode, ServiceError, ServiceResult};
 use crate::store::lineage::{Direction, Granularity, LineageChange, LineageNode, LineageWalk, MAX_DEPTH};
-use crate::store::{Store, StoreResult};
+use crate::store::{StoreResult, TenantStore};
 
 pub const DEFAULT_DEPTH: u32 = 5;
 const IMPACT_DEPTH: u32 = 10;
 
 /// Stores the lineage of `jobs` in order, stopping at the first failure; the edges opened and
 /// closed in all, `stale` when every job was older than what is stored.
-pub async fn record_jobs(
-    store: &Store,
-    tenant: &TenantId,
-    jobs: &[JobLineage],
-) -> StoreResult<LineageChange> {
+pub async fn record_jobs(store: &TenantStore, jobs: &[JobLineage]) -> StoreResult<LineageChange> {
     let mut total = LineageChange {
         opened: 0,
         closed: 0,
         stale: !jobs.is_empty(),
     };
     for job in jobs {
-        let change = store.record_lineage(tenant, job).await?;
+        let change = store.record_lineage(job).await?;
         total.opened += change.opened;
         total.closed += change.closed;
         total.stale &= change.stale;
@@ -53,18 +48,14 @@ pub struct LineageRecorded {
 }
 
 /// Records the lineage of an OpenLineage run event (none for events that carry none).
-pub async fn record_openlineage(
-    store: &Store,
-    tenant: &TenantId,
-    event: RunEvent,
-) -> ServiceResult<LineageRecorded> {
+pub async fn record_openlineage(store: &TenantStore, event: RunEvent) -> ServiceResult<LineageRecorded> {
     let Some(lineage) = event.lineage() else {
         return Ok(LineageRecorded {
             recorded: false,
             change: None,
         });
     };
-    let change = store.record_lineage(tenant, &lineage).await?;
+    let change = store.record_lineage(&lineage).await?;
     Ok(LineageRecorded {
         recorded: !change.stale,
         change: Some(change),
@@ -105,11 +96,7 @@ fn sql_job_name(sql: &str) -> String {
 }
 
 /// Records the lineage of a SQL script (tables and columns it reads and writes).
-pub async fn record_sql(
-    store: &Store,
-    tenant: &TenantId,
-    script: SqlScript,
-) -> ServiceResult<SqlLineageRecorded> {
+pub async fn record_sql(store: &TenantStore, script: SqlScript) -> ServiceResult<SqlLineageRecorded> {
     let job = DatasetRef {
         namespace: script.namespace.clone(),
         name: script.job.clone().unwrap_or_else(|| sql_job_name(&script.sql)),
@@ -145,7 +132,7 @@ pub async fn record_sql(
         };
         ServiceError::new(code, error.to_string()).with_details(serde_json::json!({"field": "sql"}))
     })?;
-    let change = store.record_lineage(tenant, &lineage).await?;
+    let change = store.record_lineage(&lineage).await?;
     if !known {
         warnings.push(format!(
             "unknown dialect `{}`, a generic dialect was used",
@@ -177,8 +164,7 @@ pub struct DbtLineageRecorded {
 /// Records the lineage of every model in a dbt `manifest.json`; `namespace` defaults to the one
 /// named from the manifest's adapter.
 pub async fn record_dbt(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     manifest: impl AsRef<[u8]> + Send + 'static,
     namespace: Option<String>,
 ) -> ServiceResult<DbtLineageRecorded> {
@@ -188,7 +174,7 @@ pub async fn record_dbt(
     .await
     .map_err(|error| ServiceError::internal("reading a dbt manifest failed", error))?
     .map_err(|error| ServiceError::bad_request(error.to_string(), serde_json::Value::Null))?;
-    let change = record_jobs(store, tenant, &manifest.jobs).await?;
+    let change = record_jobs(store, &manifest.jobs).await?;
     Ok(DbtLineageRecorded {
         project: manifest.project,
         jobs: manifest.jobs.len(),
@@ -200,14 +186,13 @@ pub async fn record_dbt(
 
 /// The node of a dataset (or one of its columns), or a not-found error naming it.
 pub async fn find_node(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     namespace: &str,
     dataset: &str,
     column: Option<&str>,
 ) -> ServiceResult<LineageNode> {
     store
-        .find_lineage_node(tenant, namespace, dataset, column)
+        .find_lineage_node(namespace, dataset, column)
         .await?
         .ok_or_else(|| {
             ServiceError::new(
@@ -232,8 +217,7 @@ pub struct WalkRequest {
 
 /// Datasets (or columns) upstream or downstream of one, as the graph was at `as_of` (default now).
 pub async fn walk(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     request: WalkRequest,
     direction: Direction,
 ) -> ServiceResult<LineageWalk> {
@@ -246,7 +230,6 @@ pub async fn walk(
     }
     let root = find_node(
         store,
-        tenant,
         &request.namespace,
         &request.dataset,
         request.column.as_deref(),
@@ -259,7 +242,7 @@ pub async fn walk(
     };
     let as_of = request.as_of.unwrap_or_else(Utc::now);
     Ok(store
-        .walk_lineage(tenant, root, direction, granularity, depth, as_of)
+        .walk_lineage(root, direction, granularity, depth, as_of)
         .await?)
 }
 
@@ -284,17 +267,15 @@ pub struct Impact {
 
 /// Every dataset downstream of one, with the measured asset it is and the jobs that lead there.
 pub async fn impact(
-    store: &Store,
-    tenant: &TenantId,
+    store: &TenantStore,
     namespace: &str,
     dataset: &str,
     as_of: Option<DateTime<Utc>>,
 ) -> ServiceResult<Impact> {
-    let root = find_node(store, tenant, namespace, dataset, None).await?;
+    let root = find_node(store, namespace, dataset, None).await?;
     let as_of = as_of.unwrap_or_else(Utc::now);
     let walk = store
         .walk_lineage(
-            tenant,
             root,
             Direction::Downstream,
             Granularity::Table,
@@ -349,7 +330,7 @@ pub struct LineagePath {
 }
 
 /// The shortest lineage path between two datasets or two columns.
-pub async fn path(store: &Store, tenant: &TenantId, request: PathRequest) -> ServiceResult<LineagePath> {
+pub async fn path(store: &TenantStore, request: PathRequest) -> ServiceResult<LineagePath> {
     if request.from_column.is_some() != request.to_column.is_some() {
         return Err(ServiceError::bad_field(
             "to_column",
@@ -358,7 +339,6 @@ pub async fn path(store: &Store, tenant: &TenantId, request: PathRequest) -> Ser
     }
     let from = find_node(
         store,
-        tenant,
         &request.namespace,
         &request.from_dataset,
         request.from_column.as_deref(),
@@ -367,14 +347,13 @@ pub async fn path(store: &Store, tenant: &TenantId, request: PathRequest) -> Ser
     let to_namespace = request.to_namespace.as_deref().unwrap_or(&request.namespace);
     let to = find_node(
         store,
-        tenant,
         to_namespace,
         &request.to_dataset,
         request.to_column.as_deref(),
     )
     .await?;
     let as_of = request.as_of.unwrap_or_else(Utc::now);
-    let path = store.lineage_path(tenant, &from, &to, as_of).await?;
+    let path = store.lineage_path(&from, &to, as_of).await?;
     Ok(LineagePath { as_of, path })
 }
 

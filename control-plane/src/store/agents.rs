@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Store, StoreResult};
+use super::{IdentityStore, StoreResult, TenantStore};
 
 /// An agent is `online` when it was heard from within this many seconds (heartbeat or batch).
 pub const ONLINE_WITHIN_SECONDS: i64 = 90;
@@ -83,16 +83,20 @@ pub struct CreatedEnrollmentToken {
     pub expires_at: DateTime<Utc>,
 }
 
-impl Store {
+impl TenantStore {
     pub async fn create_enrollment_token(
         &self,
-        tenant: &TenantId,
         token_hash: &[u8],
         agent: Option<&AgentId>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<CreatedEnrollmentToken> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         // Enrollment can come before any batch of the tenant.
-        self.ensure_tenant(tenant, tenant.as_str()).await?;
+        sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
         let id = Uuid::now_v7();
         sqlx::query(
             "INSERT INTO agent_enrollment_tokens (id, tenant_id, token_hash, agent_id, expires_at)
@@ -103,8 +107,9 @@ impl Store {
         .bind(token_hash)
         .bind(agent.map(AgentId::as_str))
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(CreatedEnrollmentToken {
             id,
             agent_id: agent.map(|agent| agent.as_str().to_owned()),
@@ -112,6 +117,98 @@ impl Store {
         })
     }
 
+    pub async fn record_heartbeat(
+        &self,
+        agent: &AgentId,
+        version: &str,
+        status: &str,
+    ) -> StoreResult<DateTime<Utc>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE agents SET last_heartbeat_at = now(), status = $3,
+                 version = CASE WHEN $4 = '' THEN version ELSE $4 END
+             WHERE tenant_id = $1 AND id = $2 RETURNING last_heartbeat_at",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(status)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.try_get("last_heartbeat_at")?)
+    }
+
+    /// The agent's config document and its revision (`""`, 0 when none was stored).
+    pub async fn agent_config(&self, agent: &AgentId) -> StoreResult<(String, i64)> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let row =
+            sqlx::query("SELECT config_yaml, config_revision FROM agents WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(agent.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        match row {
+            Some(row) => Ok((row.try_get("config_yaml")?, row.try_get("config_revision")?)),
+            None => Ok((String::new(), 0)),
+        }
+    }
+
+    /// Stores a new config document for an agent; returns the new revision, `None` for no such agent.
+    pub async fn set_agent_config(&self, agent: &AgentId, yaml: &str) -> StoreResult<Option<i64>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "UPDATE agents SET config_yaml = $3, config_revision = config_revision + 1
+             WHERE tenant_id = $1 AND id = $2 RETURNING config_revision",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(yaml)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("config_revision")?),
+            None => None,
+        })
+    }
+
+    /// The tenant's agents by id, with liveness from the newest of last heartbeat and last batch.
+    pub async fn list_agents(&self) -> StoreResult<Vec<AgentSummary>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, version, status, enrolled_at, last_heartbeat_at,
+                    NULLIF(last_seen_at, '-infinity') AS last_batch_at, now() AS now
+             FROM agents WHERE tenant_id = $1 ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let last_heartbeat_at: Option<DateTime<Utc>> = row.try_get("last_heartbeat_at")?;
+                let last_batch_at: Option<DateTime<Utc>> = row.try_get("last_batch_at")?;
+                let now: DateTime<Utc> = row.try_get("now")?;
+                let last = last_heartbeat_at.max(last_batch_at);
+                Ok(AgentSummary {
+                    id: row.try_get("id")?,
+                    version: row.try_get("version")?,
+                    status: Liveness::from_last_activity(last, now),
+                    reported_status: row.try_get("status")?,
+                    enrolled_at: row.try_get("enrolled_at")?,
+                    last_heartbeat_at,
+                    last_batch_at,
+                })
+            })
+            .collect()
+    }
+}
+
+impl IdentityStore {
     /// Uses an enrollment token once: in one transaction the token row is locked, checked (unused,
     /// unexpired, of the requested tenant and agent), marked used, and the agent row is created or
     /// given its new credential. A refused token is left as it was.
@@ -201,92 +298,6 @@ impl Store {
             (Ok(tenant), Ok(agent)) => Some(Enrolled { tenant, agent }),
             _ => None,
         })
-    }
-
-    pub async fn record_heartbeat(
-        &self,
-        tenant: &TenantId,
-        agent: &AgentId,
-        version: &str,
-        status: &str,
-    ) -> StoreResult<DateTime<Utc>> {
-        let row = sqlx::query(
-            "UPDATE agents SET last_heartbeat_at = now(), status = $3,
-                 version = CASE WHEN $4 = '' THEN version ELSE $4 END
-             WHERE tenant_id = $1 AND id = $2 RETURNING last_heartbeat_at",
-        )
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .bind(status)
-        .bind(version)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("last_heartbeat_at")?)
-    }
-
-    /// The agent's config document and its revision (`""`, 0 when none was stored).
-    pub async fn agent_config(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<(String, i64)> {
-        let row =
-            sqlx::query("SELECT config_yaml, config_revision FROM agents WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.as_str())
-                .bind(agent.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            Some(row) => Ok((row.try_get("config_yaml")?, row.try_get("config_revision")?)),
-            None => Ok((String::new(), 0)),
-        }
-    }
-
-    /// Stores a new config document for an agent; returns the new revision, `None` for no such agent.
-    pub async fn set_agent_config(
-        &self,
-        tenant: &TenantId,
-        agent: &AgentId,
-        yaml: &str,
-    ) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "UPDATE agents SET config_yaml = $3, config_revision = config_revision + 1
-             WHERE tenant_id = $1 AND id = $2 RETURNING config_revision",
-        )
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .bind(yaml)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(row) => Some(row.try_get("config_revision")?),
-            None => None,
-        })
-    }
-
-    /// The tenant's agents by id, with liveness from the newest of last heartbeat and last batch.
-    pub async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<AgentSummary>> {
-        let rows = sqlx::query(
-            "SELECT id, version, status, enrolled_at, last_heartbeat_at,
-                    NULLIF(last_seen_at, '-infinity') AS last_batch_at, now() AS now
-             FROM agents WHERE tenant_id = $1 ORDER BY id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let last_heartbeat_at: Option<DateTime<Utc>> = row.try_get("last_heartbeat_at")?;
-                let last_batch_at: Option<DateTime<Utc>> = row.try_get("last_batch_at")?;
-                let now: DateTime<Utc> = row.try_get("now")?;
-                let last = last_heartbeat_at.max(last_batch_at);
-                Ok(AgentSummary {
-                    id: row.try_get("id")?,
-                    version: row.try_get("version")?,
-                    status: Liveness::from_last_activity(last, now),
-                    reported_status: row.try_get("status")?,
-                    enrolled_at: row.try_get("enrolled_at")?,
-                    last_heartbeat_at,
-                    last_batch_at,
-                })
-            })
-            .collect()
     }
 }
 

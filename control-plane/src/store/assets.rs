@@ -5,7 +5,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, TenantStore};
 
 /// A page of a list, with the total count for the same filter.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -118,9 +118,13 @@ SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agen
          WHERE c.asset_id = a.id AND c.last_seen_at = a.last_seen_at) AS column_count
 FROM assets a";
 
-impl Store {
+impl TenantStore {
     /// Whether the tenant has this asset, in the caller's scoped transaction.
-    async fn asset_exists(tx: &mut sqlx::PgConnection, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
+    pub(super) async fn asset_exists(
+        tx: &mut sqlx::PgConnection,
+        tenant: &TenantId,
+        id: Uuid,
+    ) -> StoreResult<bool> {
         Ok(
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
                 .bind(tenant.as_str())
@@ -134,13 +138,13 @@ impl Store {
     /// the asset does not exist for this tenant.
     pub async fn metric_series(
         &self,
-        tenant: &TenantId,
         id: Uuid,
         metric: &str,
         column: &str,
         limit: i64,
     ) -> StoreResult<Option<Vec<(DateTime<Utc>, f64)>>> {
-        let mut tx = self.scoped(tenant).await?;
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id();
         if !Self::asset_exists(&mut tx, tenant, id).await? {
             return Ok(None);
         }
@@ -163,12 +167,12 @@ impl Store {
     /// Assets of a tenant ordered by source, schema and name; `search` matches part of `schema.name`.
     pub async fn list_assets(
         &self,
-        tenant: &TenantId,
         search: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<AssetSummary>> {
-        let mut tx = self.scoped(tenant).await?;
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id();
         let pattern = search.map(|text| {
             format!(
                 "%{}%",
@@ -205,8 +209,9 @@ impl Store {
 
     /// One asset with its current columns (those seen in its latest observation); `None` when the
     /// asset does not exist for this tenant.
-    pub async fn get_asset(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AssetDetail>> {
-        let mut tx = self.scoped(tenant).await?;
+    pub async fn get_asset(&self, id: Uuid) -> StoreResult<Option<AssetDetail>> {
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id();
         let Some(summary) = sqlx::query_as::<_, AssetSummary>(sqlx::AssertSqlSafe(format!(
             "{SUMMARY_SELECT} WHERE a.tenant_id = $1 AND a.id = $2"
         )))
@@ -236,11 +241,11 @@ impl Store {
     /// Metric history of an asset, newest first; `None` when the asset does not exist for this tenant.
     pub async fn asset_metrics(
         &self,
-        tenant: &TenantId,
         id: Uuid,
         query: &MetricQuery,
     ) -> StoreResult<Option<Vec<MetricPoint>>> {
-        let mut tx = self.scoped(tenant).await?;
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id();
         if !Self::asset_exists(&mut tx, tenant, id).await? {
             return Ok(None);
         }
@@ -270,8 +275,9 @@ impl Store {
     /// Every check that ran on the asset, with its latest outcome first-failing-first (error, fail,
     /// then pass; by severity within) and the statuses of its recent runs; `None` when the asset
     /// does not exist for this tenant.
-    pub async fn asset_checks(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<Vec<CheckSummary>>> {
-        let mut tx = self.scoped(tenant).await?;
+    pub async fn asset_checks(&self, id: Uuid) -> StoreResult<Option<Vec<CheckSummary>>> {
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id();
         if !Self::asset_exists(&mut tx, tenant, id).await? {
             return Ok(None);
         }
@@ -327,5 +333,19 @@ impl Store {
                 ))
         });
         Ok(Some(summaries))
+    }
+}
+
+impl Store {
+    /// [`TenantStore::metric_series`] for background work that holds the owner store.
+    pub async fn metric_series(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        metric: &str,
+        column: &str,
+        limit: i64,
+    ) -> StoreResult<Option<Vec<(DateTime<Utc>, f64)>>> {
+        self.tenant(tenant).metric_series(id, metric, column, limit).await
     }
 }

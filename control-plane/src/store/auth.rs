@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Store, StoreError, StoreResult};
+use super::{IdentityStore, Store, StoreError, StoreResult, TenantStore};
 use crate::auth::{MembershipChange, MembershipRefusal, Principal, Role, check_membership_change};
 
 /// A user who may sign in with a password, and the tenants they belong to.
@@ -143,8 +143,41 @@ impl Store {
         Ok(())
     }
 
+    /// The operator's way in (`cwic add-user`): creates the user, or sets an existing user's
+    /// password (audited in each of their tenants), then gives them `role` in `tenant` under the
+    /// membership rule with an owner's authority (so even here a tenant keeps an owner).
+    pub async fn add_user_as_operator(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> StoreResult<Result<Uuid, MembershipRefusal>> {
+        let identity = self.identity();
+        let user = match identity.create_user(email, "", Some(password_hash)).await? {
+            Some(user) => user,
+            None => {
+                let existing = identity
+                    .login_candidate(email)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("user {email} vanished")))?;
+                identity
+                    .set_user_credentials(existing.id, Some(password_hash), None, "operator:cli", "")
+                    .await?;
+                existing.id
+            }
+        };
+        Ok(self
+            .tenant(tenant)
+            .change_membership(Role::Owner, user, MembershipChange::Set(role))
+            .await?
+            .map(|_| user))
+    }
+}
+
+impl IdentityStore {
     /// Creates a user. Returns `None`, changing nothing, when a user with this e-mail address exists:
-    /// an existing user's password and profile are theirs (see [`Store::set_user_credentials`]).
+    /// an existing user's password and profile are theirs (see [`IdentityStore::set_user_credentials`]).
     pub async fn create_user(
         &self,
         email: &str,
@@ -204,177 +237,6 @@ impl Store {
         Ok(())
     }
 
-    /// Applies `change` to `user`'s membership of `tenant` under the one rule
-    /// ([`check_membership_change`]), granted by someone with role `grantor`. The tenant's owner
-    /// rows are locked first, so two concurrent changes cannot both take away "the other" owner.
-    /// Removing a member also revokes the API tokens they made in the tenant. Returns the role the
-    /// user had before, or why the change was refused (nothing changed then).
-    pub async fn change_membership(
-        &self,
-        tenant: &TenantId,
-        grantor: Role,
-        user: Uuid,
-        change: MembershipChange,
-    ) -> StoreResult<Result<Option<Role>, MembershipRefusal>> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT user_id, role FROM memberships
-             WHERE tenant_id = $1 AND (role = 'owner' OR user_id = $2)
-             ORDER BY user_id FOR UPDATE",
-        )
-        .bind(tenant.as_str())
-        .bind(user)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut current = None;
-        let mut other_owners = 0;
-        for (member, role) in &rows {
-            let role = role_of(role)?;
-            if *member == user {
-                current = Some(role);
-            } else if role == Role::Owner {
-                other_owners += 1;
-            }
-        }
-        if let Err(refusal) = check_membership_change(grantor, current, change, other_owners) {
-            return Ok(Err(refusal));
-        }
-        match change {
-            MembershipChange::Set(role) | MembershipChange::AddIfAbsent(role) => {
-                // AddIfAbsent keeps an existing membership as it is.
-                sqlx::query(
-                    "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
-                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role WHERE $4",
-                )
-                .bind(tenant.as_str())
-                .bind(user)
-                .bind(role.as_str())
-                .bind(matches!(change, MembershipChange::Set(_)))
-                .execute(&mut *tx)
-                .await?;
-            }
-            MembershipChange::Remove => {
-                sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant.as_str())
-                    .bind(user)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "UPDATE api_tokens SET revoked_at = now()
-                     WHERE tenant_id = $1 AND creator_user_id = $2 AND revoked_at IS NULL",
-                )
-                .bind(tenant.as_str())
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = now()
-                     WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
-                )
-                .bind(tenant.as_str())
-                .bind(user)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(Ok(current))
-    }
-
-    /// The operator's way in (`cwic add-user`): creates the user, or sets an existing user's
-    /// password (audited in each of their tenants), then gives them `role` in `tenant` under the
-    /// membership rule with an owner's authority (so even here a tenant keeps an owner).
-    pub async fn add_user_as_operator(
-        &self,
-        tenant: &TenantId,
-        email: &str,
-        password_hash: &str,
-        role: Role,
-    ) -> StoreResult<Result<Uuid, MembershipRefusal>> {
-        let user = match self.create_user(email, "", Some(password_hash)).await? {
-            Some(user) => user,
-            None => {
-                let existing = self
-                    .login_candidate(email)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt(format!("user {email} vanished")))?;
-                self.set_user_credentials(existing.id, Some(password_hash), None, "operator:cli", "")
-                    .await?;
-                existing.id
-            }
-        };
-        Ok(self
-            .change_membership(tenant, Role::Owner, user, MembershipChange::Set(role))
-            .await?
-            .map(|_| user))
-    }
-
-    /// The user a single sign-on connection knows as `subject`, if it has linked one.
-    pub async fn sso_identity(&self, connection: Uuid, subject: &str) -> StoreResult<Option<Uuid>> {
-        Ok(
-            sqlx::query_scalar(
-                "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2",
-            )
-            .bind(connection)
-            .bind(subject)
-            .fetch_optional(&self.pool)
-            .await?,
-        )
-    }
-
-    /// Links `subject` of a connection of `tenant` to `user` (once; a second link is ignored).
-    pub async fn link_sso_identity(
-        &self,
-        connection: Uuid,
-        subject: &str,
-        tenant: &TenantId,
-        user: Uuid,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (connection_id, subject) DO NOTHING",
-        )
-        .bind(connection)
-        .bind(subject)
-        .bind(tenant.as_str())
-        .bind(user)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn membership(&self, tenant: &TenantId, user: Uuid) -> StoreResult<Option<Role>> {
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant.as_str())
-                .bind(user)
-                .fetch_optional(&self.pool)
-                .await?;
-        role.as_deref().map(role_of).transpose()
-    }
-
-    pub async fn members(&self, tenant: &TenantId) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.email, u.display_name, m.role, m.created_at
-             FROM memberships m JOIN users u ON u.id = m.user_id
-             WHERE m.tenant_id = $1 ORDER BY u.email",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Member {
-                    user_id: row.try_get(0)?,
-                    email: row.try_get(1)?,
-                    display_name: row.try_get(2)?,
-                    role: role_of(row.try_get::<&str, _>(3)?)?,
-                    joined_at: row.try_get(4)?,
-                })
-            })
-            .collect()
-    }
-
     /// The user with this e-mail address (case-insensitive) and their memberships.
     pub async fn login_candidate(&self, email: &str) -> StoreResult<Option<LoginCandidate>> {
         let Some(row) = sqlx::query("SELECT id, email, password_hash FROM users WHERE email = lower($1)")
@@ -399,30 +261,6 @@ impl Store {
             password_hash: row.try_get(2)?,
             memberships,
         }))
-    }
-
-    /// Stores a new refresh token; `family` is a new id at login and the old token's on rotation.
-    pub async fn insert_refresh_token(
-        &self,
-        tenant: &TenantId,
-        user: Uuid,
-        family: Uuid,
-        hash: &[u8],
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(tenant.as_str())
-        .bind(user)
-        .bind(family)
-        .bind(hash)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Rotates a refresh token: the presented one is retired and `new_hash` becomes current in the
@@ -505,81 +343,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_api_token(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        role: Role,
-        hash: &[u8],
-        created_by: &str,
-        creator: Option<Uuid>,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<ApiTokenInfo> {
-        let id = Uuid::now_v7();
-        let created_at: DateTime<Utc> = sqlx::query_scalar(
-            "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by, expires_at, creator_user_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at",
-        )
-        .bind(id)
-        .bind(tenant.as_str())
-        .bind(name)
-        .bind(role.as_str())
-        .bind(hash)
-        .bind(created_by)
-        .bind(expires_at)
-        .bind(creator)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(ApiTokenInfo {
-            id,
-            name: name.to_owned(),
-            role,
-            created_by: created_by.to_owned(),
-            created_at,
-            expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        })
-    }
-
-    pub async fn api_tokens(&self, tenant: &TenantId) -> StoreResult<Vec<ApiTokenInfo>> {
-        let rows = sqlx::query(
-            "SELECT id, name, role, created_by, created_at, expires_at, revoked_at, last_used_at
-             FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ApiTokenInfo {
-                    id: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                    role: role_of(row.try_get::<&str, _>(2)?)?,
-                    created_by: row.try_get(3)?,
-                    created_at: row.try_get(4)?,
-                    expires_at: row.try_get(5)?,
-                    revoked_at: row.try_get(6)?,
-                    last_used_at: row.try_get(7)?,
-                })
-            })
-            .collect()
-    }
-
-    /// Revokes a token of the tenant; false when the tenant has no such live token.
-    pub async fn revoke_api_token(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = now()
-             WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
-        )
-        .bind(tenant.as_str())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
     /// The live (not revoked, not expired) API token with this hash, as a principal in its tenant.
     /// Records the use at most once a minute per token, so most requests only read.
     pub async fn authenticate_api_token(
@@ -619,125 +382,6 @@ impl Store {
             ))
         })
         .transpose()
-    }
-
-    pub async fn create_sso_connection(
-        &self,
-        tenant: &TenantId,
-        name: &str,
-        connection: &crate::sso::Connection,
-        default_role: Role,
-    ) -> StoreResult<Option<SsoConnectionInfo>> {
-        let row = sqlx::query(
-            "INSERT INTO sso_connections (id, tenant_id, name, issuer_url, client_id, client_secret, default_role)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, name) DO NOTHING
-             RETURNING id, created_at",
-        )
-        .bind(Uuid::now_v7())
-        .bind(tenant.as_str())
-        .bind(name)
-        .bind(&connection.issuer_url)
-        .bind(&connection.client_id)
-        .bind(&connection.client_secret)
-        .bind(default_role.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(SsoConnectionInfo {
-                id: row.try_get(0)?,
-                name: name.to_owned(),
-                issuer_url: connection.issuer_url.clone(),
-                client_id: connection.client_id.clone(),
-                default_role,
-                created_at: row.try_get(1)?,
-            })
-        })
-        .transpose()
-    }
-
-    pub async fn sso_connections(&self, tenant: &TenantId) -> StoreResult<Vec<SsoConnectionInfo>> {
-        let rows = sqlx::query(
-            "SELECT id, name, issuer_url, client_id, default_role, created_at FROM sso_connections
-             WHERE tenant_id = $1 ORDER BY name",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SsoConnectionInfo {
-                    id: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                    issuer_url: row.try_get(2)?,
-                    client_id: row.try_get(3)?,
-                    default_role: role_of(row.try_get::<&str, _>(4)?)?,
-                    created_at: row.try_get(5)?,
-                })
-            })
-            .collect()
-    }
-
-    pub async fn delete_sso_connection(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM sso_connections WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// The tenant's connection by name, or its only one when no name is given.
-    pub async fn sso_connection(
-        &self,
-        tenant: &TenantId,
-        name: Option<&str>,
-    ) -> StoreResult<Option<(Uuid, crate::sso::Connection)>> {
-        let rows = sqlx::query(
-            "SELECT id, issuer_url, client_id, client_secret FROM sso_connections
-             WHERE tenant_id = $1 AND ($2::text IS NULL OR name = $2) LIMIT 2",
-        )
-        .bind(tenant.as_str())
-        .bind(name)
-        .fetch_all(&self.pool)
-        .await?;
-        let [row] = rows.as_slice() else {
-            return Ok(None);
-        };
-        Ok(Some((
-            row.try_get(0)?,
-            crate::sso::Connection {
-                issuer_url: row.try_get(1)?,
-                client_id: row.try_get(2)?,
-                client_secret: row.try_get(3)?,
-            },
-        )))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub async fn insert_sso_login(
-        &self,
-        state: &str,
-        tenant: &TenantId,
-        connection: Uuid,
-        pkce_verifier: &str,
-        nonce: &str,
-        callback_url: &str,
-        redirect_to: &str,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sso_logins (state, tenant_id, connection_id, pkce_verifier, nonce, callback_url, redirect_to)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(state)
-        .bind(tenant.as_str())
-        .bind(connection)
-        .bind(pkce_verifier)
-        .bind(nonce)
-        .bind(callback_url)
-        .bind(redirect_to)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Takes the login attempt with this state (once: it is deleted), if it has not expired.
@@ -793,9 +437,395 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+impl TenantStore {
+    /// Applies `change` to `user`'s membership of `tenant` under the one rule
+    /// ([`check_membership_change`]), granted by someone with role `grantor`. The tenant's owner
+    /// rows are locked first, so two concurrent changes cannot both take away "the other" owner.
+    /// Removing a member also revokes the API tokens they made in the tenant. Returns the role the
+    /// user had before, or why the change was refused (nothing changed then).
+    pub async fn change_membership(
+        &self,
+        grantor: Role,
+        user: Uuid,
+        change: MembershipChange,
+    ) -> StoreResult<Result<Option<Role>, MembershipRefusal>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT user_id, role FROM memberships
+             WHERE tenant_id = $1 AND (role = 'owner' OR user_id = $2)
+             ORDER BY user_id FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(user)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut current = None;
+        let mut other_owners = 0;
+        for (member, role) in &rows {
+            let role = role_of(role)?;
+            if *member == user {
+                current = Some(role);
+            } else if role == Role::Owner {
+                other_owners += 1;
+            }
+        }
+        if let Err(refusal) = check_membership_change(grantor, current, change, other_owners) {
+            return Ok(Err(refusal));
+        }
+        match change {
+            MembershipChange::Set(role) | MembershipChange::AddIfAbsent(role) => {
+                // AddIfAbsent keeps an existing membership as it is.
+                sqlx::query(
+                    "INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, $3)
+                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role WHERE $4",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .bind(role.as_str())
+                .bind(matches!(change, MembershipChange::Set(_)))
+                .execute(&mut *tx)
+                .await?;
+            }
+            MembershipChange::Remove => {
+                sqlx::query("DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = now()
+                     WHERE tenant_id = $1 AND creator_user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = now()
+                     WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(user)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(current))
+    }
+
+    /// The user a single sign-on connection knows as `subject`, if it has linked one.
+    pub async fn sso_identity(&self, connection: Uuid, subject: &str) -> StoreResult<Option<Uuid>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM sso_identities WHERE connection_id = $1 AND subject = $2 AND tenant_id = $3",
+        )
+        .bind(connection)
+        .bind(subject)
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *tx)
+        .await?)
+    }
+
+    /// Links `subject` of a connection of `tenant` to `user` (once; a second link is ignored).
+    pub async fn link_sso_identity(&self, connection: Uuid, subject: &str, user: Uuid) -> StoreResult<()> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO sso_identities (connection_id, subject, tenant_id, user_id) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (connection_id, subject) DO NOTHING",
+        )
+        .bind(connection)
+        .bind(subject)
+        .bind(tenant.as_str())
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn membership(&self, user: Uuid) -> StoreResult<Option<Role>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant.as_str())
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+        role.as_deref().map(role_of).transpose()
+    }
+
+    pub async fn members(&self) -> StoreResult<Vec<Member>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, u.display_name, m.role, m.created_at
+             FROM memberships m JOIN users u ON u.id = m.user_id
+             WHERE m.tenant_id = $1 ORDER BY u.email",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Member {
+                    user_id: row.try_get(0)?,
+                    email: row.try_get(1)?,
+                    display_name: row.try_get(2)?,
+                    role: role_of(row.try_get::<&str, _>(3)?)?,
+                    joined_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a new refresh token; `family` is a new id at login and the old token's on rotation.
+    pub async fn insert_refresh_token(
+        &self,
+        user: Uuid,
+        family: Uuid,
+        hash: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant.as_str())
+        .bind(user)
+        .bind(family)
+        .bind(hash)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        role: Role,
+        hash: &[u8],
+        created_by: &str,
+        creator: Option<Uuid>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<ApiTokenInfo> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let id = Uuid::now_v7();
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO api_tokens (id, tenant_id, name, role, token_hash, created_by, expires_at, creator_user_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at",
+        )
+        .bind(id)
+        .bind(tenant.as_str())
+        .bind(name)
+        .bind(role.as_str())
+        .bind(hash)
+        .bind(created_by)
+        .bind(expires_at)
+        .bind(creator)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ApiTokenInfo {
+            id,
+            name: name.to_owned(),
+            role,
+            created_by: created_by.to_owned(),
+            created_at,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        })
+    }
+
+    pub async fn api_tokens(&self) -> StoreResult<Vec<ApiTokenInfo>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, name, role, created_by, created_at, expires_at, revoked_at, last_used_at
+             FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ApiTokenInfo {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    role: role_of(row.try_get::<&str, _>(2)?)?,
+                    created_by: row.try_get(3)?,
+                    created_at: row.try_get(4)?,
+                    expires_at: row.try_get(5)?,
+                    revoked_at: row.try_get(6)?,
+                    last_used_at: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token of the tenant; false when the tenant has no such live token.
+    pub async fn revoke_api_token(&self, id: Uuid) -> StoreResult<bool> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn create_sso_connection(
+        &self,
+        name: &str,
+        connection: &crate::sso::Connection,
+        default_role: Role,
+    ) -> StoreResult<Option<SsoConnectionInfo>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO sso_connections (id, tenant_id, name, issuer_url, client_id, client_secret, default_role)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, name) DO NOTHING
+             RETURNING id, created_at",
+        )
+        .bind(Uuid::now_v7())
+        .bind(tenant.as_str())
+        .bind(name)
+        .bind(&connection.issuer_url)
+        .bind(&connection.client_id)
+        .bind(&connection.client_secret)
+        .bind(default_role.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(|row| {
+            Ok(SsoConnectionInfo {
+                id: row.try_get(0)?,
+                name: name.to_owned(),
+                issuer_url: connection.issuer_url.clone(),
+                client_id: connection.client_id.clone(),
+                default_role,
+                created_at: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn sso_connections(&self) -> StoreResult<Vec<SsoConnectionInfo>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, name, issuer_url, client_id, default_role, created_at FROM sso_connections
+             WHERE tenant_id = $1 ORDER BY name",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SsoConnectionInfo {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    issuer_url: row.try_get(2)?,
+                    client_id: row.try_get(3)?,
+                    default_role: role_of(row.try_get::<&str, _>(4)?)?,
+                    created_at: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_sso_connection(&self, id: Uuid) -> StoreResult<bool> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM sso_connections WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The tenant's connection by name, or its only one when no name is given.
+    pub async fn sso_connection(
+        &self,
+        name: Option<&str>,
+    ) -> StoreResult<Option<(Uuid, crate::sso::Connection)>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT id, issuer_url, client_id, client_secret FROM sso_connections
+             WHERE tenant_id = $1 AND ($2::text IS NULL OR name = $2) LIMIT 2",
+        )
+        .bind(tenant.as_str())
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let [row] = rows.as_slice() else {
+            return Ok(None);
+        };
+        Ok(Some((
+            row.try_get(0)?,
+            crate::sso::Connection {
+                issuer_url: row.try_get(1)?,
+                client_id: row.try_get(2)?,
+                client_secret: row.try_get(3)?,
+            },
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_sso_login(
+        &self,
+        state: &str,
+        connection: Uuid,
+        pkce_verifier: &str,
+        nonce: &str,
+        callback_url: &str,
+        redirect_to: &str,
+    ) -> StoreResult<()> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO sso_logins (state, tenant_id, connection_id, pkce_verifier, nonce, callback_url, redirect_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(state)
+        .bind(tenant.as_str())
+        .bind(connection)
+        .bind(pkce_verifier)
+        .bind(nonce)
+        .bind(callback_url)
+        .bind(redirect_to)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
     /// The tenant's audit records, newest first, keyset-paginated by `before_id`.
-    pub async fn audit(&self, tenant: &TenantId, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+    pub async fn audit(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, outcome, source_ip, details FROM audit_log
              WHERE tenant_id = $1
@@ -811,7 +841,7 @@ impl Store {
         .bind(query.since)
         .bind(query.before_id)
         .bind(query.limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         rows.iter()
             .map(|row| {

@@ -3,12 +3,11 @@
 //! installation's id, which names the durable consumers.
 
 use chrono::{DateTime, Utc};
-use cwic_shared::TenantId;
 use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, TenantStore};
 
 /// A message to set aside.
 pub struct DeadLetter<'a> {
@@ -61,14 +60,23 @@ impl Store {
         Ok(())
     }
 
+    /// This installation's id (made by the migrations, shared by every replica on this database).
+    pub async fn installation_id(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("SELECT id FROM installation")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+impl TenantStore {
     /// The tenant's dead letters, newest first (through row-level security).
-    pub async fn dead_letters(&self, tenant: &TenantId, limit: i64) -> StoreResult<Vec<DeadLetterRecord>> {
-        let mut tx = self.scoped(tenant).await?;
+    pub async fn dead_letters(&self, limit: i64) -> StoreResult<Vec<DeadLetterRecord>> {
+        let mut tx = self.begin().await?;
         let rows = sqlx::query(
             "SELECT id, consumer, subject, stream_sequence, deliveries, reason, length(payload), received_at
              FROM dead_letters WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
         )
-        .bind(tenant.as_str())
+        .bind(self.tenant_id().as_str())
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
@@ -87,12 +95,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// This installation's id (made by the migrations, shared by every replica on this database).
-    pub async fn installation_id(&self) -> StoreResult<String> {
-        Ok(sqlx::query_scalar("SELECT id FROM installation")
-            .fetch_one(&self.pool)
-            .await?)
     }
 }

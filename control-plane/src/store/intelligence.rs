@@ -6,7 +6,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, TenantStore};
 
 /// One metric series: an asset's metric, for one column or (column `""`) the whole table.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -117,27 +117,6 @@ SELECT e.id, e.asset_id, a.schema_name || '.' || a.name AS asset, a.source_name,
 FROM anomaly_events e JOIN assets a ON a.id = e.asset_id";
 
 impl Store {
-    async fn asset_known(&self, tenant: &TenantId, id: Uuid) -> StoreResult<bool> {
-        Ok(
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
-    /// `source_name` and `schema.name` of an asset, for finding it in the lineage graph.
-    pub async fn asset_identity(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT source_name, schema_name || '.' || name FROM assets WHERE tenant_id = $1 AND id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
     /// Series whose newest point is newer than the last detection pass over them, at most `limit`.
     /// Only `tenant`'s series when given.
     pub async fn series_to_scan(&self, tenant: Option<&TenantId>, limit: i64) -> StoreResult<Vec<SeriesKey>> {
@@ -158,20 +137,14 @@ impl Store {
         .await?)
     }
 
-    /// Feedback given on a series' events: (observed_at, verdict), oldest first.
+    /// [`TenantStore::series_feedback`] for a series of any tenant (background detection).
     pub async fn series_feedback(&self, series: &SeriesKey) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT observed_at, feedback FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
-               AND feedback IS NOT NULL
-             ORDER BY observed_at",
-        )
-        .bind(&series.tenant_id)
-        .bind(series.asset_id)
-        .bind(&series.metric)
-        .bind(&series.column_name)
-        .fetch_all(&self.pool)
-        .await?)
+        let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
+            return Ok(Vec::new());
+        };
+        self.tenant(&tenant)
+            .series_feedback(series.asset_id, &series.metric, &series.column_name)
+            .await
     }
 
     /// Stores the result of a detection pass over a series' points from `since` through
@@ -267,60 +240,6 @@ impl Store {
         .await?)
     }
 
-    /// An asset's last `limit` collections (every metric observed at one time), oldest first.
-    pub async fn asset_collections(
-        &self,
-        tenant: &str,
-        asset: Uuid,
-        limit: i64,
-    ) -> StoreResult<Vec<Collection>> {
-        let rows: Vec<(DateTime<Utc>, String, String, f64)> = sqlx::query_as(
-            "SELECT observed_at, metric, column_name, value FROM metric_points
-             WHERE tenant_id = $1 AND asset_id = $2
-               AND observed_at >= (SELECT min(observed_at) FROM
-                                     (SELECT DISTINCT observed_at FROM metric_points
-                                      WHERE tenant_id = $1 AND asset_id = $2
-                                      ORDER BY observed_at DESC LIMIT $3) newest)
-             ORDER BY observed_at, metric, column_name",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut collections: Vec<Collection> = Vec::new();
-        for (observed_at, metric, column, value) in rows {
-            match collections.last_mut() {
-                Some(last) if last.observed_at == observed_at => last.metrics.push((metric, column, value)),
-                _ => collections.push(Collection {
-                    observed_at,
-                    metrics: vec![(metric, column, value)],
-                }),
-            }
-        }
-        Ok(collections)
-    }
-
-    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
-    /// series of the table at a collection as a verdict on the collection (the same incident).
-    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
-    pub async fn asset_feedback(
-        &self,
-        tenant: &str,
-        asset: Uuid,
-    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
-             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Times at which an asset has events of its own series (not the table model's) in
     /// `[from, until]`, with or without feedback.
     pub async fn series_event_times(
@@ -343,16 +262,103 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+impl TenantStore {
+    /// Feedback given on a series' events: (observed_at, verdict), oldest first.
+    pub async fn series_feedback(
+        &self,
+        asset: Uuid,
+        metric: &str,
+        column: &str,
+    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        let mut tx = self.begin().await?;
+        Ok(sqlx::query_as(
+            "SELECT observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+               AND feedback IS NOT NULL
+             ORDER BY observed_at",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(asset)
+        .bind(metric)
+        .bind(column)
+        .fetch_all(&mut *tx)
+        .await?)
+    }
+
+    /// `source_name` and `schema.name` of an asset, for finding it in the lineage graph.
+    pub async fn asset_identity(&self, id: Uuid) -> StoreResult<Option<(String, String)>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        Ok(sqlx::query_as(
+            "SELECT source_name, schema_name || '.' || name FROM assets WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?)
+    }
+
+    /// An asset's last `limit` collections (every metric observed at one time), oldest first.
+    pub async fn asset_collections(&self, asset: Uuid, limit: i64) -> StoreResult<Vec<Collection>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        let rows: Vec<(DateTime<Utc>, String, String, f64)> = sqlx::query_as(
+            "SELECT observed_at, metric, column_name, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2
+               AND observed_at >= (SELECT min(observed_at) FROM
+                                     (SELECT DISTINCT observed_at FROM metric_points
+                                      WHERE tenant_id = $1 AND asset_id = $2
+                                      ORDER BY observed_at DESC LIMIT $3) newest)
+             ORDER BY observed_at, metric, column_name",
+        )
+        .bind(tenant.as_str())
+        .bind(asset)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut collections: Vec<Collection> = Vec::new();
+        for (observed_at, metric, column, value) in rows {
+            match collections.last_mut() {
+                Some(last) if last.observed_at == observed_at => last.metrics.push((metric, column, value)),
+                _ => collections.push(Collection {
+                    observed_at,
+                    metrics: vec![(metric, column, value)],
+                }),
+            }
+        }
+        Ok(collections)
+    }
+
+    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
+    /// series of the table at a collection as a verdict on the collection (the same incident).
+    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
+    pub async fn asset_feedback(&self, asset: Uuid) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
+             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
+        )
+        .bind(tenant.as_str())
+        .bind(asset)
+        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .fetch_all(&mut *tx)
+        .await?)
+    }
 
     /// A tenant's anomaly events, newest first; only one asset's when `asset` is given, only those
     /// without feedback when `open_only`.
     pub async fn list_anomaly_events(
         &self,
-        tenant: &TenantId,
         asset: Option<Uuid>,
         open_only: bool,
         limit: i64,
     ) -> StoreResult<Vec<AnomalyEvent>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{EVENT_SELECT}
              WHERE e.tenant_id = $1 AND ($2::uuid IS NULL OR e.asset_id = $2)
@@ -363,29 +369,27 @@ impl Store {
         .bind(asset)
         .bind(open_only)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
-    pub async fn get_anomaly_event(&self, tenant: &TenantId, id: Uuid) -> StoreResult<Option<AnomalyEvent>> {
+    pub async fn get_anomaly_event(&self, id: Uuid) -> StoreResult<Option<AnomalyEvent>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{EVENT_SELECT} WHERE e.tenant_id = $1 AND e.id = $2"
         )))
         .bind(tenant.as_str())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?)
     }
 
     /// Sets (or with `None` clears) the feedback on an event and makes the next detection pass
     /// revisit its series. False when there is no such event for this tenant.
-    pub async fn set_anomaly_feedback(
-        &self,
-        tenant: &TenantId,
-        id: Uuid,
-        verdict: Option<&str>,
-    ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn set_anomaly_feedback(&self, id: Uuid, verdict: Option<&str>) -> StoreResult<bool> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         let series: Option<SeriesKey> = sqlx::query_as(
             "UPDATE anomaly_events SET feedback = $3, feedback_at = CASE WHEN $3 IS NULL THEN NULL ELSE now() END
              WHERE tenant_id = $1 AND id = $2
@@ -416,14 +420,15 @@ impl Store {
     /// Sets the bounds of a series; false when the asset does not exist for this tenant.
     pub async fn put_metric_bound(
         &self,
-        tenant: &TenantId,
         asset: Uuid,
         metric: &str,
         column: &str,
         lower: Option<f64>,
         upper: Option<f64>,
     ) -> StoreResult<bool> {
-        if !self.asset_known(tenant, asset).await? {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
+        if !Self::asset_exists(&mut tx, tenant, asset).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -438,17 +443,16 @@ impl Store {
         .bind(column)
         .bind(lower)
         .bind(upper)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(true)
     }
 
     /// A tenant's bounds, or one asset's.
-    pub async fn metric_bounds(
-        &self,
-        tenant: &TenantId,
-        asset: Option<Uuid>,
-    ) -> StoreResult<Vec<MetricBound>> {
+    pub async fn metric_bounds(&self, asset: Option<Uuid>) -> StoreResult<Vec<MetricBound>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(
             "SELECT b.asset_id, a.schema_name || '.' || a.name AS asset, b.metric, b.column_name,
                     b.lower_bound, b.upper_bound
@@ -458,19 +462,20 @@ impl Store {
         )
         .bind(tenant.as_str())
         .bind(asset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
     /// Grouped counts of a column observed in `[from, until]`, oldest first.
     pub async fn segment_counts(
         &self,
-        tenant: &TenantId,
         asset: Uuid,
         column: &str,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<SegmentCount>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(
             "SELECT observed_at, segment_column, segment_value, row_count, null_count FROM segment_counts
              WHERE tenant_id = $1 AND asset_id = $2 AND column_name = $3
@@ -482,18 +487,19 @@ impl Store {
         .bind(column)
         .bind(from)
         .bind(until)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
     /// Anomaly events without feedback on any of `assets` observed in `[from, until]`.
     pub async fn events_on_assets(
         &self,
-        tenant: &TenantId,
         assets: &[Uuid],
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<AnomalyEvent>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{EVENT_SELECT}
              WHERE e.tenant_id = $1 AND e.asset_id = ANY($2) AND e.feedback IS NULL
@@ -504,12 +510,14 @@ impl Store {
         .bind(assets)
         .bind(from)
         .bind(until)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
     /// Columns of `assets` with their first and last sighting, to find schema changes.
-    pub async fn columns_seen(&self, tenant: &TenantId, assets: &[Uuid]) -> StoreResult<Vec<ColumnSeen>> {
+    pub async fn columns_seen(&self, assets: &[Uuid]) -> StoreResult<Vec<ColumnSeen>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(
             "SELECT c.asset_id, a.schema_name || '.' || a.name AS asset, c.name, c.first_seen_at,
                     c.last_seen_at, a.first_seen_at AS asset_first_seen_at,
@@ -520,7 +528,7 @@ impl Store {
         )
         .bind(tenant.as_str())
         .bind(assets)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 
@@ -528,11 +536,12 @@ impl Store {
     /// before it passed or did not exist: the failures that began in the window.
     pub async fn checks_turned_failing(
         &self,
-        tenant: &TenantId,
         assets: &[Uuid],
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<CheckTurnedFailing>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         Ok(sqlx::query_as(
             "SELECT r.asset_id, a.schema_name || '.' || a.name AS asset, r.check_name, r.template, r.dimension,
                     r.severity, r.status, r.columns, r.failing_rows, r.total_rows, r.message, r.observed_at
@@ -549,7 +558,7 @@ impl Store {
         .bind(assets)
         .bind(from)
         .bind(until)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?)
     }
 }

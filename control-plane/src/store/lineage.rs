@@ -8,7 +8,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, TenantStore};
 use crate::lineage::job::{DatasetRef, JobLineage};
 
 /// Longest walk the API allows, in edges.
@@ -93,16 +93,24 @@ struct NodeKey<'a> {
 }
 
 impl Store {
-    /// Records `lineage` as the job's current lineage: edges it no longer has are closed at the event
-    /// time, new ones open there, unchanged ones stay. Recording the same lineage twice changes nothing;
-    /// an event older than the job's newest recorded change is ignored.
+    /// [`TenantStore::record_lineage`] for ingest, which holds the owner store.
     pub async fn record_lineage(
         &self,
         tenant: &TenantId,
         lineage: &JobLineage,
     ) -> StoreResult<LineageChange> {
+        self.tenant(tenant).record_lineage(lineage).await
+    }
+}
+
+impl TenantStore {
+    /// Records `lineage` as the job's current lineage: edges it no longer has are closed at the event
+    /// time, new ones open there, unchanged ones stay. Recording the same lineage twice changes nothing;
+    /// an event older than the job's newest recorded change is ignored.
+    pub async fn record_lineage(&self, lineage: &JobLineage) -> StoreResult<LineageChange> {
         lineage.check_names().map_err(StoreError::InvalidBatch)?;
-        let mut tx = self.scoped(tenant).await?;
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING")
             .bind(tenant.as_str())
             .execute(&mut *tx)
@@ -300,12 +308,12 @@ impl Store {
     /// Finds a dataset node, or a column node when `column` is given.
     pub async fn find_lineage_node(
         &self,
-        tenant: &TenantId,
         namespace: &str,
         dataset: &str,
         column: Option<&str>,
     ) -> StoreResult<Option<LineageNode>> {
-        let mut tx = self.scoped(tenant).await?;
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         let (kind, name) = match column {
             Some(column) => ("column", format!("{dataset}.{column}")),
             None => ("dataset", dataset.to_owned()),
@@ -323,14 +331,13 @@ impl Store {
 
     /// Edges leaving (downstream) or entering (upstream) `frontier`, valid at `as_of`.
     async fn edges_from(
-        &self,
+        tx: &mut sqlx::PgConnection,
         tenant: &TenantId,
         frontier: &[Uuid],
         direction: Direction,
         granularity: Granularity,
         as_of: DateTime<Utc>,
     ) -> StoreResult<Vec<LineageEdge>> {
-        let mut tx = self.scoped(tenant).await?;
         let column = match direction {
             Direction::Downstream => "source_id",
             Direction::Upstream => "target_id",
@@ -350,31 +357,36 @@ impl Store {
         .bind(tenant.as_str())
         .bind(frontier)
         .bind(as_of)
-        .fetch_all(&mut *tx)
+        .fetch_all(tx)
         .await?)
     }
 
-    async fn nodes_by_id(&self, tenant: &TenantId, ids: &[Uuid]) -> StoreResult<Vec<LineageNode>> {
-        let mut tx = self.scoped(tenant).await?;
+    async fn nodes_by_id(
+        tx: &mut sqlx::PgConnection,
+        tenant: &TenantId,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<LineageNode>> {
         Ok(sqlx::query_as::<_, LineageNode>(sqlx::AssertSqlSafe(format!(
             "{NODE_SELECT} WHERE n.tenant_id = $1 AND n.id = ANY($2)"
         )))
         .bind(tenant.as_str())
         .bind(ids)
-        .fetch_all(&mut *tx)
+        .fetch_all(tx)
         .await?)
     }
 
-    /// Breadth-first walk from `root` up to `depth` edges, over the graph as it was at `as_of`.
+    /// Breadth-first walk from `root` up to `depth` edges, over the graph as it was at `as_of`
+    /// (one transaction, so the walk sees one state of the graph).
     pub async fn walk_lineage(
         &self,
-        tenant: &TenantId,
         root: LineageNode,
         direction: Direction,
         granularity: Granularity,
         depth: u32,
         as_of: DateTime<Utc>,
     ) -> StoreResult<LineageWalk> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         let mut depth_of: HashMap<Uuid, u32> = HashMap::from([(root.id, 0)]);
         let mut frontier = vec![root.id];
         let mut edges = Vec::new();
@@ -382,9 +394,7 @@ impl Store {
             if frontier.is_empty() {
                 break;
             }
-            let found = self
-                .edges_from(tenant, &frontier, direction, granularity, as_of)
-                .await?;
+            let found = Self::edges_from(&mut tx, tenant, &frontier, direction, granularity, as_of).await?;
             frontier = Vec::new();
             for edge in found {
                 let next = match direction {
@@ -399,8 +409,7 @@ impl Store {
             }
         }
         let ids: Vec<Uuid> = depth_of.keys().copied().filter(|id| *id != root.id).collect();
-        let mut nodes: Vec<ReachedNode> = self
-            .nodes_by_id(tenant, &ids)
+        let mut nodes: Vec<ReachedNode> = Self::nodes_by_id(&mut tx, tenant, &ids)
             .await?
             .into_iter()
             .map(|node| ReachedNode {
@@ -428,11 +437,12 @@ impl Store {
     /// table edges between datasets), as the nodes along it; `None` when there is none.
     pub async fn lineage_path(
         &self,
-        tenant: &TenantId,
         from: &LineageNode,
         to: &LineageNode,
         as_of: DateTime<Utc>,
     ) -> StoreResult<Option<Vec<LineageNode>>> {
+        let tenant = self.tenant_id();
+        let mut tx = self.begin().await?;
         let granularity = if from.kind == "column" {
             Granularity::Column
         } else {
@@ -447,9 +457,15 @@ impl Store {
                 break;
             }
             let frontier: Vec<Uuid> = queue.drain(..).collect();
-            for edge in self
-                .edges_from(tenant, &frontier, Direction::Downstream, granularity, as_of)
-                .await?
+            for edge in Self::edges_from(
+                &mut tx,
+                tenant,
+                &frontier,
+                Direction::Downstream,
+                granularity,
+                as_of,
+            )
+            .await?
             {
                 if seen.insert(edge.target) {
                     parent.insert(edge.target, edge.source);
@@ -466,7 +482,7 @@ impl Store {
             path.push(*previous);
         }
         path.reverse();
-        let nodes = self.nodes_by_id(tenant, &path).await?;
+        let nodes = Self::nodes_by_id(&mut tx, tenant, &path).await?;
         let by_id: HashMap<Uuid, LineageNode> = nodes.into_iter().map(|node| (node.id, node)).collect();
         Ok(Some(
             path.iter().filter_map(|id| by_id.get(id).cloned()).collect(),

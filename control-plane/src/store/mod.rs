@@ -1,13 +1,19 @@
 //! PostgreSQL persistence: metadata (tenants, agents, assets, columns) and metric history.
 //!
-//! Owns every SQL statement of the control plane and the migrations. Every query takes the tenant as
-//! an argument from the caller's authenticated context; nothing here decides who may see what. Must
-//! not know about HTTP or NATS.
+//! Owns every SQL statement of the control plane and the migrations. Every query takes the tenant
+//! from the caller's authenticated context; nothing here decides who may see what. Must not know
+//! about HTTP or NATS.
+//!
+//! Three handles (see `handles`): [`Store`] is the owner (ingest, migrations, background jobs, the
+//! command line); [`ApiStore`] is what the REST and gRPC APIs hold, giving out only a
+//! [`TenantStore`] (row-level security on every statement) and the [`IdentityStore`] (the
+//! cross-tenant sign-in lookups).
 
 pub mod agents;
 mod assets;
 mod auth;
 mod dead_letters;
+mod handles;
 mod ingest;
 pub mod intelligence;
 pub mod lineage;
@@ -16,7 +22,6 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cwic_shared::TenantId;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -26,6 +31,7 @@ pub use auth::{
     SsoConnectionInfo,
 };
 pub use dead_letters::{DeadLetter, DeadLetterRecord};
+pub use handles::{ApiStore, IdentityStore, Scoped, TenantStore};
 pub use ingest::{IncomingBatch, IngestOutcome, agent_time};
 
 /// The control plane's migrations, embedded in the binary.
@@ -53,7 +59,7 @@ pub struct Store {
     /// The system pool (the database owner): ingest, sign-in lookups, background work.
     pool: PgPool,
     /// The API's pool for tenant data: connections act as the role `cwic_api`, which row-level
-    /// security confines to the tenant [`Store::scoped`] names per transaction (none otherwise).
+    /// security confines to the tenant a [`TenantStore`] names per transaction (none otherwise).
     api: PgPool,
     /// Months whose `metric_points` partition is known to exist.
     partitions: Arc<Mutex<HashSet<chrono::NaiveDate>>>,
@@ -91,25 +97,15 @@ impl Store {
         })
     }
 
-    /// A store over one pool for everything (tests that bring their own pool).
+    /// A store over one pool for everything (tests that bring their own pool). Tenant handles made
+    /// from it still act as `cwic_api` with row-level security: [`TenantStore::begin`] sets the
+    /// role in each transaction.
     pub fn from_pool(pool: PgPool) -> Self {
         Self {
             api: pool.clone(),
             pool,
             partitions: Arc::default(),
         }
-    }
-
-    /// A transaction that row-level security confines to `tenant`: tables with a `tenant_wall`
-    /// policy show and accept only that tenant's rows, whatever the query says. (A store made with
-    /// [`Store::from_pool`] has no separate API role, so there the policies do not apply.)
-    pub async fn scoped(&self, tenant: &TenantId) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.api.begin().await?;
-        sqlx::query("SELECT set_config('cwic.tenant', $1, true)")
-            .bind(tenant.as_str())
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
     }
 
     fn partitions_known(&self, month: chrono::NaiveDate) -> bool {

@@ -1,5 +1,12 @@
-//! NATS decentralized-auth JWTs (nats-io/jwt v2 format), written by hand: no maintained Rust crate
-//! issues them.
+//! NATS decentralized-auth JWTs (nats-io/jwt v2 format), written by hand.
+//!
+//! Checked on 2026-12-07 against the crates that issue them: `nats-jwt` 0.3.0 (AircastDev) writes
+//! account and user JWTs only (no operator JWT, which `BrokerAuth::generate` needs), has no setting
+//! for the `resp` permission agents answer commands with, and has seen no release in years;
+//! `nats-io-jwt` 0.1 calls itself a work in progress; `nats-jwt-rs` 0.1.1 (wasmCloud) is an early
+//! release with almost no documentation. All three pin `sha2` 0.10 (the workspace is on 0.11).
+//! None is a maintained crate producing these claims, so the ~100 lines below stay, kept honest by
+//! `tests/tests/agent_enrollment.rs` against a real nats-server in operator mode.
 //!
 //! A token is `base64url(header).base64url(claims).base64url(signature)`, no padding, with the
 //! header `{"typ":"JWT","alg":"ed25519-nkey"}` and the signature an ed25519 signature by the issuer's

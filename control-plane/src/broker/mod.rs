@@ -5,13 +5,17 @@
 //! gets a user JWT signed by the account key that may publish only under
 //! `cwic.<tenant>.agent.<agent>.>` and subscribe only to its command subject and its own reply inbox.
 //! The control plane connects with its own user JWT, unrestricted inside the account.
+//!
+//! Owns the key material and the JWTs (`nats_jwt`); must not talk to the broker or the database.
+
+pub mod nats_jwt;
 
 use std::path::Path;
 
 use cwic_shared::{AgentId, TenantId};
 use nkeys::KeyPair;
 
-use super::nats_jwt::{self, JwtError, UserPermissions};
+use nats_jwt::{JwtError, UserPermissions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
