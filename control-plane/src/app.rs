@@ -181,9 +181,9 @@ impl Application {
                 served
             })
         });
-        let detection_task = tokio::spawn(crate::intelligence::scan::run_forever(
+        let detection_task = tokio::spawn(crate::monitoring::scan::run_forever(
             self.store.clone(),
-            crate::intelligence::scan::PASS_INTERVAL,
+            crate::monitoring::scan::PASS_INTERVAL,
             cancel.clone(),
         ));
         let shutdown = cancel.clone();

@@ -1,21 +1,22 @@
 //! The CWIC control plane: ingest from JetStream into PostgreSQL, and the REST API and console.
 //!
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
-//! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
-//! lineage; the graph itself lives in `store::lineage`), `intelligence` (continuous detection with
-//! feedback, forecasts and early warnings, root-cause analysis over stored history), `auth` and
+//! `detectors` (pure detector algorithms, no I/O: the streaming detector behind `cwic detect`, the
+//! freshness and drift rules, the table model), `lineage` (SQL, dbt and OpenLineage lineage; the
+//! graph itself lives in `store::lineage`), `monitoring` (what runs over stored history: detection
+//! passes with feedback, forecasts and early warnings, root-cause analysis), `auth` and
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode
 //! credentials).
 //! `app` wires them into one runnable [`app::Application`].
 
-pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod detectors;
 pub mod grpc;
 pub mod ingest;
-pub mod intelligence;
 pub mod lineage;
+pub mod monitoring;
 pub mod sso;
 pub mod store;
 pub mod telemetry;

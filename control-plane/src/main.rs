@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
+use cwic_control_plane::detectors::{self, DetectorConfig};
 use cwic_control_plane::grpc::broker::BrokerAuth;
 use cwic_control_plane::grpc::{self, GrpcTlsFiles};
 use cwic_control_plane::lineage;
@@ -417,8 +417,8 @@ fn detect(input: &std::path::Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(input)
         .map_err(|error| anyhow::anyhow!("{}: cannot read the file: {error}", input.display()))?;
     let points =
-        anomaly::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
-    let anomalies = anomaly::detect_anomalies(&points, &DetectorConfig::default());
+        detectors::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
+    let anomalies = detectors::detect_anomalies(&points, &DetectorConfig::default());
     println!("{}", serde_json::json!({ "anomalies": anomalies }));
     Ok(())
 }

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC};
-use crate::intelligence::scan;
+use crate::detectors::{Judgement, TABLE_VECTOR_METRIC};
+use crate::monitoring::scan;
 use crate::store::intelligence::SeriesKey;
 use crate::store::{AssetDetail, AssetSummary, CheckSummary, MetricPoint, MetricQuery, Page};
 

@@ -17,8 +17,8 @@ use super::access::{Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::auth::Caller;
-use crate::intelligence::forecast::{Breach, first_breach, forecast_metric};
-use crate::intelligence::{causes, scan};
+use crate::monitoring::forecast::{Breach, first_breach, forecast_metric};
+use crate::monitoring::{causes, scan};
 use crate::store::Store;
 
 const DEFAULT_HORIZON: usize = 24;
@@ -131,7 +131,7 @@ fn duration_words(secs: f64) -> String {
     };
     format!(
         "{} {unit}",
-        crate::intelligence::causes::format_value((value * 10.0).round() / 10.0)
+        crate::monitoring::causes::format_value((value * 10.0).round() / 10.0)
     )
 }
 

@@ -262,7 +262,7 @@ impl Store {
         )
         .bind(limit)
         .bind(tenant.map(TenantId::as_str))
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -316,7 +316,7 @@ impl Store {
         )
         .bind(tenant)
         .bind(asset)
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -337,7 +337,7 @@ impl Store {
         )
         .bind(tenant)
         .bind(asset)
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .bind(from)
         .bind(until)
         .fetch_all(&self.pool)

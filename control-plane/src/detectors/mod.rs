@@ -1,4 +1,4 @@
-//! Anomaly detection on metric series: the streaming, causal detector behind `cwic detect` and
+//! Detector algorithms (pure, no I/O) for metric series and tables: the streaming, causal detector behind `cwic detect` and
 //! behind the control plane's alerts on data-quality metrics (row counts, null shares, freshness
 //! lateness, distribution drift, schema size), and the multivariate model over a table's metric
 //! vector.
@@ -15,7 +15,7 @@
 //! alert channels, or panic on any input.
 
 mod detector;
-pub mod drift;
+pub mod drift_rule;
 pub mod forest;
 pub mod freshness;
 pub(crate) mod seasonality;
@@ -25,7 +25,7 @@ pub mod table;
 pub(crate) mod window;
 
 pub use detector::{Judgement, SeriesDetector};
-pub use drift::DriftDetector;
+pub use drift_rule::DriftDetector;
 pub use freshness::FreshnessDetector;
 pub use series::{SeriesError, SeriesPoint, read_series_csv};
 pub use table::{TABLE_VECTOR_METRIC, TableDetector, TableVerdict, table_features};

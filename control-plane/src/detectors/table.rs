@@ -547,8 +547,8 @@ fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anomaly::synthetic::SeededRng;
-    use crate::anomaly::{DetectorConfig, SeriesDetector};
+    use crate::detectors::synthetic::SeededRng;
+    use crate::detectors::{DetectorConfig, SeriesDetector};
 
     /// A table loaded in batches of varying size: NULLs and distinct customers follow the rows,
     /// total follows price. Returns (rows, nulls, distinct, mean price, mean total).

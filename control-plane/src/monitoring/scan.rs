@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::anomaly::{
+use crate::detectors::{
     Judgement, MetricDetector, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict, table_features,
 };
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
