@@ -138,7 +138,7 @@ impl DriftDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::synthetic::SeededRng;
+    use crate::detectors::rng::SeededRng;
 
     /// Daily profiles whose drift is sampling noise around `level`.
     fn noise(points: usize, level: f64, seed: u64) -> Vec<f64> {

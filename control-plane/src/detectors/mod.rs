@@ -18,6 +18,7 @@ mod detector;
 pub mod drift_rule;
 pub mod forest;
 pub mod freshness;
+pub mod rng;
 pub(crate) mod seasonality;
 mod series;
 pub mod synthetic;
@@ -239,7 +240,7 @@ pub fn detect_anomalies(points: &[SeriesPoint], config: &DetectorConfig) -> Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::synthetic::SeededRng;
+    use super::rng::SeededRng;
     use super::*;
 
     const HOUR: i64 = 3_600;

@@ -66,7 +66,6 @@ const WINSOR: f64 = 4.0;
 /// A principal axis' spread is never below this (in standardised units): relations that held
 /// exactly in training are still judged on a finite scale.
 const MIN_AXIS_SPREAD: f64 = 1e-3;
-const JACOBI_SWEEPS: usize = 30;
 /// A broken relation is reported first when its axis is this many times further out than the
 /// furthest single feature.
 const RELATION_DOMINANCE: f64 = 2.0;
@@ -249,60 +248,27 @@ fn robust_location_spread(values: &[f64]) -> Option<(f64, f64)> {
     Some((median, spread))
 }
 
-/// Unit eigenvectors of a symmetric matrix (cyclic Jacobi rotations), one per row.
-fn symmetric_eigenvectors(mut matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+/// Unit eigenvectors of a symmetric matrix (nalgebra's symmetric QR algorithm), one per row,
+/// largest eigenvalue first, each with its largest component positive so the axes do not depend
+/// on the solver's sign choices.
+fn symmetric_eigenvectors(matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     let size = matrix.len();
-    let mut vectors: Vec<Vec<f64>> = (0..size)
-        .map(|row| {
-            (0..size)
-                .map(|column| f64::from(u8::from(row == column)))
-                .collect()
+    let dense = nalgebra::DMatrix::from_fn(size, size, |row, column| matrix[row][column]);
+    let eigen = nalgebra::SymmetricEigen::new(dense);
+    let mut order: Vec<usize> = (0..size).collect();
+    order.sort_by(|a, b| eigen.eigenvalues[*b].total_cmp(&eigen.eigenvalues[*a]));
+    order
+        .into_iter()
+        .map(|column| {
+            let vector: Vec<f64> = eigen.eigenvectors.column(column).iter().copied().collect();
+            let largest = vector
+                .iter()
+                .copied()
+                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .unwrap_or(0.0);
+            let sign = if largest < 0.0 { -1.0 } else { 1.0 };
+            vector.into_iter().map(|value| sign * value).collect()
         })
-        .collect();
-    for _ in 0..JACOBI_SWEEPS {
-        let off_diagonal: f64 = (0..size)
-            .flat_map(|p| ((p + 1)..size).map(move |q| (p, q)))
-            .map(|(p, q)| matrix[p][q] * matrix[p][q])
-            .sum();
-        let diagonal: f64 = (0..size).map(|p| matrix[p][p] * matrix[p][p]).sum();
-        if off_diagonal <= 1e-24 * diagonal.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..size {
-            for q in (p + 1)..size {
-                let pq = matrix[p][q];
-                if pq.abs() < f64::MIN_POSITIVE {
-                    continue;
-                }
-                let theta = (matrix[q][q] - matrix[p][p]) / (2.0 * pq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for row in matrix.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-                // p < q: row p lies in the first part, row q starts the second.
-                let (upper, lower) = matrix.split_at_mut(q);
-                if let (Some(row_p), Some(row_q)) = (upper.get_mut(p), lower.first_mut()) {
-                    for (pk, qk) in row_p.iter_mut().zip(row_q.iter_mut()) {
-                        let (a, b) = (*pk, *qk);
-                        *pk = c * a - s * b;
-                        *qk = s * a + c * b;
-                    }
-                }
-                for row in vectors.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-            }
-        }
-    }
-    // The eigenvectors are the columns of the accumulated rotation.
-    (0..size)
-        .map(|column| (0..size).map(|row| vectors[row][column]).collect())
         .collect()
 }
 
@@ -547,7 +513,7 @@ fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detectors::synthetic::SeededRng;
+    use crate::detectors::rng::SeededRng;
     use crate::detectors::{DetectorConfig, SeriesDetector};
 
     /// A table loaded in batches of varying size: NULLs and distinct customers follow the rows,
