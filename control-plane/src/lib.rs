@@ -6,8 +6,8 @@
 //! graph itself lives in `store::lineage`), `monitoring` (what runs over stored history: detection
 //! passes with feedback, forecasts and early warnings, root-cause analysis), `auth` and
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode
-//! credentials).
-//! `app` wires them into one runnable [`app::Application`].
+//! credentials), `jobs` (the PostgreSQL job queue every replica's worker claims background work
+//! from). `app` wires them into one runnable [`app::Application`].
 
 pub mod api;
 pub mod app;
@@ -15,6 +15,7 @@ pub mod auth;
 pub mod detectors;
 pub mod grpc;
 pub mod ingest;
+pub mod jobs;
 pub mod lineage;
 pub mod monitoring;
 pub mod sso;

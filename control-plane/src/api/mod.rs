@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 pub mod error;
 mod intelligence;
+mod jobs;
 mod lineage;
 mod system;
 pub mod text;
@@ -69,6 +70,7 @@ pub struct AppState {
         (name = "lineage", description = "Column-level lineage, impact and time travel"),
         (name = "agents", description = "Agents, enrollment tokens and agent config"),
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
+        (name = "jobs", description = "Background jobs: state, attempts, last error"),
     )
 )]
 struct ApiDoc;
@@ -93,6 +95,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(intelligence::router())
         .merge(assets::router())
         .merge(lineage::router())
+        .merge(jobs::router())
         .split_for_parts()
 }
 

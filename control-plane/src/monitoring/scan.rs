@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cwic_shared::TenantId;
-use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::detectors::{
@@ -34,7 +32,7 @@ pub const MAX_JUDGED_POINTS: i64 = 10_000;
 pub const MAX_JUDGED_COLLECTIONS: i64 = 1_000;
 /// Series judged per pass, at most; the rest wait for the next pass.
 const SERIES_PER_PASS: i64 = 500;
-/// Time between passes of the background task.
+/// Time between detection passes (the periodic `detection_pass` job's slot).
 pub const PASS_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Parses a stored feedback verdict.
@@ -236,34 +234,43 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
     Ok(outcome)
 }
 
-/// Runs a pass every `every` until `cancel` fires (the first at once). A failed pass is logged
-/// and retried at the next tick.
-pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToken) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = ticker.tick() => {}
-        }
-        // A pass in progress is abandoned on shutdown: each series' result is one transaction.
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => break,
-            outcome = run_pass(&store, None) => outcome,
-        };
-        match outcome {
-            Ok(outcome) if outcome.series > 0 || outcome.tables > 0 => {
-                info!(
-                    series = outcome.series,
-                    tables = outcome.tables,
-                    events = outcome.events,
-                    "anomaly detection pass"
-                )
-            }
-            Ok(_) => {}
-            Err(error) => warn!(%error, "anomaly detection pass failed"),
-        }
+/// What judging one asset did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetOutcome {
+    /// Metric series judged.
+    pub series: usize,
+    /// Events the asset's judged series and table have now.
+    pub events: usize,
+}
+
+/// Judges one asset: each of its series with new points (or reset feedback), then its table
+/// model. What a `detect_asset` job runs. `None` when nothing was due (another job judged the
+/// asset since this one was enqueued).
+pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<Option<AssetOutcome>> {
+    let series = store.asset_series_to_scan(tenant, asset).await?;
+    if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
+        return Ok(None);
     }
+    let mut outcome = AssetOutcome::default();
+    for series in series {
+        outcome.events += detect_series(store, &series).await?;
+        outcome.series += 1;
+    }
+    outcome.events += detect_table(store, tenant, asset).await?;
+    Ok(Some(outcome))
+}
+
+/// Assets with a series or table to judge (new points, or feedback that reset their state), at
+/// most `limit`, every tenant's.
+pub async fn assets_to_judge(store: &Store, limit: i64) -> StoreResult<Vec<(String, Uuid)>> {
+    let mut assets: BTreeSet<(String, Uuid)> = store
+        .series_to_scan(None, limit)
+        .await?
+        .into_iter()
+        .map(|series| (series.tenant_id, series.asset_id))
+        .collect();
+    assets.extend(store.tables_to_scan(None, limit).await?);
+    Ok(assets.into_iter().collect())
 }
 
 #[cfg(test)]

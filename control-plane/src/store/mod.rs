@@ -10,6 +10,7 @@ mod auth;
 mod dead_letters;
 mod ingest;
 pub mod intelligence;
+pub mod jobs;
 pub mod lineage;
 
 use std::collections::HashSet;
