@@ -58,3 +58,20 @@ CREATE TABLE detection_runs (
 CREATE INDEX detection_runs_asset ON detection_runs (tenant_id, asset_id, judged_at DESC);
 
 SELECT cwic_tenant_wall('detection_runs');
+
+-- Each series' detector state after the last pass over it (the table model's under the metric
+-- 'table_vector'), so the next pass feeds it only the new points instead of replaying history.
+-- Valid only while `through` equals the series' watermark in detection_state (feedback deletes
+-- the watermark, and the next pass replays) and `format` is the running build's state version.
+CREATE TABLE detector_snapshots (
+    tenant_id    text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    asset_id     uuid NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    metric       text NOT NULL,
+    column_name  text NOT NULL DEFAULT '',
+    through      timestamptz NOT NULL,
+    format       smallint NOT NULL,
+    state        bytea NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, metric, column_name)
+);
+
+SELECT cwic_tenant_wall('detector_snapshots');

@@ -38,7 +38,7 @@ const ROUTINE_QUANTILE: f64 = 0.99;
 const ACCEPTED_MARGIN: f64 = 1.5;
 
 /// Streaming drift detector for one `distribution_drift` series. Causal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DriftDetector {
     normal: SortedWindow,
     in_event: bool,

@@ -36,14 +36,28 @@ use cwic_shared::MetricKind;
 /// The detector for one stored metric series, chosen by the metric's name: the rhythm detector
 /// for `freshness_lag`, the one-sided drift rule for `distribution_drift`, the seasonal
 /// [`SeriesDetector`] with the default configuration for every other metric.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MetricDetector {
     Series(Box<SeriesDetector>),
     Freshness(FreshnessDetector),
     Drift(DriftDetector),
 }
 
+/// Version of the detectors' serialised state: bump it whenever a detector's fields or logic
+/// change, so state saved by an older build is replayed from history instead of read.
+pub const STATE_VERSION: i16 = 1;
+
 impl MetricDetector {
+    /// The detector's whole state as bytes, for [`MetricDetector::from_state`].
+    pub fn to_state(&self) -> Option<Vec<u8>> {
+        postcard::to_allocvec(self).ok()
+    }
+
+    /// A detector from [`MetricDetector::to_state`]'s bytes; `None` for bytes it cannot read.
+    pub fn from_state(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+
     pub fn for_metric(metric: &str) -> Self {
         match MetricKind::parse(metric) {
             Some(MetricKind::FreshnessLag) => Self::Freshness(FreshnessDetector::new()),
@@ -86,7 +100,7 @@ impl MetricDetector {
 
 /// One detector configuration for every series (no per-series tuning). Counts are in points,
 /// durations in seconds. The defaults are the configuration `cwic detect` ships with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectorConfig {
     /// No alert before this many points have been seen ...
     pub warm_up_points: usize,

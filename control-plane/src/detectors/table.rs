@@ -286,11 +286,16 @@ fn standardise(
         .collect()
 }
 
-/// Streaming multivariate detector for one table. Causal.
-#[derive(Debug, Clone)]
+/// Streaming multivariate detector for one table. Causal. Its state serialises without the
+/// trained model (a forest is megabytes): [`TableDetector::from_state`] retrains it from the rows
+/// it was trained on, which with the fixed seed gives the same model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TableDetector {
     /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
     training: VecDeque<BTreeMap<String, f64>>,
+    /// The rows the current model was trained on.
+    fitted: Option<VecDeque<BTreeMap<String, f64>>>,
+    #[serde(skip)]
     model: Option<Model>,
     rows_since_training: usize,
     in_event: bool,
@@ -308,11 +313,25 @@ impl TableDetector {
     pub fn new() -> Self {
         Self {
             training: VecDeque::new(),
+            fitted: None,
             model: None,
             rows_since_training: 0,
             in_event: false,
             bar_share: BAR_SHARE,
         }
+    }
+
+    /// The detector's state as bytes (without the model), for [`TableDetector::from_state`].
+    pub fn to_state(&self) -> Option<Vec<u8>> {
+        postcard::to_allocvec(self).ok()
+    }
+
+    /// A detector from [`TableDetector::to_state`]'s bytes, its model retrained from the rows it
+    /// was trained on; `None` for bytes it cannot read.
+    pub fn from_state(bytes: &[u8]) -> Option<Self> {
+        let mut detector: Self = postcard::from_bytes(bytes).ok()?;
+        detector.model = detector.fitted.as_ref().and_then(train);
+        Some(detector)
     }
 
     pub fn observe(&mut self, features: &BTreeMap<String, f64>) -> TableVerdict {
@@ -352,6 +371,7 @@ impl TableDetector {
         let due = (self.training.len() / 8).clamp(1, RETRAIN_EVERY);
         if self.model.is_none() || self.rows_since_training >= due {
             self.model = train(&self.training);
+            self.fitted = self.model.is_some().then(|| self.training.clone());
             self.rows_since_training = 0;
         }
         let Some(model) = &self.model else {
@@ -582,6 +602,32 @@ mod tests {
         // Without a row count there are no shares.
         let without_rows = table_features([("null_count", "email", 3.0), ("mean", "x", 1.0)]);
         assert_eq!(without_rows.keys().collect::<Vec<_>>(), vec!["mean:x"]);
+    }
+
+    #[test]
+    fn a_detector_restored_from_its_state_judges_as_the_uninterrupted_one() {
+        let mut rows = history(400, 2);
+        rows[300][1] *= 1.8;
+        let all: Vec<TableVerdict> = {
+            let mut detector = TableDetector::new();
+            rows.iter()
+                .map(|values| detector.observe(&features_of(*values)))
+                .collect()
+        };
+        // Saved and restored at several points, including between two retrainings.
+        for cut in [5, 21, 100, 250, 299, 301] {
+            let mut detector = TableDetector::new();
+            for values in &rows[..cut] {
+                detector.observe(&features_of(*values));
+            }
+            let state = detector.to_state().unwrap();
+            let mut restored = TableDetector::from_state(&state).unwrap();
+            let rest: Vec<TableVerdict> = rows[cut..]
+                .iter()
+                .map(|values| restored.observe(&features_of(*values)))
+                .collect();
+            assert_eq!(rest, all[cut..], "restored after {cut} rows");
+        }
     }
 
     #[test]

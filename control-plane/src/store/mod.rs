@@ -12,6 +12,7 @@ mod ingest;
 pub mod intelligence;
 pub mod jobs;
 pub mod lineage;
+pub mod snapshots;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
