@@ -203,10 +203,15 @@ async fn two_replicas_judge_every_asset_exactly_once_per_pass() {
         .unwrap();
     let items = jobs["items"].as_array().unwrap();
     assert_eq!(items.len(), 2 * ASSETS, "{jobs}");
-    assert!(items.iter().all(|job| job["kind"] == "detect_asset"
-        && job["state"] == "succeeded"
-        && job["attempts"] == 1
-        && job["last_error"].is_null()));
+    // (An attempt may be more than one on a loaded machine: a lease that ran out before its
+    // renewal is taken over, and the fenced first holder records nothing.)
+    assert!(
+        items.iter().all(|job| job["kind"] == "detect_asset"
+            && job["state"] == "succeeded"
+            && job["attempts"].as_i64().is_some_and(|attempts| attempts >= 1)
+            && job["last_error"].is_null()),
+        "{jobs}"
+    );
     // A viewer may not see them; another tenant sees none.
     assert!(a.get_as("/api/v1/jobs", "acme", "viewer").await.is_err());
     let other = a.get_as("/api/v1/jobs", "globex", "admin").await.unwrap();
