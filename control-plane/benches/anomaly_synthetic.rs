@@ -10,12 +10,12 @@
 //!
 //! `cargo bench -p cwic-control-plane --bench anomaly_synthetic [-- --seed N]`
 
-use cwic_control_plane::anomaly::DetectorConfig;
-use cwic_control_plane::anomaly::synthetic::{
+use cwic_control_plane::detectors::DetectorConfig;
+use cwic_control_plane::detectors::synthetic::{
     evaluate, evaluate_by_metric, evaluate_tables, evaluate_tables_per_series, generate_benchmark,
     generate_table_benchmark,
 };
-use cwic_control_plane::intelligence::forecast::forecast;
+use cwic_control_plane::monitoring::forecast::forecast;
 
 const FORECAST_HORIZON: usize = 24;
 /// Tables of the multivariate benchmark: one clean, twenty with three breaks each.

@@ -38,6 +38,8 @@ pub struct ServeConfig {
     /// Names this installation's durable consumers on the broker (`cwic-ingest-<id>`); `None`
     /// uses the id the migrations stored in the database, which every replica on it shares.
     pub installation_id: Option<String>,
+    /// The job queue's lease, poll and detection-pass intervals, and this replica's name.
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 /// The agent-facing side: broker credentials and the gRPC API. `Default` is the plain set-up (no
@@ -58,6 +60,7 @@ pub struct Application {
     router: axum::Router,
     ingest: Option<IngestService>,
     store: Store,
+    jobs: crate::jobs::JobsConfig,
 }
 
 impl Application {
@@ -121,7 +124,7 @@ impl Application {
         };
         let state = AppState {
             store: store.api(),
-            detection: crate::intelligence::scan::DetectionTrigger::new(store.clone()),
+            detection: crate::monitoring::scan::BackgroundWork::new(store.clone()),
             keys,
             limits: Arc::new(RateLimits::new(config.rate_limits)),
             public_url: config.public_url,
@@ -152,6 +155,7 @@ impl Application {
             router,
             ingest,
             store,
+            jobs: config.jobs,
         })
     }
 
@@ -182,9 +186,23 @@ impl Application {
                 served
             })
         });
-        let detection_task = tokio::spawn(crate::intelligence::scan::run_forever(
+        // Background work is rows in the job queue: these tasks only enqueue and claim it, so
+        // work a crash interrupts is taken over by this or another replica after its lease.
+        let jobs = self.jobs;
+        let scheduler_task = tokio::spawn(crate::jobs::run_scheduler(
             self.store.clone(),
-            crate::intelligence::scan::PASS_INTERVAL,
+            crate::monitoring::detection_jobs::DETECTION_PASS,
+            jobs.detection_every,
+            cancel.clone(),
+        ));
+        let handler = Arc::new(crate::monitoring::detection_jobs::DetectionJobs {
+            store: self.store.clone(),
+            replica: jobs.replica.clone(),
+        });
+        let worker_task = tokio::spawn(crate::jobs::run_worker(
+            self.store.clone(),
+            handler,
+            jobs,
             cancel.clone(),
         ));
         let shutdown = cancel.clone();
@@ -200,9 +218,8 @@ impl Application {
         if let Some(task) = grpc_task {
             task.await.context("the grpc task panicked")??;
         }
-        detection_task
-            .await
-            .context("the anomaly detection task panicked")?;
+        scheduler_task.await.context("the job scheduler panicked")?;
+        worker_task.await.context("the job worker panicked")?;
         self.store.close().await;
         info!("control plane stopped");
         served.context("http server failed")

@@ -1,24 +1,27 @@
 //! The CWIC control plane: ingest from JetStream into PostgreSQL, and the REST API and console.
 //!
 //! Capabilities are top-level modules: `ingest` (broker → store), `store` (PostgreSQL), `api` (HTTP),
-//! `anomaly` (the streaming detector behind `cwic detect`), `lineage` (SQL, dbt and OpenLineage
-//! lineage; the graph itself lives in `store::lineage`), `intelligence` (continuous detection with
-//! feedback, forecasts and early warnings, root-cause analysis over stored history), `auth` and
+//! `detectors` (pure detector algorithms, no I/O: the streaming detector behind `cwic detect`, the
+//! freshness and drift rules, the table model), `lineage` (SQL, dbt and OpenLineage lineage; the
+//! graph itself lives in `store::lineage`), `monitoring` (what runs over stored history: detection
+//! passes with feedback, forecasts and early warnings, root-cause analysis), `auth` and
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config), `broker` (NATS
-//! operator-mode keys and the agents' user JWTs).
-//! `app` wires them into one runnable [`app::Application`].
+//! operator-mode keys and the agents' user JWTs), `agents` (enrollment tokens, agent config and
+//! commands), `error` (the one service error), `jobs` (the PostgreSQL job queue every replica's worker claims background work
+//! from). `app` wires them into one runnable [`app::Application`].
 
 pub mod agents;
-pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod broker;
+pub mod detectors;
 pub mod error;
 pub mod grpc;
 pub mod ingest;
-pub mod intelligence;
+pub mod jobs;
 pub mod lineage;
+pub mod monitoring;
 pub mod sso;
 pub mod store;
 pub mod telemetry;

@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use cwic_control_plane::agents;
-use cwic_control_plane::anomaly::{self, DetectorConfig};
 use cwic_control_plane::api;
 use cwic_control_plane::api::access::RateLimitConfig;
 use cwic_control_plane::app::{AgentApiConfig, Application, ServeConfig};
 use cwic_control_plane::auth::{self, Role};
 use cwic_control_plane::broker::BrokerAuth;
+use cwic_control_plane::detectors::{self, DetectorConfig};
 use cwic_control_plane::grpc::GrpcTlsFiles;
 use cwic_control_plane::lineage;
 use cwic_control_plane::store::Store;
@@ -88,6 +88,8 @@ enum Command {
         login_rate: NonZeroU32,
         #[command(flatten)]
         agent_api: AgentApiArgs,
+        #[command(flatten)]
+        jobs: JobsArgs,
     },
     /// Add a user to a tenant (creating both when needed), e.g. the first owner
     ///
@@ -183,6 +185,38 @@ struct AgentApiArgs {
     /// The broker account's nkey seed file, to issue enrolled agents their NATS credentials.
     #[arg(long, env = "CWIC_NATS_ACCOUNT_SEED_FILE")]
     nats_account_seed_file: Option<PathBuf>,
+}
+
+/// The job queue's knobs; hidden: the defaults serve production, tests shorten them.
+#[derive(clap::Args)]
+struct JobsArgs {
+    /// Milliseconds a replica holds a job before another may take it over (renewed while it runs).
+    #[arg(long, env = "CWIC_JOB_LEASE_MS", hide = true)]
+    job_lease_ms: Option<u64>,
+    /// Milliseconds an idle worker waits before looking for due jobs again.
+    #[arg(long, env = "CWIC_JOB_POLL_MS", hide = true)]
+    job_poll_ms: Option<u64>,
+    /// Milliseconds between detection passes.
+    #[arg(long, env = "CWIC_DETECTION_INTERVAL_MS", hide = true)]
+    detection_interval_ms: Option<u64>,
+    /// This replica's name in job leases and the detection audit trail; default host-pid-random.
+    #[arg(long, env = "CWIC_REPLICA_NAME", hide = true)]
+    replica_name: Option<String>,
+}
+
+impl JobsArgs {
+    fn config(self) -> cwic_control_plane::jobs::JobsConfig {
+        let defaults = cwic_control_plane::jobs::JobsConfig::default();
+        let millis = |value: Option<u64>, default: std::time::Duration| {
+            value.map_or(default, |ms| std::time::Duration::from_millis(ms.max(1)))
+        };
+        cwic_control_plane::jobs::JobsConfig {
+            lease: millis(self.job_lease_ms, defaults.lease),
+            poll: millis(self.job_poll_ms, defaults.poll),
+            detection_every: millis(self.detection_interval_ms, defaults.detection_every),
+            replica: self.replica_name.unwrap_or(defaults.replica),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -330,6 +364,7 @@ fn main() -> ExitCode {
                 public_url,
                 installation_id,
                 agent_api,
+                jobs,
             } => {
                 let config = ServeConfig {
                     database_url,
@@ -344,6 +379,7 @@ fn main() -> ExitCode {
                     },
                     public_url,
                     installation_id,
+                    jobs: jobs.config(),
                 };
                 let grpc = match (
                     agent_api.grpc_listen,
@@ -425,8 +461,8 @@ fn detect(input: &std::path::Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(input)
         .map_err(|error| anyhow::anyhow!("{}: cannot read the file: {error}", input.display()))?;
     let points =
-        anomaly::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
-    let anomalies = anomaly::detect_anomalies(&points, &DetectorConfig::default());
+        detectors::read_series_csv(&text).map_err(|error| anyhow::anyhow!("{}: {error}", input.display()))?;
+    let anomalies = detectors::detect_anomalies(&points, &DetectorConfig::default());
     println!("{}", serde_json::json!({ "anomalies": anomalies }));
     Ok(())
 }

@@ -105,6 +105,7 @@ pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeCo
         rate_limits: Default::default(),
         public_url: None,
         installation_id: None,
+        jobs: Default::default(),
     }
 }
 
@@ -632,7 +633,12 @@ impl ControlPlane {
 
     /// GET a JSON document from the API as a viewer of `tenant` (an API token minted for the call).
     pub async fn get(&self, path: &str, tenant: &str) -> anyhow::Result<Value> {
-        let token = mint_token(&self.database_url, tenant, "viewer").await?;
+        self.get_as(path, tenant, "viewer").await
+    }
+
+    /// GET a JSON document from the API with `role` in `tenant`; an error for a non-2xx status.
+    pub async fn get_as(&self, path: &str, tenant: &str, role: &str) -> anyhow::Result<Value> {
+        let token = mint_token(&self.database_url, tenant, role).await?;
         let response = reqwest::Client::new()
             .get(format!("{}{path}", self.base_url()))
             .bearer_auth(token)

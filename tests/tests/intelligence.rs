@@ -7,9 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use cwic_control_plane::anomaly::synthetic::SeededRng;
-use cwic_control_plane::anomaly::{DetectorConfig, SeriesDetector};
 use cwic_control_plane::app::Application;
+use cwic_control_plane::detectors::rng::SeededRng;
+use cwic_control_plane::detectors::{DetectorConfig, SeriesDetector};
 use cwic_control_plane::store::Store;
 use cwic_e2e::{TestDb, mint_token, test_serve_config};
 use cwic_proto::agent::v1::{

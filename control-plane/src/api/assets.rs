@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::intelligence::service::{self, JudgedSeries};
+use crate::monitoring::service::{self, JudgedSeries};
 use crate::store::{AssetDetail, AssetSummary, CheckSummary, MetricPoint, MetricQuery, Page};
 
 const DEFAULT_LIMIT: i64 = 100;

@@ -1,6 +1,6 @@
 //! Intelligence endpoints: forecasts and early warnings, persisted anomaly events with feedback,
 //! and root-cause analysis. Each handler parses the request and calls one function of
-//! [`crate::intelligence::service`], scoped to the caller's tenant.
+//! [`crate::monitoring::service`], scoped to the caller's tenant.
 
 use axum::Json;
 use axum::extract::State;
@@ -16,9 +16,9 @@ use super::access::{Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::auth::Caller;
-use crate::intelligence::causes::CauseReport;
-use crate::intelligence::scan::PassOutcome;
-use crate::intelligence::service::{
+use crate::monitoring::causes::CauseReport;
+use crate::monitoring::scan::PassOutcome;
+use crate::monitoring::service::{
     self, AnomalyEventList, AssetForecast, ForecastRequest, MetricBoundSet, WarningList,
 };
 use crate::store::intelligence::AnomalyEvent;

@@ -9,6 +9,7 @@ mod assets;
 mod auth;
 pub mod error;
 mod intelligence;
+mod jobs;
 mod lineage;
 pub mod openapi;
 mod system;
@@ -47,7 +48,7 @@ pub struct AppState {
     /// `store.identity()`; the owner pool is out of reach.
     pub store: ApiStore,
     /// Runs a detection pass for one tenant on request (the only background work the API starts).
-    pub detection: crate::intelligence::scan::DetectionTrigger,
+    pub detection: crate::monitoring::scan::BackgroundWork,
     pub keys: JwtKeys,
     pub limits: Arc<RateLimits>,
     /// This server's external base URL (for SSO callbacks); `None` uses each request's Host.
@@ -74,6 +75,7 @@ pub struct AppState {
         (name = "lineage", description = "Column-level lineage, impact and time travel"),
         (name = "agents", description = "Agents, enrollment tokens and agent config"),
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
+        (name = "jobs", description = "Background jobs: state, attempts, last error"),
     )
 )]
 struct ApiDoc;
@@ -98,6 +100,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(intelligence::router())
         .merge(assets::router())
         .merge(lineage::router())
+        .merge(jobs::router())
         .split_for_parts()
 }
 

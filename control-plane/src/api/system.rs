@@ -99,5 +99,23 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "cwic_ingest_rejects_total{{tenant=\"{tenant}\",kind=\"{kind}\"}} {count}"
         );
     }
+    // The job queue, from the database (every replica reports the same shared figures).
+    match state.detection.job_counts().await {
+        Ok(counts) => {
+            let _ = writeln!(
+                body,
+                "# HELP cwic_jobs Background jobs by kind and state (queued, running, succeeded, dead).\n\
+                 # TYPE cwic_jobs gauge"
+            );
+            for count in counts {
+                let _ = writeln!(
+                    body,
+                    "cwic_jobs{{kind=\"{}\",state=\"{}\"}} {}",
+                    count.kind, count.state, count.count
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot count jobs for /metrics"),
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

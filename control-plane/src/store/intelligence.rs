@@ -235,7 +235,61 @@ impl Store {
         )
         .bind(limit)
         .bind(tenant.map(TenantId::as_str))
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// An asset's last `limit` collections (every metric observed at one time), oldest first.
+    pub async fn asset_collections(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        limit: i64,
+    ) -> StoreResult<Vec<Collection>> {
+        let rows: Vec<(DateTime<Utc>, String, String, f64)> = sqlx::query_as(
+            "SELECT observed_at, metric, column_name, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2
+               AND observed_at >= (SELECT min(observed_at) FROM
+                                     (SELECT DISTINCT observed_at FROM metric_points
+                                      WHERE tenant_id = $1 AND asset_id = $2
+                                      ORDER BY observed_at DESC LIMIT $3) newest)
+             ORDER BY observed_at, metric, column_name",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut collections: Vec<Collection> = Vec::new();
+        for (observed_at, metric, column, value) in rows {
+            match collections.last_mut() {
+                Some(last) if last.observed_at == observed_at => last.metrics.push((metric, column, value)),
+                _ => collections.push(Collection {
+                    observed_at,
+                    metrics: vec![(metric, column, value)],
+                }),
+            }
+        }
+        Ok(collections)
+    }
+
+    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
+    /// series of the table at a collection as a verdict on the collection (the same incident).
+    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
+    pub async fn asset_feedback(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
+             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -256,7 +310,7 @@ impl Store {
         )
         .bind(tenant)
         .bind(asset)
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .bind(from)
         .bind(until)
         .fetch_all(&self.pool)
@@ -344,7 +398,7 @@ impl TenantStore {
         )
         .bind(tenant.as_str())
         .bind(asset)
-        .bind(crate::anomaly::TABLE_VECTOR_METRIC)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&mut *tx)
         .await?)
     }

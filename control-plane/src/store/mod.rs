@@ -16,7 +16,9 @@ mod dead_letters;
 mod handles;
 mod ingest;
 pub mod intelligence;
+pub mod jobs;
 pub mod lineage;
+pub mod snapshots;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::anomaly::TABLE_VECTOR_METRIC;
-use crate::anomaly::window::median_of;
+use crate::detectors::TABLE_VECTOR_METRIC;
+use crate::detectors::window::median_of;
 use crate::store::intelligence::{AnomalyEvent, CheckTurnedFailing, SegmentCount};
 use crate::store::lineage::{Direction, Granularity};
 use crate::store::{StoreResult, TenantStore};

@@ -35,7 +35,7 @@ const MAX_GRID_SLOTS: usize = 20_000;
 
 /// A repeating offset added to the level: `offset_at(ts)` is the expected departure of a value at
 /// that time of day (or week) from the series' level.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SeasonalProfile {
     pub(crate) period_secs: i64,
     pub(crate) autocorrelation: f64,

@@ -16,9 +16,9 @@ use serde::Serialize;
 
 use cwic_shared::MetricKind;
 
-use crate::anomaly::FreshnessDetector;
-use crate::anomaly::seasonality::{SeasonalProfile, find_seasonality};
-use crate::anomaly::window::median_of;
+use crate::detectors::FreshnessDetector;
+use crate::detectors::seasonality::{SeasonalProfile, find_seasonality};
+use crate::detectors::window::median_of;
 
 /// Points the trend is fitted to: two weeks of hourly data, ten days of 5-minute data would be
 /// 2,880, so long 5-minute series are fitted on their last 2.4 days.

@@ -38,7 +38,7 @@ const ROUTINE_QUANTILE: f64 = 0.99;
 const ACCEPTED_MARGIN: f64 = 1.5;
 
 /// Streaming drift detector for one `distribution_drift` series. Causal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DriftDetector {
     normal: SortedWindow,
     in_event: bool,
@@ -138,7 +138,7 @@ impl DriftDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anomaly::synthetic::SeededRng;
+    use crate::detectors::rng::SeededRng;
 
     /// Daily profiles whose drift is sampling noise around `level`.
     fn noise(points: usize, level: f64, seed: u64) -> Vec<f64> {

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use super::forecast::{Breach, first_breach, forecast_metric};
 use super::{causes, scan};
-use crate::anomaly::table::Contribution;
-use crate::anomaly::{Judgement, TABLE_VECTOR_METRIC, Verdict};
+use crate::detectors::table::Contribution;
+use crate::detectors::{Judgement, TABLE_VECTOR_METRIC, Verdict};
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::TenantStore;
 use crate::store::intelligence::AnomalyEvent;
@@ -497,7 +497,7 @@ pub async fn anomaly_causes(store: &TenantStore, id: Uuid) -> ServiceResult<caus
 
 /// A detection pass over the tenant's series with new points, now.
 pub async fn scan_now(
-    detection: &scan::DetectionTrigger,
+    detection: &scan::BackgroundWork,
     tenant: &TenantId,
 ) -> ServiceResult<scan::PassOutcome> {
     Ok(detection.run_pass(tenant).await?)

@@ -66,7 +66,6 @@ const WINSOR: f64 = 4.0;
 /// A principal axis' spread is never below this (in standardised units): relations that held
 /// exactly in training are still judged on a finite scale.
 const MIN_AXIS_SPREAD: f64 = 1e-3;
-const JACOBI_SWEEPS: usize = 30;
 /// A broken relation is reported first when its axis is this many times further out than the
 /// furthest single feature.
 const RELATION_DOMINANCE: f64 = 2.0;
@@ -249,60 +248,27 @@ fn robust_location_spread(values: &[f64]) -> Option<(f64, f64)> {
     Some((median, spread))
 }
 
-/// Unit eigenvectors of a symmetric matrix (cyclic Jacobi rotations), one per row.
-fn symmetric_eigenvectors(mut matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+/// Unit eigenvectors of a symmetric matrix (nalgebra's symmetric QR algorithm), one per row,
+/// largest eigenvalue first, each with its largest component positive so the axes do not depend
+/// on the solver's sign choices.
+fn symmetric_eigenvectors(matrix: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     let size = matrix.len();
-    let mut vectors: Vec<Vec<f64>> = (0..size)
-        .map(|row| {
-            (0..size)
-                .map(|column| f64::from(u8::from(row == column)))
-                .collect()
+    let dense = nalgebra::DMatrix::from_fn(size, size, |row, column| matrix[row][column]);
+    let eigen = nalgebra::SymmetricEigen::new(dense);
+    let mut order: Vec<usize> = (0..size).collect();
+    order.sort_by(|a, b| eigen.eigenvalues[*b].total_cmp(&eigen.eigenvalues[*a]));
+    order
+        .into_iter()
+        .map(|column| {
+            let vector: Vec<f64> = eigen.eigenvectors.column(column).iter().copied().collect();
+            let largest = vector
+                .iter()
+                .copied()
+                .max_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .unwrap_or(0.0);
+            let sign = if largest < 0.0 { -1.0 } else { 1.0 };
+            vector.into_iter().map(|value| sign * value).collect()
         })
-        .collect();
-    for _ in 0..JACOBI_SWEEPS {
-        let off_diagonal: f64 = (0..size)
-            .flat_map(|p| ((p + 1)..size).map(move |q| (p, q)))
-            .map(|(p, q)| matrix[p][q] * matrix[p][q])
-            .sum();
-        let diagonal: f64 = (0..size).map(|p| matrix[p][p] * matrix[p][p]).sum();
-        if off_diagonal <= 1e-24 * diagonal.max(f64::MIN_POSITIVE) {
-            break;
-        }
-        for p in 0..size {
-            for q in (p + 1)..size {
-                let pq = matrix[p][q];
-                if pq.abs() < f64::MIN_POSITIVE {
-                    continue;
-                }
-                let theta = (matrix[q][q] - matrix[p][p]) / (2.0 * pq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for row in matrix.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-                // p < q: row p lies in the first part, row q starts the second.
-                let (upper, lower) = matrix.split_at_mut(q);
-                if let (Some(row_p), Some(row_q)) = (upper.get_mut(p), lower.first_mut()) {
-                    for (pk, qk) in row_p.iter_mut().zip(row_q.iter_mut()) {
-                        let (a, b) = (*pk, *qk);
-                        *pk = c * a - s * b;
-                        *qk = s * a + c * b;
-                    }
-                }
-                for row in vectors.iter_mut() {
-                    let (kp, kq) = (row[p], row[q]);
-                    row[p] = c * kp - s * kq;
-                    row[q] = s * kp + c * kq;
-                }
-            }
-        }
-    }
-    // The eigenvectors are the columns of the accumulated rotation.
-    (0..size)
-        .map(|column| (0..size).map(|row| vectors[row][column]).collect())
         .collect()
 }
 
@@ -320,11 +286,16 @@ fn standardise(
         .collect()
 }
 
-/// Streaming multivariate detector for one table. Causal.
-#[derive(Debug, Clone)]
+/// Streaming multivariate detector for one table. Causal. Its state serialises without the
+/// trained model (a forest is megabytes): [`TableDetector::from_state`] retrains it from the rows
+/// it was trained on, which with the fixed seed gives the same model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TableDetector {
     /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
     training: VecDeque<BTreeMap<String, f64>>,
+    /// The rows the current model was trained on.
+    fitted: Option<VecDeque<BTreeMap<String, f64>>>,
+    #[serde(skip)]
     model: Option<Model>,
     rows_since_training: usize,
     in_event: bool,
@@ -342,11 +313,25 @@ impl TableDetector {
     pub fn new() -> Self {
         Self {
             training: VecDeque::new(),
+            fitted: None,
             model: None,
             rows_since_training: 0,
             in_event: false,
             bar_share: BAR_SHARE,
         }
+    }
+
+    /// The detector's state as bytes (without the model), for [`TableDetector::from_state`].
+    pub fn to_state(&self) -> Option<Vec<u8>> {
+        postcard::to_allocvec(self).ok()
+    }
+
+    /// A detector from [`TableDetector::to_state`]'s bytes, its model retrained from the rows it
+    /// was trained on; `None` for bytes it cannot read.
+    pub fn from_state(bytes: &[u8]) -> Option<Self> {
+        let mut detector: Self = postcard::from_bytes(bytes).ok()?;
+        detector.model = detector.fitted.as_ref().and_then(train);
+        Some(detector)
     }
 
     pub fn observe(&mut self, features: &BTreeMap<String, f64>) -> TableVerdict {
@@ -386,6 +371,7 @@ impl TableDetector {
         let due = (self.training.len() / 8).clamp(1, RETRAIN_EVERY);
         if self.model.is_none() || self.rows_since_training >= due {
             self.model = train(&self.training);
+            self.fitted = self.model.is_some().then(|| self.training.clone());
             self.rows_since_training = 0;
         }
         let Some(model) = &self.model else {
@@ -547,8 +533,8 @@ fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anomaly::synthetic::SeededRng;
-    use crate::anomaly::{DetectorConfig, SeriesDetector};
+    use crate::detectors::rng::SeededRng;
+    use crate::detectors::{DetectorConfig, SeriesDetector};
 
     /// A table loaded in batches of varying size: NULLs and distinct customers follow the rows,
     /// total follows price. Returns (rows, nulls, distinct, mean price, mean total).
@@ -616,6 +602,32 @@ mod tests {
         // Without a row count there are no shares.
         let without_rows = table_features([("null_count", "email", 3.0), ("mean", "x", 1.0)]);
         assert_eq!(without_rows.keys().collect::<Vec<_>>(), vec!["mean:x"]);
+    }
+
+    #[test]
+    fn a_detector_restored_from_its_state_judges_as_the_uninterrupted_one() {
+        let mut rows = history(400, 2);
+        rows[300][1] *= 1.8;
+        let all: Vec<TableVerdict> = {
+            let mut detector = TableDetector::new();
+            rows.iter()
+                .map(|values| detector.observe(&features_of(*values)))
+                .collect()
+        };
+        // Saved and restored at several points, including between two retrainings.
+        for cut in [5, 21, 100, 250, 299, 301] {
+            let mut detector = TableDetector::new();
+            for values in &rows[..cut] {
+                detector.observe(&features_of(*values));
+            }
+            let state = detector.to_state().unwrap();
+            let mut restored = TableDetector::from_state(&state).unwrap();
+            let rest: Vec<TableVerdict> = rows[cut..]
+                .iter()
+                .map(|values| restored.observe(&features_of(*values)))
+                .collect();
+            assert_eq!(rest, all[cut..], "restored after {cut} rows");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Anomaly detection on metric series: the streaming, causal detector behind `cwic detect` and
+//! Detector algorithms (pure, no I/O) for metric series and tables: the streaming, causal detector behind `cwic detect` and
 //! behind the control plane's alerts on data-quality metrics (row counts, null shares, freshness
 //! lateness, distribution drift, schema size), and the multivariate model over a table's metric
 //! vector.
@@ -15,9 +15,10 @@
 //! alert channels, or panic on any input.
 
 mod detector;
-pub mod drift;
+pub mod drift_rule;
 pub mod forest;
 pub mod freshness;
+pub mod rng;
 pub(crate) mod seasonality;
 mod series;
 pub mod synthetic;
@@ -25,7 +26,7 @@ pub mod table;
 pub(crate) mod window;
 
 pub use detector::{Judgement, SeriesDetector};
-pub use drift::DriftDetector;
+pub use drift_rule::DriftDetector;
 pub use freshness::FreshnessDetector;
 pub use series::{SeriesError, SeriesPoint, read_series_csv};
 pub use table::{TABLE_VECTOR_METRIC, TableDetector, TableVerdict, table_features};
@@ -35,14 +36,28 @@ use cwic_shared::MetricKind;
 /// The detector for one stored metric series, chosen by the metric's name: the rhythm detector
 /// for `freshness_lag`, the one-sided drift rule for `distribution_drift`, the seasonal
 /// [`SeriesDetector`] with the default configuration for every other metric.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum MetricDetector {
     Series(Box<SeriesDetector>),
     Freshness(FreshnessDetector),
     Drift(DriftDetector),
 }
 
+/// Version of the detectors' serialised state: bump it whenever a detector's fields or logic
+/// change, so state saved by an older build is replayed from history instead of read.
+pub const STATE_VERSION: i16 = 1;
+
 impl MetricDetector {
+    /// The detector's whole state as bytes, for [`MetricDetector::from_state`].
+    pub fn to_state(&self) -> Option<Vec<u8>> {
+        postcard::to_allocvec(self).ok()
+    }
+
+    /// A detector from [`MetricDetector::to_state`]'s bytes; `None` for bytes it cannot read.
+    pub fn from_state(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+
     pub fn for_metric(metric: &str) -> Self {
         match MetricKind::parse(metric) {
             Some(MetricKind::FreshnessLag) => Self::Freshness(FreshnessDetector::new()),
@@ -85,7 +100,7 @@ impl MetricDetector {
 
 /// One detector configuration for every series (no per-series tuning). Counts are in points,
 /// durations in seconds. The defaults are the configuration `cwic detect` ships with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectorConfig {
     /// No alert before this many points have been seen ...
     pub warm_up_points: usize,
@@ -239,7 +254,7 @@ pub fn detect_anomalies(points: &[SeriesPoint], config: &DetectorConfig) -> Vec<
 
 #[cfg(test)]
 mod tests {
-    use super::synthetic::SeededRng;
+    use super::rng::SeededRng;
     use super::*;
 
     const HOUR: i64 = 3_600;

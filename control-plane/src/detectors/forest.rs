@@ -15,9 +15,9 @@
 //! Hand-written (about 150 lines) because the crates available either fix the dimension at
 //! compile time (`extended-isolation-forest`) or bring linfa and ndarray (`isoforest`); a
 //! table's metric vector has as many dimensions as it has columns. Deterministic: the same
-//! training rows and seed give the same forest (the benchmark's `SeededRng`).
+//! training rows and seed give the same forest ([`SeededRng`]).
 
-use super::synthetic::SeededRng;
+use super::rng::SeededRng;
 
 /// Retries for a split that leaves every point on one side before the node becomes a leaf.
 const SPLIT_ATTEMPTS: usize = 8;

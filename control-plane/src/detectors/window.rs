@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 /// The last `capacity` values in arrival order, also kept sorted for quantile queries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SortedWindow {
     capacity: usize,
     arrival: VecDeque<f64>,

@@ -11,6 +11,7 @@ use std::fmt;
 
 use std::collections::BTreeMap;
 
+use super::rng::SeededRng;
 use super::{DetectorConfig, MetricDetector, SeriesDetector, TableDetector, table_features};
 
 /// 2024-01-01T00:00:00Z, a Monday, so weekends fall on days 5 and 6 of each week.
@@ -105,51 +106,6 @@ pub struct LabelledSeries {
     pub metric: String,
     pub points: Vec<(i64, f64)>,
     pub anomalies: Vec<InjectedAnomaly>,
-}
-
-/// Deterministic generator (SplitMix64).
-#[derive(Debug, Clone)]
-pub struct SeededRng {
-    state: u64,
-}
-
-impl SeededRng {
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform integer in `low..high` (`low` when the range is empty).
-    pub fn range(&mut self, low: usize, high: usize) -> usize {
-        if high <= low {
-            return low;
-        }
-        low + (self.uniform() * (high - low) as f64) as usize
-    }
-
-    /// Standard normal (Box-Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(f64::MIN_POSITIVE);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-
-    /// Exponential with the given mean.
-    pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.uniform()).max(f64::MIN_POSITIVE).ln()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

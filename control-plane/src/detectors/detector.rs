@@ -85,7 +85,7 @@ const TAIL_SHARE: f64 = 0.02;
 
 /// Streaming anomaly detector for one series. Causal by construction: a verdict depends only on
 /// the points observed so far.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SeriesDetector {
     config: DetectorConfig,
     points_seen: usize,
@@ -111,7 +111,7 @@ pub struct SeriesDetector {
     last_alert: Option<(usize, i64, f64)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct EventState {
     active: bool,
     calm_points: usize,
@@ -558,7 +558,7 @@ impl SeriesDetector {
 /// `delay` more points: until then it is not independent of the scores to come, and an event
 /// that starts in the meantime caps it as part of its build-up (a slowly growing shift must not
 /// raise its own threshold on the way up).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct ScoreHistory {
     settled: SortedWindow,
     pending: VecDeque<f64>,
@@ -600,7 +600,7 @@ impl ScoreHistory {
 
 /// Signed point scores of the last `capacity` points. As with [`ScoreHistory`], a score counts
 /// only after `delay` more points, so the build-up of an excursion is not compared with itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct PeakMemory {
     scores: VecDeque<f64>,
     capacity: usize,

@@ -56,7 +56,7 @@ const WEEKLY_WINDOW_MAX_SECS: f64 = 3.0 * 3_600.0;
 const ACCEPTED_MARGIN: f64 = 1.5;
 
 /// What the detector expects of the current interval, for display and explanations.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rhythm {
     /// Unix seconds of the table's last update as the last point saw it.
     pub last_update: i64,
@@ -72,7 +72,7 @@ pub struct Rhythm {
 
 /// Streaming lateness detector for one `freshness_lag` series. Causal: a verdict depends only
 /// on the points observed so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct FreshnessDetector {
     last_update: Option<i64>,
     /// (start, length) of past intervals between updates, oldest first.

@@ -5,24 +5,29 @@
 //! (events under the metric `table_vector`), applying the feedback users gave on earlier events,
 //! and stores the anomaly events it finds.
 //!
-//! A pass replays a series' last `MAX_JUDGED_POINTS` points (a table's last
-//! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so its result depends only on the stored
-//! history and the feedback: giving or withdrawing feedback makes the next pass revisit the
-//! series, and events without feedback that the detector no longer raises disappear. A table
-//! event at a time when one of the table's own series already has an event is not stored: it is
-//! the same incident, and the series event says more precisely what happened.
+//! A pass feeds each detector only the points that came since the last pass: a detector's
+//! state is saved per series after each pass (`detector_snapshots`, valid while it matches the
+//! series' watermark) and read back by the next. Without a valid saved state (the first pass, a
+//! build with another [`STATE_VERSION`], feedback given or withdrawn, which resets the
+//! watermark) the pass replays the series' last `MAX_JUDGED_POINTS` points (a table's last
+//! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so the result depends only on the stored
+//! history and the feedback: events without feedback that the detector no longer raises
+//! disappear. Resuming gives the verdicts a replay would (detectors are deterministic; the table
+//! model is retrained from the rows it was trained on, with its fixed seed) as long as the
+//! history is within those bounds. A table event at a time when one of the table's own series
+//! already has an event is not stored: it is the same incident, and the series event says more
+//! precisely what happened.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cwic_shared::TenantId;
-use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::anomaly::{
-    Judgement, MetricDetector, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict, table_features,
+use crate::detectors::{
+    Judgement, MetricDetector, STATE_VERSION, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict,
+    table_features,
 };
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
 use crate::store::{Store, StoreResult, TenantStore};
@@ -34,7 +39,7 @@ pub const MAX_JUDGED_POINTS: i64 = 10_000;
 pub const MAX_JUDGED_COLLECTIONS: i64 = 1_000;
 /// Series judged per pass, at most; the rest wait for the next pass.
 const SERIES_PER_PASS: i64 = 500;
-/// Time between passes of the background task.
+/// Time between detection passes (the periodic `detection_pass` job's slot).
 pub const PASS_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Parses a stored feedback verdict.
@@ -65,7 +70,16 @@ pub fn judge(
     points: &[(DateTime<Utc>, f64)],
     feedback: &HashMap<DateTime<Utc>, Judgement>,
 ) -> Vec<JudgedPoint> {
-    let mut detector = MetricDetector::for_metric(metric);
+    judge_with(&mut MetricDetector::for_metric(metric), points, feedback)
+}
+
+/// Feeds `points` (oldest first, all after the last one `detector` saw) to `detector`, applying
+/// `feedback`: every point with its verdict.
+pub fn judge_with(
+    detector: &mut MetricDetector,
+    points: &[(DateTime<Utc>, f64)],
+    feedback: &HashMap<DateTime<Utc>, Judgement>,
+) -> Vec<JudgedPoint> {
     points
         .iter()
         .map(|(at, value)| {
@@ -88,7 +102,15 @@ pub fn judge_table(
     collections: &[Collection],
     feedback: &HashMap<DateTime<Utc>, Judgement>,
 ) -> Vec<(DateTime<Utc>, TableVerdict)> {
-    let mut detector = TableDetector::new();
+    judge_table_with(&mut TableDetector::new(), collections, feedback)
+}
+
+/// Feeds `collections` (oldest first, all after the last one `detector` saw) to `detector`.
+pub fn judge_table_with(
+    detector: &mut TableDetector,
+    collections: &[Collection],
+    feedback: &HashMap<DateTime<Utc>, Judgement>,
+) -> Vec<(DateTime<Utc>, TableVerdict)> {
     collections
         .iter()
         .map(|collection| {
@@ -130,12 +152,33 @@ fn parse_feedback(rows: Vec<(DateTime<Utc>, String)>) -> HashMap<DateTime<Utc>, 
 
 /// Judges one table with the table model and stores its events (metric `table_vector`, column
 /// `""`), leaving out those at times when one of its series has an event; returns how many
-/// events the table has now.
+/// events it found. Resumes from the state the last pass saved when there is one (only the
+/// collections since are judged); replays the stored history otherwise (first pass, feedback).
 pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<usize> {
-    let Ok(tenant_id) = TenantId::parse(tenant) else {
-        return Ok(0);
+    let key = SeriesKey {
+        tenant_id: tenant.to_owned(),
+        asset_id: asset,
+        metric: TABLE_VECTOR_METRIC.to_owned(),
+        column_name: String::new(),
     };
-    let judged = judged_table(&store.tenant(&tenant_id), asset).await?;
+    let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
+    let saved = match store.detector_snapshot(&key, STATE_VERSION).await? {
+        Some((through, bytes)) => TableDetector::from_state(&bytes).map(|detector| (through, detector)),
+        None => None,
+    };
+    let (mut detector, collections) = match saved {
+        Some((through, detector)) => (
+            detector,
+            store.asset_collections_after(tenant, asset, through).await?,
+        ),
+        None => (
+            TableDetector::new(),
+            store
+                .asset_collections(tenant, asset, MAX_JUDGED_COLLECTIONS)
+                .await?,
+        ),
+    };
+    let judged = judge_table_with(&mut detector, &collections, &feedback);
     let (Some((since, _)), Some((through, _))) = (judged.first(), judged.last()) else {
         return Ok(0);
     };
@@ -157,39 +200,55 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
             details: Some(table_details(verdict)),
         })
         .collect();
-    let key = SeriesKey {
-        tenant_id: tenant.to_owned(),
-        asset_id: asset,
-        metric: TABLE_VECTOR_METRIC.to_owned(),
-        column_name: String::new(),
-    };
     store
         .replace_detected_events(&key, since, through, &found)
         .await?;
+    if let Some(state) = detector.to_state() {
+        store
+            .save_detector_snapshot(&key, through, STATE_VERSION, &state)
+            .await?;
+    }
     Ok(found.len())
 }
 
-/// Judges one series and stores its events; returns how many events the series has now.
+/// Judges one series and stores its events; returns how many events it found. Resumes from the
+/// state the last pass saved when there is one (only the points since are judged); replays the
+/// stored history otherwise (first pass, feedback given or withdrawn).
 pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usize> {
     let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
         return Ok(0);
     };
-    let points = store
-        .metric_series(
-            &tenant,
-            series.asset_id,
-            &series.metric,
-            &series.column_name,
-            MAX_JUDGED_POINTS,
-        )
-        .await?
-        .unwrap_or_default();
+    let saved = match store.detector_snapshot(series, STATE_VERSION).await? {
+        Some((through, bytes)) => MetricDetector::from_state(&bytes).map(|detector| (through, detector)),
+        None => None,
+    };
+    let (mut detector, points) = match saved {
+        Some((through, detector)) => (
+            detector,
+            store
+                .series_points_after(series, through, MAX_JUDGED_POINTS)
+                .await?,
+        ),
+        None => (
+            MetricDetector::for_metric(&series.metric),
+            store
+                .metric_series(
+                    &tenant,
+                    series.asset_id,
+                    &series.metric,
+                    &series.column_name,
+                    MAX_JUDGED_POINTS,
+                )
+                .await?
+                .unwrap_or_default(),
+        ),
+    };
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Ok(0);
     };
     let (since, through) = (first.0, last.0);
     let feedback = parse_feedback(store.series_feedback(series).await?);
-    let found: Vec<DetectedAnomaly> = judge(&series.metric, &points, &feedback)
+    let found: Vec<DetectedAnomaly> = judge_with(&mut detector, &points, &feedback)
         .into_iter()
         .filter(|point| point.verdict.anomaly)
         .map(|point| DetectedAnomaly {
@@ -204,6 +263,11 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
     store
         .replace_detected_events(series, since, through, &found)
         .await?;
+    if let Some(state) = detector.to_state() {
+        store
+            .save_detector_snapshot(series, through, STATE_VERSION, &state)
+            .await?;
+    }
     Ok(found.len())
 }
 
@@ -236,14 +300,14 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
     Ok(outcome)
 }
 
-/// A detection pass for one tenant, on request: what the API may start of the background work
-/// (it holds the owner store, which the API itself never gets).
+/// What the API may ask of the background work: a detection pass for one tenant now, and the job
+/// counts for `/metrics` (it holds the owner store, which the API itself never gets).
 #[derive(Clone)]
-pub struct DetectionTrigger {
+pub struct BackgroundWork {
     store: Store,
 }
 
-impl DetectionTrigger {
+impl BackgroundWork {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
@@ -252,36 +316,50 @@ impl DetectionTrigger {
     pub async fn run_pass(&self, tenant: &TenantId) -> StoreResult<PassOutcome> {
         run_pass(&self.store, Some(tenant)).await
     }
+
+    /// Jobs by kind and state over every tenant (counts only), for `/metrics`.
+    pub async fn job_counts(&self) -> StoreResult<Vec<crate::store::jobs::JobCount>> {
+        crate::jobs::counts(&self.store).await
+    }
 }
 
-/// Runs a pass every `every` until `cancel` fires (the first at once). A failed pass is logged
-/// and retried at the next tick.
-pub async fn run_forever(store: Store, every: Duration, cancel: CancellationToken) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = ticker.tick() => {}
-        }
-        // A pass in progress is abandoned on shutdown: each series' result is one transaction.
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => break,
-            outcome = run_pass(&store, None) => outcome,
-        };
-        match outcome {
-            Ok(outcome) if outcome.series > 0 || outcome.tables > 0 => {
-                info!(
-                    series = outcome.series,
-                    tables = outcome.tables,
-                    events = outcome.events,
-                    "anomaly detection pass"
-                )
-            }
-            Ok(_) => {}
-            Err(error) => warn!(%error, "anomaly detection pass failed"),
-        }
+/// What judging one asset did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssetOutcome {
+    /// Metric series judged.
+    pub series: usize,
+    /// Events the asset's judged series and table have now.
+    pub events: usize,
+}
+
+/// Judges one asset: each of its series with new points (or reset feedback), then its table
+/// model. What a `detect_asset` job runs. `None` when nothing was due (another job judged the
+/// asset since this one was enqueued).
+pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<Option<AssetOutcome>> {
+    let series = store.asset_series_to_scan(tenant, asset).await?;
+    if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
+        return Ok(None);
     }
+    let mut outcome = AssetOutcome::default();
+    for series in series {
+        outcome.events += detect_series(store, &series).await?;
+        outcome.series += 1;
+    }
+    outcome.events += detect_table(store, tenant, asset).await?;
+    Ok(Some(outcome))
+}
+
+/// Assets with a series or table to judge (new points, or feedback that reset their state), at
+/// most `limit`, every tenant's.
+pub async fn assets_to_judge(store: &Store, limit: i64) -> StoreResult<Vec<(String, Uuid)>> {
+    let mut assets: BTreeSet<(String, Uuid)> = store
+        .series_to_scan(None, limit)
+        .await?
+        .into_iter()
+        .map(|series| (series.tenant_id, series.asset_id))
+        .collect();
+    assets.extend(store.tables_to_scan(None, limit).await?);
+    Ok(assets.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -332,6 +410,39 @@ mod tests {
                 .iter()
                 .all(|(observed_at, _)| *observed_at != late[0].0)
         );
+    }
+
+    #[test]
+    fn a_detector_resumed_from_its_saved_state_judges_as_a_replay() {
+        let mut points = late_load_lag();
+        // A level series too: the seasonal detector carries the most state.
+        let levels: Vec<(DateTime<Utc>, f64)> = points
+            .iter()
+            .enumerate()
+            .map(|(index, (at, _))| {
+                (
+                    *at,
+                    1_000.0 + 50.0 * ((index * 37) % 11) as f64 + if index == 120 { 900.0 } else { 0.0 },
+                )
+            })
+            .collect();
+        for (metric, points) in [("freshness_lag", &mut points), ("row_count", &mut levels.clone())] {
+            let replay = judge(metric, points, &HashMap::new());
+            for cut in [1, 10, 60, 100, 121] {
+                let mut detector = MetricDetector::for_metric(metric);
+                judge_with(&mut detector, &points[..cut], &HashMap::new());
+                let state = detector.to_state().unwrap();
+                let mut resumed = MetricDetector::from_state(&state).unwrap();
+                let rest = judge_with(&mut resumed, &points[cut..], &HashMap::new());
+                assert_eq!(rest, replay[cut..], "{metric} resumed after {cut} points");
+            }
+            if metric == "freshness_lag" {
+                assert!(
+                    replay.iter().any(|point| point.verdict.anomaly),
+                    "nothing to compare"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,0 +1,229 @@
+//! The job queue's runtime: a worker per replica that claims due jobs from PostgreSQL
+//! (`FOR UPDATE SKIP LOCKED`, see [`Store::claim_jobs`]) and runs them under a lease it renews,
+//! retries with exponential back-off and jitter, and a scheduler that enqueues periodic jobs once
+//! per slot whatever the number of replicas (a dedupe key per slot).
+//!
+//! Owns: leases, renewal, retry timing, dead-lettering, periodic enqueueing and pruning of old
+//! rows. Must not: know what a job does (a [`JobHandler`] runs it), hold work only in memory (all
+//! that must survive a crash is a row), or assume it is the only replica.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::store::Store;
+pub use crate::store::jobs::{ClaimedJob, JobCount, JobRecord, NewJob};
+
+/// How long a claim holds a job before another replica may take it over (renewed every third
+/// of it while the job runs).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How often an idle worker looks for due jobs.
+pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// Attempts before a job is dead.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
+/// Succeeded jobs are kept this long (their dedupe keys with them), dead ones and the detection
+/// audit trail for [`DEAD_KEPT`].
+const SUCCEEDED_KEPT: Duration = Duration::from_secs(3_600);
+const DEAD_KEPT: Duration = Duration::from_secs(7 * 86_400);
+/// First retry delay and the cap of the exponential back-off.
+const RETRY_MIN_DELAY: Duration = Duration::from_secs(2);
+const RETRY_MAX_DELAY: Duration = Duration::from_secs(600);
+
+/// The queue's settings for one replica.
+#[derive(Debug, Clone)]
+pub struct JobsConfig {
+    /// This replica's name in `lease_owner` (and the detection audit trail).
+    pub replica: String,
+    pub lease: Duration,
+    pub poll: Duration,
+    /// Time between detection passes (the periodic `detection_pass` job's slot).
+    pub detection_every: Duration,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            replica: default_replica_name(),
+            lease: DEFAULT_LEASE,
+            poll: DEFAULT_POLL,
+            detection_every: crate::monitoring::scan::PASS_INTERVAL,
+        }
+    }
+}
+
+/// `<host>-<pid>-<random>`: unique per process, readable in the jobs list.
+pub fn default_replica_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "cwic".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &random[..6])
+}
+
+/// Why an attempt failed, as kept in `last_error`.
+pub type JobError = String;
+
+/// Runs jobs of the kinds it knows. An error is retried (then dead-lettered); a job of a kind it
+/// does not know fails the same way, with a message that names the kind.
+pub trait JobHandler: Send + Sync + 'static {
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+    ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
+}
+
+/// The delay before retry number `attempt` (1 = after the first failure): exponential from
+/// [`RETRY_MIN_DELAY`] doubling up to [`RETRY_MAX_DELAY`], with jitter so replicas that failed
+/// together do not retry together.
+pub fn retry_delay(attempt: i32) -> Duration {
+    let steps = usize::try_from(attempt.max(1) - 1).unwrap_or(0);
+    ExponentialBuilder::default()
+        .with_min_delay(RETRY_MIN_DELAY)
+        .with_max_delay(RETRY_MAX_DELAY)
+        .with_jitter()
+        .without_max_times()
+        .build()
+        .nth(steps)
+        .unwrap_or(RETRY_MAX_DELAY)
+}
+
+/// Claims and runs jobs one at a time until `cancel` fires. A job in progress at shutdown is
+/// given back (queued again, the attempt not counted).
+pub async fn run_worker(
+    store: Store,
+    handler: Arc<dyn JobHandler>,
+    config: JobsConfig,
+    cancel: CancellationToken,
+) {
+    info!(replica = %config.replica, lease_ms = config.lease.as_millis() as u64, "job worker started");
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let claimed = match store.claim_jobs(&config.replica, config.lease, 1).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                warn!(%error, "cannot claim jobs; retrying");
+                Vec::new()
+            }
+        };
+        let Some(job) = claimed.into_iter().next() else {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(config.poll) => continue,
+            }
+        };
+        let span = info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
+        run_one(&store, handler.as_ref(), &config, job, &cancel)
+            .instrument(span)
+            .await;
+    }
+}
+
+async fn run_one(
+    store: &Store,
+    handler: &dyn JobHandler,
+    config: &JobsConfig,
+    job: ClaimedJob,
+    cancel: &CancellationToken,
+) {
+    let work = handler.run(&job);
+    tokio::pin!(work);
+    let mut renew = tokio::time::interval((config.lease / 3).max(Duration::from_millis(50)));
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate; the claim itself set the lease.
+    renew.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut work => break Some(outcome),
+            _ = renew.tick() => match store.renew_job_lease(&job, config.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warn!("lost the job's lease (another replica took it over); abandoning it");
+                    return;
+                }
+                Err(error) => warn!(%error, "cannot renew the job's lease"),
+            },
+            _ = cancel.cancelled() => break None,
+        }
+    };
+    let settled = match outcome {
+        Some(Ok(())) => store.complete_job(&job).await,
+        Some(Err(error)) => {
+            let retry_at = (job.attempts < job.max_attempts).then(|| {
+                let delay = retry_delay(job.attempts);
+                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+            });
+            match retry_at {
+                Some(at) => warn!(%error, retry_at = %at, "job failed; will retry"),
+                None => warn!(%error, "job failed on its last attempt; dead"),
+            }
+            store.fail_job(&job, &error, retry_at).await
+        }
+        None => store.release_job(&job).await,
+    };
+    match settled {
+        Ok(true) => {}
+        Ok(false) => warn!("the job's lease was taken over before it was settled"),
+        Err(error) => warn!(%error, "cannot settle the job; its lease will expire and it runs again"),
+    }
+}
+
+/// Enqueues `kind` for each slot of `every` (at once, then every `every`) until `cancel` fires,
+/// and prunes old rows. Every replica runs one; the dedupe key per slot makes one job of it.
+pub async fn run_scheduler(store: Store, kind: &'static str, every: Duration, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        match store
+            .enqueue_periodic_job(kind, every, DEFAULT_MAX_ATTEMPTS)
+            .await
+        {
+            Ok(Some(id)) => tracing::debug!(%id, kind, "periodic job enqueued"),
+            Ok(None) => {}
+            Err(error) => warn!(%error, kind, "cannot enqueue the periodic job"),
+        }
+        let now = Utc::now();
+        let before = |kept: Duration| now - chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
+        if let Err(error) = store.prune_jobs(before(SUCCEEDED_KEPT), before(DEAD_KEPT)).await {
+            warn!(%error, "cannot prune old jobs");
+        }
+    }
+}
+
+/// Job counts by kind and state, for `/metrics`.
+pub async fn counts(store: &Store) -> crate::store::StoreResult<Vec<JobCount>> {
+    store.job_counts().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_grow_exponentially_within_jitter_and_are_capped() {
+        for attempt in 1..=12 {
+            let delay = retry_delay(attempt);
+            let base = RETRY_MIN_DELAY
+                .saturating_mul(1 << (attempt - 1).min(20))
+                .min(RETRY_MAX_DELAY);
+            // backon's jitter adds up to one more base delay.
+            assert!(
+                delay >= base && delay <= base * 2,
+                "attempt {attempt}: {delay:?} vs {base:?}"
+            );
+        }
+    }
+}

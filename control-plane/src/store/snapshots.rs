@@ -1,0 +1,115 @@
+//! Saved detector state per series (`detector_snapshots`), so a detection pass feeds a detector
+//! only the points that came since, and the history after a saved state. Owner pool: background
+//! work only.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::intelligence::{Collection, SeriesKey};
+use super::{Store, StoreResult};
+
+impl Store {
+    /// The saved state of a series' detector and the time of the last point it has seen, when it
+    /// was saved in `format` and is the state of the last pass over the series (its time is the
+    /// series' detection watermark: feedback, which resets the watermark, voids it).
+    pub async fn detector_snapshot(
+        &self,
+        series: &SeriesKey,
+        format: i16,
+    ) -> StoreResult<Option<(DateTime<Utc>, Vec<u8>)>> {
+        Ok(sqlx::query_as(
+            "SELECT d.through, d.state FROM detector_snapshots d
+             JOIN detection_state s ON s.tenant_id = d.tenant_id AND s.asset_id = d.asset_id
+                  AND s.metric = d.metric AND s.column_name = d.column_name
+                  AND s.scanned_through = d.through
+             WHERE d.tenant_id = $1 AND d.asset_id = $2 AND d.metric = $3 AND d.column_name = $4
+               AND d.format = $5",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(format)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Saves a series' detector state as of its point at `through`.
+    pub async fn save_detector_snapshot(
+        &self,
+        series: &SeriesKey,
+        through: DateTime<Utc>,
+        format: i16,
+        state: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
+             SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(through)
+        .bind(format)
+        .bind(state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A series' points after `after`, oldest first, at most `limit`.
+    pub async fn series_points_after(
+        &self,
+        series: &SeriesKey,
+        after: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<(DateTime<Utc>, f64)>> {
+        Ok(sqlx::query_as(
+            "SELECT observed_at, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+               AND observed_at > $5
+             ORDER BY observed_at LIMIT $6",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// An asset's collections after `after`, oldest first.
+    pub async fn asset_collections_after(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        after: DateTime<Utc>,
+    ) -> StoreResult<Vec<Collection>> {
+        let rows: Vec<(DateTime<Utc>, String, String, f64)> = sqlx::query_as(
+            "SELECT observed_at, metric, column_name, value FROM metric_points
+             WHERE tenant_id = $1 AND asset_id = $2 AND observed_at > $3
+             ORDER BY observed_at, metric, column_name",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut collections: Vec<Collection> = Vec::new();
+        for (observed_at, metric, column, value) in rows {
+            match collections.last_mut() {
+                Some(last) if last.observed_at == observed_at => last.metrics.push((metric, column, value)),
+                _ => collections.push(Collection {
+                    observed_at,
+                    metrics: vec![(metric, column, value)],
+                }),
+            }
+        }
+        Ok(collections)
+    }
+}
