@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod drift;
 mod enroll;
+mod metrics;
 mod profile_cli;
 mod profile_wire;
 mod profiler;
@@ -14,6 +15,7 @@ mod shipper;
 mod source;
 mod spool;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -22,9 +24,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{Instrument as _, debug_span, error, info};
 
 use crate::config::{AgentConfig, ConfigError};
+use crate::metrics::{AgentMetrics, ErrorStage};
 use crate::shipper::Shipper;
 use crate::spool::Spool;
 use cwic_shared::subjects::AgentSubjectKind;
@@ -65,6 +68,14 @@ enum Command {
         /// Stop after this many collection runs, once the outbox is empty (0: only send what waits).
         #[arg(long)]
         runs: Option<u64>,
+        /// OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), e.g.
+        /// http://127.0.0.1:4318 (spans go to <endpoint>/v1/traces). Off when unset.
+        #[arg(long, env = "CWIC_OTLP_ENDPOINT")]
+        otlp_endpoint: Option<String>,
+        /// Serve Prometheus metrics (collections, rows scanned, batches spooled and sent, outbox
+        /// depth, errors) on http://<addr>/metrics, e.g. 127.0.0.1:9464. Off when unset.
+        #[arg(long, env = "CWIC_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Profile tables once and print the results; needs no config file and no control plane.
     ///
@@ -98,7 +109,6 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -106,9 +116,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let otlp_endpoint = match &cli.command {
+        Command::Run { otlp_endpoint, .. } => otlp_endpoint.as_deref(),
+        _ => None,
+    };
+    // Inside the runtime: the span exporter's task runs on it.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        init_tracing(cli.log_format, otlp_endpoint)
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run { config, runs } => run(&config, runs).await,
+            Command::Run {
+                config,
+                runs,
+                metrics_listen,
+                otlp_endpoint: _,
+            } => run(&config, runs, metrics_listen).await,
             Command::Validate { config } => validate(&config).await,
             Command::Profile(args) => profile_cli::run(args).await,
             Command::Enroll(args) => enroll::run(args).await,
@@ -117,6 +148,8 @@ fn main() -> ExitCode {
             Command::Fix(args) => checks::cli::run_fix(args).await,
         }
     });
+    // The runtime still runs the exporter's task: the last spans are sent before it is dropped.
+    telemetry.shutdown();
     match result {
         Ok(code) => code,
         Err(error) => match error.downcast_ref::<ConfigError>() {
@@ -132,21 +165,21 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CWIC_LOG")
+fn init_tracing(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> Result<cwic_telemetry::Telemetry, cwic_telemetry::TelemetryError> {
+    cwic_telemetry::init(&cwic_telemetry::TelemetryConfig {
+        service_name: "cwic-agent",
+        log_format: match format {
+            LogFormat::Text => cwic_telemetry::LogFormat::Text,
+            LogFormat::Json => cwic_telemetry::LogFormat::Json,
+        },
         // Full-table scans are slow statements by design: sqlx's slow-query warnings would only
         // repeat the SQL of every scan.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,sqlx=warn,sqlx::query=error,async_nats=warn")
-        });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+        default_log_filter: "info,sqlx=warn,sqlx::query=error,async_nats=warn",
+        otlp_endpoint,
+    })
 }
 
 async fn validate(path: &Path) -> anyhow::Result<ExitCode> {
@@ -170,21 +203,41 @@ enum Session {
     Reload,
 }
 
-async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
+async fn run(path: &Path, runs: Option<u64>, metrics_listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    loop {
-        match run_session(path, runs, &shutdown).await? {
-            Session::Done => return Ok(ExitCode::SUCCESS),
-            Session::Reload => info!("reloading the config"),
+    // One registry for the whole run, across config reloads.
+    let metrics = Arc::new(AgentMetrics::new());
+    let metrics_task = match metrics_listen {
+        Some(address) => {
+            let listener = metrics::bind(address).await?;
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                metrics.clone(),
+                shutdown.child_token(),
+            )))
         }
+        None => None,
+    };
+    let ended = loop {
+        match run_session(path, runs, &shutdown, &metrics).await {
+            Ok(Session::Done) => break Ok(ExitCode::SUCCESS),
+            Ok(Session::Reload) => info!("reloading the config"),
+            Err(error) => break Err(error),
+        }
+    };
+    shutdown.cancel();
+    if let Some(task) = metrics_task {
+        task.await.context("the metrics endpoint failed")?;
     }
+    ended
 }
 
 async fn run_session(
     path: &Path,
     runs: Option<u64>,
     shutdown: &CancellationToken,
+    metrics: &Arc<AgentMetrics>,
 ) -> anyhow::Result<Session> {
     let config = AgentConfig::load(path)?;
     let sources = source::connect_all(path, &config.sources).await?;
@@ -199,7 +252,9 @@ async fn run_session(
         wake.clone(),
     )
     .await
-    .with_context(|| format!("cannot start the connection to {}", config.nats_url))?;
+    .with_context(|| format!("cannot start the connection to {}", config.nats_url))?
+    .with_metrics(metrics.clone());
+    metrics.set_outbox_depth(spool.pending()?.len());
     info!(
         tenant = %config.tenant,
         agent = %config.agent_id,
@@ -260,22 +315,44 @@ async fn run_session(
             .zip(&sources)
             .zip(lineage_fingerprints.iter_mut())
         {
-            match collector::collect(&config, source_config, source).await {
+            // The root of the trace of this source's batches: the outbox keeps its context, so the
+            // publish (however late) and the control plane's ingest and store continue it.
+            let collection = debug_span!("collection", otel.kind = "internal", source = %source_config.name);
+            let context = cwic_telemetry::context_headers(&collection);
+            match collector::collect(&config, source_config, source)
+                .instrument(collection.clone())
+                .await
+            {
                 Ok(batches) => {
+                    metrics.collected(&source_config.name, &batches);
                     for batch in &batches {
-                        spool.push(AgentSubjectKind::Metrics, &batch.batch_id, batch)?;
+                        spool.push_with_context(
+                            AgentSubjectKind::Metrics,
+                            &batch.batch_id,
+                            batch,
+                            &context,
+                        )?;
+                        metrics.spooled(AgentSubjectKind::Metrics);
                     }
                     wake.notify_one();
                 }
-                Err(error) => error!(%error, source = %source_config.name, "collection failed"),
+                Err(error) => {
+                    metrics.collection_failed(&source_config.name);
+                    error!(%error, source = %source_config.name, "collection failed")
+                }
             }
-            match collector::collect_lineage(&config, source_config, source, fingerprint).await {
+            match collector::collect_lineage(&config, source_config, source, fingerprint)
+                .instrument(collection)
+                .await
+            {
                 Ok(Some(batch)) => {
-                    spool.push(AgentSubjectKind::Lineage, &batch.batch_id, &batch)?;
+                    spool.push_with_context(AgentSubjectKind::Lineage, &batch.batch_id, &batch, &context)?;
+                    metrics.spooled(AgentSubjectKind::Lineage);
                     wake.notify_one();
                 }
                 Ok(None) => {}
                 Err(error) => {
+                    metrics.error(ErrorStage::Lineage);
                     error!(%error, source = %source_config.name, "collecting sql for lineage failed")
                 }
             }
