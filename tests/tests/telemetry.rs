@@ -15,8 +15,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use cwic_e2e::{AgentSetup, ControlPlane, NatsServer, TestDb, binary, free_port, seed_source, wait_exit, wait_for};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use cwic_e2e::{
+    AgentSetup, ControlPlane, NatsServer, TestDb, binary, free_port, seed_source, wait_exit, wait_for,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use prost::Message as _;
 
@@ -76,13 +80,29 @@ async fn receive(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    requests.lock().unwrap().push(content_type.clone());
     if content_type != "application/x-protobuf" {
+        requests
+            .lock()
+            .unwrap()
+            .push(format!("refused: content-type {content_type}"));
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Vec::new());
     }
-    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
-        return (StatusCode::BAD_REQUEST, Vec::new());
+    let request = match ExportTraceServiceRequest::decode(body) {
+        Ok(request) => request,
+        Err(error) => {
+            requests.lock().unwrap().push(format!("refused: {error}"));
+            return (StatusCode::BAD_REQUEST, Vec::new());
+        }
     };
+    requests.lock().unwrap().push(format!(
+        "{} spans",
+        request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum::<usize>()
+    ));
     let mut received = spans.lock().unwrap();
     for resource_spans in request.resource_spans {
         let service = resource_spans
@@ -115,7 +135,10 @@ async fn receive(
             }
         }
     }
-    (StatusCode::OK, ExportTraceServiceResponse::default().encode_to_vec())
+    (
+        StatusCode::OK,
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    )
 }
 
 fn text(value: &opentelemetry_proto::tonic::common::v1::AnyValue) -> String {
@@ -136,7 +159,11 @@ fn hex(bytes: &[u8]) -> String {
 /// a process to stop.
 const EXPORT_DELAY_MS: &str = "200";
 
-fn spawn_agent(agent: &AgentSetup, extra: &[&str], env: &[(&str, &str)]) -> anyhow::Result<std::process::Child> {
+fn spawn_agent(
+    agent: &AgentSetup,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<std::process::Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -180,12 +207,33 @@ async fn one_trace_spans_the_agent_collection_publish_ingest_and_store() -> anyh
     assert_eq!(agent.spool_pending(), 0, "the run's batch must be delivered");
 
     // The agent flushed its spans on exit; the control plane exports its own within the delay.
-    let found = wait_for("the control plane's store span", Duration::from_secs(30), || {
+    // An HTTP request that sends a trace context is traced as part of that trace.
+    const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", control_plane.base_url()))
+        .header("traceparent", format!("00-{CALLER_TRACE}-00f067aa0ba902b7-01"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+
+    // Export is batched by time: wait until every kind of span asserted below has arrived.
+    let wanted = [
+        ("cwic-agent", "collection"),
+        ("cwic-agent", "publish"),
+        ("cwic", "ingest"),
+        ("cwic", "store"),
+        ("cwic", "GET /healthz"),
+    ];
+    let found = wait_for("every kind of span", Duration::from_secs(30), || {
         let spans = collector.spans();
         async move {
-            Ok(spans
+            Ok(wanted
                 .iter()
-                .any(|span| span.service == "cwic" && span.name == "store")
+                .all(|(service, name)| {
+                    spans
+                        .iter()
+                        .any(|span| span.service == *service && span.name == *name)
+                })
                 .then_some(()))
         }
     })
@@ -200,7 +248,8 @@ async fn one_trace_spans_the_agent_collection_publish_ingest_and_store() -> anyh
         );
     }
     let spans = collector.spans();
-    let by_id: BTreeMap<&str, &ReceivedSpan> = spans.iter().map(|span| (span.span_id.as_str(), span)).collect();
+    let by_id: BTreeMap<&str, &ReceivedSpan> =
+        spans.iter().map(|span| (span.span_id.as_str(), span)).collect();
     let named = |service: &str, name: &str| -> Vec<&ReceivedSpan> {
         spans
             .iter()
@@ -244,7 +293,10 @@ async fn one_trace_spans_the_agent_collection_publish_ingest_and_store() -> anyh
         ("cwic-agent", "collection")
     );
     assert_eq!(collection.trace_id, trace);
-    assert_eq!(collection.attributes.get("source").map(String::as_str), Some("warehouse"));
+    assert_eq!(
+        collection.attributes.get("source").map(String::as_str),
+        Some("warehouse")
+    );
     let measured: BTreeSet<&str> = named("cwic-agent", "measure")
         .into_iter()
         .filter(|span| span.trace_id == trace)
@@ -256,16 +308,20 @@ async fn one_trace_spans_the_agent_collection_publish_ingest_and_store() -> anyh
     );
     // Every span of this trace leads up to the collection: one tree, not pieces sharing an id.
     for span in spans.iter().filter(|span| span.trace_id == trace) {
-        let mut at = *span;
+        let mut at: &ReceivedSpan = span;
         let mut hops = 0;
         while !at.parent_span_id.is_empty() {
-            at = by_id
+            at = *by_id
                 .get(at.parent_span_id.as_str())
                 .unwrap_or_else(|| panic!("span {} has a parent that was never exported", span.name));
             hops += 1;
             assert!(hops < 20, "a cycle in the trace");
         }
-        assert_eq!(at.span_id, collection.span_id, "{} is not under the collection", span.name);
+        assert_eq!(
+            at.span_id, collection.span_id,
+            "{} is not under the collection",
+            span.name
+        );
     }
     // The collection is the trace's root, and the only trace every publish of this run belongs to.
     assert!(collection.parent_span_id.is_empty());
@@ -275,11 +331,12 @@ async fn one_trace_spans_the_agent_collection_publish_ingest_and_store() -> anyh
         .collect();
     assert_eq!(publish_traces, BTreeSet::from([trace.as_str()]));
 
-    // The control plane also traced the readiness probes of the test harness, as HTTP requests.
+    let http = named("cwic", "GET /healthz");
     assert!(
-        named("cwic", "GET /readyz").len() >= 1,
-        "http request spans: {:?}",
-        spans.iter().map(|span| &span.name).collect::<BTreeSet<_>>()
+        http.iter().any(|span| span.trace_id == CALLER_TRACE
+            && span.parent_span_id == "00f067aa0ba902b7"
+            && span.attributes.get("url.path").map(String::as_str) == Some("/healthz")),
+        "the request span continues the caller's trace: {http:#?}"
     );
 
     // /metrics is still strict Prometheus text, with what this run stored.
@@ -320,7 +377,11 @@ fn strict_prometheus_samples(text: &str) -> BTreeMap<String, f64> {
     )
     .unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.last(), Some(&"# EOF"), "the exposition must end with # EOF:\n{text}");
+    assert_eq!(
+        lines.last(),
+        Some(&"# EOF"),
+        "the exposition must end with # EOF:\n{text}"
+    );
     let mut typed = BTreeSet::new();
     let mut samples = BTreeMap::new();
     for line in &lines[..lines.len() - 1] {
@@ -403,7 +464,10 @@ async fn the_agent_serves_its_counters_on_metrics_listen() -> anyhow::Result<()>
     let expect = |key: &str, value: f64| {
         assert_eq!(samples.get(key), Some(&value), "{key} in {samples:#?}");
     };
-    expect("cwic_agent_collections_total{source=\"warehouse\",outcome=\"ok\"}", 1.0);
+    expect(
+        "cwic_agent_collections_total{source=\"warehouse\",outcome=\"ok\"}",
+        1.0,
+    );
     expect("cwic_agent_rows_scanned_total{source=\"warehouse\"}", 3503.0);
     expect("cwic_agent_batches_spooled_total{kind=\"metrics\"}", 1.0);
     expect("cwic_agent_batches_sent_total{kind=\"metrics\"}", 1.0);
