@@ -41,6 +41,14 @@ pub enum Command {
         /// Stop after this many collection runs, once the outbox is empty (0: only send what waits).
         #[arg(long)]
         runs: Option<u64>,
+        /// OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), e.g.
+        /// http://127.0.0.1:4318 (spans go to <endpoint>/v1/traces). Off when unset.
+        #[arg(long, env = "CWIC_OTLP_ENDPOINT")]
+        otlp_endpoint: Option<String>,
+        /// Serve Prometheus metrics (collections, rows scanned, batches spooled and sent, outbox
+        /// depth, errors) on http://<addr>/metrics, e.g. 127.0.0.1:9464. Off when unset.
+        #[arg(long, env = "CWIC_METRICS_LISTEN")]
+        metrics_listen: Option<std::net::SocketAddr>,
     },
     /// Profile tables once and print the results; needs no config file and no control plane.
     ///
@@ -73,19 +81,19 @@ pub enum Command {
 }
 
 /// Logs to stderr, filtered by `CWIC_LOG` (default: info, with the drivers quieter).
-pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CWIC_LOG")
+pub fn init_tracing(
+    format: LogFormat,
+    otlp_endpoint: Option<&str>,
+) -> Result<cwic_telemetry::Telemetry, cwic_telemetry::TelemetryError> {
+    cwic_telemetry::init(&cwic_telemetry::TelemetryConfig {
+        service_name: "cwic-agent",
+        log_format: match format {
+            LogFormat::Text => cwic_telemetry::LogFormat::Text,
+            LogFormat::Json => cwic_telemetry::LogFormat::Json,
+        },
         // Full-table scans are slow statements by design: sqlx's slow-query warnings would only
         // repeat the SQL of every scan.
-        .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,sqlx=warn,sqlx::query=error,async_nats=warn")
-        });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+        default_log_filter: "info,sqlx=warn,sqlx::query=error,async_nats=warn",
+        otlp_endpoint,
+    })
 }

@@ -9,7 +9,7 @@ use cwic_proto::agent::v1::{
     AssetKind, AssetObservation, Column, LineageBatch, Metric, MetricBatch, SqlStatement, SqlStatementKind,
 };
 use cwic_shared::MetricKind;
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, warn};
 use uuid::Uuid;
 
 use crate::config::{AgentConfig, SourceConfig};
@@ -23,6 +23,7 @@ const MAX_BATCH_BYTES: usize = 768 * 1024;
 /// are recorded in the batch. A run over many tables is split into several batches, each below
 /// [`MAX_BATCH_BYTES`] and each with its own id. Measures, profiles, segment counts and checks share
 /// the source's one pool.
+#[tracing::instrument(name = "collect_metrics", level = "debug", skip_all, fields(source = %source_config.name))]
 pub async fn collect(
     config: &AgentConfig,
     source_config: &SourceConfig,
@@ -30,7 +31,10 @@ pub async fn collect(
 ) -> SourceResult<Vec<MetricBatch>> {
     let source = connected.source.as_ref();
     let collected_at = unix_ms_now();
-    let tables = source.discover().await?;
+    let tables = source
+        .discover()
+        .instrument(tracing::debug_span!("discover"))
+        .await?;
     let selected: Vec<DiscoveredTable> = tables
         .into_iter()
         .filter(|table| source_config.selects(&table.schema, &table.name))
@@ -135,6 +139,7 @@ fn split_into_batches(
     batches
 }
 
+#[tracing::instrument(name = "measure", level = "debug", skip_all, fields(table = %format_args!("{}.{}", table.schema, table.name)))]
 async fn observe(
     source: &dyn Source,
     table: &DiscoveredTable,
@@ -200,6 +205,7 @@ async fn observe(
 
 /// The source's SQL for lineage as one batch; `None` when the source has none, or when it is the same
 /// SQL as `previous` (a hash of the last batch sent: unchanged SQL changes no lineage).
+#[tracing::instrument(name = "collect_lineage", level = "debug", skip_all, fields(source = %source_config.name))]
 pub async fn collect_lineage(
     config: &AgentConfig,
     source_config: &SourceConfig,

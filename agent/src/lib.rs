@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod enroll;
 pub mod histogram_memory;
+pub mod metrics;
 pub mod profile_cli;
 pub mod profile_wire;
 pub mod profiler;

@@ -12,7 +12,6 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -20,9 +19,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let otlp_endpoint = match &cli.command {
+        Command::Run { otlp_endpoint, .. } => otlp_endpoint.as_deref(),
+        _ => None,
+    };
+    // Inside the runtime: the span exporter's task runs on it.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        init_tracing(cli.log_format, otlp_endpoint)
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run { config, runs } => run::run(&config, runs).await,
+            Command::Run {
+                config,
+                runs,
+                metrics_listen,
+                otlp_endpoint: _,
+            } => run::run(&config, runs, metrics_listen).await,
             Command::Validate { config } => run::validate(&config).await,
             Command::Profile(args) => profile_cli::run(args).await,
             Command::Enroll(args) => enroll::run(args).await,
@@ -31,6 +51,8 @@ fn main() -> ExitCode {
             Command::Fix(args) => checks::cli::run_fix(args).await,
         }
     });
+    // The runtime still runs the exporter's task: the last spans are sent before it is dropped.
+    telemetry.shutdown();
     match result {
         Ok(code) => code,
         Err(error) => match error.downcast_ref::<ConfigError>() {

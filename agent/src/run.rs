@@ -4,6 +4,7 @@
 //! Owns the session's life cycle. Must not measure or ship by itself: collections are the collector's,
 //! delivery is the shipper's.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,9 +12,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::{Instrument as _, debug_span, error, info};
 
 use crate::config::AgentConfig;
+use crate::metrics::{self, AgentMetrics, ErrorStage};
 use crate::shipper::Shipper;
 use crate::spool::Spool;
 use crate::{collector, commands, enroll, source};
@@ -43,21 +45,46 @@ enum Session {
 
 /// `cwic-agent run`: collects on the schedule until stopped (or `runs` runs are done and the outbox is
 /// empty), starting again with the re-read config on `reload_config`.
-pub async fn run(path: &Path, runs: Option<u64>) -> anyhow::Result<ExitCode> {
+/// With `metrics_listen`, serves the agent's Prometheus metrics there for the whole run.
+pub async fn run(
+    path: &Path,
+    runs: Option<u64>,
+    metrics_listen: Option<SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    loop {
-        match run_session(path, runs, &shutdown).await? {
-            Session::Done => return Ok(ExitCode::SUCCESS),
-            Session::Reload => info!("reloading the config"),
+    // One registry for the whole run, across config reloads.
+    let metrics = Arc::new(AgentMetrics::new());
+    let metrics_task = match metrics_listen {
+        Some(address) => {
+            let listener = metrics::bind(address).await?;
+            Some(tokio::spawn(metrics::serve(
+                listener,
+                metrics.clone(),
+                shutdown.child_token(),
+            )))
         }
+        None => None,
+    };
+    let ended = loop {
+        match run_session(path, runs, &shutdown, &metrics).await {
+            Ok(Session::Done) => break Ok(ExitCode::SUCCESS),
+            Ok(Session::Reload) => info!("reloading the config"),
+            Err(error) => break Err(error),
+        }
+    };
+    shutdown.cancel();
+    if let Some(task) = metrics_task {
+        task.await.context("the metrics endpoint failed")?;
     }
+    ended
 }
 
 async fn run_session(
     path: &Path,
     runs: Option<u64>,
     shutdown: &CancellationToken,
+    metrics: &Arc<AgentMetrics>,
 ) -> anyhow::Result<Session> {
     let config = AgentConfig::load(path)?;
     let sources = source::connect_all(path, &config.sources).await?;
@@ -72,7 +99,9 @@ async fn run_session(
         wake.clone(),
     )
     .await
-    .with_context(|| format!("cannot start the connection to {}", config.nats_url))?;
+    .with_context(|| format!("cannot start the connection to {}", config.nats_url))?
+    .with_metrics(metrics.clone());
+    metrics.set_outbox_depth(spool.pending()?.len());
     info!(
         tenant = %config.tenant,
         agent = %config.agent_id,
@@ -139,24 +168,44 @@ async fn run_session(
             .zip(&sources)
             .zip(lineage_fingerprints.iter_mut())
         {
-            match collector::collect(&config, source_config, connected).await {
+            // The root of the trace of this source's batches: the outbox keeps its context, so the
+            // publish (however late) and the control plane's ingest and store continue it.
+            let collection = debug_span!("collection", otel.kind = "internal", source = %source_config.name);
+            let context = cwic_telemetry::context_headers(&collection);
+            match collector::collect(&config, source_config, connected)
+                .instrument(collection.clone())
+                .await
+            {
                 Ok(batches) => {
+                    metrics.collected(&source_config.name, &batches);
                     for batch in &batches {
-                        spool.push(AgentSubjectKind::Metrics, &batch.batch_id, batch)?;
+                        spool.push_with_context(
+                            AgentSubjectKind::Metrics,
+                            &batch.batch_id,
+                            batch,
+                            &context,
+                        )?;
+                        metrics.spooled(AgentSubjectKind::Metrics);
                     }
                     wake.notify_one();
                 }
-                Err(error) => error!(%error, source = %source_config.name, "collection failed"),
+                Err(error) => {
+                    metrics.collection_failed(&source_config.name);
+                    error!(%error, source = %source_config.name, "collection failed")
+                }
             }
             match collector::collect_lineage(&config, source_config, connected.source.as_ref(), fingerprint)
+                .instrument(collection)
                 .await
             {
                 Ok(Some(batch)) => {
-                    spool.push(AgentSubjectKind::Lineage, &batch.batch_id, &batch)?;
+                    spool.push_with_context(AgentSubjectKind::Lineage, &batch.batch_id, &batch, &context)?;
+                    metrics.spooled(AgentSubjectKind::Lineage);
                     wake.notify_one();
                 }
                 Ok(None) => {}
                 Err(error) => {
+                    metrics.error(ErrorStage::Lineage);
                     error!(%error, source = %source_config.name, "collecting sql for lineage failed")
                 }
             }

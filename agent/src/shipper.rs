@@ -1,7 +1,10 @@
 //! Sends spooled batches to JetStream, oldest first, and removes each one only after the broker's ack.
 //!
 //! Owns the NATS side of delivery. Every publish carries `Nats-Msg-Id: <batch_id>` so the stream drops a
-//! resend inside its duplicate window; the control plane drops it after that. Must not collect data.
+//! resend inside its duplicate window; the control plane drops it after that. Each publish is a
+//! `publish` span, child of the collection that made the batch (its trace context kept in the
+//! outbox), and sends its own context in the `traceparent` header so that ingest continues the
+//! trace. Must not collect data.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,16 +12,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_nats::jetstream::{self, message::PublishMessage};
+use backon::{BackoffBuilder as _, ExponentialBuilder};
 use cwic_shared::subjects::AgentSubject;
 use cwic_shared::{AgentId, TenantId};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, debug_span, info, warn};
 
 use crate::config::NatsUrl;
+use crate::metrics::{AgentMetrics, ErrorStage};
 use crate::spool::{Spool, SpoolError};
 
-/// First wait after a failed send; doubles up to [`MAX_RETRY_DELAY`].
+/// First wait after a failed send; doubles (plus jitter) up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// How long to wait for the broker's ack of one batch.
@@ -30,6 +35,18 @@ pub struct Shipper {
     spool: Arc<Spool>,
     jetstream: jetstream::Context,
     wake: Arc<Notify>,
+    metrics: Arc<AgentMetrics>,
+}
+
+/// The waits between send rounds while the broker is unavailable: from [`FIRST_RETRY_DELAY`],
+/// doubling up to [`MAX_RETRY_DELAY`], with jitter so that many agents do not retry in step; never
+/// giving up (the outbox keeps the batches).
+fn broker_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(FIRST_RETRY_DELAY)
+        .with_max_delay(MAX_RETRY_DELAY)
+        .with_jitter()
+        .without_max_times()
 }
 
 /// Why a send round stopped early.
@@ -86,28 +103,35 @@ impl Shipper {
             spool,
             jetstream,
             wake,
+            metrics: Arc::new(AgentMetrics::new()),
         })
+    }
+
+    /// Counts into `metrics` (batches sent, outbox depth, publish errors).
+    pub fn with_metrics(mut self, metrics: Arc<AgentMetrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends until cancelled. With `finish` cancelled too, returns as soon as the outbox is empty.
     pub async fn run(self, cancel: CancellationToken, finish: CancellationToken) -> Result<(), SpoolError> {
-        let mut delay = FIRST_RETRY_DELAY;
+        let mut delays = broker_backoff().build();
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             let wait = match self.send_round(&cancel).await? {
                 RoundEnd::Drained => {
-                    delay = FIRST_RETRY_DELAY;
+                    delays = broker_backoff().build();
                     if finish.is_cancelled() && self.spool.pending()?.is_empty() {
                         return Ok(());
                     }
                     IDLE_POLL
                 }
                 RoundEnd::BrokerUnavailable => {
-                    let wait = delay;
-                    delay = (delay * 2).min(MAX_RETRY_DELAY);
-                    wait
+                    self.metrics.error(ErrorStage::Publish);
+                    // Never exhausted (no limit on attempts); the cap is the fallback all the same.
+                    delays.next().unwrap_or(MAX_RETRY_DELAY)
                 }
             };
             tokio::select! {
@@ -120,7 +144,9 @@ impl Shipper {
     }
 
     async fn send_round(&self, cancel: &CancellationToken) -> Result<RoundEnd, SpoolError> {
-        for pending in self.spool.pending()? {
+        let pending = self.spool.pending()?;
+        self.metrics.set_outbox_depth(pending.len());
+        for pending in pending {
             if cancel.is_cancelled() {
                 return Ok(RoundEnd::Drained);
             }
@@ -140,11 +166,30 @@ impl Shipper {
                     continue;
                 }
             };
-            let publish = PublishMessage::build()
+            let span = debug_span!(
+                "publish",
+                otel.kind = "producer",
+                messaging.system = "nats",
+                messaging.destination.name = %subject,
+                batch_id = %id,
+            );
+            cwic_telemetry::set_parent(&span, cwic_telemetry::context_from_headers(&spooled.context));
+            let mut publish = PublishMessage::build()
                 .payload(spooled.payload.into())
                 .message_id(&id);
-            let ack = match self.jetstream.send_publish(subject.to_string(), publish).await {
-                Ok(future) => future.await,
+            for (name, value) in cwic_telemetry::context_headers(&span) {
+                publish = publish.header(name, value);
+            }
+            let sent = async {
+                match self.jetstream.send_publish(subject.to_string(), publish).await {
+                    Ok(future) => Ok(future.await),
+                    Err(error) => Err(error),
+                }
+            }
+            .instrument(span)
+            .await;
+            let ack = match sent {
+                Ok(ack) => ack,
                 Err(error) => {
                     debug!(%error, batch_id = %id, "publish failed");
                     return Ok(RoundEnd::BrokerUnavailable);
@@ -153,6 +198,7 @@ impl Shipper {
             match ack {
                 Ok(ack) => {
                     self.spool.remove(&pending)?;
+                    self.metrics.sent(spooled.kind);
                     info!(
                         batch_id = %id,
                         kind = spooled.kind.as_str(),

@@ -8,6 +8,9 @@
 //! Layout: `pending/<batch_id>.<kind>` holds an encoded batch of that kind (`metrics` for a
 //! `MetricBatch`, `lineage` for a `LineageBatch`); batch ids are UUIDv7, so name order is collection
 //! order. Files that cannot be read as a batch are moved to `dead/` and never retried.
+//! `context/<batch_id>` holds, when there is one, the trace context of the collection that made the
+//! batch (`name: value` header lines, e.g. `traceparent`), sent with it however late; it is written
+//! without fsync, as losing it only unlinks the batch from its trace.
 //! A `lock` file held with an exclusive lock keeps two agents from sharing one outbox.
 
 use std::fs::{self, File, OpenOptions};
@@ -20,6 +23,9 @@ use cwic_shared::subjects::AgentSubjectKind;
 
 const PENDING: &str = "pending";
 const DEAD: &str = "dead";
+const CONTEXT: &str = "context";
+/// The headers a context file may hold (W3C trace context).
+const CONTEXT_HEADERS: [&str; 2] = ["traceparent", "tracestate"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -42,6 +48,7 @@ pub struct Spool {
     root: PathBuf,
     pending: PathBuf,
     dead: PathBuf,
+    context: PathBuf,
     _lock: File,
 }
 
@@ -50,6 +57,8 @@ pub struct SpooledBatch {
     pub kind: AgentSubjectKind,
     pub header: BatchHeader,
     pub payload: Vec<u8>,
+    /// The trace context to send with it (header name and value pairs); empty when none was kept.
+    pub context: Vec<(String, String)>,
 }
 
 /// A pending file's batch id and kind, from its name.
@@ -72,6 +81,8 @@ impl Spool {
         let dead = root.join(DEAD);
         fs::create_dir_all(&pending).map_err(io_error(&pending))?;
         fs::create_dir_all(&dead).map_err(io_error(&dead))?;
+        let context = root.join(CONTEXT);
+        fs::create_dir_all(&context).map_err(io_error(&context))?;
         let lock_path = root.join("lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -93,12 +104,32 @@ impl Spool {
                 fs::remove_file(&path).map_err(io_error(&path))?;
             }
         }
-        Ok(Self {
+        let spool = Self {
             root: root.to_owned(),
             pending,
             dead,
+            context,
             _lock: lock,
-        })
+        };
+        spool.remove_orphan_contexts()?;
+        Ok(spool)
+    }
+
+    /// Context files whose batch is gone (a crash between the two removals).
+    fn remove_orphan_contexts(&self) -> SpoolResult<()> {
+        let pending: std::collections::HashSet<String> =
+            self.pending()?.into_iter().map(|batch| batch.id).collect();
+        for entry in fs::read_dir(&self.context).map_err(io_error(&self.context))? {
+            let path = entry.map_err(io_error(&self.context))?.path();
+            let orphan = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .is_none_or(|name| !pending.contains(name));
+            if orphan {
+                fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -106,7 +137,23 @@ impl Spool {
     }
 
     /// Writes a batch durably: temporary file, fsync, rename, fsync of the folder.
+    // The run loop sends a trace context (`push_with_context`); this plain form is the tests' and,
+    // once the agent is a library, its API's.
+    #[allow(dead_code)]
     pub fn push(&self, kind: AgentSubjectKind, batch_id: &str, batch: &impl Message) -> SpoolResult<()> {
+        self.push_with_context(kind, batch_id, batch, &[])
+    }
+
+    /// Like [`Spool::push`], keeping `context` (trace-context header pairs) to send with the batch.
+    pub fn push_with_context(
+        &self,
+        kind: AgentSubjectKind,
+        batch_id: &str,
+        batch: &impl Message,
+        context: &[(String, String)],
+    ) -> SpoolResult<()> {
+        // Before the batch becomes visible, so a sender never sees the batch without it.
+        self.write_context(batch_id, context);
         let pending = PendingBatch {
             id: batch_id.to_owned(),
             kind,
@@ -151,7 +198,52 @@ impl Spool {
         Ok(batches)
     }
 
+    /// Best effort: a context that cannot be written only leaves the batch out of its trace.
+    fn write_context(&self, batch_id: &str, context: &[(String, String)]) {
+        let lines: String = context
+            .iter()
+            .filter(|(name, value)| CONTEXT_HEADERS.contains(&name.as_str()) && !value.contains(['\r', '\n']))
+            .map(|(name, value)| format!("{name}: {value}\n"))
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        let path = self.context.join(batch_id);
+        if let Err(error) = fs::write(&path, lines) {
+            tracing::debug!(%error, path = %path.display(), "cannot keep the trace context of a batch");
+        }
+    }
+
+    fn read_context(&self, batch_id: &str) -> Vec<(String, String)> {
+        let Ok(text) = fs::read_to_string(self.context.join(batch_id)) else {
+            return Vec::new();
+        };
+        text.lines()
+            .filter_map(|line| line.split_once(": "))
+            .filter(|(name, _)| CONTEXT_HEADERS.contains(name))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
+    }
+
+    fn remove_context(&self, batch_id: &str) {
+        let path = self.context.join(batch_id);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            // Left behind, it is removed as an orphan at the next start.
+            Err(error) => tracing::debug!(%error, path = %path.display(), "cannot remove a trace context"),
+        }
+    }
+
     fn bury(&self, path: &Path, reason: &str) -> SpoolResult<()> {
+        if let Some(id) = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.rsplit_once('.'))
+            .map(|(id, _)| id)
+        {
+            self.remove_context(id);
+        }
         let target = self.dead.join(path.file_name().unwrap_or_default());
         tracing::error!(path = %path.display(), "{reason}, moved to dead/");
         fs::rename(path, &target).map_err(io_error(&target))
@@ -170,6 +262,7 @@ impl Spool {
                 kind: pending.kind,
                 header,
                 payload,
+                context: self.read_context(&pending.id),
             })),
             _ => {
                 self.bury(&path, "outbox file does not decode as a batch")?;
@@ -182,10 +275,12 @@ impl Spool {
     pub fn remove(&self, pending: &PendingBatch) -> SpoolResult<()> {
         let path = self.pending.join(pending.file_name());
         match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(cause) => Err(SpoolError::Io { path, cause }),
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(cause) => return Err(SpoolError::Io { path, cause }),
         }
+        self.remove_context(&pending.id);
+        Ok(())
     }
 }
 
@@ -285,5 +380,34 @@ mod tests {
         assert!(spool.pending().unwrap().is_empty());
         assert!(dir.path().join(DEAD).join("bad.metrics").exists());
         assert!(!dir.path().join(PENDING).join(".tmp-half").exists());
+    }
+
+    #[test]
+    fn a_batch_keeps_its_trace_context_until_it_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let context = vec![
+            ("traceparent".to_owned(), parent.to_owned()),
+            ("x-other".to_owned(), "not kept".to_owned()),
+        ];
+        {
+            let spool = Spool::open(dir.path()).unwrap();
+            spool
+                .push_with_context(AgentSubjectKind::Metrics, "0191-a", &batch("0191-a"), &context)
+                .unwrap();
+            spool
+                .push(AgentSubjectKind::Metrics, "0191-b", &batch("0191-b"))
+                .unwrap();
+        }
+        // An orphan left by a crash between the two removals goes at the next start.
+        fs::write(dir.path().join(CONTEXT).join("0190-gone"), "traceparent: x\n").unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
+        assert!(!dir.path().join(CONTEXT).join("0190-gone").exists());
+        let pending = spool.pending().unwrap();
+        let first = spool.read(&pending[0]).unwrap().unwrap();
+        assert_eq!(first.context, [("traceparent".to_owned(), parent.to_owned())]);
+        assert!(spool.read(&pending[1]).unwrap().unwrap().context.is_empty());
+        spool.remove(&pending[0]).unwrap();
+        assert!(!dir.path().join(CONTEXT).join("0191-a").exists());
     }
 }

@@ -20,6 +20,7 @@ use crate::broker::AgentSigner;
 use crate::grpc::{AgentGrpcService, GrpcTlsFiles};
 use crate::ingest::{IngestService, IngestStats};
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -128,7 +129,7 @@ impl Application {
             keys,
             limits: Arc::new(RateLimits::new(config.rate_limits)),
             public_url: config.public_url,
-            ingest_stats: stats,
+            metrics: Arc::new(Metrics::new(&stats)),
             nats: ingest.as_ref().map(IngestService::client),
         };
         let router = api::router(state, &config.console_dir);

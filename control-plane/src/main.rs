@@ -86,6 +86,10 @@ enum Command {
         /// Login attempts per minute per client address.
         #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
         login_rate: NonZeroU32,
+        /// OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), e.g.
+        /// http://127.0.0.1:4318 (spans go to <endpoint>/v1/traces). Off when unset.
+        #[arg(long, env = "CWIC_OTLP_ENDPOINT")]
+        otlp_endpoint: Option<String>,
         #[command(flatten)]
         agent_api: AgentApiArgs,
         #[command(flatten)]
@@ -260,7 +264,10 @@ enum BrokerCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let otlp_endpoint = match &cli.command {
+        Command::Serve { otlp_endpoint, .. } => otlp_endpoint.clone(),
+        _ => None,
+    };
     // Every recursive structure built from input is bounded (lineage::limits, serde_json's and
     // prost's recursion limits) so that its walks fit a 2 MiB stack; 8 MiB is the margin.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -271,6 +278,18 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Inside the runtime: the span exporter's task runs on it.
+    let telemetry = {
+        let _runtime = runtime.enter();
+        telemetry::init(cli.log_format, otlp_endpoint.as_deref())
+    };
+    let telemetry = match telemetry {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -365,6 +384,7 @@ fn main() -> ExitCode {
                 installation_id,
                 agent_api,
                 jobs,
+                otlp_endpoint: _,
             } => {
                 let config = ServeConfig {
                     database_url,
@@ -403,6 +423,8 @@ fn main() -> ExitCode {
             }
         }
     });
+    // The runtime still runs the exporter's task: the last spans are sent before it is dropped.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -37,8 +37,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::JwtKeys;
-use crate::ingest::IngestStats;
 use crate::store::ApiStore;
+use crate::telemetry::Metrics;
 use access::RateLimits;
 use error::{ApiError, ErrorCode};
 
@@ -53,7 +53,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// This server's external base URL (for SSO callbacks); `None` uses each request's Host.
     pub public_url: Option<String>,
-    pub ingest_stats: Arc<IngestStats>,
+    /// What `/metrics` serves: this application's own registry.
+    pub metrics: Arc<Metrics>,
     /// The broker, for commands to agents; `None` when serving without one.
     pub nats: Option<async_nats::Client>,
 }
@@ -116,7 +117,7 @@ pub fn router(state: AppState, console_dir: &Path) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(axum::middleware::from_fn(edge));
     with_console(api.merge(system::router()), console_dir)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::telemetry::http_request_span))
         .with_state(state)
 }
 

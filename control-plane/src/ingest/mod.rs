@@ -6,10 +6,10 @@
 //! the store's.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use backon::{ExponentialBuilder, Retryable as _};
 use cwic_proto::Message as _;
 use cwic_proto::agent::v1::{LineageBatch, MetricBatch};
 use cwic_shared::subjects::{
@@ -17,8 +17,12 @@ use cwic_shared::subjects::{
 };
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{Instrument as _, Span, debug, debug_span, error, info, warn};
 
 use crate::lineage::{
     self,
@@ -46,8 +50,11 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(60 * 60);
 const RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// How long an unacknowledged message waits before redelivery.
 const ACK_WAIT: Duration = Duration::from_secs(60);
-/// Redelivery delay after a database failure.
+/// Redelivery delay after a database failure; also the first wait between pings while ingest
+/// pauses for an unreachable database.
 const RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Longest wait between pings while ingest pauses.
+const MAX_PAUSE_PING_DELAY: Duration = Duration::from_secs(10);
 /// Groups stored at the same time by one consumer.
 const STORE_CONCURRENCY: usize = 2;
 /// Most messages stored in one transaction.
@@ -68,38 +75,92 @@ pub enum IngestError {
     Setup(String),
 }
 
-/// Counters of what ingest did since start, for `/metrics`.
-#[derive(Debug, Default)]
+/// Counters of what ingest did since start, for `/metrics` (registered by
+/// [`crate::telemetry::Metrics`]; each is a shared handle, so the registry reads what ingest counts).
+#[derive(Debug)]
 pub struct IngestStats {
-    pub batches_stored: AtomicU64,
-    pub points_stored: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub rejected: AtomicU64,
-    pub store_failures: AtomicU64,
-    pub lineage_batches_stored: AtomicU64,
-    pub lineage_statements_unreadable: AtomicU64,
-    /// Metric messages in the stream not yet stored (pending plus delivered-unacknowledged), as of
-    /// the last look at the consumer.
-    pub metrics_lag: AtomicU64,
-    /// The same for lineage messages.
-    pub lineage_lag: AtomicU64,
+    pub batches_stored: Counter,
+    pub points_stored: Counter,
+    pub duplicates: Counter,
+    pub rejected: Counter,
+    pub store_failures: Counter,
+    pub lineage_batches_stored: Counter,
+    pub lineage_statements_unreadable: Counter,
+    /// Messages in the stream not yet stored (pending plus delivered-unacknowledged), by consumer,
+    /// as of the last look at it.
+    pub consumer_lag: Family<ConsumerLabels, Gauge>,
     /// Messages not stored, by tenant and kind (`invalid`, `dead_letter`).
-    pub rejected_by_tenant: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
+    pub rejects: Family<RejectLabels, Counter>,
+}
+
+/// Which of ingest's two consumers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerKind {
+    Metrics,
+    Lineage,
+}
+
+impl ConsumerKind {
+    /// The `consumer` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Metrics => "metrics",
+            Self::Lineage => "lineage",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct ConsumerLabels {
+    pub consumer: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RejectLabels {
+    pub tenant: String,
+    pub kind: &'static str,
+}
+
+impl Default for IngestStats {
+    fn default() -> Self {
+        let consumer_lag = Family::<ConsumerLabels, Gauge>::default();
+        // Both consumers are served from the start, at 0.
+        for consumer in [ConsumerKind::Metrics, ConsumerKind::Lineage] {
+            // The guard only holds the family's lock while the gauge is created.
+            drop(consumer_lag.get_or_create(&ConsumerLabels {
+                consumer: consumer.as_str(),
+            }));
+        }
+        Self {
+            batches_stored: Counter::default(),
+            points_stored: Counter::default(),
+            duplicates: Counter::default(),
+            rejected: Counter::default(),
+            store_failures: Counter::default(),
+            lineage_batches_stored: Counter::default(),
+            lineage_statements_unreadable: Counter::default(),
+            consumer_lag,
+            rejects: Family::default(),
+        }
+    }
 }
 
 impl IngestStats {
-    fn count_reject(&self, tenant: &str, kind: &'static str) {
-        if let Ok(mut counts) = self.rejected_by_tenant.lock() {
-            *counts.entry((tenant.to_owned(), kind)).or_default() += 1;
-        }
+    pub(crate) fn count_reject(&self, tenant: &str, kind: &'static str) {
+        self.rejects
+            .get_or_create(&RejectLabels {
+                tenant: tenant.to_owned(),
+                kind,
+            })
+            .inc();
     }
 
-    /// Rejects by tenant and kind, for `/metrics`.
-    pub fn rejects(&self) -> Vec<((String, &'static str), u64)> {
-        self.rejected_by_tenant
-            .lock()
-            .map(|counts| counts.iter().map(|(key, count)| (key.clone(), *count)).collect())
-            .unwrap_or_default()
+    pub(crate) fn set_lag(&self, consumer: ConsumerKind, messages: u64) {
+        self.consumer_lag
+            .get_or_create(&ConsumerLabels {
+                consumer: consumer.as_str(),
+            })
+            .set(i64::try_from(messages).unwrap_or(i64::MAX));
     }
 }
 
@@ -135,13 +196,39 @@ enum Disposition {
     Unavailable,
 }
 
+impl Disposition {
+    /// How the `ingest` span records it.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Ack => "ack",
+            Self::Reject(_) => "reject",
+            Self::DeadLetter(_) => "dead_letter",
+            Self::Retry => "retry",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// A decoded metric batch waiting to be stored, with where it came from.
 struct PendingBatch {
     index: usize,
+    /// The message's `ingest` span (disabled when nothing records spans).
+    span: Span,
     subject: AgentSubject,
     batch: MetricBatch,
     sequence: Option<u64>,
     deliveries: i64,
+}
+
+/// The waits between pings while ingest pauses for an unreachable database: from [`RETRY_DELAY`],
+/// doubling up to [`MAX_PAUSE_PING_DELAY`], with jitter so replicas do not ping in step; never
+/// giving up (the pause ends when the database answers or the control plane stops).
+fn database_pause() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(RETRY_DELAY)
+        .with_max_delay(MAX_PAUSE_PING_DELAY)
+        .with_jitter()
+        .without_max_times()
 }
 
 /// Whether the database refused what was sent (a data exception, a constraint, a limit), as
@@ -304,10 +391,10 @@ impl IngestService {
     }
 
     async fn consume(&self, name: &str, filter: &str, cancel: &CancellationToken) {
-        let lag = if name == self.metrics_consumer {
-            &self.stats.metrics_lag
+        let kind = if name == self.metrics_consumer {
+            ConsumerKind::Metrics
         } else {
-            &self.stats.lineage_lag
+            ConsumerKind::Lineage
         };
         while !cancel.is_cancelled() {
             let mut consumer = self.consumer(name, filter).await;
@@ -345,7 +432,7 @@ impl IngestService {
                         if let Ok(consumer) = &mut consumer
                             && let Ok(info) = consumer.info().await
                         {
-                            lag.store(info.num_pending + info.num_ack_pending as u64, Ordering::Relaxed);
+                            self.stats.set_lag(kind, info.num_pending + info.num_ack_pending as u64);
                         }
                         continue;
                     }
@@ -365,7 +452,8 @@ impl IngestService {
                                 Ok(None) | Err(_) => break,
                             }
                         }
-                        in_flight.push(self.handle_group(group));
+                        let span = debug_span!("ingest_group", consumer = name, messages = group.len());
+                        in_flight.push(self.handle_group(group).instrument(span));
                     }
                     Some(Err(error)) => {
                         warn!(%error, consumer = name, "message stream error");
@@ -386,14 +474,17 @@ impl IngestService {
                     consumer = name,
                     "the database is unreachable, ingest pauses until it answers"
                 );
-                loop {
-                    tokio::select! {
-                        () = cancel.cancelled() => return,
-                        () = tokio::time::sleep(RETRY_DELAY) => {}
-                    }
-                    if self.store.ping().await.is_ok() {
-                        info!(consumer = name, "the database answers again, ingest resumes");
-                        break;
+                let answered = (|| self.store.ping())
+                    .retry(database_pause())
+                    .notify(|error, wait| {
+                        debug!(%error, consumer = name, wait_ms = wait.as_millis() as u64, "the database still does not answer");
+                    });
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    answered = answered => {
+                        if answered.is_ok() {
+                            info!(consumer = name, "the database answers again, ingest resumes");
+                        }
                     }
                 }
             }
@@ -405,6 +496,21 @@ impl IngestService {
     async fn handle_group(&self, messages: Vec<jetstream::Message>) -> bool {
         let mut dispositions: Vec<Option<Disposition>> = vec![None; messages.len()];
         let mut metric_batches: Vec<PendingBatch> = Vec::new();
+        // One span per message, continuing the trace the agent sent in the message headers: the
+        // agent's collection and publish, then this ingest and its store, are one trace.
+        let spans: Vec<Span> = messages
+            .iter()
+            .map(|message| {
+                let span = debug_span!(
+                    "ingest",
+                    otel.kind = "consumer",
+                    messaging.destination.name = %message.subject,
+                    outcome = tracing::field::Empty,
+                );
+                cwic_telemetry::continue_from_nats(&span, message.headers.as_ref());
+                span
+            })
+            .collect();
         for (index, message) in messages.iter().enumerate() {
             let info = message.info().ok();
             let deliveries = info.as_ref().map_or(1, |info| info.delivered);
@@ -435,6 +541,7 @@ impl IngestService {
                             let sequence = info.as_ref().map(|info| info.stream_sequence);
                             metric_batches.push(PendingBatch {
                                 index,
+                                span: spans[index].clone(),
                                 subject,
                                 batch,
                                 sequence,
@@ -450,7 +557,11 @@ impl IngestService {
                     }
                 },
                 AgentSubjectKind::Lineage => {
-                    dispositions[index] = Some(self.store_lineage(message, &subject, deliveries).await)
+                    dispositions[index] = Some(
+                        self.store_lineage(message, &subject, deliveries)
+                            .instrument(spans[index].clone())
+                            .await,
+                    )
                 }
                 other => {
                     dispositions[index] = Some(Disposition::Reject(format!(
@@ -468,10 +579,11 @@ impl IngestService {
         // A batch that failed by itself is retried on its own schedule (the nak's delay) and
         // delays no other; an unreachable store pauses the consumer (see `consume`).
         let mut unavailable = false;
-        for (message, disposition) in messages.iter().zip(dispositions) {
+        for ((message, disposition), span) in messages.iter().zip(dispositions).zip(spans) {
             let disposition = disposition.unwrap_or(Disposition::Retry);
             unavailable |= disposition == Disposition::Unavailable;
-            self.settle(message, disposition).await;
+            span.record("outcome", disposition.name());
+            self.settle(message, disposition).instrument(span).await;
         }
         unavailable
     }
@@ -509,7 +621,7 @@ impl IngestService {
         let ack = match &disposition {
             Disposition::Ack => message.ack().await,
             Disposition::Reject(reason) => {
-                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                self.stats.rejected.inc();
                 let tenant = AgentSubject::parse(&message.subject).map(|s| s.tenant.as_str().to_owned());
                 self.stats
                     .count_reject(tenant.as_deref().unwrap_or(""), "invalid");
@@ -517,7 +629,7 @@ impl IngestService {
                 message.ack_with(AckKind::Term).await
             }
             Disposition::DeadLetter(reason) => {
-                self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                self.stats.rejected.inc();
                 if self.dead_letter(message, reason).await {
                     message.ack_with(AckKind::Term).await
                 } else {
@@ -579,9 +691,7 @@ impl IngestService {
                         break;
                     }
                     Err(error) => {
-                        self.stats
-                            .lineage_statements_unreadable
-                            .fetch_add(1, Ordering::Relaxed);
+                        self.stats.lineage_statements_unreadable.inc();
                         warn!(%error, job = %statement.job, source = %batch.source_name, "sql from the agent is unreadable, skipped");
                     }
                 }
@@ -592,12 +702,19 @@ impl IngestService {
         if let Some(reason) = refused {
             return Disposition::DeadLetter(reason);
         }
+        // Lives (and so lasts, in the trace) until the jobs are recorded or one fails.
+        let _store_span = debug_span!(
+            "store",
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            jobs = jobs.len()
+        );
         if let Err(error) = lineage::service::record_jobs(&self.store.tenant(&subject.tenant), &jobs).await {
-            self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
+            self.stats.store_failures.inc();
             error!(%error, batch_id = %batch.batch_id, deliveries, "storing lineage failed");
             return after_failure(&error, deliveries);
         }
-        self.stats.lineage_batches_stored.fetch_add(1, Ordering::Relaxed);
+        self.stats.lineage_batches_stored.inc();
         debug!(batch_id = %batch.batch_id, jobs = jobs.len(), "lineage stored");
         Disposition::Ack
     }
@@ -613,8 +730,23 @@ impl IngestService {
                 stream_sequence: pending.sequence,
             })
             .collect();
+        // One `store` span in each batch's trace, all lasting the one transaction they share.
+        let store_spans: Vec<Span> = batches
+            .iter()
+            .map(|pending| {
+                debug_span!(
+                    parent: &pending.span,
+                    "store",
+                    otel.kind = "client",
+                    db.system.name = "postgresql",
+                    batch_id = %pending.batch.batch_id,
+                    batches_in_transaction = batches.len(),
+                )
+            })
+            .collect();
         let started = std::time::Instant::now();
         let stored = self.store.ingest_batches(&incoming).await;
+        drop(store_spans);
         debug!(
             batches = batches.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -627,13 +759,13 @@ impl IngestService {
                 .map(|(PendingBatch { index, subject, batch, .. }, outcome)| {
                     let disposition = match outcome {
                         IngestOutcome::Stored { points } => {
-                            self.stats.batches_stored.fetch_add(1, Ordering::Relaxed);
-                            self.stats.points_stored.fetch_add(points as u64, Ordering::Relaxed);
+                            self.stats.batches_stored.inc();
+                            self.stats.points_stored.inc_by(points as u64);
                             debug!(batch_id = %batch.batch_id, tenant = %subject.tenant, points, "batch stored");
                             Disposition::Ack
                         }
                         IngestOutcome::Duplicate => {
-                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                            self.stats.duplicates.inc();
                             debug!(batch_id = %batch.batch_id, "duplicate batch skipped");
                             Disposition::Ack
                         }
@@ -656,7 +788,7 @@ impl IngestService {
                 dispositions
             }
             Err(error) => {
-                self.stats.store_failures.fetch_add(1, Ordering::Relaxed);
+                self.stats.store_failures.inc();
                 batches
                     .iter()
                     .map(|pending| {
