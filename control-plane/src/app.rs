@@ -2,7 +2,7 @@
 //!
 //! `Application::build` binds the listener (port 0 in tests), prepares the database and the broker,
 //! and returns before serving, so callers learn the address first. `run` serves until cancelled and
-//! stops the HTTP server and the ingest consumer together.
+//! stops the HTTP server, the ingest consumer and the events relay together.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use crate::api::access::{RateLimitConfig, RateLimits};
 use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
+use crate::events::relay::{Relay, RelayStats};
 use crate::grpc::broker::AgentSigner;
 use crate::grpc::{AgentGrpcService, GrpcTlsFiles};
 use crate::ingest::{IngestService, IngestStats};
@@ -38,6 +39,9 @@ pub struct ServeConfig {
     /// Names this installation's durable consumers on the broker (`cwic-ingest-<id>`); `None`
     /// uses the id the migrations stored in the database, which every replica on it shares.
     pub installation_id: Option<String>,
+    /// Runs the events relay (outbox → broker) when there is a broker; `false` leaves events in
+    /// the outbox for another replica (or a later start) to publish.
+    pub events_relay: bool,
 }
 
 /// The agent-facing side: broker credentials and the gRPC API. `Default` is the plain set-up (no
@@ -57,6 +61,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     ingest: Option<IngestService>,
+    relay: Option<Relay>,
     store: Store,
 }
 
@@ -112,6 +117,18 @@ impl Application {
             }
             None => None,
         };
+        let relay = match &ingest {
+            Some(service) if config.events_relay => {
+                let relay = Relay::new(service.client(), store.clone(), Arc::new(RelayStats::default()));
+                relay.prepare().await?;
+                Some(relay)
+            }
+            Some(_) => {
+                warn!("the events relay is off: events stay in the outbox until a relay publishes them");
+                None
+            }
+            None => None,
+        };
         let keys = match &config.jwt_keys {
             Some(spec) => JwtKeys::parse(spec).context("invalid --jwt-keys")?,
             None => {
@@ -150,6 +167,7 @@ impl Application {
             listener,
             router,
             ingest,
+            relay,
             store,
         })
     }
@@ -172,6 +190,7 @@ impl Application {
         let ingest_task = self
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
+        let relay_task = self.relay.map(|relay| tokio::spawn(relay.run(cancel.clone())));
         let grpc_task = self.grpc.map(|(listener, tls, service)| {
             let cancel = cancel.clone();
             tokio::spawn(async move {
@@ -195,6 +214,9 @@ impl Application {
         cancel.cancel();
         if let Some(task) = ingest_task {
             task.await.context("the ingest task panicked")?;
+        }
+        if let Some(task) = relay_task {
+            task.await.context("the events relay task panicked")?;
         }
         if let Some(task) = grpc_task {
             task.await.context("the grpc task panicked")??;

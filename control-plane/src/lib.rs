@@ -6,12 +6,14 @@
 //! feedback, forecasts and early warnings, root-cause analysis over stored history), `auth` and
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config; NATS operator-mode
 //! credentials).
+//! `events` (domain events: types, the outbox relay to JetStream, the consumer helper).
 //! `app` wires them into one runnable [`app::Application`].
 
 pub mod anomaly;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod events;
 pub mod grpc;
 pub mod ingest;
 pub mod intelligence;

@@ -112,6 +112,7 @@ pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeCo
         rate_limits: Default::default(),
         public_url: None,
         installation_id: None,
+        events_relay: true,
     }
 }
 

@@ -11,6 +11,7 @@ mod dead_letters;
 mod ingest;
 pub mod intelligence;
 pub mod lineage;
+pub mod outbox;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
