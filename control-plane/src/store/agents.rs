@@ -165,7 +165,9 @@ impl Store {
             )));
         };
         // The agent's status before, for its `agent.status_changed` event (none: a new agent).
-        let before: Option<(String, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        // (reported status, last heartbeat, last batch)
+        type Before = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let before: Option<Before> = sqlx::query_as(
             "SELECT status, last_heartbeat_at, NULLIF(last_seen_at, '-infinity')
              FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
         )

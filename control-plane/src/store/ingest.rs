@@ -846,13 +846,15 @@ async fn schema_changes(
     if observed.is_empty() {
         return Ok(Vec::new());
     }
-    let stored: Vec<(Uuid, String, String, bool, DateTime<Utc>)> = sqlx::query_as(
+    // (asset, column, data type, nullable, last seen)
+    type StoredColumn = (Uuid, String, String, bool, DateTime<Utc>);
+    let stored: Vec<StoredColumn> = sqlx::query_as(
         "SELECT asset_id, name, data_type, nullable, last_seen_at FROM asset_columns WHERE asset_id = ANY($1)",
     )
     .bind(observed.iter().map(|(id, _)| *id).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
-    let mut by_asset: HashMap<Uuid, Vec<&(Uuid, String, String, bool, DateTime<Utc>)>> = HashMap::new();
+    let mut by_asset: HashMap<Uuid, Vec<&StoredColumn>> = HashMap::new();
     for column in &stored {
         by_asset.entry(column.0).or_default().push(column);
     }

@@ -430,7 +430,9 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         // The previous verdict, read under the row's lock: only a first verdict closes the event.
-        let judged: Option<(String, Uuid, String, String, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+        // (tenant, asset, metric, column, observed at, previous verdict)
+        type Judged = (String, Uuid, String, String, DateTime<Utc>, Option<String>);
+        let judged: Option<Judged> = sqlx::query_as(
             "WITH previous AS (SELECT id, feedback FROM anomaly_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
              UPDATE anomaly_events e
              SET feedback = $3, feedback_at = CASE WHEN $3 IS NULL THEN NULL ELSE now() END
