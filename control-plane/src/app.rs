@@ -2,7 +2,7 @@
 //!
 //! `Application::build` binds the listener (port 0 in tests), prepares the database and the broker,
 //! and returns before serving, so callers learn the address first. `run` serves until cancelled and
-//! stops the HTTP server and the ingest consumer together.
+//! stops the HTTP server, the ingest consumer and the events relay together.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +17,7 @@ use crate::api::access::{RateLimitConfig, RateLimits};
 use crate::api::{self, AppState};
 use crate::auth::JwtKeys;
 use crate::broker::AgentSigner;
+use crate::events::relay::{Relay, RelayStats};
 use crate::grpc::{AgentGrpcService, GrpcTlsFiles};
 use crate::ingest::{IngestService, IngestStats};
 use crate::store::Store;
@@ -41,6 +42,9 @@ pub struct ServeConfig {
     pub installation_id: Option<String>,
     /// The job queue's lease, poll and detection-pass intervals, and this replica's name.
     pub jobs: crate::jobs::JobsConfig,
+    /// Runs the events relay (outbox → broker) when there is a broker; `false` leaves events in
+    /// the outbox for another replica (or a later start) to publish.
+    pub events_relay: bool,
 }
 
 /// The agent-facing side: broker credentials and the gRPC API. `Default` is the plain set-up (no
@@ -60,6 +64,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     ingest: Option<IngestService>,
+    relay: Option<Relay>,
     store: Store,
     jobs: crate::jobs::JobsConfig,
 }
@@ -116,6 +121,18 @@ impl Application {
             }
             None => None,
         };
+        let relay = match &ingest {
+            Some(service) if config.events_relay => {
+                let relay = Relay::new(service.client(), store.clone(), Arc::new(RelayStats::default()));
+                relay.prepare().await?;
+                Some(relay)
+            }
+            Some(_) => {
+                warn!("the events relay is off: events stay in the outbox until a relay publishes them");
+                None
+            }
+            None => None,
+        };
         let keys = match &config.jwt_keys {
             Some(spec) => JwtKeys::parse(spec).context("invalid --jwt-keys")?,
             None => {
@@ -155,6 +172,7 @@ impl Application {
             listener,
             router,
             ingest,
+            relay,
             store,
             jobs: config.jobs,
         })
@@ -178,6 +196,7 @@ impl Application {
         let ingest_task = self
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
+        let relay_task = self.relay.map(|relay| tokio::spawn(relay.run(cancel.clone())));
         let grpc_task = self.grpc.map(|(listener, tls, service)| {
             let cancel = cancel.clone();
             tokio::spawn(async move {
@@ -215,6 +234,9 @@ impl Application {
         cancel.cancel();
         if let Some(task) = ingest_task {
             task.await.context("the ingest task panicked")?;
+        }
+        if let Some(task) = relay_task {
+            task.await.context("the events relay task panicked")?;
         }
         if let Some(task) = grpc_task {
             task.await.context("the grpc task panicked")??;

@@ -8,7 +8,7 @@
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config), `broker` (NATS
 //! operator-mode keys and the agents' user JWTs), `agents` (enrollment tokens, agent config and
 //! commands), `error` (the one service error), `jobs` (the PostgreSQL job queue every replica's worker claims background work
-//! from). `app` wires them into one runnable [`app::Application`].
+//! from), `events` (domain events: types, the outbox relay to JetStream, the consumer helper). `app` wires them into one runnable [`app::Application`].
 
 pub mod agents;
 pub mod api;
@@ -17,6 +17,7 @@ pub mod auth;
 pub mod broker;
 pub mod detectors;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;

@@ -83,6 +83,10 @@ enum Command {
         /// batches; default: the id stored in the database, which all replicas on it share.
         #[arg(long, env = "CWIC_INSTALLATION_ID")]
         installation_id: Option<String>,
+        /// Publish outbox events to the broker (`on`); `off` holds them in the outbox (tests of
+        /// crash recovery; another replica's relay still publishes them).
+        #[arg(long, env = "CWIC_EVENTS_RELAY", default_value = "on", value_parser = ["on", "off"], hide = true)]
+        events_relay: String,
         /// Login attempts per minute per client address.
         #[arg(long, env = "CWIC_LOGIN_RATE", default_value_t = RateLimitConfig::default().logins_per_minute)]
         login_rate: NonZeroU32,
@@ -382,6 +386,7 @@ fn main() -> ExitCode {
                 login_rate,
                 public_url,
                 installation_id,
+                events_relay,
                 agent_api,
                 jobs,
                 otlp_endpoint: _,
@@ -400,6 +405,7 @@ fn main() -> ExitCode {
                     public_url,
                     installation_id,
                     jobs: jobs.config(),
+                    events_relay: events_relay == "on",
                 };
                 let grpc = match (
                     agent_api.grpc_listen,

@@ -1,5 +1,6 @@
 //! The NATS subject scheme (DESIGN.md): `cwic.<tenant>.agent.<agent>.<kind>` for agent traffic,
-//! `cwic.<tenant>.agent.<agent>.cmd` for commands, `cwic.<tenant>.events.<kind>` for live events.
+//! `cwic.<tenant>.agent.<agent>.cmd` for commands, `cwic.<tenant>.events.<kind>` for domain events
+//! (stream [`EVENTS_STREAM`], published by the control plane's outbox relay).
 
 use std::fmt;
 
@@ -20,6 +21,23 @@ pub const AGENT_STREAM_SUBJECTS: [&str; 5] = [
 pub const METRICS_FILTER: &str = "cwic.*.agent.*.metrics";
 /// Subjects carrying SQL for lineage, for consumer filters.
 pub const LINEAGE_FILTER: &str = "cwic.*.agent.*.lineage";
+
+/// The JetStream stream that holds domain events (the control plane's outbox relay publishes them).
+pub const EVENTS_STREAM: &str = "CWIC_EVENTS";
+/// Subjects the events stream captures: `cwic.<tenant>.events.<kind>` (a kind has one or more
+/// dot-separated tokens, e.g. `anomaly.opened`). The third token, `events`, is never `agent`, so no
+/// subject is in both this stream and [`AGENT_STREAM`] (JetStream refuses overlapping streams).
+pub const EVENTS_STREAM_SUBJECTS: &str = "cwic.*.events.>";
+
+/// The subject of one domain event: `cwic.<tenant>.events.<kind>`.
+pub fn event_subject(tenant: &TenantId, kind: &str) -> String {
+    format!("cwic.{tenant}.events.{kind}")
+}
+
+/// Every event of one tenant, for consumer filters: `cwic.<tenant>.events.>`.
+pub fn tenant_events_filter(tenant: &TenantId) -> String {
+    format!("cwic.{tenant}.events.>")
+}
 
 /// The subject an agent listens on for commands from the control plane (request/reply).
 pub fn command_subject(tenant: &TenantId, agent: &AgentId) -> String {
@@ -125,6 +143,51 @@ mod tests {
         );
         assert_eq!(subject.to_string(), "cwic.acme.agent.wh-1.metrics");
         assert_eq!(AgentSubject::parse("cwic.acme.agent.wh-1.metrics"), Some(subject));
+    }
+
+    /// Two NATS subject patterns overlap when some subject matches both (token by token: `*`
+    /// matches any one token, `>` any rest).
+    fn overlap(a: &str, b: &str) -> bool {
+        let (a, b): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+        for index in 0.. {
+            match (a.get(index), b.get(index)) {
+                (Some(&">"), Some(_)) | (Some(_), Some(&">")) => return true,
+                (Some(x), Some(y)) if x == y || *x == "*" || *y == "*" => {}
+                (None, None) => return true,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    #[test]
+    fn event_subjects_stay_out_of_the_agent_stream() {
+        assert!(overlap("cwic.*.events.>", "cwic.acme.events.anomaly.opened"));
+        assert!(!overlap("cwic.*.agent.*.metrics", "cwic.acme.agent.a1.checks"));
+        for agent in AGENT_STREAM_SUBJECTS {
+            assert!(
+                !overlap(agent, EVENTS_STREAM_SUBJECTS),
+                "{agent} overlaps the events stream"
+            );
+        }
+        // Nor do events reach an agent's command subject or reply inbox.
+        assert!(!overlap("cwic.*.agent.*.cmd", EVENTS_STREAM_SUBJECTS));
+        assert!(!overlap("_INBOX.>", EVENTS_STREAM_SUBJECTS));
+        let acme = TenantId::parse("acme").unwrap();
+        assert_eq!(
+            event_subject(&acme, "metrics.stored"),
+            "cwic.acme.events.metrics.stored"
+        );
+        assert!(overlap(
+            &tenant_events_filter(&acme),
+            &event_subject(&acme, "metrics.stored")
+        ));
+        let other = TenantId::parse("other").unwrap();
+        assert!(!overlap(
+            &tenant_events_filter(&other),
+            &event_subject(&acme, "metrics.stored")
+        ));
+        assert_eq!(AgentSubject::parse(&event_subject(&acme, "metrics.stored")), None);
     }
 
     #[test]

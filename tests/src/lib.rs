@@ -106,6 +106,7 @@ pub fn test_serve_config(database_url: &str) -> cwic_control_plane::app::ServeCo
         public_url: None,
         installation_id: None,
         jobs: Default::default(),
+        events_relay: true,
     }
 }
 

@@ -284,6 +284,34 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
     .execute(&db.pool)
     .await
     .unwrap();
+    // Background work's tables (jobs, detection runs, detector snapshots) and the events outbox
+    // fill only when the job worker or ingest ran by then: seed a row of each as their owner would.
+    for (statement, with_asset) in [
+        (
+            "INSERT INTO jobs (id, tenant_id, kind) VALUES ($1, 'acme', 'detect_asset')",
+            false,
+        ),
+        (
+            "INSERT INTO detection_runs (id, tenant_id, asset_id, judged_by, series, events)
+             VALUES ($1, 'acme', $2::uuid, 'replica-a', 1, 0)",
+            true,
+        ),
+        (
+            "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, through, format, state)
+             SELECT 'acme', $2::uuid, 'row_count', now(), 1, decode('00', 'hex')
+             WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            true,
+        ),
+        (
+            "INSERT INTO outbox (id, tenant_id, kind, occurred_at, data)
+             VALUES ($1, 'acme', 'metrics.stored', now(), '{}') ON CONFLICT DO NOTHING",
+            false,
+        ),
+    ] {
+        let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(uuid::Uuid::now_v7());
+        let query = if with_asset { query.bind(&asset) } else { query };
+        query.execute(&db.pool).await.unwrap();
+    }
     let anomaly: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM anomaly_events WHERE tenant_id = 'acme' LIMIT 1")
             .fetch_one(&db.pool)

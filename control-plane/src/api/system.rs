@@ -36,6 +36,10 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         ),
         Err(error) => tracing::warn!(%error, "cannot count jobs for /metrics"),
     }
+    match state.detection.outbox_depth().await {
+        Ok(depth) => state.metrics.set_outbox_depth(depth),
+        Err(error) => tracing::warn!(%error, "cannot count the outbox for /metrics"),
+    }
     let text = state.metrics.encode().map_err(|error| {
         tracing::error!(%error, "cannot encode the metrics");
         ApiError::new(ErrorCode::Internal, "cannot encode the metrics")

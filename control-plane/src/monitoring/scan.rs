@@ -301,7 +301,7 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
 }
 
 /// What the API may ask of the background work: a detection pass for one tenant now, and the job
-/// counts for `/metrics` (it holds the owner store, which the API itself never gets).
+/// counts and outbox depth for `/metrics` (it holds the owner store, which the API itself never gets).
 #[derive(Clone)]
 pub struct BackgroundWork {
     store: Store,
@@ -320,6 +320,11 @@ impl BackgroundWork {
     /// Jobs by kind and state over every tenant (counts only), for `/metrics`.
     pub async fn job_counts(&self) -> StoreResult<Vec<crate::store::jobs::JobCount>> {
         crate::jobs::counts(&self.store).await
+    }
+
+    /// Domain events committed but not yet published (all tenants), for `/metrics`.
+    pub async fn outbox_depth(&self) -> StoreResult<i64> {
+        self.store.outbox_depth().await
     }
 }
 

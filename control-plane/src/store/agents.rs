@@ -8,7 +8,8 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{IdentityStore, StoreResult, TenantStore};
+use super::{IdentityStore, StoreResult, TenantStore, outbox};
+use crate::events::{AgentStatusChanged, AgentStatusReason, Event, EventData};
 
 /// An agent is `online` when it was heard from within this many seconds (heartbeat or batch).
 pub const ONLINE_WITHIN_SECONDS: i64 = 90;
@@ -117,6 +118,8 @@ impl TenantStore {
         })
     }
 
+    /// Records a heartbeat. An `agent.status_changed` event commits with it when the reported
+    /// status differs from the last one, or when the agent was stale or offline before.
     pub async fn record_heartbeat(
         &self,
         agent: &AgentId,
@@ -125,10 +128,16 @@ impl TenantStore {
     ) -> StoreResult<DateTime<Utc>> {
         let tenant = self.tenant_id();
         let mut tx = self.begin().await?;
+        // The row as it was, read under its lock so concurrent heartbeats see each other's change.
         let row = sqlx::query(
-            "UPDATE agents SET last_heartbeat_at = now(), status = $3,
-                 version = CASE WHEN $4 = '' THEN version ELSE $4 END
-             WHERE tenant_id = $1 AND id = $2 RETURNING last_heartbeat_at",
+            "WITH before AS (SELECT tenant_id, id, status, last_heartbeat_at,
+                                    NULLIF(last_seen_at, '-infinity') AS last_batch_at
+                             FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
+             UPDATE agents a SET last_heartbeat_at = now(), status = $3,
+                 version = CASE WHEN $4 = '' THEN a.version ELSE $4 END
+             FROM before WHERE a.tenant_id = before.tenant_id AND a.id = before.id
+             RETURNING a.last_heartbeat_at, a.version, before.status AS previous_status,
+                       before.last_heartbeat_at AS previous_heartbeat, before.last_batch_at",
         )
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -136,8 +145,36 @@ impl TenantStore {
         .bind(version)
         .fetch_one(&mut *tx)
         .await?;
+        let at: DateTime<Utc> = row.try_get("last_heartbeat_at")?;
+        let previous_status: String = row.try_get("previous_status")?;
+        let previous_heartbeat: Option<DateTime<Utc>> = row.try_get("previous_heartbeat")?;
+        let last_batch: Option<DateTime<Utc>> = row.try_get("last_batch_at")?;
+        let previous_liveness = Liveness::from_last_activity(previous_heartbeat.max(last_batch), at);
+        let reason = if previous_status != status {
+            Some(AgentStatusReason::Reported)
+        } else if previous_liveness != Liveness::Online {
+            Some(AgentStatusReason::BackOnline)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            let event = Event::at(
+                tenant.as_str(),
+                at,
+                EventData::AgentStatusChanged(AgentStatusChanged {
+                    agent: agent.as_str().to_owned(),
+                    reason,
+                    status: status.to_owned(),
+                    previous_status: Some(previous_status),
+                    liveness: Liveness::Online.into(),
+                    previous_liveness: previous_liveness.into(),
+                    version: row.try_get("version")?,
+                }),
+            );
+            outbox::append(&mut tx, std::slice::from_ref(&event)).await?;
+        }
         tx.commit().await?;
-        Ok(row.try_get("last_heartbeat_at")?)
+        Ok(at)
     }
 
     /// The agent's config document and its revision (`""`, 0 when none was stored).
@@ -260,6 +297,17 @@ impl IdentityStore {
                 "enrollment token {token_id} holds an invalid tenant or agent id"
             )));
         };
+        // The agent's status before, for its `agent.status_changed` event (none: a new agent).
+        // (reported status, last heartbeat, last batch)
+        type Before = (String, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+        let before: Option<Before> = sqlx::query_as(
+            "SELECT status, last_heartbeat_at, NULLIF(last_seen_at, '-infinity')
+             FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         // `last_seen_at` is the last batch; -infinity until the first one arrives.
         sqlx::query(
             "INSERT INTO agents (tenant_id, id, version, first_seen_at, last_seen_at, enrolled_at,
@@ -281,6 +329,28 @@ impl IdentityStore {
             .bind(agent.as_str())
             .execute(&mut *tx)
             .await?;
+        let now = Utc::now();
+        let (previous_status, previous_liveness) = match &before {
+            Some((status, heartbeat, batch)) => (
+                Some(status.clone()),
+                Liveness::from_last_activity((*heartbeat).max(*batch), now),
+            ),
+            None => (None, Liveness::Offline),
+        };
+        let status = previous_status.clone().unwrap_or_default();
+        let event = Event::new(
+            &tenant,
+            EventData::AgentStatusChanged(AgentStatusChanged {
+                agent: agent.as_str().to_owned(),
+                reason: AgentStatusReason::Enrolled,
+                status,
+                previous_status,
+                liveness: previous_liveness.into(),
+                previous_liveness: previous_liveness.into(),
+                version: request.agent_version.to_owned(),
+            }),
+        );
+        outbox::append(&mut tx, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(Ok(Enrolled { tenant, agent }))
     }

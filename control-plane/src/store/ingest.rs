@@ -7,7 +7,10 @@ use cwic_proto::agent::v1::{AssetKind, AssetObservation, Column, MetricBatch};
 use cwic_shared::{AgentId, MetricKind, TenantId};
 use uuid::Uuid;
 
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, outbox};
+use crate::events::{
+    AssetDiscovered, CheckResultStored, ColumnTypeChange, Event, EventData, MetricsStored, SchemaChanged,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IngestOutcome {
@@ -427,12 +430,16 @@ impl Store {
         if missing.is_empty() {
             return Ok(ids);
         }
-        sqlx::query(
+        // The assets this statement creates (not those a concurrent group created first) are
+        // discovered: their events commit with them.
+        let mut tx = self.pool.begin().await?;
+        let created: Vec<(Uuid, String, String, String, String, String, String)> = sqlx::query_as(
             "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind, agent_id,
                                  first_seen_at, last_seen_at, last_error)
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                                   $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
-             ON CONFLICT (tenant_id, source_name, schema_name, name) DO NOTHING",
+             ON CONFLICT (tenant_id, source_name, schema_name, name) DO NOTHING
+             RETURNING id, tenant_id, source_name, schema_name, name, kind, agent_id",
         )
         .bind(missing.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
         .bind(missing.iter().map(|(key, _)| key.0).collect::<Vec<_>>())
@@ -450,8 +457,28 @@ impl Store {
                 .map(|(_, (_, asset))| (!asset.error.is_empty()).then_some(asset.error.as_str()))
                 .collect::<Vec<_>>(),
         )
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        let now = Utc::now();
+        let discovered: Vec<Event> = created
+            .into_iter()
+            .map(|(asset_id, tenant, source, schema, name, asset_kind, agent)| {
+                Event::at(
+                    &tenant,
+                    now,
+                    EventData::AssetDiscovered(AssetDiscovered {
+                        asset_id,
+                        source,
+                        schema,
+                        name,
+                        asset_kind,
+                        agent,
+                    }),
+                )
+            })
+            .collect();
+        outbox::append(&mut tx, &discovered).await?;
+        tx.commit().await?;
         // Whoever inserted them (this statement or a concurrent group), they exist now.
         ids = lookup()
             .fetch_all(&self.pool)
@@ -610,7 +637,7 @@ impl Store {
             writer.send(copy.finish()).await?;
             writer.finish().await?;
         }
-        store_checks_and_segments(&mut tx, &fresh, &known_ids).await?;
+        let mut events = store_checks_and_segments(&mut tx, &fresh, &known_ids).await?;
         // Then the bookkeeping rows every group shares (agents, assets, columns), locked only from
         // here to the commit. Ordered maps throughout: concurrent transactions (several
         // control-plane replicas share the durable consumer) then lock shared rows in the same
@@ -708,6 +735,8 @@ impl Store {
                 .copied()
         };
 
+        events.extend(schema_changes(&mut tx, &assets, &asset_ids).await?);
+
         // Columns: one row per (asset, column), from the newest observation.
         let mut columns: BTreeMap<(Uuid, &str), NewestColumn<'_>> = BTreeMap::new();
         for c in &fresh {
@@ -756,6 +785,26 @@ impl Store {
             .await?;
         }
 
+        // One event per stored batch (with its counts), in the transaction that stores it.
+        let now = Utc::now();
+        events.extend(fresh.iter().map(|c| {
+            let batch = c.incoming.batch;
+            Event::at(
+                c.incoming.tenant.as_str(),
+                now,
+                EventData::MetricsStored(MetricsStored {
+                    batch_id: c.batch_id,
+                    agent: c.incoming.agent.as_str().to_owned(),
+                    source: batch.source_name.clone(),
+                    collected_at: c.collected_at,
+                    assets: count(batch.assets.len()),
+                    points: count(c.points),
+                    check_results: count(batch.assets.iter().map(|asset| asset.checks.len()).sum()),
+                }),
+            )
+        }));
+        outbox::append(&mut tx, &events).await?;
+
         tx.commit().await?;
         for c in fresh {
             outcomes[c.index] = IngestOutcome::Stored { points: c.points };
@@ -764,13 +813,125 @@ impl Store {
     }
 }
 
+/// A count for an event payload (batches are far below 4 billion of anything).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Columns as an agent reported them: name → (data type, nullable).
+type ColumnSet<'c> = BTreeMap<&'c str, (&'c str, bool)>;
+
+/// Schema changes of the group: for each asset whose newest observation in the group lists columns
+/// and is newer than the last one stored, the columns added, removed or retyped since that one.
+/// Called after the group's upsert of `assets` locked the asset rows, so a concurrent group on the
+/// same asset waits for this one to commit and then compares with what this one stored.
+async fn schema_changes(
+    tx: &mut sqlx::PgConnection,
+    assets: &BTreeMap<(&str, &str, &str, &str), NewestAsset<'_>>,
+    asset_ids: &HashMap<(String, String, String, String), Uuid>,
+) -> StoreResult<Vec<Event>> {
+    let observed: Vec<(Uuid, &NewestAsset<'_>)> = assets
+        .iter()
+        .filter(|(_, newest)| !newest.asset.columns.is_empty())
+        .filter_map(|(key, newest)| {
+            let key = (
+                key.0.to_owned(),
+                key.1.to_owned(),
+                key.2.to_owned(),
+                key.3.to_owned(),
+            );
+            asset_ids.get(&key).map(|&id| (id, newest))
+        })
+        .collect();
+    if observed.is_empty() {
+        return Ok(Vec::new());
+    }
+    // (asset, column, data type, nullable, last seen)
+    type StoredColumn = (Uuid, String, String, bool, DateTime<Utc>);
+    let stored: Vec<StoredColumn> = sqlx::query_as(
+        "SELECT asset_id, name, data_type, nullable, last_seen_at FROM asset_columns WHERE asset_id = ANY($1)",
+    )
+    .bind(observed.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut by_asset: HashMap<Uuid, Vec<&StoredColumn>> = HashMap::new();
+    for column in &stored {
+        by_asset.entry(column.0).or_default().push(column);
+    }
+    let mut events = Vec::new();
+    let now = Utc::now();
+    for (asset_id, newest) in observed {
+        // An asset never seen with columns has no schema to change (its discovery is the event).
+        let Some(columns) = by_asset.get(&asset_id) else {
+            continue;
+        };
+        let Some(latest) = columns.iter().map(|column| column.4).max() else {
+            continue;
+        };
+        if newest.batch.collected_at <= latest {
+            continue;
+        }
+        let before: ColumnSet<'_> = columns
+            .iter()
+            .filter(|column| column.4 == latest)
+            .map(|column| (column.1.as_str(), (column.2.as_str(), column.3)))
+            .collect();
+        let after: ColumnSet<'_> = newest
+            .asset
+            .columns
+            .iter()
+            .map(|column| (column.name.as_str(), (column.data_type.as_str(), column.nullable)))
+            .collect();
+        let added: Vec<String> = after
+            .keys()
+            .filter(|name| !before.contains_key(*name))
+            .map(|name| (*name).to_owned())
+            .collect();
+        let removed: Vec<String> = before
+            .keys()
+            .filter(|name| !after.contains_key(*name))
+            .map(|name| (*name).to_owned())
+            .collect();
+        let changed: Vec<ColumnTypeChange> = after
+            .iter()
+            .filter_map(|(name, &(data_type, nullable))| {
+                let &(previous_type, previous_nullable) = before.get(name)?;
+                (previous_type != data_type || previous_nullable != nullable).then(|| ColumnTypeChange {
+                    column: (*name).to_owned(),
+                    previous_type: previous_type.to_owned(),
+                    data_type: data_type.to_owned(),
+                    previous_nullable,
+                    nullable,
+                })
+            })
+            .collect();
+        if added.is_empty() && removed.is_empty() && changed.is_empty() {
+            continue;
+        }
+        events.push(Event::at(
+            newest.batch.incoming.tenant.as_str(),
+            now,
+            EventData::SchemaChanged(SchemaChanged {
+                asset_id,
+                batch_id: newest.batch.batch_id,
+                observed_at: newest.batch.collected_at,
+                added,
+                removed,
+                changed,
+            }),
+        ));
+    }
+    Ok(events)
+}
+
 /// Check results and segment counts of the fresh batches, each kind in one statement. Rows are
 /// keyed by observation time, so a batch stored once (the idempotency record) writes them once.
+/// Returns a `check_result.stored` event for each check result written.
 async fn store_checks_and_segments(
     tx: &mut sqlx::PgConnection,
     fresh: &[&Checked<'_>],
     known_ids: &HashMap<(String, String, String, String), Uuid>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<Event>> {
     let observed = fresh.iter().flat_map(|c| {
         c.incoming.batch.assets.iter().filter_map(move |asset| {
             let key = (
@@ -819,8 +980,21 @@ async fn store_checks_and_segments(
             segments.nulls.push(segment.nulls as f64);
         }
     }
+    let mut events = Vec::new();
     if !checks.tenant.is_empty() {
-        sqlx::query(
+        type Stored = (
+            String,
+            Uuid,
+            String,
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+            Uuid,
+            Option<i64>,
+            Option<i64>,
+        );
+        let stored: Vec<Stored> = sqlx::query_as(
             "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template, dimension,
                                         severity, status, columns, failing_rows, total_rows, value, message, owner, tags)
              SELECT t, a, n, o, b, tp, d, sv, st,
@@ -830,7 +1004,9 @@ async fn store_checks_and_segments(
                            $8::text[], $9::text[], $10::jsonb[], $11::int8[], $12::int8[], $13::text[], $14::text[],
                            $15::text[], $16::jsonb[])
                     AS x (t, a, n, o, b, tp, d, sv, st, cols, fr, tr, v, m, ow, tg)
-             ON CONFLICT (tenant_id, asset_id, check_name, observed_at) DO NOTHING",
+             ON CONFLICT (tenant_id, asset_id, check_name, observed_at) DO NOTHING
+             RETURNING tenant_id, asset_id, check_name, status, severity, dimension, observed_at, batch_id,
+                       failing_rows, total_rows",
         )
         .bind(&checks.tenant)
         .bind(&checks.asset)
@@ -848,8 +1024,39 @@ async fn store_checks_and_segments(
         .bind(&checks.message)
         .bind(&checks.owner)
         .bind(&checks.tags)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let now = Utc::now();
+        events.extend(stored.into_iter().map(
+            |(
+                tenant,
+                asset_id,
+                check,
+                status,
+                severity,
+                dimension,
+                observed_at,
+                batch_id,
+                failing_rows,
+                total_rows,
+            )| {
+                Event::at(
+                    &tenant,
+                    now,
+                    EventData::CheckResultStored(CheckResultStored {
+                        asset_id,
+                        check,
+                        status,
+                        severity,
+                        dimension,
+                        observed_at,
+                        batch_id,
+                        failing_rows,
+                        total_rows,
+                    }),
+                )
+            },
+        ));
     }
     if !segments.tenant.is_empty() {
         sqlx::query(
@@ -871,7 +1078,7 @@ async fn store_checks_and_segments(
         .execute(&mut *tx)
         .await?;
     }
-    Ok(())
+    Ok(events)
 }
 
 /// Columns of a check-results insert.

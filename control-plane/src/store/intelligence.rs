@@ -6,7 +6,8 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Store, StoreResult, TenantStore};
+use super::{Store, StoreResult, TenantStore, outbox};
+use crate::events::{AnomalyCloseReason, AnomalyClosed, AnomalyOpened, Event, EventData};
 
 /// One metric series: an asset's metric, for one column or (column `""`) the whole table.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -159,10 +160,13 @@ impl Store {
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let times: Vec<DateTime<Utc>> = found.iter().map(|event| event.observed_at).collect();
-        sqlx::query(
+        // The diff of the series' events before and after is published: events the pass no longer
+        // finds close, new ones open (an event found again is neither).
+        let closed: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
             "DELETE FROM anomaly_events
              WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
-               AND feedback IS NULL AND observed_at >= $5 AND NOT (observed_at = ANY($6))",
+               AND feedback IS NULL AND observed_at >= $5 AND NOT (observed_at = ANY($6))
+             RETURNING id, observed_at",
         )
         .bind(&series.tenant_id)
         .bind(series.asset_id)
@@ -170,10 +174,30 @@ impl Store {
         .bind(&series.column_name)
         .bind(since)
         .bind(&times)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let now = Utc::now();
+        let mut events: Vec<Event> = closed
+            .into_iter()
+            .map(|(anomaly_id, observed_at)| {
+                Event::at(
+                    &series.tenant_id,
+                    now,
+                    EventData::AnomalyClosed(AnomalyClosed {
+                        anomaly_id,
+                        asset_id: series.asset_id,
+                        metric: series.metric.clone(),
+                        column: series.column_name.clone(),
+                        observed_at,
+                        reason: AnomalyCloseReason::NoLongerDetected,
+                        feedback: None,
+                    }),
+                )
+            })
+            .collect();
         for event in found {
-            sqlx::query(
+            // `xmax = 0`: the row was inserted, not updated (an event found before).
+            let opened: Option<(Uuid, bool)> = sqlx::query_as(
                 "INSERT INTO anomaly_events (id, tenant_id, asset_id, metric, column_name, observed_at, value,
                                              expected_low, expected_high, score, details)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -181,7 +205,8 @@ impl Store {
                  SET value = EXCLUDED.value, expected_low = EXCLUDED.expected_low,
                      expected_high = EXCLUDED.expected_high, score = EXCLUDED.score,
                      details = EXCLUDED.details
-                 WHERE anomaly_events.feedback IS NULL",
+                 WHERE anomaly_events.feedback IS NULL
+                 RETURNING id, xmax = 0",
             )
             .bind(Uuid::now_v7())
             .bind(&series.tenant_id)
@@ -194,9 +219,27 @@ impl Store {
             .bind(event.expected_high)
             .bind(event.score)
             .bind(&event.details)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+            if let Some((anomaly_id, true)) = opened {
+                events.push(Event::at(
+                    &series.tenant_id,
+                    now,
+                    EventData::AnomalyOpened(AnomalyOpened {
+                        anomaly_id,
+                        asset_id: series.asset_id,
+                        metric: series.metric.clone(),
+                        column: series.column_name.clone(),
+                        observed_at: event.observed_at,
+                        value: event.value,
+                        expected_low: event.expected_low,
+                        expected_high: event.expected_high,
+                        score: event.score,
+                    }),
+                ));
+            }
         }
+        outbox::append(&mut tx, &events).await?;
         sqlx::query(
             "INSERT INTO detection_state (tenant_id, asset_id, metric, column_name, scanned_through)
              VALUES ($1, $2, $3, $4, $5)
@@ -444,18 +487,45 @@ impl TenantStore {
     pub async fn set_anomaly_feedback(&self, id: Uuid, verdict: Option<&str>) -> StoreResult<bool> {
         let tenant = self.tenant_id();
         let mut tx = self.begin().await?;
-        let series: Option<SeriesKey> = sqlx::query_as(
-            "UPDATE anomaly_events SET feedback = $3, feedback_at = CASE WHEN $3 IS NULL THEN NULL ELSE now() END
-             WHERE tenant_id = $1 AND id = $2
-             RETURNING tenant_id, asset_id, metric, column_name",
+        // The previous verdict, read under the row's lock: only a first verdict closes the event.
+        // (tenant, asset, metric, column, observed at, previous verdict)
+        type Judged = (String, Uuid, String, String, DateTime<Utc>, Option<String>);
+        let judged: Option<Judged> = sqlx::query_as(
+            "WITH previous AS (SELECT id, feedback FROM anomaly_events WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
+             UPDATE anomaly_events e
+             SET feedback = $3, feedback_at = CASE WHEN $3 IS NULL THEN NULL ELSE now() END
+             FROM previous WHERE e.id = previous.id
+             RETURNING e.tenant_id, e.asset_id, e.metric, e.column_name, e.observed_at, previous.feedback",
         )
         .bind(tenant.as_str())
         .bind(id)
         .bind(verdict)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(series) = series else {
+        let Some((tenant_id, asset_id, metric, column_name, observed_at, previous)) = judged else {
             return Ok(false);
+        };
+        if let (None, Some(verdict)) = (previous, verdict) {
+            let closed = Event::at(
+                &tenant_id,
+                Utc::now(),
+                EventData::AnomalyClosed(AnomalyClosed {
+                    anomaly_id: id,
+                    asset_id,
+                    metric: metric.clone(),
+                    column: column_name.clone(),
+                    observed_at,
+                    reason: AnomalyCloseReason::Feedback,
+                    feedback: Some(verdict.to_owned()),
+                }),
+            );
+            outbox::append(&mut tx, std::slice::from_ref(&closed)).await?;
+        }
+        let series = SeriesKey {
+            tenant_id,
+            asset_id,
+            metric,
+            column_name,
         };
         sqlx::query(
             "DELETE FROM detection_state

@@ -18,6 +18,7 @@ mod ingest;
 pub mod intelligence;
 pub mod jobs;
 pub mod lineage;
+pub mod outbox;
 pub mod snapshots;
 
 use std::collections::HashSet;
