@@ -438,6 +438,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's background jobs (detection of its assets, ...), newest first: state (`queued`,
+         *     `running`, `succeeded`, `dead`), attempts, the last error and when a queued job runs next.
+         *     System jobs (the periodic pass) belong to no tenant and are not listed.
+         */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/lineage": {
         parameters: {
             query?: never;
@@ -1092,6 +1113,41 @@ export interface components {
             namespace: string;
             /** @description The jobs that carry the data there. */
             via_jobs: string[];
+        };
+        /** @description A page of the tenant's jobs, newest first. */
+        JobList: {
+            items: components["schemas"]["JobRecord"][];
+        };
+        /** @description A job as the API shows it. */
+        JobRecord: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `detect_asset`, ... */
+            kind: string;
+            /** @description The error of the last failed attempt, if any. */
+            last_error?: string | null;
+            /** @description The replica holding or last holding the job. */
+            lease_owner?: string | null;
+            /** Format: date-time */
+            lease_until?: string | null;
+            /** Format: int32 */
+            max_attempts: number;
+            payload: Record<string, never>;
+            /**
+             * Format: date-time
+             * @description When a queued job may run next (after a failure: the back-off).
+             */
+            run_after: string;
+            /** @description `queued`, `running`, `succeeded` or `dead` (failed `max_attempts` times). */
+            state: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description One point of a series with the detector's verdict on it. */
         JudgedPointBody: {
@@ -2276,6 +2332,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeadLetterList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /** @description 1 to 1000, default 100. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
                 };
             };
             400: {
