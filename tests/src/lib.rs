@@ -570,17 +570,16 @@ impl ControlPlane {
         if let Some(dir) = &self.console_dir {
             command.env("CWIC_CONSOLE_DIR", dir);
         }
-        command.envs(self.env.iter().map(|(key, value)| (key, value)));
-        let child = command
+        command
             .arg("serve")
             .env("CWIC_DATABASE_URL", &self.database_url)
             .env("CWIC_NATS_URL", &self.nats_url)
             .env("CWIC_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("CWIC_JWT_KEYS", TEST_JWT_KEYS)
-            .env("CWIC_LOG", "info,cwic_control_plane=debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()?;
+            .env("CWIC_LOG", "info,cwic_control_plane=debug");
+        // A test's own variables come last, so that it may override the defaults above.
+        command.envs(self.env.iter().map(|(key, value)| (key, value)));
+        let child = command.stdout(Stdio::null()).stderr(log).spawn()?;
         self.child = Some(child);
         let url = format!("{}/readyz", self.base_url());
         let client = reqwest::Client::new();
