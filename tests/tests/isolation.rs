@@ -307,6 +307,18 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
              VALUES ($1, 'acme', 'metrics.stored', now(), '{}') ON CONFLICT DO NOTHING",
             false,
         ),
+        // Scores: until the score engine has run, a score and the tenant's weights.
+        (
+            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
+             SELECT 'acme', $2::uuid, now(), 90, 0.5, '{}', '{}'
+             WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            true,
+        ),
+        (
+            "INSERT INTO score_weights (tenant_id, weights)
+             SELECT 'acme', '{}' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            false,
+        ),
     ] {
         let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(uuid::Uuid::now_v7());
         let query = if with_asset { query.bind(&asset) } else { query };
