@@ -136,15 +136,14 @@ impl Spool {
         &self.root
     }
 
-    /// Writes a batch durably: temporary file, fsync, rename, fsync of the folder.
-    // The run loop sends a trace context (`push_with_context`); this plain form is the tests' and,
-    // once the agent is a library, its API's.
-    #[allow(dead_code)]
+    /// [`Spool::push_with_context`] without a trace context: the tests' shorthand.
+    #[cfg(test)]
     pub fn push(&self, kind: AgentSubjectKind, batch_id: &str, batch: &impl Message) -> SpoolResult<()> {
         self.push_with_context(kind, batch_id, batch, &[])
     }
 
-    /// Like [`Spool::push`], keeping `context` (trace-context header pairs) to send with the batch.
+    /// Writes a batch durably (temporary file, fsync, rename, fsync of the folder), keeping `context`
+    /// (trace-context header pairs) to send with the batch.
     pub fn push_with_context(
         &self,
         kind: AgentSubjectKind,
