@@ -152,7 +152,7 @@ async fn run_session(
     let mut completed = 0_u64;
     let mut lineage_fingerprints: Vec<Option<u64>> = vec![None; sources.len()];
     let mut reloading = false;
-    while runs.is_none_or(|limit| completed < limit) {
+    'runs: while runs.is_none_or(|limit| completed < limit) {
         tokio::select! {
             () = cancel.cancelled() => break,
             () = reload.cancelled() => {
@@ -172,10 +172,18 @@ async fn run_session(
             // publish (however late) and the control plane's ingest and store continue it.
             let collection = debug_span!("collection", otel.kind = "internal", source = %source_config.name);
             let context = cwic_telemetry::context_headers(&collection);
-            match collector::collect(&config, source_config, connected)
-                .instrument(collection.clone())
-                .await
-            {
+            // A stop does not wait for a long collection: it is abandoned (nothing of it was spooled;
+            // the memory files are replaced atomically) and the next start collects again.
+            let collected = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    info!(source = %source_config.name, "collection abandoned: stop requested");
+                    break 'runs;
+                }
+                collected = collector::collect(&config, source_config, connected)
+                    .instrument(collection.clone()) => collected,
+            };
+            match collected {
                 Ok(batches) => {
                     metrics.collected(&source_config.name, &batches);
                     for batch in &batches {
@@ -194,10 +202,18 @@ async fn run_session(
                     error!(%error, source = %source_config.name, "collection failed")
                 }
             }
-            match collector::collect_lineage(&config, source_config, connected.source.as_ref(), fingerprint)
-                .instrument(collection)
-                .await
-            {
+            let lineage = tokio::select! {
+                biased;
+                () = cancel.cancelled() => break 'runs,
+                lineage = collector::collect_lineage(
+                    &config,
+                    source_config,
+                    connected.source.as_ref(),
+                    fingerprint,
+                )
+                .instrument(collection) => lineage,
+            };
+            match lineage {
                 Ok(Some(batch)) => {
                     spool.push_with_context(AgentSubjectKind::Lineage, &batch.batch_id, &batch, &context)?;
                     metrics.spooled(AgentSubjectKind::Lineage);

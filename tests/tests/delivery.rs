@@ -221,3 +221,59 @@ async fn postgres_restarted_during_ingest_loses_and_doubles_nothing() -> anyhow:
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_stop_does_not_wait_for_a_collection_blocked_in_the_source() -> anyhow::Result<()> {
+    let Stack {
+        control_plane: _control_plane,
+        nats,
+        control_db: _control_db,
+        source,
+    } = Stack::start().await?;
+    // A migration elsewhere holds a lock on a table the collection reads: the collection waits.
+    let mut blocker = source.pool.begin().await?;
+    sqlx::query("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await?;
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "1h")?;
+    let mut process = agent.spawn_forever()?;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&source.pool)
+        .await?;
+    wait_for(
+        "the collection to wait for the lock",
+        Duration::from_secs(30),
+        || {
+            let (pool, database) = (source.pool.clone(), database.clone());
+            async move {
+                let waiting: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+                )
+                .bind(&database)
+                .fetch_one(&pool)
+                .await?;
+                Ok((waiting > 0).then_some(()))
+            }
+        },
+    )
+    .await?;
+
+    std::process::Command::new("kill")
+        .args(["-TERM", &process.id().to_string()])
+        .status()?;
+    let status = wait_exit(&mut process, Duration::from_secs(20)).await;
+    blocker.rollback().await?;
+    let status = status.map_err(|error| anyhow::anyhow!("{error}\n{}", agent.log()))?;
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    assert!(
+        agent.log().contains("collection abandoned: stop requested"),
+        "{}",
+        agent.log()
+    );
+    assert_eq!(
+        agent.spool_pending(),
+        0,
+        "nothing of the abandoned collection is spooled"
+    );
+    Ok(())
+}
