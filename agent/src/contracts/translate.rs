@@ -1,0 +1,264 @@
+//! A contract as CWIC runs it: a check file (schema conformance, then the quality rules) for the
+//! check runner, and SLA descriptors in JSON for the control plane's SLA store.
+
+use std::path::Path;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::model::{Contract, Dataset};
+use crate::checks::model::{CheckFileError, CheckSuite};
+
+/// One check of the translation, with the contract line it came from.
+struct Planned {
+    name: String,
+    template: &'static str,
+    params: Map<String, Json>,
+    tolerance: Option<f64>,
+    severity: &'static str,
+    line: usize,
+}
+
+/// The checks of one dataset: columns present, physical types, required → not_null, unique,
+/// primary key, then each quality rule.
+fn plan(dataset: &Dataset) -> Vec<Planned> {
+    let mut out: Vec<Planned> = Vec::new();
+    let mut push = |name: String, template, params, tolerance, severity, line| {
+        if !out.iter().any(|p: &Planned| p.name == name) {
+            out.push(Planned {
+                name,
+                template,
+                params,
+                tolerance,
+                severity,
+                line,
+            });
+        }
+    };
+    let columns: Vec<&str> = dataset.columns.iter().map(|c| c.name.as_str()).collect();
+    if !columns.is_empty() {
+        push(
+            "contract_columns_present".into(),
+            "schema_columns_present",
+            json_map(json!({ "columns": columns })),
+            None,
+            "critical",
+            dataset.line,
+        );
+    }
+    let types: Map<String, Json> = dataset
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let physical = c.physical_type.as_deref().and_then(catalog_type)?;
+            Some((c.name.clone(), Json::String(physical)))
+        })
+        .collect();
+    if !types.is_empty() {
+        push(
+            "contract_column_types".into(),
+            "schema_column_types",
+            json_map(json!({ "types": types })),
+            None,
+            "critical",
+            dataset.line,
+        );
+    }
+    let mut key: Vec<(i64, &str)> = Vec::new();
+    for (index, column) in dataset.columns.iter().enumerate() {
+        let name = &column.name;
+        if column.required {
+            push(
+                format!("required({name})"),
+                "not_null",
+                json_map(json!({ "column": name })),
+                None,
+                "critical",
+                column.line,
+            );
+        }
+        if column.unique {
+            push(
+                format!("unique({name})"),
+                "unique",
+                json_map(json!({ "column": name })),
+                None,
+                "critical",
+                column.line,
+            );
+        }
+        if column.primary_key {
+            key.push((column.primary_key_position.unwrap_or(index as i64), name));
+        }
+    }
+    if !key.is_empty() {
+        key.sort();
+        let key_columns: Vec<&str> = key.iter().map(|(_, name)| *name).collect();
+        let line = dataset
+            .columns
+            .iter()
+            .find(|c| c.primary_key)
+            .map_or(dataset.line, |c| c.line);
+        push(
+            format!("primary_key({})", key_columns.join(",")),
+            "primary_key",
+            json_map(json!({ "columns": key_columns })),
+            None,
+            "critical",
+            line,
+        );
+    }
+    for rule in &dataset.rules {
+        // The same check stated twice (e.g. `unique: true` and a duplicate count of 0) runs once.
+        if out
+            .iter()
+            .any(|p| p.template == rule.template && p.params == rule.params)
+        {
+            continue;
+        }
+        let base = match &rule.column {
+            Some(column) => format!("{}({column})", rule.template),
+            None => rule.template.to_owned(),
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while out.iter().any(|p| p.name == name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        out.push(Planned {
+            name,
+            template: rule.template,
+            params: rule.params.clone(),
+            tolerance: rule.tolerance,
+            severity: rule.severity,
+            line: rule.line,
+        });
+    }
+    out
+}
+
+fn json_map(value: Json) -> Map<String, Json> {
+    match value {
+        Json::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A contract's physical type as catalogs name it: lower case, without length (`varchar(2)`,
+/// `varchar[15]` → `varchar`), with the usual aliases; `None` for types no catalog reports
+/// (e.g. a domain such as `Name`, or `table`).
+fn catalog_type(physical: &str) -> Option<String> {
+    let base = physical
+        .split(['(', '['])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let alias = match base.as_str() {
+        "int" | "int4" | "serial" | "serial4" => "integer",
+        "int8" | "bigserial" | "serial8" => "bigint",
+        "int2" | "smallserial" => "smallint",
+        "bool" => "boolean",
+        "float8" => "double precision",
+        "float4" => "real",
+        "timestamptz" => "timestamp with time zone",
+        "" => return None,
+        other => other,
+    };
+    let known = [
+        "integer",
+        "bigint",
+        "smallint",
+        "boolean",
+        "double precision",
+        "real",
+        "numeric",
+        "decimal",
+        "text",
+        "varchar",
+        "character varying",
+        "char",
+        "bpchar",
+        "character",
+        "date",
+        "time",
+        "timestamp",
+        "timestamp with time zone",
+        "timestamp without time zone",
+        "uuid",
+        "json",
+        "jsonb",
+        "bytea",
+        "xml",
+        "float",
+        "double",
+        "tinyint",
+        "mediumint",
+        "datetime",
+        "blob",
+        "string",
+    ];
+    known.contains(&alias).then(|| alias.to_owned())
+}
+
+/// The check file of a contract (YAML), each check's origin set to the contract line.
+pub fn check_file(contract: &Contract) -> String {
+    let mut out = String::from("version: 1\ndatasets:\n");
+    for dataset in &contract.datasets {
+        let checks = plan(dataset);
+        if checks.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("  - dataset: {}\n    checks:\n", dataset.name));
+        for check in checks {
+            out.push_str(&format!("      - template: {}\n", check.template));
+            out.push_str(&format!("        name: {}\n", Json::String(check.name)));
+            out.push_str(&format!("        params: {}\n", Json::Object(check.params)));
+            out.push_str(&format!("        severity: {}\n", check.severity));
+            if let Some(tolerance) = check.tolerance {
+                out.push_str(&format!("        tolerance: {tolerance}\n"));
+            }
+            out.push_str(&format!("        owner: \"contract:{}\"\n", check.line));
+        }
+    }
+    out
+}
+
+/// The contract's checks, validated by the check-file reader; origins point at the contract.
+pub fn suite(path: &Path, contract: &Contract) -> Result<CheckSuite, CheckFileError> {
+    let text = check_file(contract);
+    let mut suite = CheckSuite::parse(path, &text)?;
+    for dataset in &mut suite.datasets {
+        for check in &mut dataset.checks {
+            if let Some(line) = check
+                .owner
+                .take()
+                .and_then(|o| o.strip_prefix("contract:").map(str::to_owned))
+            {
+                check.origin = format!("{}:{line}", path.display());
+            }
+            check.tags.push("contract".into());
+        }
+    }
+    Ok(suite)
+}
+
+/// The SLA descriptors of a contract, for the control plane's SLA store.
+pub fn service_levels(path: &Path, contract: &Contract) -> Json {
+    let levels: Vec<Json> = contract
+        .service_levels
+        .iter()
+        .map(|level| {
+            let mut value = serde_json::to_value(level).unwrap_or(Json::Null);
+            if let Json::Object(map) = &mut value {
+                map.insert(
+                    "origin".into(),
+                    json!(format!("{}:{}", path.display(), level.line)),
+                );
+                map.remove("line");
+            }
+            value
+        })
+        .collect();
+    json!({ "contract": contract.id, "version": contract.version, "service_levels": levels })
+}
