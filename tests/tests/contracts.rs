@@ -263,7 +263,7 @@ fn diff_finds_a_dropped_column_and_exits_1() {
         stdout.lines().collect::<Vec<_>>(),
         [
             "breaking: orders.customer_id: column dropped",
-            "breaking: service_levels.freshness: service level loosened from 1day 1h to 2days",
+            "breaking: service_levels.freshness: service level loosened from 25h to 2d",
             "non-breaking: orders.customer_id: rule removed: length_between (length in [10, 20])",
             "2 breaking, 1 non-breaking changes",
         ],

@@ -201,6 +201,23 @@ fn diff_rules(old: &Dataset, new: &Dataset, change: &mut impl FnMut(bool, String
     }
 }
 
+/// A duration in the largest unit that divides it: `25h`, `2d`, `3y`.
+fn human(seconds: f64) -> String {
+    let whole = seconds.round() as i64;
+    for (unit, size) in [
+        ("y", 31_536_000),
+        ("w", 604_800),
+        ("d", 86_400),
+        ("h", 3600),
+        ("m", 60),
+    ] {
+        if whole >= size && whole % size == 0 {
+            return format!("{}{unit}", whole / size);
+        }
+    }
+    format!("{whole}s")
+}
+
 fn diff_levels(old: &[ServiceLevel], new: &[ServiceLevel], change: &mut impl FnMut(bool, String, String)) {
     for old_level in old {
         let path = format!("service_levels.{}", old_level.kind);
@@ -217,17 +234,14 @@ fn diff_levels(old: &[ServiceLevel], new: &[ServiceLevel], change: &mut impl FnM
             && a != b
         {
             let loosened = if longer_is_better { b < a } else { b > a };
-            let text = |seconds: f64| {
-                humantime::format_duration(std::time::Duration::from_secs_f64(seconds)).to_string()
-            };
             change(
                 loosened,
                 path.clone(),
                 format!(
                     "service level {} from {} to {}",
                     if loosened { "loosened" } else { "tightened" },
-                    text(a),
-                    text(b)
+                    human(a),
+                    human(b)
                 ),
             );
         }
@@ -256,5 +270,108 @@ fn diff_levels(old: &[ServiceLevel], new: &[ServiceLevel], change: &mut impl FnM
                 "service level added".into(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::contracts::model::parse;
+
+    const V1: &str = "apiVersion: v3.0.2
+kind: DataContract
+id: c
+version: 1.0.0
+schema:
+  - name: orders
+    properties:
+    - name: id
+      physicalType: int
+      primaryKey: true
+    - name: email
+      logicalType: string
+      quality:
+      - metric: nullValues
+        mustBeLessOrEqualTo: 10
+        unit: percent
+    - name: note
+      logicalType: string
+slaProperties:
+  - property: latency
+    value: 4
+    unit: d
+  - property: retention
+    value: 3
+    unit: y
+";
+
+    fn changes(new: &str) -> Vec<String> {
+        let read = |text: &str| parse(Path::new("c.yaml"), text).contract.unwrap();
+        diff(&read(V1), &read(new))
+            .into_iter()
+            .map(|c| format!("{} {}: {}", if c.breaking { "B" } else { "-" }, c.path, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn identical_contracts_have_no_changes() {
+        assert!(changes(V1).is_empty());
+    }
+
+    #[test]
+    fn dropped_retyped_and_required_columns_break() {
+        let new = V1
+            .replace("    - name: note\n      logicalType: string\n", "")
+            .replace("physicalType: int", "physicalType: bigint")
+            .replace("    - name: email\n", "    - name: email\n      required: true\n");
+        assert_eq!(
+            changes(&new),
+            [
+                "B orders.id: column retyped from int to bigint",
+                "B orders.email: column made required",
+                "B orders.note: column dropped",
+            ]
+        );
+    }
+
+    #[test]
+    fn tightened_rules_break_and_relaxed_ones_do_not() {
+        let tighter = V1.replace("mustBeLessOrEqualTo: 10", "mustBeLessOrEqualTo: 5");
+        assert_eq!(
+            changes(&tighter),
+            ["B orders.email: rule tightened: null_share_max from nullValues <= 10 to nullValues <= 5"]
+        );
+        let looser = V1.replace("mustBeLessOrEqualTo: 10", "mustBeLessOrEqualTo: 20");
+        assert_eq!(
+            changes(&looser),
+            ["- orders.email: rule relaxed: null_share_max from nullValues <= 10 to nullValues <= 20"]
+        );
+    }
+
+    #[test]
+    fn removed_and_loosened_service_levels_break_added_columns_do_not() {
+        let new = V1
+            .replace("  - property: retention\n    value: 3\n    unit: y\n", "")
+            .replace("    value: 4\n    unit: d", "    value: 2\n    unit: d")
+            .replace(
+                "slaProperties:",
+                "    - name: created\n      logicalType: date\nslaProperties:",
+            );
+        assert_eq!(
+            changes(&new),
+            [
+                "- orders.created: optional column added",
+                "- service_levels.latency: service level tightened from 4d to 2d",
+                "B service_levels.retention: service level removed",
+            ]
+        );
+        let shorter = V1.replace("    value: 3\n    unit: y", "    value: 1\n    unit: y");
+        assert_eq!(
+            changes(&shorter),
+            ["B service_levels.retention: service level loosened from 3y to 1y"]
+        );
     }
 }

@@ -1384,3 +1384,179 @@ pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
     }
     found
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    pub(crate) const COMPLETENESS: &str =
+        include_str!("../../../tests/data/contracts/column-completeness.odcs.yaml");
+    pub(crate) const VALIDITY: &str = include_str!("../../../tests/data/contracts/column-validity.odcs.yaml");
+    pub(crate) const SLA: &str = include_str!("../../../tests/data/contracts/database-table-sla.odcs.yaml");
+    pub(crate) const ORDERS: &str =
+        include_str!("../../../tests/data/contracts/orders-latest.datacontract.yaml");
+
+    fn read(text: &str) -> Contract {
+        let parsed = parse(Path::new("c.yaml"), text);
+        assert!(parsed.errors().next().is_none(), "{:?}", parsed.diagnostics);
+        parsed.contract.unwrap()
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        parse(Path::new("c.yaml"), text)
+            .errors()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn odcs_schema_and_null_rule() {
+        let contract = read(COMPLETENESS);
+        assert_eq!(contract.flavor, Flavor::Odcs);
+        assert_eq!(contract.version, "1.0.0");
+        let table = &contract.datasets[0];
+        assert_eq!(table.name, "Air_Quality");
+        assert_eq!(table.line, 8);
+        let column = &table.columns[0];
+        assert_eq!(
+            (
+                column.name.as_str(),
+                column.physical_type.as_deref(),
+                column.primary_key,
+                column.required
+            ),
+            ("UniqueID", Some("int"), true, false)
+        );
+        assert_eq!(column.line, 17);
+        assert_eq!(table.rules.len(), 1);
+        let rule = &table.rules[0];
+        assert_eq!(
+            (rule.template, rule.severity, rule.line),
+            ("not_null", "critical", 23)
+        );
+        assert_eq!(rule.source, "nullValues = 0");
+    }
+
+    #[test]
+    fn odcs_invalid_values_in_percent_become_accepted_values_with_a_tolerance() {
+        let contract = read(VALIDITY);
+        let rule = &contract.datasets[0].rules[0];
+        assert_eq!(rule.template, "accepted_values");
+        assert_eq!(rule.params["values"], json!(["", "n/a"]));
+        assert_eq!(rule.tolerance, Some(0.05));
+    }
+
+    #[test]
+    fn odcs_sla_properties_become_descriptors_in_seconds() {
+        let contract = read(SLA);
+        let level = |kind: &str| contract.service_levels.iter().find(|l| l.kind == kind).unwrap();
+        assert_eq!(level("latency").threshold_seconds, Some(4.0 * 86_400.0));
+        assert_eq!(level("latency").element.as_deref(), Some("tab1.txn_ref_dt"));
+        assert_eq!(level("retention").threshold_seconds, Some(3.0 * 31_536_000.0));
+        assert_eq!(level("frequency").threshold_seconds, Some(86_400.0));
+        assert_eq!(level("latency").line, 11);
+        assert_eq!(contract.service_levels.len(), 8);
+    }
+
+    #[test]
+    fn datacontract_fields_refs_soda_and_service_levels() {
+        let contract = read(ORDERS);
+        assert_eq!(contract.flavor, Flavor::DataContractSpecification);
+        let orders = &contract.datasets[0];
+        assert_eq!(orders.name, "orders");
+        let id = &orders.columns[0];
+        // From `$ref: '#/definitions/order_id'`, with the field's own flags.
+        assert_eq!(id.logical_type.as_deref(), Some("text"));
+        assert!(id.required && id.unique && id.primary_key);
+        let templates: Vec<&str> = orders.rules.iter().map(|r| r.template).collect();
+        assert_eq!(
+            templates,
+            ["uuid", "length_between", "email", "row_count_min", "unique"]
+        );
+        let line_items = &contract.datasets[1];
+        let fk = line_items
+            .rules
+            .iter()
+            .find(|r| r.template == "foreign_key")
+            .unwrap();
+        assert_eq!(fk.params["to_table"], "orders");
+        let freshness = contract
+            .service_levels
+            .iter()
+            .find(|l| l.kind == "freshness")
+            .unwrap();
+        assert_eq!(freshness.threshold_seconds, Some(90_000.0));
+        let availability = contract
+            .service_levels
+            .iter()
+            .find(|l| l.kind == "availability")
+            .unwrap();
+        assert_eq!(availability.percentage, Some(99.9));
+    }
+
+    #[test]
+    fn errors_name_file_line_column_key_and_expectation() {
+        let broken = COMPLETENESS
+            .replace("kind: DataContract", "kind: Contract")
+            .replace("primaryKey: true", "primaryKey: yes please");
+        assert_eq!(
+            errors(&broken),
+            [
+                "c.yaml:3:7: kind: expected `DataContract`, found `Contract`",
+                "c.yaml:18:19: schema[0].properties[0].primaryKey: expected true or false, found `yes please`",
+            ]
+        );
+        assert_eq!(
+            errors("apiVersion: v2.2.0\nkind: DataContract\nid: x\nversion: 1\n"),
+            ["c.yaml:1:13: apiVersion: expected an ODCS v3 version like v3.0.2, found `v2.2.0`"]
+        );
+        assert_eq!(
+            errors("schema:\n  - name: [a\n"),
+            ["c.yaml:3:1: expected YAML: did not find expected ',' or ']'"]
+        );
+        assert_eq!(
+            errors(
+                "dataContractSpecification: 0.9.3\nid: x\ninfo:\n  title: t\n  version: 1\nmodels:\n  orders:\n    fields:\n      id:\n        type: strng\n"
+            ),
+            [
+                "c.yaml:10:15: models.orders.fields.id.type: expected a datacontract.com type (number, decimal, \
+                 numeric, int, integer, long, bigint, float, double, string, text, varchar, boolean, timestamp, \
+                 timestamp_tz, timestamp_ntz, date, time, array, map, object, record, struct, bytes, null, uuid), \
+                 found `strng`"
+            ]
+        );
+    }
+
+    #[test]
+    fn untranslatable_rules_are_warnings() {
+        let text = COMPLETENESS.replace("metric: nullValues", "metric: distinctValues");
+        let parsed = parse(Path::new("c.yaml"), &text);
+        assert!(parsed.contract.is_some());
+        let warnings: Vec<String> = parsed.warnings().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].starts_with(
+                "c.yaml:25:17: schema[0].properties[0].quality[0].metric: not translated: metric `distinctValues`"
+            ),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn durations_in_humantime_and_iso_8601() {
+        assert_eq!(parse_duration("25h"), Some(90_000.0));
+        assert_eq!(parse_duration("P1Y"), Some(31_536_000.0));
+        assert_eq!(parse_duration("PT30M"), Some(1800.0));
+        assert_eq!(parse_duration("P1DT1H"), Some(90_000.0));
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn locate_finds_items_of_lists_written_at_their_key_indent() {
+        let text =
+            "schema:\n  - name: a\n    properties:\n    - name: x\n    - name: y\n      required: true\n";
+        assert_eq!(locate(text, "schema[0].properties[1].required"), Some((6, 17)));
+        assert_eq!(locate(text, "schema[0].properties[1]"), Some((5, 7)));
+    }
+}

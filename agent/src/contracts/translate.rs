@@ -262,3 +262,58 @@ pub fn service_levels(path: &Path, contract: &Contract) -> Json {
         .collect();
     json!({ "contract": contract.id, "version": contract.version, "service_levels": levels })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::contracts::model::parse;
+
+    fn contract(text: &str) -> Contract {
+        parse(Path::new("c.yaml"), text).contract.unwrap()
+    }
+
+    #[test]
+    fn orders_translate_to_valid_checks_with_contract_origins() {
+        let text = include_str!("../../../tests/data/contracts/orders-latest.datacontract.yaml");
+        let suite = suite(Path::new("orders.yaml"), &contract(text)).unwrap();
+        let orders = &suite.datasets[0];
+        let names: Vec<&str> = orders.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "contract_columns_present",
+                "required(order_id)",
+                "unique(order_id)",
+                "required(order_timestamp)",
+                "required(order_total)",
+                "required(customer_email_address)",
+                "required(processed_timestamp)",
+                "primary_key(order_id)",
+                "uuid(order_id)",
+                "length_between(customer_id)",
+                "email(customer_email_address)",
+                "row_count_min",
+            ],
+            "the SodaCL duplicate_count(order_id) = 0 repeats unique(order_id) and runs once"
+        );
+        let email = &orders.checks[5];
+        assert_eq!(email.origin, "orders.yaml:53");
+        assert_eq!(email.owner, None);
+        assert_eq!(suite.datasets[1].checks.len(), 8);
+    }
+
+    #[test]
+    fn physical_types_are_checked_as_catalogs_name_them() {
+        let text = include_str!("../../../tests/data/contracts/column-completeness.odcs.yaml");
+        let yaml = check_file(&contract(text));
+        assert!(
+            yaml.contains("params: {\"types\":{\"UniqueID\":\"integer\"}}"),
+            "{yaml}"
+        );
+        assert_eq!(catalog_type("varchar[15]").as_deref(), Some("varchar"));
+        assert_eq!(catalog_type("VARCHAR(2)").as_deref(), Some("varchar"));
+        assert_eq!(catalog_type("serial").as_deref(), Some("integer"));
+        assert_eq!(catalog_type("Name"), None, "a domain is not checked");
+    }
+}
