@@ -1,14 +1,16 @@
 //! `cwic-agent contract lint|test|diff` on real example contracts from the ODCS and
 //! datacontract.com repositories (tests/data/contracts, see LICENSES.md there): lint errors with
 //! file:line:column, `test` exit codes against seeded PostgreSQL tables (met, then violated, with
-//! JUnit), `diff` finding a dropped column.
+//! JUnit; the same contract on MariaDB and SQLite), `diff` finding a dropped column.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use cwic_e2e::{TestDb, binary, repository_root};
+use cwic_e2e::{MysqlDb, TestDb, binary, repository_root};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
 
 fn contract(name: &str) -> PathBuf {
     repository_root().join("tests/data/contracts").join(name)
@@ -280,4 +282,79 @@ fn diff_finds_a_dropped_column_and_exits_1() {
     );
     assert_eq!(code(&same), 0);
     assert_eq!(text(&same.stdout), "0 breaking, 0 non-breaking changes\n");
+}
+
+/// The example rows of orders-latest (its `examples:` block), with UUIDs for the order ids, as the
+/// contract's `format: uuid` asks; one statement per line for MysqlDb.
+const PORTABLE_ORDERS: &str = "CREATE TABLE orders (order_id varchar(36), order_timestamp timestamp NULL, order_total bigint, customer_id varchar(20), customer_email_address varchar(100), processed_timestamp timestamp NULL);
+CREATE TABLE line_items (lines_item_id varchar(10), order_id varchar(36), sku varchar(20));
+INSERT INTO orders VALUES ('243c25e5-a081-43a9-aeab-6d5d5b6c1001', '2030-09-09 08:30:00', 2500, '1000000001', 'mary.taylor82@example.com', '2030-09-09 08:31:00'), ('243c25e5-a081-43a9-aeab-6d5d5b6c1002', '2030-09-08 15:45:00', 1800, '1000000002', 'michael.miller83@example.com', '2030-09-09 08:31:00'), ('243c25e5-a081-43a9-aeab-6d5d5b6c1003', '2030-09-07 12:15:00', 3200, '1000000003', 'michael.smith5@example.com', '2030-09-09 08:31:00'), ('243c25e5-a081-43a9-aeab-6d5d5b6c1004', '2030-09-06 19:20:00', 1500, '1000000004', 'elizabeth.moore80@example.com', '2030-09-09 08:31:00'), ('243c25e5-a081-43a9-aeab-6d5d5b6c1005', '2030-09-05 10:10:00', 4200, '1000000004', 'elizabeth.moore80@example.com', '2030-09-09 08:31:00');
+INSERT INTO line_items VALUES ('LI-1', '243c25e5-a081-43a9-aeab-6d5d5b6c1001', '5901234123457'), ('LI-2', '243c25e5-a081-43a9-aeab-6d5d5b6c1001', '4001234567890'), ('LI-3', '243c25e5-a081-43a9-aeab-6d5d5b6c1002', '5901234123457'), ('LI-4', '243c25e5-a081-43a9-aeab-6d5d5b6c1002', '2001234567893'), ('LI-5', '243c25e5-a081-43a9-aeab-6d5d5b6c1003', '4001234567890')";
+
+const NULL_EMAIL: &str = "INSERT INTO orders VALUES ('243c25e5-a081-43a9-aeab-6d5d5b6c1006', '2030-09-04 14:55:00', 2800, '1000000005', NULL, '2030-09-09 08:31:00')";
+
+fn failing(output: &Output) -> Vec<String> {
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    body["scan"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "pass")
+        .map(|r| {
+            format!(
+                "{}.{}={}",
+                r["dataset"].as_str().unwrap(),
+                r["check"].as_str().unwrap(),
+                r["failing_rows"]
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_same_contract_runs_on_mariadb_and_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = contract("orders-latest.datacontract.yaml");
+    let path = path.to_str().unwrap();
+
+    let mysql = MysqlDb::create("contract", PORTABLE_ORDERS).await.unwrap();
+    let sqlite_path = dir.path().join("orders.db");
+    let mut sqlite = SqliteConnectOptions::new()
+        .filename(&sqlite_path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::raw_sql(PORTABLE_ORDERS).execute(&mut sqlite).await.unwrap();
+    let sqlite_url = format!("sqlite://{}", sqlite_path.display());
+
+    for (engine, url) in [("mariadb", mysql.url.as_str()), ("sqlite", sqlite_url.as_str())] {
+        let output = agent(
+            &["contract", "test", path, "--source", url, "--format", "json"],
+            dir.path(),
+        );
+        assert_eq!(
+            code(&output),
+            0,
+            "{engine}: {:?} {}",
+            failing(&output),
+            text(&output.stderr)
+        );
+    }
+
+    let mut conn = sqlx::MySqlConnection::connect(&mysql.url).await.unwrap();
+    sqlx::raw_sql(NULL_EMAIL).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(NULL_EMAIL).execute(&mut sqlite).await.unwrap();
+    for (engine, url) in [("mariadb", mysql.url.as_str()), ("sqlite", sqlite_url.as_str())] {
+        let output = agent(
+            &["contract", "test", path, "--source", url, "--format", "json"],
+            dir.path(),
+        );
+        assert_eq!(code(&output), 1, "{engine}: {}", text(&output.stderr));
+        assert_eq!(
+            failing(&output),
+            ["orders.required(customer_email_address)=1"],
+            "{engine}"
+        );
+    }
 }

@@ -100,7 +100,7 @@ fn lint(file: &std::path::Path, format: Format) -> ExitCode {
     let errors = parsed.errors().count();
     let mut translated = None;
     if let Some(contract) = &parsed.contract {
-        match translate::suite(file, contract) {
+        match translate::suite(file, contract, None) {
             Ok(suite) => translated = Some(suite),
             Err(error) => {
                 eprintln!("error: the contract does not translate to valid checks: {error}");
@@ -118,7 +118,7 @@ fn lint(file: &std::path::Path, format: Format) -> ExitCode {
                 "flavor": contract.flavor,
                 "errors": parsed.errors().collect::<Vec<_>>(),
                 "warnings": parsed.warnings().collect::<Vec<_>>(),
-                "check_file": translate::check_file(contract),
+                "check_file": translate::check_file(contract, None),
                 "sla": translate::service_levels(file, contract),
             });
             println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
@@ -150,17 +150,17 @@ async fn test(args: TestArgs) -> anyhow::Result<ExitCode> {
     let Some(contract) = parsed.contract else {
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     };
-    let suite = match translate::suite(&args.file, &contract) {
-        Ok(suite) => suite,
-        Err(error) => {
-            eprintln!("error: the contract does not translate to valid checks: {error}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
     let source = match crate::source::open(&args.source).await {
         Ok(source) => source,
         Err(error) => {
             eprintln!("error: {error}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let suite = match translate::suite(&args.file, &contract, Some(source.engine().name)) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("error: the contract does not translate to valid checks: {error}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };

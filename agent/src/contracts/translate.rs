@@ -20,7 +20,7 @@ struct Planned {
 
 /// The checks of one dataset: columns present, physical types, required → not_null, unique,
 /// primary key, then each quality rule.
-fn plan(dataset: &Dataset) -> Vec<Planned> {
+fn plan(dataset: &Dataset, engine: Option<&str>) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     let mut push = |name: String, template, params, tolerance, severity, line| {
         if !out.iter().any(|p: &Planned| p.name == name) {
@@ -49,7 +49,7 @@ fn plan(dataset: &Dataset) -> Vec<Planned> {
         .columns
         .iter()
         .filter_map(|c| {
-            let physical = c.physical_type.as_deref().and_then(catalog_type)?;
+            let physical = c.physical_type.as_deref().and_then(|p| catalog_type(p, engine))?;
             Some((c.name.clone(), Json::String(physical)))
         })
         .collect();
@@ -144,10 +144,11 @@ fn json_map(value: Json) -> Map<String, Json> {
     }
 }
 
-/// A contract's physical type as catalogs name it: lower case, without length (`varchar(2)`,
-/// `varchar[15]` → `varchar`), with the usual aliases; `None` for types no catalog reports
-/// (e.g. a domain such as `Name`, or `table`).
-fn catalog_type(physical: &str) -> Option<String> {
+/// A contract's physical type as the engine's catalog names it: lower case, without length
+/// (`varchar(2)`, `varchar[15]` → `varchar`); on PostgreSQL with its aliases resolved (`int` →
+/// `integer`, as `format_type` says), elsewhere as written (MySQL and SQLite report `int`).
+/// `None` for types no catalog reports (a domain such as `Name`, or `table`).
+fn catalog_type(physical: &str, engine: Option<&str>) -> Option<String> {
     let base = physical
         .split(['(', '['])
         .next()
@@ -198,14 +199,21 @@ fn catalog_type(physical: &str) -> Option<String> {
         "blob",
         "string",
     ];
-    known.contains(&alias).then(|| alias.to_owned())
+    if !known.contains(&alias) {
+        return None;
+    }
+    Some(if engine == Some("postgres") {
+        alias.to_owned()
+    } else {
+        base
+    })
 }
 
-/// The check file of a contract (YAML), each check's origin set to the contract line.
-pub fn check_file(contract: &Contract) -> String {
+/// The check file of a contract (YAML) for a source engine (`None`: types as written).
+pub fn check_file(contract: &Contract, engine: Option<&str>) -> String {
     let mut out = String::from("version: 1\ndatasets:\n");
     for dataset in &contract.datasets {
-        let checks = plan(dataset);
+        let checks = plan(dataset, engine);
         if checks.is_empty() {
             continue;
         }
@@ -225,8 +233,8 @@ pub fn check_file(contract: &Contract) -> String {
 }
 
 /// The contract's checks, validated by the check-file reader; origins point at the contract.
-pub fn suite(path: &Path, contract: &Contract) -> Result<CheckSuite, CheckFileError> {
-    let text = check_file(contract);
+pub fn suite(path: &Path, contract: &Contract, engine: Option<&str>) -> Result<CheckSuite, CheckFileError> {
+    let text = check_file(contract, engine);
     let mut suite = CheckSuite::parse(path, &text)?;
     for dataset in &mut suite.datasets {
         for check in &mut dataset.checks {
@@ -276,7 +284,7 @@ mod tests {
     #[test]
     fn orders_translate_to_valid_checks_with_contract_origins() {
         let text = include_str!("../../../tests/data/contracts/orders-latest.datacontract.yaml");
-        let suite = suite(Path::new("orders.yaml"), &contract(text)).unwrap();
+        let suite = suite(Path::new("orders.yaml"), &contract(text), None).unwrap();
         let orders = &suite.datasets[0];
         let names: Vec<&str> = orders.checks.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
@@ -306,14 +314,21 @@ mod tests {
     #[test]
     fn physical_types_are_checked_as_catalogs_name_them() {
         let text = include_str!("../../../tests/data/contracts/column-completeness.odcs.yaml");
-        let yaml = check_file(&contract(text));
+        let yaml = check_file(&contract(text), Some("postgres"));
         assert!(
             yaml.contains("params: {\"types\":{\"UniqueID\":\"integer\"}}"),
             "{yaml}"
         );
-        assert_eq!(catalog_type("varchar[15]").as_deref(), Some("varchar"));
-        assert_eq!(catalog_type("VARCHAR(2)").as_deref(), Some("varchar"));
-        assert_eq!(catalog_type("serial").as_deref(), Some("integer"));
-        assert_eq!(catalog_type("Name"), None, "a domain is not checked");
+        let yaml = check_file(&contract(text), Some("sqlite"));
+        assert!(
+            yaml.contains("params: {\"types\":{\"UniqueID\":\"int\"}}"),
+            "{yaml}"
+        );
+        let pg = Some("postgres");
+        assert_eq!(catalog_type("varchar[15]", pg).as_deref(), Some("varchar"));
+        assert_eq!(catalog_type("VARCHAR(2)", pg).as_deref(), Some("varchar"));
+        assert_eq!(catalog_type("serial", pg).as_deref(), Some("integer"));
+        assert_eq!(catalog_type("int4", Some("mysql")).as_deref(), Some("int4"));
+        assert_eq!(catalog_type("Name", pg), None, "a domain is not checked");
     }
 }
