@@ -40,6 +40,7 @@ fn lint_accepts_the_upstream_examples() {
         "column-completeness.odcs.yaml",
         "column-validity.odcs.yaml",
         "database-table-sla.odcs.yaml",
+        "full-example.odcs.yaml",
         "orders-latest.datacontract.yaml",
     ] {
         let path = contract(name);

@@ -609,12 +609,27 @@ impl Reader<'_> {
                     "rule"
                 };
                 let metric = self.text(rule.get(metric_key), &format!("{key}.{metric_key}"), true)?;
-                let Some(bound) = bound else {
-                    self.error(
-                        key,
-                        "expected an operator (mustBe, mustBeLessThan, mustBeBetween, …)",
-                    );
-                    return None;
+                // ODCS 3.0.0 library rules (`rule: nullCheck`) carry no operator: none allowed.
+                let implied_zero = matches!(
+                    metric.as_str(),
+                    "nullCheck" | "nullValues" | "duplicateCount" | "duplicateValues"
+                );
+                let bound = match bound {
+                    Some(bound) => bound,
+                    None if implied_zero => Bound {
+                        min: None,
+                        max: Some(0.0),
+                    },
+                    None => {
+                        self.warn(
+                            &format!("{key}.{metric_key}"),
+                            format!(
+                                "not translated: `{metric}` without an operator (mustBe, mustBeLessThan, \
+                                 mustBeBetween, …) states no bound"
+                            ),
+                        );
+                        return None;
+                    }
                 };
                 let translated = translate_metric(&metric, column, rule.get("arguments"), &bound, percent);
                 match translated {
@@ -1351,6 +1366,12 @@ pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
             format!("\"{field}\":"),
             format!("'{field}':"),
         ];
+        // Only direct children: keys at the column of the block's first key.
+        let content_column =
+            |line: &str| line.len() - line.trim_start().trim_start_matches("- ").trim_start().len();
+        let child_column = (start..end)
+            .find(|&i| !skip(lines[i]))
+            .map(|i| content_column(lines[i]));
         let hit = (start..end).find_map(|i| {
             let line = lines[i];
             let content = line.trim_start().trim_start_matches("- ").trim_start();
@@ -1358,6 +1379,9 @@ pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
                 .iter()
                 .find(|needle| content.starts_with(needle.as_str()))?;
             let key_column = line.len() - content.len();
+            if Some(key_column) != child_column {
+                return None;
+            }
             let value = &content[needle.len()..];
             let value_offset = value.len() - value.trim_start().len();
             Some((i, key_column, key_column + needle.len() + value_offset + 1))
@@ -1550,6 +1574,32 @@ mod tests {
         assert_eq!(parse_duration("PT30M"), Some(1800.0));
         assert_eq!(parse_duration("P1DT1H"), Some(90_000.0));
         assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn locate_skips_keys_of_the_same_name_deeper_down() {
+        let text = "servers:\n  - server: pg\n    schema: views\n# tables\nschema:\n  - name: t\n";
+        assert_eq!(locate(text, "schema[0].name"), Some((6, 11)));
+    }
+
+    #[test]
+    fn full_example_reads_v3_0_rules_without_operators() {
+        let text = include_str!("../../../tests/data/contracts/full-example.odcs.yaml");
+        let parsed = parse(Path::new("c.yaml"), text);
+        let contract = parsed.contract.as_ref().unwrap();
+        let table = &contract.datasets[0];
+        assert_eq!((table.name.as_str(), table.line), ("tbl_1", 32));
+        let rule = &table.rules[0];
+        assert_eq!(
+            (rule.template, rule.column.as_deref(), rule.line),
+            ("not_null", Some("rcvr_cntry_code"), 104)
+        );
+        let warnings: Vec<String> = parsed.warnings().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("c.yaml:120:15: schema[0].quality[0].rule: not translated: `countCheck`"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
