@@ -346,12 +346,24 @@ impl Reader<'_> {
 
     fn name(&mut self, value: Option<&Value>, key: &str, what: &str) -> Option<String> {
         let name = self.text(value, key, true)?;
-        if valid_name(&name) {
+        // A table may be qualified by its schema (`public.orders`); a column may not.
+        let valid = if what == "table" {
+            let parts: Vec<&str> = name.split('.').collect();
+            parts.len() <= 2 && parts.iter().all(|part| valid_name(part))
+        } else {
+            valid_name(&name)
+        };
+        if valid {
             Some(name)
         } else {
+            let example = if what == "table" {
+                "`orders` or `public.orders`"
+            } else {
+                "`order_id`"
+            };
             self.error(
                 key,
-                format!("expected a {what} name of letters, digits and `_` (e.g. `orders`), found `{name}`"),
+                format!("expected a {what} name of letters, digits and `_` (e.g. {example}), found `{name}`"),
             );
             None
         }
@@ -1564,6 +1576,23 @@ mod tests {
                 "c.yaml:25:17: schema[0].properties[0].quality[0].metric: not translated: metric `distinctValues`"
             ),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn tables_may_name_their_schema_columns_may_not() {
+        let text = COMPLETENESS.replace(
+            "name: Air_Quality",
+            "physicalName: public.air_quality\n    name: Air_Quality",
+        );
+        assert_eq!(read(&text).datasets[0].name, "public.air_quality");
+        let text = COMPLETENESS.replace("name: UniqueID", "name: unique id");
+        assert_eq!(
+            errors(&text),
+            [
+                "c.yaml:17:13: schema[0].properties[0].name: expected a column name of letters, digits and `_` \
+              (e.g. `order_id`), found `unique id`"
+            ]
         );
     }
 
