@@ -70,6 +70,10 @@ pub enum Command {
     /// Exits 1 when a check at or above `--fail-on` fails or cannot run, 2 when the check file or
     /// the source cannot be used. `--format junit` writes JUnit XML for CI systems.
     Scan(crate::checks::cli::ScanArgs),
+    /// Data contracts (ODCS v3, datacontract.com): lint a contract, test it against a source,
+    /// list the breaking changes between two versions.
+    #[command(subcommand)]
+    Contract(crate::contracts::cli::ContractCommand),
     /// Repair what a check found, where the repair is well defined; `--dry-run` previews, `--confirm`
     /// applies in one transaction with a before-image, `--undo <id>` restores it.
     Fix(crate::checks::cli::FixArgs),

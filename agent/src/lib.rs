@@ -10,6 +10,7 @@ pub mod cli;
 pub mod collector;
 pub mod commands;
 pub mod config;
+pub mod contracts;
 pub mod enroll;
 pub mod histogram_memory;
 pub mod metrics;

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             Command::Checks(command) => checks::cli::run_checks_command(command),
             Command::Scan(args) => checks::cli::run_scan(args).await,
             Command::Fix(args) => checks::cli::run_fix(args).await,
+            Command::Contract(command) => cwic_agent::contracts::cli::run(command).await,
         }
     });
     // The runtime still runs the exporter's task: the last spans are sent before it is dropped.
