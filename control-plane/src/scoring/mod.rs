@@ -25,7 +25,7 @@ pub const DIMENSIONS: [&str; 7] = [
 
 /// Per-dimension weights: each in [0, 1], summing to 1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Weights {
     pub completeness: f64,
     pub accuracy: f64,
@@ -142,8 +142,9 @@ pub struct DimensionScore {
     pub evidence: Vec<EvidenceItem>,
 }
 
-/// All seven dimensions.
+/// All seven dimensions (a stored row missing one reads it as not measured).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
 pub struct Dimensions {
     pub completeness: DimensionScore,
     pub accuracy: DimensionScore,
