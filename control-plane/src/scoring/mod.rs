@@ -424,12 +424,16 @@ mod tests {
     #[test]
     fn weights_are_validated_naming_the_field() {
         Weights::default().validate().unwrap();
-        let mut bad = Weights::default();
-        bad.accuracy = 1.5;
+        let bad = Weights {
+            accuracy: 1.5,
+            ..Weights::default()
+        };
         let error = bad.validate().unwrap_err();
         assert_eq!(error.details["field"], "accuracy");
-        let mut off = Weights::default();
-        off.integrity = 0.1;
+        let off = Weights {
+            integrity: 0.1,
+            ..Weights::default()
+        };
         assert_eq!(off.validate().unwrap_err().details["field"], "weights");
     }
 }

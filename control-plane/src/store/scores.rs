@@ -69,6 +69,9 @@ fn decode_score(
     })
 }
 
+/// A check result's columns as the evidence query reads them.
+type CheckRow = (String, String, String, String, String, Option<i64>, Option<i64>);
+
 type ScoreRow = (
     Uuid,
     DateTime<Utc>,
@@ -127,7 +130,7 @@ impl Store {
                 _ => {}
             }
         }
-        let checks: Vec<(String, String, String, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let checks: Vec<CheckRow> = sqlx::query_as(
             "SELECT DISTINCT ON (c.check_name) c.check_name, c.template, coalesce(o.dimension, c.dimension),
                     c.severity, c.status, c.failing_rows, c.total_rows
              FROM check_results c
