@@ -30,3 +30,14 @@ CREATE TABLE score_weights (
     updated_by  text NOT NULL DEFAULT ''
 );
 SELECT cwic_tenant_wall('score_weights');
+
+-- Per-check dimension overrides: a check counts in this dimension instead of its template's.
+CREATE TABLE score_check_dimensions (
+    tenant_id   text NOT NULL REFERENCES tenants (id),
+    asset_id    uuid NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+    check_name  text NOT NULL,
+    dimension   text NOT NULL CHECK (dimension IN ('completeness', 'validity', 'accuracy', 'consistency',
+                                                   'uniqueness', 'timeliness', 'integrity')),
+    PRIMARY KEY (tenant_id, asset_id, check_name)
+);
+SELECT cwic_tenant_wall('score_check_dimensions');

@@ -215,9 +215,12 @@ impl Application {
             jobs.detection_every,
             cancel.clone(),
         ));
-        let handler = Arc::new(crate::monitoring::detection_jobs::DetectionJobs {
+        let handler = Arc::new(crate::scoring::service::ScoringOrDetection {
             store: self.store.clone(),
-            replica: jobs.replica.clone(),
+            detection: crate::monitoring::detection_jobs::DetectionJobs {
+                store: self.store.clone(),
+                replica: jobs.replica.clone(),
+            },
         });
         let worker_task = tokio::spawn(crate::jobs::run_worker(
             self.store.clone(),

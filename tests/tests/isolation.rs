@@ -319,6 +319,11 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
              SELECT 'acme', '{}' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
             false,
         ),
+        (
+            "INSERT INTO score_check_dimensions (tenant_id, asset_id, check_name, dimension)
+             SELECT 'acme', $2::uuid, 'c', 'accuracy' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            true,
+        ),
     ] {
         let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(uuid::Uuid::now_v7());
         let query = if with_asset { query.bind(&asset) } else { query };

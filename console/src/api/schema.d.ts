@@ -288,6 +288,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assets/{id}/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The asset's latest quality score: overall (null when nothing is measured) with its coverage,
+         *     the weights, each of the seven dimensions with the checks and metrics behind it, and the
+         *     trends over 24 hours and 7 days. A dimension without evidence is null ("not measured").
+         */
+        get: operations["asset_score"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/score/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every computation of the asset's score since `since` (default 7 days), oldest first. */
+        get: operations["score_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -622,6 +660,46 @@ export interface paths {
         patch: operations["change_member"];
         trace?: never;
     };
+    "/api/v1/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scores of the tenant's sources, tags or the tenant itself: the mean of the latest scores of
+         *     their measured assets.
+         */
+        get: operations["group_scores"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/score-weights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets the tenant's dimension weights (admin): all seven, each in [0, 1], summing to 1 (± 1e-6);
+         *     otherwise 400 naming the field. Scores computed from now on use them.
+         */
+        put: operations["put_score_weights"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sso/connections": {
         parameters: {
             query?: never;
@@ -802,6 +880,39 @@ export interface components {
             forecast?: components["schemas"]["ForecastBody"] | null;
             history_points: number;
             metric: string;
+        };
+        /** @description An asset's score as `GET /api/v1/assets/{id}/score` returns it. */
+        AssetScore: {
+            /** Format: uuid */
+            asset_id: string;
+            /**
+             * Format: date-time
+             * @description When it was computed; null when the asset was never scored.
+             */
+            computed_at?: string | null;
+            /**
+             * Format: double
+             * @description The weight share of the measured dimensions, 0-1.
+             */
+            coverage: number;
+            /** @description Each of the seven dimensions: its score (null: not measured) and the evidence behind it. */
+            dimensions: components["schemas"]["Dimensions"];
+            /**
+             * Format: double
+             * @description 0-100, or null when no dimension has evidence ("not measured").
+             */
+            score?: number | null;
+            /**
+             * Format: double
+             * @description Score now minus the score 7 days ago (null when either is unknown).
+             */
+            trend_7d?: number | null;
+            /**
+             * Format: double
+             * @description Score now minus the score 24 hours ago (null when either is unknown).
+             */
+            trend_24h?: number | null;
+            weights: components["schemas"]["Weights"];
         };
         AssetSummary: {
             agent_id: string;
@@ -1035,6 +1146,64 @@ export interface components {
             stream_sequence?: number | null;
             subject: string;
         };
+        /** @description All seven dimensions (a stored row missing one reads it as not measured). */
+        Dimensions: {
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            accuracy: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            completeness: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            consistency: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            integrity: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            timeliness: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            uniqueness: components["schemas"]["DimensionScore"];
+            /**
+             * @default {
+             *       "evidence": [],
+             *       "score": null
+             *     }
+             */
+            validity: components["schemas"]["DimensionScore"];
+        };
+        /** @description A dimension's score (0-100, or `null` when not measured) and the evidence behind it. */
+        DimensionScore: {
+            evidence: components["schemas"]["EvidenceItem"][];
+            /** Format: double */
+            score?: number | null;
+        };
         /** @description The error body as the OpenAPI document describes it. */
         ErrorBody: {
             /**
@@ -1046,6 +1215,31 @@ export interface components {
             /** @description What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say. */
             details: unknown;
             message: string;
+        };
+        /** @description One piece of evidence behind a dimension's score. */
+        EvidenceItem: {
+            /** @description The column, for a column's metric or a single-column check. */
+            column?: string | null;
+            /** @description What was measured, e.g. `12 nulls in 1000 rows` or `3 of 500 rows fail`. */
+            detail: string;
+            /** @description `metric` or `check`. */
+            kind: string;
+            /** @description The metric (`null_count`) or the check's name. */
+            name: string;
+            /** @description The check's severity (checks only). */
+            severity?: string | null;
+            /** @description The check's template (checks only). */
+            template?: string | null;
+            /**
+             * Format: double
+             * @description This item's own score, 0-100.
+             */
+            value: number;
+            /**
+             * Format: double
+             * @description This item's share of the dimension's score (the items' weights sum to 1).
+             */
+            weight: number;
         };
         FeedbackBody: {
             /** @description `expected` or `false_positive`. */
@@ -1093,6 +1287,36 @@ export interface components {
             low: number;
             /** Format: double */
             value: number;
+        };
+        /** @description A group's score: the mean of its assets' latest scores (assets not measured at all left out). */
+        GroupScore: {
+            /**
+             * Format: int64
+             * @description Assets with a score row.
+             */
+            assets: number;
+            /**
+             * Format: double
+             * @description Mean coverage over the group's scored assets, 0-1.
+             */
+            coverage: number;
+            /** @description The source name, the tag, or the tenant id. */
+            group: string;
+            /**
+             * Format: int64
+             * @description Of them, those with at least one measured dimension.
+             */
+            measured_assets: number;
+            /**
+             * Format: double
+             * @description Mean of the measured assets' scores, 0-100; null when none is measured.
+             */
+            score?: number | null;
+        };
+        /** @description Group scores, from each asset's latest score. */
+        GroupScores: {
+            group_by: string;
+            items: components["schemas"]["GroupScore"][];
         };
         Impact: {
             /** Format: date-time */
@@ -1359,6 +1583,25 @@ export interface components {
         RoleChange: {
             role: components["schemas"]["Role"];
         };
+        /** @description An asset's score history, oldest first. */
+        ScoreHistory: {
+            items: components["schemas"]["ScorePoint"][];
+        };
+        /** @description A point of an asset's score history. */
+        ScorePoint: {
+            /** Format: date-time */
+            computed_at: string;
+            /**
+             * Format: double
+             * @description The weight share measured, 0-1.
+             */
+            coverage: number;
+            /**
+             * Format: double
+             * @description 0-100, or null when nothing was measured.
+             */
+            score?: number | null;
+        };
         Session: {
             access_token: string;
             email: string;
@@ -1448,6 +1691,61 @@ export interface components {
         WarningList: {
             /** @description Soonest breach first. */
             items: components["schemas"]["Warning"][];
+        };
+        /** @description Per-dimension weights: each in [0, 1], summing to 1. */
+        Weights: {
+            /**
+             * Format: double
+             * @default 0.25
+             */
+            accuracy: number;
+            /**
+             * Format: double
+             * @default 0.2
+             */
+            completeness: number;
+            /**
+             * Format: double
+             * @default 0.2
+             */
+            consistency: number;
+            /**
+             * Format: double
+             * @default 0.05
+             */
+            integrity: number;
+            /**
+             * Format: double
+             * @default 0.15
+             */
+            timeliness: number;
+            /**
+             * Format: double
+             * @default 0.1
+             */
+            uniqueness: number;
+            /**
+             * Format: double
+             * @default 0.05
+             */
+            validity: number;
+        };
+        /** @description The seven dimension weights, each in [0, 1], summing to 1. */
+        WeightsRequest: {
+            /** Format: double */
+            accuracy?: number | null;
+            /** Format: double */
+            completeness?: number | null;
+            /** Format: double */
+            consistency?: number | null;
+            /** Format: double */
+            integrity?: number | null;
+            /** Format: double */
+            timeliness?: number | null;
+            /** Format: double */
+            uniqueness?: number | null;
+            /** Format: double */
+            validity?: number | null;
         };
     };
     responses: never;
@@ -2059,6 +2357,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MetricPointList"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    asset_score: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetScore"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    score_history: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339; default 7 days ago. */
+                since?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreHistory"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {
@@ -2786,6 +3163,75 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    group_scores: {
+        parameters: {
+            query?: {
+                /** @description `source`, `tag` (the tags of the asset's checks) or `tenant`; default `tenant`. */
+                group_by?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupScores"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_score_weights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeightsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Weights"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,6 +12,7 @@ mod intelligence;
 mod jobs;
 mod lineage;
 pub mod openapi;
+mod scores;
 mod system;
 pub mod text;
 
@@ -77,6 +78,7 @@ pub struct AppState {
         (name = "agents", description = "Agents, enrollment tokens and agent config"),
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
         (name = "jobs", description = "Background jobs: state, attempts, last error"),
+        (name = "scores", description = "Quality scores in seven dimensions, with evidence, history and weights"),
     )
 )]
 struct ApiDoc;
@@ -102,6 +104,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(assets::router())
         .merge(lineage::router())
         .merge(jobs::router())
+        .merge(scores::router())
         .split_for_parts()
 }
 

@@ -804,6 +804,14 @@ impl Store {
             )
         }));
         outbox::append(&mut tx, &events).await?;
+        // The stored metrics and check results are new evidence: each asset's score is
+        // recomputed by a job enqueued with it (in asset order, like the other shared rows).
+        let scored: BTreeSet<(&str, Uuid)> = fresh
+            .iter()
+            .flat_map(|c| c.incoming.batch.assets.iter().map(move |asset| (c, asset)))
+            .filter_map(|(c, asset)| asset_id(c, asset).map(|id| (c.incoming.tenant.as_str(), id)))
+            .collect();
+        super::scores::enqueue_scoring(&mut tx, &scored.into_iter().collect::<Vec<_>>()).await?;
 
         tx.commit().await?;
         for c in fresh {

@@ -1,0 +1,155 @@
+//! The scoring service: the `score_asset` job (evidence → score → history row and
+//! `score.changed` event) and what the API asks of scores.
+//!
+//! Owns: when and how a score is recomputed (as a job, enqueued with its evidence by ingest, so
+//! any replica may run it) and the API's answers. Must not: compute outside a job, or read a
+//! tenant's data for the API other than through its [`TenantStore`].
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Dimensions, Weights, score};
+use crate::error::{ServiceError, ServiceResult};
+use crate::jobs::{ClaimedJob, JobError};
+use crate::store::scores::{GroupScore, ScorePoint};
+use crate::store::{Store, TenantStore};
+
+pub use crate::store::scores::SCORE_ASSET;
+
+/// Runs a `score_asset` job: scores the asset from its current evidence and keeps the result.
+pub async fn run_score_job(store: &Store, job: &ClaimedJob) -> Result<(), JobError> {
+    let (Some(tenant), Some(asset)) = (
+        job.tenant_id.as_deref(),
+        job.payload["asset_id"]
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok()),
+    ) else {
+        return Err(format!(
+            "a score_asset job needs a tenant and an asset_id, got tenant {:?} and payload {}",
+            job.tenant_id, job.payload
+        ));
+    };
+    score_asset(store, tenant, asset)
+        .await
+        .map_err(|error| format!("cannot score asset {asset}: {error}"))?;
+    Ok(())
+}
+
+/// Scores one asset now (the job's work; also the benchmark's). `false` when it does not exist.
+pub async fn score_asset(store: &Store, tenant: &str, asset: Uuid) -> crate::store::StoreResult<bool> {
+    let Some(evidence) = store.score_evidence(tenant, asset).await? else {
+        return Ok(false);
+    };
+    let weights = store.score_weights(tenant).await?;
+    let computed = score(&evidence, &weights);
+    store.record_score(tenant, asset, &computed, &weights).await?;
+    Ok(true)
+}
+
+/// An asset's score as `GET /api/v1/assets/{id}/score` returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetScore {
+    pub asset_id: Uuid,
+    /// 0-100, or null when no dimension has evidence ("not measured").
+    pub score: Option<f64>,
+    /// The weight share of the measured dimensions, 0-1.
+    pub coverage: f64,
+    /// When it was computed; null when the asset was never scored.
+    pub computed_at: Option<DateTime<Utc>>,
+    pub weights: Weights,
+    /// Each of the seven dimensions: its score (null: not measured) and the evidence behind it.
+    pub dimensions: Dimensions,
+    /// Score now minus the score 24 hours ago (null when either is unknown).
+    pub trend_24h: Option<f64>,
+    /// Score now minus the score 7 days ago (null when either is unknown).
+    pub trend_7d: Option<f64>,
+}
+
+/// The asset's latest score with its trends; a never-scored asset answers "not measured".
+pub async fn asset_score(store: &TenantStore, asset: Uuid) -> ServiceResult<AssetScore> {
+    let latest = store
+        .latest_score(asset)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("asset"))?;
+    let Some(latest) = latest else {
+        return Ok(AssetScore {
+            asset_id: asset,
+            score: None,
+            coverage: 0.0,
+            computed_at: None,
+            weights: Weights::default(),
+            dimensions: Dimensions::default(),
+            trend_24h: None,
+            trend_7d: None,
+        });
+    };
+    let now = Utc::now();
+    let mut trends = [None, None];
+    for (slot, back) in trends.iter_mut().zip([Duration::hours(24), Duration::days(7)]) {
+        if let (Some(current), Some(before)) = (latest.score, store.score_at(asset, now - back).await?) {
+            *slot = Some(current - before);
+        }
+    }
+    Ok(AssetScore {
+        asset_id: latest.asset_id,
+        score: latest.score,
+        coverage: latest.coverage,
+        computed_at: Some(latest.computed_at),
+        weights: latest.weights,
+        dimensions: latest.dimensions,
+        trend_24h: trends[0],
+        trend_7d: trends[1],
+    })
+}
+
+/// The asset's score history since `since` (default: 7 days ago).
+pub async fn score_history(
+    store: &TenantStore,
+    asset: Uuid,
+    since: Option<DateTime<Utc>>,
+) -> ServiceResult<Vec<ScorePoint>> {
+    let since = since.unwrap_or_else(|| Utc::now() - Duration::days(7));
+    store
+        .score_history(asset, since)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("asset"))
+}
+
+/// Group scores by `source`, `tag` or `tenant`.
+pub async fn group_scores(store: &TenantStore, group_by: &str) -> ServiceResult<Vec<GroupScore>> {
+    if !matches!(group_by, "source" | "tag" | "tenant") {
+        return Err(ServiceError::bad_field(
+            "group_by",
+            format!("group_by must be source, tag or tenant, got {group_by:?}"),
+        ));
+    }
+    Ok(store.group_scores(group_by).await?)
+}
+
+/// Validates and stores the tenant's weights.
+pub async fn put_weights(store: &TenantStore, weights: &Weights, by: &str) -> ServiceResult<Weights> {
+    weights.validate()?;
+    store.put_score_weights(weights, by).await?;
+    Ok(*weights)
+}
+
+/// The worker's handler: `score_asset` jobs here, every other kind to detection.
+pub struct ScoringOrDetection {
+    pub store: Store,
+    pub detection: crate::monitoring::detection_jobs::DetectionJobs,
+}
+
+impl crate::jobs::JobHandler for ScoringOrDetection {
+    fn run<'a>(
+        &'a self,
+        job: &'a ClaimedJob,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send + 'a>> {
+        if job.kind == SCORE_ASSET {
+            Box::pin(run_score_job(&self.store, job))
+        } else {
+            self.detection.run(job)
+        }
+    }
+}
