@@ -583,7 +583,7 @@ impl ControlPlane {
         self.child = Some(child);
         let url = format!("{}/readyz", self.base_url());
         let client = reqwest::Client::new();
-        let result = wait_for("the control plane to be ready", Duration::from_secs(30), || {
+        let result = wait_for("the control plane to be ready", Duration::from_secs(60), || {
             let request = client.get(&url).send();
             async move {
                 Ok(request

@@ -369,9 +369,16 @@ pub async fn enqueue_scoring(
     if assets.is_empty() {
         return Ok(());
     }
+    // One queued job per asset is enough (it reads the evidence when it runs), but a job already
+    // running may have read it before this batch: then a follow-up is queued under a second key,
+    // or this batch's evidence would wait for the next batch.
     sqlx::query(
         "INSERT INTO jobs (id, tenant_id, kind, payload, pending_key, max_attempts)
-         SELECT i, t, $4, jsonb_build_object('asset_id', a), a::text, 5
+         SELECT i, t, $4, jsonb_build_object('asset_id', a),
+                CASE WHEN EXISTS (SELECT FROM jobs r WHERE r.kind = $4 AND r.pending_key = a::text
+                                  AND r.state = 'running')
+                     THEN a::text || ':next' ELSE a::text END,
+                5
          FROM UNNEST($1::uuid[], $2::text[], $3::uuid[]) AS x (i, t, a)
          ON CONFLICT DO NOTHING",
     )
