@@ -319,6 +319,31 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
              SELECT 'acme', '{}' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
             false,
         ),
+        // SLAs, their evaluations, ROI settings and incidents.
+        (
+            "INSERT INTO slas (id, tenant_id, name, asset_id, freshness_bound_minutes)
+             VALUES ($1, 'acme', 'orders fresh', $2::uuid, 60)",
+            true,
+        ),
+        (
+            "INSERT INTO sla_evaluations (tenant_id, sla_id, objective, evaluated_at, window_minutes,
+                 evaluated_minutes, met_minutes, budget_minutes, spent_minutes, breached)
+             SELECT 'acme', id, 'freshness', now(), 43200, 60, 60, 432, 0, false
+             FROM slas WHERE tenant_id = 'acme' AND $1::uuid IS NOT NULL LIMIT 1",
+            false,
+        ),
+        (
+            "INSERT INTO roi_settings (tenant_id, engineer_hourly_rate, downtime_hourly_cost,
+                 platform_cost_per_month)
+             SELECT 'acme', 100, '{\"default\": 500}', 1000
+             WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            false,
+        ),
+        (
+            "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, title, began_at, opened_at)
+             VALUES ($1, 'acme', $2::uuid, 'anomaly', 'high', 'row count drop', now(), now())",
+            true,
+        ),
     ] {
         let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(uuid::Uuid::now_v7());
         let query = if with_asset { query.bind(&asset) } else { query };
