@@ -12,6 +12,7 @@ mod intelligence;
 mod jobs;
 mod lineage;
 pub mod openapi;
+mod roi;
 mod system;
 pub mod text;
 
@@ -77,6 +78,7 @@ pub struct AppState {
         (name = "agents", description = "Agents, enrollment tokens and agent config"),
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
         (name = "jobs", description = "Background jobs: state, attempts, last error"),
+        (name = "roi", description = "ROI from data downtime, every figure with its incidents"),
     )
 )]
 struct ApiDoc;
@@ -102,6 +104,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(assets::router())
         .merge(lineage::router())
         .merge(jobs::router())
+        .merge(roi::router())
         .split_for_parts()
 }
 

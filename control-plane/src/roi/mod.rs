@@ -250,3 +250,5 @@ mod tests {
         assert_eq!(money.gains.incident_ids, vec![Uuid::from_u128(1)]);
     }
 }
+
+pub mod service;

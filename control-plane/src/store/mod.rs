@@ -19,6 +19,7 @@ pub mod intelligence;
 pub mod jobs;
 pub mod lineage;
 pub mod outbox;
+pub mod roi;
 pub mod snapshots;
 
 use std::collections::HashSet;
