@@ -622,6 +622,28 @@ export interface paths {
         patch: operations["change_member"];
         trace?: never;
     };
+    "/api/v1/roi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Data downtime (time to detect from when the problem began, plus time to resolve), incidents
+         *     caught before a downstream consumer, fixes applied, and hours and money saved under the
+         *     tenant's cost assumptions. With no incidents in the period, `figures` is null and `message`
+         *     says there is nothing to compute.
+         */
+        get: operations["get_roi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sso/connections": {
         parameters: {
             query?: never;
@@ -1350,6 +1372,61 @@ export interface components {
         RefreshRequest: {
             /** @description The refresh token; browsers may omit it and send the cookie instead. */
             refresh_token?: string | null;
+        };
+        RoiAssetDowntime: {
+            /**
+             * Format: uuid
+             * @description `null`: incidents that are not about one asset.
+             */
+            asset_id?: string | null;
+            detect_hours: components["schemas"]["RoiFigure"];
+            downtime_hours: components["schemas"]["RoiFigure"];
+            resolve_hours: components["schemas"]["RoiFigure"];
+        };
+        /** @description A figure and the incidents it was computed from. */
+        RoiFigure: {
+            incident_ids: string[];
+            /** Format: double */
+            value: number;
+        };
+        RoiFigures: {
+            caught_before_downstream: components["schemas"]["RoiFigure"];
+            /** @description Σ (opened_at − began_at). */
+            detect_hours: components["schemas"]["RoiFigure"];
+            /** @description Σ (detect + resolve). */
+            downtime_hours: components["schemas"]["RoiFigure"];
+            fixes_applied: components["schemas"]["RoiFigure"];
+            hours_saved?: components["schemas"]["RoiFigure"] | null;
+            incidents: components["schemas"]["RoiFigure"];
+            money?: components["schemas"]["RoiMoney"] | null;
+            per_asset: components["schemas"]["RoiAssetDowntime"][];
+            /** @description Σ (resolved_at − opened_at); an unresolved incident counts until `until`. */
+            resolve_hours: components["schemas"]["RoiFigure"];
+            unresolved: components["schemas"]["RoiFigure"];
+        };
+        RoiMoney: {
+            gains: components["schemas"]["RoiFigure"];
+            /** Format: double */
+            investment: number;
+            /**
+             * Format: double
+             * @description `(gains − investment) / investment × 100`; `null` when the investment is 0.
+             */
+            roi_percent?: number | null;
+        };
+        /**
+         * @description `GET /api/v1/roi`: `figures` is `null` when no incident was opened in the period, and
+         *     `message` says there is nothing to compute.
+         */
+        RoiReport: {
+            figures?: components["schemas"]["RoiFigures"] | null;
+            message?: string | null;
+            /** Format: int64 */
+            period_days: number;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
         };
         /**
          * @description A member's role in a tenant. Ordered: each role can do everything the ones below it can.
@@ -2786,6 +2863,44 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_roi: {
+        parameters: {
+            query?: {
+                /** @description Whole days, e.g. `30d` (the default), 1 to 366. */
+                period?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoiReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
