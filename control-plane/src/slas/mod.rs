@@ -102,12 +102,12 @@ pub fn step_minutes(window: Window, observations: &[(DateTime<Utc>, bool)]) -> M
         .collect()
 }
 
+/// One deadline: `(opened_at, done_at, within)`.
+pub type Deadline = (DateTime<Utc>, Option<DateTime<Utc>>, Duration);
+
 /// Deadlines (acknowledge, resolve): each item is `(opened_at, done_at, within)`; the minutes after
 /// `opened_at + within` until `done_at` (or the window's end) are missed. Every other minute is met.
-pub fn deadline_minutes(
-    window: Window,
-    items: &[(DateTime<Utc>, Option<DateTime<Utc>>, Duration)],
-) -> Minutes {
+pub fn deadline_minutes(window: Window, items: &[Deadline]) -> Minutes {
     (0..window.minutes())
         .map(|i| {
             let minute = window.minute(i);

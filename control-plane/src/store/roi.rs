@@ -21,6 +21,8 @@ type IncidentRow = (
     bool,
 );
 
+type SettingsRow = (f64, sqlx::types::Json<HashMap<String, f64>>, f64, f64);
+
 impl TenantStore {
     /// Incidents opened in `[since, until)`, oldest first.
     pub async fn roi_incidents(
@@ -62,7 +64,7 @@ impl TenantStore {
     /// The tenant's ROI assumptions, if it set them.
     pub async fn roi_settings(&self) -> StoreResult<Option<CostSettings>> {
         let mut tx = self.begin().await?;
-        let row: Option<(f64, sqlx::types::Json<HashMap<String, f64>>, f64, f64)> = sqlx::query_as(
+        let row: Option<SettingsRow> = sqlx::query_as(
             "SELECT engineer_hourly_rate, downtime_hourly_cost, platform_cost_per_month,
                         baseline_detection_hours
                  FROM roi_settings WHERE tenant_id = $1",
