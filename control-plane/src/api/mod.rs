@@ -13,6 +13,7 @@ mod jobs;
 mod lineage;
 pub mod openapi;
 mod roi;
+mod slas;
 mod system;
 pub mod text;
 
@@ -79,6 +80,7 @@ pub struct AppState {
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
         (name = "jobs", description = "Background jobs: state, attempts, last error"),
         (name = "roi", description = "ROI from data downtime, every figure with its incidents"),
+        (name = "slas", description = "SLAs with error budgets over rolling windows"),
     )
 )]
 struct ApiDoc;
@@ -105,6 +107,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(lineage::router())
         .merge(jobs::router())
         .merge(roi::router())
+        .merge(slas::router())
         .split_for_parts()
 }
 

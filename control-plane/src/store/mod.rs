@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod lineage;
 pub mod outbox;
 pub mod roi;
+pub mod slas;
 pub mod snapshots;
 
 use std::collections::HashSet;
