@@ -146,6 +146,7 @@ struct Seeded {
     acme: String,
     asset: String,
     anomaly: String,
+    sla: String,
 }
 
 /// Fills every tenant table for acme; returns acme's ids.
@@ -354,6 +355,10 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             .fetch_one(&db.pool)
             .await
             .unwrap();
+    let sla: uuid::Uuid = sqlx::query_scalar("SELECT id FROM slas WHERE tenant_id = 'acme' LIMIT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     store.close().await;
 
     let tables: Vec<String> = sqlx::query_scalar(TENANT_TABLES)
@@ -380,6 +385,7 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
         acme,
         asset,
         anomaly: anomaly.to_string(),
+        sla: sla.to_string(),
     }
 }
 
@@ -665,6 +671,8 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         }
         let id = if template.starts_with("/api/v1/anomalies/") {
             &seeded.anomaly
+        } else if template.starts_with("/api/v1/slas/") {
+            &seeded.sla
         } else {
             &seeded.asset
         };
@@ -726,6 +734,8 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         "/api/v1/dead-letters",
         "/api/v1/agents",
         "/api/v1/warnings",
+        "/api/v1/slas",
+        "/api/v1/slas/{id}/compliance",
     ] {
         assert!(
             checked.iter().any(|route| route == expected),
