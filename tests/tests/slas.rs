@@ -275,6 +275,62 @@ async fn freshness_sla_compliance_and_budget_are_exact_to_the_minute() {
         assert_eq!(row[8].parse::<f64>().unwrap(), budget);
     }
 
+    // A score objective: the latest measured score carried forward, met when at least 80.
+    let scores = [(600, 90.0), (300, 50.0), (100, 95.0)];
+    for (before, score) in scores {
+        sqlx::query(
+            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
+             VALUES ('acme', $1, $2, $3, 1, '{}', '{}')",
+        )
+        .bind(asset)
+        .bind(t0 - Duration::minutes(before))
+        .bind(score)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    let (status, created) = post(
+        &base,
+        "/api/v1/slas",
+        &editor,
+        &json!({"name": "orders good", "asset_id": asset, "target": 0.9, "window": "1d", "min_score": 80}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let score_id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = get(
+        &base,
+        &format!("/api/v1/slas/{score_id}/compliance?window=1d"),
+        &viewer,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let end: DateTime<Utc> = body["window_end"].as_str().unwrap().parse().unwrap();
+    let (mut evaluated, mut met) = (0_i64, 0_i64);
+    for i in 0..1440 {
+        let minute = end - Duration::minutes(1440 - i);
+        if let Some((_, score)) = scores
+            .iter()
+            .map(|(before, score)| (t0 - Duration::minutes(*before), *score))
+            .filter(|(at, _)| *at <= minute)
+            .max_by_key(|(at, _)| *at)
+        {
+            evaluated += 1;
+            met += i64::from(score >= 80.0);
+        }
+    }
+    let objective = &body["objectives"][0];
+    assert_eq!(objective["objective"], "score", "{body}");
+    assert_eq!(objective["evaluated_minutes"], evaluated, "{body}");
+    assert_eq!(objective["met_minutes"], met, "{body}");
+    let spent = (evaluated - met) as f64;
+    assert_eq!(objective["spent_minutes"].as_f64().unwrap(), spent);
+    assert!(
+        (objective["remaining_minutes"].as_f64().unwrap() - (0.1 * 1440.0 - spent)).abs() < 1e-9,
+        "{body}"
+    );
+    assert_eq!(objective["breached"], true, "{body}");
+
     let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance?window=2w"), &viewer).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"]["field"], "window");

@@ -2,9 +2,9 @@
 //! [`compliance`], which reads each objective's evidence and runs the pure per-minute series and
 //! [`super::budget`] over the window.
 //!
-//! Evaluated today: the freshness bound (from the agent's `freshness_lag` points). The other
-//! objectives of the table (score, open criticals, availability, acknowledge, resolve) are not yet
-//! accepted on create.
+//! Evaluated today: the freshness bound (from the agent's `freshness_lag` points) and the minimum
+//! quality score (from `asset_scores`, carried forward). The other objectives of the table (open
+//! criticals, availability, acknowledge, resolve) are not yet accepted on create.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ pub struct CreateSla {
     pub window: Option<String>,
     /// The data must have been updated at most this many minutes ago.
     pub freshness_bound_minutes: Option<i32>,
+    /// The asset's quality score must be at least this (0 to 100).
+    pub min_score: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +42,7 @@ pub struct Sla {
     pub target: f64,
     pub window_minutes: i32,
     pub freshness_bound_minutes: Option<i32>,
+    pub min_score: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
@@ -54,6 +57,7 @@ impl From<SlaRow> for Sla {
             target: row.target,
             window_minutes: row.window_minutes,
             freshness_bound_minutes: row.freshness_bound_minutes,
+            min_score: row.min_score,
             created_at: row.created_at,
             created_by: row.created_by,
         }
@@ -63,7 +67,7 @@ impl From<SlaRow> for Sla {
 /// One objective's error budget over the window.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectiveCompliance {
-    /// `freshness`.
+    /// `freshness` or `score`.
     pub objective: String,
     pub window_minutes: i64,
     /// Minutes with evidence (before the first evidence nothing is evaluated nor spent).
@@ -117,13 +121,19 @@ pub async fn create(store: &TenantStore, input: CreateSla, created_by: &str) -> 
                 format!("window: such as 30d, 12h or 90m (at most 366d), got {window_text:?}"),
             )
         })?;
-    let Some(bound) = input.freshness_bound_minutes else {
+    if input.freshness_bound_minutes.is_none() && input.min_score.is_none() {
         return Err(ServiceError::bad_field(
             "freshness_bound_minutes",
-            "freshness_bound_minutes: required (the only objective evaluated so far)",
+            "freshness_bound_minutes or min_score: at least one objective is required",
         ));
-    };
-    if bound <= 0 {
+    }
+    if input
+        .min_score
+        .is_some_and(|score| !(0.0..=100.0).contains(&score))
+    {
+        return Err(ServiceError::bad_field("min_score", "min_score: 0 to 100"));
+    }
+    if input.freshness_bound_minutes.is_some_and(|bound| bound <= 0) {
         return Err(ServiceError::bad_field(
             "freshness_bound_minutes",
             "freshness_bound_minutes: a positive number of minutes",
@@ -138,7 +148,8 @@ pub async fn create(store: &TenantStore, input: CreateSla, created_by: &str) -> 
             asset_id: input.asset_id,
             target,
             window_minutes,
-            freshness_bound_minutes: Some(bound),
+            freshness_bound_minutes: input.freshness_bound_minutes,
+            min_score: input.min_score,
             created_by: created_by.to_owned(),
         })
         .await?;
@@ -170,6 +181,19 @@ pub async fn compliance(
         let minutes = super::freshness_minutes(window, &updates, Duration::minutes(i64::from(bound)));
         objectives.push(objective(
             Objective::Freshness,
+            super::budget(window, sla.target, &minutes),
+        ));
+    }
+    if let (Some(asset_id), Some(min_score)) = (sla.asset_id, sla.min_score) {
+        let observations: Vec<_> = store
+            .score_observations(asset_id, window.start, window.end)
+            .await?
+            .into_iter()
+            .map(|(at, score)| (at, score >= min_score))
+            .collect();
+        let minutes = super::step_minutes(window, &observations);
+        objectives.push(objective(
+            Objective::Score,
             super::budget(window, sla.target, &minutes),
         ));
     }

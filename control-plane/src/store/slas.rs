@@ -17,13 +17,14 @@ pub struct SlaRow {
     pub target: f64,
     pub window_minutes: i32,
     pub freshness_bound_minutes: Option<i32>,
+    pub min_score: Option<f64>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
 
 macro_rules! columns {
     () => {
-        "id, name, asset_id, tag, target, window_minutes, freshness_bound_minutes, created_at, created_by"
+        "id, name, asset_id, tag, target, window_minutes, freshness_bound_minutes, min_score, created_at, created_by"
     };
 }
 
@@ -35,6 +36,7 @@ pub struct NewSla {
     pub target: f64,
     pub window_minutes: i32,
     pub freshness_bound_minutes: Option<i32>,
+    pub min_score: Option<f64>,
     pub created_by: String,
 }
 
@@ -55,8 +57,8 @@ impl TenantStore {
         let mut tx = self.begin().await?;
         let row: SlaRow = sqlx::query_as(concat!(
             "INSERT INTO slas (id, tenant_id, name, asset_id, target, window_minutes,
-                               freshness_bound_minutes, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                               freshness_bound_minutes, min_score, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
             columns!()
         ))
         .bind(Uuid::new_v4())
@@ -66,6 +68,7 @@ impl TenantStore {
         .bind(sla.target)
         .bind(sla.window_minutes)
         .bind(sla.freshness_bound_minutes)
+        .bind(sla.min_score)
         .bind(&sla.created_by)
         .fetch_one(&mut *tx)
         .await?;
@@ -132,5 +135,33 @@ impl TenantStore {
         .await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|(at,)| at).collect())
+    }
+
+    /// The asset's measured scores computed in `[since, until)` and the last one before `since`
+    /// (scores that measured nothing are not evidence).
+    pub async fn score_observations(
+        &self,
+        asset_id: Uuid,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<(DateTime<Utc>, f64)>> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<(DateTime<Utc>, f64)> = sqlx::query_as(
+            "(SELECT computed_at, score FROM asset_scores
+              WHERE tenant_id = $1 AND asset_id = $2 AND score IS NOT NULL AND computed_at < $3
+              ORDER BY computed_at DESC LIMIT 1)
+             UNION ALL
+             (SELECT computed_at, score FROM asset_scores
+              WHERE tenant_id = $1 AND asset_id = $2 AND score IS NOT NULL
+                AND computed_at >= $3 AND computed_at < $4)",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(asset_id)
+        .bind(since)
+        .bind(until)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 }
