@@ -8,7 +8,9 @@
 //! `sso` (identity), `grpc` (the agent API: enrollment, heartbeat, config), `broker` (NATS
 //! operator-mode keys and the agents' user JWTs), `agents` (enrollment tokens, agent config and
 //! commands), `error` (the one service error), `jobs` (the PostgreSQL job queue every replica's worker claims background work
-//! from), `events` (domain events: types, the outbox relay to JetStream, the consumer helper), `scoring` (quality scores in seven dimensions, computed as jobs when evidence changes). `app` wires them into one runnable [`app::Application`].
+//! from), `events` (domain events: types, the outbox relay to JetStream, the consumer helper), `scoring`
+//! (quality scores in seven dimensions, computed as jobs when evidence changes), `slas` (SLA
+//! objectives as error budgets over rolling windows), `roi` (data downtime and ROI from incidents). `app` wires them into one runnable [`app::Application`].
 
 pub mod agents;
 pub mod api;
@@ -23,7 +25,9 @@ pub mod ingest;
 pub mod jobs;
 pub mod lineage;
 pub mod monitoring;
+pub mod roi;
 pub mod scoring;
+pub mod slas;
 pub mod sso;
 pub mod store;
 pub mod telemetry;

@@ -146,6 +146,7 @@ struct Seeded {
     acme: String,
     asset: String,
     anomaly: String,
+    sla: String,
 }
 
 /// Fills every tenant table for acme; returns acme's ids.
@@ -324,6 +325,31 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
              SELECT 'acme', $2::uuid, 'c', 'accuracy' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
             true,
         ),
+        // SLAs, their evaluations, ROI settings and incidents.
+        (
+            "INSERT INTO slas (id, tenant_id, name, asset_id, freshness_bound_minutes)
+             VALUES ($1, 'acme', 'orders fresh', $2::uuid, 60)",
+            true,
+        ),
+        (
+            "INSERT INTO sla_evaluations (tenant_id, sla_id, objective, evaluated_at, window_minutes,
+                 evaluated_minutes, met_minutes, budget_minutes, spent_minutes, breached)
+             SELECT 'acme', id, 'freshness', now(), 43200, 60, 60, 432, 0, false
+             FROM slas WHERE tenant_id = 'acme' AND $1::uuid IS NOT NULL LIMIT 1",
+            false,
+        ),
+        (
+            "INSERT INTO roi_settings (tenant_id, engineer_hourly_rate, downtime_hourly_cost,
+                 platform_cost_per_month)
+             SELECT 'acme', 100, '{\"default\": 500}', 1000
+             WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            false,
+        ),
+        (
+            "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, title, began_at, opened_at)
+             VALUES ($1, 'acme', $2::uuid, 'anomaly', 'high', 'row count drop', now(), now())",
+            true,
+        ),
     ] {
         let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(uuid::Uuid::now_v7());
         let query = if with_asset { query.bind(&asset) } else { query };
@@ -334,6 +360,10 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             .fetch_one(&db.pool)
             .await
             .unwrap();
+    let sla: uuid::Uuid = sqlx::query_scalar("SELECT id FROM slas WHERE tenant_id = 'acme' LIMIT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     store.close().await;
 
     let tables: Vec<String> = sqlx::query_scalar(TENANT_TABLES)
@@ -360,6 +390,7 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
         acme,
         asset,
         anomaly: anomaly.to_string(),
+        sla: sla.to_string(),
     }
 }
 
@@ -645,6 +676,8 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         }
         let id = if template.starts_with("/api/v1/anomalies/") {
             &seeded.anomaly
+        } else if template.starts_with("/api/v1/slas/") {
+            &seeded.sla
         } else {
             &seeded.asset
         };
@@ -706,6 +739,8 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         "/api/v1/dead-letters",
         "/api/v1/agents",
         "/api/v1/warnings",
+        "/api/v1/slas",
+        "/api/v1/slas/{id}/compliance",
     ] {
         assert!(
             checked.iter().any(|route| route == expected),

@@ -660,6 +660,28 @@ export interface paths {
         patch: operations["change_member"];
         trace?: never;
     };
+    "/api/v1/roi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Data downtime (time to detect from when the problem began, plus time to resolve), incidents
+         *     caught before a downstream consumer, fixes applied, and hours and money saved under the
+         *     tenant's cost assumptions. With no incidents in the period, `figures` is null and `message`
+         *     says there is nothing to compute.
+         */
+        get: operations["get_roi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/scores": {
         parameters: {
             query?: never;
@@ -693,6 +715,47 @@ export interface paths {
          *     otherwise 400 naming the field. Scores computed from now on use them.
          */
         put: operations["put_score_weights"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/slas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's SLAs, oldest first. */
+        get: operations["list_slas"];
+        put?: never;
+        /**
+         * Creates an SLA on one asset (a freshness bound evaluated per minute against the error budget
+         *     `(1 − target) × window`).
+         */
+        post: operations["create_sla"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/slas/{id}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each objective's compliance over the window ending now: compliance %, budget, spent and
+         *     remaining minutes, burn rate, projected exhaustion, breached.
+         */
+        get: operations["sla_compliance"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1104,6 +1167,32 @@ export interface components {
         CreatedToken: components["schemas"]["ApiTokenInfo"] & {
             /** @description The secret, shown this once. Send it as `Authorization: Bearer <token>`. */
             token: string;
+        };
+        /** @description `POST /api/v1/slas`. */
+        CreateSla: {
+            /**
+             * Format: uuid
+             * @description The asset the SLA is about.
+             */
+            asset_id: string;
+            /**
+             * Format: int32
+             * @description The data must have been updated at most this many minutes ago.
+             */
+            freshness_bound_minutes?: number | null;
+            /**
+             * Format: double
+             * @description The asset's quality score must be at least this (0 to 100).
+             */
+            min_score?: number | null;
+            name: string;
+            /**
+             * Format: double
+             * @description Share of minutes each objective must be met in, strictly between 0 and 1 (default 0.99).
+             */
+            target?: number | null;
+            /** @description Rolling window such as `30d`, `12h`, `90m` (default `30d`). */
+            window?: string | null;
         };
         /**
          * @description A dataset: `namespace` is where it lives (a source name, an OpenLineage namespace), `name` its
@@ -1527,6 +1616,47 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
+        /** @description One objective's error budget over the window. */
+        ObjectiveCompliance: {
+            /** @description The budget is spent. */
+            breached: boolean;
+            /**
+             * Format: double
+             * @description `(1 − target) × window_minutes`.
+             */
+            budget_minutes: number;
+            /**
+             * Format: double
+             * @description Last hour's spend relative to the sustainable rate `1 − target`.
+             */
+            burn_rate: number;
+            /**
+             * Format: double
+             * @description `met / evaluated × 100` (100 when nothing was evaluated).
+             */
+            compliance_percent: number;
+            /**
+             * Format: int64
+             * @description Minutes with evidence (before the first evidence nothing is evaluated nor spent).
+             */
+            evaluated_minutes: number;
+            /**
+             * Format: date-time
+             * @description When the remaining budget runs out at the last hour's spend; `null` when nothing is being
+             *     spent or it is already exhausted.
+             */
+            exhausts_at?: string | null;
+            /** Format: int64 */
+            met_minutes: number;
+            /** @description `freshness` or `score`. */
+            objective: string;
+            /** Format: double */
+            remaining_minutes: number;
+            /** Format: double */
+            spent_minutes: number;
+            /** Format: int64 */
+            window_minutes: number;
+        };
         /** @description A page of a list, with the total count for the same filter. */
         Page_AssetSummary: {
             items: {
@@ -1575,6 +1705,61 @@ export interface components {
             /** @description The refresh token; browsers may omit it and send the cookie instead. */
             refresh_token?: string | null;
         };
+        RoiAssetDowntime: {
+            /**
+             * Format: uuid
+             * @description `null`: incidents that are not about one asset.
+             */
+            asset_id?: string | null;
+            detect_hours: components["schemas"]["RoiFigure"];
+            downtime_hours: components["schemas"]["RoiFigure"];
+            resolve_hours: components["schemas"]["RoiFigure"];
+        };
+        /** @description A figure and the incidents it was computed from. */
+        RoiFigure: {
+            incident_ids: string[];
+            /** Format: double */
+            value: number;
+        };
+        RoiFigures: {
+            caught_before_downstream: components["schemas"]["RoiFigure"];
+            /** @description Σ (opened_at − began_at). */
+            detect_hours: components["schemas"]["RoiFigure"];
+            /** @description Σ (detect + resolve). */
+            downtime_hours: components["schemas"]["RoiFigure"];
+            fixes_applied: components["schemas"]["RoiFigure"];
+            hours_saved?: components["schemas"]["RoiFigure"] | null;
+            incidents: components["schemas"]["RoiFigure"];
+            money?: components["schemas"]["RoiMoney"] | null;
+            per_asset: components["schemas"]["RoiAssetDowntime"][];
+            /** @description Σ (resolved_at − opened_at); an unresolved incident counts until `until`. */
+            resolve_hours: components["schemas"]["RoiFigure"];
+            unresolved: components["schemas"]["RoiFigure"];
+        };
+        RoiMoney: {
+            gains: components["schemas"]["RoiFigure"];
+            /** Format: double */
+            investment: number;
+            /**
+             * Format: double
+             * @description `(gains − investment) / investment × 100`; `null` when the investment is 0.
+             */
+            roi_percent?: number | null;
+        };
+        /**
+         * @description `GET /api/v1/roi`: `figures` is `null` when no incident was opened in the period, and
+         *     `message` says there is nothing to compute.
+         */
+        RoiReport: {
+            figures?: components["schemas"]["RoiFigures"] | null;
+            message?: string | null;
+            /** Format: int64 */
+            period_days: number;
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+        };
         /**
          * @description A member's role in a tenant. Ordered: each role can do everything the ones below it can.
          * @enum {string}
@@ -1615,6 +1800,42 @@ export interface components {
             role: components["schemas"]["Role"];
             tenant: string;
             token_type: string;
+        };
+        Sla: {
+            /** Format: uuid */
+            asset_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: int32 */
+            freshness_bound_minutes?: number | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: double */
+            min_score?: number | null;
+            name: string;
+            tag?: string | null;
+            /** Format: double */
+            target: number;
+            /** Format: int32 */
+            window_minutes: number;
+        };
+        /** @description `GET /api/v1/slas/{id}/compliance`. */
+        SlaCompliance: {
+            /** @description Some objective's budget is spent. */
+            breached: boolean;
+            objectives: components["schemas"]["ObjectiveCompliance"][];
+            /** Format: uuid */
+            sla_id: string;
+            /** Format: double */
+            target: number;
+            /** Format: date-time */
+            window_end: string;
+            /** Format: date-time */
+            window_start: string;
+        };
+        SlaList: {
+            items: components["schemas"]["Sla"][];
         };
         /** @description What recording a SQL script found and stored. */
         SqlLineageRecorded: {
@@ -3172,6 +3393,44 @@ export interface operations {
             };
         };
     };
+    get_roi: {
+        parameters: {
+            query?: {
+                /** @description Whole days, e.g. `30d` (the default), 1 to 366. */
+                period?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoiReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     group_scores: {
         parameters: {
             query?: {
@@ -3232,6 +3491,115 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_slas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlaList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_sla: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSla"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sla"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sla_compliance: {
+        parameters: {
+            query?: {
+                /** @description `json` (the default) or `csv`. */
+                format?: string;
+                /** @description Such as `30d` (the default), `12h`, `90m`; at most 366d. */
+                window?: string;
+            };
+            header?: never;
+            path: {
+                /** @description SLA id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

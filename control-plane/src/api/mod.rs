@@ -12,7 +12,9 @@ mod intelligence;
 mod jobs;
 mod lineage;
 pub mod openapi;
+mod roi;
 mod scores;
+mod slas;
 mod system;
 pub mod text;
 
@@ -79,6 +81,8 @@ pub struct AppState {
         (name = "intelligence", description = "Anomalies with feedback, forecasts, early warnings, root causes"),
         (name = "jobs", description = "Background jobs: state, attempts, last error"),
         (name = "scores", description = "Quality scores in seven dimensions, with evidence, history and weights"),
+        (name = "roi", description = "ROI from data downtime, every figure with its incidents"),
+        (name = "slas", description = "SLAs with error budgets over rolling windows"),
     )
 )]
 struct ApiDoc;
@@ -105,6 +109,8 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(lineage::router())
         .merge(jobs::router())
         .merge(scores::router())
+        .merge(roi::router())
+        .merge(slas::router())
         .split_for_parts()
 }
 

@@ -19,7 +19,9 @@ pub mod intelligence;
 pub mod jobs;
 pub mod lineage;
 pub mod outbox;
+pub mod roi;
 pub mod scores;
+pub mod slas;
 pub mod snapshots;
 
 use std::collections::HashSet;

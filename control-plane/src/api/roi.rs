@@ -1,0 +1,56 @@
+//! ROI from data downtime (`GET /api/v1/roi?period=30d`): the figures of the incidents opened in
+//! the period, each with the incident ids it came from (viewer).
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::access::Read;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use crate::roi::service::{self, RoiReport};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_roi))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct RoiParams {
+    /// Whole days, e.g. `30d` (the default), 1 to 366.
+    period: Option<String>,
+}
+
+/// Data downtime (time to detect from when the problem began, plus time to resolve), incidents
+/// caught before a downstream consumer, fixes applied, and hours and money saved under the
+/// tenant's cost assumptions. With no incidents in the period, `figures` is null and `message`
+/// says there is nothing to compute.
+#[utoipa::path(get, path = "/api/v1/roi", tag = "roi", security(("bearer" = ["viewer"])),
+    params(RoiParams),
+    responses((status = 200, body = RoiReport), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn get_roi(
+    State(state): State<AppState>,
+    Read(caller): Read,
+    super::ApiQuery(params): super::ApiQuery<RoiParams>,
+) -> ApiResult<Json<RoiReport>> {
+    let text = params.period.unwrap_or_else(|| "30d".to_owned());
+    let days = text
+        .strip_suffix('d')
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| (1..=366).contains(n))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                format!("period must be whole days such as 30d (1 to 366), got {text:?}"),
+                json!({"field": "period"}),
+            )
+        })?;
+    Ok(Json(
+        service::report(&state.store.tenant(&caller.tenant), days, Utc::now()).await?,
+    ))
+}

@@ -1,0 +1,83 @@
+//! What ROI reads of a tenant: the incidents opened in a period (with their asset's tier) and the
+//! tenant's cost assumptions.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::StoreResult;
+use super::handles::TenantStore;
+use crate::roi::{CostSettings, IncidentTimes};
+
+type IncidentRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<bool>,
+    bool,
+);
+
+type SettingsRow = (f64, sqlx::types::Json<HashMap<String, f64>>, f64, f64);
+
+impl TenantStore {
+    /// Incidents opened in `[since, until)`, oldest first.
+    pub async fn roi_incidents(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<IncidentTimes>> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<IncidentRow> = sqlx::query_as(
+            "SELECT i.id, i.asset_id, NULL::text, i.began_at, i.opened_at, i.resolved_at,
+                    i.caught_before_downstream, i.fix_applied
+             FROM incidents i
+             WHERE i.tenant_id = $1 AND i.opened_at >= $2 AND i.opened_at < $3
+             ORDER BY i.opened_at, i.id",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(since)
+        .bind(until)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, asset_id, tier, began_at, opened_at, resolved_at, caught, fix_applied)| IncidentTimes {
+                    id,
+                    asset_id,
+                    tier,
+                    began_at,
+                    opened_at,
+                    resolved_at,
+                    caught_before_downstream: caught,
+                    fix_applied,
+                },
+            )
+            .collect())
+    }
+
+    /// The tenant's ROI assumptions, if it set them.
+    pub async fn roi_settings(&self) -> StoreResult<Option<CostSettings>> {
+        let mut tx = self.begin().await?;
+        let row: Option<SettingsRow> = sqlx::query_as(
+            "SELECT engineer_hourly_rate, downtime_hourly_cost, platform_cost_per_month,
+                        baseline_detection_hours
+                 FROM roi_settings WHERE tenant_id = $1",
+        )
+        .bind(self.tenant_id().as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|(rate, costs, platform, baseline)| CostSettings {
+            engineer_hourly_rate: rate,
+            downtime_hourly_cost: costs.0,
+            platform_cost_per_month: platform,
+            baseline_detection_hours: baseline,
+        }))
+    }
+}

@@ -1,0 +1,345 @@
+//! SLAs and ROI through the REST API of an in-process control plane on a fresh database: ROI from
+//! incidents with known start, detection and resolution times gives the exact data downtime, each
+//! figure naming its incidents; with no incidents the endpoint says there is nothing to compute.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use cwic_control_plane::app::Application;
+use cwic_e2e::{TestDb, mint_token, test_serve_config};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+async fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn ids(figure: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = figure["incident_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn roi_downtime_is_exact_and_nothing_is_invented_without_incidents() {
+    let db = TestDb::create("slas_roi").await.unwrap();
+    let token = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    // No incidents: nothing to compute, no figures.
+    let (status, body) = get(&base, "/api/v1/roi?period=30d", &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["figures"].is_null(), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("nothing to compute"),
+        "{body}"
+    );
+
+    // Three incidents, whole seconds: (began, opened, resolved) in minutes before now.
+    let now = Utc::now();
+    let incidents = [(300, 270, Some(150)), (200, 140, Some(110)), (100, 94, None)];
+    let mut expected_seconds = 0_i64;
+    let mut all = Vec::new();
+    for (began, opened, resolved) in incidents {
+        let id = Uuid::now_v7();
+        all.push(id.to_string());
+        let began_at = now - Duration::minutes(began);
+        let opened_at = now - Duration::minutes(opened);
+        let resolved_at = resolved.map(|m| now - Duration::minutes(m));
+        expected_seconds += (opened_at - began_at).num_seconds();
+        if let Some(resolved_at) = resolved_at {
+            expected_seconds += (resolved_at - opened_at).num_seconds();
+        }
+        sqlx::query(
+            "INSERT INTO incidents (id, tenant_id, source_kind, severity, title, began_at,
+                 opened_at, resolved_at, status, caught_before_downstream)
+             VALUES ($1, 'acme', 'anomaly', 'high', 'row count drop', $2, $3, $4,
+                     CASE WHEN $4 IS NULL THEN 'open' ELSE 'resolved' END, true)",
+        )
+        .bind(id)
+        .bind(began_at)
+        .bind(opened_at)
+        .bind(resolved_at)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    // Another tenant's incident never counts.
+    sqlx::query("INSERT INTO tenants (id, name) VALUES ('globex', 'globex') ON CONFLICT DO NOTHING")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO incidents (id, tenant_id, source_kind, severity, title, began_at, opened_at)
+         VALUES ($1, 'globex', 'anomaly', 'low', 'x', now() - interval '1 day', now())",
+    )
+    .bind(Uuid::now_v7())
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    let (status, body) = get(&base, "/api/v1/roi?period=30d", &token).await;
+    assert_eq!(status, 200, "{body}");
+    let figures = &body["figures"];
+    all.sort();
+    assert_eq!(figures["incidents"]["value"], 3.0);
+    assert_eq!(ids(&figures["incidents"]), all);
+    // Resolved incidents: exact. The open one resolves "until now" (the server's now, a moment
+    // after ours), so its resolve part is at least 94 minutes and a little more.
+    let detect = figures["detect_hours"]["value"].as_f64().unwrap();
+    assert!(
+        (detect * 3600.0 - (30.0 + 60.0 + 6.0) * 60.0).abs() < 1e-6,
+        "{detect}"
+    );
+    let downtime = figures["downtime_hours"]["value"].as_f64().unwrap() * 3600.0;
+    let open_part = downtime - expected_seconds as f64;
+    assert!(
+        (94.0 * 60.0..94.0 * 60.0 + 60.0).contains(&open_part),
+        "downtime {downtime} s, expected {expected_seconds} s + the open incident's ~5640 s"
+    );
+    assert_eq!(figures["unresolved"]["value"], 1.0);
+    assert_eq!(figures["caught_before_downstream"]["value"], 3.0);
+    assert!(figures["money"].is_null(), "no cost settings: no money figures");
+
+    let (status, body) = get(&base, "/api/v1/roi?period=3w", &token).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"]["field"], "period");
+    cancel.cancel();
+}
+
+async fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// The test's own per-minute freshness computation: minute `m` of `[end − window, end)` is met
+/// when the latest update at or before it is at most `bound` minutes old; no update yet: not
+/// evaluated.
+fn expected(end: DateTime<Utc>, window: i64, bound: i64, updates: &[DateTime<Utc>]) -> (i64, i64) {
+    let (mut evaluated, mut met) = (0, 0);
+    for i in 0..window {
+        let minute = end - Duration::minutes(window - i);
+        if let Some(latest) = updates.iter().filter(|u| **u <= minute).max() {
+            evaluated += 1;
+            if minute - *latest <= Duration::minutes(bound) {
+                met += 1;
+            }
+        }
+    }
+    (evaluated, met)
+}
+
+#[tokio::test]
+async fn freshness_sla_compliance_and_budget_are_exact_to_the_minute() {
+    let db = TestDb::create("slas_freshness").await.unwrap();
+    let viewer = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let editor = mint_token(&db.url, "acme", "editor").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    let asset = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+             agent_id, first_seen_at, last_seen_at)
+         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
+    )
+    .bind(asset)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // Freshness history, minute-exact: (minutes before now, lag in seconds); the data was updated
+    // at observed_at − lag.
+    let t0 = Utc::now().duration_trunc(Duration::minutes(1)).unwrap();
+    let points = [(1400, 600.0), (1000, 0.0), (500, 1800.0), (30, 0.0)];
+    let mut updates = Vec::new();
+    for (before, lag) in points {
+        let observed_at = t0 - Duration::minutes(before);
+        updates.push(observed_at - Duration::seconds(lag as i64));
+        for month in [observed_at, t0] {
+            sqlx::query("SELECT cwic_metric_partition($1)")
+                .bind(month.date_naive())
+                .execute(&db.pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+             VALUES ('acme', $1, 'freshness_lag', '', $2, $3, $4)",
+        )
+        .bind(asset)
+        .bind(observed_at)
+        .bind(Uuid::now_v7())
+        .bind(lag)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+
+    // Writes need editor; bad input names its field.
+    let sla = json!({"name": "orders fresh", "asset_id": asset, "target": 0.1, "window": "1d",
+                     "freshness_bound_minutes": 60});
+    let (status, body) = post(&base, "/api/v1/slas", &viewer, &sla).await;
+    assert_eq!(status, 403, "{body}");
+    let mut bad = sla.clone();
+    bad["target"] = json!(1.5);
+    let (status, body) = post(&base, "/api/v1/slas", &editor, &bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"]["field"], "target");
+    let mut bad = sla.clone();
+    bad["asset_id"] = json!(Uuid::now_v7());
+    let (status, body) = post(&base, "/api/v1/slas", &editor, &bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"]["field"], "asset_id");
+    let (status, created) = post(&base, "/api/v1/slas", &editor, &sla).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, list) = get(&base, "/api/v1/slas", &viewer).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], id.as_str());
+
+    let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance?window=1d"), &viewer).await;
+    assert_eq!(status, 200, "{body}");
+    // The server's window end (its now, truncated) is t0 or a minute later if a minute turned.
+    let end: DateTime<Utc> = body["window_end"].as_str().unwrap().parse().unwrap();
+    assert!(end == t0 || end == t0 + Duration::minutes(1), "{body}");
+    let (evaluated, met) = expected(end, 1440, 60, &updates);
+    let objective = &body["objectives"][0];
+    assert_eq!(objective["objective"], "freshness");
+    assert_eq!(objective["evaluated_minutes"], evaluated);
+    assert_eq!(objective["met_minutes"], met);
+    let percent = met as f64 / evaluated as f64 * 100.0;
+    assert!(
+        (objective["compliance_percent"].as_f64().unwrap() - percent).abs() < 1e-9,
+        "{body}"
+    );
+    let budget = (1.0 - 0.1) * 1440.0;
+    let spent = (evaluated - met) as f64;
+    assert!(
+        (objective["budget_minutes"].as_f64().unwrap() - budget).abs() < 1e-9,
+        "{body}"
+    );
+    assert_eq!(objective["spent_minutes"].as_f64().unwrap(), spent);
+    assert!(
+        (objective["remaining_minutes"].as_f64().unwrap() - (budget - spent)).abs() < 1e-9,
+        "{body}"
+    );
+    assert_eq!(objective["breached"], budget - spent <= 0.0);
+    assert!(
+        spent > 0.0 && budget - spent > 0.0,
+        "the history spends part of the budget: {body}"
+    );
+
+    // The same figures as CSV (format=csv or Accept: text/csv).
+    for request in [
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/slas/{id}/compliance?window=1d&format=csv"))
+            .bearer_auth(&viewer),
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/slas/{id}/compliance?window=1d"))
+            .header("accept", "text/csv")
+            .bearer_auth(&viewer),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let text = response.text().await.unwrap();
+        let mut lines = text.lines();
+        assert!(lines.next().unwrap().starts_with("sla_id,objective,"), "{text}");
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(row[1], "freshness");
+        assert_eq!(row[8].parse::<f64>().unwrap(), budget);
+    }
+
+    // A score objective: the latest measured score carried forward, met when at least 80.
+    let scores = [(600, 90.0), (300, 50.0), (100, 95.0)];
+    for (before, score) in scores {
+        sqlx::query(
+            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
+             VALUES ('acme', $1, $2, $3, 1, '{}', '{}')",
+        )
+        .bind(asset)
+        .bind(t0 - Duration::minutes(before))
+        .bind(score)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    let (status, created) = post(
+        &base,
+        "/api/v1/slas",
+        &editor,
+        &json!({"name": "orders good", "asset_id": asset, "target": 0.9, "window": "1d", "min_score": 80}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let score_id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = get(
+        &base,
+        &format!("/api/v1/slas/{score_id}/compliance?window=1d"),
+        &viewer,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let end: DateTime<Utc> = body["window_end"].as_str().unwrap().parse().unwrap();
+    let (mut evaluated, mut met) = (0_i64, 0_i64);
+    for i in 0..1440 {
+        let minute = end - Duration::minutes(1440 - i);
+        if let Some((_, score)) = scores
+            .iter()
+            .map(|(before, score)| (t0 - Duration::minutes(*before), *score))
+            .filter(|(at, _)| *at <= minute)
+            .max_by_key(|(at, _)| *at)
+        {
+            evaluated += 1;
+            met += i64::from(score >= 80.0);
+        }
+    }
+    let objective = &body["objectives"][0];
+    assert_eq!(objective["objective"], "score", "{body}");
+    assert_eq!(objective["evaluated_minutes"], evaluated, "{body}");
+    assert_eq!(objective["met_minutes"], met, "{body}");
+    let spent = (evaluated - met) as f64;
+    assert_eq!(objective["spent_minutes"].as_f64().unwrap(), spent);
+    assert!(
+        (objective["remaining_minutes"].as_f64().unwrap() - (0.1 * 1440.0 - spent)).abs() < 1e-9,
+        "{body}"
+    );
+    assert_eq!(objective["breached"], true, "{body}");
+
+    let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance?window=2w"), &viewer).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"]["field"], "window");
+    let (status, body) = get(
+        &base,
+        &format!("/api/v1/slas/{}/compliance", Uuid::now_v7()),
+        &viewer,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    cancel.cancel();
+}
