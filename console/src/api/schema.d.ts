@@ -3583,11 +3583,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The SLA's compliance over the window: JSON, or CSV with `format=csv` or `Accept: text/csv` */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["SlaCompliance"];
                     "text/csv": string;
                 };
             };

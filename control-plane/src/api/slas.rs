@@ -72,8 +72,8 @@ struct ComplianceParams {
 /// remaining minutes, burn rate, projected exhaustion, breached.
 #[utoipa::path(get, path = "/api/v1/slas/{id}/compliance", tag = "slas", security(("bearer" = ["viewer"])),
     params(("id" = Uuid, Path, description = "SLA id"), ComplianceParams),
-    responses((status = 200, body = SlaCompliance, content_type = "application/json"),
-              (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The SLA's compliance over the window: JSON, or CSV with `format=csv` or `Accept: text/csv`",
+               content((SlaCompliance = "application/json"), (String = "text/csv"))),
               (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn sla_compliance(
     State(state): State<AppState>,
