@@ -331,6 +331,11 @@ async fn freshness_sla_compliance_and_budget_are_exact_to_the_minute() {
     );
     assert_eq!(objective["breached"], true, "{body}");
 
+    // Without `window` the SLA's own window (1d here, not the 30d default of a new SLA).
+    let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance"), &viewer).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["objectives"][0]["window_minutes"], 1440, "{body}");
+
     let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance?window=2w"), &viewer).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"]["field"], "window");

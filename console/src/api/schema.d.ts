@@ -3571,7 +3571,7 @@ export interface operations {
             query?: {
                 /** @description `json` (the default) or `csv`. */
                 format?: string;
-                /** @description Such as `30d` (the default), `12h`, `90m`; at most 366d. */
+                /** @description Such as `30d`, `12h`, `90m`; at most 366d. Default: the SLA's own window. */
                 window?: string;
             };
             header?: never;

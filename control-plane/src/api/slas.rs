@@ -62,7 +62,7 @@ async fn create_sla(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ComplianceParams {
-    /// Such as `30d` (the default), `12h`, `90m`; at most 366d.
+    /// Such as `30d`, `12h`, `90m`; at most 366d. Default: the SLA's own window.
     window: Option<String>,
     /// `json` (the default) or `csv`.
     format: Option<String>,
@@ -84,13 +84,16 @@ async fn sla_compliance(
 ) -> ApiResult<Response> {
     let id = Uuid::parse_str(&id)
         .map_err(|_| ApiError::bad_request(format!("SLA id `{id}` is not a UUID"), json!({"field": "id"})))?;
-    let text = params.window.unwrap_or_else(|| "30d".to_owned());
-    let minutes = crate::slas::parse_window(&text).ok_or_else(|| {
-        ApiError::bad_request(
-            format!("window must be such as 30d, 12h or 90m (at most 366d), got {text:?}"),
-            json!({"field": "window"}),
-        )
-    })?;
+    // Without `window`, the SLA's own window (set when it was created).
+    let minutes = match params.window {
+        None => None,
+        Some(text) => Some(crate::slas::parse_window(&text).ok_or_else(|| {
+            ApiError::bad_request(
+                format!("window must be such as 30d, 12h or 90m (at most 366d), got {text:?}"),
+                json!({"field": "window"}),
+            )
+        })?),
+    };
     let csv = match params.format.as_deref() {
         None => headers
             .get(header::ACCEPT)
@@ -105,8 +108,7 @@ async fn sla_compliance(
             ));
         }
     };
-    let report =
-        service::compliance(&state.store.tenant(&caller.tenant), id, Some(minutes), Utc::now()).await?;
+    let report = service::compliance(&state.store.tenant(&caller.tenant), id, minutes, Utc::now()).await?;
     Ok(if csv {
         (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
