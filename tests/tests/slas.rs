@@ -117,10 +117,92 @@ async fn roi_downtime_is_exact_and_nothing_is_invented_without_incidents() {
     assert_eq!(figures["caught_before_downstream"]["value"], 3.0);
     assert!(figures["money"].is_null(), "no cost settings: no money figures");
 
+    // Cost assumptions: unset is a 404 that says how to set them; only an admin sets them, and
+    // a bad value is a 400 naming the field.
+    let (status, body) = get(&base, "/api/v1/settings/roi", &token).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("PUT /api/v1/settings/roi"),
+        "{body}"
+    );
+    let admin = mint_token(&db.url, "acme", "admin").await.unwrap();
+    let good = json!({"engineer_hourly_rate": 100, "downtime_hourly_cost": {"default": 500, "tier-1": 5000},
+                      "platform_cost_per_month": 300, "baseline_detection_hours": 24});
+    let (status, body) = put(&base, "/api/v1/settings/roi", &token, &good).await;
+    assert_eq!(status, 403, "a viewer cannot set them: {body}");
+    for (field, bad) in [
+        (
+            "engineer_hourly_rate",
+            json!({"engineer_hourly_rate": -1, "downtime_hourly_cost": {"default": 1}, "platform_cost_per_month": 0}),
+        ),
+        (
+            "downtime_hourly_cost.default",
+            json!({"engineer_hourly_rate": 1, "downtime_hourly_cost": {"tier-1": 1}, "platform_cost_per_month": 0}),
+        ),
+        (
+            "downtime_hourly_cost.tier-1",
+            json!({"engineer_hourly_rate": 1, "downtime_hourly_cost": {"default": 1, "tier-1": -5}, "platform_cost_per_month": 0}),
+        ),
+        (
+            "currency",
+            json!({"engineer_hourly_rate": 1, "downtime_hourly_cost": {"default": 1}, "platform_cost_per_month": 0, "currency": "usd"}),
+        ),
+    ] {
+        let (status, body) = put(&base, "/api/v1/settings/roi", &admin, &bad).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert_eq!(body["details"]["field"], field, "{body}");
+    }
+    let (status, body) = put(&base, "/api/v1/settings/roi", &admin, &good).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["currency"], "USD", "{body}");
+    let (status, body) = get(&base, "/api/v1/settings/roi", &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["downtime_hourly_cost"]["tier-1"], 5000.0, "{body}");
+    // With them the money figures appear: each incident saved (24 h − its time to detect) of an
+    // engineer hour and an hour of downtime of an untiered asset; investment = a month's cost.
+    let (status, body) = get(&base, "/api/v1/roi?period=30d", &token).await;
+    assert_eq!(status, 200, "{body}");
+    let figures = &body["figures"];
+    let saved = 3.0 * 24.0 - (30.0 + 60.0 + 6.0) / 60.0;
+    assert!(
+        (figures["hours_saved"]["value"].as_f64().unwrap() - saved).abs() < 1e-9,
+        "{body}"
+    );
+    let money = &figures["money"];
+    assert!(
+        (money["gains"]["value"].as_f64().unwrap() - saved * 600.0).abs() < 1e-6,
+        "{body}"
+    );
+    assert!(
+        (money["investment"].as_f64().unwrap() - 300.0).abs() < 1e-9,
+        "{body}"
+    );
+    let roi = (saved * 600.0 - 300.0) / 300.0 * 100.0;
+    assert!(
+        (money["roi_percent"].as_f64().unwrap() - roi).abs() < 1e-6,
+        "{body}"
+    );
+    assert_eq!(ids(&money["gains"]), all, "{body}");
+
     let (status, body) = get(&base, "/api/v1/roi?period=3w", &token).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"]["field"], "period");
     cancel.cancel();
+}
+
+async fn put(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .put(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
 }
 
 async fn post(base: &str, path: &str, token: &str, body: &Value) -> (u16, Value) {

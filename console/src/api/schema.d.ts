@@ -702,6 +702,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/roi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's cost assumptions (engineer hourly rate, cost of an hour of downtime per asset
+         *     tier, platform cost, the detection-time counterfactual); 404 saying how to set them when unset.
+         */
+        get: operations["get_roi_settings"];
+        /**
+         * Sets the tenant's cost assumptions (admin): every amount a number ≥ 0, a `default` tier cost,
+         *     an ISO 4217 currency; otherwise 400 naming the field. ROI reports from now on use them.
+         */
+        put: operations["put_roi_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/score-weights": {
         parameters: {
             query?: never;
@@ -1759,6 +1783,43 @@ export interface components {
             since: string;
             /** Format: date-time */
             until: string;
+        };
+        /**
+         * @description The tenant's cost assumptions behind the money figures of `GET /api/v1/roi`
+         *     (`PUT /api/v1/settings/roi`, admin).
+         */
+        RoiSettings: {
+            /**
+             * Format: double
+             * @description How long a problem went unnoticed before CWIC, in hours (≥ 0; default 24): the
+             *     counterfactual the hours saved are measured against.
+             */
+            baseline_detection_hours?: number;
+            /** @description ISO 4217 code of the amounts (default `USD`). */
+            currency?: string;
+            /**
+             * @description Cost of an hour of downtime per asset tier (each ≥ 0), e.g. `{"tier-1": 5000, "default": 500}`;
+             *     `default` (required) applies to assets without a tier or with a tier not listed.
+             */
+            downtime_hourly_cost: {
+                [key: string]: number;
+            };
+            /**
+             * Format: double
+             * @description What an hour of an engineer's time costs (≥ 0).
+             */
+            engineer_hourly_rate: number;
+            /**
+             * Format: double
+             * @description What the platform costs per month (≥ 0): the investment of the ROI formula.
+             */
+            platform_cost_per_month: number;
+        };
+        /** @description The stored assumptions with who set them and when. */
+        RoiSettingsView: components["schemas"]["RoiSettings"] & {
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
         };
         /**
          * @description A member's role in a tenant. Ordered: each role can do everything the ones below it can.
@@ -3452,6 +3513,80 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_roi_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoiSettingsView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_roi_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoiSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoiSettingsView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

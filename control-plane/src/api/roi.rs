@@ -1,5 +1,6 @@
 //! ROI from data downtime (`GET /api/v1/roi?period=30d`): the figures of the incidents opened in
-//! the period, each with the incident ids it came from (viewer).
+//! the period, each with the incident ids it came from (viewer); the tenant's cost assumptions
+//! behind the money figures (`GET` viewer, `PUT /api/v1/settings/roi` admin).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,12 +11,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::access::Read;
+use super::access::{Manage, Read};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use crate::roi::service::{self, RoiReport};
+use crate::roi::service::{self, RoiReport, RoiSettings, RoiSettingsView};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_roi))
+    OpenApiRouter::new()
+        .routes(routes!(get_roi))
+        .routes(routes!(get_roi_settings, put_roi_settings))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -52,5 +55,36 @@ async fn get_roi(
         })?;
     Ok(Json(
         service::report(&state.store.tenant(&caller.tenant), days, Utc::now()).await?,
+    ))
+}
+
+/// The tenant's cost assumptions (engineer hourly rate, cost of an hour of downtime per asset
+/// tier, platform cost, the detection-time counterfactual); 404 saying how to set them when unset.
+#[utoipa::path(get, path = "/api/v1/settings/roi", tag = "roi", security(("bearer" = ["viewer"])),
+    responses((status = 200, body = RoiSettingsView), (status = 404, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn get_roi_settings(
+    State(state): State<AppState>,
+    Read(caller): Read,
+) -> ApiResult<Json<RoiSettingsView>> {
+    Ok(Json(
+        service::settings(&state.store.tenant(&caller.tenant)).await?,
+    ))
+}
+
+/// Sets the tenant's cost assumptions (admin): every amount a number ≥ 0, a `default` tier cost,
+/// an ISO 4217 currency; otherwise 400 naming the field. ROI reports from now on use them.
+#[utoipa::path(put, path = "/api/v1/settings/roi", tag = "roi", security(("bearer" = ["admin"])),
+    request_body = RoiSettings,
+    responses((status = 200, body = RoiSettingsView), (status = 400, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+async fn put_roi_settings(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    super::ApiJson(settings): super::ApiJson<RoiSettings>,
+) -> ApiResult<Json<RoiSettingsView>> {
+    let by = caller.principal.actor();
+    Ok(Json(
+        service::put_settings(&state.store.tenant(&caller.tenant), &settings, &by).await?,
     ))
 }

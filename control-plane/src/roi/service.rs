@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::ServiceResult;
+use crate::error::{ErrorCode, ServiceError, ServiceResult};
 use crate::store::TenantStore;
 
 /// A figure and the incidents it was computed from.
@@ -111,4 +111,132 @@ pub async fn report(store: &TenantStore, period_days: i64, now: DateTime<Utc>) -
         figures,
         message,
     })
+}
+
+/// The tenant's cost assumptions behind the money figures of `GET /api/v1/roi`
+/// (`PUT /api/v1/settings/roi`, admin).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoiSettings {
+    /// What an hour of an engineer's time costs (≥ 0).
+    pub engineer_hourly_rate: f64,
+    /// Cost of an hour of downtime per asset tier (each ≥ 0), e.g. `{"tier-1": 5000, "default": 500}`;
+    /// `default` (required) applies to assets without a tier or with a tier not listed.
+    pub downtime_hourly_cost: std::collections::HashMap<String, f64>,
+    /// What the platform costs per month (≥ 0): the investment of the ROI formula.
+    pub platform_cost_per_month: f64,
+    /// How long a problem went unnoticed before CWIC, in hours (≥ 0; default 24): the
+    /// counterfactual the hours saved are measured against.
+    #[serde(default = "default_baseline_hours")]
+    pub baseline_detection_hours: f64,
+    /// ISO 4217 code of the amounts (default `USD`).
+    #[serde(default = "default_currency")]
+    pub currency: String,
+}
+
+fn default_baseline_hours() -> f64 {
+    24.0
+}
+
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+
+/// The stored assumptions with who set them and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoiSettingsView {
+    #[serde(flatten)]
+    pub settings: RoiSettings,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+}
+
+impl RoiSettings {
+    /// Every amount finite and ≥ 0, a `default` tier cost, a three-letter currency; otherwise the
+    /// error names the field.
+    pub fn validate(&self) -> ServiceResult<()> {
+        let amount = |field: String, value: f64| {
+            if value.is_finite() && value >= 0.0 {
+                Ok(())
+            } else {
+                Err(ServiceError::bad_field(
+                    &field,
+                    format!("{field} must be a number ≥ 0, got {value}"),
+                ))
+            }
+        };
+        amount("engineer_hourly_rate".to_owned(), self.engineer_hourly_rate)?;
+        amount("platform_cost_per_month".to_owned(), self.platform_cost_per_month)?;
+        amount(
+            "baseline_detection_hours".to_owned(),
+            self.baseline_detection_hours,
+        )?;
+        let mut tiers: Vec<(&String, &f64)> = self.downtime_hourly_cost.iter().collect();
+        tiers.sort_by(|a, b| a.0.cmp(b.0));
+        for (tier, cost) in tiers {
+            if tier.trim().is_empty() {
+                return Err(ServiceError::bad_field(
+                    "downtime_hourly_cost",
+                    "downtime_hourly_cost: a tier name cannot be empty",
+                ));
+            }
+            amount(format!("downtime_hourly_cost.{tier}"), *cost)?;
+        }
+        if !self.downtime_hourly_cost.contains_key("default") {
+            return Err(ServiceError::bad_field(
+                "downtime_hourly_cost.default",
+                "downtime_hourly_cost needs a `default` entry: the cost of an hour of downtime of an asset without a listed tier",
+            ));
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ServiceError::bad_field(
+                "currency",
+                format!(
+                    "currency must be an ISO 4217 code such as USD or EUR, got {:?}",
+                    self.currency
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The tenant's assumptions; 404 (saying how to set them) when it has none.
+pub async fn settings(store: &TenantStore) -> ServiceResult<RoiSettingsView> {
+    let (Some(costs), Some((currency, updated_at, updated_by))) =
+        (store.roi_settings().await?, store.roi_settings_meta().await?)
+    else {
+        return Err(ServiceError::new(
+            ErrorCode::NotFound,
+            "no ROI cost assumptions yet: an admin sets them with PUT /api/v1/settings/roi",
+        ));
+    };
+    Ok(RoiSettingsView {
+        settings: RoiSettings {
+            engineer_hourly_rate: costs.engineer_hourly_rate,
+            downtime_hourly_cost: costs.downtime_hourly_cost,
+            platform_cost_per_month: costs.platform_cost_per_month,
+            baseline_detection_hours: costs.baseline_detection_hours,
+            currency,
+        },
+        updated_at,
+        updated_by,
+    })
+}
+
+/// Validates and stores the tenant's assumptions; reports from now on use them.
+pub async fn put_settings(
+    store: &TenantStore,
+    settings: &RoiSettings,
+    by: &str,
+) -> ServiceResult<RoiSettingsView> {
+    settings.validate()?;
+    let costs = super::CostSettings {
+        engineer_hourly_rate: settings.engineer_hourly_rate,
+        downtime_hourly_cost: settings.downtime_hourly_cost.clone(),
+        platform_cost_per_month: settings.platform_cost_per_month,
+        baseline_detection_hours: settings.baseline_detection_hours,
+    };
+    store.put_roi_settings(&costs, &settings.currency, by).await?;
+    self::settings(store).await
 }

@@ -81,3 +81,51 @@ impl TenantStore {
         }))
     }
 }
+
+impl TenantStore {
+    /// Stores the tenant's ROI assumptions (replacing any before) and who set them.
+    pub async fn put_roi_settings(
+        &self,
+        settings: &CostSettings,
+        currency: &str,
+        by: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO roi_settings (tenant_id, engineer_hourly_rate, downtime_hourly_cost,
+                                       platform_cost_per_month, currency, baseline_detection_hours,
+                                       updated_at, updated_by)
+             VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
+             ON CONFLICT (tenant_id) DO UPDATE SET
+                 engineer_hourly_rate = EXCLUDED.engineer_hourly_rate,
+                 downtime_hourly_cost = EXCLUDED.downtime_hourly_cost,
+                 platform_cost_per_month = EXCLUDED.platform_cost_per_month,
+                 currency = EXCLUDED.currency,
+                 baseline_detection_hours = EXCLUDED.baseline_detection_hours,
+                 updated_at = now(), updated_by = EXCLUDED.updated_by",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(settings.engineer_hourly_rate)
+        .bind(sqlx::types::Json(&settings.downtime_hourly_cost))
+        .bind(settings.platform_cost_per_month)
+        .bind(currency)
+        .bind(settings.baseline_detection_hours)
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The tenant's ROI currency and who last set the assumptions, when they were set.
+    pub async fn roi_settings_meta(&self) -> StoreResult<Option<(String, DateTime<Utc>, String)>> {
+        let mut tx = self.begin().await?;
+        let row =
+            sqlx::query_as("SELECT currency, updated_at, updated_by FROM roi_settings WHERE tenant_id = $1")
+                .bind(self.tenant_id().as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
