@@ -74,7 +74,7 @@ pub struct RoiReport {
 pub async fn report(store: &TenantStore, period_days: i64, now: DateTime<Utc>) -> ServiceResult<RoiReport> {
     let since = now - Duration::days(period_days);
     let incidents = store.roi_incidents(since, now).await?;
-    let settings = store.roi_settings().await?;
+    let settings = store.roi_settings().await?.map(|stored| stored.costs);
     let computed = super::compute(&incidents, now, period_days as f64, settings.as_ref());
     let message = computed.is_none().then(|| {
         format!("no incidents were opened in the last {period_days} days: there is nothing to compute")
@@ -203,9 +203,7 @@ impl RoiSettings {
 
 /// The tenant's assumptions; 404 (saying how to set them) when it has none.
 pub async fn settings(store: &TenantStore) -> ServiceResult<RoiSettingsView> {
-    let (Some(costs), Some((currency, updated_at, updated_by))) =
-        (store.roi_settings().await?, store.roi_settings_meta().await?)
-    else {
+    let Some(stored) = store.roi_settings().await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
             "no ROI cost assumptions yet: an admin sets them with PUT /api/v1/settings/roi",
@@ -213,14 +211,14 @@ pub async fn settings(store: &TenantStore) -> ServiceResult<RoiSettingsView> {
     };
     Ok(RoiSettingsView {
         settings: RoiSettings {
-            engineer_hourly_rate: costs.engineer_hourly_rate,
-            downtime_hourly_cost: costs.downtime_hourly_cost,
-            platform_cost_per_month: costs.platform_cost_per_month,
-            baseline_detection_hours: costs.baseline_detection_hours,
-            currency,
+            engineer_hourly_rate: stored.costs.engineer_hourly_rate,
+            downtime_hourly_cost: stored.costs.downtime_hourly_cost,
+            platform_cost_per_month: stored.costs.platform_cost_per_month,
+            baseline_detection_hours: stored.costs.baseline_detection_hours,
+            currency: stored.currency,
         },
-        updated_at,
-        updated_by,
+        updated_at: stored.updated_at,
+        updated_by: stored.updated_by,
     })
 }
 

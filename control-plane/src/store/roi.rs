@@ -21,7 +21,23 @@ type IncidentRow = (
     bool,
 );
 
-type SettingsRow = (f64, sqlx::types::Json<HashMap<String, f64>>, f64, f64);
+type SettingsRow = (
+    f64,
+    sqlx::types::Json<HashMap<String, f64>>,
+    f64,
+    f64,
+    String,
+    DateTime<Utc>,
+    String,
+);
+
+/// A tenant's stored ROI assumptions.
+pub struct StoredCostSettings {
+    pub costs: CostSettings,
+    pub currency: String,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: String,
+}
 
 impl TenantStore {
     /// Incidents opened in `[since, until)`, oldest first.
@@ -61,24 +77,31 @@ impl TenantStore {
             .collect())
     }
 
-    /// The tenant's ROI assumptions, if it set them.
-    pub async fn roi_settings(&self) -> StoreResult<Option<CostSettings>> {
+    /// The tenant's ROI assumptions with their currency and who set them when, if it set them.
+    pub async fn roi_settings(&self) -> StoreResult<Option<StoredCostSettings>> {
         let mut tx = self.begin().await?;
         let row: Option<SettingsRow> = sqlx::query_as(
             "SELECT engineer_hourly_rate, downtime_hourly_cost, platform_cost_per_month,
-                        baseline_detection_hours
+                        baseline_detection_hours, currency, updated_at, updated_by
                  FROM roi_settings WHERE tenant_id = $1",
         )
         .bind(self.tenant_id().as_str())
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row.map(|(rate, costs, platform, baseline)| CostSettings {
-            engineer_hourly_rate: rate,
-            downtime_hourly_cost: costs.0,
-            platform_cost_per_month: platform,
-            baseline_detection_hours: baseline,
-        }))
+        Ok(row.map(
+            |(rate, costs, platform, baseline, currency, updated_at, updated_by)| StoredCostSettings {
+                costs: CostSettings {
+                    engineer_hourly_rate: rate,
+                    downtime_hourly_cost: costs.0,
+                    platform_cost_per_month: platform,
+                    baseline_detection_hours: baseline,
+                },
+                currency,
+                updated_at,
+                updated_by,
+            },
+        ))
     }
 }
 
@@ -115,17 +138,5 @@ impl TenantStore {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The tenant's ROI currency and who last set the assumptions, when they were set.
-    pub async fn roi_settings_meta(&self) -> StoreResult<Option<(String, DateTime<Utc>, String)>> {
-        let mut tx = self.begin().await?;
-        let row =
-            sqlx::query_as("SELECT currency, updated_at, updated_by FROM roi_settings WHERE tenant_id = $1")
-                .bind(self.tenant_id().as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(row)
     }
 }
