@@ -1,21 +1,23 @@
 //! Cost of scoring 10,000 tables × 30 columns after one collection wave (a row count and 30 NULL
 //! counts per table, 310,000 points, and 3 check results per table), in a fresh PostgreSQL
-//! database: the `score_asset` jobs the wave enqueued, claimed and run through the job queue by
-//! `--workers` concurrent workers as replicas would (evidence read, score computed, history row and
+//! database: the `score_asset` jobs the wave enqueued, claimed and run by `--workers` job workers
+//! (`jobs::run_worker`, in batches) as replicas would (evidence read, score computed, history row and
 //! `score.changed` event written). Also prints the pure computation's time alone.
 //!
 //! `DATABASE_URL=postgres://… cargo bench -p cwic-control-plane --bench scoring [-- --assets N --columns C --workers W]`
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use cwic_control_plane::jobs::JobHandler;
+use cwic_control_plane::jobs::{JobsConfig, run_worker};
 use cwic_control_plane::monitoring::detection_jobs::DetectionJobs;
 use cwic_control_plane::scoring::service::ScoringOrDetection;
 use cwic_control_plane::scoring::{CheckEvidence, TableEvidence, Weights, score};
 use cwic_control_plane::store::Store;
 use sqlx::{Connection, PgConnection};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const TENANT: &str = "bench";
@@ -46,11 +48,20 @@ async fn main() -> anyhow::Result<()> {
         None => anyhow::bail!("DATABASE_URL {admin} has no database part"),
     };
     let result = run(&url, assets, columns, workers).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut connection)
-    .await?;
+    // An autovacuum worker (a superuser's backend, which FORCE may not end) can hold the database
+    // for a moment after the run's writes: try again shortly.
+    for attempt in 1.. {
+        let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await;
+        match dropped {
+            Ok(_) => break,
+            Err(error) if attempt >= 20 => return Err(error).context(format!("cannot drop {name}")),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
     result
 }
 
@@ -145,37 +156,45 @@ async fn run(url: &str, assets: usize, columns: usize, workers: usize) -> anyhow
     println!("pure computation: {assets} scores in {:.3} s", pure.as_secs_f64());
 
     let started = Instant::now();
+    let cancel = CancellationToken::new();
     let mut tasks = Vec::new();
     for worker in 0..workers {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let handler = ScoringOrDetection {
+        let replica = format!("bench-{worker}");
+        let handler = Arc::new(ScoringOrDetection {
+            store: store.clone(),
+            detection: DetectionJobs {
                 store: store.clone(),
-                detection: DetectionJobs {
-                    store: store.clone(),
-                    replica: format!("bench-{worker}"),
-                },
-            };
-            let mut done = 0usize;
-            loop {
-                let claimed = store
-                    .claim_jobs(&format!("bench-{worker}"), Duration::from_secs(600), 1)
-                    .await?;
-                let Some(job) = claimed.into_iter().next() else {
-                    break;
-                };
-                handler.run(&job).await.map_err(anyhow::Error::msg)?;
-                store.complete_job(&job).await?;
-                done += 1;
-            }
-            anyhow::Ok(done)
-        }));
+                replica: replica.clone(),
+            },
+        });
+        let config = JobsConfig {
+            replica,
+            poll: Duration::from_millis(5),
+            ..JobsConfig::default()
+        };
+        tasks.push(tokio::spawn(run_worker(store.clone(), handler, config, cancel.clone())));
     }
-    let mut done = 0;
-    for task in tasks {
-        done += task.await??;
+    loop {
+        let (pending, dead): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE state IN ('queued', 'running')), count(*) FILTER (WHERE state = 'dead')
+             FROM jobs",
+        )
+        .fetch_one(&pool)
+        .await?;
+        anyhow::ensure!(dead == 0, "{dead} scoring jobs died");
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
+    cancel.cancel();
+    for task in tasks {
+        task.await?;
+    }
+    let done: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'")
+        .fetch_one(&pool)
+        .await?;
     let scored: i64 = sqlx::query_scalar("SELECT count(*) FROM asset_scores")
         .fetch_one(&pool)
         .await?;

@@ -326,3 +326,125 @@ async fn a_killed_replicas_job_is_taken_over_after_its_lease_expires() {
         "the survivor judged the asset's series and table: {events} watermarks"
     );
 }
+
+/// Scoring after a collection wave runs in batches: two in-process workers share 1,100
+/// `score_asset` jobs, claiming up to `SCORE_BATCH` at a time; every table is scored exactly once,
+/// a malformed job fails alone (dead on its only attempt, its error kept) and the others are
+/// settled a batch at a time (one `finished_at` per settling statement).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn score_jobs_run_in_batches_and_a_bad_one_fails_alone() {
+    use std::sync::Arc;
+
+    use cwic_control_plane::jobs::{JobsConfig, run_worker};
+    use cwic_control_plane::monitoring::detection_jobs::DetectionJobs;
+    use cwic_control_plane::scoring::service::{SCORE_BATCH, ScoringOrDetection};
+    use tokio_util::sync::CancellationToken;
+
+    const TABLES: usize = 1_100;
+    let db = TestDb::create("jobs_score_batch").await.unwrap();
+    let store = migrated(&db).await;
+    let tables: Vec<String> = (0..TABLES).map(|i| format!("t_{i:04}")).collect();
+    ingest(&store, 0, &tables).await;
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, max_attempts)
+         VALUES (gen_random_uuid(), 'acme', 'score_asset', '{\"asset_id\": \"not-a-uuid\"}', 1)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let queued: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'score_asset' AND state = 'queued'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(queued, TABLES as i64 + 1, "ingest queues one job per table");
+
+    let cancel = CancellationToken::new();
+    let workers: Vec<_> = ["worker-a", "worker-b"]
+        .into_iter()
+        .map(|replica| {
+            let handler = Arc::new(ScoringOrDetection {
+                store: store.clone(),
+                detection: DetectionJobs {
+                    store: store.clone(),
+                    replica: replica.to_owned(),
+                },
+            });
+            let config = JobsConfig {
+                replica: replica.to_owned(),
+                poll: Duration::from_millis(20),
+                ..JobsConfig::default()
+            };
+            tokio::spawn(run_worker(store.clone(), handler, config, cancel.clone()))
+        })
+        .collect();
+    wait_for("the score jobs to settle", Duration::from_secs(120), || async {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'score_asset' AND state IN ('queued', 'running')",
+        )
+        .fetch_one(&db.pool)
+        .await?;
+        Ok((pending == 0).then_some(()))
+    })
+    .await
+    .unwrap();
+    cancel.cancel();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let per_asset: Vec<(i64,)> = sqlx::query_as(
+        "SELECT count(s.asset_id) FROM assets a LEFT JOIN asset_scores s ON s.asset_id = a.id GROUP BY a.id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(per_asset.len(), TABLES);
+    assert!(
+        per_asset.iter().all(|(scores,)| *scores == 1),
+        "every table scored exactly once"
+    );
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = 'score.changed'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, TABLES as i64, "a first score is a change");
+    // Completeness of one table as SQL computes it from its last collection.
+    let (stored, expected): (f64, f64) = sqlx::query_as(
+        "SELECT (s.dimensions -> 'completeness' ->> 'score')::float8,
+                100 * (1 - sum(m.value) FILTER (WHERE m.metric = 'null_count')
+                           / (2 * max(m.value) FILTER (WHERE m.metric = 'row_count')))
+         FROM assets a JOIN asset_scores s ON s.asset_id = a.id JOIN metric_points m ON m.asset_id = a.id
+         WHERE a.name = 't_0007' GROUP BY s.dimensions",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!((stored - expected).abs() < 1e-9, "{stored} vs {expected}");
+
+    let (state, error): (String, Option<String>) = sqlx::query_as(
+        "SELECT state, last_error FROM jobs WHERE kind = 'score_asset' AND payload ->> 'asset_id' = 'not-a-uuid'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(state, "dead");
+    assert!(
+        error.as_deref().unwrap_or("").contains("needs a tenant and an asset_id"),
+        "{error:?}"
+    );
+    let (succeeded, settlements, owners): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT finished_at), count(DISTINCT lease_owner) FROM jobs
+         WHERE kind = 'score_asset' AND state = 'succeeded'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(succeeded, TABLES as i64);
+    let fewest = TABLES.div_ceil(SCORE_BATCH) as i64;
+    assert!(
+        (fewest..=fewest + 4).contains(&settlements),
+        "{succeeded} jobs settled in {settlements} statements (at least {fewest} batches of {SCORE_BATCH})"
+    );
+    assert!(owners >= 1);
+}

@@ -71,6 +71,9 @@ pub fn default_replica_name() -> String {
 /// Why an attempt failed, as kept in `last_error`.
 pub type JobError = String;
 
+/// What [`JobHandler::run_batch`] returns: one outcome per job, in order.
+pub type BatchOutcomes<'a> = Pin<Box<dyn Future<Output = Vec<Result<(), JobError>>> + Send + 'a>>;
+
 /// Runs jobs of the kinds it knows. An error is retried (then dead-lettered); a job of a kind it
 /// does not know fails the same way, with a message that names the kind.
 pub trait JobHandler: Send + Sync + 'static {
@@ -78,6 +81,30 @@ pub trait JobHandler: Send + Sync + 'static {
         &'a self,
         job: &'a ClaimedJob,
     ) -> Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
+
+    /// How many due jobs of `kind` a worker claims and hands to [`JobHandler::run_batch`]
+    /// together (1: one at a time). For kinds whose jobs are cheap and share their reads and
+    /// writes (scoring after a collection wave).
+    fn batch_limit(&self, _kind: &str) -> usize {
+        1
+    }
+
+    /// Runs jobs of one kind together: one outcome per job, in their order. The default runs
+    /// them one after another.
+    fn run_batch<'a>(&'a self, jobs: &'a [ClaimedJob]) -> BatchOutcomes<'a> {
+        run_each(self, jobs)
+    }
+}
+
+/// Runs jobs one after another through [`JobHandler::run`] (the default batch).
+pub fn run_each<'a, H: JobHandler + ?Sized>(handler: &'a H, jobs: &'a [ClaimedJob]) -> BatchOutcomes<'a> {
+    Box::pin(async move {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            outcomes.push(handler.run(job).await);
+        }
+        outcomes
+    })
 }
 
 /// The delay before retry number `attempt` (1 = after the first failure): exponential from
@@ -95,8 +122,9 @@ pub fn retry_delay(attempt: i32) -> Duration {
         .unwrap_or(RETRY_MAX_DELAY)
 }
 
-/// Claims and runs jobs one at a time until `cancel` fires. A job in progress at shutdown is
-/// given back (queued again, the attempt not counted).
+/// Claims and runs jobs until `cancel` fires: one at a time, or a batch of one kind when the
+/// handler runs that kind in batches ([`JobHandler::batch_limit`]). Jobs in progress at shutdown
+/// are given back (queued again, the attempt not counted).
 pub async fn run_worker(
     store: Store,
     handler: Arc<dyn JobHandler>,
@@ -115,65 +143,116 @@ pub async fn run_worker(
                 Vec::new()
             }
         };
-        let Some(job) = claimed.into_iter().next() else {
+        let Some(first) = claimed.into_iter().next() else {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tokio::time::sleep(config.poll) => continue,
             }
         };
-        let span = info_span!("job", kind = %job.kind, id = %job.id, attempt = job.attempts);
-        run_one(&store, handler.as_ref(), &config, job, &cancel)
+        let limit = handler.batch_limit(&first.kind);
+        let span = info_span!("job", kind = %first.kind, id = %first.id, attempt = first.attempts,
+                              batch = tracing::field::Empty);
+        let mut jobs = vec![first];
+        if limit > 1 {
+            let more = i64::try_from(limit - 1).unwrap_or(i64::MAX);
+            match store
+                .claim_more_jobs(&config.replica, config.lease, &jobs[0].kind, more)
+                .await
+            {
+                Ok(more) => jobs.extend(more),
+                Err(error) => warn!(%error, "cannot claim more jobs for a batch; running one"),
+            }
+            span.record("batch", jobs.len());
+        }
+        run_jobs(&store, handler.as_ref(), &config, jobs, &cancel)
             .instrument(span)
             .await;
     }
 }
 
-async fn run_one(
+async fn run_jobs(
     store: &Store,
     handler: &dyn JobHandler,
     config: &JobsConfig,
-    job: ClaimedJob,
+    jobs: Vec<ClaimedJob>,
     cancel: &CancellationToken,
 ) {
-    let work = handler.run(&job);
+    let work = match jobs.as_slice() {
+        [job] => Box::pin(async move { vec![handler.run(job).await] }),
+        batch => handler.run_batch(batch),
+    };
     tokio::pin!(work);
     let mut renew = tokio::time::interval((config.lease / 3).max(Duration::from_millis(50)));
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate; the claim itself set the lease.
     renew.tick().await;
-    let outcome = loop {
+    let mut lost: Vec<uuid::Uuid> = Vec::new();
+    let outcomes = loop {
         tokio::select! {
-            outcome = &mut work => break Some(outcome),
-            _ = renew.tick() => match store.renew_job_lease(&job, config.lease).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    warn!("lost the job's lease (another replica took it over); abandoning it");
-                    return;
+            outcomes = &mut work => break Some(outcomes),
+            _ = renew.tick() => {
+                let held: Vec<ClaimedJob> =
+                    jobs.iter().filter(|job| !lost.contains(&job.id)).cloned().collect();
+                match store.renew_job_leases(&held, config.lease).await {
+                    Ok(taken) if taken.len() == held.len() => {
+                        warn!("lost the jobs' leases (another replica took them over); abandoning them");
+                        return;
+                    }
+                    Ok(taken) => {
+                        if !taken.is_empty() {
+                            warn!(taken = taken.len(), "another replica took over some of the batch's jobs");
+                        }
+                        lost.extend(taken);
+                    }
+                    Err(error) => warn!(%error, "cannot renew the jobs' leases"),
                 }
-                Err(error) => warn!(%error, "cannot renew the job's lease"),
             },
             _ = cancel.cancelled() => break None,
         }
     };
-    let settled = match outcome {
-        Some(Ok(())) => store.complete_job(&job).await,
-        Some(Err(error)) => {
-            let retry_at = (job.attempts < job.max_attempts).then(|| {
-                let delay = retry_delay(job.attempts);
-                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
-            });
-            match retry_at {
-                Some(at) => warn!(%error, retry_at = %at, "job failed; will retry"),
-                None => warn!(%error, "job failed on its last attempt; dead"),
+    let held = jobs.iter().filter(|job| !lost.contains(&job.id));
+    let Some(outcomes) = outcomes else {
+        for job in held {
+            if let Err(error) = store.release_job(job).await {
+                warn!(%error, id = %job.id, "cannot give the job back; its lease will expire and it runs again");
             }
-            store.fail_job(&job, &error, retry_at).await
         }
-        None => store.release_job(&job).await,
+        return;
     };
-    match settled {
-        Ok(true) => {}
-        Ok(false) => warn!("the job's lease was taken over before it was settled"),
-        Err(error) => warn!(%error, "cannot settle the job; its lease will expire and it runs again"),
+    let mut succeeded = Vec::new();
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        if lost.contains(&job.id) {
+            continue;
+        }
+        match outcome {
+            Ok(()) => succeeded.push(job.clone()),
+            Err(error) => {
+                let retry_at = (job.attempts < job.max_attempts).then(|| {
+                    let delay = retry_delay(job.attempts);
+                    Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+                });
+                match retry_at {
+                    Some(at) => warn!(%error, id = %job.id, retry_at = %at, "job failed; will retry"),
+                    None => warn!(%error, id = %job.id, "job failed on its last attempt; dead"),
+                }
+                match store.fail_job(job, &error, retry_at).await {
+                    Ok(true) => {}
+                    Ok(false) => warn!(id = %job.id, "the job's lease was taken over before it was settled"),
+                    Err(error) => {
+                        warn!(%error, id = %job.id, "cannot settle the job; its lease will expire and it runs again")
+                    }
+                }
+            }
+        }
+    }
+    match store.complete_jobs(&succeeded).await {
+        Ok(done) if done == succeeded.len() as u64 => {}
+        Ok(done) => warn!(
+            settled = done,
+            succeeded = succeeded.len(),
+            "some jobs' leases were taken over before they were settled"
+        ),
+        Err(error) => warn!(%error, "cannot settle the jobs; their leases will expire and they run again"),
     }
 }
 

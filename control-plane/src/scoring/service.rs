@@ -1,9 +1,11 @@
-//! The scoring service: the `score_asset` job (evidence → score → history row and
-//! `score.changed` event) and what the API asks of scores.
+//! The scoring service: `score_asset` jobs, run in batches (evidence → score → history rows
+//! and `score.changed` events) and what the API asks of scores.
 //!
 //! Owns: when and how a score is recomputed (as a job, enqueued with its evidence by ingest, so
 //! any replica may run it) and the API's answers. Must not: compute outside a job, or read a
 //! tenant's data for the API other than through its [`TenantStore`].
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -18,34 +20,57 @@ use crate::store::{Store, TenantStore};
 
 pub use crate::store::scores::SCORE_ASSET;
 
-/// Runs a `score_asset` job: scores the asset from its current evidence and keeps the result.
-pub async fn run_score_job(store: &Store, job: &ClaimedJob) -> Result<(), JobError> {
-    let (Some(tenant), Some(asset)) = (
-        job.tenant_id.as_deref(),
-        job.payload["asset_id"]
-            .as_str()
-            .and_then(|id| Uuid::parse_str(id).ok()),
-    ) else {
-        return Err(format!(
-            "a score_asset job needs a tenant and an asset_id, got tenant {:?} and payload {}",
-            job.tenant_id, job.payload
-        ));
-    };
-    score_asset(store, tenant, asset)
-        .await
-        .map_err(|error| format!("cannot score asset {asset}: {error}"))?;
-    Ok(())
+/// How many due `score_asset` jobs a worker scores together: their evidence is read, and their
+/// history rows and events written, with one statement each per tenant.
+pub const SCORE_BATCH: usize = 500;
+
+/// Runs `score_asset` jobs together: scores each asset from its current evidence and keeps the
+/// results. One outcome per job, in order; a malformed job fails alone, a tenant whose batch
+/// cannot be stored fails its jobs (they are retried).
+pub async fn run_score_jobs(store: &Store, jobs: &[ClaimedJob]) -> Vec<Result<(), JobError>> {
+    let mut outcomes: Vec<Result<(), JobError>> = vec![Ok(()); jobs.len()];
+    let mut by_tenant: BTreeMap<&str, Vec<(usize, Uuid)>> = BTreeMap::new();
+    for (index, job) in jobs.iter().enumerate() {
+        match (
+            job.tenant_id.as_deref(),
+            job.payload["asset_id"]
+                .as_str()
+                .and_then(|id| Uuid::parse_str(id).ok()),
+        ) {
+            (Some(tenant), Some(asset)) => by_tenant.entry(tenant).or_default().push((index, asset)),
+            _ => {
+                outcomes[index] = Err(format!(
+                    "a score_asset job needs a tenant and an asset_id, got tenant {:?} and payload {}",
+                    job.tenant_id, job.payload
+                ))
+            }
+        }
+    }
+    for (tenant, members) in by_tenant {
+        let assets: Vec<Uuid> = members.iter().map(|(_, asset)| *asset).collect();
+        if let Err(error) = score_assets(store, tenant, &assets).await {
+            for (index, asset) in members {
+                outcomes[index] = Err(format!("cannot score asset {asset}: {error}"));
+            }
+        }
+    }
+    outcomes
 }
 
-/// Scores one asset now (the job's work; also the benchmark's). `false` when it does not exist.
-pub async fn score_asset(store: &Store, tenant: &str, asset: Uuid) -> crate::store::StoreResult<bool> {
-    let Some(evidence) = store.score_evidence(tenant, asset).await? else {
-        return Ok(false);
-    };
+/// Scores a tenant's assets now from their current evidence and keeps the results (the jobs'
+/// work). Assets that no longer exist are skipped; returns how many were scored.
+pub async fn score_assets(store: &Store, tenant: &str, assets: &[Uuid]) -> crate::store::StoreResult<usize> {
+    let evidence = store.score_evidence(tenant, assets).await?;
+    if evidence.is_empty() {
+        return Ok(0);
+    }
     let weights = store.score_weights(tenant).await?;
-    let computed = score(&evidence, &weights);
-    store.record_score(tenant, asset, &computed, &weights).await?;
-    Ok(true)
+    let computed: Vec<(Uuid, super::Computed)> = evidence
+        .into_iter()
+        .map(|(asset, evidence)| (asset, score(&evidence, &weights)))
+        .collect();
+    store.record_scores(tenant, &computed, &weights).await?;
+    Ok(computed.len())
 }
 
 /// An asset's score as `GET /api/v1/assets/{id}/score` returns it.
@@ -147,9 +172,26 @@ impl crate::jobs::JobHandler for ScoringOrDetection {
         job: &'a ClaimedJob,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send + 'a>> {
         if job.kind == SCORE_ASSET {
-            Box::pin(run_score_job(&self.store, job))
+            Box::pin(async move {
+                run_score_jobs(&self.store, std::slice::from_ref(job))
+                    .await
+                    .pop()
+                    .unwrap_or(Ok(()))
+            })
         } else {
             self.detection.run(job)
+        }
+    }
+
+    fn batch_limit(&self, kind: &str) -> usize {
+        if kind == SCORE_ASSET { SCORE_BATCH } else { 1 }
+    }
+
+    fn run_batch<'a>(&'a self, jobs: &'a [ClaimedJob]) -> crate::jobs::BatchOutcomes<'a> {
+        if jobs.iter().all(|job| job.kind == SCORE_ASSET) {
+            Box::pin(run_score_jobs(&self.store, jobs))
+        } else {
+            crate::jobs::run_each(self, jobs)
         }
     }
 }

@@ -152,6 +152,78 @@ impl Store {
         .await?)
     }
 
+    /// Claims up to `limit` more due jobs of `kind` for `owner` (a worker filling a batch after
+    /// [`Store::claim_jobs`] gave it one of a kind its handler runs in batches).
+    pub async fn claim_more_jobs(
+        &self,
+        owner: &str,
+        lease: Duration,
+        kind: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        Ok(sqlx::query_as(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
+                    lease_token = gen_random_uuid(), lease_until = now() + $2 * interval '1 millisecond',
+                    updated_at = now()
+             WHERE id IN (SELECT id FROM jobs
+                          WHERE kind = $4 AND ((state = 'queued' AND run_after <= now())
+                                               OR (state = 'running' AND lease_until < now()
+                                                   AND attempts < max_attempts))
+                          ORDER BY run_after, id
+                          LIMIT $3
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, tenant_id, kind, payload, attempts, max_attempts, lease_token",
+        )
+        .bind(owner)
+        .bind(millis(lease))
+        .bind(limit)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Extends the leases of jobs this claim holds; returns those it lost (taken over).
+    pub async fn renew_job_leases(&self, jobs: &[ClaimedJob], lease: Duration) -> StoreResult<Vec<Uuid>> {
+        if let [job] = jobs {
+            let held = self.renew_job_lease(job, lease).await?;
+            return Ok(if held { Vec::new() } else { vec![job.id] });
+        }
+        let renewed: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE jobs j SET lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
+             FROM UNNEST($1::uuid[], $2::uuid[]) AS x (id, token)
+             WHERE j.id = x.id AND j.lease_token = x.token AND j.state = 'running'
+             RETURNING j.id",
+        )
+        .bind(jobs.iter().map(|job| job.id).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|job| job.lease_token).collect::<Vec<_>>())
+        .bind(millis(lease))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(jobs
+            .iter()
+            .map(|job| job.id)
+            .filter(|id| !renewed.contains(id))
+            .collect())
+    }
+
+    /// Marks jobs done in one statement; returns how many this claim still held.
+    pub async fn complete_jobs(&self, jobs: &[ClaimedJob]) -> StoreResult<u64> {
+        if let [job] = jobs {
+            return Ok(u64::from(self.complete_job(job).await?));
+        }
+        let done = sqlx::query(
+            "UPDATE jobs j SET state = 'succeeded', finished_at = now(), updated_at = now(),
+                    lease_until = NULL, lease_token = NULL
+             FROM UNNEST($1::uuid[], $2::uuid[]) AS x (id, token)
+             WHERE j.id = x.id AND j.lease_token = x.token AND j.state = 'running'",
+        )
+        .bind(jobs.iter().map(|job| job.id).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|job| job.lease_token).collect::<Vec<_>>())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Extends the lease of a job this claim still holds; false when it lost the job.
     pub async fn renew_job_lease(&self, job: &ClaimedJob, lease: Duration) -> StoreResult<bool> {
         let renewed = sqlx::query(

@@ -2,7 +2,9 @@
 //! check results), the `asset_scores` history with its `score.changed` event, per-tenant weights
 //! and the group aggregates. The computation itself is `crate::scoring`.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -10,7 +12,8 @@ use super::{Store, StoreError, StoreResult, TenantStore, outbox};
 use crate::events::{Event, EventData, ScoreChanged};
 use crate::scoring::{CheckEvidence, Computed, Dimensions, TableEvidence, Weights};
 
-/// The job kind that scores one asset (payload `{"asset_id"}`), enqueued with its evidence.
+/// The job kind that scores one asset (payload `{"asset_id"}`), enqueued with its evidence;
+/// workers run due ones in batches.
 pub const SCORE_ASSET: &str = "score_asset";
 
 /// One stored computation of an asset's score.
@@ -70,7 +73,7 @@ fn decode_score(
 }
 
 /// A check result's columns as the evidence query reads them.
-type CheckRow = (String, String, String, String, String, Option<i64>, Option<i64>);
+type CheckRow = (Uuid, String, String, String, String, String, Option<i64>, Option<i64>);
 
 type ScoreRow = (
     Uuid,
@@ -96,34 +99,47 @@ impl Store {
         }
     }
 
-    /// An asset's evidence: `row_count` and the columns' `null_count` of its latest collection,
-    /// and the latest result of each check. `None` when the asset does not exist.
-    pub async fn score_evidence(&self, tenant: &str, asset: Uuid) -> StoreResult<Option<TableEvidence>> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+    /// Assets' evidence: `row_count` and the columns' `null_count` of each one's latest
+    /// collection, and the latest result of each of its checks, in three statements whatever
+    /// the number of assets. Assets that do not exist (deleted since) are left out.
+    pub async fn score_evidence(
+        &self,
+        tenant: &str,
+        assets: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, TableEvidence>> {
+        let existing: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM assets WHERE tenant_id = $1 AND id = ANY($2)")
                 .bind(tenant)
-                .bind(asset)
-                .fetch_one(&self.pool)
+                .bind(assets)
+                .fetch_all(&self.pool)
                 .await?;
-        if !exists {
-            return Ok(None);
+        let mut evidence: HashMap<Uuid, TableEvidence> = existing
+            .iter()
+            .map(|asset| (*asset, TableEvidence::default()))
+            .collect();
+        if existing.is_empty() {
+            return Ok(evidence);
         }
-        let metrics: Vec<(String, String, f64)> = sqlx::query_as(
-            "WITH latest AS (
+        let metrics: Vec<(Uuid, String, String, f64)> = sqlx::query_as(
+            "SELECT x.id, m.metric, m.column_name, m.value
+             FROM UNNEST($2::uuid[]) AS x (id)
+             CROSS JOIN LATERAL (
                  SELECT observed_at, batch_id FROM metric_points
-                 WHERE asset_id = $2 AND metric = 'row_count' AND column_name = '' AND tenant_id = $1
-                 ORDER BY observed_at DESC, batch_id DESC LIMIT 1)
-             SELECT m.metric, m.column_name, m.value FROM metric_points m JOIN latest l
-                 ON m.observed_at = l.observed_at AND m.batch_id = l.batch_id
-             WHERE m.asset_id = $2 AND m.tenant_id = $1 AND m.metric IN ('row_count', 'null_count')
-             ORDER BY m.metric, m.column_name",
+                 WHERE asset_id = x.id AND metric = 'row_count' AND column_name = '' AND tenant_id = $1
+                 ORDER BY observed_at DESC, batch_id DESC LIMIT 1) l
+             JOIN metric_points m
+                 ON m.asset_id = x.id AND m.observed_at = l.observed_at AND m.batch_id = l.batch_id
+             WHERE m.tenant_id = $1 AND m.metric IN ('row_count', 'null_count')
+             ORDER BY x.id, m.metric, m.column_name",
         )
         .bind(tenant)
-        .bind(asset)
+        .bind(&existing)
         .fetch_all(&self.pool)
         .await?;
-        let mut evidence = TableEvidence::default();
-        for (metric, column, value) in metrics {
+        for (asset, metric, column, value) in metrics {
+            let Some(evidence) = evidence.get_mut(&asset) else {
+                continue;
+            };
             match metric.as_str() {
                 "row_count" => evidence.rows = Some(value),
                 _ if !column.is_empty() => evidence.column_nulls.push((column, value)),
@@ -131,22 +147,21 @@ impl Store {
             }
         }
         let checks: Vec<CheckRow> = sqlx::query_as(
-            "SELECT DISTINCT ON (c.check_name) c.check_name, c.template, coalesce(o.dimension, c.dimension),
-                    c.severity, c.status, c.failing_rows, c.total_rows
+            "SELECT DISTINCT ON (c.asset_id, c.check_name) c.asset_id, c.check_name, c.template,
+                    coalesce(o.dimension, c.dimension), c.severity, c.status, c.failing_rows, c.total_rows
              FROM check_results c
              LEFT JOIN score_check_dimensions o
                  ON o.tenant_id = c.tenant_id AND o.asset_id = c.asset_id AND o.check_name = c.check_name
-             WHERE c.tenant_id = $1 AND c.asset_id = $2
-             ORDER BY c.check_name, c.observed_at DESC",
+             WHERE c.tenant_id = $1 AND c.asset_id = ANY($2)
+             ORDER BY c.asset_id, c.check_name, c.observed_at DESC",
         )
         .bind(tenant)
-        .bind(asset)
+        .bind(&existing)
         .fetch_all(&self.pool)
         .await?;
-        evidence.checks = checks
-            .into_iter()
-            .map(
-                |(name, template, dimension, severity, status, failing_rows, total_rows)| CheckEvidence {
+        for (asset, name, template, dimension, severity, status, failing_rows, total_rows) in checks {
+            if let Some(evidence) = evidence.get_mut(&asset) {
+                evidence.checks.push(CheckEvidence {
                     name,
                     template,
                     dimension,
@@ -154,78 +169,114 @@ impl Store {
                     status,
                     failing_rows,
                     total_rows,
-                },
-            )
-            .collect();
-        Ok(Some(evidence))
+                });
+            }
+        }
+        Ok(evidence)
     }
 
-    /// Keeps a computation in the history and, when the score moved (or is the first), a
-    /// `score.changed` event in the same transaction. Returns whether the score changed.
-    pub async fn record_score(
+    /// Keeps computations in the history and, for each score that moved (or is the asset's
+    /// first), a `score.changed` event, all in one transaction. Returns how many changed.
+    pub async fn record_scores(
         &self,
         tenant: &str,
-        asset: Uuid,
-        computed: &Computed,
+        computed: &[(Uuid, Computed)],
         weights: &Weights,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<usize> {
+        if computed.is_empty() {
+            return Ok(0);
+        }
+        let mut computed: Vec<&(Uuid, Computed)> = computed.iter().collect();
+        computed.sort_by_key(|(asset, _)| *asset);
+        computed.dedup_by_key(|(asset, _)| *asset);
+        let assets: Vec<Uuid> = computed.iter().map(|(asset, _)| *asset).collect();
         let mut tx = self.pool.begin().await?;
-        // One computation of an asset at a time (two replicas' jobs, or a job and its retry).
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 13))")
-            .bind(asset.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let previous: Option<(Option<f64>, f64)> = sqlx::query_as(
-            "SELECT score, coverage FROM asset_scores WHERE tenant_id = $1 AND asset_id = $2
-             ORDER BY computed_at DESC LIMIT 1",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let dimensions = serde_json::to_value(&computed.dimensions)
-            .map_err(|error| StoreError::Corrupt(format!("a score's dimensions: {error}")))?;
-        let weights_json = serde_json::to_value(weights)
-            .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?;
-        let now = Utc::now();
+        // One computation of an asset at a time (two replicas' batches, or a batch and a retry);
+        // taken in the assets' order so that two overlapping batches cannot deadlock.
         sqlx::query(
-            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
-             VALUES ($1, $2, greatest($3, (SELECT max(computed_at) + interval '1 microsecond' FROM asset_scores
-                                             WHERE tenant_id = $1 AND asset_id = $2)), $4, $5, $6, $7)",
+            "SELECT pg_advisory_xact_lock(hashtextextended(a::text, 13))
+             FROM UNNEST($1::uuid[]) AS x (a) ORDER BY a",
         )
-        .bind(tenant)
-        .bind(asset)
-        .bind(now)
-        .bind(computed.score.map(|s| s.clamp(0.0, 100.0)))
-        .bind(computed.coverage)
-        .bind(dimensions)
-        .bind(weights_json)
+        .bind(&assets)
         .execute(&mut *tx)
         .await?;
-        let changed = match previous {
-            None => true,
-            Some((score, coverage)) => {
-                let moved = match (score, computed.score) {
-                    (Some(a), Some(b)) => (a - b).abs() > 1e-9,
-                    (a, b) => a.is_some() != b.is_some(),
-                };
-                moved || (coverage - computed.coverage).abs() > 1e-9
-            }
-        };
-        if changed {
-            let event = Event::at(
-                tenant,
-                now,
-                EventData::ScoreChanged(ScoreChanged {
-                    asset_id: asset,
-                    previous: previous.and_then(|(score, _)| score),
-                    score: computed.score,
-                }),
+        let previous: Vec<(Uuid, DateTime<Utc>, Option<f64>, f64)> = sqlx::query_as(
+            "SELECT x.a, p.computed_at, p.score, p.coverage
+             FROM UNNEST($2::uuid[]) AS x (a)
+             CROSS JOIN LATERAL (SELECT computed_at, score, coverage FROM asset_scores
+                                 WHERE tenant_id = $1 AND asset_id = x.a
+                                 ORDER BY computed_at DESC LIMIT 1) p",
+        )
+        .bind(tenant)
+        .bind(&assets)
+        .fetch_all(&mut *tx)
+        .await?;
+        let previous: HashMap<Uuid, (DateTime<Utc>, Option<f64>, f64)> = previous
+            .into_iter()
+            .map(|(asset, at, score, coverage)| (asset, (at, score, coverage)))
+            .collect();
+        let weights_json = serde_json::to_value(weights)
+            .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?;
+        // PostgreSQL keeps microseconds: compare at that precision.
+        let now = Utc::now().trunc_subsecs(6);
+        let mut at = Vec::with_capacity(assets.len());
+        let mut scores = Vec::with_capacity(assets.len());
+        let mut coverages = Vec::with_capacity(assets.len());
+        let mut dimensions = Vec::with_capacity(assets.len());
+        let mut events = Vec::new();
+        for (asset, computed) in &computed {
+            let before = previous.get(asset);
+            // History is keyed by time: a computation never lands on or before the last one.
+            at.push(match before {
+                Some((last, _, _)) if *last >= now => *last + chrono::Duration::microseconds(1),
+                _ => now,
+            });
+            scores.push(computed.score.map(|s| s.clamp(0.0, 100.0)));
+            coverages.push(computed.coverage);
+            dimensions.push(
+                serde_json::to_value(&computed.dimensions)
+                    .map_err(|error| StoreError::Corrupt(format!("a score's dimensions: {error}")))?,
             );
-            outbox::append(&mut tx, &[event]).await?;
+            let changed = match before {
+                None => true,
+                Some((_, score, coverage)) => {
+                    let moved = match (score, computed.score) {
+                        (Some(a), Some(b)) => (a - b).abs() > 1e-9,
+                        (a, b) => a.is_some() != b.is_some(),
+                    };
+                    moved || (coverage - computed.coverage).abs() > 1e-9
+                }
+            };
+            if changed {
+                events.push(Event::at(
+                    tenant,
+                    now,
+                    EventData::ScoreChanged(ScoreChanged {
+                        asset_id: *asset,
+                        previous: before.and_then(|(_, score, _)| *score),
+                        score: computed.score,
+                    }),
+                ));
+            }
         }
+        sqlx::query(
+            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
+             SELECT $1, a, at, s, c, d, $7
+             FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[])
+                  AS x (a, at, s, c, d)",
+        )
+        .bind(tenant)
+        .bind(&assets)
+        .bind(&at)
+        .bind(&scores)
+        .bind(&coverages)
+        .bind(&dimensions)
+        .bind(&weights_json)
+        .execute(&mut *tx)
+        .await?;
+        outbox::append(&mut tx, &events).await?;
         tx.commit().await?;
-        Ok(changed)
+        Ok(events.len())
     }
 }
 
