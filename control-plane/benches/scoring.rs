@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use cwic_control_plane::background::Background;
 use cwic_control_plane::jobs::{JobsConfig, run_worker};
-use cwic_control_plane::monitoring::detection_jobs::DetectionJobs;
-use cwic_control_plane::scoring::service::ScoringOrDetection;
 use cwic_control_plane::scoring::{CheckEvidence, TableEvidence, Weights, score};
 use cwic_control_plane::store::Store;
 use sqlx::{Connection, PgConnection};
@@ -160,19 +159,18 @@ async fn run(url: &str, assets: usize, columns: usize, workers: usize) -> anyhow
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let replica = format!("bench-{worker}");
-        let handler = Arc::new(ScoringOrDetection {
-            store: store.clone(),
-            detection: DetectionJobs {
-                store: store.clone(),
-                replica: replica.clone(),
-            },
-        });
+        let handler = Arc::new(Background::new(store.clone(), &replica));
         let config = JobsConfig {
             replica,
             poll: Duration::from_millis(5),
             ..JobsConfig::default()
         };
-        tasks.push(tokio::spawn(run_worker(store.clone(), handler, config, cancel.clone())));
+        tasks.push(tokio::spawn(run_worker(
+            store.clone(),
+            handler,
+            config,
+            cancel.clone(),
+        )));
     }
     loop {
         let (pending, dead): (i64, i64) = sqlx::query_as(

@@ -215,13 +215,16 @@ impl Application {
             jobs.detection_every,
             cancel.clone(),
         ));
-        let handler = Arc::new(crate::scoring::service::ScoringOrDetection {
-            store: self.store.clone(),
-            detection: crate::monitoring::detection_jobs::DetectionJobs {
-                store: self.store.clone(),
-                replica: jobs.replica.clone(),
-            },
-        });
+        let sla_scheduler_task = tokio::spawn(crate::jobs::run_scheduler(
+            self.store.clone(),
+            crate::slas::service::EVALUATE_SLAS,
+            jobs.sla_every,
+            cancel.clone(),
+        ));
+        let handler = Arc::new(crate::background::Background::new(
+            self.store.clone(),
+            &jobs.replica,
+        ));
         let worker_task = tokio::spawn(crate::jobs::run_worker(
             self.store.clone(),
             handler,
@@ -245,6 +248,7 @@ impl Application {
             task.await.context("the grpc task panicked")??;
         }
         scheduler_task.await.context("the job scheduler panicked")?;
+        sla_scheduler_task.await.context("the SLA scheduler panicked")?;
         worker_task.await.context("the job worker panicked")?;
         self.store.close().await;
         info!("control plane stopped");

@@ -10,12 +10,14 @@
 //! commands), `error` (the one service error), `jobs` (the PostgreSQL job queue every replica's worker claims background work
 //! from), `events` (domain events: types, the outbox relay to JetStream, the consumer helper), `scoring`
 //! (quality scores in seven dimensions, computed as jobs when evidence changes), `slas` (SLA
-//! objectives as error budgets over rolling windows), `roi` (data downtime and ROI from incidents). `app` wires them into one runnable [`app::Application`].
+//! objectives as error budgets over rolling windows), `roi` (data downtime and ROI from incidents), `background` (routes each background job to its
+//! capability). `app` wires them into one runnable [`app::Application`].
 
 pub mod agents;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod background;
 pub mod broker;
 pub mod detectors;
 pub mod error;

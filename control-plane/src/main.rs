@@ -207,6 +207,9 @@ struct JobsArgs {
     /// Milliseconds between detection passes.
     #[arg(long, env = "CWIC_DETECTION_INTERVAL_MS", hide = true)]
     detection_interval_ms: Option<u64>,
+    /// Milliseconds between SLA evaluations.
+    #[arg(long, env = "CWIC_SLA_INTERVAL_MS", hide = true)]
+    sla_interval_ms: Option<u64>,
     /// This replica's name in job leases and the detection audit trail; default host-pid-random.
     #[arg(long, env = "CWIC_REPLICA_NAME", hide = true)]
     replica_name: Option<String>,
@@ -222,6 +225,7 @@ impl JobsArgs {
             lease: millis(self.job_lease_ms, defaults.lease),
             poll: millis(self.job_poll_ms, defaults.poll),
             detection_every: millis(self.detection_interval_ms, defaults.detection_every),
+            sla_every: millis(self.sla_interval_ms, defaults.sla_every),
             replica: self.replica_name.unwrap_or(defaults.replica),
         }
     }

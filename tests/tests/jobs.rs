@@ -335,9 +335,9 @@ async fn a_killed_replicas_job_is_taken_over_after_its_lease_expires() {
 async fn score_jobs_run_in_batches_and_a_bad_one_fails_alone() {
     use std::sync::Arc;
 
+    use cwic_control_plane::background::Background;
     use cwic_control_plane::jobs::{JobsConfig, run_worker};
-    use cwic_control_plane::monitoring::detection_jobs::DetectionJobs;
-    use cwic_control_plane::scoring::service::{SCORE_BATCH, ScoringOrDetection};
+    use cwic_control_plane::scoring::service::SCORE_BATCH;
     use tokio_util::sync::CancellationToken;
 
     const TABLES: usize = 1_100;
@@ -363,13 +363,7 @@ async fn score_jobs_run_in_batches_and_a_bad_one_fails_alone() {
     let workers: Vec<_> = ["worker-a", "worker-b"]
         .into_iter()
         .map(|replica| {
-            let handler = Arc::new(ScoringOrDetection {
-                store: store.clone(),
-                detection: DetectionJobs {
-                    store: store.clone(),
-                    replica: replica.to_owned(),
-                },
-            });
+            let handler = Arc::new(Background::new(store.clone(), replica));
             let config = JobsConfig {
                 replica: replica.to_owned(),
                 poll: Duration::from_millis(20),
@@ -430,7 +424,10 @@ async fn score_jobs_run_in_batches_and_a_bad_one_fails_alone() {
     .unwrap();
     assert_eq!(state, "dead");
     assert!(
-        error.as_deref().unwrap_or("").contains("needs a tenant and an asset_id"),
+        error
+            .as_deref()
+            .unwrap_or("")
+            .contains("needs a tenant and an asset_id"),
         "{error:?}"
     );
     let (succeeded, settlements, owners): (i64, i64, i64) = sqlx::query_as(

@@ -430,3 +430,334 @@ async fn freshness_sla_compliance_and_budget_are_exact_to_the_minute() {
     assert_eq!(status, 404, "{body}");
     cancel.cancel();
 }
+
+/// The test's own availability: minute `m` is met when of the collections in `(m − 24 h, m]` at
+/// least `min` succeeded; none: not evaluated.
+fn availability(
+    end: DateTime<Utc>,
+    window: i64,
+    min: f64,
+    collections: &[(DateTime<Utc>, bool)],
+) -> Vec<Option<bool>> {
+    (0..window)
+        .map(|i| {
+            let minute = end - Duration::minutes(window - i);
+            let span: Vec<bool> = collections
+                .iter()
+                .filter(|(at, _)| *at <= minute && *at > minute - Duration::hours(24))
+                .map(|(_, ok)| *ok)
+                .collect();
+            (!span.is_empty())
+                .then(|| span.iter().filter(|ok| **ok).count() as f64 >= min * span.len() as f64)
+        })
+        .collect()
+}
+
+/// Availability, open criticals and the time to acknowledge, on an asset and on a tag (two
+/// assets), exact to the minute; the evaluator job of the running control plane keeps each
+/// objective's state and emits `sla.breached` and `sla.budget_exhausted` once per transition.
+#[tokio::test]
+async fn every_objective_is_evaluated_continuously_and_breaches_become_events_once() {
+    let db = TestDb::create("slas_objectives").await.unwrap();
+    let viewer = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let editor = mint_token(&db.url, "acme", "editor").await.unwrap();
+    let mut config = test_serve_config(&db.url);
+    config.jobs.sla_every = std::time::Duration::from_millis(300);
+    config.jobs.poll = std::time::Duration::from_millis(50);
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    let t0 = Utc::now().duration_trunc(Duration::minutes(1)).unwrap();
+    let (orders, payments) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut collections = std::collections::BTreeMap::new();
+    for (asset, name) in [(orders, "orders"), (payments, "payments")] {
+        sqlx::query(
+            "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+                 agent_id, first_seen_at, last_seen_at)
+             VALUES ($1, 'acme', 'wh', 'postgres', 'public', $2, 'table', 'a1', now(), now())",
+        )
+        .bind(asset)
+        .bind(name)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template,
+                 dimension, severity, status, tags)
+             VALUES ('acme', $1, 'rows', now(), $2, 'row_count', 'completeness', 'high', 'pass', '{finance}')",
+        )
+        .bind(asset)
+        .bind(Uuid::now_v7())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        // A collection every 20 minutes over the last 27 hours (72 in any 24 h). Orders failed
+        // 10 times 22 to 25 hours ago (leaving the 24 h span during the window: missed, then
+        // met), payments its last 10 times (entering it: met, then missed).
+        let mut history = Vec::new();
+        for k in 0..81_i64 {
+            let at = t0 - Duration::minutes(20 * k) - Duration::seconds(30);
+            let ok = if asset == orders {
+                !(66..=75).contains(&k)
+            } else {
+                k >= 10
+            };
+            history.push((at, ok));
+            sqlx::query(
+                "INSERT INTO asset_collections (tenant_id, asset_id, collected_at, batch_id, succeeded, error)
+                 VALUES ('acme', $1, $2, $3, $4, CASE WHEN $4 THEN NULL ELSE 'connection refused' END)",
+            )
+            .bind(asset)
+            .bind(at)
+            .bind(Uuid::now_v7())
+            .bind(ok)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        }
+        collections.insert(asset, history);
+    }
+    // A critical incident on orders, opened 30 minutes ago, neither acknowledged nor resolved.
+    sqlx::query(
+        "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, title, began_at, opened_at)
+         VALUES ($1, 'acme', $2, 'check', 'critical', 'orders: 12 % NULL emails', $3, $3)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(orders)
+    .bind(t0 - Duration::minutes(30))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // Bad input names its field: both an asset and a tag, a share above 1.
+    for (field, bad) in [
+        (
+            "asset_id",
+            json!({"name": "x", "asset_id": orders, "tag": "finance", "max_open_critical": 0}),
+        ),
+        ("asset_id", json!({"name": "x", "max_open_critical": 0})),
+        (
+            "min_availability",
+            json!({"name": "x", "tag": "finance", "min_availability": 1.5}),
+        ),
+        (
+            "ack_within_minutes",
+            json!({"name": "x", "tag": "finance", "ack_within_minutes": 0}),
+        ),
+    ] {
+        let (status, body) = post(&base, "/api/v1/slas", &editor, &bad).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert_eq!(body["details"]["field"], field, "{body}");
+    }
+    let (status, on_orders) = post(
+        &base,
+        "/api/v1/slas",
+        &editor,
+        &json!({"name": "orders operated", "asset_id": orders, "target": 0.9, "window": "2h",
+                "max_open_critical": 0, "ack_within_minutes": 10, "resolve_within_minutes": 240,
+                "min_availability": 0.9}),
+    )
+    .await;
+    assert_eq!(status, 201, "{on_orders}");
+    let (status, on_finance) = post(
+        &base,
+        "/api/v1/slas",
+        &editor,
+        &json!({"name": "finance available", "tag": "finance", "target": 0.5, "window": "2h",
+                "min_availability": 0.9}),
+    )
+    .await;
+    assert_eq!(status, 201, "{on_finance}");
+    assert_eq!(on_finance["tag"], "finance");
+    assert!(on_finance["asset_id"].is_null());
+
+    let objective = |body: &Value, name: &str| -> Value {
+        body["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["objective"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+            .clone()
+    };
+    let counts = |minutes: &[Option<bool>]| {
+        (
+            minutes.iter().filter(|m| m.is_some()).count() as i64,
+            minutes.iter().filter(|m| **m == Some(true)).count() as i64,
+        )
+    };
+    let id = on_orders["id"].as_str().unwrap();
+    let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance"), &viewer).await;
+    assert_eq!(status, 200, "{body}");
+    let end: DateTime<Utc> = body["window_end"].as_str().unwrap().parse().unwrap();
+    let opened = t0 - Duration::minutes(30);
+    // Open criticals: every minute from the opening on is missed.
+    let missed = (end - opened).num_minutes();
+    let open = objective(&body, "open_critical");
+    assert_eq!(open["evaluated_minutes"], 120, "{open}");
+    assert_eq!(open["spent_minutes"].as_f64().unwrap(), missed as f64, "{open}");
+    assert_eq!(open["met_now"], false, "{open}");
+    assert_eq!(
+        open["breached"], true,
+        "30 minutes spend a 12-minute budget: {open}"
+    );
+    // Acknowledge within 10 minutes: missed from 10 minutes after the opening.
+    let ack = objective(&body, "acknowledge");
+    assert_eq!(
+        ack["spent_minutes"].as_f64().unwrap(),
+        (missed - 10) as f64,
+        "{ack}"
+    );
+    assert_eq!(ack["breached"], true, "{ack}");
+    // Resolve within 4 hours: nothing missed yet.
+    let resolve = objective(&body, "resolve");
+    assert_eq!(resolve["spent_minutes"].as_f64().unwrap(), 0.0, "{resolve}");
+    assert_eq!(resolve["met_now"], true, "{resolve}");
+    let available = objective(&body, "availability");
+    let (evaluated, met) = counts(&availability(end, 120, 0.9, &collections[&orders]));
+    assert_eq!(available["evaluated_minutes"], evaluated, "{available}");
+    assert_eq!(available["met_minutes"], met, "{available}");
+    assert!(
+        evaluated > met && met > 0,
+        "the history spends part of it: {available}"
+    );
+
+    // The tag's SLA: a minute is met when both assets met it.
+    let id = on_finance["id"].as_str().unwrap();
+    let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance"), &viewer).await;
+    assert_eq!(status, 200, "{body}");
+    let end: DateTime<Utc> = body["window_end"].as_str().unwrap().parse().unwrap();
+    let a = availability(end, 120, 0.9, &collections[&orders]);
+    let b = availability(end, 120, 0.9, &collections[&payments]);
+    let both: Vec<Option<bool>> = a
+        .iter()
+        .zip(&b)
+        .map(|(a, b)| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(true) && b.unwrap_or(true)),
+        })
+        .collect();
+    let (evaluated, met) = counts(&both);
+    let available = objective(&body, "availability");
+    assert_eq!(available["evaluated_minutes"], evaluated, "{available}");
+    assert_eq!(available["met_minutes"], met, "{available}");
+    assert!(
+        counts(&a).1 > met,
+        "payments' failures count against the tag: {available}"
+    );
+
+    // The evaluator (every 300 ms here) records each objective and emits each transition once.
+    let events = || async {
+        let rows: Vec<(String, Value)> =
+            sqlx::query_as("SELECT kind, data FROM outbox WHERE kind LIKE 'sla.%' ORDER BY occurred_at, id")
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        rows
+    };
+    let evaluations_done = || async {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'evaluate_slas' AND state = 'succeeded'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        done
+    };
+    cwic_e2e::wait_for(
+        "an evaluation of every objective",
+        std::time::Duration::from_secs(60),
+        || async {
+            let objectives: i64 =
+                sqlx::query_scalar("SELECT count(DISTINCT (sla_id, objective)) FROM sla_evaluations")
+                    .fetch_one(&db.pool)
+                    .await?;
+            Ok((objectives == 5).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+    // A few more evaluations of the same state: no new events, no new rows.
+    let seen = evaluations_done().await;
+    cwic_e2e::wait_for(
+        "three more evaluations",
+        std::time::Duration::from_secs(60),
+        || async { Ok((evaluations_done().await >= seen + 3).then_some(())) },
+    )
+    .await
+    .unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sla_evaluations")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 5, "one kept row per objective while its state holds");
+    let first = events().await;
+    let orders_id = on_orders["id"].as_str().unwrap();
+    let of = |kind: &str, objective: &str| {
+        first
+            .iter()
+            .filter(|(k, data)| k == kind && data["objective"] == objective && data["sla_id"] == orders_id)
+            .count()
+    };
+    assert_eq!(of("sla.breached", "open_critical"), 1, "{first:?}");
+    assert_eq!(of("sla.budget_exhausted", "open_critical"), 1, "{first:?}");
+    assert_eq!(of("sla.breached", "acknowledge"), 1, "{first:?}");
+    assert_eq!(of("sla.breached", "resolve"), 0, "{first:?}");
+    let breach = first
+        .iter()
+        .find(|(k, data)| k == "sla.breached" && data["objective"] == "open_critical")
+        .unwrap();
+    assert_eq!(breach.1["asset_id"], orders.to_string());
+    assert!(
+        breach.1["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("orders operated: open critical incidents not met"),
+        "{breach:?}"
+    );
+    let (met_now, breached): (Option<bool>, bool) = sqlx::query_as(
+        "SELECT met_now, breached FROM sla_evaluations WHERE objective = 'open_critical'
+         ORDER BY evaluated_at DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((met_now, breached), (Some(false), true));
+
+    // Acknowledged and resolved (two minutes ago: the last evaluated minute is the one before
+    // now's): met again, and a recovery is no new breach.
+    sqlx::query(
+        "UPDATE incidents SET acknowledged_at = now() - interval '2 minutes',
+                              resolved_at = now() - interval '2 minutes', status = 'resolved'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    cwic_e2e::wait_for(
+        "open criticals met again",
+        std::time::Duration::from_secs(60),
+        || async {
+            let met: Option<bool> = sqlx::query_scalar(
+                "SELECT met_now FROM sla_evaluations WHERE objective = 'open_critical'
+             ORDER BY evaluated_at DESC LIMIT 1",
+            )
+            .fetch_one(&db.pool)
+            .await?;
+            Ok((met == Some(true)).then_some(()))
+        },
+    )
+    .await
+    .unwrap();
+    let after = events().await;
+    assert_eq!(
+        after
+            .iter()
+            .filter(|(k, data)| k == "sla.breached" && data["objective"] == "open_critical")
+            .count(),
+        1,
+        "a recovery is no new breach: {after:?}"
+    );
+    cancel.cancel();
+}

@@ -1195,21 +1195,43 @@ export interface components {
         /** @description `POST /api/v1/slas`. */
         CreateSla: {
             /**
-             * Format: uuid
-             * @description The asset the SLA is about.
+             * Format: int32
+             * @description Every incident acknowledged within this many minutes of opening.
              */
-            asset_id: string;
+            ack_within_minutes?: number | null;
+            /**
+             * Format: uuid
+             * @description The asset the SLA is about (this or `tag`).
+             */
+            asset_id?: string | null;
             /**
              * Format: int32
              * @description The data must have been updated at most this many minutes ago.
              */
             freshness_bound_minutes?: number | null;
             /**
+             * Format: int32
+             * @description At most this many critical incidents open at once on the covered assets.
+             */
+            max_open_critical?: number | null;
+            /**
+             * Format: double
+             * @description At least this share (0 to 1) of collections must succeed over the trailing 24 hours.
+             */
+            min_availability?: number | null;
+            /**
              * Format: double
              * @description The asset's quality score must be at least this (0 to 100).
              */
             min_score?: number | null;
             name: string;
+            /**
+             * Format: int32
+             * @description Every incident resolved within this many minutes of opening.
+             */
+            resolve_within_minutes?: number | null;
+            /** @description Or a tag: the SLA covers every asset whose check results carry it. */
+            tag?: string | null;
             /**
              * Format: double
              * @description Share of minutes each objective must be met in, strictly between 0 and 1 (default 0.99).
@@ -1672,7 +1694,9 @@ export interface components {
             exhausts_at?: string | null;
             /** Format: int64 */
             met_minutes: number;
-            /** @description `freshness` or `score`. */
+            /** @description Whether the objective is met in the window's last minute (null: no evidence then). */
+            met_now?: boolean | null;
+            /** @description `freshness`, `score`, `open_critical`, `availability`, `acknowledge` or `resolve`. */
             objective: string;
             /** Format: double */
             remaining_minutes: number;
@@ -1863,6 +1887,8 @@ export interface components {
             token_type: string;
         };
         Sla: {
+            /** Format: int32 */
+            ack_within_minutes?: number | null;
             /** Format: uuid */
             asset_id?: string | null;
             /** Format: date-time */
@@ -1872,9 +1898,15 @@ export interface components {
             freshness_bound_minutes?: number | null;
             /** Format: uuid */
             id: string;
+            /** Format: int32 */
+            max_open_critical?: number | null;
+            /** Format: double */
+            min_availability?: number | null;
             /** Format: double */
             min_score?: number | null;
             name: string;
+            /** Format: int32 */
+            resolve_within_minutes?: number | null;
             tag?: string | null;
             /** Format: double */
             target: number;

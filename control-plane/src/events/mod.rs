@@ -79,7 +79,6 @@ pub enum EventKind {
     SchemaChanged,
     #[serde(rename = "agent.status_changed")]
     AgentStatusChanged,
-    /// Reserved: no emitter yet (the score engine).
     #[serde(rename = "score.changed")]
     ScoreChanged,
     /// Reserved: no emitter yet (incidents).
@@ -91,13 +90,16 @@ pub enum EventKind {
     /// Reserved: no emitter yet (incidents).
     #[serde(rename = "incident.resolved")]
     IncidentResolved,
-    /// Reserved: no emitter yet (SLAs).
+    /// An SLA objective stopped being met (its latest minute is missed).
     #[serde(rename = "sla.breached")]
     SlaBreached,
+    /// An SLA objective's error budget over its window is spent.
+    #[serde(rename = "sla.budget_exhausted")]
+    SlaBudgetExhausted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::AssetDiscovered,
         EventKind::MetricsStored,
         EventKind::CheckResultStored,
@@ -110,6 +112,7 @@ impl EventKind {
         EventKind::IncidentUpdated,
         EventKind::IncidentResolved,
         EventKind::SlaBreached,
+        EventKind::SlaBudgetExhausted,
     ];
 
     /// The kind's name, as in the envelope, the subject and the outbox's `kind` column.
@@ -127,6 +130,7 @@ impl EventKind {
             EventKind::IncidentUpdated => "incident.updated",
             EventKind::IncidentResolved => "incident.resolved",
             EventKind::SlaBreached => "sla.breached",
+            EventKind::SlaBudgetExhausted => "sla.budget_exhausted",
         }
     }
 
@@ -313,11 +317,23 @@ pub struct IncidentChanged {
     pub asset_id: Option<Uuid>,
 }
 
-/// Provisional (no emitter yet): an SLA was breached.
+/// An SLA objective stopped being met, or its error budget ran out (the SLA evaluator emits
+/// each once per transition).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SlaBreached {
     pub sla_id: Uuid,
+    /// The SLA's asset; null for an SLA on a tag.
     pub asset_id: Option<Uuid>,
+    /// The SLA's tag; null for an SLA on one asset.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// `score`, `open_critical`, `freshness`, `availability`, `acknowledge` or `resolve`.
+    #[serde(default)]
+    pub objective: String,
+    /// The error budget left over the window, in minutes (negative: overspent).
+    #[serde(default)]
+    pub remaining_minutes: f64,
+    /// What happened, for a person: "orders fresh: freshness not met (5.8 h of a 7.2 h error budget left)".
     pub description: String,
 }
 
@@ -349,6 +365,8 @@ pub enum EventData {
     IncidentResolved(IncidentChanged),
     #[serde(rename = "sla.breached")]
     SlaBreached(SlaBreached),
+    #[serde(rename = "sla.budget_exhausted")]
+    SlaBudgetExhausted(SlaBreached),
 }
 
 impl EventData {
@@ -366,6 +384,7 @@ impl EventData {
             EventData::IncidentUpdated(_) => EventKind::IncidentUpdated,
             EventData::IncidentResolved(_) => EventKind::IncidentResolved,
             EventData::SlaBreached(_) => EventKind::SlaBreached,
+            EventData::SlaBudgetExhausted(_) => EventKind::SlaBudgetExhausted,
         }
     }
 

@@ -44,6 +44,8 @@ pub struct JobsConfig {
     pub poll: Duration,
     /// Time between detection passes (the periodic `detection_pass` job's slot).
     pub detection_every: Duration,
+    /// Time between SLA evaluations (the periodic `evaluate_slas` job's slot).
+    pub sla_every: Duration,
 }
 
 impl Default for JobsConfig {
@@ -53,6 +55,7 @@ impl Default for JobsConfig {
             lease: DEFAULT_LEASE,
             poll: DEFAULT_POLL,
             detection_every: crate::monitoring::scan::PASS_INTERVAL,
+            sla_every: crate::slas::service::EVALUATION_INTERVAL,
         }
     }
 }

@@ -159,39 +159,3 @@ pub async fn put_weights(store: &TenantStore, weights: &Weights, by: &str) -> Se
     store.put_score_weights(weights, by).await?;
     Ok(*weights)
 }
-
-/// The worker's handler: `score_asset` jobs here, every other kind to detection.
-pub struct ScoringOrDetection {
-    pub store: Store,
-    pub detection: crate::monitoring::detection_jobs::DetectionJobs,
-}
-
-impl crate::jobs::JobHandler for ScoringOrDetection {
-    fn run<'a>(
-        &'a self,
-        job: &'a ClaimedJob,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), JobError>> + Send + 'a>> {
-        if job.kind == SCORE_ASSET {
-            Box::pin(async move {
-                run_score_jobs(&self.store, std::slice::from_ref(job))
-                    .await
-                    .pop()
-                    .unwrap_or(Ok(()))
-            })
-        } else {
-            self.detection.run(job)
-        }
-    }
-
-    fn batch_limit(&self, kind: &str) -> usize {
-        if kind == SCORE_ASSET { SCORE_BATCH } else { 1 }
-    }
-
-    fn run_batch<'a>(&'a self, jobs: &'a [ClaimedJob]) -> crate::jobs::BatchOutcomes<'a> {
-        if jobs.iter().all(|job| job.kind == SCORE_ASSET) {
-            Box::pin(run_score_jobs(&self.store, jobs))
-        } else {
-            crate::jobs::run_each(self, jobs)
-        }
-    }
-}

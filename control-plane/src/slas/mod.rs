@@ -12,8 +12,9 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 pub mod service;
 
 /// One SLA objective, as stored in `sla_evaluations.objective`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Objective {
+    #[default]
     Score,
     OpenCritical,
     Freshness,
@@ -31,6 +32,18 @@ impl Objective {
             Objective::Availability => "availability",
             Objective::Acknowledge => "acknowledge",
             Objective::Resolve => "resolve",
+        }
+    }
+
+    /// For a person: "freshness", "time to acknowledge", ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            Objective::Score => "quality score",
+            Objective::OpenCritical => "open critical incidents",
+            Objective::Freshness => "freshness",
+            Objective::Availability => "availability",
+            Objective::Acknowledge => "time to acknowledge",
+            Objective::Resolve => "time to resolve",
         }
     }
 }
@@ -118,6 +131,70 @@ pub fn deadline_minutes(window: Window, items: &[Deadline]) -> Minutes {
                 minute >= due && done.is_none_or(|done| minute < done)
             });
             Some(!missed)
+        })
+        .collect()
+}
+
+/// Open items (incidents: `(opened_at, closed_at)`) at each minute, met while at most `max` are
+/// open (`opened_at ≤ m < closed_at`). Always evaluated: no incident is a met minute.
+pub fn open_count_minutes(
+    window: Window,
+    items: &[(DateTime<Utc>, Option<DateTime<Utc>>)],
+    max: i64,
+) -> Minutes {
+    (0..window.minutes())
+        .map(|i| {
+            let minute = window.minute(i);
+            let open = items
+                .iter()
+                .filter(|(opened, closed)| *opened <= minute && closed.is_none_or(|closed| minute < closed))
+                .count();
+            Some(open as i64 <= max)
+        })
+        .collect()
+}
+
+/// How far back the availability objective looks from each minute.
+pub const AVAILABILITY_LOOKBACK: Duration = Duration::hours(24);
+
+/// Availability: minute `m` is met when of the collections in `(m − lookback, m]` at least the
+/// share `min_share` succeeded; no collection in that span: not evaluated. `collections` are
+/// `(collected_at, succeeded)` in any order.
+pub fn share_minutes(
+    window: Window,
+    collections: &[(DateTime<Utc>, bool)],
+    lookback: Duration,
+    min_share: f64,
+) -> Minutes {
+    let mut collections = collections.to_vec();
+    collections.sort_unstable_by_key(|(at, _)| *at);
+    let (mut added, mut removed) = (0, 0);
+    let (mut total, mut succeeded) = (0_i64, 0_i64);
+    (0..window.minutes())
+        .map(|i| {
+            let minute = window.minute(i);
+            while added < collections.len() && collections[added].0 <= minute {
+                total += 1;
+                succeeded += i64::from(collections[added].1);
+                added += 1;
+            }
+            while removed < added && collections[removed].0 <= minute - lookback {
+                total -= 1;
+                succeeded -= i64::from(collections[removed].1);
+                removed += 1;
+            }
+            (total > 0).then_some(succeeded as f64 >= min_share * total as f64)
+        })
+        .collect()
+}
+
+/// An objective over several assets (an SLA on a tag): a minute is missed when any asset missed
+/// it, met when the others that have evidence met it, not evaluated when none has evidence.
+pub fn all_met(series: &[Minutes], minutes: i64) -> Minutes {
+    (0..usize::try_from(minutes).unwrap_or(0))
+        .map(|i| {
+            let states = series.iter().filter_map(|s| s.get(i).copied().flatten());
+            states.fold(None, |acc, met| Some(acc.unwrap_or(true) && met))
         })
         .collect()
 }
@@ -284,6 +361,35 @@ mod tests {
         assert_eq!(minutes[5], Some(false));
         let minutes = deadline_minutes(window(10), &[(at(0), Some(at(7)), Duration::minutes(3))]);
         assert_eq!(minutes.iter().filter(|m| **m == Some(false)).count(), 4);
+    }
+
+    #[test]
+    fn open_criticals_availability_and_many_assets() {
+        // Two incidents overlapping in minutes 5..8: at most one may be open.
+        let minutes = open_count_minutes(window(12), &[(at(2), Some(at(8))), (at(5), None)], 1);
+        assert_eq!(minutes.iter().filter(|m| **m == Some(false)).count(), 3);
+        assert_eq!(minutes[4], Some(true));
+        assert_eq!(minutes[8], Some(true));
+
+        // Collections every 10 minutes, the one at 20 failed; a 30-minute lookback and at least
+        // 3 of 4 succeeding: with 3 in the span, minutes 20..=39 see 2 of 3 (missed).
+        let collections: Vec<_> = (0..6).map(|k| (at(k * 10), k != 2)).collect();
+        let minutes = share_minutes(window(60), &collections, Duration::minutes(30), 0.75);
+        assert_eq!(minutes[0], Some(true));
+        assert_eq!(minutes[19], Some(true));
+        assert_eq!(minutes[20], Some(false));
+        assert_eq!(minutes[49], Some(false));
+        assert_eq!(minutes[50], Some(true));
+        assert_eq!(
+            share_minutes(window(5), &[], Duration::minutes(30), 0.5),
+            vec![None; 5]
+        );
+
+        let merged = all_met(
+            &[vec![None, Some(true), Some(true)], vec![None, None, Some(false)]],
+            3,
+        );
+        assert_eq!(merged, vec![None, Some(true), Some(false)]);
     }
 
     #[test]

@@ -1,28 +1,38 @@
 //! SLAs as the API serves them: [`create`] and [`list`] through the tenant handle, and
 //! [`compliance`], which reads each objective's evidence and runs the pure per-minute series and
-//! [`super::budget`] over the window.
+//! [`super::budget`] over the window; and their continuous evaluation, the periodic
+//! `evaluate_slas` job ([`evaluate_all`]), which keeps each objective's state in
+//! `sla_evaluations` and emits `sla.breached` when an objective stops being met and
+//! `sla.budget_exhausted` when its budget runs out (once per transition, in the transaction that
+//! records it).
 //!
-//! Evaluated today: the freshness bound (from the agent's `freshness_lag` points) and the minimum
-//! quality score (from `asset_scores`, carried forward). The other objectives of the table (open
-//! criticals, availability, acknowledge, resolve) are not yet accepted on create.
+//! Objectives and their evidence: the freshness bound (the agent's `freshness_lag` points), the
+//! minimum quality score (`asset_scores`, carried forward), the maximum of open critical
+//! incidents, availability (the share of collections that succeeded over the trailing 24 h,
+//! `asset_collections`), and the times to acknowledge and to resolve an incident. An SLA is on
+//! one asset or on a tag (every asset whose check results carry it): a minute is met when every
+//! asset with evidence met it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{Objective, Window};
 use crate::error::{ServiceError, ServiceResult};
-use crate::store::TenantStore;
-use crate::store::slas::{NewSla, SlaRow};
+use crate::events::{Event, EventData, SlaBreached};
+use crate::store::slas::{NewEvaluation, NewSla, SlaRow};
+use crate::store::{Store, TenantStore};
 
 /// `POST /api/v1/slas`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSla {
     pub name: String,
-    /// The asset the SLA is about.
-    pub asset_id: Uuid,
+    /// The asset the SLA is about (this or `tag`).
+    pub asset_id: Option<Uuid>,
+    /// Or a tag: the SLA covers every asset whose check results carry it.
+    pub tag: Option<String>,
     /// Share of minutes each objective must be met in, strictly between 0 and 1 (default 0.99).
     pub target: Option<f64>,
     /// Rolling window such as `30d`, `12h`, `90m` (default `30d`).
@@ -31,6 +41,14 @@ pub struct CreateSla {
     pub freshness_bound_minutes: Option<i32>,
     /// The asset's quality score must be at least this (0 to 100).
     pub min_score: Option<f64>,
+    /// At most this many critical incidents open at once on the covered assets.
+    pub max_open_critical: Option<i32>,
+    /// At least this share (0 to 1) of collections must succeed over the trailing 24 hours.
+    pub min_availability: Option<f64>,
+    /// Every incident acknowledged within this many minutes of opening.
+    pub ack_within_minutes: Option<i32>,
+    /// Every incident resolved within this many minutes of opening.
+    pub resolve_within_minutes: Option<i32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +61,10 @@ pub struct Sla {
     pub window_minutes: i32,
     pub freshness_bound_minutes: Option<i32>,
     pub min_score: Option<f64>,
+    pub max_open_critical: Option<i32>,
+    pub min_availability: Option<f64>,
+    pub ack_within_minutes: Option<i32>,
+    pub resolve_within_minutes: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
@@ -58,6 +80,10 @@ impl From<SlaRow> for Sla {
             window_minutes: row.window_minutes,
             freshness_bound_minutes: row.freshness_bound_minutes,
             min_score: row.min_score,
+            max_open_critical: row.max_open_critical,
+            min_availability: row.min_availability,
+            ack_within_minutes: row.ack_within_minutes,
+            resolve_within_minutes: row.resolve_within_minutes,
             created_at: row.created_at,
             created_by: row.created_by,
         }
@@ -67,7 +93,9 @@ impl From<SlaRow> for Sla {
 /// One objective's error budget over the window.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectiveCompliance {
-    /// `freshness` or `score`.
+    #[serde(skip)]
+    pub kind: Objective,
+    /// `freshness`, `score`, `open_critical`, `availability`, `acknowledge` or `resolve`.
     pub objective: String,
     pub window_minutes: i64,
     /// Minutes with evidence (before the first evidence nothing is evaluated nor spent).
@@ -86,6 +114,8 @@ pub struct ObjectiveCompliance {
     pub exhausts_at: Option<DateTime<Utc>>,
     /// The budget is spent.
     pub breached: bool,
+    /// Whether the objective is met in the window's last minute (null: no evidence then).
+    pub met_now: Option<bool>,
 }
 
 /// `GET /api/v1/slas/{id}/compliance`.
@@ -121,10 +151,21 @@ pub async fn create(store: &TenantStore, input: CreateSla, created_by: &str) -> 
                 format!("window: such as 30d, 12h or 90m (at most 366d), got {window_text:?}"),
             )
         })?;
-    if input.freshness_bound_minutes.is_none() && input.min_score.is_none() {
+    if [
+        input.freshness_bound_minutes.is_some(),
+        input.min_score.is_some(),
+        input.max_open_critical.is_some(),
+        input.min_availability.is_some(),
+        input.ack_within_minutes.is_some(),
+        input.resolve_within_minutes.is_some(),
+    ]
+    .iter()
+    .all(|set| !set)
+    {
         return Err(ServiceError::bad_field(
             "freshness_bound_minutes",
-            "freshness_bound_minutes or min_score: at least one objective is required",
+            "at least one objective is required: freshness_bound_minutes, min_score, max_open_critical, \
+             min_availability, ack_within_minutes or resolve_within_minutes",
         ));
     }
     if input
@@ -133,23 +174,65 @@ pub async fn create(store: &TenantStore, input: CreateSla, created_by: &str) -> 
     {
         return Err(ServiceError::bad_field("min_score", "min_score: 0 to 100"));
     }
-    if input.freshness_bound_minutes.is_some_and(|bound| bound <= 0) {
+    if input
+        .min_availability
+        .is_some_and(|share| !(0.0..=1.0).contains(&share))
+    {
         return Err(ServiceError::bad_field(
-            "freshness_bound_minutes",
-            "freshness_bound_minutes: a positive number of minutes",
+            "min_availability",
+            "min_availability: a share from 0 to 1, such as 0.95",
         ));
     }
-    if !store.sla_asset_exists(input.asset_id).await? {
-        return Err(ServiceError::bad_field("asset_id", "asset_id: no such asset"));
+    if input.max_open_critical.is_some_and(|max| max < 0) {
+        return Err(ServiceError::bad_field(
+            "max_open_critical",
+            "max_open_critical: 0 or more",
+        ));
+    }
+    for (field, minutes) in [
+        ("freshness_bound_minutes", input.freshness_bound_minutes),
+        ("ack_within_minutes", input.ack_within_minutes),
+        ("resolve_within_minutes", input.resolve_within_minutes),
+    ] {
+        if minutes.is_some_and(|m| m <= 0) {
+            return Err(ServiceError::bad_field(
+                field,
+                format!("{field}: a positive number of minutes"),
+            ));
+        }
+    }
+    let tag = input.tag.map(|tag| tag.trim().to_owned());
+    match (input.asset_id, &tag) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(ServiceError::bad_field(
+                "asset_id",
+                "asset_id or tag: an SLA covers one asset or the assets with one tag",
+            ));
+        }
+        (Some(asset), None) => {
+            if !store.sla_asset_exists(asset).await? {
+                return Err(ServiceError::bad_field("asset_id", "asset_id: no such asset"));
+            }
+        }
+        (None, Some(tag)) => {
+            if tag.is_empty() || tag.len() > 200 {
+                return Err(ServiceError::bad_field("tag", "tag: 1 to 200 characters"));
+            }
+        }
     }
     let row = store
         .insert_sla(&NewSla {
             name,
             asset_id: input.asset_id,
+            tag,
             target,
             window_minutes,
             freshness_bound_minutes: input.freshness_bound_minutes,
             min_score: input.min_score,
+            max_open_critical: input.max_open_critical,
+            min_availability: input.min_availability,
+            ack_within_minutes: input.ack_within_minutes,
+            resolve_within_minutes: input.resolve_within_minutes,
             created_by: created_by.to_owned(),
         })
         .await?;
@@ -173,30 +256,7 @@ pub async fn compliance(
         .await?
         .ok_or_else(|| ServiceError::not_found("SLA"))?;
     let window = Window::ending_at(now, window_minutes.unwrap_or(i64::from(sla.window_minutes)));
-    let mut objectives = Vec::new();
-    if let (Some(asset_id), Some(bound)) = (sla.asset_id, sla.freshness_bound_minutes) {
-        let updates = store
-            .freshness_updates(asset_id, window.start, window.end)
-            .await?;
-        let minutes = super::freshness_minutes(window, &updates, Duration::minutes(i64::from(bound)));
-        objectives.push(objective(
-            Objective::Freshness,
-            super::budget(window, sla.target, &minutes),
-        ));
-    }
-    if let (Some(asset_id), Some(min_score)) = (sla.asset_id, sla.min_score) {
-        let observations: Vec<_> = store
-            .score_observations(asset_id, window.start, window.end)
-            .await?
-            .into_iter()
-            .map(|(at, score)| (at, score >= min_score))
-            .collect();
-        let minutes = super::step_minutes(window, &observations);
-        objectives.push(objective(
-            Objective::Score,
-            super::budget(window, sla.target, &minutes),
-        ));
-    }
+    let objectives = evaluate(store, &sla, window).await?;
     Ok(SlaCompliance {
         sla_id: sla.id,
         target: sla.target,
@@ -207,9 +267,229 @@ pub async fn compliance(
     })
 }
 
-fn objective(objective: Objective, budget: super::Budget) -> ObjectiveCompliance {
+/// Each objective of `sla` over `window`, from its evidence.
+async fn evaluate(
+    store: &TenantStore,
+    sla: &SlaRow,
+    window: Window,
+) -> ServiceResult<Vec<ObjectiveCompliance>> {
+    let assets = store.sla_assets(sla).await?;
+    let minutes = window.minutes();
+    let mut objectives = Vec::new();
+    if let Some(bound) = sla.freshness_bound_minutes {
+        let mut series = Vec::with_capacity(assets.len());
+        for asset in &assets {
+            let updates = store.freshness_updates(*asset, window.start, window.end).await?;
+            series.push(super::freshness_minutes(
+                window,
+                &updates,
+                Duration::minutes(i64::from(bound)),
+            ));
+        }
+        objectives.push(objective(
+            Objective::Freshness,
+            window,
+            sla.target,
+            &super::all_met(&series, minutes),
+        ));
+    }
+    if let Some(min_score) = sla.min_score {
+        let mut series = Vec::with_capacity(assets.len());
+        for asset in &assets {
+            let observations: Vec<_> = store
+                .score_observations(*asset, window.start, window.end)
+                .await?
+                .into_iter()
+                .map(|(at, score)| (at, score >= min_score))
+                .collect();
+            series.push(super::step_minutes(window, &observations));
+        }
+        objectives.push(objective(
+            Objective::Score,
+            window,
+            sla.target,
+            &super::all_met(&series, minutes),
+        ));
+    }
+    if let Some(min_share) = sla.min_availability {
+        let mut series = Vec::with_capacity(assets.len());
+        for asset in &assets {
+            let collections = store
+                .collections(*asset, window.start - super::AVAILABILITY_LOOKBACK, window.end)
+                .await?;
+            series.push(super::share_minutes(
+                window,
+                &collections,
+                super::AVAILABILITY_LOOKBACK,
+                min_share,
+            ));
+        }
+        objectives.push(objective(
+            Objective::Availability,
+            window,
+            sla.target,
+            &super::all_met(&series, minutes),
+        ));
+    }
+    if sla.max_open_critical.is_some()
+        || sla.ack_within_minutes.is_some()
+        || sla.resolve_within_minutes.is_some()
+    {
+        let incidents = store.sla_incidents(&assets, window.start, window.end).await?;
+        if let Some(max) = sla.max_open_critical {
+            let open: Vec<_> = incidents
+                .iter()
+                .filter(|incident| incident.severity == "critical")
+                .map(|incident| (incident.opened_at, incident.resolved_at))
+                .collect();
+            let series = super::open_count_minutes(window, &open, i64::from(max));
+            objectives.push(objective(Objective::OpenCritical, window, sla.target, &series));
+        }
+        for (kind, within, done) in [
+            (Objective::Acknowledge, sla.ack_within_minutes, true),
+            (Objective::Resolve, sla.resolve_within_minutes, false),
+        ] {
+            let Some(within) = within else { continue };
+            let deadlines: Vec<super::Deadline> = incidents
+                .iter()
+                .map(|incident| {
+                    // Resolving an incident also ends the wait for its acknowledgement.
+                    let finished = if done {
+                        incident.acknowledged_at.or(incident.resolved_at)
+                    } else {
+                        incident.resolved_at
+                    };
+                    (incident.opened_at, finished, Duration::minutes(i64::from(within)))
+                })
+                .collect();
+            let series = super::deadline_minutes(window, &deadlines);
+            objectives.push(objective(kind, window, sla.target, &series));
+        }
+    }
+    Ok(objectives)
+}
+
+/// The periodic job that evaluates every SLA (`evaluate_slas`, one per slot whatever the number
+/// of replicas).
+pub const EVALUATE_SLAS: &str = "evaluate_slas";
+
+/// How often SLAs are evaluated.
+pub const EVALUATION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Evaluates every tenant's SLAs at `now`: keeps each objective's evaluation and emits
+/// `sla.breached` / `sla.budget_exhausted` on the transitions. Returns (SLAs, events).
+pub async fn evaluate_all(store: &Store, now: DateTime<Utc>) -> ServiceResult<(usize, usize)> {
+    let (mut slas, mut events) = (0, 0);
+    for tenant in store.tenants_with_slas().await? {
+        let scoped = store.tenant(&tenant);
+        for sla in scoped.list_slas().await? {
+            let window = Window::ending_at(now, i64::from(sla.window_minutes));
+            let objectives = evaluate(&scoped, &sla, window).await?;
+            events += record(&scoped, &sla, now, &objectives).await?;
+            slas += 1;
+        }
+    }
+    Ok((slas, events))
+}
+
+/// Keeps one evaluation and emits the events of its transitions.
+async fn record(
+    store: &TenantStore,
+    sla: &SlaRow,
+    at: DateTime<Utc>,
+    objectives: &[ObjectiveCompliance],
+) -> ServiceResult<usize> {
+    let rows: Vec<NewEvaluation> = objectives
+        .iter()
+        .map(|o| NewEvaluation {
+            objective: o.kind.as_str(),
+            window_minutes: i32::try_from(o.window_minutes).unwrap_or(i32::MAX),
+            evaluated_minutes: i32::try_from(o.evaluated_minutes).unwrap_or(i32::MAX),
+            met_minutes: i32::try_from(o.met_minutes).unwrap_or(i32::MAX),
+            budget_minutes: o.budget_minutes,
+            spent_minutes: o.spent_minutes,
+            remaining_minutes: o.remaining_minutes,
+            burn_rate: o.burn_rate,
+            exhausts_at: o.exhausts_at,
+            breached: o.breached,
+            met_now: o.met_now,
+        })
+        .collect();
+    let tenant = store.tenant_id().as_str().to_owned();
+    let events_for = |previous: &[crate::store::slas::LastEvaluation]| {
+        let mut events = Vec::new();
+        for o in objectives {
+            let before = previous.iter().find(|p| p.objective == o.objective);
+            let left = format!(
+                "{} of a {} error budget left",
+                hours(o.remaining_minutes.max(0.0)),
+                hours(o.budget_minutes)
+            );
+            let payload = |description: String| SlaBreached {
+                sla_id: sla.id,
+                asset_id: sla.asset_id,
+                tag: sla.tag.clone(),
+                objective: o.objective.clone(),
+                remaining_minutes: o.remaining_minutes,
+                description,
+            };
+            // Met before (or never evaluated) and missed now: a breach starts.
+            if o.met_now == Some(false) && before.is_none_or(|b| b.met_now != Some(false)) {
+                events.push(Event::at(
+                    &tenant,
+                    at,
+                    EventData::SlaBreached(payload(format!(
+                        "{}: {} not met ({left})",
+                        sla.name,
+                        o.kind.describe()
+                    ))),
+                ));
+            }
+            if o.breached && before.is_none_or(|b| !b.breached) {
+                events.push(Event::at(
+                    &tenant,
+                    at,
+                    EventData::SlaBudgetExhausted(payload(format!(
+                        "{}: the {} error budget of {} is spent ({:.1} % of minutes met)",
+                        sla.name,
+                        o.kind.describe(),
+                        hours(o.budget_minutes),
+                        o.compliance_percent
+                    ))),
+                ));
+            }
+        }
+        events
+    };
+    Ok(store
+        .record_sla_evaluations(sla.id, at, &rows, events_for)
+        .await?)
+}
+
+/// `432` minutes → `7.2 h`; under an hour in minutes.
+fn hours(minutes: f64) -> String {
+    if minutes < 60.0 {
+        format!("{minutes:.0} min")
+    } else {
+        format!("{:.1} h", minutes / 60.0)
+    }
+}
+
+/// Runs the `evaluate_slas` job.
+pub async fn run_evaluation_job(store: &Store) -> Result<(), crate::jobs::JobError> {
+    let (slas, events) = evaluate_all(store, Utc::now().trunc_subsecs(6))
+        .await
+        .map_err(|error| format!("cannot evaluate the SLAs: {error}"))?;
+    tracing::debug!(slas, events, "SLAs evaluated");
+    Ok(())
+}
+
+fn objective(kind: Objective, window: Window, target: f64, minutes: &super::Minutes) -> ObjectiveCompliance {
+    let budget = super::budget(window, target, minutes);
     ObjectiveCompliance {
-        objective: objective.as_str().to_owned(),
+        kind,
+        met_now: minutes.last().copied().flatten(),
+        objective: kind.as_str().to_owned(),
         window_minutes: budget.window_minutes,
         evaluated_minutes: budget.evaluated_minutes,
         met_minutes: budget.met_minutes,

@@ -785,6 +785,39 @@ impl Store {
             .await?;
         }
 
+        // Every asset's collection, succeeded or not (availability SLAs, failed-collection alerts).
+        let collections: Vec<(&str, Uuid, DateTime<Utc>, Uuid, &str)> = fresh
+            .iter()
+            .flat_map(|c| {
+                c.incoming.batch.assets.iter().filter_map(move |asset| {
+                    asset_id(c, asset).map(|id| {
+                        (
+                            c.incoming.tenant.as_str(),
+                            id,
+                            c.collected_at,
+                            c.batch_id,
+                            asset.error.as_str(),
+                        )
+                    })
+                })
+            })
+            .collect();
+        if !collections.is_empty() {
+            sqlx::query(
+                "INSERT INTO asset_collections (tenant_id, asset_id, collected_at, batch_id, succeeded, error)
+                 SELECT t, a, at, b, e = '', nullif(e, '')
+                 FROM UNNEST($1::text[], $2::uuid[], $3::timestamptz[], $4::uuid[], $5::text[]) AS x (t, a, at, b, e)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(collections.iter().map(|row| row.0).collect::<Vec<_>>())
+            .bind(collections.iter().map(|row| row.1).collect::<Vec<_>>())
+            .bind(collections.iter().map(|row| row.2).collect::<Vec<_>>())
+            .bind(collections.iter().map(|row| row.3).collect::<Vec<_>>())
+            .bind(collections.iter().map(|row| row.4).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
         // One event per stored batch (with its counts), in the transaction that stores it.
         let now = Utc::now();
         events.extend(fresh.iter().map(|c| {

@@ -73,7 +73,16 @@ fn decode_score(
 }
 
 /// A check result's columns as the evidence query reads them.
-type CheckRow = (Uuid, String, String, String, String, String, Option<i64>, Option<i64>);
+type CheckRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
 
 type ScoreRow = (
     Uuid,
