@@ -321,6 +321,11 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             false,
         ),
         (
+            "INSERT INTO asset_score_weights (tenant_id, asset_id, weights)
+             SELECT 'acme', $2::uuid, '{}' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
+            true,
+        ),
+        (
             "INSERT INTO score_check_dimensions (tenant_id, asset_id, check_name, dimension)
              SELECT 'acme', $2::uuid, 'c', 'accuracy' WHERE $1::uuid IS NOT NULL ON CONFLICT DO NOTHING",
             true,

@@ -199,5 +199,125 @@ async fn scores_are_evidence_weighted_honest_about_coverage_and_explain_themselv
     weights["integrity"] = json!(0.0);
     let (status, body) = put(weights).await?;
     assert_eq!(status, 200, "{body}");
+    // Changing the weights rescores every asset (the measured dimensions' weights did not move,
+    // so neither did the score; the weights it was computed with did).
+    let rescored = wait_for(
+        "the rescoring with the new weights",
+        Duration::from_secs(60),
+        || async {
+            let score = control_plane.get(&path, "acme").await?;
+            Ok(close(&score["weights"]["accuracy"], 0.3).then_some(score))
+        },
+    )
+    .await?;
+    assert!(close(&rescored["score"], expected), "{rescored}");
+
+    let send = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
+        let url = format!("{}{path}", control_plane.base_url());
+        async move {
+            let request = reqwest::Client::new().request(method, url).bearer_auth(token);
+            let request = match body {
+                Some(body) => request.json(&body),
+                None => request,
+            };
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let text = response.text().await?;
+            anyhow::Ok((
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            ))
+        }
+    };
+    // A check counted in another dimension than its template's: the failing validity check now
+    // weighs on accuracy, validity is not measured any more, coverage follows the weights.
+    let editor = mint_token(&stack.control_db.url, "acme", "editor").await?;
+    let check = second["dimensions"]["validity"]["evidence"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dimension_path = format!("/api/v1/assets/{customers}/checks/{check}/dimension");
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        dimension_path.clone(),
+        editor.clone(),
+        Some(json!({"dimension": "accurate"})),
+    )
+    .await?;
+    assert_eq!(
+        (status, &body["details"]["field"]),
+        (400, &json!("dimension")),
+        "{body}"
+    );
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        format!("/api/v1/assets/{customers}/checks/no_such_check/dimension"),
+        editor.clone(),
+        Some(json!({"dimension": "accuracy"})),
+    )
+    .await?;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        dimension_path.clone(),
+        editor.clone(),
+        Some(json!({"dimension": "accuracy"})),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["template_dimension"], "validity", "{body}");
+    assert_eq!(body["overridden"], true, "{body}");
+    let moved = wait_for(
+        "the check counted in accuracy",
+        Duration::from_secs(60),
+        || async {
+            let score = control_plane.get(&path, "acme").await?;
+            Ok(score["dimensions"]["validity"]["score"]
+                .is_null()
+                .then_some(score))
+        },
+    )
+    .await?;
+    assert!(
+        close(&moved["dimensions"]["accuracy"]["score"], expected_validity),
+        "{moved}"
+    );
+    assert!(close(&moved["coverage"], 0.2 + 0.3 + 0.1), "{moved}");
+
+    // An asset's own weights replace the tenant's for it alone; removing them restores them.
+    let weights_path = format!("/api/v1/assets/{customers}/score-weights");
+    let own = json!({"completeness": 1.0, "accuracy": 0, "consistency": 0, "timeliness": 0,
+                     "uniqueness": 0, "validity": 0, "integrity": 0});
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        weights_path.clone(),
+        editor.clone(),
+        Some(own.clone()),
+    )
+    .await?;
+    assert_eq!(status, 403, "an editor cannot set weights: {body}");
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        weights_path.clone(),
+        token.clone(),
+        Some(own),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let weighted = wait_for("the asset's own weights", Duration::from_secs(60), || async {
+        let score = control_plane.get(&path, "acme").await?;
+        Ok(close(&score["weights"]["completeness"], 1.0).then_some(score))
+    })
+    .await?;
+    assert!(close(&weighted["score"], expected_completeness), "{weighted}");
+    assert!(close(&weighted["coverage"], 1.0), "{weighted}");
+    let (status, body) = send(reqwest::Method::DELETE, weights_path, token.clone(), None).await?;
+    assert_eq!(status, 204, "{body}");
+    let restored = wait_for("the tenant's weights again", Duration::from_secs(60), || async {
+        let score = control_plane.get(&path, "acme").await?;
+        Ok(close(&score["weights"]["completeness"], 0.2).then_some(score))
+    })
+    .await?;
+    assert!(close(&restored["coverage"], 0.6), "{restored}");
     Ok(())
 }

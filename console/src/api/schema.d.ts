@@ -255,6 +255,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assets/{id}/checks/{check}/dimension": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Makes a check of an asset count in another dimension than its template's (editor), or with
+         *     `null` in its template's again. The asset is rescored.
+         */
+        put: operations["put_check_dimension"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assets/{id}/forecast": {
         parameters: {
             query?: never;
@@ -304,6 +324,27 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/assets/{id}/score-weights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets an asset's own dimension weights (admin), used instead of the tenant's: all seven, each in
+         *     [0, 1], summing to 1; otherwise 400 naming the field. The asset is rescored with them.
+         */
+        put: operations["put_asset_score_weights"];
+        post?: never;
+        /** Removes an asset's own weights (admin): it is scored with the tenant's again. */
+        delete: operations["delete_asset_score_weights"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1079,6 +1120,18 @@ export interface components {
             causes: components["schemas"]["Cause"][];
             explanation: string;
         };
+        /** @description A check's dimension on an asset, as `PUT /api/v1/assets/{id}/checks/{check}/dimension` returns it. */
+        CheckDimension: {
+            /** Format: uuid */
+            asset_id: string;
+            check_name: string;
+            /** @description The dimension the check counts in now. */
+            dimension: string;
+            /** @description Whether `dimension` is an override. */
+            overridden: boolean;
+            /** @description The dimension its template gives it. */
+            template_dimension: string;
+        };
         /** @description The checks of an asset. */
         CheckList: {
             items: components["schemas"]["CheckSummary"][];
@@ -1280,6 +1333,10 @@ export interface components {
             /** Format: int64 */
             stream_sequence?: number | null;
             subject: string;
+        };
+        /** @description The dimension a check counts in: one of the seven, or null for its template's. */
+        DimensionRequest: {
+            dimension?: string | null;
         };
         /** @description All seven dimensions (a stored row missing one reads it as not measured). */
         Dimensions: {
@@ -2601,6 +2658,58 @@ export interface operations {
             };
         };
     };
+    put_check_dimension: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Check name */
+                check: string;
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DimensionRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckDimension"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     asset_forecast: {
         parameters: {
             query: {
@@ -2704,6 +2813,100 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_asset_score_weights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeightsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Weights"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_asset_score_weights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,11 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::access::{Manage, Read};
+use super::access::{Manage, Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::scoring::Weights;
-use crate::scoring::service::{self, AssetScore};
+use crate::scoring::service::{self, AssetScore, CheckDimension};
 use crate::store::scores::{GroupScore, ScorePoint};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,6 +23,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(score_history))
         .routes(routes!(group_scores))
         .routes(routes!(put_score_weights))
+        .routes(routes!(put_asset_score_weights, delete_asset_score_weights))
+        .routes(routes!(put_check_dimension))
 }
 
 fn parse_id(id: &str) -> ApiResult<Uuid> {
@@ -150,5 +152,74 @@ async fn put_score_weights(
     let by = caller.principal.actor();
     Ok(Json(
         service::put_weights(&state.store.tenant(&caller.tenant), &weights, &by).await?,
+    ))
+}
+
+/// Sets an asset's own dimension weights (admin), used instead of the tenant's: all seven, each in
+/// [0, 1], summing to 1; otherwise 400 naming the field. The asset is rescored with them.
+#[utoipa::path(put, path = "/api/v1/assets/{id}/score-weights", tag = "scores", security(("bearer" = ["admin"])),
+    params(("id" = Uuid, Path, description = "Asset id")),
+    request_body = WeightsRequest,
+    responses((status = 200, body = Weights), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn put_asset_score_weights(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(request): ApiJson<WeightsRequest>,
+) -> ApiResult<Json<Weights>> {
+    let id = parse_id(&id)?;
+    let weights = request.weights()?;
+    let by = caller.principal.actor();
+    service::put_asset_weights(&state.store.tenant(&caller.tenant), id, Some(&weights), &by).await?;
+    Ok(Json(weights))
+}
+
+/// Removes an asset's own weights (admin): it is scored with the tenant's again.
+#[utoipa::path(delete, path = "/api/v1/assets/{id}/score-weights", tag = "scores", security(("bearer" = ["admin"])),
+    params(("id" = Uuid, Path, description = "Asset id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn delete_asset_score_weights(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    let id = parse_id(&id)?;
+    let by = caller.principal.actor();
+    service::put_asset_weights(&state.store.tenant(&caller.tenant), id, None, &by).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The dimension a check counts in: one of the seven, or null for its template's.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct DimensionRequest {
+    dimension: Option<String>,
+}
+
+/// Makes a check of an asset count in another dimension than its template's (editor), or with
+/// `null` in its template's again. The asset is rescored.
+#[utoipa::path(put, path = "/api/v1/assets/{id}/checks/{check}/dimension", tag = "scores",
+    security(("bearer" = ["editor"])),
+    params(("id" = Uuid, Path, description = "Asset id"), ("check" = String, Path, description = "Check name")),
+    request_body = DimensionRequest,
+    responses((status = 200, body = CheckDimension), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn put_check_dimension(
+    State(state): State<AppState>,
+    Write(caller): Write,
+    ApiPath((id, check)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<DimensionRequest>,
+) -> ApiResult<Json<CheckDimension>> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        service::put_check_dimension(
+            &state.store.tenant(&caller.tenant),
+            id,
+            &check,
+            request.dimension.as_deref(),
+        )
+        .await?,
     ))
 }

@@ -64,12 +64,17 @@ pub async fn score_assets(store: &Store, tenant: &str, assets: &[Uuid]) -> crate
     if evidence.is_empty() {
         return Ok(0);
     }
-    let weights = store.score_weights(tenant).await?;
-    let computed: Vec<(Uuid, super::Computed)> = evidence
+    let tenant_weights = store.score_weights(tenant).await?;
+    let own: Vec<Uuid> = evidence.keys().copied().collect();
+    let own = store.asset_score_weights(tenant, &own).await?;
+    let computed: Vec<(Uuid, super::Computed, Weights)> = evidence
         .into_iter()
-        .map(|(asset, evidence)| (asset, score(&evidence, &weights)))
+        .map(|(asset, evidence)| {
+            let weights = own.get(&asset).copied().unwrap_or(tenant_weights);
+            (asset, score(&evidence, &weights), weights)
+        })
         .collect();
-    store.record_scores(tenant, &computed, &weights).await?;
+    store.record_scores(tenant, &computed).await?;
     Ok(computed.len())
 }
 
@@ -158,4 +163,66 @@ pub async fn put_weights(store: &TenantStore, weights: &Weights, by: &str) -> Se
     weights.validate()?;
     store.put_score_weights(weights, by).await?;
     Ok(*weights)
+}
+
+/// A check's dimension on an asset, as `PUT /api/v1/assets/{id}/checks/{check}/dimension` returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckDimension {
+    pub asset_id: Uuid,
+    pub check_name: String,
+    /// The dimension the check counts in now.
+    pub dimension: String,
+    /// The dimension its template gives it.
+    pub template_dimension: String,
+    /// Whether `dimension` is an override.
+    pub overridden: bool,
+}
+
+/// Makes a check count in `dimension` (one of the seven) instead of its template's, or with
+/// `None` back in its template's; the asset is rescored.
+pub async fn put_check_dimension(
+    store: &TenantStore,
+    asset: Uuid,
+    check: &str,
+    dimension: Option<&str>,
+) -> ServiceResult<CheckDimension> {
+    if let Some(dimension) = dimension
+        && !super::DIMENSIONS.contains(&dimension)
+    {
+        return Err(ServiceError::bad_field(
+            "dimension",
+            format!(
+                "dimension: one of {}, or null for the template's; got {dimension:?}",
+                super::DIMENSIONS.join(", ")
+            ),
+        ));
+    }
+    let template = store
+        .put_check_dimension(asset, check, dimension)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("check result of this asset"))?;
+    Ok(CheckDimension {
+        asset_id: asset,
+        check_name: check.to_owned(),
+        dimension: dimension.unwrap_or(&template).to_owned(),
+        overridden: dimension.is_some_and(|d| d != template),
+        template_dimension: template,
+    })
+}
+
+/// Validates and sets an asset's own weights (`None`: back to the tenant's); the asset is rescored.
+pub async fn put_asset_weights(
+    store: &TenantStore,
+    asset: Uuid,
+    weights: Option<&Weights>,
+    by: &str,
+) -> ServiceResult<()> {
+    if let Some(weights) = weights {
+        weights.validate()?;
+    }
+    if store.put_asset_score_weights(asset, weights, by).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::not_found("asset"))
+    }
 }

@@ -184,21 +184,43 @@ impl Store {
         Ok(evidence)
     }
 
-    /// Keeps computations in the history and, for each score that moved (or is the asset's
-    /// first), a `score.changed` event, all in one transaction. Returns how many changed.
+    /// The assets' own weights, for those that have them (else the tenant's apply).
+    pub async fn asset_score_weights(
+        &self,
+        tenant: &str,
+        assets: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, Weights>> {
+        let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
+            "SELECT asset_id, weights FROM asset_score_weights WHERE tenant_id = $1 AND asset_id = ANY($2)",
+        )
+        .bind(tenant)
+        .bind(assets)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(asset, value)| {
+                serde_json::from_value(value)
+                    .map(|weights| (asset, weights))
+                    .map_err(|error| StoreError::Corrupt(format!("asset_score_weights.weights: {error}")))
+            })
+            .collect()
+    }
+
+    /// Keeps computations (each with the weights it used) in the history and, for each score
+    /// that moved (or is the asset's first), a `score.changed` event, all in one transaction.
+    /// Returns how many changed.
     pub async fn record_scores(
         &self,
         tenant: &str,
-        computed: &[(Uuid, Computed)],
-        weights: &Weights,
+        computed: &[(Uuid, Computed, Weights)],
     ) -> StoreResult<usize> {
         if computed.is_empty() {
             return Ok(0);
         }
-        let mut computed: Vec<&(Uuid, Computed)> = computed.iter().collect();
-        computed.sort_by_key(|(asset, _)| *asset);
-        computed.dedup_by_key(|(asset, _)| *asset);
-        let assets: Vec<Uuid> = computed.iter().map(|(asset, _)| *asset).collect();
+        let mut computed: Vec<&(Uuid, Computed, Weights)> = computed.iter().collect();
+        computed.sort_by_key(|(asset, _, _)| *asset);
+        computed.dedup_by_key(|(asset, _, _)| *asset);
+        let assets: Vec<Uuid> = computed.iter().map(|(asset, _, _)| *asset).collect();
         let mut tx = self.pool.begin().await?;
         // One computation of an asset at a time (two replicas' batches, or a batch and a retry);
         // taken in the assets' order so that two overlapping batches cannot deadlock.
@@ -224,16 +246,19 @@ impl Store {
             .into_iter()
             .map(|(asset, at, score, coverage)| (asset, (at, score, coverage)))
             .collect();
-        let weights_json = serde_json::to_value(weights)
-            .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?;
         // PostgreSQL keeps microseconds: compare at that precision.
         let now = Utc::now().trunc_subsecs(6);
         let mut at = Vec::with_capacity(assets.len());
         let mut scores = Vec::with_capacity(assets.len());
         let mut coverages = Vec::with_capacity(assets.len());
         let mut dimensions = Vec::with_capacity(assets.len());
+        let mut weights = Vec::with_capacity(assets.len());
         let mut events = Vec::new();
-        for (asset, computed) in &computed {
+        for (asset, computed, used) in &computed {
+            weights.push(
+                serde_json::to_value(used)
+                    .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?,
+            );
             let before = previous.get(asset);
             // History is keyed by time: a computation never lands on or before the last one.
             at.push(match before {
@@ -270,9 +295,9 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
-             SELECT $1, a, at, s, c, d, $7
-             FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[])
-                  AS x (a, at, s, c, d)",
+             SELECT $1, a, at, s, c, d, w
+             FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[], $7::jsonb[])
+                  AS x (a, at, s, c, d, w)",
         )
         .bind(tenant)
         .bind(&assets)
@@ -280,7 +305,7 @@ impl Store {
         .bind(&scores)
         .bind(&coverages)
         .bind(&dimensions)
-        .bind(&weights_json)
+        .bind(&weights)
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut tx, &events).await?;
@@ -400,7 +425,8 @@ impl TenantStore {
         Ok(groups)
     }
 
-    /// Sets the tenant's weights (validated by the caller); each asset's next computation uses them.
+    /// Sets the tenant's weights (validated by the caller) and queues the rescoring of every asset
+    /// in the same transaction.
     pub async fn put_score_weights(&self, weights: &Weights, by: &str) -> StoreResult<()> {
         let value = serde_json::to_value(weights)
             .map_err(|error| StoreError::Corrupt(format!("score weights: {error}")))?;
@@ -415,8 +441,119 @@ impl TenantStore {
         .bind(by)
         .execute(&mut *tx)
         .await?;
+        let tenant = self.tenant_id().as_str().to_owned();
+        let scored: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM assets WHERE tenant_id = $1")
+            .bind(&tenant)
+            .fetch_all(&mut *tx)
+            .await?;
+        let pairs: Vec<(&str, Uuid)> = scored.iter().map(|asset| (tenant.as_str(), *asset)).collect();
+        enqueue_scoring(&mut tx, &pairs).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl TenantStore {
+    /// Sets (or with `None` removes) the dimension a check of an asset counts in, and queues the
+    /// asset's rescoring in the same transaction. The check's dimension from its template (its
+    /// latest result's) is returned; `None` when the asset has no result of that check.
+    pub async fn put_check_dimension(
+        &self,
+        asset: Uuid,
+        check: &str,
+        dimension: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id().as_str().to_owned();
+        let template: Option<String> = sqlx::query_scalar(
+            "SELECT dimension FROM check_results WHERE tenant_id = $1 AND asset_id = $2 AND check_name = $3
+             ORDER BY observed_at DESC LIMIT 1",
+        )
+        .bind(&tenant)
+        .bind(asset)
+        .bind(check)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if template.is_none() {
+            return Ok(None);
+        }
+        match dimension {
+            Some(dimension) => {
+                sqlx::query(
+                    "INSERT INTO score_check_dimensions (tenant_id, asset_id, check_name, dimension)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant_id, asset_id, check_name) DO UPDATE SET dimension = EXCLUDED.dimension",
+                )
+                .bind(&tenant)
+                .bind(asset)
+                .bind(check)
+                .bind(dimension)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM score_check_dimensions WHERE tenant_id = $1 AND asset_id = $2 AND check_name = $3",
+                )
+                .bind(&tenant)
+                .bind(asset)
+                .bind(check)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        enqueue_scoring(&mut tx, &[(tenant.as_str(), asset)]).await?;
+        tx.commit().await?;
+        Ok(template)
+    }
+
+    /// Sets (or with `None` removes) an asset's own weights and queues its rescoring in the same
+    /// transaction; `false` when the asset does not exist.
+    pub async fn put_asset_score_weights(
+        &self,
+        asset: Uuid,
+        weights: Option<&Weights>,
+        by: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let tenant = self.tenant_id().as_str().to_owned();
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
+                .bind(&tenant)
+                .bind(asset)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !exists {
+            return Ok(false);
+        }
+        match weights {
+            Some(weights) => {
+                let value = serde_json::to_value(weights)
+                    .map_err(|error| StoreError::Corrupt(format!("score weights: {error}")))?;
+                sqlx::query(
+                    "INSERT INTO asset_score_weights (tenant_id, asset_id, weights, updated_at, updated_by)
+                     VALUES ($1, $2, $3, now(), $4)
+                     ON CONFLICT (tenant_id, asset_id) DO UPDATE SET weights = EXCLUDED.weights,
+                         updated_at = now(), updated_by = EXCLUDED.updated_by",
+                )
+                .bind(&tenant)
+                .bind(asset)
+                .bind(value)
+                .bind(by)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM asset_score_weights WHERE tenant_id = $1 AND asset_id = $2")
+                    .bind(&tenant)
+                    .bind(asset)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        enqueue_scoring(&mut tx, &[(tenant.as_str(), asset)]).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
