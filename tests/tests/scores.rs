@@ -144,6 +144,28 @@ async fn scores_are_evidence_weighted_honest_about_coverage_and_explain_themselv
     assert_eq!(evidence["severity"], "medium", "{second}");
     assert!(second["dimensions"]["accuracy"]["score"].is_null(), "{second}");
 
+    // A score explains its trend: with the first computation 25 hours back, the checks that
+    // arrived since are the causes, and their contributions sum to the 24-hour trend.
+    sqlx::query(
+        "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
+         SELECT tenant_id, asset_id, computed_at - interval '25 hours', score, coverage, dimensions, weights
+         FROM asset_scores WHERE asset_id = $1::uuid ORDER BY computed_at LIMIT 1",
+    )
+    .bind(&customers)
+    .execute(&stack.control_db.pool)
+    .await?;
+    let explained = control_plane.get(&path, "acme").await?;
+    let trend = explained["trend_24h"].as_f64().unwrap();
+    let causes = explained["causes_24h"].as_array().unwrap();
+    let total: f64 = causes.iter().map(|c| c["contribution"].as_f64().unwrap()).sum();
+    assert!((total - trend).abs() < 1e-6, "{total} vs {trend}: {explained}");
+    let validity = causes
+        .iter()
+        .find(|c| c["dimension"] == "validity")
+        .unwrap_or_else(|| panic!("the validity check is a cause: {explained}"));
+    assert!(validity["before"].is_null(), "{validity}");
+    assert!(close(&validity["after"], expected_validity), "{validity}");
+
     // History and groups.
     let history = control_plane
         .get(&format!("{path}/history?since=2000-01-01T00:00:00Z"), "acme")

@@ -1013,6 +1013,14 @@ export interface components {
         AssetScore: {
             /** Format: uuid */
             asset_id: string;
+            /** @description The same over 7 days (summing to `trend_7d`). */
+            causes_7d: components["schemas"]["Cause"][];
+            /**
+             * @description What moved the score over the last 24 hours: the checks and columns whose points changed,
+             *     the largest first; their contributions sum to `trend_24h`. Empty when nothing moved or
+             *     there is no score from 24 hours ago.
+             */
+            causes_24h: components["schemas"]["Cause"][];
             /**
              * Format: date-time
              * @description When it was computed; null when the asset was never scored.

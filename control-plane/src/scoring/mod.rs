@@ -319,6 +319,91 @@ pub fn score(evidence: &TableEvidence, weights: &Weights) -> Computed {
     }
 }
 
+/// One piece of evidence's part in a change of the overall score.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Cause {
+    pub dimension: String,
+    /// `metric` or `check`.
+    pub kind: String,
+    /// The metric (`null_count`) or the check's name.
+    pub name: String,
+    /// The column, for a column's metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// The item's own score before and after (null: it was not evidence then).
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    /// Points of the overall score this item moved it by (negative: it lowered it). The
+    /// contributions of all causes sum to the change of the score.
+    pub contribution: f64,
+}
+
+/// Each evidence item's points in an overall score: `weight(dimension) / coverage × share × value`.
+fn contributions(dimensions: &Dimensions, weights: &Weights) -> Vec<(String, EvidenceItem, f64)> {
+    let coverage: f64 = DIMENSIONS
+        .iter()
+        .filter(|d| dimensions.get(d).is_some_and(|score| score.score.is_some()))
+        .map(|d| weights.get(d))
+        .sum();
+    if coverage <= 0.0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for dimension in DIMENSIONS {
+        let Some(score) = dimensions.get(dimension).filter(|score| score.score.is_some()) else {
+            continue;
+        };
+        for item in &score.evidence {
+            let points = weights.get(dimension) / coverage * item.weight * item.value;
+            out.push((dimension.to_owned(), item.clone(), points));
+        }
+    }
+    out
+}
+
+/// Why the overall score moved from `before` to `after` (each a computation's dimensions and the
+/// weights it used): every evidence item whose points changed, the largest change first. A
+/// change of weights or of coverage moves the items it reweighs, so the contributions always sum
+/// to `after − before` (when both are measured).
+pub fn causes(before: (&Dimensions, &Weights), after: (&Dimensions, &Weights)) -> Vec<Cause> {
+    type Key = (String, String, String, Option<String>);
+    let key = |dimension: &str, item: &EvidenceItem| -> Key {
+        (
+            dimension.to_owned(),
+            item.kind.clone(),
+            item.name.clone(),
+            item.column.clone(),
+        )
+    };
+    let mut by_item: std::collections::BTreeMap<Key, Cause> = std::collections::BTreeMap::new();
+    for (side, (dimensions, weights)) in [before, after].into_iter().enumerate() {
+        for (dimension, item, points) in contributions(dimensions, weights) {
+            let cause = by_item.entry(key(&dimension, &item)).or_insert_with(|| Cause {
+                dimension: dimension.clone(),
+                kind: item.kind.clone(),
+                name: item.name.clone(),
+                column: item.column.clone(),
+                before: None,
+                after: None,
+                contribution: 0.0,
+            });
+            if side == 0 {
+                cause.before = Some(item.value);
+                cause.contribution -= points;
+            } else {
+                cause.after = Some(item.value);
+                cause.contribution += points;
+            }
+        }
+    }
+    let mut causes: Vec<Cause> = by_item
+        .into_values()
+        .filter(|cause| cause.contribution.abs() > 1e-9)
+        .collect();
+    causes.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+    causes
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -435,5 +520,45 @@ mod tests {
             ..Weights::default()
         };
         assert_eq!(off.validate().unwrap_err().details["field"], "weights");
+    }
+
+    #[test]
+    fn causes_rank_what_moved_the_score_and_sum_to_its_change() {
+        let weights = Weights::default();
+        let before = score(
+            &TableEvidence {
+                rows: Some(100.0),
+                column_nulls: vec![("a".into(), 0.0), ("b".into(), 10.0)],
+                checks: vec![check("ok", "validity", "high", "pass", None)],
+            },
+            &weights,
+        );
+        let after = score(
+            &TableEvidence {
+                rows: Some(100.0),
+                column_nulls: vec![("a".into(), 0.0), ("b".into(), 40.0)],
+                checks: vec![
+                    check("ok", "validity", "high", "pass", None),
+                    check("amounts", "accuracy", "critical", "fail", Some((30, 100))),
+                ],
+            },
+            &weights,
+        );
+        let found = causes((&before.dimensions, &weights), (&after.dimensions, &weights));
+        let total: f64 = found.iter().map(|c| c.contribution).sum();
+        let delta = after.score.unwrap() - before.score.unwrap();
+        assert!((total - delta).abs() < 1e-9, "{total} vs {delta}: {found:?}");
+        // The new failing check arrives with coverage that reweighs the rest; the column that got
+        // 30 % more NULLs lowers the score; nothing that did not move is listed twice.
+        let amounts = found.iter().find(|c| c.name == "amounts").unwrap();
+        assert_eq!((amounts.before, amounts.after), (None, Some(70.0)));
+        let b = found.iter().find(|c| c.column.as_deref() == Some("b")).unwrap();
+        assert!(b.contribution < 0.0, "{found:?}");
+        assert!(
+            found
+                .windows(2)
+                .all(|w| w[0].contribution.abs() >= w[1].contribution.abs())
+        );
+        assert!(causes((&after.dimensions, &weights), (&after.dimensions, &weights)).is_empty());
     }
 }

@@ -95,6 +95,12 @@ pub struct AssetScore {
     pub trend_24h: Option<f64>,
     /// Score now minus the score 7 days ago (null when either is unknown).
     pub trend_7d: Option<f64>,
+    /// What moved the score over the last 24 hours: the checks and columns whose points changed,
+    /// the largest first; their contributions sum to `trend_24h`. Empty when nothing moved or
+    /// there is no score from 24 hours ago.
+    pub causes_24h: Vec<super::Cause>,
+    /// The same over 7 days (summing to `trend_7d`).
+    pub causes_7d: Vec<super::Cause>,
 }
 
 /// The asset's latest score with its trends; a never-scored asset answers "not measured".
@@ -113,15 +119,30 @@ pub async fn asset_score(store: &TenantStore, asset: Uuid) -> ServiceResult<Asse
             dimensions: Dimensions::default(),
             trend_24h: None,
             trend_7d: None,
+            causes_24h: Vec::new(),
+            causes_7d: Vec::new(),
         });
     };
     let now = Utc::now();
     let mut trends = [None, None];
-    for (slot, back) in trends.iter_mut().zip([Duration::hours(24), Duration::days(7)]) {
-        if let (Some(current), Some(before)) = (latest.score, store.score_at(asset, now - back).await?) {
-            *slot = Some(current - before);
+    let mut causes = [Vec::new(), Vec::new()];
+    for ((trend, causes), back) in trends
+        .iter_mut()
+        .zip(causes.iter_mut())
+        .zip([Duration::hours(24), Duration::days(7)])
+    {
+        let Some(before) = store.score_at(asset, now - back).await? else {
+            continue;
+        };
+        if let (Some(current), Some(was)) = (latest.score, before.score) {
+            *trend = Some(current - was);
+            *causes = super::causes(
+                (&before.dimensions, &before.weights),
+                (&latest.dimensions, &latest.weights),
+            );
         }
     }
+    let [causes_24h, causes_7d] = causes;
     Ok(AssetScore {
         asset_id: latest.asset_id,
         score: latest.score,
@@ -131,6 +152,8 @@ pub async fn asset_score(store: &TenantStore, asset: Uuid) -> ServiceResult<Asse
         dimensions: latest.dimensions,
         trend_24h: trends[0],
         trend_7d: trends[1],
+        causes_24h,
+        causes_7d,
     })
 }
 

@@ -377,11 +377,12 @@ impl TenantStore {
         Ok(Some(points))
     }
 
-    /// The asset's latest score at or before `at` (for trends).
-    pub async fn score_at(&self, asset: Uuid, at: DateTime<Utc>) -> StoreResult<Option<f64>> {
+    /// The asset's latest score at or before `at` (for trends and their causes).
+    pub async fn score_at(&self, asset: Uuid, at: DateTime<Utc>) -> StoreResult<Option<StoredScore>> {
         let mut tx = self.begin().await?;
-        let score: Option<Option<f64>> = sqlx::query_scalar(
-            "SELECT score FROM asset_scores WHERE tenant_id = $1 AND asset_id = $2 AND computed_at <= $3
+        let row: Option<ScoreRow> = sqlx::query_as(
+            "SELECT asset_id, computed_at, score, coverage, dimensions, weights FROM asset_scores
+             WHERE tenant_id = $1 AND asset_id = $2 AND computed_at <= $3
              ORDER BY computed_at DESC LIMIT 1",
         )
         .bind(self.tenant_id().as_str())
@@ -390,7 +391,10 @@ impl TenantStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(score.flatten())
+        row.map(|(a, at, score, coverage, dimensions, weights)| {
+            decode_score(a, at, score, coverage, dimensions, weights)
+        })
+        .transpose()
     }
 
     /// Group scores from each asset's latest score: by `source`, `tag` (the tags of the asset's
