@@ -210,6 +210,16 @@ async function run() {
     log(`check "${FAILING_CHECK}" shows Fail: ${result}`)
   }
 
+  // The quality score: a number or "Not measured" overall, and a dimension without evidence says
+  // "Not measured" (timeliness: no check or metric measures it here), never 100.
+  const score = page.getByRole('region', { name: 'Quality score' })
+  await score.waitFor({ timeout: STEP_TIMEOUT_MS }).catch(() => fail('the quality score did not render'))
+  const overall = (await score.getByTestId('asset-score').innerText()).trim()
+  if (!/^(\d{1,3}\.\d|Not measured)$/.test(overall)) fail(`the score reads "${overall}"`)
+  const timeliness = (await score.locator('[data-dimension="timeliness"] dd').innerText()).trim()
+  if (timeliness !== 'Not measured') fail(`timeliness reads "${timeliness}", expected "Not measured"`)
+  log(`quality score ${overall}; timeliness not measured`)
+
   // Let the row-count history land (its card shows a sparkline, a message or nothing to draw).
   await page
     .locator('.trend-card .sparkline, .trend-card .card-message')

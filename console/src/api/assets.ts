@@ -1,5 +1,5 @@
 import { getJson } from './client.ts'
-import type { AssetDetail, AssetSummary, CheckList, MetricName, MetricSeries, Page } from './types.ts'
+import type { AssetDetail, AssetScore, AssetSummary, CheckList, MetricName, MetricSeries, Page } from './types.ts'
 
 export interface ListAssetsParams {
   /** Part of `schema.name`, case-insensitive. */
@@ -42,4 +42,9 @@ export function getAssetMetrics(id: string, params: MetricParams, signal?: Abort
 /** The checks agents run on one asset: failing first, the most severe first. */
 export function getAssetChecks(id: string, signal?: AbortSignal): Promise<CheckList> {
   return getJson(`/assets/${encodeURIComponent(id)}/checks`, { signal })
+}
+
+/** The asset's latest quality score with each dimension's evidence. */
+export function getAssetScore(id: string, signal?: AbortSignal): Promise<AssetScore> {
+  return getJson(`/assets/${encodeURIComponent(id)}/score`, { signal })
 }

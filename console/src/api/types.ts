@@ -40,6 +40,9 @@ export type CheckSummary = Sent<Schemas['CheckSummary']>
 
 export type CheckList = { items: CheckSummary[] }
 
+/** An asset's quality score: overall (null: not measured), coverage and the seven dimensions. */
+export type AssetScore = Sent<Schemas['AssetScore']>
+
 /** The API's one error body. */
 export type ApiErrorBody = Schemas['ErrorBody']
 

@@ -3,7 +3,9 @@ import {
   getAsset,
   getAssetChecks,
   getAssetMetrics,
+  getAssetScore,
   type AssetDetail,
+  type AssetScore,
   type CheckSummary,
   type ColumnDetail,
   type MetricSeries,
@@ -56,6 +58,12 @@ export function AssetDetailPage({ id }: { id: string }) {
 
   const checksFetcher = useCallback((signal: AbortSignal) => getAssetChecks(id, signal), [id])
   const checks = useResource<{ items: CheckSummary[] }>(`checks:${id}`, checksFetcher, {
+    refreshMs: REFRESH_SECONDS * 1000,
+    skip: !validId,
+  })
+
+  const scoreFetcher = useCallback((signal: AbortSignal) => getAssetScore(id, signal), [id])
+  const score = useResource<AssetScore>(`score:${id}`, scoreFetcher, {
     refreshMs: REFRESH_SECONDS * 1000,
     skip: !validId,
   })
@@ -118,7 +126,7 @@ export function AssetDetailPage({ id }: { id: string }) {
         </div>
         <LiveStatus
           updatedAt={asset.updatedAt}
-          fetching={asset.fetching || history.fetching || checks.fetching}
+          fetching={asset.fetching || history.fetching || checks.fetching || score.fetching}
           error={asset.error}
           refreshSeconds={REFRESH_SECONDS}
           now={now}
@@ -126,6 +134,7 @@ export function AssetDetailPage({ id }: { id: string }) {
             asset.reload()
             history.reload()
             checks.reload()
+            score.reload()
           }}
         />
       </header>
@@ -174,6 +183,8 @@ export function AssetDetailPage({ id }: { id: string }) {
           now={now}
         />
       </section>
+
+      <ScoreSection score={score.data} error={score.error} />
 
       <ChecksSection checks={checks.data?.items} error={checks.error} now={now} />
 
@@ -302,6 +313,87 @@ function RowCountCard({ series, error, loading, measured, now }: RowCountCardPro
       {body}
     </section>
   )
+}
+
+const DIMENSIONS = [
+  ['completeness', 'Completeness'],
+  ['accuracy', 'Accuracy'],
+  ['consistency', 'Consistency'],
+  ['timeliness', 'Timeliness'],
+  ['uniqueness', 'Uniqueness'],
+  ['validity', 'Validity'],
+  ['integrity', 'Integrity'],
+] as const
+
+function scoreText(value: number | null | undefined): string {
+  return value === null || value === undefined ? 'Not measured' : value.toFixed(1)
+}
+
+/**
+ * The quality score: overall, its coverage (the weight share measured) and each of the seven
+ * dimensions, "Not measured" where there is no evidence — never 100.
+ */
+function ScoreSection({ score, error }: { score: AssetScore | undefined; error: { message: string } | undefined }) {
+  if (score === undefined) {
+    return error ? <p className="footnote">Quality score unavailable: {error.message}</p> : null
+  }
+  const trend = score.trend_24h
+  return (
+    <section className="score-section" aria-labelledby="score-heading">
+      <div className="section-header">
+        <h2 id="score-heading">Quality score</h2>
+        <span className="trend-when">
+          {score.computed_at ? `computed ${formatDateTime(score.computed_at)}` : 'not computed yet'}
+        </span>
+      </div>
+      <div className="score-card card">
+        <div className="score-overall">
+          <span
+            className={`score-number ${score.score === null ? 'is-unmeasured' : ''}`}
+            data-testid="asset-score"
+          >
+            {scoreText(score.score)}
+          </span>
+          <span className="trend-when">
+            {formatPercent(score.coverage)} of the weight measured
+            {trend !== null && trend !== undefined && (
+              <span className={`trend-change ${trend >= 0 ? 'is-up' : 'is-down'}`}>
+                {' '}
+                {trend >= 0 ? '+' : ''}
+                {trend.toFixed(1)} in 24 h
+              </span>
+            )}
+          </span>
+          {score.computed_at === null && (
+            <p className="footnote">The score is computed when an agent ships this asset's metrics or check results.</p>
+          )}
+        </div>
+        <dl className="score-dimensions">
+          {DIMENSIONS.map(([key, label]) => {
+            const dimension = score.dimensions[key]
+            const measured = dimension.score !== null && dimension.score !== undefined
+            return (
+              <div key={key} className="score-dimension" data-dimension={key} data-measured={measured}>
+                <dt>
+                  {label} <span className="muted">×{score.weights[key].toFixed(2)}</span>
+                </dt>
+                <dd className={measured ? '' : 'is-unmeasured'} title={measured ? evidenceTitle(dimension.evidence) : 'No check or metric measures this dimension yet'}>
+                  {scoreText(dimension.score)}
+                </dd>
+              </div>
+            )
+          })}
+        </dl>
+      </div>
+    </section>
+  )
+}
+
+function evidenceTitle(evidence: AssetScore['dimensions']['completeness']['evidence']): string {
+  return evidence
+    .slice(0, 8)
+    .map((item) => `${item.kind === 'check' ? item.name : `${item.name}${item.column ? ` (${item.column})` : ''}`}: ${item.detail}`)
+    .join('\n')
 }
 
 const STATUS_LABEL: Record<string, string> = { pass: 'Pass', fail: 'Fail', error: 'Error' }
