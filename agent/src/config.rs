@@ -100,6 +100,9 @@ pub struct SourceConfig {
     pub profile: bool,
     /// A check file or a folder of them, run on every collection; results ship with the metrics.
     pub checks: Option<PathBuf>,
+    /// A data contract (ODCS v3 or datacontract.com) or a folder of them, translated into checks
+    /// run on every collection beside `checks`; results are tagged `contract:<id>`.
+    pub contracts: Option<PathBuf>,
     /// Column names tried in order as each table's freshness column.
     pub freshness_columns: Vec<String>,
 }
@@ -150,6 +153,9 @@ struct SourceFile {
     /// Relative paths are taken from the config file's folder.
     #[serde(default)]
     checks: Option<PathBuf>,
+    /// Relative paths are taken from the config file's folder.
+    #[serde(default)]
+    contracts: Option<PathBuf>,
     #[serde(default)]
     freshness_columns: Option<Vec<String>>,
 }
@@ -222,6 +228,9 @@ impl AgentConfig {
                     exclude: source.exclude,
                     profile: source.profile,
                     checks: source.checks.map(|checks| relative_to_config(path, checks)),
+                    contracts: source
+                        .contracts
+                        .map(|contracts| relative_to_config(path, contracts)),
                     freshness_columns: source.freshness_columns.unwrap_or_else(|| {
                         DEFAULT_FRESHNESS_COLUMNS
                             .iter()

@@ -359,3 +359,93 @@ async fn the_same_contract_runs_on_mariadb_and_sqlite() {
         );
     }
 }
+
+/// A source's `contracts:` runs the contract's checks on every collection: the results reach the
+/// control plane tagged with the contract's id (so its tag score and tag SLAs follow it), and a
+/// contract that cannot be read stops the agent with the key and the contract's file:line.
+#[tokio::test]
+async fn a_sources_contracts_run_on_every_collection_tagged_with_the_contract() {
+    use std::time::Duration;
+
+    let stack = cwic_e2e::Stack::start().await.unwrap();
+    let agent = stack.agent("acme", "1h").unwrap();
+    let contract = "apiVersion: v3.0.2\nkind: DataContract\nid: crm-customers\nversion: 1.0.0\nstatus: active\n\
+                    schema:\n  - name: customers\n    properties:\n      - name: id\n        physicalType: integer\n        \
+                    primaryKey: true\n      - name: email\n        physicalType: text\n        required: true\n";
+    std::fs::write(agent.dir.path().join("crm.odcs.yaml"), contract).unwrap();
+    let config = std::fs::read_to_string(&agent.config_path).unwrap();
+    std::fs::write(
+        &agent.config_path,
+        format!("{config}    contracts: crm.odcs.yaml\n"),
+    )
+    .unwrap();
+    let mut process = agent.spawn(1).unwrap();
+    let status = cwic_e2e::wait_exit(&mut process, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+
+    let control_plane = &stack.control_plane;
+    let customers = cwic_e2e::wait_for("the customers table", Duration::from_secs(30), || async {
+        let page = control_plane.get("/api/v1/assets?q=customers", "acme").await?;
+        Ok(page["items"][0]["id"].as_str().map(str::to_owned))
+    })
+    .await
+    .unwrap();
+    let checks = control_plane
+        .get(&format!("/api/v1/assets/{customers}/checks"), "acme")
+        .await
+        .unwrap();
+    let mut outcomes: Vec<(String, String)> = checks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|check| {
+            let tags = check["tags"].as_array().unwrap();
+            assert!(tags.contains(&"contract:crm-customers".into()), "{check}");
+        })
+        .map(|check| {
+            (
+                check["check_name"].as_str().unwrap().to_owned(),
+                check["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    // 142 of the seeded customers have no e-mail address; ids are unique.
+    assert!(
+        outcomes.contains(&("required(email)".to_owned(), "fail".to_owned())),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&("primary_key(id)".to_owned(), "pass".to_owned())),
+        "{outcomes:?}"
+    );
+    let groups = control_plane
+        .get("/api/v1/scores?group_by=tag", "acme")
+        .await
+        .unwrap();
+    assert!(
+        groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|group| group["group"] == "contract:crm-customers"),
+        "{groups}"
+    );
+
+    // A broken contract: the agent refuses to start, naming the key, the file and the line.
+    std::fs::write(
+        agent.dir.path().join("crm.odcs.yaml"),
+        contract.replace("physicalType: text", "physicalType: [text]"),
+    )
+    .unwrap();
+    let mut process = agent.spawn(1).unwrap();
+    let status = cwic_e2e::wait_exit(&mut process, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let log = agent.log();
+    assert!(!status.success(), "{log}");
+    assert!(log.contains("sources[0].contracts"), "{log}");
+    assert!(log.contains("crm.odcs.yaml:"), "{log}");
+}

@@ -246,9 +246,47 @@ pub fn suite(path: &Path, contract: &Contract, engine: Option<&str>) -> Result<C
                 check.origin = format!("{}:{line}", path.display());
             }
             check.tags.push("contract".into());
+            if !contract.id.is_empty() {
+                check.tags.push(format!("contract:{}", contract.id));
+            }
         }
     }
     Ok(suite)
+}
+
+/// The checks of a contract file or of every `.yml`/`.yaml` contract in a folder (sorted), for a
+/// source of `engine`: what a source's `contracts:` runs on every collection. The first error of
+/// a contract that cannot be read stops it (`file:line:column: key: message`); warnings (parts
+/// with no CWIC equivalent) are logged.
+pub fn load_suites(path: &Path, engine: &str) -> Result<CheckSuite, String> {
+    let files = if path.is_dir() {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(|error| format!("{}: cannot read the folder: {error}", path.display()))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|file| file.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut all = CheckSuite { datasets: Vec::new() };
+    for file in files {
+        let parsed = super::model::load(&file);
+        for warning in parsed.warnings() {
+            tracing::warn!(%warning, "contract");
+        }
+        if let Some(error) = parsed.errors().next() {
+            return Err(error.to_string());
+        }
+        let Some(contract) = parsed.contract else {
+            return Err(format!("{}: not a data contract", file.display()));
+        };
+        let translated = suite(&file, &contract, Some(engine)).map_err(|error| error.to_string())?;
+        all.datasets.extend(translated.datasets);
+    }
+    Ok(all)
 }
 
 /// The SLA descriptors of a contract, for the control plane's SLA store.

@@ -245,26 +245,33 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<Co
                 format!("{error} (expected a reachable {} server)", engine.name),
             )
         })?;
-        let checks = match &config.checks {
-            None => None,
-            Some(checks) => {
-                let key = format!("sources[{index}].checks");
-                if !engine.capabilities.checks {
-                    return Err(ConfigError::at_key(
-                        file,
-                        key,
-                        format!(
-                            "checks run on {} sources; this one is {}",
-                            registry::titles_with(|capabilities| capabilities.checks),
-                            engine.name
-                        ),
-                    ));
-                }
-                let suite = CheckSuite::load(checks)
-                    .map_err(|error| ConfigError::at_key(file, key, error.to_string()))?;
-                Some(Arc::new(suite))
+        let mut suite: Option<CheckSuite> = None;
+        for (key, path) in [("checks", &config.checks), ("contracts", &config.contracts)] {
+            let Some(path) = path else { continue };
+            let key = format!("sources[{index}].{key}");
+            if !engine.capabilities.checks {
+                return Err(ConfigError::at_key(
+                    file,
+                    key,
+                    format!(
+                        "checks and contracts run on {} sources; this one is {}",
+                        registry::titles_with(|capabilities| capabilities.checks),
+                        engine.name
+                    ),
+                ));
             }
-        };
+            let loaded = if key.ends_with("contracts") {
+                crate::contracts::translate::load_suites(path, engine.name)
+            } else {
+                CheckSuite::load(path).map_err(|error| error.to_string())
+            }
+            .map_err(|error| ConfigError::at_key(file, key, error))?;
+            suite
+                .get_or_insert_with(|| CheckSuite { datasets: Vec::new() })
+                .datasets
+                .extend(loaded.datasets);
+        }
+        let checks = suite.map(Arc::new);
         connected.push(ConnectedSource { source, checks });
     }
     Ok(connected)
