@@ -310,21 +310,7 @@ impl<'de> Deserialize<'de> for Tolerance {
 impl CheckSuite {
     /// Reads one check file, or every `*.yml`/`*.yaml` file of a folder (sorted by name).
     pub fn load(path: &Path) -> Result<Self, CheckFileError> {
-        let files = if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|error| read_error(path, &error))?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|file| {
-                    file.extension()
-                        .is_some_and(|extension| extension == "yml" || extension == "yaml")
-                })
-                .collect();
-            files.sort();
-            files
-        } else {
-            vec![path.to_owned()]
-        };
+        let files = yaml_files(path).map_err(|error| read_error(path, &error))?;
         let mut suite = CheckSuite { datasets: Vec::new() };
         for file in files {
             let text = std::fs::read_to_string(&file).map_err(|error| read_error(&file, &error))?;
@@ -414,6 +400,21 @@ impl CheckSuite {
         }
         Ok(CheckSuite { datasets })
     }
+}
+
+/// `path` itself, or every `*.yml`/`*.yaml` file of the folder `path` (sorted by name): how check
+/// files and contracts are found.
+pub fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|file| file.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 fn read_error(path: &Path, error: &std::io::Error) -> CheckFileError {

@@ -259,18 +259,8 @@ pub fn suite(path: &Path, contract: &Contract, engine: Option<&str>) -> Result<C
 /// a contract that cannot be read stops it (`file:line:column: key: message`); warnings (parts
 /// with no CWIC equivalent) are logged.
 pub fn load_suites(path: &Path, engine: &str) -> Result<CheckSuite, String> {
-    let files = if path.is_dir() {
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
-            .map_err(|error| format!("{}: cannot read the folder: {error}", path.display()))?
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|file| file.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_owned()]
-    };
+    let files = crate::checks::model::yaml_files(path)
+        .map_err(|error| format!("{}: cannot read: {error}", path.display()))?;
     let mut all = CheckSuite { datasets: Vec::new() };
     for file in files {
         let parsed = super::model::load(&file);
