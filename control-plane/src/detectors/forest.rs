@@ -31,9 +31,10 @@ enum Node {
         size: usize,
     },
     Split {
-        normal: Vec<f64>,
+        /// Start of the split direction in the tree's `normals` (`dimensions` values).
+        normal: usize,
         threshold: f64,
-        /// Range of the node's training points projected on `normal`.
+        /// Range of the node's training points projected on the normal.
         low: f64,
         high: f64,
         left: usize,
@@ -44,8 +45,18 @@ enum Node {
 #[derive(Debug, Clone)]
 struct Tree {
     nodes: Vec<Node>,
+    /// The split directions of the nodes, one after the other (one allocation per tree).
+    normals: Vec<f64>,
     /// Which training rows the tree was grown on.
     in_sample: Vec<bool>,
+}
+
+/// Buffers one tree's growth reuses at every node: a node's bounding box and candidate
+/// direction are needed only until it is split, before its children are grown.
+struct Scratch {
+    low: Vec<f64>,
+    high: Vec<f64>,
+    normal: Vec<f64>,
 }
 
 /// A trained forest over rows of `dimensions` values.
@@ -84,6 +95,11 @@ impl IsolationForest {
         let height_limit = (sample_size as f64).log2().ceil() as usize;
         let mut rng = SeededRng::new(seed);
         let mut indices: Vec<usize> = (0..rows.len()).collect();
+        let mut scratch = Scratch {
+            low: vec![0.0; dimensions],
+            high: vec![0.0; dimensions],
+            normal: vec![0.0; dimensions],
+        };
         let trees = (0..trees.max(1))
             .map(|_| {
                 // Partial Fisher–Yates: the first `sample_size` indices are the sample.
@@ -100,10 +116,11 @@ impl IsolationForest {
                     in_sample[index] = true;
                 }
                 let mut tree = Tree {
-                    nodes: Vec::new(),
+                    nodes: Vec::with_capacity(2 * sample_size),
+                    normals: Vec::new(),
                     in_sample,
                 };
-                build(&mut tree, &mut sample, 0, height_limit, dimensions, &mut rng);
+                build(&mut tree, &mut sample, 0, height_limit, &mut scratch, &mut rng);
                 tree
             })
             .collect();
@@ -125,7 +142,11 @@ impl IsolationForest {
         if row.len() != self.dimensions || self.trees.is_empty() {
             return 0.0;
         }
-        let total: f64 = self.trees.iter().map(|tree| path_length(tree, row)).sum();
+        let total: f64 = self
+            .trees
+            .iter()
+            .map(|tree| path_length(tree, row, self.dimensions))
+            .sum();
         let mean = total / self.trees.len() as f64;
         2f64.powf(-mean / self.normaliser.max(f64::MIN_POSITIVE))
     }
@@ -139,16 +160,17 @@ impl IsolationForest {
         rows.iter()
             .enumerate()
             .map(|(index, row)| {
-                let lengths: Vec<f64> = self
-                    .trees
-                    .iter()
-                    .filter(|tree| !tree.in_sample.get(index).copied().unwrap_or(true))
-                    .map(|tree| path_length(tree, row))
-                    .collect();
-                if lengths.is_empty() {
+                let (mut total, mut count) = (0.0, 0usize);
+                for tree in &self.trees {
+                    if !tree.in_sample.get(index).copied().unwrap_or(true) {
+                        total += path_length(tree, row, self.dimensions);
+                        count += 1;
+                    }
+                }
+                if count == 0 {
                     return self.score(row);
                 }
-                let mean = lengths.iter().sum::<f64>() / lengths.len() as f64;
+                let mean = total / count as f64;
                 2f64.powf(-mean / self.normaliser.max(f64::MIN_POSITIVE))
             })
             .collect()
@@ -161,7 +183,7 @@ fn build(
     points: &mut [&[f64]],
     depth: usize,
     height_limit: usize,
-    dimensions: usize,
+    scratch: &mut Scratch,
     rng: &mut SeededRng,
 ) -> usize {
     let index = tree.nodes.len();
@@ -169,26 +191,29 @@ fn build(
     if depth >= height_limit || points.len() <= 1 {
         return index;
     }
-    let mut low = vec![f64::INFINITY; dimensions];
-    let mut high = vec![f64::NEG_INFINITY; dimensions];
+    let Scratch { low, high, normal } = scratch;
+    low.fill(f64::INFINITY);
+    high.fill(f64::NEG_INFINITY);
     for point in points.iter() {
-        for (dimension, value) in point.iter().enumerate() {
-            low[dimension] = low[dimension].min(*value);
-            high[dimension] = high[dimension].max(*value);
+        for ((value, low), high) in point.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+            *low = low.min(*value);
+            *high = high.max(*value);
         }
     }
     for _ in 0..SPLIT_ATTEMPTS {
         // A random direction through a random point of the node's bounding box.
-        let normal: Vec<f64> = (0..dimensions).map(|_| rng.normal()).collect();
-        let threshold: f64 = (0..dimensions)
-            .map(|dimension| {
-                normal[dimension] * (low[dimension] + rng.uniform() * (high[dimension] - low[dimension]))
-            })
+        for weight in normal.iter_mut() {
+            *weight = rng.normal();
+        }
+        let threshold: f64 = normal
+            .iter()
+            .zip(low.iter().zip(high.iter()))
+            .map(|(weight, (low, high))| weight * (low + rng.uniform() * (high - low)))
             .sum();
         let project = |point: &[f64]| {
             point
                 .iter()
-                .zip(&normal)
+                .zip(normal.iter())
                 .map(|(value, weight)| value * weight)
                 .sum::<f64>()
         };
@@ -207,11 +232,13 @@ fn build(
         if split == 0 || split == points.len() {
             continue;
         }
+        let start = tree.normals.len();
+        tree.normals.extend_from_slice(normal);
         let (left_points, right_points) = points.split_at_mut(split);
-        let left = build(tree, left_points, depth + 1, height_limit, dimensions, rng);
-        let right = build(tree, right_points, depth + 1, height_limit, dimensions, rng);
+        let left = build(tree, left_points, depth + 1, height_limit, scratch, rng);
+        let right = build(tree, right_points, depth + 1, height_limit, scratch, rng);
         tree.nodes[index] = Node::Split {
-            normal,
+            normal: start,
             threshold,
             low: projected_low,
             high: projected_high,
@@ -223,7 +250,7 @@ fn build(
     index
 }
 
-fn path_length(tree: &Tree, row: &[f64]) -> f64 {
+fn path_length(tree: &Tree, row: &[f64], dimensions: usize) -> f64 {
     let mut index = 0;
     let mut depth = 0.0;
     while let Some(node) = tree.nodes.get(index) {
@@ -237,7 +264,12 @@ fn path_length(tree: &Tree, row: &[f64]) -> f64 {
                 left,
                 right,
             } => {
-                let projection: f64 = row.iter().zip(normal).map(|(value, weight)| value * weight).sum();
+                let weights = tree.normals.get(*normal..*normal + dimensions).unwrap_or(&[]);
+                let projection: f64 = row
+                    .iter()
+                    .zip(weights)
+                    .map(|(value, weight)| value * weight)
+                    .sum();
                 let margin = RANGE_MARGIN * (high - low);
                 if projection < low - margin || projection > high + margin {
                     return depth + 1.0;

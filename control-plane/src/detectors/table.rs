@@ -127,18 +127,21 @@ pub struct TableVerdict {
     pub contributions: Vec<Contribution>,
 }
 
-#[derive(Debug, Clone)]
-struct Model {
+/// What a training run learned besides the forest: the features and their scales, the
+/// rotation, and where the training rows' own scores lie. Saved with the detector's state, so
+/// resuming regrows only the forest (deterministic from the rows it was trained on, this
+/// rotation and the fixed seed) and does not score the training rows again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Calibration {
     features: Vec<String>,
     medians: Vec<f64>,
     spreads: Vec<f64>,
     whitening: Whitening,
-    forest: IsolationForest,
     score_median: f64,
     score_sigma: f64,
 }
 
-impl Model {
+impl Calibration {
     /// Per-feature robust z-scores (unclipped), a missing feature at its median.
     fn feature_scores(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
         standardise(&self.features, &self.medians, &self.spreads, row)
@@ -148,6 +151,12 @@ impl Model {
     fn forest_input(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
         self.whitening.apply(&clip(self.feature_scores(row)))
     }
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    calibration: Calibration,
+    forest: IsolationForest,
 }
 
 fn clip(mut values: Vec<f64>) -> Vec<f64> {
@@ -162,7 +171,7 @@ fn clip(mut values: Vec<f64>) -> Vec<f64> {
 /// together) becomes an axis of its own with a small spread, so breaking it is as far out as a
 /// feature leaving its range. Without it the forest's random directions mostly see the features'
 /// large common variation, and a broken relation with each feature in range looks ordinary.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Whitening {
     /// Unit eigenvectors of the training rows' covariance (rows of the matrix).
     axes: Vec<Vec<f64>>,
@@ -287,19 +296,40 @@ fn standardise(
 }
 
 /// Streaming multivariate detector for one table. Causal. Its state serialises without the
-/// trained model (a forest is megabytes): [`TableDetector::from_state`] retrains it from the rows
-/// it was trained on, which with the fixed seed gives the same model.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// forest (megabytes for a wide table) but with the rest of the trained model
+/// ([`Calibration`]): [`TableDetector::from_state`] regrows the forest from the rows it was
+/// trained on, which with the saved rotation and the fixed seed gives the same forest.
+#[derive(Debug, Clone)]
 pub struct TableDetector {
     /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
     training: VecDeque<BTreeMap<String, f64>>,
     /// The rows the current model was trained on.
     fitted: Option<VecDeque<BTreeMap<String, f64>>>,
-    #[serde(skip)]
     model: Option<Model>,
     rows_since_training: usize,
     in_event: bool,
     /// The bar as a share of the way to the maximum score, raised by false-positive feedback.
+    bar_share: f64,
+}
+
+/// [`TableDetector`] as saved (borrowed for writing; [`SavedTable`] reads the same bytes).
+#[derive(serde::Serialize)]
+struct SavingTable<'a> {
+    training: &'a VecDeque<BTreeMap<String, f64>>,
+    fitted: Option<&'a VecDeque<BTreeMap<String, f64>>>,
+    calibration: Option<&'a Calibration>,
+    rows_since_training: usize,
+    in_event: bool,
+    bar_share: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedTable {
+    training: VecDeque<BTreeMap<String, f64>>,
+    fitted: Option<VecDeque<BTreeMap<String, f64>>>,
+    calibration: Option<Calibration>,
+    rows_since_training: usize,
+    in_event: bool,
     bar_share: f64,
 }
 
@@ -321,17 +351,38 @@ impl TableDetector {
         }
     }
 
-    /// The detector's state as bytes (without the model), for [`TableDetector::from_state`].
+    /// The detector's state as bytes (without the forest), for [`TableDetector::from_state`].
     pub fn to_state(&self) -> Option<Vec<u8>> {
-        postcard::to_allocvec(self).ok()
+        postcard::to_allocvec(&SavingTable {
+            training: &self.training,
+            fitted: self.fitted.as_ref(),
+            calibration: self.model.as_ref().map(|model| &model.calibration),
+            rows_since_training: self.rows_since_training,
+            in_event: self.in_event,
+            bar_share: self.bar_share,
+        })
+        .ok()
     }
 
-    /// A detector from [`TableDetector::to_state`]'s bytes, its model retrained from the rows it
+    /// A detector from [`TableDetector::to_state`]'s bytes, its forest regrown from the rows it
     /// was trained on; `None` for bytes it cannot read.
     pub fn from_state(bytes: &[u8]) -> Option<Self> {
-        let mut detector: Self = postcard::from_bytes(bytes).ok()?;
-        detector.model = detector.fitted.as_ref().and_then(train);
-        Some(detector)
+        let saved: SavedTable = postcard::from_bytes(bytes).ok()?;
+        let model = match (&saved.fitted, saved.calibration) {
+            (Some(rows), Some(calibration)) => {
+                grow_forest(&calibration, rows).map(|forest| Model { calibration, forest })
+            }
+            (Some(rows), None) => train(rows),
+            (None, _) => None,
+        };
+        Some(Self {
+            training: saved.training,
+            fitted: saved.fitted,
+            model,
+            rows_since_training: saved.rows_since_training,
+            in_event: saved.in_event,
+            bar_share: saved.bar_share,
+        })
     }
 
     pub fn observe(&mut self, features: &BTreeMap<String, f64>) -> TableVerdict {
@@ -378,15 +429,16 @@ impl TableDetector {
             self.learn(features);
             return warm_up;
         };
-        let value = model.forest.score(&model.forest_input(features));
-        let score = (value - model.score_median) / model.score_sigma;
-        let room = (model.forest.max_score() - model.score_median).max(f64::MIN_POSITIVE);
-        let share = (value - model.score_median) / room;
-        let band_high = model.score_median + self.bar_share * room;
+        let calibration = &model.calibration;
+        let value = model.forest.score(&calibration.forest_input(features));
+        let score = (value - calibration.score_median) / calibration.score_sigma;
+        let room = (model.forest.max_score() - calibration.score_median).max(f64::MIN_POSITIVE);
+        let share = (value - calibration.score_median) / room;
+        let band_high = calibration.score_median + self.bar_share * room;
         let high = value > band_high;
         let anomaly = high && !self.in_event && judgement.is_none();
         self.in_event = high;
-        let contributions = explain(model, features);
+        let contributions = explain(calibration, features);
         match judgement {
             Some(Judgement::Expected) => {}
             Some(Judgement::FalsePositive) => {
@@ -426,9 +478,9 @@ impl TableDetector {
 /// The features furthest from their usual values, and, when a broken relation explains the row
 /// better than any single feature, that relation first (`relation:a~b`: the two features that
 /// weigh most in the principal axis the row is furthest out on).
-fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
-    let scores = model.feature_scores(row);
-    let mut contributions: Vec<Contribution> = model
+fn explain(calibration: &Calibration, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
+    let scores = calibration.feature_scores(row);
+    let mut contributions: Vec<Contribution> = calibration
         .features
         .iter()
         .zip(&scores)
@@ -437,14 +489,14 @@ fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
             Some(Contribution {
                 feature: feature.clone(),
                 value: *row.get(feature)?,
-                usual: model.medians[index],
+                usual: calibration.medians[index],
                 z: z.clamp(-REPORTED_Z_CAP, REPORTED_Z_CAP),
             })
         })
         .collect();
     contributions.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
     contributions.truncate(REPORTED_FEATURES);
-    let whitening = &model.whitening;
+    let whitening = &calibration.whitening;
     let projected = project(&whitening.axes, &clip(scores));
     let furthest = (0..projected.len())
         .map(|axis| {
@@ -465,7 +517,7 @@ fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
         let names: Vec<&str> = weights
             .iter()
             .take(2)
-            .filter_map(|(index, _)| model.features.get(*index).map(String::as_str))
+            .filter_map(|(index, _)| calibration.features.get(*index).map(String::as_str))
             .collect();
         contributions.insert(
             0,
@@ -520,14 +572,23 @@ fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
     let score_median = median_of(&scores)?;
     let deviations: Vec<f64> = scores.iter().map(|score| (score - score_median).abs()).collect();
     Some(Model {
-        features,
-        medians,
-        spreads,
-        whitening,
+        calibration: Calibration {
+            features,
+            medians,
+            spreads,
+            whitening,
+            score_median,
+            score_sigma: (MAD_TO_SIGMA * median_of(&deviations)?).max(MIN_SCORE_SIGMA),
+        },
         forest,
-        score_median,
-        score_sigma: (MAD_TO_SIGMA * median_of(&deviations)?).max(MIN_SCORE_SIGMA),
     })
+}
+
+/// The forest [`train`] grew on `rows` with this calibration (the same rows as the forest
+/// sees them, the same seed: the same forest).
+fn grow_forest(calibration: &Calibration, rows: &VecDeque<BTreeMap<String, f64>>) -> Option<IsolationForest> {
+    let matrix: Vec<Vec<f64>> = rows.iter().map(|row| calibration.forest_input(row)).collect();
+    IsolationForest::train(&matrix, TREES, SAMPLE_SIZE, FOREST_SEED)
 }
 
 #[cfg(test)]

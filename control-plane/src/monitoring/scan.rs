@@ -13,8 +13,8 @@
 //! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so the result depends only on the stored
 //! history and the feedback: events without feedback that the detector no longer raises
 //! disappear. Resuming gives the verdicts a replay would (detectors are deterministic; the table
-//! model is retrained from the rows it was trained on, with its fixed seed) as long as the
-//! history is within those bounds. A table event at a time when one of the table's own series
+//! model's forest is regrown from the rows it was trained on, with its saved rotation and fixed
+//! seed) as long as the history is within those bounds. A table event at a time when one of the table's own series
 //! already has an event is not stored: it is the same incident, and the series event says more
 //! precisely what happened.
 
