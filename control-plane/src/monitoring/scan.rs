@@ -30,6 +30,7 @@ use crate::detectors::{
     table_features,
 };
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
+use crate::store::snapshots::DetectorState;
 use crate::store::{Store, StoreResult, TenantStore};
 
 /// Points of history judged per series, at most (the newest).
@@ -200,28 +201,39 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
             details: Some(table_details(verdict)),
         })
         .collect();
+    let state = detector.to_state();
     store
-        .replace_detected_events(&key, since, through, &found)
+        .replace_detected_events(&key, since, through, &found, detector_state(state.as_deref()))
         .await?;
-    if let Some(state) = detector.to_state() {
-        store
-            .save_detector_snapshot(&key, through, STATE_VERSION, &state)
-            .await?;
-    }
     Ok(found.len())
+}
+
+fn detector_state(bytes: Option<&[u8]>) -> Option<DetectorState<'_>> {
+    bytes.map(|bytes| DetectorState {
+        format: STATE_VERSION,
+        bytes,
+    })
 }
 
 /// Judges one series and stores its events; returns how many events it found. Resumes from the
 /// state the last pass saved when there is one (only the points since are judged); replays the
 /// stored history otherwise (first pass, feedback given or withdrawn).
 pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usize> {
+    let saved = store.detector_snapshot(series, STATE_VERSION).await?;
+    detect_series_from(store, series, saved).await
+}
+
+/// [`detect_series`] with the series' saved state already read (`None`: replay).
+async fn detect_series_from(
+    store: &Store,
+    series: &SeriesKey,
+    saved: Option<(DateTime<Utc>, Vec<u8>)>,
+) -> StoreResult<usize> {
     let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
         return Ok(0);
     };
-    let saved = match store.detector_snapshot(series, STATE_VERSION).await? {
-        Some((through, bytes)) => MetricDetector::from_state(&bytes).map(|detector| (through, detector)),
-        None => None,
-    };
+    let saved = saved
+        .and_then(|(through, bytes)| MetricDetector::from_state(&bytes).map(|detector| (through, detector)));
     let (mut detector, points) = match saved {
         Some((through, detector)) => (
             detector,
@@ -260,14 +272,10 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
             details: point.details,
         })
         .collect();
+    let state = detector.to_state();
     store
-        .replace_detected_events(series, since, through, &found)
+        .replace_detected_events(series, since, through, &found, detector_state(state.as_deref()))
         .await?;
-    if let Some(state) = detector.to_state() {
-        store
-            .save_detector_snapshot(series, through, STATE_VERSION, &state)
-            .await?;
-    }
     Ok(found.len())
 }
 
@@ -341,13 +349,13 @@ pub struct AssetOutcome {
 /// model. What a `detect_asset` job runs. `None` when nothing was due (another job judged the
 /// asset since this one was enqueued).
 pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<Option<AssetOutcome>> {
-    let series = store.asset_series_to_scan(tenant, asset).await?;
+    let series = store.asset_series_due(tenant, asset, STATE_VERSION).await?;
     if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
         return Ok(None);
     }
     let mut outcome = AssetOutcome::default();
     for series in series {
-        outcome.events += detect_series(store, &series).await?;
+        outcome.events += detect_series_from(store, &series.key, series.saved).await?;
         outcome.series += 1;
     }
     outcome.events += detect_table(store, tenant, asset).await?;

@@ -275,28 +275,6 @@ impl Store {
         Ok(())
     }
 
-    /// An asset's series whose newest point is newer than the last detection over them.
-    pub async fn asset_series_to_scan(
-        &self,
-        tenant: &str,
-        asset: Uuid,
-    ) -> StoreResult<Vec<super::intelligence::SeriesKey>> {
-        Ok(sqlx::query_as(
-            "SELECT p.tenant_id, p.asset_id, p.metric, p.column_name
-             FROM (SELECT tenant_id, asset_id, metric, column_name, max(observed_at) AS latest
-                   FROM metric_points WHERE tenant_id = $1 AND asset_id = $2
-                   GROUP BY tenant_id, asset_id, metric, column_name) p
-             LEFT JOIN detection_state s ON s.tenant_id = p.tenant_id AND s.asset_id = p.asset_id
-                  AND s.metric = p.metric AND s.column_name = p.column_name
-             WHERE s.scanned_through IS NULL OR s.scanned_through < p.latest
-             ORDER BY p.metric, p.column_name",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Whether an asset's table model is behind its newest point (or was never run, or feedback
     /// reset it).
     pub async fn asset_table_due(&self, tenant: &str, asset: Uuid) -> StoreResult<bool> {
