@@ -20,17 +20,21 @@
 use super::rng::SeededRng;
 
 /// Retries for a split that leaves every point on one side before the node becomes a leaf.
-const SPLIT_ATTEMPTS: usize = 8;
+const SPLIT_ATTEMPTS: u8 = 8;
 /// How far beyond a node's range (as a share of it) a projection must fall to be isolated there.
 const RANGE_MARGIN: f64 = 0.25;
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum Node {
     Leaf {
         size: usize,
+        /// Splits tried and given up on (0, or `SPLIT_ATTEMPTS` when every one failed).
+        attempts: u8,
     },
     Split {
+        /// Directions drawn until this one split the node's points (the last one is kept).
+        attempts: u8,
         /// Start of the split direction in the tree's `normals` (`dimensions` values).
         normal: usize,
         threshold: f64,
@@ -44,11 +48,103 @@ enum Node {
 
 #[derive(Debug, Clone)]
 struct Tree {
+    /// In the order they were grown (depth first, left before right).
     nodes: Vec<Node>,
     /// The split directions of the nodes, one after the other (one allocation per tree).
     normals: Vec<f64>,
-    /// Which training rows the tree was grown on.
+    /// Which training rows the tree was grown on (empty in a forest restored from its
+    /// [`CompactForest`], which is only scored).
     in_sample: Vec<bool>,
+}
+
+/// An [`IsolationForest`] without its split directions, which are most of its size (one value
+/// per dimension per split): each node's outcome (a leaf's size, a split's threshold and
+/// range) and how many directions were drawn for it. The directions come from the seeded
+/// generator alone, so [`IsolationForest::restore`] draws them again in growth order; the
+/// size does not depend on the number of dimensions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompactForest {
+    seed: u64,
+    rows: usize,
+    sample_size: usize,
+    dimensions: usize,
+    /// Each tree's nodes in growth order.
+    trees: Vec<Vec<CompactNode>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+enum CompactNode {
+    Leaf {
+        size: usize,
+        attempts: u8,
+    },
+    Split {
+        attempts: u8,
+        threshold: f64,
+        low: f64,
+        high: f64,
+    },
+}
+
+/// Rebuilds the subtree whose first node is `nodes[*next]`, drawing what [`build`] drew for
+/// each node (per attempt a direction, then a point of the bounding box); returns its index.
+fn replay(
+    tree: &mut Tree,
+    nodes: &[CompactNode],
+    next: &mut usize,
+    normal: &mut [f64],
+    rng: &mut SeededRng,
+) -> Option<usize> {
+    let node = nodes.get(*next)?;
+    *next += 1;
+    let index = tree.nodes.len();
+    let attempts = match node {
+        CompactNode::Leaf { attempts, .. } | CompactNode::Split { attempts, .. } => *attempts,
+    };
+    if attempts > SPLIT_ATTEMPTS {
+        return None;
+    }
+    for _ in 0..attempts {
+        for weight in normal.iter_mut() {
+            *weight = rng.normal();
+        }
+        for _ in 0..normal.len() {
+            rng.uniform();
+        }
+    }
+    match node {
+        CompactNode::Leaf { size, attempts } => {
+            tree.nodes.push(Node::Leaf {
+                size: *size,
+                attempts: *attempts,
+            });
+        }
+        CompactNode::Split {
+            attempts,
+            threshold,
+            low,
+            high,
+        } => {
+            if *attempts == 0 {
+                return None;
+            }
+            tree.nodes.push(Node::Leaf { size: 0, attempts: 0 });
+            let start = tree.normals.len();
+            tree.normals.extend_from_slice(normal);
+            let left = replay(tree, nodes, next, normal, rng)?;
+            let right = replay(tree, nodes, next, normal, rng)?;
+            tree.nodes[index] = Node::Split {
+                attempts: *attempts,
+                normal: start,
+                threshold: *threshold,
+                low: *low,
+                high: *high,
+                left,
+                right,
+            };
+        }
+    }
+    Some(index)
 }
 
 /// Buffers one tree's growth reuses at every node: a node's bounding box and candidate
@@ -64,6 +160,11 @@ struct Scratch {
 pub struct IsolationForest {
     trees: Vec<Tree>,
     dimensions: usize,
+    /// How it was grown: the seed, the number of training rows and the sample size fix the
+    /// sequence of random draws, which [`IsolationForest::restore`] replays.
+    seed: u64,
+    rows: usize,
+    sample_size: usize,
     /// Average path length of an unsuccessful search among `sample_size` points: the normaliser.
     normaliser: f64,
 }
@@ -127,7 +228,89 @@ impl IsolationForest {
         Some(Self {
             trees,
             dimensions,
+            seed,
+            rows: rows.len(),
+            sample_size,
             normaliser: average_path_length(sample_size),
+        })
+    }
+
+    /// The forest without its split directions (see [`CompactForest`]).
+    pub fn compact(&self) -> CompactForest {
+        CompactForest {
+            seed: self.seed,
+            rows: self.rows,
+            sample_size: self.sample_size,
+            dimensions: self.dimensions,
+            trees: self
+                .trees
+                .iter()
+                .map(|tree| {
+                    tree.nodes
+                        .iter()
+                        .map(|node| match node {
+                            Node::Leaf { size, attempts } => CompactNode::Leaf {
+                                size: *size,
+                                attempts: *attempts,
+                            },
+                            Node::Split {
+                                attempts,
+                                threshold,
+                                low,
+                                high,
+                                ..
+                            } => CompactNode::Split {
+                                attempts: *attempts,
+                                threshold: *threshold,
+                                low: *low,
+                                high: *high,
+                            },
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The forest [`compact`](Self::compact) was taken from (it scores every row alike), its
+    /// split directions drawn again: the seeded draws of its growth replayed in the order
+    /// they were made, without the training rows. `None` for a compact form that does not
+    /// describe a whole forest.
+    pub fn restore(compact: &CompactForest) -> Option<Self> {
+        let dimensions = compact.dimensions;
+        if dimensions == 0 || compact.sample_size > compact.rows {
+            return None;
+        }
+        let mut rng = SeededRng::new(compact.seed);
+        let mut normal = vec![0.0; dimensions];
+        let trees = compact
+            .trees
+            .iter()
+            .map(|nodes| {
+                // The draws of the sample (which rows does not matter to scoring).
+                for slot in 0..compact.sample_size {
+                    rng.range(slot, compact.rows);
+                }
+                let mut tree = Tree {
+                    nodes: Vec::with_capacity(nodes.len()),
+                    normals: Vec::new(),
+                    in_sample: Vec::new(),
+                };
+                let mut next = 0;
+                replay(&mut tree, nodes, &mut next, &mut normal, &mut rng)?;
+                (next == nodes.len()).then_some(tree)
+            })
+            .collect::<Option<Vec<Tree>>>()?;
+        if trees.is_empty() {
+            return None;
+        }
+        Some(Self {
+            trees,
+            dimensions,
+            seed: compact.seed,
+            rows: compact.rows,
+            sample_size: compact.sample_size,
+            normaliser: average_path_length(compact.sample_size),
         })
     }
 
@@ -187,7 +370,10 @@ fn build(
     rng: &mut SeededRng,
 ) -> usize {
     let index = tree.nodes.len();
-    tree.nodes.push(Node::Leaf { size: points.len() });
+    tree.nodes.push(Node::Leaf {
+        size: points.len(),
+        attempts: 0,
+    });
     if depth >= height_limit || points.len() <= 1 {
         return index;
     }
@@ -200,7 +386,7 @@ fn build(
             *high = high.max(*value);
         }
     }
-    for _ in 0..SPLIT_ATTEMPTS {
+    for attempt in 1..=SPLIT_ATTEMPTS {
         // A random direction through a random point of the node's bounding box.
         for weight in normal.iter_mut() {
             *weight = rng.normal();
@@ -238,6 +424,7 @@ fn build(
         let left = build(tree, left_points, depth + 1, height_limit, scratch, rng);
         let right = build(tree, right_points, depth + 1, height_limit, scratch, rng);
         tree.nodes[index] = Node::Split {
+            attempts: attempt,
             normal: start,
             threshold,
             low: projected_low,
@@ -247,6 +434,10 @@ fn build(
         };
         return index;
     }
+    tree.nodes[index] = Node::Leaf {
+        size: points.len(),
+        attempts: SPLIT_ATTEMPTS,
+    };
     index
 }
 
@@ -255,7 +446,7 @@ fn path_length(tree: &Tree, row: &[f64], dimensions: usize) -> f64 {
     let mut depth = 0.0;
     while let Some(node) = tree.nodes.get(index) {
         match node {
-            Node::Leaf { size } => return depth + average_path_length(*size),
+            Node::Leaf { size, .. } => return depth + average_path_length(*size),
             Node::Split {
                 normal,
                 threshold,
@@ -263,6 +454,7 @@ fn path_length(tree: &Tree, row: &[f64], dimensions: usize) -> f64 {
                 high,
                 left,
                 right,
+                ..
             } => {
                 let weights = tree.normals.get(*normal..*normal + dimensions).unwrap_or(&[]);
                 let projection: f64 = row
@@ -310,6 +502,39 @@ mod tests {
         assert!(broken > inlier + 0.15, "broken {broken} vs inlier {inlier}");
         let again = IsolationForest::train(&rows, 100, 256, 7).unwrap();
         assert_eq!(again.score(&[1.5, -1.5, 0.0]), broken);
+    }
+
+    #[test]
+    fn a_restored_forest_is_the_grown_one() {
+        let rows = correlated_rows(300, 3);
+        let forest = IsolationForest::train(&rows, 60, 128, 11).unwrap();
+        let compact = forest.compact();
+        let bytes = postcard::to_allocvec(&compact).unwrap();
+        let restored = IsolationForest::restore(&postcard::from_bytes(&bytes).unwrap()).unwrap();
+        for (grown, again) in forest.trees.iter().zip(&restored.trees) {
+            assert_eq!(grown.nodes, again.nodes);
+            assert_eq!(grown.normals, again.normals);
+        }
+        assert_eq!(restored.trees.len(), 60);
+        for row in correlated_rows(50, 4).iter().chain(&rows) {
+            assert_eq!(restored.score(row), forest.score(row));
+        }
+        assert_eq!(restored.max_score(), forest.max_score());
+        // A few bytes per node, whatever the number of dimensions (the directions, one value
+        // per dimension per split, are what it leaves out).
+        let nodes: usize = forest.trees.iter().map(|tree| tree.nodes.len()).sum();
+        assert!(
+            bytes.len() < 32 * nodes,
+            "{} bytes for {nodes} nodes",
+            bytes.len()
+        );
+        // A truncated or altered compact form is refused, not half restored.
+        let mut broken = compact.clone();
+        broken.trees[0].pop();
+        assert!(IsolationForest::restore(&broken).is_none());
+        let mut broken = compact;
+        broken.trees[1].push(CompactNode::Leaf { size: 1, attempts: 0 });
+        assert!(IsolationForest::restore(&broken).is_none());
     }
 
     #[test]

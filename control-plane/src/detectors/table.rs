@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::Verdict;
 use super::detector::Judgement;
-use super::forest::IsolationForest;
+use super::forest::{CompactForest, IsolationForest};
 use super::window::median_of;
 
 /// The metric name under which table-vector anomalies are stored (column `""`).
@@ -295,10 +295,13 @@ fn standardise(
         .collect()
 }
 
-/// Streaming multivariate detector for one table. Causal. Its state serialises without the
-/// forest (megabytes for a wide table) but with the rest of the trained model
-/// ([`Calibration`]): [`TableDetector::from_state`] regrows the forest from the rows it was
-/// trained on, which with the saved rotation and the fixed seed gives the same forest.
+/// Streaming multivariate detector for one table. Causal. Saved in two parts: its state
+/// ([`TableDetector::to_state`], every pass: the rows, counters and the model's
+/// [`Calibration`]) and its forest in compact form ([`TableDetector::model_to_bytes`], needed
+/// only when [`TableDetector::model_changed`]: after a retraining). [`TableDetector::from_state`]
+/// restores the forest from that compact form when it belongs to the state (the same training
+/// generation) and regrows it from the rows it was trained on otherwise; either gives the same
+/// forest.
 #[derive(Debug, Clone)]
 pub struct TableDetector {
     /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
@@ -306,6 +309,11 @@ pub struct TableDetector {
     /// The rows the current model was trained on.
     fitted: Option<VecDeque<BTreeMap<String, f64>>>,
     model: Option<Model>,
+    /// Trainings so far: which saved forest belongs to which state.
+    generation: u64,
+    /// The model differs from the saved forest (not saved: true after a training, or when the
+    /// saved forest was missing and had to be regrown).
+    model_changed: bool,
     rows_since_training: usize,
     in_event: bool,
     /// The bar as a share of the way to the maximum score, raised by false-positive feedback.
@@ -318,6 +326,7 @@ struct SavingTable<'a> {
     training: &'a VecDeque<BTreeMap<String, f64>>,
     fitted: Option<&'a VecDeque<BTreeMap<String, f64>>>,
     calibration: Option<&'a Calibration>,
+    generation: u64,
     rows_since_training: usize,
     in_event: bool,
     bar_share: f64,
@@ -328,9 +337,17 @@ struct SavedTable {
     training: VecDeque<BTreeMap<String, f64>>,
     fitted: Option<VecDeque<BTreeMap<String, f64>>>,
     calibration: Option<Calibration>,
+    generation: u64,
     rows_since_training: usize,
     in_event: bool,
     bar_share: f64,
+}
+
+/// A forest as saved, with the training generation it belongs to.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedForest {
+    generation: u64,
+    forest: CompactForest,
 }
 
 impl Default for TableDetector {
@@ -345,6 +362,8 @@ impl TableDetector {
             training: VecDeque::new(),
             fitted: None,
             model: None,
+            generation: 0,
+            model_changed: false,
             rows_since_training: 0,
             in_event: false,
             bar_share: BAR_SHARE,
@@ -357,6 +376,7 @@ impl TableDetector {
             training: &self.training,
             fitted: self.fitted.as_ref(),
             calibration: self.model.as_ref().map(|model| &model.calibration),
+            generation: self.generation,
             rows_since_training: self.rows_since_training,
             in_event: self.in_event,
             bar_share: self.bar_share,
@@ -364,21 +384,48 @@ impl TableDetector {
         .ok()
     }
 
-    /// A detector from [`TableDetector::to_state`]'s bytes, its forest regrown from the rows it
-    /// was trained on; `None` for bytes it cannot read.
-    pub fn from_state(bytes: &[u8]) -> Option<Self> {
+    /// The forest in compact form, for [`TableDetector::from_state`]; `None` before the first
+    /// training.
+    pub fn model_to_bytes(&self) -> Option<Vec<u8>> {
+        let model = self.model.as_ref()?;
+        postcard::to_allocvec(&SavedForest {
+            generation: self.generation,
+            forest: model.forest.compact(),
+        })
+        .ok()
+    }
+
+    /// Whether the forest changed since the detector was restored (or created): only then does
+    /// [`TableDetector::model_to_bytes`] need saving again.
+    pub fn model_changed(&self) -> bool {
+        self.model_changed
+    }
+
+    /// A detector from [`TableDetector::to_state`]'s bytes and, when given, the last forest
+    /// [`TableDetector::model_to_bytes`] saved; the forest is regrown from the rows it was
+    /// trained on when that one is missing or from another training. `None` for state bytes it
+    /// cannot read.
+    pub fn from_state(bytes: &[u8], model: Option<&[u8]>) -> Option<Self> {
         let saved: SavedTable = postcard::from_bytes(bytes).ok()?;
-        let model = match (&saved.fitted, saved.calibration) {
-            (Some(rows), Some(calibration)) => {
-                grow_forest(&calibration, rows).map(|forest| Model { calibration, forest })
-            }
-            (Some(rows), None) => train(rows),
-            (None, _) => None,
+        let restored = model
+            .and_then(|bytes| postcard::from_bytes::<SavedForest>(bytes).ok())
+            .filter(|forest| forest.generation == saved.generation)
+            .and_then(|forest| IsolationForest::restore(&forest.forest));
+        let (model, model_changed) = match (&saved.fitted, saved.calibration, restored) {
+            (Some(_), Some(calibration), Some(forest)) => (Some(Model { calibration, forest }), false),
+            (Some(rows), Some(calibration), None) => (
+                grow_forest(&calibration, rows).map(|forest| Model { calibration, forest }),
+                true,
+            ),
+            (Some(rows), None, _) => (train(rows), true),
+            (None, _, _) => (None, false),
         };
         Some(Self {
             training: saved.training,
             fitted: saved.fitted,
             model,
+            generation: saved.generation,
+            model_changed,
             rows_since_training: saved.rows_since_training,
             in_event: saved.in_event,
             bar_share: saved.bar_share,
@@ -423,6 +470,8 @@ impl TableDetector {
         if self.model.is_none() || self.rows_since_training >= due {
             self.model = train(&self.training);
             self.fitted = self.model.is_some().then(|| self.training.clone());
+            self.generation += 1;
+            self.model_changed = true;
             self.rows_since_training = 0;
         }
         let Some(model) = &self.model else {
@@ -675,19 +724,36 @@ mod tests {
                 .map(|values| detector.observe(&features_of(*values)))
                 .collect()
         };
-        // Saved and restored at several points, including between two retrainings.
+        // Saved and restored at several points, including between two retrainings; with its
+        // saved forest, without it (regrown), and with a forest of an earlier training.
+        let mut earlier_forest: Option<Vec<u8>> = None;
         for cut in [5, 21, 100, 250, 299, 301] {
             let mut detector = TableDetector::new();
             for values in &rows[..cut] {
                 detector.observe(&features_of(*values));
             }
             let state = detector.to_state().unwrap();
-            let mut restored = TableDetector::from_state(&state).unwrap();
-            let rest: Vec<TableVerdict> = rows[cut..]
-                .iter()
-                .map(|values| restored.observe(&features_of(*values)))
-                .collect();
-            assert_eq!(rest, all[cut..], "restored after {cut} rows");
+            let forest = detector.model_to_bytes();
+            assert_eq!(
+                forest.is_some(),
+                cut > MIN_TRAINING_ROWS,
+                "forest after {cut} rows"
+            );
+            for saved in [forest.as_deref(), None, earlier_forest.as_deref()] {
+                let mut restored = TableDetector::from_state(&state, saved).unwrap();
+                let regrown = restored.model_changed();
+                assert_eq!(
+                    regrown,
+                    forest.is_some() && saved != forest.as_deref(),
+                    "restored after {cut} rows"
+                );
+                let rest: Vec<TableVerdict> = rows[cut..]
+                    .iter()
+                    .map(|values| restored.observe(&features_of(*values)))
+                    .collect();
+                assert_eq!(rest, all[cut..], "restored after {cut} rows");
+            }
+            earlier_forest = forest;
         }
     }
 

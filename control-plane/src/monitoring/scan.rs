@@ -13,8 +13,10 @@
 //! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so the result depends only on the stored
 //! history and the feedback: events without feedback that the detector no longer raises
 //! disappear. Resuming gives the verdicts a replay would (detectors are deterministic; the table
-//! model's forest is regrown from the rows it was trained on, with its saved rotation and fixed
-//! seed) as long as the history is within those bounds. A table event at a time when one of the table's own series
+//! model's forest is restored from its compact form, saved next to the state when it was
+//! retrained, or regrown from the rows it was trained on with its saved rotation and fixed seed)
+//! as long as the history is within those bounds. A series' state and watermark are committed
+//! together with its events. A table event at a time when one of the table's own series
 //! already has an event is not stored: it is the same incident, and the series event says more
 //! precisely what happened.
 
@@ -163,8 +165,9 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
         column_name: String::new(),
     };
     let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
-    let saved = match store.detector_snapshot(&key, STATE_VERSION).await? {
-        Some((through, bytes)) => TableDetector::from_state(&bytes).map(|detector| (through, detector)),
+    let saved = match store.table_model_snapshot(&key, STATE_VERSION).await? {
+        Some(saved) => TableDetector::from_state(&saved.state, saved.model.as_deref())
+            .map(|detector| (saved.through, detector)),
         None => None,
     };
     let (mut detector, collections) = match saved {
@@ -202,17 +205,20 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
         })
         .collect();
     let state = detector.to_state();
-    store
-        .replace_detected_events(&key, since, through, &found, detector_state(state.as_deref()))
-        .await?;
-    Ok(found.len())
-}
-
-fn detector_state(bytes: Option<&[u8]>) -> Option<DetectorState<'_>> {
-    bytes.map(|bytes| DetectorState {
+    // The forest is written only when it changed: every `RETRAIN_EVERY` collections at most.
+    let model = detector
+        .model_changed()
+        .then(|| detector.model_to_bytes())
+        .flatten();
+    let state = state.as_deref().map(|bytes| DetectorState {
         format: STATE_VERSION,
         bytes,
-    })
+        model: model.as_deref(),
+    });
+    store
+        .replace_detected_events(&key, since, through, &found, state)
+        .await?;
+    Ok(found.len())
 }
 
 /// Judges one series and stores its events; returns how many events it found. Resumes from the
@@ -273,8 +279,13 @@ async fn detect_series_from(
         })
         .collect();
     let state = detector.to_state();
+    let state = state.as_deref().map(|bytes| DetectorState {
+        format: STATE_VERSION,
+        bytes,
+        model: None,
+    });
     store
-        .replace_detected_events(series, since, through, &found, detector_state(state.as_deref()))
+        .replace_detected_events(series, since, through, &found, state)
         .await?;
     Ok(found.len())
 }

@@ -8,11 +8,22 @@ use uuid::Uuid;
 use super::intelligence::{Collection, SeriesKey};
 use super::{Store, StoreResult};
 
-/// A detector's serialised state and the format (state version) it was written in.
+/// A detector's serialised state and the format (state version) it was written in, and the
+/// table model's forest when it changed (`None` keeps the stored one).
 #[derive(Debug, Clone, Copy)]
 pub struct DetectorState<'a> {
     pub format: i16,
     pub bytes: &'a [u8],
+    pub model: Option<&'a [u8]>,
+}
+
+/// A table model's saved state: the time of the last collection it saw, its state, and its
+/// forest as last saved (which the state says whether it belongs to).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SavedTableModel {
+    pub through: DateTime<Utc>,
+    pub state: Vec<u8>,
+    pub model: Option<Vec<u8>>,
 }
 
 /// A series due for detection with the state the last pass saved, when it is still valid.
@@ -42,10 +53,11 @@ pub(super) async fn save_detector_snapshot(
     state: DetectorState<'_>,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state, model)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
-         SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state",
+         SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state,
+             model = COALESCE(EXCLUDED.model, detector_snapshots.model)",
     )
     .bind(&series.tenant_id)
     .bind(series.asset_id)
@@ -54,6 +66,7 @@ pub(super) async fn save_detector_snapshot(
     .bind(through)
     .bind(state.format)
     .bind(state.bytes)
+    .bind(state.model)
     .execute(connection)
     .await?;
     Ok(())
@@ -111,6 +124,29 @@ impl Store {
     ) -> StoreResult<Option<(DateTime<Utc>, Vec<u8>)>> {
         Ok(sqlx::query_as(
             "SELECT d.through, d.state FROM detector_snapshots d
+             JOIN detection_state s ON s.tenant_id = d.tenant_id AND s.asset_id = d.asset_id
+                  AND s.metric = d.metric AND s.column_name = d.column_name
+                  AND s.scanned_through = d.through
+             WHERE d.tenant_id = $1 AND d.asset_id = $2 AND d.metric = $3 AND d.column_name = $4
+               AND d.format = $5",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .bind(format)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// [`Store::detector_snapshot`] of a table model, with its saved forest.
+    pub async fn table_model_snapshot(
+        &self,
+        series: &SeriesKey,
+        format: i16,
+    ) -> StoreResult<Option<SavedTableModel>> {
+        Ok(sqlx::query_as(
+            "SELECT d.through, d.state, d.model FROM detector_snapshots d
              JOIN detection_state s ON s.tenant_id = d.tenant_id AND s.asset_id = d.asset_id
                   AND s.metric = d.metric AND s.column_name = d.column_name
                   AND s.scanned_through = d.through
