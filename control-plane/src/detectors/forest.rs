@@ -23,6 +23,9 @@ use super::rng::SeededRng;
 const SPLIT_ATTEMPTS: u8 = 8;
 /// How far beyond a node's range (as a share of it) a projection must fall to be isolated there.
 const RANGE_MARGIN: f64 = 0.25;
+/// Up to this many dimensions a [`CompactForest`] keeps the split directions themselves (at
+/// most 64 bytes a split, against 25 for the rest of it); wider forests draw them again.
+const STORED_DIRECTION_DIMENSIONS: usize = 8;
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +73,10 @@ pub struct CompactForest {
     dimensions: usize,
     /// Each tree's nodes in growth order.
     trees: Vec<Vec<CompactNode>>,
+    /// Each tree's split directions as they are, for forests of at most
+    /// `STORED_DIRECTION_DIMENSIONS` dimensions (reading them is cheaper than drawing them
+    /// again, and they are no bigger than the rest); `None`: drawn again.
+    directions: Option<Vec<Vec<f64>>>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -86,14 +93,22 @@ enum CompactNode {
     },
 }
 
-/// Rebuilds the subtree whose first node is `nodes[*next]`, drawing what [`build`] drew for
-/// each node (per attempt a direction, then a point of the bounding box); returns its index.
+/// Where [`replay`] takes the split directions from.
+enum Directions<'a> {
+    /// The tree's directions as saved, one after the other, and their number of dimensions.
+    Stored(&'a [f64], usize),
+    /// Drawn again (the generator as the tree's growth left it, and a buffer for one).
+    Drawn(&'a mut SeededRng, &'a mut [f64]),
+}
+
+/// Rebuilds the subtree whose first node is `nodes[*next]`, taking each split's direction from
+/// `directions` (drawing again what [`build`] drew for each node: per attempt a direction,
+/// then a point of the bounding box); returns its index.
 fn replay(
     tree: &mut Tree,
     nodes: &[CompactNode],
     next: &mut usize,
-    normal: &mut [f64],
-    rng: &mut SeededRng,
+    directions: &mut Directions<'_>,
 ) -> Option<usize> {
     let node = nodes.get(*next)?;
     *next += 1;
@@ -104,12 +119,14 @@ fn replay(
     if attempts > SPLIT_ATTEMPTS {
         return None;
     }
-    for _ in 0..attempts {
-        for weight in normal.iter_mut() {
-            *weight = rng.normal();
-        }
-        for _ in 0..normal.len() {
-            rng.uniform();
+    if let Directions::Drawn(rng, normal) = directions {
+        for _ in 0..attempts {
+            for weight in normal.iter_mut() {
+                *weight = rng.normal();
+            }
+            for _ in 0..normal.len() {
+                rng.uniform();
+            }
         }
     }
     match node {
@@ -130,9 +147,15 @@ fn replay(
             }
             tree.nodes.push(Node::Leaf { size: 0, attempts: 0 });
             let start = tree.normals.len();
-            tree.normals.extend_from_slice(normal);
-            let left = replay(tree, nodes, next, normal, rng)?;
-            let right = replay(tree, nodes, next, normal, rng)?;
+            match directions {
+                Directions::Drawn(_, normal) => tree.normals.extend_from_slice(normal),
+                Directions::Stored(stored, dimensions) => {
+                    tree.normals
+                        .extend_from_slice(stored.get(start..start + *dimensions)?);
+                }
+            }
+            let left = replay(tree, nodes, next, directions)?;
+            let right = replay(tree, nodes, next, directions)?;
             tree.nodes[index] = Node::Split {
                 attempts: *attempts,
                 normal: start,
@@ -269,16 +292,23 @@ impl IsolationForest {
                         .collect()
                 })
                 .collect(),
+            directions: (self.dimensions <= STORED_DIRECTION_DIMENSIONS)
+                .then(|| self.trees.iter().map(|tree| tree.normals.clone()).collect()),
         }
     }
 
     /// The forest [`compact`](Self::compact) was taken from (it scores every row alike), its
-    /// split directions drawn again: the seeded draws of its growth replayed in the order
-    /// they were made, without the training rows. `None` for a compact form that does not
-    /// describe a whole forest.
+    /// split directions read back or drawn again: the seeded draws of its growth replayed in
+    /// the order they were made, without the training rows. `None` for a compact form that
+    /// does not describe a whole forest.
     pub fn restore(compact: &CompactForest) -> Option<Self> {
         let dimensions = compact.dimensions;
         if dimensions == 0 || compact.sample_size > compact.rows {
+            return None;
+        }
+        if let Some(directions) = &compact.directions
+            && directions.len() != compact.trees.len()
+        {
             return None;
         }
         let mut rng = SeededRng::new(compact.seed);
@@ -286,19 +316,33 @@ impl IsolationForest {
         let trees = compact
             .trees
             .iter()
-            .map(|nodes| {
-                // The draws of the sample (which rows does not matter to scoring).
-                for slot in 0..compact.sample_size {
-                    rng.range(slot, compact.rows);
+            .enumerate()
+            .map(|(index, nodes)| {
+                let stored = compact
+                    .directions
+                    .as_ref()
+                    .and_then(|directions| directions.get(index))
+                    .map(Vec::as_slice);
+                if stored.is_none() {
+                    // The draws of the sample (which rows does not matter to scoring).
+                    for slot in 0..compact.sample_size {
+                        rng.range(slot, compact.rows);
+                    }
                 }
                 let mut tree = Tree {
                     nodes: Vec::with_capacity(nodes.len()),
-                    normals: Vec::new(),
+                    normals: Vec::with_capacity(stored.map_or(0, <[f64]>::len)),
                     in_sample: Vec::new(),
                 };
                 let mut next = 0;
-                replay(&mut tree, nodes, &mut next, &mut normal, &mut rng)?;
-                (next == nodes.len()).then_some(tree)
+                let mut directions = match stored {
+                    Some(stored) => Directions::Stored(stored, dimensions),
+                    None => Directions::Drawn(&mut rng, &mut normal),
+                };
+                replay(&mut tree, nodes, &mut next, &mut directions)?;
+                let whole =
+                    next == nodes.len() && stored.is_none_or(|stored| stored.len() == tree.normals.len());
+                whole.then_some(tree)
             })
             .collect::<Option<Vec<Tree>>>()?;
         if trees.is_empty() {
@@ -505,10 +549,39 @@ mod tests {
     }
 
     #[test]
+    fn a_wide_restored_forest_draws_its_directions_again() {
+        let mut rng = SeededRng::new(5);
+        let rows: Vec<Vec<f64>> = (0..200)
+            .map(|_| (0..12).map(|_| rng.normal()).collect())
+            .collect();
+        let forest = IsolationForest::train(&rows, 40, 64, 13).unwrap();
+        let compact = forest.compact();
+        assert!(compact.directions.is_none());
+        let bytes = postcard::to_allocvec(&compact).unwrap();
+        let restored = IsolationForest::restore(&postcard::from_bytes(&bytes).unwrap()).unwrap();
+        for (grown, again) in forest.trees.iter().zip(&restored.trees) {
+            assert_eq!(grown.nodes, again.nodes);
+            assert_eq!(grown.normals, again.normals);
+        }
+        // A few bytes per node, whatever the number of dimensions (the directions, one value
+        // per dimension per split, are what it leaves out).
+        let nodes: usize = forest.trees.iter().map(|tree| tree.nodes.len()).sum();
+        assert!(
+            bytes.len() < 32 * nodes,
+            "{} bytes for {nodes} nodes",
+            bytes.len()
+        );
+        for row in rows.iter().take(50) {
+            assert_eq!(restored.score(row), forest.score(row));
+        }
+    }
+
+    #[test]
     fn a_restored_forest_is_the_grown_one() {
         let rows = correlated_rows(300, 3);
         let forest = IsolationForest::train(&rows, 60, 128, 11).unwrap();
         let compact = forest.compact();
+        assert!(compact.directions.is_some());
         let bytes = postcard::to_allocvec(&compact).unwrap();
         let restored = IsolationForest::restore(&postcard::from_bytes(&bytes).unwrap()).unwrap();
         for (grown, again) in forest.trees.iter().zip(&restored.trees) {
@@ -520,21 +593,27 @@ mod tests {
             assert_eq!(restored.score(row), forest.score(row));
         }
         assert_eq!(restored.max_score(), forest.max_score());
-        // A few bytes per node, whatever the number of dimensions (the directions, one value
-        // per dimension per split, are what it leaves out).
-        let nodes: usize = forest.trees.iter().map(|tree| tree.nodes.len()).sum();
-        assert!(
-            bytes.len() < 32 * nodes,
-            "{} bytes for {nodes} nodes",
-            bytes.len()
-        );
         // A truncated or altered compact form is refused, not half restored.
         let mut broken = compact.clone();
         broken.trees[0].pop();
         assert!(IsolationForest::restore(&broken).is_none());
-        let mut broken = compact;
+        let mut broken = compact.clone();
         broken.trees[1].push(CompactNode::Leaf { size: 1, attempts: 0 });
         assert!(IsolationForest::restore(&broken).is_none());
+        let mut broken = compact.clone();
+        if let Some(directions) = &mut broken.directions {
+            directions[2].pop();
+        }
+        assert!(IsolationForest::restore(&broken).is_none());
+        // Without the directions they are drawn again: the same forest.
+        let drawn = IsolationForest::restore(&CompactForest {
+            directions: None,
+            ..compact
+        })
+        .unwrap();
+        for (grown, again) in forest.trees.iter().zip(&drawn.trees) {
+            assert_eq!(grown.normals, again.normals);
+        }
     }
 
     #[test]
