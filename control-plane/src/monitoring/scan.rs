@@ -215,9 +215,7 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
         bytes,
         model: model.as_deref(),
     });
-    store
-        .replace_detected_events(&key, since, through, &found, state)
-        .await?;
+    store.store_detection(&key, since, through, &found, state).await?;
     Ok(found.len())
 }
 
@@ -285,7 +283,7 @@ async fn detect_series_from(
         model: None,
     });
     store
-        .replace_detected_events(series, since, through, &found, state)
+        .store_detection(series, since, through, &found, state)
         .await?;
     Ok(found.len())
 }

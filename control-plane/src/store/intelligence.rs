@@ -158,10 +158,22 @@ impl Store {
 
     /// Stores the result of a detection pass over a series' points from `since` through
     /// `scanned_through`: events without feedback that the pass no longer finds are removed, new
-    /// ones added, and events with feedback kept as they are; with the detector's state as of
-    /// `scanned_through` when given, in the same transaction (the watermark and the state it
-    /// matches are committed together).
+    /// ones added, and events with feedback kept as they are.
     pub async fn replace_detected_events(
+        &self,
+        series: &SeriesKey,
+        since: DateTime<Utc>,
+        scanned_through: DateTime<Utc>,
+        found: &[DetectedAnomaly],
+    ) -> StoreResult<()> {
+        self.store_detection(series, since, scanned_through, found, None)
+            .await
+    }
+
+    /// [`Store::replace_detected_events`] with the detector's state as of `scanned_through`
+    /// when given, in the same transaction (the watermark and the state it matches are
+    /// committed together, so a crash cannot leave one without the other).
+    pub async fn store_detection(
         &self,
         series: &SeriesKey,
         since: DateTime<Utc>,
