@@ -94,6 +94,39 @@ impl Store {
         .await?)
     }
 
+    /// [`Store::enqueue_job`], unless a job of the same kind and pending key succeeded at or
+    /// after `since` (a fan-out that listed its work at `since` would only repeat it).
+    pub async fn enqueue_job_unless_done_since(
+        &self,
+        job: &NewJob,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, dedupe_key, pending_key, max_attempts)
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE NOT EXISTS (SELECT 1 FROM jobs done
+                               WHERE done.state = 'succeeded' AND done.finished_at >= $8
+                                 AND done.kind = $3 AND done.pending_key = $6)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&job.tenant_id)
+        .bind(job.kind)
+        .bind(&job.payload)
+        .bind(&job.dedupe_key)
+        .bind(&job.pending_key)
+        .bind(job.max_attempts)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The database's clock (the one job times are recorded by).
+    pub async fn database_now(&self) -> StoreResult<DateTime<Utc>> {
+        Ok(sqlx::query_scalar("SELECT now()").fetch_one(&self.pool).await?)
+    }
+
     /// Enqueues the system job `kind` for the current slot of `every` (by the database's clock,
     /// so replicas agree): once per slot however many replicas call it, and not while an earlier
     /// slot's job is still queued or running (a slow pass makes later slots skip, not pile up).
