@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::Verdict;
 use super::detector::Judgement;
-use super::forest::IsolationForest;
+use super::forest::{CompactForest, IsolationForest};
 use super::window::median_of;
 
 /// The metric name under which table-vector anomalies are stored (column `""`).
@@ -127,18 +127,21 @@ pub struct TableVerdict {
     pub contributions: Vec<Contribution>,
 }
 
-#[derive(Debug, Clone)]
-struct Model {
+/// What a training run learned besides the forest: the features and their scales, the
+/// rotation, and where the training rows' own scores lie. Saved with the detector's state, so
+/// resuming regrows only the forest (deterministic from the rows it was trained on, this
+/// rotation and the fixed seed) and does not score the training rows again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Calibration {
     features: Vec<String>,
     medians: Vec<f64>,
     spreads: Vec<f64>,
     whitening: Whitening,
-    forest: IsolationForest,
     score_median: f64,
     score_sigma: f64,
 }
 
-impl Model {
+impl Calibration {
     /// Per-feature robust z-scores (unclipped), a missing feature at its median.
     fn feature_scores(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
         standardise(&self.features, &self.medians, &self.spreads, row)
@@ -148,6 +151,12 @@ impl Model {
     fn forest_input(&self, row: &BTreeMap<String, f64>) -> Vec<f64> {
         self.whitening.apply(&clip(self.feature_scores(row)))
     }
+}
+
+#[derive(Debug, Clone)]
+struct Model {
+    calibration: Calibration,
+    forest: IsolationForest,
 }
 
 fn clip(mut values: Vec<f64>) -> Vec<f64> {
@@ -162,7 +171,7 @@ fn clip(mut values: Vec<f64>) -> Vec<f64> {
 /// together) becomes an axis of its own with a small spread, so breaking it is as far out as a
 /// feature leaving its range. Without it the forest's random directions mostly see the features'
 /// large common variation, and a broken relation with each feature in range looks ordinary.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Whitening {
     /// Unit eigenvectors of the training rows' covariance (rows of the matrix).
     axes: Vec<Vec<f64>>,
@@ -286,21 +295,59 @@ fn standardise(
         .collect()
 }
 
-/// Streaming multivariate detector for one table. Causal. Its state serialises without the
-/// trained model (a forest is megabytes): [`TableDetector::from_state`] retrains it from the rows
-/// it was trained on, which with the fixed seed gives the same model.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// Streaming multivariate detector for one table. Causal. Saved in two parts: its state
+/// ([`TableDetector::to_state`], every pass: the rows, counters and the model's
+/// [`Calibration`]) and its forest in compact form ([`TableDetector::model_to_bytes`], needed
+/// only when [`TableDetector::model_changed`]: after a retraining). [`TableDetector::from_state`]
+/// restores the forest from that compact form when it belongs to the state (the same training
+/// generation) and regrows it from the rows it was trained on otherwise; either gives the same
+/// forest.
+#[derive(Debug, Clone)]
 pub struct TableDetector {
     /// Normal (and accepted) rows, oldest first, at most `TRAINING_WINDOW`.
     training: VecDeque<BTreeMap<String, f64>>,
     /// The rows the current model was trained on.
     fitted: Option<VecDeque<BTreeMap<String, f64>>>,
-    #[serde(skip)]
     model: Option<Model>,
+    /// Trainings so far: which saved forest belongs to which state.
+    generation: u64,
+    /// The model differs from the saved forest (not saved: true after a training, or when the
+    /// saved forest was missing and had to be regrown).
+    model_changed: bool,
     rows_since_training: usize,
     in_event: bool,
     /// The bar as a share of the way to the maximum score, raised by false-positive feedback.
     bar_share: f64,
+}
+
+/// [`TableDetector`] as saved (borrowed for writing; [`SavedTable`] reads the same bytes).
+#[derive(serde::Serialize)]
+struct SavingTable<'a> {
+    training: &'a VecDeque<BTreeMap<String, f64>>,
+    fitted: Option<&'a VecDeque<BTreeMap<String, f64>>>,
+    calibration: Option<&'a Calibration>,
+    generation: u64,
+    rows_since_training: usize,
+    in_event: bool,
+    bar_share: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedTable {
+    training: VecDeque<BTreeMap<String, f64>>,
+    fitted: Option<VecDeque<BTreeMap<String, f64>>>,
+    calibration: Option<Calibration>,
+    generation: u64,
+    rows_since_training: usize,
+    in_event: bool,
+    bar_share: f64,
+}
+
+/// A forest as saved, with the training generation it belongs to.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedForest {
+    generation: u64,
+    forest: CompactForest,
 }
 
 impl Default for TableDetector {
@@ -315,23 +362,74 @@ impl TableDetector {
             training: VecDeque::new(),
             fitted: None,
             model: None,
+            generation: 0,
+            model_changed: false,
             rows_since_training: 0,
             in_event: false,
             bar_share: BAR_SHARE,
         }
     }
 
-    /// The detector's state as bytes (without the model), for [`TableDetector::from_state`].
+    /// The detector's state as bytes (without the forest), for [`TableDetector::from_state`].
     pub fn to_state(&self) -> Option<Vec<u8>> {
-        postcard::to_allocvec(self).ok()
+        postcard::to_allocvec(&SavingTable {
+            training: &self.training,
+            fitted: self.fitted.as_ref(),
+            calibration: self.model.as_ref().map(|model| &model.calibration),
+            generation: self.generation,
+            rows_since_training: self.rows_since_training,
+            in_event: self.in_event,
+            bar_share: self.bar_share,
+        })
+        .ok()
     }
 
-    /// A detector from [`TableDetector::to_state`]'s bytes, its model retrained from the rows it
-    /// was trained on; `None` for bytes it cannot read.
-    pub fn from_state(bytes: &[u8]) -> Option<Self> {
-        let mut detector: Self = postcard::from_bytes(bytes).ok()?;
-        detector.model = detector.fitted.as_ref().and_then(train);
-        Some(detector)
+    /// The forest in compact form, for [`TableDetector::from_state`]; `None` before the first
+    /// training.
+    pub fn model_to_bytes(&self) -> Option<Vec<u8>> {
+        let model = self.model.as_ref()?;
+        postcard::to_allocvec(&SavedForest {
+            generation: self.generation,
+            forest: model.forest.compact(),
+        })
+        .ok()
+    }
+
+    /// Whether the forest changed since the detector was restored (or created): only then does
+    /// [`TableDetector::model_to_bytes`] need saving again.
+    pub fn model_changed(&self) -> bool {
+        self.model_changed
+    }
+
+    /// A detector from [`TableDetector::to_state`]'s bytes and, when given, the last forest
+    /// [`TableDetector::model_to_bytes`] saved; the forest is regrown from the rows it was
+    /// trained on when that one is missing or from another training. `None` for state bytes it
+    /// cannot read.
+    pub fn from_state(bytes: &[u8], model: Option<&[u8]>) -> Option<Self> {
+        let saved: SavedTable = postcard::from_bytes(bytes).ok()?;
+        let restored = model
+            .and_then(|bytes| postcard::from_bytes::<SavedForest>(bytes).ok())
+            .filter(|forest| forest.generation == saved.generation)
+            .and_then(|forest| IsolationForest::restore(&forest.forest));
+        let (model, model_changed) = match (&saved.fitted, saved.calibration, restored) {
+            (Some(_), Some(calibration), Some(forest)) => (Some(Model { calibration, forest }), false),
+            (Some(rows), Some(calibration), None) => (
+                grow_forest(&calibration, rows).map(|forest| Model { calibration, forest }),
+                true,
+            ),
+            (Some(rows), None, _) => (train(rows), true),
+            (None, _, _) => (None, false),
+        };
+        Some(Self {
+            training: saved.training,
+            fitted: saved.fitted,
+            model,
+            generation: saved.generation,
+            model_changed,
+            rows_since_training: saved.rows_since_training,
+            in_event: saved.in_event,
+            bar_share: saved.bar_share,
+        })
     }
 
     pub fn observe(&mut self, features: &BTreeMap<String, f64>) -> TableVerdict {
@@ -372,21 +470,24 @@ impl TableDetector {
         if self.model.is_none() || self.rows_since_training >= due {
             self.model = train(&self.training);
             self.fitted = self.model.is_some().then(|| self.training.clone());
+            self.generation += 1;
+            self.model_changed = true;
             self.rows_since_training = 0;
         }
         let Some(model) = &self.model else {
             self.learn(features);
             return warm_up;
         };
-        let value = model.forest.score(&model.forest_input(features));
-        let score = (value - model.score_median) / model.score_sigma;
-        let room = (model.forest.max_score() - model.score_median).max(f64::MIN_POSITIVE);
-        let share = (value - model.score_median) / room;
-        let band_high = model.score_median + self.bar_share * room;
+        let calibration = &model.calibration;
+        let value = model.forest.score(&calibration.forest_input(features));
+        let score = (value - calibration.score_median) / calibration.score_sigma;
+        let room = (model.forest.max_score() - calibration.score_median).max(f64::MIN_POSITIVE);
+        let share = (value - calibration.score_median) / room;
+        let band_high = calibration.score_median + self.bar_share * room;
         let high = value > band_high;
         let anomaly = high && !self.in_event && judgement.is_none();
         self.in_event = high;
-        let contributions = explain(model, features);
+        let contributions = explain(calibration, features);
         match judgement {
             Some(Judgement::Expected) => {}
             Some(Judgement::FalsePositive) => {
@@ -426,9 +527,9 @@ impl TableDetector {
 /// The features furthest from their usual values, and, when a broken relation explains the row
 /// better than any single feature, that relation first (`relation:a~b`: the two features that
 /// weigh most in the principal axis the row is furthest out on).
-fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
-    let scores = model.feature_scores(row);
-    let mut contributions: Vec<Contribution> = model
+fn explain(calibration: &Calibration, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
+    let scores = calibration.feature_scores(row);
+    let mut contributions: Vec<Contribution> = calibration
         .features
         .iter()
         .zip(&scores)
@@ -437,14 +538,14 @@ fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
             Some(Contribution {
                 feature: feature.clone(),
                 value: *row.get(feature)?,
-                usual: model.medians[index],
+                usual: calibration.medians[index],
                 z: z.clamp(-REPORTED_Z_CAP, REPORTED_Z_CAP),
             })
         })
         .collect();
     contributions.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
     contributions.truncate(REPORTED_FEATURES);
-    let whitening = &model.whitening;
+    let whitening = &calibration.whitening;
     let projected = project(&whitening.axes, &clip(scores));
     let furthest = (0..projected.len())
         .map(|axis| {
@@ -465,7 +566,7 @@ fn explain(model: &Model, row: &BTreeMap<String, f64>) -> Vec<Contribution> {
         let names: Vec<&str> = weights
             .iter()
             .take(2)
-            .filter_map(|(index, _)| model.features.get(*index).map(String::as_str))
+            .filter_map(|(index, _)| calibration.features.get(*index).map(String::as_str))
             .collect();
         contributions.insert(
             0,
@@ -520,14 +621,23 @@ fn train(rows: &VecDeque<BTreeMap<String, f64>>) -> Option<Model> {
     let score_median = median_of(&scores)?;
     let deviations: Vec<f64> = scores.iter().map(|score| (score - score_median).abs()).collect();
     Some(Model {
-        features,
-        medians,
-        spreads,
-        whitening,
+        calibration: Calibration {
+            features,
+            medians,
+            spreads,
+            whitening,
+            score_median,
+            score_sigma: (MAD_TO_SIGMA * median_of(&deviations)?).max(MIN_SCORE_SIGMA),
+        },
         forest,
-        score_median,
-        score_sigma: (MAD_TO_SIGMA * median_of(&deviations)?).max(MIN_SCORE_SIGMA),
     })
+}
+
+/// The forest [`train`] grew on `rows` with this calibration (the same rows as the forest
+/// sees them, the same seed: the same forest).
+fn grow_forest(calibration: &Calibration, rows: &VecDeque<BTreeMap<String, f64>>) -> Option<IsolationForest> {
+    let matrix: Vec<Vec<f64>> = rows.iter().map(|row| calibration.forest_input(row)).collect();
+    IsolationForest::train(&matrix, TREES, SAMPLE_SIZE, FOREST_SEED)
 }
 
 #[cfg(test)]
@@ -614,19 +724,36 @@ mod tests {
                 .map(|values| detector.observe(&features_of(*values)))
                 .collect()
         };
-        // Saved and restored at several points, including between two retrainings.
+        // Saved and restored at several points, including between two retrainings; with its
+        // saved forest, without it (regrown), and with a forest of an earlier training.
+        let mut earlier_forest: Option<Vec<u8>> = None;
         for cut in [5, 21, 100, 250, 299, 301] {
             let mut detector = TableDetector::new();
             for values in &rows[..cut] {
                 detector.observe(&features_of(*values));
             }
             let state = detector.to_state().unwrap();
-            let mut restored = TableDetector::from_state(&state).unwrap();
-            let rest: Vec<TableVerdict> = rows[cut..]
-                .iter()
-                .map(|values| restored.observe(&features_of(*values)))
-                .collect();
-            assert_eq!(rest, all[cut..], "restored after {cut} rows");
+            let forest = detector.model_to_bytes();
+            assert_eq!(
+                forest.is_some(),
+                cut > MIN_TRAINING_ROWS,
+                "forest after {cut} rows"
+            );
+            for saved in [forest.as_deref(), None, earlier_forest.as_deref()] {
+                let mut restored = TableDetector::from_state(&state, saved).unwrap();
+                let regrown = restored.model_changed();
+                assert_eq!(
+                    regrown,
+                    forest.is_some() && saved != forest.as_deref(),
+                    "restored after {cut} rows"
+                );
+                let rest: Vec<TableVerdict> = rows[cut..]
+                    .iter()
+                    .map(|values| restored.observe(&features_of(*values)))
+                    .collect();
+                assert_eq!(rest, all[cut..], "restored after {cut} rows");
+            }
+            earlier_forest = forest;
         }
     }
 

@@ -49,6 +49,14 @@ impl JobHandler for DetectionJobs {
 impl DetectionJobs {
     async fn fan_out(&self, job: &ClaimedJob) -> Result<(), JobError> {
         let slot = job.payload["slot"].as_i64();
+        // An asset whose job finished after this listing began was judged on points at least
+        // as new as the listing saw: it is not enqueued again (its job may finish between the
+        // listing and the enqueueing, when the pending key no longer holds it back).
+        let listed_at = self
+            .store
+            .database_now()
+            .await
+            .map_err(|error| format!("cannot read the database's clock: {error}"))?;
         let assets = scan::assets_to_judge(&self.store, ASSETS_PER_PASS)
             .await
             .map_err(|error| format!("cannot list the assets to judge: {error}"))?;
@@ -57,7 +65,7 @@ impl DetectionJobs {
             let job = detect_asset_job(tenant, *asset, slot);
             if self
                 .store
-                .enqueue_job(&job)
+                .enqueue_job_unless_done_since(&job, listed_at)
                 .await
                 .map_err(|error| format!("cannot enqueue the detection of asset {asset}: {error}"))?
                 .is_some()

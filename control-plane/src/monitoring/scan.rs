@@ -13,8 +13,10 @@
 //! `MAX_JUDGED_COLLECTIONS` collections) from scratch, so the result depends only on the stored
 //! history and the feedback: events without feedback that the detector no longer raises
 //! disappear. Resuming gives the verdicts a replay would (detectors are deterministic; the table
-//! model is retrained from the rows it was trained on, with its fixed seed) as long as the
-//! history is within those bounds. A table event at a time when one of the table's own series
+//! model's forest is restored from its compact form, saved next to the state when it was
+//! retrained, or regrown from the rows it was trained on with its saved rotation and fixed seed)
+//! as long as the history is within those bounds. A series' state and watermark are committed
+//! together with its events. A table event at a time when one of the table's own series
 //! already has an event is not stored: it is the same incident, and the series event says more
 //! precisely what happened.
 
@@ -30,6 +32,7 @@ use crate::detectors::{
     table_features,
 };
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
+use crate::store::snapshots::DetectorState;
 use crate::store::{Store, StoreResult, TenantStore};
 
 /// Points of history judged per series, at most (the newest).
@@ -162,8 +165,9 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
         column_name: String::new(),
     };
     let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
-    let saved = match store.detector_snapshot(&key, STATE_VERSION).await? {
-        Some((through, bytes)) => TableDetector::from_state(&bytes).map(|detector| (through, detector)),
+    let saved = match store.table_model_snapshot(&key, STATE_VERSION).await? {
+        Some(saved) => TableDetector::from_state(&saved.state, saved.model.as_deref())
+            .map(|detector| (saved.through, detector)),
         None => None,
     };
     let (mut detector, collections) = match saved {
@@ -200,14 +204,18 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
             details: Some(table_details(verdict)),
         })
         .collect();
-    store
-        .replace_detected_events(&key, since, through, &found)
-        .await?;
-    if let Some(state) = detector.to_state() {
-        store
-            .save_detector_snapshot(&key, through, STATE_VERSION, &state)
-            .await?;
-    }
+    let state = detector.to_state();
+    // The forest is written only when it changed: every `RETRAIN_EVERY` collections at most.
+    let model = detector
+        .model_changed()
+        .then(|| detector.model_to_bytes())
+        .flatten();
+    let state = state.as_deref().map(|bytes| DetectorState {
+        format: STATE_VERSION,
+        bytes,
+        model: model.as_deref(),
+    });
+    store.store_detection(&key, since, through, &found, state).await?;
     Ok(found.len())
 }
 
@@ -215,13 +223,21 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
 /// state the last pass saved when there is one (only the points since are judged); replays the
 /// stored history otherwise (first pass, feedback given or withdrawn).
 pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usize> {
+    let saved = store.detector_snapshot(series, STATE_VERSION).await?;
+    detect_series_from(store, series, saved).await
+}
+
+/// [`detect_series`] with the series' saved state already read (`None`: replay).
+async fn detect_series_from(
+    store: &Store,
+    series: &SeriesKey,
+    saved: Option<(DateTime<Utc>, Vec<u8>)>,
+) -> StoreResult<usize> {
     let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
         return Ok(0);
     };
-    let saved = match store.detector_snapshot(series, STATE_VERSION).await? {
-        Some((through, bytes)) => MetricDetector::from_state(&bytes).map(|detector| (through, detector)),
-        None => None,
-    };
+    let saved = saved
+        .and_then(|(through, bytes)| MetricDetector::from_state(&bytes).map(|detector| (through, detector)));
     let (mut detector, points) = match saved {
         Some((through, detector)) => (
             detector,
@@ -260,14 +276,15 @@ pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usi
             details: point.details,
         })
         .collect();
+    let state = detector.to_state();
+    let state = state.as_deref().map(|bytes| DetectorState {
+        format: STATE_VERSION,
+        bytes,
+        model: None,
+    });
     store
-        .replace_detected_events(series, since, through, &found)
+        .store_detection(series, since, through, &found, state)
         .await?;
-    if let Some(state) = detector.to_state() {
-        store
-            .save_detector_snapshot(series, through, STATE_VERSION, &state)
-            .await?;
-    }
     Ok(found.len())
 }
 
@@ -341,13 +358,13 @@ pub struct AssetOutcome {
 /// model. What a `detect_asset` job runs. `None` when nothing was due (another job judged the
 /// asset since this one was enqueued).
 pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<Option<AssetOutcome>> {
-    let series = store.asset_series_to_scan(tenant, asset).await?;
+    let series = store.asset_series_due(tenant, asset, STATE_VERSION).await?;
     if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
         return Ok(None);
     }
     let mut outcome = AssetOutcome::default();
     for series in series {
-        outcome.events += detect_series(store, &series).await?;
+        outcome.events += detect_series_from(store, &series.key, series.saved).await?;
         outcome.series += 1;
     }
     outcome.events += detect_table(store, tenant, asset).await?;

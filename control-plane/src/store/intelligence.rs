@@ -6,6 +6,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::snapshots::{DetectorState, save_detector_snapshot};
 use super::{Store, StoreResult, TenantStore, outbox};
 use crate::events::{AnomalyCloseReason, AnomalyClosed, AnomalyOpened, Event, EventData};
 
@@ -138,14 +139,21 @@ impl Store {
         .await?)
     }
 
-    /// [`TenantStore::series_feedback`] for a series of any tenant (background detection).
+    /// [`TenantStore::series_feedback`] for a series of any tenant (background detection: the
+    /// owner pool, one round trip).
     pub async fn series_feedback(&self, series: &SeriesKey) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-        let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
-            return Ok(Vec::new());
-        };
-        self.tenant(&tenant)
-            .series_feedback(series.asset_id, &series.metric, &series.column_name)
-            .await
+        Ok(sqlx::query_as(
+            "SELECT observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
+               AND feedback IS NOT NULL
+             ORDER BY observed_at",
+        )
+        .bind(&series.tenant_id)
+        .bind(series.asset_id)
+        .bind(&series.metric)
+        .bind(&series.column_name)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Stores the result of a detection pass over a series' points from `since` through
@@ -157,6 +165,21 @@ impl Store {
         since: DateTime<Utc>,
         scanned_through: DateTime<Utc>,
         found: &[DetectedAnomaly],
+    ) -> StoreResult<()> {
+        self.store_detection(series, since, scanned_through, found, None)
+            .await
+    }
+
+    /// [`Store::replace_detected_events`] with the detector's state as of `scanned_through`
+    /// when given, in the same transaction (the watermark and the state it matches are
+    /// committed together, so a crash cannot leave one without the other).
+    pub async fn store_detection(
+        &self,
+        series: &SeriesKey,
+        since: DateTime<Utc>,
+        scanned_through: DateTime<Utc>,
+        found: &[DetectedAnomaly],
+        state: Option<DetectorState<'_>>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let times: Vec<DateTime<Utc>> = found.iter().map(|event| event.observed_at).collect();
@@ -253,6 +276,9 @@ impl Store {
         .bind(scanned_through)
         .execute(&mut *tx)
         .await?;
+        if let Some(state) = state {
+            save_detector_snapshot(&mut tx, series, scanned_through, state).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

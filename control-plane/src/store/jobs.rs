@@ -94,6 +94,39 @@ impl Store {
         .await?)
     }
 
+    /// [`Store::enqueue_job`], unless a job of the same kind and pending key succeeded at or
+    /// after `since` (a fan-out that listed its work at `since` would only repeat it).
+    pub async fn enqueue_job_unless_done_since(
+        &self,
+        job: &NewJob,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO jobs (id, tenant_id, kind, payload, dedupe_key, pending_key, max_attempts)
+             SELECT $1, $2, $3, $4, $5, $6, $7
+             WHERE NOT EXISTS (SELECT 1 FROM jobs done
+                               WHERE done.state = 'succeeded' AND done.finished_at >= $8
+                                 AND done.kind = $3 AND done.pending_key = $6)
+             ON CONFLICT DO NOTHING
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(&job.tenant_id)
+        .bind(job.kind)
+        .bind(&job.payload)
+        .bind(&job.dedupe_key)
+        .bind(&job.pending_key)
+        .bind(job.max_attempts)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The database's clock (the one job times are recorded by).
+    pub async fn database_now(&self) -> StoreResult<DateTime<Utc>> {
+        Ok(sqlx::query_scalar("SELECT now()").fetch_one(&self.pool).await?)
+    }
+
     /// Enqueues the system job `kind` for the current slot of `every` (by the database's clock,
     /// so replicas agree): once per slot however many replicas call it, and not while an earlier
     /// slot's job is still queued or running (a slow pass makes later slots skip, not pile up).
@@ -345,28 +378,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    /// An asset's series whose newest point is newer than the last detection over them.
-    pub async fn asset_series_to_scan(
-        &self,
-        tenant: &str,
-        asset: Uuid,
-    ) -> StoreResult<Vec<super::intelligence::SeriesKey>> {
-        Ok(sqlx::query_as(
-            "SELECT p.tenant_id, p.asset_id, p.metric, p.column_name
-             FROM (SELECT tenant_id, asset_id, metric, column_name, max(observed_at) AS latest
-                   FROM metric_points WHERE tenant_id = $1 AND asset_id = $2
-                   GROUP BY tenant_id, asset_id, metric, column_name) p
-             LEFT JOIN detection_state s ON s.tenant_id = p.tenant_id AND s.asset_id = p.asset_id
-                  AND s.metric = p.metric AND s.column_name = p.column_name
-             WHERE s.scanned_through IS NULL OR s.scanned_through < p.latest
-             ORDER BY p.metric, p.column_name",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .fetch_all(&self.pool)
-        .await?)
     }
 
     /// Whether an asset's table model is behind its newest point (or was never run, or feedback

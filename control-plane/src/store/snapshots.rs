@@ -8,7 +8,112 @@ use uuid::Uuid;
 use super::intelligence::{Collection, SeriesKey};
 use super::{Store, StoreResult};
 
+/// A detector's serialised state and the format (state version) it was written in, and the
+/// table model's forest when it changed (`None` keeps the stored one).
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorState<'a> {
+    pub format: i16,
+    pub bytes: &'a [u8],
+    pub model: Option<&'a [u8]>,
+}
+
+/// A table model's saved state: the time of the last collection it saw, its state, and its
+/// forest as last saved (which the state says whether it belongs to).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SavedTableModel {
+    pub through: DateTime<Utc>,
+    pub state: Vec<u8>,
+    pub model: Option<Vec<u8>>,
+}
+
+/// A series due for detection with the state the last pass saved, when it is still valid.
+#[derive(Debug, Clone)]
+pub struct DueSeries {
+    pub key: SeriesKey,
+    /// Time of the last point the saved detector saw, and its state.
+    pub saved: Option<(DateTime<Utc>, Vec<u8>)>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    tenant_id: String,
+    asset_id: Uuid,
+    metric: String,
+    column_name: String,
+    through: Option<DateTime<Utc>>,
+    state: Option<Vec<u8>>,
+}
+
+/// Saves a series' detector state as of its point at `through` (in the transaction that moves
+/// the series' watermark to `through`).
+pub(super) async fn save_detector_snapshot(
+    connection: &mut sqlx::PgConnection,
+    series: &SeriesKey,
+    through: DateTime<Utc>,
+    state: DetectorState<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state, model)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
+         SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state,
+             model = COALESCE(EXCLUDED.model, detector_snapshots.model)",
+    )
+    .bind(&series.tenant_id)
+    .bind(series.asset_id)
+    .bind(&series.metric)
+    .bind(&series.column_name)
+    .bind(through)
+    .bind(state.format)
+    .bind(state.bytes)
+    .bind(state.model)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 impl Store {
+    /// An asset's series whose newest point is newer than the last detection over them, each
+    /// with its detector's saved state when that is valid (as [`Store::detector_snapshot`]
+    /// gives it): one query for what would otherwise be one per series.
+    pub async fn asset_series_due(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        format: i16,
+    ) -> StoreResult<Vec<DueSeries>> {
+        let rows: Vec<DueRow> = sqlx::query_as(
+            "SELECT p.tenant_id, p.asset_id, p.metric, p.column_name, d.through, d.state
+             FROM (SELECT tenant_id, asset_id, metric, column_name, max(observed_at) AS latest
+                   FROM metric_points WHERE tenant_id = $1 AND asset_id = $2
+                   GROUP BY tenant_id, asset_id, metric, column_name) p
+             LEFT JOIN detection_state s ON s.tenant_id = p.tenant_id AND s.asset_id = p.asset_id
+                  AND s.metric = p.metric AND s.column_name = p.column_name
+             LEFT JOIN detector_snapshots d ON d.tenant_id = s.tenant_id AND d.asset_id = s.asset_id
+                  AND d.metric = s.metric AND d.column_name = s.column_name
+                  AND d.through = s.scanned_through AND d.format = $3
+             WHERE s.scanned_through IS NULL OR s.scanned_through < p.latest
+             ORDER BY p.metric, p.column_name",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(format)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| DueSeries {
+                key: SeriesKey {
+                    tenant_id: row.tenant_id,
+                    asset_id: row.asset_id,
+                    metric: row.metric,
+                    column_name: row.column_name,
+                },
+                saved: row.through.zip(row.state),
+            })
+            .collect())
+    }
+
     /// The saved state of a series' detector and the time of the last point it has seen, when it
     /// was saved in `format` and is the state of the last pass over the series (its time is the
     /// series' detection watermark: feedback, which resets the watermark, voids it).
@@ -34,30 +139,27 @@ impl Store {
         .await?)
     }
 
-    /// Saves a series' detector state as of its point at `through`.
-    pub async fn save_detector_snapshot(
+    /// [`Store::detector_snapshot`] of a table model, with its saved forest.
+    pub async fn table_model_snapshot(
         &self,
         series: &SeriesKey,
-        through: DateTime<Utc>,
         format: i16,
-        state: &[u8],
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
-             SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state",
+    ) -> StoreResult<Option<SavedTableModel>> {
+        Ok(sqlx::query_as(
+            "SELECT d.through, d.state, d.model FROM detector_snapshots d
+             JOIN detection_state s ON s.tenant_id = d.tenant_id AND s.asset_id = d.asset_id
+                  AND s.metric = d.metric AND s.column_name = d.column_name
+                  AND s.scanned_through = d.through
+             WHERE d.tenant_id = $1 AND d.asset_id = $2 AND d.metric = $3 AND d.column_name = $4
+               AND d.format = $5",
         )
         .bind(&series.tenant_id)
         .bind(series.asset_id)
         .bind(&series.metric)
         .bind(&series.column_name)
-        .bind(through)
         .bind(format)
-        .bind(state)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// A series' points after `after`, oldest first, at most `limit`.
