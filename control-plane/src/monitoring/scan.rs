@@ -224,28 +224,36 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
 /// stored history otherwise (first pass, feedback given or withdrawn).
 pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usize> {
     let saved = store.detector_snapshot(series, STATE_VERSION).await?;
-    detect_series_from(store, series, saved).await
+    detect_series_from(store, series, saved, None).await
 }
 
-/// [`detect_series`] with the series' saved state already read (`None`: replay).
+/// What [`detect_asset`] read for a resumed series with its asset's other series: the points
+/// after the saved state and the series' feedback.
+type Prefetched = (Vec<(DateTime<Utc>, f64)>, Vec<(DateTime<Utc>, String)>);
+
+/// [`detect_series`] with the series' saved state already read (`None`: replay), and for a
+/// resumed series perhaps its new points and feedback too.
 async fn detect_series_from(
     store: &Store,
     series: &SeriesKey,
     saved: Option<(DateTime<Utc>, Vec<u8>)>,
+    prefetched: Option<Prefetched>,
 ) -> StoreResult<usize> {
     let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
         return Ok(0);
     };
     let saved = saved
         .and_then(|(through, bytes)| MetricDetector::from_state(&bytes).map(|detector| (through, detector)));
-    let (mut detector, points) = match saved {
-        Some((through, detector)) => (
+    let (mut detector, points, feedback) = match (saved, prefetched) {
+        (Some((_, detector)), Some((points, feedback))) => (detector, points, Some(feedback)),
+        (Some((through, detector)), None) => (
             detector,
             store
                 .series_points_after(series, through, MAX_JUDGED_POINTS)
                 .await?,
+            None,
         ),
-        None => (
+        (None, _) => (
             MetricDetector::for_metric(&series.metric),
             store
                 .metric_series(
@@ -257,13 +265,18 @@ async fn detect_series_from(
                 )
                 .await?
                 .unwrap_or_default(),
+            None,
         ),
     };
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Ok(0);
     };
     let (since, through) = (first.0, last.0);
-    let feedback = parse_feedback(store.series_feedback(series).await?);
+    let feedback = match feedback {
+        Some(feedback) => feedback,
+        None => store.series_feedback(series).await?,
+    };
+    let feedback = parse_feedback(feedback);
     let found: Vec<DetectedAnomaly> = judge_with(&mut detector, &points, &feedback)
         .into_iter()
         .filter(|point| point.verdict.anomaly)
@@ -362,9 +375,36 @@ pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
     if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
         return Ok(None);
     }
+    // The resumed series' new points and every series' feedback in two round trips, not two
+    // per series.
+    let resumed: Vec<(&str, &str, DateTime<Utc>)> = series
+        .iter()
+        .filter_map(|due| {
+            due.saved
+                .as_ref()
+                .map(|(through, _)| (due.key.metric.as_str(), due.key.column_name.as_str(), *through))
+        })
+        .collect();
+    let (mut points, mut feedback) = if resumed.is_empty() {
+        Default::default()
+    } else {
+        (
+            store
+                .asset_points_after(tenant, asset, &resumed, MAX_JUDGED_POINTS)
+                .await?,
+            store.asset_series_feedback(tenant, asset).await?,
+        )
+    };
     let mut outcome = AssetOutcome::default();
     for series in series {
-        outcome.events += detect_series_from(store, &series.key, series.saved).await?;
+        let key = (series.key.metric.clone(), series.key.column_name.clone());
+        let prefetched = series.saved.is_some().then(|| {
+            (
+                points.remove(&key).unwrap_or_default(),
+                feedback.remove(&key).unwrap_or_default(),
+            )
+        });
+        outcome.events += detect_series_from(store, &series.key, series.saved, prefetched).await?;
         outcome.series += 1;
     }
     outcome.events += detect_table(store, tenant, asset).await?;

@@ -2,11 +2,20 @@
 //! only the points that came since, and the history after a saved state. Owner pool: background
 //! work only.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::intelligence::{Collection, SeriesKey};
 use super::{Store, StoreResult};
+
+/// A series of an asset: `(metric, column)`.
+pub type SeriesName = (String, String);
+/// Points of several series: `(observed_at, value)` each, oldest first.
+pub type PointsBySeries = HashMap<SeriesName, Vec<(DateTime<Utc>, f64)>>;
+/// Feedback on several series: `(observed_at, verdict)` each, oldest first.
+pub type FeedbackBySeries = HashMap<SeriesName, Vec<(DateTime<Utc>, String)>>;
 
 /// A detector's serialised state and the format (state version) it was written in, and the
 /// table model's forest when it changed (`None` keeps the stored one).
@@ -183,6 +192,59 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// The new points of several series of one asset in one round trip: for each
+    /// `(metric, column, after)`, its points after `after`, oldest first, at most `limit` each.
+    pub async fn asset_points_after(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        series: &[(&str, &str, DateTime<Utc>)],
+        limit: i64,
+    ) -> StoreResult<PointsBySeries> {
+        let rows: Vec<(String, String, DateTime<Utc>, f64)> = sqlx::query_as(
+            "SELECT x.metric, x.column_name, p.observed_at, p.value
+             FROM UNNEST($3::text[], $4::text[], $5::timestamptz[]) AS x (metric, column_name, after)
+             CROSS JOIN LATERAL (
+                 SELECT observed_at, value FROM metric_points
+                 WHERE tenant_id = $1 AND asset_id = $2 AND metric = x.metric
+                   AND column_name = x.column_name AND observed_at > x.after
+                 ORDER BY observed_at LIMIT $6) p
+             ORDER BY x.metric, x.column_name, p.observed_at",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(series.iter().map(|(metric, _, _)| *metric).collect::<Vec<_>>())
+        .bind(series.iter().map(|(_, column, _)| *column).collect::<Vec<_>>())
+        .bind(series.iter().map(|(_, _, after)| *after).collect::<Vec<_>>())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut points = PointsBySeries::new();
+        for (metric, column, at, value) in rows {
+            points.entry((metric, column)).or_default().push((at, value));
+        }
+        Ok(points)
+    }
+
+    /// The feedback on every series of an asset (not its table model's), by series.
+    pub async fn asset_series_feedback(&self, tenant: &str, asset: Uuid) -> StoreResult<FeedbackBySeries> {
+        let rows: Vec<(String, String, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT metric, column_name, observed_at, feedback FROM anomaly_events
+             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL AND metric <> $3
+             ORDER BY metric, column_name, observed_at",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(crate::detectors::TABLE_VECTOR_METRIC)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut feedback = FeedbackBySeries::new();
+        for (metric, column, at, verdict) in rows {
+            feedback.entry((metric, column)).or_default().push((at, verdict));
+        }
+        Ok(feedback)
     }
 
     /// An asset's collections after `after`, oldest first.
