@@ -12,9 +12,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 pub mod service;
 
 /// One SLA objective, as stored in `sla_evaluations.objective`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Objective {
-    #[default]
     Score,
     OpenCritical,
     Freshness,

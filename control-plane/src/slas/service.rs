@@ -93,10 +93,10 @@ impl From<SlaRow> for Sla {
 /// One objective's error budget over the window.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ObjectiveCompliance {
-    #[serde(skip)]
-    pub kind: Objective,
     /// `freshness`, `score`, `open_critical`, `availability`, `acknowledge` or `resolve`.
-    pub objective: String,
+    #[serde(serialize_with = "objective_name")]
+    #[schema(value_type = String)]
+    pub objective: Objective,
     pub window_minutes: i64,
     /// Minutes with evidence (before the first evidence nothing is evaluated nor spent).
     pub evaluated_minutes: i64,
@@ -402,7 +402,7 @@ async fn record(
     let rows: Vec<NewEvaluation> = objectives
         .iter()
         .map(|o| NewEvaluation {
-            objective: o.kind.as_str(),
+            objective: o.objective.as_str(),
             window_minutes: i32::try_from(o.window_minutes).unwrap_or(i32::MAX),
             evaluated_minutes: i32::try_from(o.evaluated_minutes).unwrap_or(i32::MAX),
             met_minutes: i32::try_from(o.met_minutes).unwrap_or(i32::MAX),
@@ -419,7 +419,7 @@ async fn record(
     let events_for = |previous: &[crate::store::slas::LastEvaluation]| {
         let mut events = Vec::new();
         for o in objectives {
-            let before = previous.iter().find(|p| p.objective == o.objective);
+            let before = previous.iter().find(|p| p.objective == o.objective.as_str());
             let left = format!(
                 "{} of a {} error budget left",
                 hours(o.remaining_minutes.max(0.0)),
@@ -429,7 +429,7 @@ async fn record(
                 sla_id: sla.id,
                 asset_id: sla.asset_id,
                 tag: sla.tag.clone(),
-                objective: o.objective.clone(),
+                objective: o.objective.as_str().to_owned(),
                 remaining_minutes: o.remaining_minutes,
                 description,
             };
@@ -441,7 +441,7 @@ async fn record(
                     EventData::SlaBreached(payload(format!(
                         "{}: {} not met ({left})",
                         sla.name,
-                        o.kind.describe()
+                        o.objective.describe()
                     ))),
                 ));
             }
@@ -452,7 +452,7 @@ async fn record(
                     EventData::SlaBudgetExhausted(payload(format!(
                         "{}: the {} error budget of {} is spent ({:.1} % of minutes met)",
                         sla.name,
-                        o.kind.describe(),
+                        o.objective.describe(),
                         hours(o.budget_minutes),
                         o.compliance_percent
                     ))),
@@ -487,9 +487,8 @@ pub async fn run_evaluation_job(store: &Store) -> Result<(), crate::jobs::JobErr
 fn objective(kind: Objective, window: Window, target: f64, minutes: &super::Minutes) -> ObjectiveCompliance {
     let budget = super::budget(window, target, minutes);
     ObjectiveCompliance {
-        kind,
+        objective: kind,
         met_now: minutes.last().copied().flatten(),
-        objective: kind.as_str().to_owned(),
         window_minutes: budget.window_minutes,
         evaluated_minutes: budget.evaluated_minutes,
         met_minutes: budget.met_minutes,
@@ -503,6 +502,10 @@ fn objective(kind: Objective, window: Window, target: f64, minutes: &super::Minu
     }
 }
 
+fn objective_name<S: serde::Serializer>(objective: &Objective, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(objective.as_str())
+}
+
 /// The figures as CSV: a header and one line per objective.
 pub fn to_csv(report: &SlaCompliance) -> String {
     let mut out = String::from(
@@ -513,7 +516,7 @@ pub fn to_csv(report: &SlaCompliance) -> String {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             report.sla_id,
-            o.objective,
+            o.objective.as_str(),
             report.window_start.to_rfc3339(),
             report.window_end.to_rfc3339(),
             o.window_minutes,

@@ -217,10 +217,6 @@ impl Store {
 
     /// Extends the leases of jobs this claim holds; returns those it lost (taken over).
     pub async fn renew_job_leases(&self, jobs: &[ClaimedJob], lease: Duration) -> StoreResult<Vec<Uuid>> {
-        if let [job] = jobs {
-            let held = self.renew_job_lease(job, lease).await?;
-            return Ok(if held { Vec::new() } else { vec![job.id] });
-        }
         let renewed: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE jobs j SET lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
              FROM UNNEST($1::uuid[], $2::uuid[]) AS x (id, token)
@@ -241,9 +237,6 @@ impl Store {
 
     /// Marks jobs done in one statement; returns how many this claim still held.
     pub async fn complete_jobs(&self, jobs: &[ClaimedJob]) -> StoreResult<u64> {
-        if let [job] = jobs {
-            return Ok(u64::from(self.complete_job(job).await?));
-        }
         let done = sqlx::query(
             "UPDATE jobs j SET state = 'succeeded', finished_at = now(), updated_at = now(),
                     lease_until = NULL, lease_token = NULL
@@ -257,32 +250,9 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Extends the lease of a job this claim still holds; false when it lost the job.
-    pub async fn renew_job_lease(&self, job: &ClaimedJob, lease: Duration) -> StoreResult<bool> {
-        let renewed = sqlx::query(
-            "UPDATE jobs SET lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-        )
-        .bind(job.id)
-        .bind(job.lease_token)
-        .bind(millis(lease))
-        .execute(&self.pool)
-        .await?;
-        Ok(renewed.rows_affected() == 1)
-    }
-
     /// Marks a job done; false when this claim no longer held it.
     pub async fn complete_job(&self, job: &ClaimedJob) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'succeeded', finished_at = now(), updated_at = now(),
-                    lease_until = NULL, lease_token = NULL
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-        )
-        .bind(job.id)
-        .bind(job.lease_token)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(self.complete_jobs(std::slice::from_ref(job)).await? == 1)
     }
 
     /// Records a failed attempt: queued again at `retry_at`, or dead (with `None`). The error is
