@@ -6,7 +6,9 @@
 //! (user + system, all threads, from /proc/self/stat) and wall time. PostgreSQL's own CPU is not
 //! included.
 //!
-//! `DATABASE_URL=postgres://… cargo bench -p cwic-control-plane --bench detection_pass [-- --assets N --days D]`
+//! `DATABASE_URL=postgres://… cargo bench -p cwic-control-plane --bench detection_pass [-- --assets N --days D --rounds R]`
+//!
+//! (b) runs R times (default 5), each after one more collection per asset; the median is judged.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -141,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
         Some((base, _)) => format!("{base}/{name}"),
         None => anyhow::bail!("DATABASE_URL {admin} has no database part"),
     };
-    let result = run(&url, asset_count, days).await;
+    let result = run(&url, asset_count, days, argument("--rounds", 5)).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
     )))
@@ -150,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
-async fn run(url: &str, asset_count: usize, days: i64) -> anyhow::Result<()> {
+async fn run(url: &str, asset_count: usize, days: i64, rounds_count: usize) -> anyhow::Result<()> {
     let store = Store::connect(url).await?;
     store.migrate().await?;
     let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
@@ -211,10 +213,17 @@ async fn run(url: &str, asset_count: usize, days: i64) -> anyhow::Result<()> {
     let jobs = pass(&store, &handler).await?;
     done(jobs);
 
-    copy_points(&pool, &assets, steps..steps + 1).await?;
-    let done = measure("(b) steady-state pass after one new collection per asset");
-    let jobs = pass(&store, &handler).await?;
-    let steady = done(jobs);
+    // Several steady-state rounds, each after one more collection per asset: the CPU clock ticks
+    // in 10 ms, so one round of a few assets is coarse; the median round is judged.
+    let mut rounds = Vec::new();
+    for round in 0..rounds_count.max(1) as i64 {
+        copy_points(&pool, &assets, steps + round..steps + round + 1).await?;
+        let done = measure("(b) steady-state pass after one new collection per asset");
+        let jobs = pass(&store, &handler).await?;
+        rounds.push(done(jobs));
+    }
+    rounds.sort();
+    let steady = rounds[rounds.len() / 2];
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM anomaly_events")
         .fetch_one(&pool)
         .await?;
@@ -222,8 +231,9 @@ async fn run(url: &str, asset_count: usize, days: i64) -> anyhow::Result<()> {
     let per_asset = steady.as_secs_f64() / assets.len().max(1) as f64;
     let fleet = per_asset * 1_000.0;
     println!(
-        "anomaly events stored: {events}; steady state {:.1} ms CPU per asset, ≈ {fleet:.1} s per 1,000 assets; \
-         goal < 10 s per 1,000 assets ({})",
+        "anomaly events stored: {events}; steady state (median of {} rounds) {:.1} ms CPU per asset, \
+         ≈ {fleet:.1} s per 1,000 assets; goal < 10 s per 1,000 assets ({})",
+        rounds.len(),
         per_asset * 1_000.0,
         if fleet < 10.0 { "met" } else { "NOT met" }
     );

@@ -20,7 +20,7 @@
 //! already has an event is not stored: it is the same incident, and the series event says more
 //! precisely what happened.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,8 +31,8 @@ use crate::detectors::{
     Judgement, MetricDetector, STATE_VERSION, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict,
     table_features,
 };
-use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesKey};
-use crate::store::snapshots::DetectorState;
+use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesDetection, SeriesKey};
+use crate::store::snapshots::{DetectorState, FeedbackBySeries};
 use crate::store::{Store, StoreResult, TenantStore};
 
 /// Points of history judged per series, at most (the newest).
@@ -147,6 +147,31 @@ pub async fn judged_table(
     Ok(judge_table(&collections, &feedback))
 }
 
+/// The feedback the table model takes from its asset's (as [`Store::asset_feedback`] reads it):
+/// one verdict per time, the table model's own first, then `expected` before any other.
+fn table_feedback(by_series: &FeedbackBySeries) -> Vec<(DateTime<Utc>, String)> {
+    let rank = |metric: &str, verdict: &str| (metric != TABLE_VECTOR_METRIC, verdict != "expected");
+    let mut chosen: BTreeMap<DateTime<Utc>, (bool, bool, &str)> = BTreeMap::new();
+    for ((metric, _), rows) in by_series {
+        for (at, verdict) in rows {
+            let (table, expected) = rank(metric, verdict);
+            let candidate = (table, expected, verdict.as_str());
+            chosen
+                .entry(*at)
+                .and_modify(|best| {
+                    if (candidate.0, candidate.1) < (best.0, best.1) {
+                        *best = candidate;
+                    }
+                })
+                .or_insert(candidate);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|(at, (_, _, verdict))| (at, verdict.to_owned()))
+        .collect()
+}
+
 fn parse_feedback(rows: Vec<(DateTime<Utc>, String)>) -> HashMap<DateTime<Utc>, Judgement> {
     rows.into_iter()
         .filter_map(|(at, verdict)| judgement(&verdict).map(|judgement| (at, judgement)))
@@ -157,14 +182,23 @@ fn parse_feedback(rows: Vec<(DateTime<Utc>, String)>) -> HashMap<DateTime<Utc>, 
 /// `""`), leaving out those at times when one of its series has an event; returns how many
 /// events it found. Resumes from the state the last pass saved when there is one (only the
 /// collections since are judged); replays the stored history otherwise (first pass, feedback).
-pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResult<usize> {
+pub async fn detect_table(
+    store: &Store,
+    tenant: &str,
+    asset: Uuid,
+    feedback: Option<Vec<(DateTime<Utc>, String)>>,
+) -> StoreResult<usize> {
     let key = SeriesKey {
         tenant_id: tenant.to_owned(),
         asset_id: asset,
         metric: TABLE_VECTOR_METRIC.to_owned(),
         column_name: String::new(),
     };
-    let feedback = parse_feedback(store.asset_feedback(tenant, asset).await?);
+    let feedback = match feedback {
+        Some(feedback) => feedback,
+        None => store.asset_feedback(tenant, asset).await?,
+    };
+    let feedback = parse_feedback(feedback);
     let saved = match store.table_model_snapshot(&key, STATE_VERSION).await? {
         Some(saved) => TableDetector::from_state(&saved.state, saved.model.as_deref())
             .map(|detector| (saved.through, detector)),
@@ -204,19 +238,27 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
             details: Some(table_details(verdict)),
         })
         .collect();
-    let state = detector.to_state();
     // The forest is written only when it changed: every `RETRAIN_EVERY` collections at most.
     let model = detector
         .model_changed()
         .then(|| detector.model_to_bytes())
         .flatten();
-    let state = state.as_deref().map(|bytes| DetectorState {
+    let state = detector.to_state().map(|bytes| DetectorState {
         format: STATE_VERSION,
         bytes,
-        model: model.as_deref(),
+        model,
     });
-    store.store_detection(&key, since, through, &found, state).await?;
-    Ok(found.len())
+    let events = found.len();
+    store
+        .store_detections(&[SeriesDetection {
+            series: key,
+            since,
+            scanned_through: through,
+            found,
+            state,
+        }])
+        .await?;
+    Ok(events)
 }
 
 /// Judges one series and stores its events; returns how many events it found. Resumes from the
@@ -224,34 +266,36 @@ pub async fn detect_table(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
 /// stored history otherwise (first pass, feedback given or withdrawn).
 pub async fn detect_series(store: &Store, series: &SeriesKey) -> StoreResult<usize> {
     let saved = store.detector_snapshot(series, STATE_VERSION).await?;
-    detect_series_from(store, series, saved, None).await
+    let Some(detection) = judge_series(store, series, saved, None, None).await? else {
+        return Ok(0);
+    };
+    let events = detection.found.len();
+    store.store_detections(&[detection]).await?;
+    Ok(events)
 }
 
-/// What [`detect_asset`] read for a resumed series with its asset's other series: the points
-/// after the saved state and the series' feedback.
-type Prefetched = (Vec<(DateTime<Utc>, f64)>, Vec<(DateTime<Utc>, String)>);
-
-/// [`detect_series`] with the series' saved state already read (`None`: replay), and for a
-/// resumed series perhaps its new points and feedback too.
-async fn detect_series_from(
+/// Judges a series from its saved state (`None`: replays its history), reading its new points
+/// and its feedback unless they were read with its asset's other series (`points` only for a
+/// resumed series); what it found, to store (`None`: no points to judge).
+async fn judge_series(
     store: &Store,
     series: &SeriesKey,
     saved: Option<(DateTime<Utc>, Vec<u8>)>,
-    prefetched: Option<Prefetched>,
-) -> StoreResult<usize> {
+    points: Option<Vec<(DateTime<Utc>, f64)>>,
+    feedback: Option<Vec<(DateTime<Utc>, String)>>,
+) -> StoreResult<Option<SeriesDetection>> {
     let Ok(tenant) = TenantId::parse(&series.tenant_id) else {
-        return Ok(0);
+        return Ok(None);
     };
     let saved = saved
         .and_then(|(through, bytes)| MetricDetector::from_state(&bytes).map(|detector| (through, detector)));
-    let (mut detector, points, feedback) = match (saved, prefetched) {
-        (Some((_, detector)), Some((points, feedback))) => (detector, points, Some(feedback)),
+    let (mut detector, points) = match (saved, points) {
+        (Some((_, detector)), Some(points)) => (detector, points),
         (Some((through, detector)), None) => (
             detector,
             store
                 .series_points_after(series, through, MAX_JUDGED_POINTS)
                 .await?,
-            None,
         ),
         (None, _) => (
             MetricDetector::for_metric(&series.metric),
@@ -265,11 +309,10 @@ async fn detect_series_from(
                 )
                 .await?
                 .unwrap_or_default(),
-            None,
         ),
     };
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Ok(0);
+        return Ok(None);
     };
     let (since, through) = (first.0, last.0);
     let feedback = match feedback {
@@ -289,16 +332,18 @@ async fn detect_series_from(
             details: point.details,
         })
         .collect();
-    let state = detector.to_state();
-    let state = state.as_deref().map(|bytes| DetectorState {
+    let state = detector.to_state().map(|bytes| DetectorState {
         format: STATE_VERSION,
         bytes,
         model: None,
     });
-    store
-        .store_detection(series, since, through, &found, state)
-        .await?;
-    Ok(found.len())
+    Ok(Some(SeriesDetection {
+        series: series.clone(),
+        since,
+        scanned_through: through,
+        found,
+        state,
+    }))
 }
 
 /// What one pass did.
@@ -324,7 +369,7 @@ pub async fn run_pass(store: &Store, tenant: Option<&TenantId>) -> StoreResult<P
     }
     tables.extend(store.tables_to_scan(tenant, SERIES_PER_PASS).await?);
     for (tenant_id, asset) in tables {
-        outcome.events += detect_table(store, &tenant_id, asset).await?;
+        outcome.events += detect_table(store, &tenant_id, asset, None).await?;
         outcome.tables += 1;
     }
     Ok(outcome)
@@ -375,8 +420,8 @@ pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
     if series.is_empty() && !store.asset_table_due(tenant, asset).await? {
         return Ok(None);
     }
-    // The resumed series' new points and every series' feedback in two round trips, not two
-    // per series.
+    // The resumed series' new points and the feedback on every series and the table model in
+    // two round trips, not two per series.
     let resumed: Vec<(&str, &str, DateTime<Utc>)> = series
         .iter()
         .filter_map(|due| {
@@ -385,29 +430,42 @@ pub async fn detect_asset(store: &Store, tenant: &str, asset: Uuid) -> StoreResu
                 .map(|(through, _)| (due.key.metric.as_str(), due.key.column_name.as_str(), *through))
         })
         .collect();
-    let (mut points, mut feedback) = if resumed.is_empty() {
+    let mut points = if resumed.is_empty() {
         Default::default()
     } else {
-        (
-            store
-                .asset_points_after(tenant, asset, &resumed, MAX_JUDGED_POINTS)
-                .await?,
-            store.asset_series_feedback(tenant, asset).await?,
-        )
+        store
+            .asset_points_after(tenant, asset, &resumed, MAX_JUDGED_POINTS)
+            .await?
     };
+    let mut feedback = store.asset_feedback_by_series(tenant, asset).await?;
+    let table_feedback = table_feedback(&feedback);
     let mut outcome = AssetOutcome::default();
+    let mut detections = Vec::with_capacity(series.len());
     for series in series {
         let key = (series.key.metric.clone(), series.key.column_name.clone());
-        let prefetched = series.saved.is_some().then(|| {
-            (
-                points.remove(&key).unwrap_or_default(),
-                feedback.remove(&key).unwrap_or_default(),
-            )
-        });
-        outcome.events += detect_series_from(store, &series.key, series.saved, prefetched).await?;
+        let new_points = series
+            .saved
+            .is_some()
+            .then(|| points.remove(&key).unwrap_or_default());
+        let series_feedback = feedback.remove(&key).unwrap_or_default();
         outcome.series += 1;
+        if let Some(detection) = judge_series(
+            store,
+            &series.key,
+            series.saved,
+            new_points,
+            Some(series_feedback),
+        )
+        .await?
+        {
+            outcome.events += detection.found.len();
+            detections.push(detection);
+        }
     }
-    outcome.events += detect_table(store, tenant, asset).await?;
+    // Every series of the asset in one transaction; the table model after them, as it leaves
+    // out the times their events cover.
+    store.store_detections(&detections).await?;
+    outcome.events += detect_table(store, tenant, asset, Some(table_feedback)).await?;
     Ok(Some(outcome))
 }
 
@@ -430,6 +488,39 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap_or_default()
+    }
+
+    /// As `asset_feedback`'s `DISTINCT ON (observed_at) … ORDER BY (metric = table) DESC,
+    /// (feedback = 'expected') DESC`: per time the table model's own verdict, else `expected`.
+    #[test]
+    fn the_table_model_takes_its_own_feedback_first_then_expected() {
+        let series = |metric: &str, column: &str| (metric.to_owned(), column.to_owned());
+        let rows = |list: &[(i64, &str)]| {
+            list.iter()
+                .map(|(secs, verdict)| (at(*secs), (*verdict).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let by_series = FeedbackBySeries::from([
+            (
+                series("row_count", ""),
+                rows(&[(0, "false_positive"), (60, "expected"), (120, "false_positive")]),
+            ),
+            (
+                series("null_count", "email"),
+                rows(&[(60, "false_positive"), (120, "expected"), (180, "false_positive")]),
+            ),
+            (series(TABLE_VECTOR_METRIC, ""), rows(&[(120, "false_positive")])),
+        ]);
+        assert_eq!(
+            table_feedback(&by_series),
+            rows(&[
+                (0, "false_positive"),
+                (60, "expected"),
+                (120, "false_positive"),
+                (180, "false_positive")
+            ])
+        );
+        assert!(table_feedback(&FeedbackBySeries::new()).is_empty());
     }
 
     /// A freshness lag collected every 20 minutes of a table loaded hourly, whose loads of hours

@@ -6,7 +6,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::snapshots::{DetectorState, save_detector_snapshot};
+use super::snapshots::DetectorState;
 use super::{Store, StoreResult, TenantStore, outbox};
 use crate::events::{AnomalyCloseReason, AnomalyClosed, AnomalyOpened, Event, EventData};
 
@@ -53,6 +53,17 @@ pub struct DetectedAnomaly {
     pub expected_high: Option<f64>,
     pub score: f64,
     pub details: Option<serde_json::Value>,
+}
+
+/// What detection found over one series' points from `since` through `scanned_through`, and the
+/// detector's state as of `scanned_through` when it keeps one.
+#[derive(Debug, Clone)]
+pub struct SeriesDetection {
+    pub series: SeriesKey,
+    pub since: DateTime<Utc>,
+    pub scanned_through: DateTime<Utc>,
+    pub found: Vec<DetectedAnomaly>,
+    pub state: Option<DetectorState>,
 }
 
 /// Every metric of an asset observed at one time: (metric, column, value).
@@ -166,43 +177,83 @@ impl Store {
         scanned_through: DateTime<Utc>,
         found: &[DetectedAnomaly],
     ) -> StoreResult<()> {
-        self.store_detection(series, since, scanned_through, found, None)
-            .await
+        self.store_detections(&[SeriesDetection {
+            series: series.clone(),
+            since,
+            scanned_through,
+            found: found.to_vec(),
+            state: None,
+        }])
+        .await
     }
 
-    /// [`Store::replace_detected_events`] with the detector's state as of `scanned_through`
-    /// when given, in the same transaction (the watermark and the state it matches are
-    /// committed together, so a crash cannot leave one without the other).
-    pub async fn store_detection(
-        &self,
-        series: &SeriesKey,
-        since: DateTime<Utc>,
-        scanned_through: DateTime<Utc>,
-        found: &[DetectedAnomaly],
-        state: Option<DetectorState<'_>>,
-    ) -> StoreResult<()> {
+    /// Stores what detection found over several series (each at most once), in one transaction
+    /// and a handful of statements whatever their number: each series' events as
+    /// [`Store::replace_detected_events`] does, its watermark, and its detector's state when it
+    /// has one (the watermark and the state it matches are committed together, so a crash cannot
+    /// leave one without the other). The diff of events, opened and closed, goes to the outbox.
+    pub async fn store_detections(&self, detections: &[SeriesDetection]) -> StoreResult<()> {
+        if detections.is_empty() {
+            return Ok(());
+        }
+        let tenants: Vec<&str> = detections.iter().map(|d| d.series.tenant_id.as_str()).collect();
+        let assets: Vec<Uuid> = detections.iter().map(|d| d.series.asset_id).collect();
+        let metrics: Vec<&str> = detections.iter().map(|d| d.series.metric.as_str()).collect();
+        let columns: Vec<&str> = detections.iter().map(|d| d.series.column_name.as_str()).collect();
+        let throughs: Vec<DateTime<Utc>> = detections.iter().map(|d| d.scanned_through).collect();
+        let indexes: Vec<i32> = (0..detections.len() as i32).collect();
+        // Every found event, flattened: its series' index and its own fields.
+        let mut found_series = Vec::new();
+        let mut found_ids = Vec::new();
+        let mut found_at = Vec::new();
+        let mut values = Vec::new();
+        let mut lows = Vec::new();
+        let mut highs = Vec::new();
+        let mut scores = Vec::new();
+        let mut details = Vec::new();
+        let mut found_by_id: std::collections::HashMap<Uuid, (usize, usize)> = Default::default();
+        for (index, detection) in detections.iter().enumerate() {
+            for (position, event) in detection.found.iter().enumerate() {
+                let id = Uuid::now_v7();
+                found_by_id.insert(id, (index, position));
+                found_series.push(index as i32);
+                found_ids.push(id);
+                found_at.push(event.observed_at);
+                values.push(event.value);
+                lows.push(event.expected_low);
+                highs.push(event.expected_high);
+                scores.push(event.score);
+                details.push(event.details.clone());
+            }
+        }
         let mut tx = self.pool.begin().await?;
-        let times: Vec<DateTime<Utc>> = found.iter().map(|event| event.observed_at).collect();
-        // The diff of the series' events before and after is published: events the pass no longer
-        // finds close, new ones open (an event found again is neither).
-        let closed: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
-            "DELETE FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND metric = $3 AND column_name = $4
-               AND feedback IS NULL AND observed_at >= $5 AND NOT (observed_at = ANY($6))
-             RETURNING id, observed_at",
+        // The diff of each series' events before and after is published: events the pass no
+        // longer finds close, new ones open (an event found again is neither).
+        let closed: Vec<(i32, Uuid, DateTime<Utc>)> = sqlx::query_as(
+            "DELETE FROM anomaly_events a
+             USING UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int4[])
+                   AS s(tenant_id, asset_id, metric, column_name, since, idx)
+             WHERE a.tenant_id = s.tenant_id AND a.asset_id = s.asset_id AND a.metric = s.metric
+               AND a.column_name = s.column_name AND a.feedback IS NULL AND a.observed_at >= s.since
+               AND NOT EXISTS (SELECT 1 FROM UNNEST($7::int4[], $8::timestamptz[]) AS f(idx, observed_at)
+                               WHERE f.idx = s.idx AND f.observed_at = a.observed_at)
+             RETURNING s.idx, a.id, a.observed_at",
         )
-        .bind(&series.tenant_id)
-        .bind(series.asset_id)
-        .bind(&series.metric)
-        .bind(&series.column_name)
-        .bind(since)
-        .bind(&times)
+        .bind(&tenants)
+        .bind(&assets)
+        .bind(&metrics)
+        .bind(&columns)
+        .bind(detections.iter().map(|d| d.since).collect::<Vec<_>>())
+        .bind(&indexes)
+        .bind(&found_series)
+        .bind(&found_at)
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
         let mut events: Vec<Event> = closed
             .into_iter()
-            .map(|(anomaly_id, observed_at)| {
+            .map(|(index, anomaly_id, observed_at)| {
+                let series = &detections[index as usize].series;
                 Event::at(
                     &series.tenant_id,
                     now,
@@ -218,12 +269,19 @@ impl Store {
                 )
             })
             .collect();
-        for event in found {
-            // `xmax = 0`: the row was inserted, not updated (an event found before).
-            let opened: Option<(Uuid, bool)> = sqlx::query_as(
+        if !found_ids.is_empty() {
+            // `xmax = 0`: the row was inserted (with the id given here), not updated (an event
+            // found before, which keeps its id).
+            let written: Vec<(Uuid, bool)> = sqlx::query_as(
                 "INSERT INTO anomaly_events (id, tenant_id, asset_id, metric, column_name, observed_at, value,
                                              expected_low, expected_high, score, details)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 SELECT f.id, s.tenant_id, s.asset_id, s.metric, s.column_name, f.observed_at, f.value,
+                        f.expected_low, f.expected_high, f.score, f.details
+                 FROM UNNEST($1::uuid[], $2::int4[], $3::timestamptz[], $4::float8[], $5::float8[],
+                             $6::float8[], $7::float8[], $8::jsonb[])
+                      AS f(id, idx, observed_at, value, expected_low, expected_high, score, details)
+                 JOIN UNNEST($9::text[], $10::uuid[], $11::text[], $12::text[], $13::int4[])
+                      AS s(tenant_id, asset_id, metric, column_name, idx) ON s.idx = f.idx
                  ON CONFLICT (tenant_id, asset_id, metric, column_name, observed_at) DO UPDATE
                  SET value = EXCLUDED.value, expected_low = EXCLUDED.expected_low,
                      expected_high = EXCLUDED.expected_high, score = EXCLUDED.score,
@@ -231,28 +289,42 @@ impl Store {
                  WHERE anomaly_events.feedback IS NULL
                  RETURNING id, xmax = 0",
             )
-            .bind(Uuid::now_v7())
-            .bind(&series.tenant_id)
-            .bind(series.asset_id)
-            .bind(&series.metric)
-            .bind(&series.column_name)
-            .bind(event.observed_at)
-            .bind(event.value)
-            .bind(event.expected_low)
-            .bind(event.expected_high)
-            .bind(event.score)
-            .bind(&event.details)
-            .fetch_optional(&mut *tx)
+            .bind(&found_ids)
+            .bind(&found_series)
+            .bind(&found_at)
+            .bind(&values)
+            .bind(&lows)
+            .bind(&highs)
+            .bind(&scores)
+            .bind(&details)
+            .bind(&tenants)
+            .bind(&assets)
+            .bind(&metrics)
+            .bind(&columns)
+            .bind(&indexes)
+            .fetch_all(&mut *tx)
             .await?;
-            if let Some((anomaly_id, true)) = opened {
+            let mut opened: Vec<(usize, usize, Uuid)> = written
+                .into_iter()
+                .filter(|(_, inserted)| *inserted)
+                .filter_map(|(id, _)| {
+                    found_by_id
+                        .get(&id)
+                        .map(|&(index, position)| (index, position, id))
+                })
+                .collect();
+            opened.sort_unstable();
+            for (index, position, anomaly_id) in opened {
+                let detection = &detections[index];
+                let event = &detection.found[position];
                 events.push(Event::at(
-                    &series.tenant_id,
+                    &detection.series.tenant_id,
                     now,
                     EventData::AnomalyOpened(AnomalyOpened {
                         anomaly_id,
-                        asset_id: series.asset_id,
-                        metric: series.metric.clone(),
-                        column: series.column_name.clone(),
+                        asset_id: detection.series.asset_id,
+                        metric: detection.series.metric.clone(),
+                        column: detection.series.column_name.clone(),
                         observed_at: event.observed_at,
                         value: event.value,
                         expected_low: event.expected_low,
@@ -263,22 +335,39 @@ impl Store {
             }
         }
         outbox::append(&mut tx, &events).await?;
+        // The watermarks and the detector states they match, in one statement.
+        let saved: Vec<(&SeriesDetection, &DetectorState)> = detections
+            .iter()
+            .filter_map(|detection| detection.state.as_ref().map(|state| (detection, state)))
+            .collect();
         sqlx::query(
-            "INSERT INTO detection_state (tenant_id, asset_id, metric, column_name, scanned_through)
-             VALUES ($1, $2, $3, $4, $5)
+            "WITH watermarks AS (
+                 INSERT INTO detection_state (tenant_id, asset_id, metric, column_name, scanned_through)
+                 SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+                 ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
+                 SET scanned_through = EXCLUDED.scanned_through)
+             INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state, model)
+             SELECT * FROM UNNEST($6::text[], $7::uuid[], $8::text[], $9::text[], $10::timestamptz[],
+                                  $11::int2[], $12::bytea[], $13::bytea[])
              ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
-             SET scanned_through = EXCLUDED.scanned_through",
+             SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state,
+                 model = COALESCE(EXCLUDED.model, detector_snapshots.model)",
         )
-        .bind(&series.tenant_id)
-        .bind(series.asset_id)
-        .bind(&series.metric)
-        .bind(&series.column_name)
-        .bind(scanned_through)
+        .bind(&tenants)
+        .bind(&assets)
+        .bind(&metrics)
+        .bind(&columns)
+        .bind(&throughs)
+        .bind(saved.iter().map(|(d, _)| d.series.tenant_id.as_str()).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(d, _)| d.series.asset_id).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(d, _)| d.series.metric.as_str()).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(d, _)| d.series.column_name.as_str()).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(d, _)| d.scanned_through).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(_, state)| state.format).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(_, state)| state.bytes.as_slice()).collect::<Vec<_>>())
+        .bind(saved.iter().map(|(_, state)| state.model.as_deref()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
-        if let Some(state) = state {
-            save_detector_snapshot(&mut tx, series, scanned_through, state).await?;
-        }
         tx.commit().await?;
         Ok(())
     }

@@ -19,11 +19,11 @@ pub type FeedbackBySeries = HashMap<SeriesName, Vec<(DateTime<Utc>, String)>>;
 
 /// A detector's serialised state and the format (state version) it was written in, and the
 /// table model's forest when it changed (`None` keeps the stored one).
-#[derive(Debug, Clone, Copy)]
-pub struct DetectorState<'a> {
+#[derive(Debug, Clone)]
+pub struct DetectorState {
     pub format: i16,
-    pub bytes: &'a [u8],
-    pub model: Option<&'a [u8]>,
+    pub bytes: Vec<u8>,
+    pub model: Option<Vec<u8>>,
 }
 
 /// A table model's saved state: the time of the last collection it saw, its state, and its
@@ -51,34 +51,6 @@ struct DueRow {
     column_name: String,
     through: Option<DateTime<Utc>>,
     state: Option<Vec<u8>>,
-}
-
-/// Saves a series' detector state as of its point at `through` (in the transaction that moves
-/// the series' watermark to `through`).
-pub(super) async fn save_detector_snapshot(
-    connection: &mut sqlx::PgConnection,
-    series: &SeriesKey,
-    through: DateTime<Utc>,
-    state: DetectorState<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO detector_snapshots (tenant_id, asset_id, metric, column_name, through, format, state, model)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (tenant_id, asset_id, metric, column_name) DO UPDATE
-         SET through = EXCLUDED.through, format = EXCLUDED.format, state = EXCLUDED.state,
-             model = COALESCE(EXCLUDED.model, detector_snapshots.model)",
-    )
-    .bind(&series.tenant_id)
-    .bind(series.asset_id)
-    .bind(&series.metric)
-    .bind(&series.column_name)
-    .bind(through)
-    .bind(state.format)
-    .bind(state.bytes)
-    .bind(state.model)
-    .execute(connection)
-    .await?;
-    Ok(())
 }
 
 impl Store {
@@ -228,16 +200,16 @@ impl Store {
         Ok(points)
     }
 
-    /// The feedback on every series of an asset (not its table model's), by series.
-    pub async fn asset_series_feedback(&self, tenant: &str, asset: Uuid) -> StoreResult<FeedbackBySeries> {
+    /// The feedback on every series of an asset and on its table model, by series, each oldest
+    /// first.
+    pub async fn asset_feedback_by_series(&self, tenant: &str, asset: Uuid) -> StoreResult<FeedbackBySeries> {
         let rows: Vec<(String, String, DateTime<Utc>, String)> = sqlx::query_as(
             "SELECT metric, column_name, observed_at, feedback FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL AND metric <> $3
+             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
              ORDER BY metric, column_name, observed_at",
         )
         .bind(tenant)
         .bind(asset)
-        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&self.pool)
         .await?;
         let mut feedback = FeedbackBySeries::new();
