@@ -45,7 +45,7 @@ pub enum MetricDetector {
 
 /// Version of the detectors' serialised state: bump it whenever a detector's fields or logic
 /// change, so state saved by an older build is replayed from history instead of read.
-pub const STATE_VERSION: i16 = 2;
+pub const STATE_VERSION: i16 = 3;
 
 impl MetricDetector {
     /// The detector's whole state as bytes, for [`MetricDetector::from_state`].

@@ -22,7 +22,7 @@
 //! anomalous rows are one event. Feedback as elsewhere: `false_positive` learns the row and
 //! moves the bar half the remaining way beyond its score, `expected` leaves it out.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::Verdict;
 use super::detector::Judgement;
@@ -320,27 +320,73 @@ pub struct TableDetector {
     bar_share: f64,
 }
 
-/// [`TableDetector`] as saved (borrowed for writing; [`SavedTable`] reads the same bytes).
-#[derive(serde::Serialize)]
-struct SavingTable<'a> {
-    training: &'a VecDeque<BTreeMap<String, f64>>,
-    fitted: Option<&'a VecDeque<BTreeMap<String, f64>>>,
-    calibration: Option<&'a Calibration>,
+/// [`TableDetector`] as saved. Its rows are most of it: each feature name is written once
+/// (`names`, sorted) and a row as (name index, value) pairs in name order; the rows the model
+/// was fitted on are mostly the training rows of now (training only slides on), so they are the
+/// fitted rows that left the training window followed by the first `fitted_shared` training
+/// rows.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedTable<C> {
+    names: Vec<String>,
+    training: Vec<Vec<(u32, f64)>>,
+    fitted: Option<SavedFitted>,
+    /// `&Calibration` when writing, `Calibration` when reading (the same bytes).
+    calibration: Option<C>,
     generation: u64,
     rows_since_training: usize,
     in_event: bool,
     bar_share: f64,
 }
 
-#[derive(serde::Deserialize)]
-struct SavedTable {
-    training: VecDeque<BTreeMap<String, f64>>,
-    fitted: Option<VecDeque<BTreeMap<String, f64>>>,
-    calibration: Option<Calibration>,
-    generation: u64,
-    rows_since_training: usize,
-    in_event: bool,
-    bar_share: f64,
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedFitted {
+    /// Fitted rows no longer in the training window (the oldest).
+    dropped: Vec<Vec<(u32, f64)>>,
+    /// Then this many rows from the start of the training window.
+    shared: usize,
+}
+
+/// How many of `fitted`'s newest rows are the first rows of `training` (0 when none are). The
+/// start is looked for where `training`'s first row is; a few candidates at most are checked in
+/// full (repeated rows could make it quadratic), and 0 is always correct, only bigger.
+fn shared_rows(
+    fitted: &VecDeque<BTreeMap<String, f64>>,
+    training: &VecDeque<BTreeMap<String, f64>>,
+) -> usize {
+    const CANDIDATES: usize = 4;
+    let Some(first) = training.front() else {
+        return 0;
+    };
+    (0..fitted.len())
+        .filter(|&start| &fitted[start] == first)
+        .take(CANDIDATES)
+        .find(|&start| {
+            let shared = fitted.len() - start;
+            shared <= training.len() && fitted.range(start..).eq(training.range(..shared))
+        })
+        .map_or(0, |start| fitted.len() - start)
+}
+
+fn encode_rows<'a>(
+    rows: impl Iterator<Item = &'a BTreeMap<String, f64>>,
+    index: &HashMap<&str, u32>,
+) -> Vec<Vec<(u32, f64)>> {
+    rows.map(|row| {
+        row.iter()
+            .map(|(name, value)| (index[name.as_str()], *value))
+            .collect()
+    })
+    .collect()
+}
+
+fn decode_rows(rows: Vec<Vec<(u32, f64)>>, names: &[String]) -> Option<VecDeque<BTreeMap<String, f64>>> {
+    rows.into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|(index, value)| Some((names.get(index as usize)?.clone(), value)))
+                .collect()
+        })
+        .collect()
 }
 
 /// A forest as saved, with the training generation it belongs to.
@@ -372,9 +418,30 @@ impl TableDetector {
 
     /// The detector's state as bytes (without the forest), for [`TableDetector::from_state`].
     pub fn to_state(&self) -> Option<Vec<u8>> {
-        postcard::to_allocvec(&SavingTable {
-            training: &self.training,
-            fitted: self.fitted.as_ref(),
+        let names: Vec<&str> = self
+            .training
+            .iter()
+            .chain(self.fitted.iter().flatten())
+            .flat_map(|row| row.keys().map(String::as_str))
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
+            .collect();
+        let index: HashMap<&str, u32> = names
+            .iter()
+            .enumerate()
+            .map(|(position, name)| (*name, position as u32))
+            .collect();
+        let fitted = self.fitted.as_ref().map(|fitted| {
+            let shared = shared_rows(fitted, &self.training);
+            SavedFitted {
+                dropped: encode_rows(fitted.range(..fitted.len() - shared), &index),
+                shared,
+            }
+        });
+        postcard::to_allocvec(&SavedTable {
+            names: names.iter().map(|name| (*name).to_owned()).collect(),
+            training: encode_rows(self.training.iter(), &index),
+            fitted,
             calibration: self.model.as_ref().map(|model| &model.calibration),
             generation: self.generation,
             rows_since_training: self.rows_since_training,
@@ -406,12 +473,21 @@ impl TableDetector {
     /// trained on when that one is missing or from another training. `None` for state bytes it
     /// cannot read.
     pub fn from_state(bytes: &[u8], model: Option<&[u8]>) -> Option<Self> {
-        let saved: SavedTable = postcard::from_bytes(bytes).ok()?;
+        let saved: SavedTable<Calibration> = postcard::from_bytes(bytes).ok()?;
+        let training = decode_rows(saved.training, &saved.names)?;
+        let fitted = match saved.fitted {
+            Some(fitted) => {
+                let mut rows = decode_rows(fitted.dropped, &saved.names)?;
+                rows.extend(training.range(..fitted.shared.min(training.len())).cloned());
+                Some(rows)
+            }
+            None => None,
+        };
         let restored = model
             .and_then(|bytes| postcard::from_bytes::<SavedForest>(bytes).ok())
             .filter(|forest| forest.generation == saved.generation)
             .and_then(|forest| IsolationForest::restore(&forest.forest));
-        let (model, model_changed) = match (&saved.fitted, saved.calibration, restored) {
+        let (model, model_changed) = match (&fitted, saved.calibration, restored) {
             (Some(_), Some(calibration), Some(forest)) => (Some(Model { calibration, forest }), false),
             (Some(rows), Some(calibration), None) => (
                 grow_forest(&calibration, rows).map(|forest| Model { calibration, forest }),
@@ -421,8 +497,8 @@ impl TableDetector {
             (None, _, _) => (None, false),
         };
         Some(Self {
-            training: saved.training,
-            fitted: saved.fitted,
+            training,
+            fitted,
             model,
             generation: saved.generation,
             model_changed,
@@ -755,6 +831,62 @@ mod tests {
             }
             earlier_forest = forest;
         }
+    }
+
+    #[test]
+    fn a_state_saved_after_the_training_window_slid_keeps_every_row_and_writes_shared_ones_once() {
+        let rows = history(TRAINING_WINDOW + 200, 3);
+        let all: Vec<TableVerdict> = {
+            let mut detector = TableDetector::new();
+            rows.iter()
+                .map(|values| detector.observe(&features_of(*values)))
+                .collect()
+        };
+        for cut in [TRAINING_WINDOW + 10, TRAINING_WINDOW + 150] {
+            let mut detector = TableDetector::new();
+            for values in &rows[..cut] {
+                detector.observe(&features_of(*values));
+            }
+            let state = detector.to_state().unwrap();
+            let saved: SavedTable<Calibration> = postcard::from_bytes(&state).unwrap();
+            let fitted = saved.fitted.as_ref().unwrap();
+            // The window slid since the last training: some fitted rows left it, the rest are
+            // the training rows of now, written once.
+            assert!(
+                fitted.shared > 0 && fitted.shared < TRAINING_WINDOW,
+                "after {cut} rows"
+            );
+            assert_eq!(
+                fitted.dropped.len() + fitted.shared,
+                detector.fitted.as_ref().unwrap().len()
+            );
+            assert_eq!(saved.names.len(), features_of(rows[0]).len());
+            let forest = detector.model_to_bytes();
+            let mut restored = TableDetector::from_state(&state, forest.as_deref()).unwrap();
+            assert_eq!(restored.training, detector.training, "after {cut} rows");
+            assert_eq!(restored.fitted, detector.fitted, "after {cut} rows");
+            let rest: Vec<TableVerdict> = rows[cut..]
+                .iter()
+                .map(|values| restored.observe(&features_of(*values)))
+                .collect();
+            assert_eq!(rest, all[cut..], "restored after {cut} rows");
+        }
+    }
+
+    #[test]
+    fn shared_rows_are_found_only_where_they_are() {
+        let row = |value: f64| BTreeMap::from([("a".to_owned(), value)]);
+        let deque = |values: &[f64]| values.iter().map(|v| row(*v)).collect::<VecDeque<_>>();
+        assert_eq!(shared_rows(&deque(&[1.0, 2.0, 3.0]), &deque(&[2.0, 3.0, 4.0])), 2);
+        assert_eq!(
+            shared_rows(&deque(&[1.0, 2.0, 3.0]), &deque(&[1.0, 2.0, 3.0, 4.0])),
+            3
+        );
+        assert_eq!(shared_rows(&deque(&[1.0, 2.0, 3.0]), &deque(&[5.0, 6.0])), 0);
+        // Repeated rows: the tail must match as a whole, not only its first row.
+        assert_eq!(shared_rows(&deque(&[1.0, 1.0, 2.0]), &deque(&[1.0, 2.0])), 2);
+        assert_eq!(shared_rows(&deque(&[2.0, 1.0, 3.0]), &deque(&[1.0, 2.0])), 0);
+        assert_eq!(shared_rows(&deque(&[]), &deque(&[1.0])), 0);
     }
 
     #[test]
