@@ -301,6 +301,25 @@ fn bursty_rows(hour: i64) -> f64 {
     1_000.0 * cycle * noise * burst
 }
 
+/// Waits until the control plane's worker has run every score job the stored batches queued
+/// (each scored collection is a point of the table's `quality_score` series).
+async fn scored(db: &TestDb) {
+    let pool = db.pool.clone();
+    cwic_e2e::wait_for("the score jobs", std::time::Duration::from_secs(60), || {
+        let pool = pool.clone();
+        async move {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM jobs WHERE kind = 'score_asset' AND state IN ('queued', 'running')",
+            )
+            .fetch_one(&pool)
+            .await?;
+            Ok((pending == 0).then_some(()))
+        }
+    })
+    .await
+    .unwrap();
+}
+
 fn event_hours(events: &Value) -> Vec<(i64, Value)> {
     events["items"]
         .as_array()
@@ -342,9 +361,12 @@ async fn detection_passes_store_events_and_feedback_is_visible_and_reversible() 
         .collect();
     assert_eq!(expected, vec![300, 492]);
 
-    // Two series (row_count, null_count of id); the background task may have judged them first.
+    // Three series: row_count, null_count of id, and the quality score of each scored collection
+    // (once the control plane's worker scored the batches); the background task may have judged
+    // them first.
+    scored(&db).await;
     let judged = api.scan().await;
-    assert!(judged <= 2);
+    assert!(judged <= 3);
     assert_eq!(api.scan().await, 0, "nothing new to judge");
     let all = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
     assert_eq!(
@@ -868,4 +890,116 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
         .filter(|event| event["metric"] == "table_vector" && event["feedback"].is_null())
         .collect();
     assert_eq!(open_table.len(), 1, "{events}");
+}
+
+/// Scores are series: each scored collection is a point of the table's `quality_score` series,
+/// which detection judges like any metric. A check whose failing rows jump lowers the score; the
+/// drop is an anomaly whose details name that check as the cause (its contribution is the
+/// drop), and the score series has a forecast.
+#[tokio::test]
+async fn a_score_drop_is_an_anomaly_that_names_the_check_that_moved_it() {
+    let db = TestDb::create("score_series").await.unwrap();
+    let api = Api::start(&db).await;
+    let store = Store::from_pool(db.pool.clone());
+    let hours = 24 * 8;
+    let drop_at = 24 * 7;
+    let mut asset: Option<uuid::Uuid> = None;
+    for hour in 0..hours {
+        let rows = 1_000.0;
+        // A few failing rows as routine noise, then a fifth of the table fails from `drop_at`.
+        let failing = if hour >= drop_at {
+            200
+        } else {
+            (hour * 7 % 5) as u64
+        };
+        let mut orders = table("orders", rows, &[("id", 0.0)]);
+        orders.checks = vec![CheckResult {
+            name: "amount_positive".into(),
+            template: "range".into(),
+            dimension: "validity".into(),
+            severity: "high".into(),
+            status: if failing > 10 { "fail" } else { "pass" }.into(),
+            columns: vec!["amount".into()],
+            failing_rows: Some(failing),
+            total_rows: Some(rows as u64),
+            ..Default::default()
+        }];
+        ingest(&store, hour, vec![orders]).await;
+        // Scored after each collection, as the score job does when the batch is stored (the
+        // control plane's own worker may score it too: the same collection gives the same point).
+        let id = match asset {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::parse_str(&api.asset_id("orders").await).unwrap();
+                asset = Some(id);
+                id
+            }
+        };
+        cwic_control_plane::scoring::service::score_assets(&store, "acme", &[id])
+            .await
+            .unwrap();
+    }
+    let id = asset.unwrap().to_string();
+
+    // One score point per collection, at the collection's time.
+    let points: Vec<(chrono::DateTime<chrono::Utc>, f64)> = sqlx::query_as(
+        "SELECT observed_at, value FROM metric_points WHERE metric = 'quality_score' ORDER BY observed_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(points.len(), hours as usize);
+    assert_eq!(points[0].0.timestamp(), START_SECS);
+    let (before, after) = (points[drop_at as usize - 1].1, points[drop_at as usize].1);
+    assert!(after < before - 1.0, "the score drops: {before} -> {after}");
+
+    api.scan().await;
+    let events = api.get(&format!("/api/v1/anomalies?asset={id}")).await;
+    let score_events: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["metric"] == "quality_score")
+        .collect();
+    assert_eq!(score_events.len(), 1, "one score anomaly: {events}");
+    let drop = score_events[0];
+    assert_eq!(drop["observed_at"], stamp(drop_at));
+    let details = &drop["details"];
+    assert!(close(&details["previous_score"], before), "{details}");
+    let causes = details["causes"].as_array().unwrap();
+    assert_eq!(causes[0]["name"], "amount_positive", "{details}");
+    assert_eq!(causes[0]["dimension"], "validity");
+    let total: f64 = causes
+        .iter()
+        .map(|cause| cause["contribution"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (total - (after - before)).abs() < 1e-6,
+        "causes sum to the drop: {total} vs {}",
+        after - before
+    );
+
+    // The score series has a forecast like any metric; a column is refused for it.
+    let body = api
+        .get(&format!(
+            "/api/v1/assets/{id}/forecast?metric=quality_score&horizon=6"
+        ))
+        .await;
+    assert_eq!(body["history_points"], hours);
+    assert_eq!(body["forecast"]["points"].as_array().unwrap().len(), 6);
+    let (status, refused) = api
+        .send(
+            reqwest::Method::GET,
+            "acme",
+            &format!("/api/v1/assets/{id}/forecast?metric=quality_score&column=id"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+}
+
+fn close(actual: &Value, expected: f64) -> bool {
+    actual
+        .as_f64()
+        .is_some_and(|value| (value - expected).abs() < 1e-6)
 }

@@ -31,6 +31,7 @@ use crate::detectors::{
     Judgement, MetricDetector, STATE_VERSION, TABLE_VECTOR_METRIC, TableDetector, TableVerdict, Verdict,
     table_features,
 };
+use crate::scoring::SCORE_METRIC;
 use crate::store::intelligence::{Collection, DetectedAnomaly, SeriesDetection, SeriesKey};
 use crate::store::snapshots::{DetectorState, FeedbackBySeries};
 use crate::store::{Store, StoreResult, TenantStore};
@@ -320,7 +321,7 @@ async fn judge_series(
         None => store.series_feedback(series).await?,
     };
     let feedback = parse_feedback(feedback);
-    let found: Vec<DetectedAnomaly> = judge_with(&mut detector, &points, &feedback)
+    let mut found: Vec<DetectedAnomaly> = judge_with(&mut detector, &points, &feedback)
         .into_iter()
         .filter(|point| point.verdict.anomaly)
         .map(|point| DetectedAnomaly {
@@ -332,6 +333,11 @@ async fn judge_series(
             details: point.details,
         })
         .collect();
+    if series.metric == SCORE_METRIC {
+        for event in &mut found {
+            explain_score_anomaly(store, series, event).await?;
+        }
+    }
     let state = detector.to_state().map(|bytes| DetectorState {
         format: STATE_VERSION,
         bytes,
@@ -344,6 +350,35 @@ async fn judge_series(
         found,
         state,
     }))
+}
+
+/// A score anomaly explains itself: its `details` gain the score of the collection before and
+/// the checks and columns that moved the score between the two, largest first (`causes`, as the
+/// score's own `causes_24h`: their contributions sum to the change).
+async fn explain_score_anomaly(
+    store: &Store,
+    series: &SeriesKey,
+    event: &mut DetectedAnomaly,
+) -> StoreResult<()> {
+    let (before, then) = store
+        .scores_measured_around(&series.tenant_id, series.asset_id, event.observed_at)
+        .await?;
+    let (Some(before), Some(then)) = (before, then) else {
+        return Ok(());
+    };
+    let causes = crate::scoring::causes(
+        (&before.dimensions, &before.weights),
+        (&then.dimensions, &then.weights),
+    );
+    let mut details = match event.details.take() {
+        Some(serde_json::Value::Object(map)) => map,
+        Some(other) => serde_json::Map::from_iter([("detector".to_owned(), other)]),
+        None => serde_json::Map::new(),
+    };
+    details.insert("previous_score".to_owned(), serde_json::json!(before.score));
+    details.insert("causes".to_owned(), serde_json::json!(causes));
+    event.details = Some(serde_json::Value::Object(details));
+    Ok(())
 }
 
 /// What one pass did.

@@ -36,6 +36,16 @@ pub const MAX_EVENT_LIMIT: i64 = 1_000;
 /// The stored name of a known metric and its column (`""` for table-level metrics), or the
 /// one-line error naming what was wrong.
 pub fn series_of(metric: &str, column: Option<String>) -> ServiceResult<(&'static str, String)> {
+    // The overall quality score is a table-level series too (one point per scored collection).
+    if metric == crate::scoring::SCORE_METRIC {
+        if column.as_deref().is_some_and(|column| !column.is_empty()) {
+            return Err(ServiceError::bad_field(
+                "column",
+                format!("metric `{metric}` is measured per table: leave out `column`"),
+            ));
+        }
+        return Ok((crate::scoring::SCORE_METRIC, String::new()));
+    }
     let Some(kind) = MetricKind::parse(metric) else {
         return Err(ServiceError::bad_field(
             "metric",

@@ -13,6 +13,10 @@ use utoipa::ToSchema;
 use crate::error::ServiceError;
 
 /// The seven dimensions, in DESIGN.md's order.
+/// The metric a table's overall score is kept under in its metric series (column `""`): one point
+/// per collection its evidence was measured in, so detection and forecasts run on scores.
+pub const SCORE_METRIC: &str = "quality_score";
+
 pub const DIMENSIONS: [&str; 7] = [
     "completeness",
     "accuracy",

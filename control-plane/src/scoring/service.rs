@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{Dimensions, Weights, score};
 use crate::error::{ServiceError, ServiceResult};
 use crate::jobs::{ClaimedJob, JobError};
-use crate::store::scores::{GroupScore, ScorePoint};
+use crate::store::scores::{GroupScore, ScorePoint, ScoreRecord};
 use crate::store::{Store, TenantStore};
 
 pub use crate::store::scores::SCORE_ASSET;
@@ -67,15 +67,20 @@ pub async fn score_assets(store: &Store, tenant: &str, assets: &[Uuid]) -> crate
     let tenant_weights = store.score_weights(tenant).await?;
     let own: Vec<Uuid> = evidence.keys().copied().collect();
     let own = store.asset_score_weights(tenant, &own).await?;
-    let computed: Vec<(Uuid, super::Computed, Weights)> = evidence
+    let records: Vec<ScoreRecord> = evidence
         .into_iter()
-        .map(|(asset, evidence)| {
+        .map(|(asset, measured)| {
             let weights = own.get(&asset).copied().unwrap_or(tenant_weights);
-            (asset, score(&evidence, &weights), weights)
+            ScoreRecord {
+                asset,
+                computed: score(&measured.evidence, &weights),
+                weights,
+                measured_at: measured.measured_at,
+            }
         })
         .collect();
-    store.record_scores(tenant, &computed).await?;
-    Ok(computed.len())
+    store.record_scores(tenant, &records).await?;
+    Ok(records.len())
 }
 
 /// An asset's score as `GET /api/v1/assets/{id}/score` returns it.

@@ -16,6 +16,27 @@ use crate::scoring::{CheckEvidence, Computed, Dimensions, TableEvidence, Weights
 /// workers run due ones in batches.
 pub const SCORE_ASSET: &str = "score_asset";
 
+/// The batch id of the `quality_score` points scoring writes (they come from no agent batch).
+const SCORE_POINTS_BATCH: Uuid = Uuid::nil();
+
+/// An asset's evidence and when it was measured (the time of the collection its row count
+/// comes from; `None` when it has none).
+#[derive(Debug, Clone, Default)]
+pub struct AssetEvidence {
+    pub evidence: TableEvidence,
+    pub measured_at: Option<DateTime<Utc>>,
+}
+
+/// One computation to keep: the asset's score, the weights it used, and when its evidence was
+/// measured (where its point goes in the asset's `quality_score` series).
+#[derive(Debug, Clone)]
+pub struct ScoreRecord {
+    pub asset: Uuid,
+    pub computed: Computed,
+    pub weights: Weights,
+    pub measured_at: Option<DateTime<Utc>>,
+}
+
 /// One stored computation of an asset's score.
 #[derive(Debug, Clone)]
 pub struct StoredScore {
@@ -93,7 +114,53 @@ type ScoreRow = (
     serde_json::Value,
 );
 
+/// A [`ScoreRow`] with whether it is the computation at the time asked for (else the one before).
+type AroundRow = (
+    bool,
+    Uuid,
+    DateTime<Utc>,
+    Option<f64>,
+    f64,
+    serde_json::Value,
+    serde_json::Value,
+);
+
 impl Store {
+    /// The last computations of an asset's score over its evidence as measured at `at` and over
+    /// the collection before it (a score anomaly's causes compare the two); `None` for either
+    /// when there is none.
+    pub async fn scores_measured_around(
+        &self,
+        tenant: &str,
+        asset: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<(Option<StoredScore>, Option<StoredScore>)> {
+        let rows: Vec<AroundRow> = sqlx::query_as(
+            "(SELECT false, asset_id, computed_at, score, coverage, dimensions, weights FROM asset_scores
+                  WHERE tenant_id = $1 AND asset_id = $2 AND measured_at < $3
+                  ORDER BY measured_at DESC, computed_at DESC LIMIT 1)
+                 UNION ALL
+                 (SELECT true, asset_id, computed_at, score, coverage, dimensions, weights FROM asset_scores
+                  WHERE tenant_id = $1 AND asset_id = $2 AND measured_at = $3
+                  ORDER BY computed_at DESC LIMIT 1)",
+        )
+        .bind(tenant)
+        .bind(asset)
+        .bind(at)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut before, mut then) = (None, None);
+        for (current, asset, computed_at, score, coverage, dimensions, weights) in rows {
+            let stored = decode_score(asset, computed_at, score, coverage, dimensions, weights)?;
+            if current {
+                then = Some(stored);
+            } else {
+                before = Some(stored);
+            }
+        }
+        Ok((before, then))
+    }
+
     /// The tenant's weights (DESIGN.md's defaults when it set none).
     pub async fn score_weights(&self, tenant: &str) -> StoreResult<Weights> {
         let stored: Option<serde_json::Value> =
@@ -115,22 +182,22 @@ impl Store {
         &self,
         tenant: &str,
         assets: &[Uuid],
-    ) -> StoreResult<HashMap<Uuid, TableEvidence>> {
+    ) -> StoreResult<HashMap<Uuid, AssetEvidence>> {
         let existing: Vec<Uuid> =
             sqlx::query_scalar("SELECT id FROM assets WHERE tenant_id = $1 AND id = ANY($2)")
                 .bind(tenant)
                 .bind(assets)
                 .fetch_all(&self.pool)
                 .await?;
-        let mut evidence: HashMap<Uuid, TableEvidence> = existing
+        let mut evidence: HashMap<Uuid, AssetEvidence> = existing
             .iter()
-            .map(|asset| (*asset, TableEvidence::default()))
+            .map(|asset| (*asset, AssetEvidence::default()))
             .collect();
         if existing.is_empty() {
             return Ok(evidence);
         }
-        let metrics: Vec<(Uuid, String, String, f64)> = sqlx::query_as(
-            "SELECT x.id, m.metric, m.column_name, m.value
+        let metrics: Vec<(Uuid, DateTime<Utc>, String, String, f64)> = sqlx::query_as(
+            "SELECT x.id, l.observed_at, m.metric, m.column_name, m.value
              FROM UNNEST($2::uuid[]) AS x (id)
              CROSS JOIN LATERAL (
                  SELECT observed_at, batch_id FROM metric_points
@@ -145,10 +212,15 @@ impl Store {
         .bind(&existing)
         .fetch_all(&self.pool)
         .await?;
-        for (asset, metric, column, value) in metrics {
-            let Some(evidence) = evidence.get_mut(&asset) else {
+        for (asset, measured_at, metric, column, value) in metrics {
+            let Some(AssetEvidence {
+                evidence,
+                measured_at: at,
+            }) = evidence.get_mut(&asset)
+            else {
                 continue;
             };
+            *at = Some(measured_at);
             match metric.as_str() {
                 "row_count" => evidence.rows = Some(value),
                 _ if !column.is_empty() => evidence.column_nulls.push((column, value)),
@@ -169,7 +241,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for (asset, name, template, dimension, severity, status, failing_rows, total_rows) in checks {
-            if let Some(evidence) = evidence.get_mut(&asset) {
+            if let Some(AssetEvidence { evidence, .. }) = evidence.get_mut(&asset) {
                 evidence.checks.push(CheckEvidence {
                     name,
                     template,
@@ -209,18 +281,14 @@ impl Store {
     /// Keeps computations (each with the weights it used) in the history and, for each score
     /// that moved (or is the asset's first), a `score.changed` event, all in one transaction.
     /// Returns how many changed.
-    pub async fn record_scores(
-        &self,
-        tenant: &str,
-        computed: &[(Uuid, Computed, Weights)],
-    ) -> StoreResult<usize> {
-        if computed.is_empty() {
+    pub async fn record_scores(&self, tenant: &str, records: &[ScoreRecord]) -> StoreResult<usize> {
+        if records.is_empty() {
             return Ok(0);
         }
-        let mut computed: Vec<&(Uuid, Computed, Weights)> = computed.iter().collect();
-        computed.sort_by_key(|(asset, _, _)| *asset);
-        computed.dedup_by_key(|(asset, _, _)| *asset);
-        let assets: Vec<Uuid> = computed.iter().map(|(asset, _, _)| *asset).collect();
+        let mut records: Vec<&ScoreRecord> = records.iter().collect();
+        records.sort_by_key(|record| record.asset);
+        records.dedup_by_key(|record| record.asset);
+        let assets: Vec<Uuid> = records.iter().map(|record| record.asset).collect();
         let mut tx = self.pool.begin().await?;
         // One computation of an asset at a time (two replicas' batches, or a batch and a retry);
         // taken in the assets' order so that two overlapping batches cannot deadlock.
@@ -254,7 +322,15 @@ impl Store {
         let mut dimensions = Vec::with_capacity(assets.len());
         let mut weights = Vec::with_capacity(assets.len());
         let mut events = Vec::new();
-        for (asset, computed, used) in &computed {
+        let mut measured = Vec::with_capacity(assets.len());
+        for ScoreRecord {
+            asset,
+            computed,
+            weights: used,
+            measured_at,
+        } in records.iter().copied()
+        {
+            measured.push(*measured_at);
             weights.push(
                 serde_json::to_value(used)
                     .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?,
@@ -294,10 +370,12 @@ impl Store {
             }
         }
         sqlx::query(
-            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights)
-             SELECT $1, a, at, s, c, d, w
-             FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[], $7::jsonb[])
-                  AS x (a, at, s, c, d, w)",
+            "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights,
+                                       measured_at)
+             SELECT $1, a, at, s, c, d, w, m
+             FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[], $7::jsonb[],
+                         $8::timestamptz[])
+                  AS x (a, at, s, c, d, w, m)",
         )
         .bind(tenant)
         .bind(&assets)
@@ -306,6 +384,25 @@ impl Store {
         .bind(&coverages)
         .bind(&dimensions)
         .bind(&weights)
+        .bind(&measured)
+        .execute(&mut *tx)
+        .await?;
+        // Each measured score is its collection's point in the asset's score series (a later
+        // computation over the same collection, after a weight change, replaces it).
+        sqlx::query(
+            "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+             SELECT $1, a, $2, '', m, $3, s
+             FROM UNNEST($4::uuid[], $5::timestamptz[], $6::float8[]) AS x (a, m, s)
+             WHERE m IS NOT NULL AND s IS NOT NULL
+             ON CONFLICT (asset_id, metric, column_name, observed_at, batch_id) DO UPDATE
+             SET value = EXCLUDED.value",
+        )
+        .bind(tenant)
+        .bind(crate::scoring::SCORE_METRIC)
+        .bind(SCORE_POINTS_BATCH)
+        .bind(&assets)
+        .bind(&measured)
+        .bind(&scores)
         .execute(&mut *tx)
         .await?;
         outbox::append(&mut tx, &events).await?;
