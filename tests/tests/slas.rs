@@ -761,3 +761,95 @@ async fn every_objective_is_evaluated_continuously_and_breaches_become_events_on
     );
     cancel.cancel();
 }
+
+/// A score SLA projects its budget's exhaustion from the forecast of the asset's `quality_score`
+/// series: a score falling a quarter point an hour crosses the minimum about 32 hours ahead, and
+/// the untouched budget of 144 minutes runs out 2.4 hours after that; with a minimum the forecast
+/// does not reach within 7 days, there is no projection.
+#[tokio::test]
+async fn a_score_slas_exhaustion_is_projected_from_the_score_forecast() {
+    let db = TestDb::create("slas_projection").await.unwrap();
+    let viewer = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let editor = mint_token(&db.url, "acme", "editor").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    let asset = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+             agent_id, first_seen_at, last_seen_at)
+         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
+    )
+    .bind(asset)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // A week of hourly scores ending now: 90 falling 0.25 an hour (to 48), with a little noise.
+    let now = Utc::now().duration_trunc(Duration::hours(1)).unwrap();
+    let hours = 7 * 24;
+    for hour in 0..=hours {
+        let observed_at = now - Duration::hours(hours - hour);
+        sqlx::query("SELECT cwic_metric_partition($1)")
+            .bind(observed_at.date_naive())
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let noise = ((hour * 37) % 11 - 5) as f64 * 0.05;
+        sqlx::query(
+            "INSERT INTO metric_points (tenant_id, asset_id, metric, column_name, observed_at, batch_id, value)
+             VALUES ('acme', $1, 'quality_score', '', $2, $3, $4)",
+        )
+        .bind(asset)
+        .bind(observed_at)
+        .bind(Uuid::nil())
+        .bind(90.0 - 0.25 * hour as f64 + noise)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+
+    let compliance = |min_score: f64| {
+        let (base, editor, viewer) = (base.clone(), editor.clone(), viewer.clone());
+        async move {
+            let sla = json!({"name": format!("orders above {min_score}"), "asset_id": asset,
+                             "target": 0.9, "window": "1d", "min_score": min_score});
+            let (status, created) = post(&base, "/api/v1/slas", &editor, &sla).await;
+            assert_eq!(status, 201, "{created}");
+            let id = created["id"].as_str().unwrap().to_owned();
+            let (status, body) = get(&base, &format!("/api/v1/slas/{id}/compliance"), &viewer).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let body = compliance(40.0).await;
+    let objective = &body["objectives"][0];
+    assert_eq!(objective["objective"], "score");
+    assert!(
+        (objective["remaining_minutes"].as_f64().unwrap() - 144.0).abs() < 1e-9,
+        "{body}"
+    );
+    // No computation was kept yet: nothing is spent, so the last hour projects nothing.
+    assert_eq!(objective["exhausts_at"], Value::Null);
+    let projected: DateTime<Utc> = objective["forecast_exhausts_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a projection: {body}"))
+        .parse()
+        .unwrap();
+    // The trend crosses 40 at 48 / 0.25 = 32 h after the last point; then 144 minutes.
+    let expected = now + Duration::hours(32) + Duration::minutes(144);
+    let off = (projected - expected).num_minutes().abs();
+    assert!(
+        off <= 90,
+        "projected {projected}, expected about {expected} ({off} min off)"
+    );
+
+    let body = compliance(0.0).await;
+    assert_eq!(
+        body["objectives"][0]["forecast_exhausts_at"],
+        Value::Null,
+        "{body}"
+    );
+    cancel.cancel();
+}

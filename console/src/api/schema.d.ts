@@ -1757,6 +1757,13 @@ export interface components {
              *     spent or it is already exhausted.
              */
             exhausts_at?: string | null;
+            /**
+             * Format: date-time
+             * @description `score` and `freshness` only: when the remaining budget runs out if the assets' series
+             *     (`quality_score`, `freshness_lag`) follow their forecasts over the next 7 days; `null`
+             *     when the forecasts stay within the objective (or cannot be made yet: too little history).
+             */
+            forecast_exhausts_at?: string | null;
             /** Format: int64 */
             met_minutes: number;
             /** @description Whether the objective is met in the window's last minute (null: no evidence then). */

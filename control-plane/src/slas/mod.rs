@@ -266,6 +266,38 @@ pub fn budget(window: Window, target: f64, minutes: &[Option<bool>]) -> Budget {
     }
 }
 
+/// How far ahead the forecast of an objective's series is followed to project the exhaustion of
+/// its budget.
+pub const PROJECTION_HORIZON: Duration = Duration::days(7);
+
+/// When `remaining` budget minutes run out if the objective is met or not as `future` says,
+/// minute by minute from `window.start` (`None`: not within the window, or nothing left to run
+/// out). Like [`Budget::exhausts_at`], it leaves out the budget minutes that leave the rolling
+/// window meanwhile.
+pub fn projected_exhaustion(
+    remaining: f64,
+    window: Window,
+    future: &[Option<bool>],
+) -> Option<DateTime<Utc>> {
+    if remaining <= 0.0 {
+        return None;
+    }
+    let mut spent = 0.0;
+    for (i, met) in future
+        .iter()
+        .enumerate()
+        .take(usize::try_from(window.minutes()).unwrap_or(0))
+    {
+        if *met == Some(false) {
+            spent += 1.0;
+            if spent >= remaining {
+                return Some(window.minute(i as i64) + Duration::minutes(1));
+            }
+        }
+    }
+    None
+}
+
 /// Parses a window such as `30d`, `12h` or `90m` into minutes.
 pub fn parse_window(text: &str) -> Option<i64> {
     let text = text.trim();
@@ -335,6 +367,29 @@ mod tests {
         assert_eq!(b.spent_minutes, 0.0);
         assert_eq!(b.compliance, 1.0);
         assert_eq!(b.burn_rate, 0.0);
+    }
+
+    #[test]
+    fn the_projection_spends_the_budget_on_the_forecast_misses() {
+        let window = window(10);
+        // Met for 3 minutes, then missed: 2.5 minutes of budget run out in the 6th minute.
+        let future: Vec<Option<bool>> = [true, true, true, false, true, false, false, false, false, false]
+            .into_iter()
+            .map(Some)
+            .collect();
+        assert_eq!(projected_exhaustion(2.5, window, &future), Some(at(7)));
+        assert_eq!(projected_exhaustion(3.0, window, &future), Some(at(7)));
+        assert_eq!(
+            projected_exhaustion(7.0, window, &future),
+            None,
+            "not within the horizon"
+        );
+        assert_eq!(projected_exhaustion(0.0, window, &future), None, "already spent");
+        assert_eq!(
+            projected_exhaustion(1.0, window, &[None; 10]),
+            None,
+            "no forecast"
+        );
     }
 
     #[test]

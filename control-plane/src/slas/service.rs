@@ -116,6 +116,10 @@ pub struct ObjectiveCompliance {
     pub breached: bool,
     /// Whether the objective is met in the window's last minute (null: no evidence then).
     pub met_now: Option<bool>,
+    /// `score` and `freshness` only: when the remaining budget runs out if the assets' series
+    /// (`quality_score`, `freshness_lag`) follow their forecasts over the next 7 days; `null`
+    /// when the forecasts stay within the objective (or cannot be made yet: too little history).
+    pub forecast_exhausts_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /api/v1/slas/{id}/compliance`.
@@ -256,7 +260,10 @@ pub async fn compliance(
         .await?
         .ok_or_else(|| ServiceError::not_found("SLA"))?;
     let window = Window::ending_at(now, window_minutes.unwrap_or(i64::from(sla.window_minutes)));
-    let objectives = evaluate(store, &sla, window).await?;
+    let mut objectives = evaluate(store, &sla, window).await?;
+    for objective in &mut objectives {
+        objective.forecast_exhausts_at = project(store, &sla, objective, window).await?;
+    }
     Ok(SlaCompliance {
         sla_id: sla.id,
         target: sla.target,
@@ -266,6 +273,82 @@ pub async fn compliance(
         objectives,
     })
 }
+
+/// When a `score` or `freshness` objective's remaining budget runs out if its assets' series
+/// follow their forecasts from the end of `window` (the other objectives have no series to
+/// forecast). Made for the compliance report only, not on every evaluation.
+async fn project(
+    store: &TenantStore,
+    sla: &SlaRow,
+    objective: &ObjectiveCompliance,
+    window: Window,
+) -> ServiceResult<Option<DateTime<Utc>>> {
+    let (metric, met): (&str, Box<dyn Fn(f64) -> bool + Send + Sync>) = match objective.objective {
+        Objective::Score => match sla.min_score {
+            Some(min) => (crate::scoring::SCORE_METRIC, Box::new(move |score| score >= min)),
+            None => return Ok(None),
+        },
+        Objective::Freshness => match sla.freshness_bound_minutes {
+            Some(bound) => (
+                cwic_shared::MetricKind::FreshnessLag.as_str(),
+                Box::new(move |lag_secs| lag_secs <= f64::from(bound) * 60.0),
+            ),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    if objective.breached {
+        return Ok(None);
+    }
+    let ahead = Window {
+        start: window.end,
+        end: window.end + super::PROJECTION_HORIZON,
+    };
+    let mut series = Vec::new();
+    for asset in store.sla_assets(sla).await? {
+        let Some(history) = store
+            .metric_series(asset, metric, "", PROJECTION_HISTORY_POINTS)
+            .await?
+        else {
+            continue;
+        };
+        let history: Vec<(i64, f64)> = history
+            .iter()
+            .map(|(at, value)| (at.timestamp(), *value))
+            .collect();
+        let Some(forecast) = crate::monitoring::forecast::forecast_metric(
+            metric,
+            &history,
+            crate::monitoring::service::MAX_HORIZON,
+        ) else {
+            continue;
+        };
+        let observations: Vec<(DateTime<Utc>, bool)> = forecast
+            .points
+            .iter()
+            .filter_map(|point| DateTime::from_timestamp(point.ts, 0).map(|at| (at, met(point.value))))
+            .collect();
+        // The forecast says nothing past its last point.
+        let mut minutes = super::step_minutes(ahead, &observations);
+        if let Some(last) = observations.last() {
+            let covered = (last.0 - ahead.start).num_minutes().max(0) as usize + 1;
+            minutes.iter_mut().skip(covered).for_each(|minute| *minute = None);
+        }
+        series.push(minutes);
+    }
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let future = super::all_met(&series, ahead.minutes());
+    Ok(super::projected_exhaustion(
+        objective.remaining_minutes,
+        ahead,
+        &future,
+    ))
+}
+
+/// Points of an asset's history its forecast for a projection is made from, at most.
+const PROJECTION_HISTORY_POINTS: i64 = 5_000;
 
 /// Each objective of `sla` over `window`, from its evidence.
 async fn evaluate(
@@ -499,6 +582,7 @@ fn objective(kind: Objective, window: Window, target: f64, minutes: &super::Minu
         burn_rate: budget.burn_rate,
         exhausts_at: budget.exhausts_at,
         breached: budget.exhausted,
+        forecast_exhausts_at: None,
     }
 }
 
@@ -510,11 +594,12 @@ fn objective_name<S: serde::Serializer>(objective: &Objective, serializer: S) ->
 pub fn to_csv(report: &SlaCompliance) -> String {
     let mut out = String::from(
         "sla_id,objective,window_start,window_end,window_minutes,evaluated_minutes,met_minutes,\
-         compliance_percent,budget_minutes,spent_minutes,remaining_minutes,burn_rate,exhausts_at,breached\n",
+         compliance_percent,budget_minutes,spent_minutes,remaining_minutes,burn_rate,exhausts_at,breached,\
+         forecast_exhausts_at\n",
     );
     for o in &report.objectives {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             report.sla_id,
             o.objective.as_str(),
             report.window_start.to_rfc3339(),
@@ -529,6 +614,9 @@ pub fn to_csv(report: &SlaCompliance) -> String {
             o.burn_rate,
             o.exhausts_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
             o.breached,
+            o.forecast_exhausts_at
+                .map(|at| at.to_rfc3339())
+                .unwrap_or_default(),
         ));
     }
     out
