@@ -55,10 +55,12 @@ async fn roi_downtime_is_exact_and_nothing_is_invented_without_incidents() {
     let now = Utc::now();
     let incidents = [(300, 270, Some(150)), (200, 140, Some(110)), (100, 94, None)];
     let mut expected_seconds = 0_i64;
+    let mut all_by_start = Vec::new();
     let mut all = Vec::new();
     for (began, opened, resolved) in incidents {
         let id = Uuid::now_v7();
         all.push(id.to_string());
+        all_by_start.push(id.to_string());
         let began_at = now - Duration::minutes(began);
         let opened_at = now - Duration::minutes(opened);
         let resolved_at = resolved.map(|m| now - Duration::minutes(m));
@@ -186,6 +188,60 @@ async fn roi_downtime_is_exact_and_nothing_is_invented_without_incidents() {
         "{body}"
     );
     assert_eq!(ids(&money["gains"]), all, "{body}");
+
+    // An asset of tier-1: the first incident's downtime (30 min to detect, 23.5 h saved) now
+    // costs 5,000 an hour instead of the default 500. Only an admin sets a tier; a bad name is a
+    // 400 naming `tier`, an unknown asset a 404.
+    let asset = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+             agent_id, first_seen_at, last_seen_at)
+         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
+    )
+    .bind(asset)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE incidents SET asset_id = $1 WHERE id = $2")
+        .bind(asset)
+        .bind(Uuid::parse_str(&all_by_start[0]).unwrap())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let tier_path = format!("/api/v1/assets/{asset}/tier");
+    let (status, body) = put(&base, &tier_path, &token, &json!({"tier": "tier-1"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = put(&base, &tier_path, &admin, &json!({"tier": "Tier 1"})).await;
+    assert_eq!(
+        (status, body["details"]["field"].clone()),
+        (400, json!("tier")),
+        "{body}"
+    );
+    let (status, body) = put(
+        &base,
+        &format!("/api/v1/assets/{}/tier", Uuid::now_v7()),
+        &admin,
+        &json!({"tier": "tier-1"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = put(&base, &tier_path, &admin, &json!({"tier": "tier-1"})).await;
+    assert_eq!((status, body["tier"].clone()), (200, json!("tier-1")), "{body}");
+    let (status, body) = get(&base, &format!("/api/v1/assets/{asset}"), &token).await;
+    assert_eq!((status, body["tier"].clone()), (200, json!("tier-1")), "{body}");
+    let (_, body) = get(&base, "/api/v1/roi?period=30d", &token).await;
+    let gains = body["figures"]["money"]["gains"]["value"].as_f64().unwrap();
+    let expected = saved * 600.0 + 23.5 * (5_000.0 - 500.0);
+    assert!(
+        (gains - expected).abs() < 1e-6,
+        "gains {gains}, expected {expected}: {body}"
+    );
+    // Cleared, the default applies again.
+    let (status, body) = put(&base, &tier_path, &admin, &json!({"tier": null})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = get(&base, "/api/v1/roi?period=30d", &token).await;
+    let gains = body["figures"]["money"]["gains"]["value"].as_f64().unwrap();
+    assert!((gains - saved * 600.0).abs() < 1e-6, "{body}");
 
     let (status, body) = get(&base, "/api/v1/roi?period=3w", &token).await;
     assert_eq!(status, 400, "{body}");

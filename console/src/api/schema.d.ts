@@ -367,6 +367,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assets/{id}/tier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets an asset's tier (admin): the cost of an hour of its downtime in ROI reports is the ROI
+         *     settings' cost of that tier (their `default` for a tier they do not name); `{"tier": null}`
+         *     clears it. 400 naming `tier` for a bad name, 404 for an unknown asset.
+         */
+        put: operations["put_asset_tier"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -1071,6 +1092,19 @@ export interface components {
             schema_name: string;
             source_kind: string;
             source_name: string;
+            /**
+             * @description The asset's tier for the cost of its downtime (`PUT /api/v1/assets/{id}/tier`); `None`:
+             *     the ROI settings' `default`.
+             */
+            tier?: string | null;
+        };
+        /** @description `PUT /api/v1/assets/{id}/tier`: the tier the cost of the asset's downtime is taken from. */
+        AssetTier: {
+            /**
+             * @description Lower-case letters, digits, `-` and `_`, 1 to 63 characters, starting with a letter or a
+             *     digit (`tier-1`, `critical`); `null` clears it (the settings' `default` applies).
+             */
+            tier?: string | null;
         };
         AuditRecord: {
             action: string;
@@ -1800,6 +1834,11 @@ export interface components {
                 schema_name: string;
                 source_kind: string;
                 source_name: string;
+                /**
+                 * @description The asset's tier for the cost of its downtime (`PUT /api/v1/assets/{id}/tier`); `None`:
+                 *     the ROI settings' `default`.
+                 */
+                tier?: string | null;
             }[];
             /** Format: int64 */
             limit: number;
@@ -2963,6 +3002,56 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_asset_tier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssetTier"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetTier"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

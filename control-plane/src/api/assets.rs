@@ -8,7 +8,6 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::access::Read;
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -40,7 +39,7 @@ async fn asset_checks(
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CheckList>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     let items: Vec<CheckSummary> = state
         .store
         .tenant(&caller.tenant)
@@ -72,10 +71,6 @@ fn bounded(field: &str, value: Option<i64>, default: i64, max: i64) -> ApiResult
     }
 }
 
-fn parse_id(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id)
-        .map_err(|_| ApiError::bad_request(format!("asset id `{id}` is not a UUID"), json!({"field": "id"})))
-}
 
 /// Tables, views and files the tenant's agents observed, with their latest row count.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", security(("bearer" = ["viewer"])),
@@ -114,7 +109,7 @@ async fn get_asset(
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AssetDetail>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     state
         .store
         .tenant(&caller.tenant)
@@ -145,7 +140,7 @@ async fn asset_metrics(
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<MetricParams>,
 ) -> ApiResult<Json<MetricPointList>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     let query = MetricQuery {
         metric: params.metric,
         column: params.column,
@@ -189,7 +184,7 @@ async fn asset_anomalies(
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<AnomalyParams>,
 ) -> ApiResult<Json<JudgedSeries>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     Ok(Json(
         service::judged_series(
             &state.store.tenant(&caller.tenant),

@@ -261,6 +261,11 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 /// JSON error body naming the parameter's expected form.
 pub struct ApiPath<T>(pub T);
 
+/// An asset id from the path; 400 naming `id` when it is not a UUID.
+pub(super) fn parse_asset_id(id: &str) -> error::ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::bad_field("id", format!("asset id `{id}` is not a UUID")))
+}
+
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 

@@ -13,12 +13,13 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::access::{Manage, Read};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use crate::roi::service::{self, RoiReport, RoiSettings, RoiSettingsView};
+use crate::roi::service::{self, AssetTier, RoiReport, RoiSettings, RoiSettingsView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_roi))
         .routes(routes!(get_roi_settings, put_roi_settings))
+        .routes(routes!(put_asset_tier))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -86,5 +87,25 @@ async fn put_roi_settings(
     let by = caller.principal.actor();
     Ok(Json(
         service::put_settings(&state.store.tenant(&caller.tenant), &settings, &by).await?,
+    ))
+}
+
+/// Sets an asset's tier (admin): the cost of an hour of its downtime in ROI reports is the ROI
+/// settings' cost of that tier (their `default` for a tier they do not name); `{"tier": null}`
+/// clears it. 400 naming `tier` for a bad name, 404 for an unknown asset.
+#[utoipa::path(put, path = "/api/v1/assets/{id}/tier", tag = "roi", security(("bearer" = ["admin"])),
+    params(("id" = Uuid, Path, description = "Asset id")),
+    request_body = AssetTier,
+    responses((status = 200, body = AssetTier), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+async fn put_asset_tier(
+    State(state): State<AppState>,
+    Manage(caller): Manage,
+    super::ApiPath(id): super::ApiPath<String>,
+    super::ApiJson(tier): super::ApiJson<AssetTier>,
+) -> ApiResult<Json<AssetTier>> {
+    let id = super::parse_asset_id(&id)?;
+    Ok(Json(
+        service::put_asset_tier(&state.store.tenant(&caller.tenant), id, tier).await?,
     ))
 }

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use super::access::{Manage, Read, Write};
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -27,9 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_check_dimension))
 }
 
-fn parse_id(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| ApiError::bad_field("id", format!("asset id `{id}` is not a UUID")))
-}
 
 /// The asset's latest quality score: overall (null when nothing is measured) with its coverage,
 /// the weights, each of the seven dimensions with the checks and metrics behind it, and the
@@ -42,7 +38,7 @@ async fn asset_score(
     Read(caller): Read,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<AssetScore>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     Ok(Json(
         service::asset_score(&state.store.tenant(&caller.tenant), id).await?,
     ))
@@ -72,7 +68,7 @@ async fn score_history(
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> ApiResult<Json<ScoreHistory>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     let items = service::score_history(&state.store.tenant(&caller.tenant), id, params.since).await?;
     Ok(Json(ScoreHistory { items }))
 }
@@ -168,7 +164,7 @@ async fn put_asset_score_weights(
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<WeightsRequest>,
 ) -> ApiResult<Json<Weights>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     let weights = request.weights()?;
     let by = caller.principal.actor();
     service::put_asset_weights(&state.store.tenant(&caller.tenant), id, Some(&weights), &by).await?;
@@ -185,7 +181,7 @@ async fn delete_asset_score_weights(
     Manage(caller): Manage,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     let by = caller.principal.actor();
     service::put_asset_weights(&state.store.tenant(&caller.tenant), id, None, &by).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -212,7 +208,7 @@ async fn put_check_dimension(
     ApiPath((id, check)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<DimensionRequest>,
 ) -> ApiResult<Json<CheckDimension>> {
-    let id = parse_id(&id)?;
+    let id = super::parse_asset_id(&id)?;
     Ok(Json(
         service::put_check_dimension(
             &state.store.tenant(&caller.tenant),

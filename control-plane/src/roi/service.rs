@@ -238,3 +238,41 @@ pub async fn put_settings(
     store.put_roi_settings(&costs, &settings.currency, by).await?;
     self::settings(store).await
 }
+
+/// `PUT /api/v1/assets/{id}/tier`: the tier the cost of the asset's downtime is taken from.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetTier {
+    /// Lower-case letters, digits, `-` and `_`, 1 to 63 characters, starting with a letter or a
+    /// digit (`tier-1`, `critical`); `null` clears it (the settings' `default` applies).
+    pub tier: Option<String>,
+}
+
+/// Sets or clears an asset's tier; 400 naming `tier` when it is not a tier name, 404 when there
+/// is no such asset.
+pub async fn put_asset_tier(
+    store: &TenantStore,
+    asset: uuid::Uuid,
+    tier: AssetTier,
+) -> ServiceResult<AssetTier> {
+    if let Some(name) = &tier.tier {
+        let valid = (1..=63).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !valid {
+            return Err(ServiceError::bad_field(
+                "tier",
+                format!(
+                    "tier must be 1 to 63 lower-case letters, digits, - or _ starting with a letter or digit \
+                     (such as tier-1), got {name:?}"
+                ),
+            ));
+        }
+    }
+    if !store.set_asset_tier(asset, tier.tier.as_deref()).await? {
+        return Err(ServiceError::not_found("asset"));
+    }
+    Ok(tier)
+}

@@ -28,6 +28,9 @@ pub struct AssetSummary {
     pub first_seen_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// The asset's tier for the cost of its downtime (`PUT /api/v1/assets/{id}/tier`); `None`:
+    /// the ROI settings' `default`.
+    pub tier: Option<String>,
     /// Latest measured row count; `None` for assets that are described but not measured (views).
     pub row_count: Option<f64>,
     pub column_count: i64,
@@ -110,7 +113,7 @@ pub struct MetricQuery {
 
 const SUMMARY_SELECT: &str = "
 SELECT a.id, a.source_name, a.source_kind, a.schema_name, a.name, a.kind, a.agent_id,
-       a.first_seen_at, a.last_seen_at, a.last_error,
+       a.first_seen_at, a.last_seen_at, a.last_error, a.tier,
        (SELECT m.value FROM metric_points m
          WHERE m.asset_id = a.id AND m.metric = 'row_count' AND m.column_name = ''
          ORDER BY m.observed_at DESC LIMIT 1) AS row_count,

@@ -48,9 +48,10 @@ impl TenantStore {
     ) -> StoreResult<Vec<IncidentTimes>> {
         let mut tx = self.begin().await?;
         let rows: Vec<IncidentRow> = sqlx::query_as(
-            "SELECT i.id, i.asset_id, NULL::text, i.began_at, i.opened_at, i.resolved_at,
+            "SELECT i.id, i.asset_id, a.tier, i.began_at, i.opened_at, i.resolved_at,
                     i.caught_before_downstream, i.fix_applied
              FROM incidents i
+             LEFT JOIN assets a ON a.tenant_id = i.tenant_id AND a.id = i.asset_id
              WHERE i.tenant_id = $1 AND i.opened_at >= $2 AND i.opened_at < $3
              ORDER BY i.opened_at, i.id",
         )
@@ -107,6 +108,20 @@ impl TenantStore {
 
 impl TenantStore {
     /// Stores the tenant's ROI assumptions (replacing any before) and who set them.
+    /// Sets (or, with `None`, clears) an asset's tier; `false` when the asset does not exist.
+    pub async fn set_asset_tier(&self, asset: Uuid, tier: Option<&str>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query("UPDATE assets SET tier = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(self.tenant_id().as_str())
+            .bind(asset)
+            .bind(tier)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(updated == 1)
+    }
+
     pub async fn put_roi_settings(
         &self,
         settings: &CostSettings,
