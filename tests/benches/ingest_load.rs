@@ -108,7 +108,8 @@ async fn main() -> anyhow::Result<()> {
     })
     .await?;
     let elapsed = started.elapsed();
-    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points")
+    // The agents' points (scoring adds a `quality_score` point per scored collection).
+    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points WHERE metric <> 'quality_score'")
         .fetch_one(&db.pool)
         .await?;
     let (p50, p99): (f64, f64) = sqlx::query_as(
