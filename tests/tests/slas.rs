@@ -22,6 +22,22 @@ async fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// A table of tenant acme, as an agent would have reported it; its id.
+async fn insert_asset(db: &TestDb, name: &str) -> Uuid {
+    let asset = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+             agent_id, first_seen_at, last_seen_at)
+         VALUES ($1, 'acme', 'wh', 'postgres', 'public', $2, 'table', 'a1', now(), now())",
+    )
+    .bind(asset)
+    .bind(name)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    asset
+}
+
 fn ids(figure: &Value) -> Vec<String> {
     let mut ids: Vec<String> = figure["incident_ids"]
         .as_array()
@@ -192,16 +208,7 @@ async fn roi_downtime_is_exact_and_nothing_is_invented_without_incidents() {
     // An asset of tier-1: the first incident's downtime (30 min to detect, 23.5 h saved) now
     // costs 5,000 an hour instead of the default 500. Only an admin sets a tier; a bad name is a
     // 400 naming `tier`, an unknown asset a 404.
-    let asset = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
-             agent_id, first_seen_at, last_seen_at)
-         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
-    )
-    .bind(asset)
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    let asset = insert_asset(&db, "orders").await;
     sqlx::query("UPDATE incidents SET asset_id = $1 WHERE id = $2")
         .bind(asset)
         .bind(Uuid::parse_str(&all_by_start[0]).unwrap())
@@ -300,16 +307,7 @@ async fn freshness_sla_compliance_and_budget_are_exact_to_the_minute() {
     let cancel = CancellationToken::new();
     tokio::spawn(app.run(cancel.clone()));
 
-    let asset = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
-             agent_id, first_seen_at, last_seen_at)
-         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
-    )
-    .bind(asset)
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    let asset = insert_asset(&db, "orders").await;
     // Freshness history, minute-exact: (minutes before now, lag in seconds); the data was updated
     // at observed_at − lag.
     let t0 = Utc::now().duration_trunc(Duration::minutes(1)).unwrap();
@@ -526,19 +524,12 @@ async fn every_objective_is_evaluated_continuously_and_breaches_become_events_on
     tokio::spawn(app.run(cancel.clone()));
 
     let t0 = Utc::now().duration_trunc(Duration::minutes(1)).unwrap();
-    let (orders, payments) = (Uuid::now_v7(), Uuid::now_v7());
+    let (orders, payments) = (
+        insert_asset(&db, "orders").await,
+        insert_asset(&db, "payments").await,
+    );
     let mut collections = std::collections::BTreeMap::new();
-    for (asset, name) in [(orders, "orders"), (payments, "payments")] {
-        sqlx::query(
-            "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
-                 agent_id, first_seen_at, last_seen_at)
-             VALUES ($1, 'acme', 'wh', 'postgres', 'public', $2, 'table', 'a1', now(), now())",
-        )
-        .bind(asset)
-        .bind(name)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    for asset in [orders, payments] {
         sqlx::query(
             "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template,
                  dimension, severity, status, tags)
@@ -832,16 +823,7 @@ async fn a_score_slas_exhaustion_is_projected_from_the_score_forecast() {
     let cancel = CancellationToken::new();
     tokio::spawn(app.run(cancel.clone()));
 
-    let asset = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
-             agent_id, first_seen_at, last_seen_at)
-         VALUES ($1, 'acme', 'wh', 'postgres', 'public', 'orders', 'table', 'a1', now(), now())",
-    )
-    .bind(asset)
-    .execute(&db.pool)
-    .await
-    .unwrap();
+    let asset = insert_asset(&db, "orders").await;
     // A week of hourly scores ending now: 90 falling 0.25 an hour (to 48), with a little noise.
     let now = Utc::now().duration_trunc(Duration::hours(1)).unwrap();
     let hours = 7 * 24;
