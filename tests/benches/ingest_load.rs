@@ -109,9 +109,10 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let elapsed = started.elapsed();
     // The agents' points (scoring adds a `quality_score` point per scored collection).
-    let points: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_points WHERE metric <> 'quality_score'")
-        .fetch_one(&db.pool)
-        .await?;
+    let points: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM metric_points WHERE metric <> 'quality_score'")
+            .fetch_one(&db.pool)
+            .await?;
     let (p50, p99): (f64, f64) = sqlx::query_as(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.99) WITHIN GROUP (ORDER BY d)
          FROM (SELECT extract(epoch FROM ingested_at - collected_at) * 1000 AS d FROM ingested_batches) AS delays",

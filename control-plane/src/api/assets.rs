@@ -71,7 +71,6 @@ fn bounded(field: &str, value: Option<i64>, default: i64, max: i64) -> ApiResult
     }
 }
 
-
 /// Tables, views and files the tenant's agents observed, with their latest row count.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", security(("bearer" = ["viewer"])),
     params(ListParams),

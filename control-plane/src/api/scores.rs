@@ -26,7 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(put_check_dimension))
 }
 
-
 /// The asset's latest quality score: overall (null when nothing is measured) with its coverage,
 /// the weights, each of the seven dimensions with the checks and metrics behind it, and the
 /// trends over 24 hours and 7 days. A dimension without evidence is null ("not measured").
