@@ -144,12 +144,13 @@ pub async fn judged_table(
     asset: Uuid,
 ) -> StoreResult<Vec<(DateTime<Utc>, TableVerdict)>> {
     let collections = store.asset_collections(asset, MAX_JUDGED_COLLECTIONS).await?;
-    let feedback = parse_feedback(store.asset_feedback(asset).await?);
+    let feedback = parse_feedback(table_feedback(&store.asset_feedback_by_series(asset).await?));
     Ok(judge_table(&collections, &feedback))
 }
 
-/// The feedback the table model takes from its asset's (as [`Store::asset_feedback`] reads it):
-/// one verdict per time, the table model's own first, then `expected` before any other.
+/// The feedback the table model takes from its asset's: a verdict on any series of the table at
+/// a collection is a verdict on the collection (the same incident); where verdicts differ at one
+/// time, the table model's own wins, then `expected`.
 fn table_feedback(by_series: &FeedbackBySeries) -> Vec<(DateTime<Utc>, String)> {
     let rank = |metric: &str, verdict: &str| (metric != TABLE_VECTOR_METRIC, verdict != "expected");
     let mut chosen: BTreeMap<DateTime<Utc>, (bool, bool, &str)> = BTreeMap::new();
@@ -197,7 +198,7 @@ pub async fn detect_table(
     };
     let feedback = match feedback {
         Some(feedback) => feedback,
-        None => store.asset_feedback(tenant, asset).await?,
+        None => table_feedback(&store.asset_feedback_by_series(tenant, asset).await?),
     };
     let feedback = parse_feedback(feedback);
     let saved = match store.table_model_snapshot(&key, STATE_VERSION).await? {
@@ -525,8 +526,7 @@ mod tests {
         DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap_or_default()
     }
 
-    /// As `asset_feedback`'s `DISTINCT ON (observed_at) … ORDER BY (metric = table) DESC,
-    /// (feedback = 'expected') DESC`: per time the table model's own verdict, else `expected`.
+    /// Per time the table model's own verdict, else `expected`, else another series' verdict.
     #[test]
     fn the_table_model_takes_its_own_feedback_first_then_expected() {
         let series = |metric: &str, column: &str| (metric.to_owned(), column.to_owned());

@@ -260,9 +260,10 @@ pub async fn compliance(
         .await?
         .ok_or_else(|| ServiceError::not_found("SLA"))?;
     let window = Window::ending_at(now, window_minutes.unwrap_or(i64::from(sla.window_minutes)));
-    let mut objectives = evaluate(store, &sla, window).await?;
+    let assets = store.sla_assets(&sla).await?;
+    let mut objectives = evaluate(store, &sla, &assets, window).await?;
     for objective in &mut objectives {
-        objective.forecast_exhausts_at = project(store, &sla, objective, window).await?;
+        objective.forecast_exhausts_at = project(store, &sla, &assets, objective, window).await?;
     }
     Ok(SlaCompliance {
         sla_id: sla.id,
@@ -280,6 +281,7 @@ pub async fn compliance(
 async fn project(
     store: &TenantStore,
     sla: &SlaRow,
+    assets: &[Uuid],
     objective: &ObjectiveCompliance,
     window: Window,
 ) -> ServiceResult<Option<DateTime<Utc>>> {
@@ -305,9 +307,9 @@ async fn project(
         end: window.end + super::PROJECTION_HORIZON,
     };
     let mut series = Vec::new();
-    for asset in store.sla_assets(sla).await? {
+    for asset in assets {
         let Some(history) = store
-            .metric_series(asset, metric, "", PROJECTION_HISTORY_POINTS)
+            .metric_series(*asset, metric, "", PROJECTION_HISTORY_POINTS)
             .await?
         else {
             continue;
@@ -328,13 +330,16 @@ async fn project(
             .iter()
             .filter_map(|point| DateTime::from_timestamp(point.ts, 0).map(|at| (at, met(point.value))))
             .collect();
-        // The forecast says nothing past its last point.
-        let mut minutes = super::step_minutes(ahead, &observations);
-        if let Some(last) = observations.last() {
-            let covered = (last.0 - ahead.start).num_minutes().max(0) as usize + 1;
-            minutes.iter_mut().skip(covered).for_each(|minute| *minute = None);
-        }
-        series.push(minutes);
+        // The forecast says nothing past its last point: its minutes end there (`all_met` takes
+        // the minutes a series does not reach as not evaluated).
+        let Some(last) = observations.last() else {
+            continue;
+        };
+        let covered = Window {
+            start: ahead.start,
+            end: (last.0 + Duration::minutes(1)).min(ahead.end).max(ahead.start),
+        };
+        series.push(super::step_minutes(covered, &observations));
     }
     if series.is_empty() {
         return Ok(None);
@@ -354,14 +359,14 @@ const PROJECTION_HISTORY_POINTS: i64 = 5_000;
 async fn evaluate(
     store: &TenantStore,
     sla: &SlaRow,
+    assets: &[Uuid],
     window: Window,
 ) -> ServiceResult<Vec<ObjectiveCompliance>> {
-    let assets = store.sla_assets(sla).await?;
     let minutes = window.minutes();
     let mut objectives = Vec::new();
     if let Some(bound) = sla.freshness_bound_minutes {
         let mut series = Vec::with_capacity(assets.len());
-        for asset in &assets {
+        for asset in assets {
             let updates = store.freshness_updates(*asset, window.start, window.end).await?;
             series.push(super::freshness_minutes(
                 window,
@@ -378,7 +383,7 @@ async fn evaluate(
     }
     if let Some(min_score) = sla.min_score {
         let mut series = Vec::with_capacity(assets.len());
-        for asset in &assets {
+        for asset in assets {
             let observations: Vec<_> = store
                 .score_observations(*asset, window.start, window.end)
                 .await?
@@ -396,7 +401,7 @@ async fn evaluate(
     }
     if let Some(min_share) = sla.min_availability {
         let mut series = Vec::with_capacity(assets.len());
-        for asset in &assets {
+        for asset in assets {
             let collections = store
                 .collections(*asset, window.start - super::AVAILABILITY_LOOKBACK, window.end)
                 .await?;
@@ -418,7 +423,7 @@ async fn evaluate(
         || sla.ack_within_minutes.is_some()
         || sla.resolve_within_minutes.is_some()
     {
-        let incidents = store.sla_incidents(&assets, window.start, window.end).await?;
+        let incidents = store.sla_incidents(assets, window.start, window.end).await?;
         if let Some(max) = sla.max_open_critical {
             let open: Vec<_> = incidents
                 .iter()
@@ -467,7 +472,8 @@ pub async fn evaluate_all(store: &Store, now: DateTime<Utc>) -> ServiceResult<(u
         let scoped = store.tenant(&tenant);
         for sla in scoped.list_slas().await? {
             let window = Window::ending_at(now, i64::from(sla.window_minutes));
-            let objectives = evaluate(&scoped, &sla, window).await?;
+            let assets = scoped.sla_assets(&sla).await?;
+            let objectives = evaluate(&scoped, &sla, &assets, window).await?;
             events += record(&scoped, &sla, now, &objectives).await?;
             slas += 1;
         }

@@ -6,7 +6,7 @@ use cwic_shared::TenantId;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::snapshots::DetectorState;
+use super::snapshots::{DetectorState, FeedbackBySeries, by_series};
 use super::{Store, StoreResult, TenantStore, outbox};
 use crate::events::{AnomalyCloseReason, AnomalyClosed, AnomalyOpened, Event, EventData};
 
@@ -432,26 +432,6 @@ impl Store {
         Ok(collections)
     }
 
-    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
-    /// series of the table at a collection as a verdict on the collection (the same incident).
-    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
-    pub async fn asset_feedback(
-        &self,
-        tenant: &str,
-        asset: Uuid,
-    ) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
-             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
-        )
-        .bind(tenant)
-        .bind(asset)
-        .bind(crate::detectors::TABLE_VECTOR_METRIC)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Times at which an asset has events of its own series (not the table model's) in
     /// `[from, until]`, with or without feedback.
     pub async fn series_event_times(
@@ -543,22 +523,22 @@ impl TenantStore {
         Ok(collections)
     }
 
-    /// Feedback on any of an asset's events, by time: the table model takes a verdict on any
-    /// series of the table at a collection as a verdict on the collection (the same incident).
-    /// Where verdicts differ at one time, the table-vector event's own wins, then `expected`.
-    pub async fn asset_feedback(&self, asset: Uuid) -> StoreResult<Vec<(DateTime<Utc>, String)>> {
+    /// The feedback on every series of an asset and on its table model, by series, each oldest
+    /// first (as [`Store::asset_feedback_by_series`], in the tenant's scoped transaction).
+    pub async fn asset_feedback_by_series(&self, asset: Uuid) -> StoreResult<FeedbackBySeries> {
         let tenant = self.tenant_id();
         let mut tx = self.begin().await?;
-        Ok(sqlx::query_as(
-            "SELECT DISTINCT ON (observed_at) observed_at, feedback FROM anomaly_events
+        let rows: Vec<(String, String, DateTime<Utc>, String)> = sqlx::query_as(
+            "SELECT metric, column_name, observed_at, feedback FROM anomaly_events
              WHERE tenant_id = $1 AND asset_id = $2 AND feedback IS NOT NULL
-             ORDER BY observed_at, (metric = $3) DESC, (feedback = 'expected') DESC",
+             ORDER BY metric, column_name, observed_at",
         )
         .bind(tenant.as_str())
         .bind(asset)
-        .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .fetch_all(&mut *tx)
-        .await?)
+        .await?;
+        tx.commit().await?;
+        Ok(by_series(rows))
     }
 
     /// A tenant's anomaly events, newest first; only one asset's when `asset` is given, only those

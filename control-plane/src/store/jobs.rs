@@ -74,28 +74,9 @@ fn millis(duration: Duration) -> i64 {
 }
 
 impl Store {
-    /// Enqueues a job; `None` when a job with its dedupe key (or a pending one with its pending
-    /// key) exists already.
-    pub async fn enqueue_job(&self, job: &NewJob) -> StoreResult<Option<Uuid>> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO jobs (id, tenant_id, kind, payload, dedupe_key, pending_key, max_attempts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT DO NOTHING
-             RETURNING id",
-        )
-        .bind(Uuid::now_v7())
-        .bind(&job.tenant_id)
-        .bind(job.kind)
-        .bind(&job.payload)
-        .bind(&job.dedupe_key)
-        .bind(&job.pending_key)
-        .bind(job.max_attempts)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// [`Store::enqueue_job`], unless a job of the same kind and pending key succeeded at or
-    /// after `since` (a fan-out that listed its work at `since` would only repeat it).
+    /// Enqueues a job unless a job of the same kind and pending key succeeded at or after
+    /// `since` (a fan-out that listed its work at `since` would only repeat it); `None` then, or
+    /// when a job with its dedupe key (or a pending one with its pending key) exists already.
     pub async fn enqueue_job_unless_done_since(
         &self,
         job: &NewJob,

@@ -417,13 +417,7 @@ impl TenantStore {
     pub async fn latest_score(&self, asset: Uuid) -> StoreResult<Option<Option<StoredScore>>> {
         let mut tx = self.begin().await?;
         let tenant = self.tenant_id().as_str().to_owned();
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(&tenant)
-                .bind(asset)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !exists {
+        if !Self::asset_exists(&mut tx, self.tenant_id(), asset).await? {
             return Ok(None);
         }
         let row: Option<ScoreRow> = sqlx::query_as(
@@ -451,13 +445,7 @@ impl TenantStore {
     ) -> StoreResult<Option<Vec<ScorePoint>>> {
         let mut tx = self.begin().await?;
         let tenant = self.tenant_id().as_str().to_owned();
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(&tenant)
-                .bind(asset)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !exists {
+        if !Self::asset_exists(&mut tx, self.tenant_id(), asset).await? {
             return Ok(None);
         }
         let points = sqlx::query_as::<_, ScorePoint>(
@@ -618,13 +606,7 @@ impl TenantStore {
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let tenant = self.tenant_id().as_str().to_owned();
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = $1 AND id = $2)")
-                .bind(&tenant)
-                .bind(asset)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !exists {
+        if !Self::asset_exists(&mut tx, self.tenant_id(), asset).await? {
             return Ok(false);
         }
         match weights {

@@ -17,6 +17,15 @@ pub type PointsBySeries = HashMap<SeriesName, Vec<(DateTime<Utc>, f64)>>;
 /// Feedback on several series: `(observed_at, verdict)` each, oldest first.
 pub type FeedbackBySeries = HashMap<SeriesName, Vec<(DateTime<Utc>, String)>>;
 
+/// Feedback rows `(metric, column, observed_at, verdict)`, oldest first within a series, by series.
+pub(super) fn by_series(rows: Vec<(String, String, DateTime<Utc>, String)>) -> FeedbackBySeries {
+    let mut feedback = FeedbackBySeries::new();
+    for (metric, column, at, verdict) in rows {
+        feedback.entry((metric, column)).or_default().push((at, verdict));
+    }
+    feedback
+}
+
 /// A detector's serialised state and the format (state version) it was written in, and the
 /// table model's forest when it changed (`None` keeps the stored one).
 #[derive(Debug, Clone)]
@@ -212,11 +221,7 @@ impl Store {
         .bind(asset)
         .fetch_all(&self.pool)
         .await?;
-        let mut feedback = FeedbackBySeries::new();
-        for (metric, column, at, verdict) in rows {
-            feedback.entry((metric, column)).or_default().push((at, verdict));
-        }
-        Ok(feedback)
+        Ok(by_series(rows))
     }
 
     /// An asset's collections after `after`, oldest first.
