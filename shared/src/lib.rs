@@ -1,8 +1,10 @@
 //! Domain types and pure logic shared by the agent and the control plane.
 //!
-//! Owns identifiers (parsed, never raw strings), metric names and the NATS subject scheme. Must not do
+//! Owns identifiers (parsed, never raw strings), metric names, the NATS subject scheme and the data
+//! contract reader. Must not do
 //! I/O or depend on tokio, sqlx or HTTP crates, so the agent stays small.
 
+pub mod contract;
 pub mod ids;
 pub mod metrics;
 pub mod nats_creds;
