@@ -48,7 +48,7 @@ pub struct EnrollArgs {
 }
 
 /// What enrollment established, as stored in `identity.json`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Identity {
     pub tenant_id: String,
     pub agent_id: String,

@@ -5,6 +5,7 @@
 //! [`collector`] (one collection run), [`spool`] and [`shipper`] (the outbox and its delivery),
 //! [`commands`] and [`enroll`] (the control plane's side).
 
+pub mod attached;
 pub mod checks;
 pub mod cli;
 pub mod collector;

@@ -12,19 +12,19 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument as _, debug_span, error, info};
+use tracing::{Instrument as _, debug_span, error, info, warn};
 
 use crate::config::AgentConfig;
 use crate::metrics::{self, AgentMetrics, ErrorStage};
 use crate::shipper::Shipper;
 use crate::spool::Spool;
-use crate::{collector, commands, enroll, source};
+use crate::{attached, collector, commands, enroll, source};
 use cwic_shared::subjects::AgentSubjectKind;
 
 /// `cwic-agent validate`: checks the config file and that its sources are reachable.
 pub async fn validate(path: &Path) -> anyhow::Result<ExitCode> {
     let config = AgentConfig::load(path)?;
-    source::connect_all(path, &config.sources).await?;
+    source::connect_all(path, &config.sources, &[]).await?;
     println!(
         "{}: ok (tenant {}, agent {}, {} source(s), every {})",
         path.display(),
@@ -87,7 +87,12 @@ async fn run_session(
     metrics: &Arc<AgentMetrics>,
 ) -> anyhow::Result<Session> {
     let config = AgentConfig::load(path)?;
-    let sources = source::connect_all(path, &config.sources).await?;
+    // Enrolled agents report to the control plane and run the contracts attached there
+    // (`cwic-agent enroll` wrote the identity).
+    let identity = enroll::load_identity(path)?;
+    let mut fetcher = identity.as_ref().map(attached::Fetcher::new).transpose()?;
+    let contracts = attached::refresh(fetcher.as_mut(), &config.state_dir).await;
+    let sources = source::connect_all(path, &config.sources, &contracts).await?;
     let spool = Arc::new(Spool::open(&config.spool_dir)?);
     let wake = Arc::new(Notify::new());
     let inbox_prefix = cwic_shared::subjects::agent_inbox_prefix(&config.tenant, &config.agent_id);
@@ -132,9 +137,8 @@ async fn run_session(
         cancel.clone(),
     ));
     let shipper_task = tokio::spawn(shipper.run(cancel.clone(), finish.clone()));
-    // Enrolled agents report to the control plane until they stop (`cwic-agent enroll` wrote the identity).
     let heartbeat_stop = cancel.child_token();
-    let heartbeat_task = match enroll::load_identity(path)? {
+    let heartbeat_task = match identity {
         Some(identity) => {
             info!(control_plane = %identity.control_plane, "enrolled, sending heartbeats");
             let stop = heartbeat_stop.clone();
@@ -161,6 +165,24 @@ async fn run_session(
             }
             _ = ticker.tick() => {}
             () = run_now.notified() => info!("run requested by the control plane"),
+        }
+        // Contracts attached or detached since the session started: start again with them.
+        if let (Some(fetcher), true) = (fetcher.as_mut(), completed > 0) {
+            match fetcher.fetch().await {
+                Ok(latest) if latest != contracts => {
+                    if let Err(error) = attached::save(&config.state_dir, &latest) {
+                        warn!(error = %format!("{error:#}"), "cannot cache the attached contracts");
+                    }
+                    info!(
+                        contracts = latest.len(),
+                        "the attached contracts changed, reloading"
+                    );
+                    reloading = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(error) => warn!(error = %format!("{error:#}"), "cannot fetch the attached contracts"),
+            }
         }
         for ((source_config, connected), fingerprint) in config
             .sources

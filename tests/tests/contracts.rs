@@ -1,14 +1,21 @@
 //! `cwic-agent contract lint|test|diff` on real example contracts from the ODCS and
 //! datacontract.com repositories (tests/data/contracts, see LICENSES.md there): lint errors with
 //! file:line:column, `test` exit codes against seeded PostgreSQL tables (met, then violated, with
-//! JUnit; the same contract on MariaDB and SQLite), `diff` finding a dropped column.
+//! JUnit; the same contract on MariaDB and SQLite), `diff` finding a dropped column; and a contract
+//! attached to an asset in the control plane, run by the enrolled agent on every collection.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use cwic_e2e::{MysqlDb, TestDb, binary, repository_root};
+use std::time::Duration;
+
+use cwic_e2e::{
+    AgentApiSetup, AgentSetup, ControlPlane, MysqlDb, NatsServer, TestDb, binary, mint_token,
+    repository_root, wait_exit, wait_for,
+};
+use serde_json::{Value, json};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
@@ -448,4 +455,204 @@ async fn a_sources_contracts_run_on_every_collection_tagged_with_the_contract() 
     assert!(!status.success(), "{log}");
     assert!(log.contains("sources[0].contracts"), "{log}");
     assert!(log.contains("crm.odcs.yaml:"), "{log}");
+}
+
+/// The status of the contract attached to `asset`, once `until` holds for it.
+async fn contract_status(control_plane: &ControlPlane, asset: &str, until: impl Fn(&Value) -> bool) -> Value {
+    wait_for("the contract's status", Duration::from_secs(30), || async {
+        let body = control_plane
+            .get(&format!("/api/v1/assets/{asset}/contract"), "acme")
+            .await?;
+        Ok(until(&body["status"]).then_some(body))
+    })
+    .await
+    .unwrap()
+}
+
+fn failing_checks(status: &Value) -> Vec<String> {
+    let mut names: Vec<String> = status["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "pass")
+        .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["failing_rows"]))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_contract_attached_in_the_control_plane_runs_on_every_collection_of_its_asset() {
+    let source = TestDb::create("attached_src").await.unwrap();
+    sqlx::raw_sql(ORDERS).execute(&source.pool).await.unwrap();
+    let control_db = TestDb::create("attached_cp").await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let api = AgentApiSetup::new().unwrap();
+    let control_plane = ControlPlane::start_with_env(&control_db.url, &nats.url(), api.env(false))
+        .await
+        .unwrap();
+    let agent = AgentSetup::new("acme", "wh-1", &nats.url(), &source.url, "1h").unwrap();
+    let state = agent.dir.path().join("state");
+    let mut config = std::fs::read_to_string(&agent.config_path).unwrap();
+    config.push_str(&format!("state_dir: {}\n", state.display()));
+    std::fs::write(&agent.config_path, config).unwrap();
+    let token = Command::new(binary("cwic"))
+        .args([
+            "agents",
+            "token",
+            "create",
+            "--tenant",
+            "acme",
+            "--agent-id",
+            "wh-1",
+        ])
+        .env("CWIC_DATABASE_URL", &control_db.url)
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    let enrolled = Command::new(binary("cwic-agent"))
+        .args([
+            "enroll",
+            "--control-plane",
+            &api.grpc_url(),
+            "--token",
+            text(&token.stdout).trim(),
+            "--ca",
+        ])
+        .arg(api.ca_path())
+        .arg("--out")
+        .arg(agent.dir.path())
+        .output()
+        .unwrap();
+    assert!(enrolled.status.success(), "{}", text(&enrolled.stderr));
+    let collect = || async {
+        let mut child = agent.spawn(1).unwrap();
+        let status = wait_exit(&mut child, Duration::from_secs(60)).await.unwrap();
+        assert!(status.success(), "{}", agent.log());
+    };
+
+    // A first collection makes the tables assets of the control plane.
+    collect().await;
+    let orders = wait_for("the orders asset", Duration::from_secs(30), || async {
+        let assets = control_plane.get("/api/v1/assets", "acme").await?;
+        Ok(assets["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "orders")
+            .map(|a| a["id"].as_str().unwrap().to_owned()))
+    })
+    .await
+    .unwrap();
+    let editor = mint_token(&control_db.url, "acme", "editor").await.unwrap();
+    let put = |body: Value| {
+        reqwest::Client::new()
+            .put(format!(
+                "{}/api/v1/assets/{orders}/contract",
+                control_plane.base_url()
+            ))
+            .bearer_auth(&editor)
+            .json(&body)
+            .send()
+    };
+
+    // A broken document is refused at its line, nothing attached.
+    let response = put(json!({"document": "dataContractSpecification: 1.1.0\nid: broken\ninfo:\n  title: Broken\n  version: 1.0.0\nmodels:\n  orders:\n    fields: [1, 2]\n"}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["details"]["field"], "document", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("document:8:13: models.orders.fields: expected a mapping"),
+        "{body}"
+    );
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/assets/{orders}/contract",
+            control_plane.base_url()
+        ))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // The datacontract.com example describes orders and line_items: the orders model is chosen by name.
+    let document = std::fs::read_to_string(contract("orders-latest.datacontract.yaml")).unwrap();
+    let response = put(json!({ "document": document })).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let attached: Value = response.json().await.unwrap();
+    assert_eq!(attached["contract_id"], "urn:datacontract:checkout:orders-latest");
+    assert_eq!(attached["dataset"], "orders");
+    assert_eq!(attached["asset"], "warehouse.public.orders");
+    assert_eq!(attached["status"]["state"], "not_evaluated", "{attached:#}");
+    assert!(
+        attached["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["template"] == "email"),
+        "{attached:#}"
+    );
+
+    // The next collection fetches it and runs it: every check passes on the seeded rows.
+    collect().await;
+    let met = contract_status(&control_plane, &orders, |s| s["state"] != "not_evaluated").await;
+    assert_eq!(met["status"]["state"], "met", "{met:#}");
+    assert_eq!(met["status"]["passed"], 12, "{met:#}");
+    let cached = std::fs::read_to_string(state.join("attached-contracts.json")).unwrap();
+    assert!(
+        cached.contains("urn:datacontract:checkout:orders-latest"),
+        "{cached}"
+    );
+
+    // A duplicated order without an e-mail address: the next collection finds the violations.
+    let evaluated = met["status"]["evaluated_at"].clone();
+    sqlx::raw_sql(
+        "INSERT INTO orders SELECT order_id, order_timestamp, order_total, customer_id, NULL, now() FROM orders LIMIT 1",
+    )
+    .execute(&source.pool)
+    .await
+    .unwrap();
+    collect().await;
+    let violated = contract_status(&control_plane, &orders, |s| s["evaluated_at"] != evaluated).await;
+    assert_eq!(violated["status"]["state"], "violated", "{violated:#}");
+    assert_eq!(
+        failing_checks(&violated["status"]),
+        [
+            "primary_key(order_id)=2",
+            "required(customer_email_address)=1",
+            "unique(order_id)=2"
+        ],
+        "{violated:#}"
+    );
+    assert!(
+        violated["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("violated: 3 of 12 checks fail"),
+        "{violated:#}"
+    );
+
+    // Detached: gone from the API.
+    let response = reqwest::Client::new()
+        .delete(format!(
+            "{}/api/v1/assets/{orders}/contract",
+            control_plane.base_url()
+        ))
+        .bearer_auth(&editor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(
+        control_plane
+            .get(&format!("/api/v1/assets/{orders}/contract"), "acme")
+            .await
+            .is_err()
+    );
 }

@@ -351,6 +351,14 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             false,
         ),
         (
+            "INSERT INTO asset_contracts (tenant_id, asset_id, contract_id, dataset, document)
+             SELECT 'acme', $2::uuid, 'acme-orders', 'acme_orders',
+                    'dataContractSpecification: 1.1.0\nid: acme-orders\ninfo:\n  title: Orders\n  version: 1.0.0\n'
+                    || 'models:\n  acme_orders:\n    fields:\n      id:\n        type: integer\n        required: true\n'
+             WHERE $1::uuid IS NOT NULL",
+            true,
+        ),
+        (
             "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, title, began_at, opened_at)
              VALUES ($1, 'acme', $2::uuid, 'anomaly', 'high', 'row count drop', now(), now())",
             true,

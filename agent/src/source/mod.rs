@@ -233,8 +233,13 @@ pub struct ConnectedSource {
 
 /// Opens every configured source and parses its check file, failing with a config error that names
 /// the source's `url` (or `checks`) key when one cannot be used, so a typo is found at start-up rather
-/// than at the first schedule.
-pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<ConnectedSource>, ConfigError> {
+/// than at the first schedule. The contracts `attached` in the control plane join the checks of
+/// their source (a check named like one the config already runs on that table is left out, logged).
+pub async fn connect_all(
+    file: &Path,
+    sources: &[SourceConfig],
+    attached: &[crate::attached::Attached],
+) -> Result<Vec<ConnectedSource>, ConfigError> {
     let mut connected = Vec::with_capacity(sources.len());
     for (index, config) in sources.iter().enumerate() {
         let engine = config.url.kind();
@@ -270,6 +275,40 @@ pub async fn connect_all(file: &Path, sources: &[SourceConfig]) -> Result<Vec<Co
                 .get_or_insert_with(|| CheckSuite { datasets: Vec::new() })
                 .datasets
                 .extend(loaded.datasets);
+        }
+        if attached.iter().any(|contract| contract.source == config.name) {
+            if engine.capabilities.checks {
+                let contracts = crate::attached::suite_for(&config.name, attached, engine.name);
+                let suite = suite.get_or_insert_with(|| CheckSuite { datasets: Vec::new() });
+                for mut dataset in contracts.datasets {
+                    let runs: Vec<&str> = suite
+                        .datasets
+                        .iter()
+                        .filter(|d| d.dataset == dataset.dataset)
+                        .flat_map(|d| d.checks.iter().map(|c| c.name.as_str()))
+                        .collect();
+                    let (clashing, kept): (Vec<_>, Vec<_>) = dataset
+                        .checks
+                        .into_iter()
+                        .partition(|c| runs.contains(&c.name.as_str()));
+                    for check in clashing {
+                        tracing::warn!(
+                            source = %config.name,
+                            dataset = %dataset.dataset,
+                            check = %check.name,
+                            "an attached contract's check is named like one the config runs; left out"
+                        );
+                    }
+                    dataset.checks = kept;
+                    suite.datasets.push(dataset);
+                }
+            } else {
+                tracing::warn!(
+                    source = %config.name,
+                    engine = engine.name,
+                    "contracts are attached to this source's tables, but checks do not run on its engine"
+                );
+            }
         }
         let checks = suite.map(Arc::new);
         connected.push(ConnectedSource { source, checks });

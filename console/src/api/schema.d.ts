@@ -275,6 +275,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/assets/{id}/contract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The contract attached to the asset: its columns, rules (as the checks they run as), service
+         *     levels and warnings, and `status`: whether the asset met it at its latest collection, with the
+         *     latest result of each of its checks. 404 when none is attached.
+         */
+        get: operations["get_contract"];
+        /**
+         * Attaches a data contract (ODCS v3 or datacontract.com YAML in `document`) to the asset,
+         *     replacing the one it had; the asset's agent runs it on every collection from its next one on.
+         *     A document that cannot be run is a 400 whose message is its first error
+         *     (`document:line:column: key: what was expected`) and whose `details.errors` lists them all.
+         */
+        put: operations["put_contract"];
+        post?: never;
+        /** Detaches the asset's contract; its agent stops running it at its next collection. */
+        delete: operations["delete_contract"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/assets/{id}/forecast": {
         parameters: {
             query?: never;
@@ -1106,6 +1134,29 @@ export interface components {
              */
             tier?: string | null;
         };
+        /** @description A contract attached to an asset, as the control plane reads it, with its latest evaluation. */
+        AttachedContract: {
+            /** @description `source.schema.name` of the asset. */
+            asset: string;
+            /** Format: uuid */
+            asset_id: string;
+            /** Format: date-time */
+            attached_at: string;
+            attached_by: string;
+            columns: components["schemas"]["ContractColumn"][];
+            contract_id: string;
+            /** @description The contract's dataset that describes the asset. */
+            dataset: string;
+            /** @description `odcs` or `data_contract_specification`. */
+            flavor: string;
+            /** @description The quality rules as the checks they run as. */
+            rules: components["schemas"]["ContractRule"][];
+            service_levels: components["schemas"]["ContractServiceLevel"][];
+            status: components["schemas"]["ContractStatus"];
+            version: string;
+            /** @description Parts of the contract with no CWIC equivalent (they are not run), at their line. */
+            warnings: components["schemas"]["ContractDiagnostic"][];
+        };
         AuditRecord: {
             action: string;
             actor: string;
@@ -1255,6 +1306,88 @@ export interface components {
             source?: string | null;
             /** @description `fix`: undo the applied fix with this id. */
             undo?: string | null;
+        };
+        ContractCheck: {
+            /** Format: int64 */
+            failing_rows?: number | null;
+            message: string;
+            name: string;
+            /** Format: date-time */
+            observed_at: string;
+            severity: string;
+            /** @description `pass`, `fail` or `error`. */
+            status: string;
+            template: string;
+            /** Format: int64 */
+            total_rows?: number | null;
+        };
+        ContractColumn: {
+            line: number;
+            logical_type?: string | null;
+            name: string;
+            physical_type?: string | null;
+            primary_key: boolean;
+            required: boolean;
+            unique: boolean;
+        };
+        /** @description A problem of a contract document at `line:column` of its `key`. */
+        ContractDiagnostic: {
+            column?: number | null;
+            key: string;
+            line?: number | null;
+            message: string;
+        };
+        /** @description A contract to attach. */
+        ContractDocument: {
+            /**
+             * @description The contract's dataset (ODCS schema object, datacontract.com model) that describes this
+             *     asset; needed only when the contract has several and none is named like the asset.
+             */
+            dataset?: string | null;
+            /**
+             * @description The contract as YAML text: Open Data Contract Standard v3 (`apiVersion: v3.x`) or the
+             *     datacontract.com specification (`dataContractSpecification: …`).
+             */
+            document: string;
+        };
+        ContractRule: {
+            column?: string | null;
+            line: number;
+            severity: string;
+            /** @description What the contract said, e.g. `nullValues mustBe 0`. */
+            source: string;
+            /** @description The check template the rule runs as. */
+            template: string;
+        };
+        ContractServiceLevel: {
+            element?: string | null;
+            /** @description freshness, latency, retention, availability, frequency, or the contract's own name. */
+            kind: string;
+            line: number;
+            /** Format: double */
+            percentage?: number | null;
+            /** Format: double */
+            threshold_seconds?: number | null;
+        };
+        /** @description Whether the asset met its contract at its latest collection. */
+        ContractStatus: {
+            /** @description The latest result of each check, failing first. */
+            checks: components["schemas"]["ContractCheck"][];
+            errored: number;
+            /**
+             * Format: date-time
+             * @description When the latest of its checks ran.
+             */
+            evaluated_at?: string | null;
+            failed: number;
+            /** @description One sentence for people, e.g. "violated: 1 of 12 checks fails (required(email))". */
+            message: string;
+            passed: number;
+            /**
+             * @description `not_evaluated` (no collection since it was attached), `met`, `violated` (a check fails) or
+             *     `error` (a check could not run).
+             */
+            state: string;
         };
         /** @description How far one feature of a judged row was from its usual value. */
         Contribution: {
@@ -2737,6 +2870,146 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CheckDimension"];
                 };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_contract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachedContract"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_contract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContractDocument"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachedContract"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_contract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: {
                 headers: {

@@ -7,6 +7,7 @@ pub mod access;
 pub mod agents;
 mod assets;
 mod auth;
+mod contracts;
 pub mod error;
 mod intelligence;
 mod jobs;
@@ -110,6 +111,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(jobs::router())
         .merge(scores::router())
         .merge(roi::router())
+        .merge(contracts::router())
         .merge(slas::router())
         .split_for_parts()
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use cwic_proto::agent::v1::agent_service_server::{AgentService, AgentServiceServer};
 use cwic_proto::agent::v1::{
-    EnrollRequest, EnrollResponse, GetConfigRequest, GetConfigResponse, HeartbeatRequest, HeartbeatResponse,
+    AttachedContract, EnrollRequest, EnrollResponse, GetConfigRequest, GetConfigResponse, HeartbeatRequest,
+    HeartbeatResponse,
 };
 use cwic_shared::{AgentId, TenantId};
 use tokio::net::TcpListener;
@@ -211,15 +212,25 @@ impl AgentService for AgentGrpcService {
         request: Request<GetConfigRequest>,
     ) -> Result<Response<GetConfigResponse>, Status> {
         let agent = self.authenticate(&request).await?;
-        let (config_yaml, revision) = self
-            .store
-            .tenant(&agent.tenant)
-            .agent_config(&agent.agent)
+        let store = self.store.tenant(&agent.tenant);
+        let (config_yaml, revision) = store.agent_config(&agent.agent).await.map_err(store_status)?;
+        let contracts = crate::contracts::service::for_agent(&store, &agent.agent)
             .await
-            .map_err(store_status)?;
+            .map_err(Status::from)?
+            .into_iter()
+            .map(|c| AttachedContract {
+                source: c.source_name,
+                dataset: format!("{}.{}", c.schema_name, c.asset_name),
+                contract_id: c.contract_id,
+                version: c.version,
+                contract_dataset: c.dataset,
+                document: c.document,
+            })
+            .collect();
         Ok(Response::new(GetConfigResponse {
             config_yaml,
             revision,
+            contracts,
         }))
     }
 }

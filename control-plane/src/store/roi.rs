@@ -107,7 +107,6 @@ impl TenantStore {
 }
 
 impl TenantStore {
-    /// Stores the tenant's ROI assumptions (replacing any before) and who set them.
     /// Sets (or, with `None`, clears) an asset's tier; `false` when the asset does not exist.
     pub async fn set_asset_tier(&self, asset: Uuid, tier: Option<&str>) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
@@ -122,6 +121,7 @@ impl TenantStore {
         Ok(updated == 1)
     }
 
+    /// Stores the tenant's ROI assumptions (replacing any before) and who set them.
     pub async fn put_roi_settings(
         &self,
         settings: &CostSettings,
