@@ -15,3 +15,7 @@ CREATE TABLE asset_contracts (
     PRIMARY KEY (tenant_id, asset_id)
 );
 SELECT cwic_tenant_wall('asset_contracts');
+
+-- The SLA made from an attached contract's service levels (freshness, availability) names the
+-- contract; it is replaced when the contract is attached again and removed when it is detached.
+ALTER TABLE slas ADD COLUMN contract_id text;

@@ -599,6 +599,47 @@ async fn a_contract_attached_in_the_control_plane_runs_on_every_collection_of_it
         "{attached:#}"
     );
 
+    // Its freshness (25h) and availability (99.9%) levels became one SLA of the asset; retention
+    // has no CWIC objective and says so.
+    let sla = attached["sla_id"]
+        .as_str()
+        .expect("an SLA from the service levels")
+        .to_owned();
+    let slas = control_plane.get("/api/v1/slas", "acme").await.unwrap();
+    let made = slas["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == sla.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{slas:#}"));
+    assert_eq!(
+        (
+            &made["freshness_bound_minutes"],
+            &made["min_availability"],
+            &made["contract_id"]
+        ),
+        (
+            &json!(1500),
+            &json!(0.999),
+            &json!("urn:datacontract:checkout:orders-latest")
+        ),
+        "{made:#}"
+    );
+    let retention = attached["service_levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "retention")
+        .unwrap();
+    assert_eq!(retention["objective"], Value::Null);
+    assert!(
+        retention["note"]
+            .as_str()
+            .unwrap()
+            .contains("no retention objective")
+    );
+
     // The next collection fetches it and runs it: every check passes on the seeded rows.
     collect().await;
     let met = contract_status(&control_plane, &orders, |s| s["state"] != "not_evaluated").await;
@@ -638,7 +679,7 @@ async fn a_contract_attached_in_the_control_plane_runs_on_every_collection_of_it
         "{violated:#}"
     );
 
-    // Detached: gone from the API.
+    // Detached: gone from the API, and its SLA with it.
     let response = reqwest::Client::new()
         .delete(format!(
             "{}/api/v1/assets/{orders}/contract",
@@ -654,5 +695,14 @@ async fn a_contract_attached_in_the_control_plane_runs_on_every_collection_of_it
             .get(&format!("/api/v1/assets/{orders}/contract"), "acme")
             .await
             .is_err()
+    );
+    let slas = control_plane.get("/api/v1/slas", "acme").await.unwrap();
+    assert!(
+        slas["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["id"] != sla.as_str()),
+        "{slas:#}"
     );
 }

@@ -1152,6 +1152,12 @@ export interface components {
             /** @description The quality rules as the checks they run as. */
             rules: components["schemas"]["ContractRule"][];
             service_levels: components["schemas"]["ContractServiceLevel"][];
+            /**
+             * Format: uuid
+             * @description The SLA its service levels state (freshness, availability), replaced when the contract is
+             *     attached again and removed when it is detached; `None` when it states neither.
+             */
+            sla_id?: string | null;
             status: components["schemas"]["ContractStatus"];
             version: string;
             /** @description Parts of the contract with no CWIC equivalent (they are not run), at their line. */
@@ -1364,6 +1370,12 @@ export interface components {
             /** @description freshness, latency, retention, availability, frequency, or the contract's own name. */
             kind: string;
             line: number;
+            note?: string | null;
+            /**
+             * @description The objective of the contract's SLA it became (`freshness_bound_minutes`,
+             *     `min_availability`), or `None` with `note` saying why not.
+             */
+            objective?: string | null;
             /** Format: double */
             percentage?: number | null;
             /** Format: double */
@@ -2135,6 +2147,11 @@ export interface components {
             ack_within_minutes?: number | null;
             /** Format: uuid */
             asset_id?: string | null;
+            /**
+             * @description The contract attached to the asset whose service levels this SLA states; it changes with
+             *     the contract (`PUT /api/v1/assets/{id}/contract`). `None`: made with `POST /api/v1/slas`.
+             */
+            contract_id?: string | null;
             /** Format: date-time */
             created_at: string;
             created_by: string;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::error::{ServiceError, ServiceResult};
 use crate::store::TenantStore;
 use crate::store::contracts::{NewContract, StoredContract};
+use crate::store::slas::NewSla;
 
 /// The largest contract document accepted.
 pub const MAX_CONTRACT_BYTES: usize = 256 * 1024;
@@ -49,6 +50,9 @@ pub struct AttachedContract {
     /// The quality rules as the checks they run as.
     pub rules: Vec<ContractRule>,
     pub service_levels: Vec<ContractServiceLevel>,
+    /// The SLA its service levels state (freshness, availability), replaced when the contract is
+    /// attached again and removed when it is detached; `None` when it states neither.
+    pub sla_id: Option<Uuid>,
     /// Parts of the contract with no CWIC equivalent (they are not run), at their line.
     pub warnings: Vec<ContractDiagnostic>,
     pub attached_at: DateTime<Utc>,
@@ -86,6 +90,10 @@ pub struct ContractServiceLevel {
     pub percentage: Option<f64>,
     pub element: Option<String>,
     pub line: usize,
+    /// The objective of the contract's SLA it became (`freshness_bound_minutes`,
+    /// `min_availability`), or `None` with `note` saying why not.
+    pub objective: Option<String>,
+    pub note: Option<String>,
 }
 
 /// A problem of a contract document at `line:column` of its `key`.
@@ -206,6 +214,58 @@ fn choose_dataset<'c>(
         })
 }
 
+/// The objective a service level becomes, with its value; `Err` says why it becomes none.
+fn objective(level: &contract::ServiceLevel) -> Result<(&'static str, f64), String> {
+    match (level.kind.as_str(), level.threshold_seconds, level.percentage) {
+        ("freshness", Some(seconds), _) if seconds > 0.0 => {
+            Ok(("freshness_bound_minutes", (seconds / 60.0).ceil().max(1.0)))
+        }
+        ("availability", _, Some(percentage)) if percentage > 0.0 => {
+            // Rounded so 99.9% reads 0.999, not 0.9990000000000001.
+            Ok(("min_availability", (percentage * 1e4).round() / 1e6))
+        }
+        ("freshness", ..) => Err("a freshness level needs a threshold to become an SLA".into()),
+        ("availability", ..) => Err("an availability level needs a percentage to become an SLA".into()),
+        (kind, ..) => Err(format!(
+            "shown, not evaluated: CWIC SLAs have no {kind} objective"
+        )),
+    }
+}
+
+/// The SLA a contract's service levels state on `asset`: freshness and availability objectives,
+/// the SLA defaults otherwise (target 0.99 over 30 days).
+fn contract_sla(contract: &contract::Contract, asset: Uuid, by: &str) -> Option<NewSla> {
+    let mut freshness = None;
+    let mut availability = None;
+    for level in &contract.service_levels {
+        match objective(level) {
+            Ok(("freshness_bound_minutes", minutes)) => {
+                freshness = Some(minutes.min(f64::from(i32::MAX)) as i32)
+            }
+            Ok((_, share)) => availability = Some(share),
+            Err(_) => {}
+        }
+    }
+    if freshness.is_none() && availability.is_none() {
+        return None;
+    }
+    Some(NewSla {
+        name: format!("contract {}", contract.id),
+        asset_id: Some(asset),
+        tag: None,
+        target: 0.99,
+        window_minutes: 30 * 24 * 60,
+        freshness_bound_minutes: freshness,
+        min_score: None,
+        max_open_critical: None,
+        min_availability: availability,
+        ack_within_minutes: None,
+        resolve_within_minutes: None,
+        created_by: by.to_owned(),
+        contract_id: Some(contract.id.clone()),
+    })
+}
+
 /// Attaches a contract to `asset` (replacing the one it had). Its agent runs it from its next
 /// collection on.
 pub async fn attach(
@@ -236,6 +296,7 @@ pub async fn attach(
                 document: &body.document,
                 by,
             },
+            contract_sla(&contract, asset, by).as_ref(),
         )
         .await?
         .ok_or_else(|| ServiceError::not_found("asset"))?;
@@ -254,7 +315,8 @@ pub async fn get(store: &TenantStore, asset: Uuid) -> ServiceResult<AttachedCont
     view(store, stored).await
 }
 
-/// Detaches the contract of `asset`: its agent stops running it at its next collection.
+/// Detaches the contract of `asset` (and removes the SLA made from it): its agent stops running it
+/// at its next collection.
 pub async fn detach(store: &TenantStore, asset: Uuid) -> ServiceResult<()> {
     if store.detach_contract(asset).await? {
         Ok(())
@@ -352,14 +414,20 @@ async fn view(store: &TenantStore, stored: StoredContract) -> ServiceResult<Atta
         service_levels: contract
             .service_levels
             .iter()
-            .map(|s| ContractServiceLevel {
-                kind: s.kind.clone(),
-                threshold_seconds: s.threshold_seconds,
-                percentage: s.percentage,
-                element: s.element.clone(),
-                line: s.line,
+            .map(|s| {
+                let objective = objective(s);
+                ContractServiceLevel {
+                    kind: s.kind.clone(),
+                    threshold_seconds: s.threshold_seconds,
+                    percentage: s.percentage,
+                    element: s.element.clone(),
+                    line: s.line,
+                    objective: objective.as_ref().ok().map(|(name, _)| (*name).to_owned()),
+                    note: objective.err(),
+                }
             })
             .collect(),
+        sla_id: stored.sla_id,
         warnings,
         attached_at: stored.attached_at,
         attached_by: stored.attached_by,
@@ -442,6 +510,29 @@ mod tests {
             .filter_map(|e| e["line"].as_u64())
             .collect();
         assert_eq!(lines, [8, 9], "every error, at its line: {}", error.details);
+    }
+
+    #[test]
+    fn freshness_and_availability_levels_become_one_sla_and_the_rest_say_why_not() {
+        let (contract, _) = read(ORDERS).unwrap();
+        let asset = Uuid::nil();
+        let sla = contract_sla(&contract, asset, "ada").unwrap();
+        assert_eq!(sla.freshness_bound_minutes, Some(25 * 60), "threshold: 25h");
+        assert_eq!(sla.min_availability, Some(0.999), "percentage: 99.9%");
+        assert_eq!(
+            sla.contract_id.as_deref(),
+            Some("urn:datacontract:checkout:orders-latest")
+        );
+        let retention = contract
+            .service_levels
+            .iter()
+            .find(|l| l.kind == "retention")
+            .unwrap();
+        assert!(
+            objective(retention)
+                .unwrap_err()
+                .contains("no retention objective")
+        );
     }
 
     #[test]

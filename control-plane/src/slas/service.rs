@@ -67,6 +67,9 @@ pub struct Sla {
     pub resolve_within_minutes: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// The contract attached to the asset whose service levels this SLA states; it changes with
+    /// the contract (`PUT /api/v1/assets/{id}/contract`). `None`: made with `POST /api/v1/slas`.
+    pub contract_id: Option<String>,
 }
 
 impl From<SlaRow> for Sla {
@@ -86,6 +89,7 @@ impl From<SlaRow> for Sla {
             resolve_within_minutes: row.resolve_within_minutes,
             created_at: row.created_at,
             created_by: row.created_by,
+            contract_id: row.contract_id,
         }
     }
 }
@@ -238,6 +242,7 @@ pub async fn create(store: &TenantStore, input: CreateSla, created_by: &str) -> 
             ack_within_minutes: input.ack_within_minutes,
             resolve_within_minutes: input.resolve_within_minutes,
             created_by: created_by.to_owned(),
+            contract_id: None,
         })
         .await?;
     Ok(row.into())

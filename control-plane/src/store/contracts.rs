@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::StoreResult;
 use super::handles::TenantStore;
+use super::slas::{NewSla, insert_sla_in};
 
 /// A contract as stored beside its asset.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct StoredContract {
     pub document: String,
     pub attached_at: DateTime<Utc>,
     pub attached_by: String,
+    /// The SLA made from its service levels, if it has any CWIC states.
+    pub sla_id: Option<Uuid>,
 }
 
 /// What is written when a contract is attached.
@@ -56,11 +59,15 @@ type ContractRow = (
     String,
     DateTime<Utc>,
     String,
+    Option<Uuid>,
 );
 
 const CONTRACT_SELECT: &str = "
 SELECT c.asset_id, a.source_name, a.schema_name, a.name, c.contract_id, c.version, c.dataset,
-       c.document, c.attached_at, c.attached_by
+       c.document, c.attached_at, c.attached_by,
+       (SELECT s.id FROM slas s
+         WHERE s.tenant_id = c.tenant_id AND s.asset_id = c.asset_id AND s.contract_id IS NOT NULL
+         LIMIT 1)
 FROM asset_contracts c JOIN assets a ON a.tenant_id = c.tenant_id AND a.id = c.asset_id";
 
 fn stored(row: ContractRow) -> StoredContract {
@@ -75,6 +82,7 @@ fn stored(row: ContractRow) -> StoredContract {
         document,
         attached_at,
         attached_by,
+        sla_id,
     ) = row;
     StoredContract {
         asset_id,
@@ -87,15 +95,28 @@ fn stored(row: ContractRow) -> StoredContract {
         document,
         attached_at,
         attached_by,
+        sla_id,
     }
 }
 
+/// Removes the SLA made from the contract of `asset`, in the caller's transaction.
+async fn delete_contract_sla(tx: &mut sqlx::PgConnection, tenant: &str, asset: Uuid) -> StoreResult<()> {
+    sqlx::query("DELETE FROM slas WHERE tenant_id = $1 AND asset_id = $2 AND contract_id IS NOT NULL")
+        .bind(tenant)
+        .bind(asset)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 impl TenantStore {
-    /// Attaches `contract` to `asset`, replacing the one it had; `None` when the asset does not exist.
+    /// Attaches `contract` to `asset` with the SLA its service levels state, replacing the contract
+    /// and SLA it had, in one transaction; `None` when the asset does not exist.
     pub async fn attach_contract(
         &self,
         asset: Uuid,
         contract: &NewContract<'_>,
+        sla: Option<&NewSla>,
     ) -> StoreResult<Option<StoredContract>> {
         let mut tx = self.begin().await?;
         let tenant = self.tenant_id().as_str();
@@ -118,17 +139,20 @@ impl TenantStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let row: Option<ContractRow> = if attached == 1 {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{CONTRACT_SELECT} WHERE c.tenant_id = $1 AND c.asset_id = $2"
-            )))
-            .bind(tenant)
-            .bind(asset)
-            .fetch_optional(&mut *tx)
-            .await?
-        } else {
-            None
-        };
+        if attached != 1 {
+            return Ok(None);
+        }
+        delete_contract_sla(&mut tx, tenant, asset).await?;
+        if let Some(sla) = sla {
+            insert_sla_in(&mut tx, self.tenant_id(), sla).await?;
+        }
+        let row: Option<ContractRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{CONTRACT_SELECT} WHERE c.tenant_id = $1 AND c.asset_id = $2"
+        )))
+        .bind(tenant)
+        .bind(asset)
+        .fetch_optional(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(row.map(stored))
     }
@@ -147,9 +171,10 @@ impl TenantStore {
         Ok(row.map(stored))
     }
 
-    /// Detaches the contract of `asset`; `false` when it had none.
+    /// Detaches the contract of `asset` and removes the SLA made from it; `false` when it had none.
     pub async fn detach_contract(&self, asset: Uuid) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
+        delete_contract_sla(&mut tx, self.tenant_id().as_str(), asset).await?;
         let removed = sqlx::query("DELETE FROM asset_contracts WHERE tenant_id = $1 AND asset_id = $2")
             .bind(self.tenant_id().as_str())
             .bind(asset)

@@ -26,12 +26,14 @@ pub struct SlaRow {
     pub resolve_within_minutes: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    pub contract_id: Option<String>,
 }
 
 macro_rules! columns {
     () => {
         "id, name, asset_id, tag, target, window_minutes, freshness_bound_minutes, min_score,
-         max_open_critical, min_availability, ack_within_minutes, resolve_within_minutes, created_at, created_by"
+         max_open_critical, min_availability, ack_within_minutes, resolve_within_minutes, created_at, created_by,
+         contract_id"
     };
 }
 
@@ -88,6 +90,40 @@ pub struct NewSla {
     pub ack_within_minutes: Option<i32>,
     pub resolve_within_minutes: Option<i32>,
     pub created_by: String,
+    /// The attached contract whose service levels the SLA states (`None`: made by a person).
+    pub contract_id: Option<String>,
+}
+
+/// Inserts `sla` in the caller's scoped transaction.
+pub(super) async fn insert_sla_in(
+    tx: &mut sqlx::PgConnection,
+    tenant: &cwic_shared::TenantId,
+    sla: &NewSla,
+) -> StoreResult<SlaRow> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO slas (id, tenant_id, name, asset_id, tag, target, window_minutes,
+                           freshness_bound_minutes, min_score, max_open_critical, min_availability,
+                           ack_within_minutes, resolve_within_minutes, created_by, contract_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ",
+        columns!()
+    ))
+    .bind(Uuid::new_v4())
+    .bind(tenant.as_str())
+    .bind(&sla.name)
+    .bind(sla.asset_id)
+    .bind(&sla.tag)
+    .bind(sla.target)
+    .bind(sla.window_minutes)
+    .bind(sla.freshness_bound_minutes)
+    .bind(sla.min_score)
+    .bind(sla.max_open_critical)
+    .bind(sla.min_availability)
+    .bind(sla.ack_within_minutes)
+    .bind(sla.resolve_within_minutes)
+    .bind(&sla.created_by)
+    .bind(&sla.contract_id)
+    .fetch_one(tx)
+    .await?)
 }
 
 impl TenantStore {
@@ -105,29 +141,7 @@ impl TenantStore {
 
     pub async fn insert_sla(&self, sla: &NewSla) -> StoreResult<SlaRow> {
         let mut tx = self.begin().await?;
-        let row: SlaRow = sqlx::query_as(concat!(
-            "INSERT INTO slas (id, tenant_id, name, asset_id, tag, target, window_minutes,
-                               freshness_bound_minutes, min_score, max_open_critical, min_availability,
-                               ack_within_minutes, resolve_within_minutes, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ",
-            columns!()
-        ))
-        .bind(Uuid::new_v4())
-        .bind(self.tenant_id().as_str())
-        .bind(&sla.name)
-        .bind(sla.asset_id)
-        .bind(&sla.tag)
-        .bind(sla.target)
-        .bind(sla.window_minutes)
-        .bind(sla.freshness_bound_minutes)
-        .bind(sla.min_score)
-        .bind(sla.max_open_critical)
-        .bind(sla.min_availability)
-        .bind(sla.ack_within_minutes)
-        .bind(sla.resolve_within_minutes)
-        .bind(&sla.created_by)
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = insert_sla_in(&mut tx, self.tenant_id(), sla).await?;
         tx.commit().await?;
         Ok(row)
     }
