@@ -19,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod background;
 pub mod broker;
+pub mod channels;
 pub mod contracts;
 pub mod detectors;
 pub mod error;

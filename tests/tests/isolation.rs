@@ -351,6 +351,11 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             false,
         ),
         (
+            "INSERT INTO channels (id, tenant_id, kind, name, settings, secret)
+             VALUES ($1, 'acme', 'webhook', 'acme hook', '{\"url\": \"https://hooks.acme.example/x\"}', 'acme-secret-0123456789')",
+            false,
+        ),
+        (
             "INSERT INTO asset_contracts (tenant_id, asset_id, contract_id, dataset, document)
              SELECT 'acme', $2::uuid, 'acme-orders', 'acme_orders',
                     'dataContractSpecification: 1.1.0\nid: acme-orders\ninfo:\n  title: Orders\n  version: 1.0.0\n'

@@ -545,6 +545,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's channels, by name; no secret is ever shown (`secret_set` says one is stored). */
+        get: operations["list_channels"];
+        put?: never;
+        /**
+         * Creates a channel: `{"kind": "webhook", "name": "...", "url": "https://...", "secret": "..."}`.
+         *     A webhook POSTs JSON signed with `X-Cwic-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+         *     "<t>.<body>">`. 400 naming the field that is wrong, 409 when the name is taken.
+         */
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a test message through the channel now and says what the receiver answered
+         *     (`delivered: false` with the reason when it did not take it).
+         */
+        post: operations["test_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dead-letters": {
         parameters: {
             query?: never;
@@ -1219,6 +1261,23 @@ export interface components {
             causes: components["schemas"]["Cause"][];
             explanation: string;
         };
+        /** @description A channel as the API shows it: never its secret. */
+        Channel: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            name: string;
+            /** @description Whether a secret is stored (it is never shown). */
+            secret_set: boolean;
+            /** @description `webhook`: where it POSTs. */
+            url?: string | null;
+        };
+        ChannelList: {
+            items: components["schemas"]["Channel"][];
+        };
         /** @description A check's dimension on an asset, as `PUT /api/v1/assets/{id}/checks/{check}/dimension` returns it. */
         CheckDimension: {
             /** Format: uuid */
@@ -1878,6 +1937,17 @@ export interface components {
         MetricPointList: {
             items: components["schemas"]["MetricPoint"][];
         };
+        /** @description `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`. */
+        NewChannel: {
+            /** @description `webhook`: a signed JSON POST (`X-Cwic-Signature`). */
+            kind: string;
+            /** @description Unique in the tenant, 1 to 200 characters, e.g. `#data-eng` or `on-call webhook`. */
+            name: string;
+            /** @description `webhook`: the signing key (at least 16 characters); stored, never returned. */
+            secret?: string | null;
+            /** @description `webhook`: where to POST, `http(s)://…`. */
+            url?: string | null;
+        };
         NewMember: {
             display_name?: string;
             email: string;
@@ -2227,6 +2297,19 @@ export interface components {
         };
         /** @description The tenant's single sign-on connections (a JSON array). */
         SsoConnectionList: components["schemas"]["SsoConnectionInfo"][];
+        /** @description What became of a test message. */
+        TestDelivery: {
+            delivered: boolean;
+            /** Format: int64 */
+            elapsed_ms: number;
+            /** @description One sentence, e.g. "delivered: the receiver answered 200 OK". */
+            message: string;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, when it answered.
+             */
+            status?: number | null;
+        };
         TokenRequest: {
             /** @description Binds the token to one agent id; any id when absent. */
             agent_id?: string | null;
@@ -3593,6 +3676,126 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewChannel"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Channel"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestDelivery"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,7 @@ pub mod access;
 pub mod agents;
 mod assets;
 mod auth;
+mod channels;
 mod contracts;
 pub mod error;
 mod intelligence;
@@ -112,6 +113,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(scores::router())
         .merge(roi::router())
         .merge(contracts::router())
+        .merge(channels::router())
         .merge(slas::router())
         .split_for_parts()
 }
@@ -265,7 +267,13 @@ pub struct ApiPath<T>(pub T);
 
 /// An asset id from the path; 400 naming `id` when it is not a UUID.
 pub(super) fn parse_asset_id(id: &str) -> error::ApiResult<uuid::Uuid> {
-    uuid::Uuid::parse_str(id).map_err(|_| ApiError::bad_field("id", format!("asset id `{id}` is not a UUID")))
+    parse_id(id, "asset")
+}
+
+/// A path id of `what` (asset, channel, ...), or 400 naming `id`.
+pub(super) fn parse_id(id: &str, what: &str) -> error::ApiResult<uuid::Uuid> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| ApiError::bad_field("id", format!("{what} id `{id}` is not a UUID")))
 }
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {

@@ -12,6 +12,7 @@
 pub mod agents;
 mod assets;
 mod auth;
+pub mod channels;
 pub mod contracts;
 mod dead_letters;
 mod handles;
