@@ -733,6 +733,8 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
     }
     let loads_id = api.asset_id("loads").await;
     let sales_id = api.asset_id("sales").await;
+    // The pass judges the score series too: with scoring half done it would judge half a history.
+    scored(&db).await;
     api.scan().await;
 
     // One late load, seen at the first collection more than an hour and a tolerance after the
@@ -825,9 +827,11 @@ async fn a_late_load_and_a_broken_table_are_found_by_their_models_and_feedback_a
         "{broken}"
     );
     assert!(
-        items
-            .iter()
-            .all(|event| event["observed_at"] != stamp(300) || event["metric"] == "table_vector"),
+        items.iter().all(|event| event["observed_at"] != stamp(300)
+                || event["metric"] == "table_vector"
+                // The score follows the same shares; whether it leaves its band depends on how the
+                // score jobs were batched, so it is not asserted either way.
+                || event["metric"] == "quality_score"),
         "{events}"
     );
 

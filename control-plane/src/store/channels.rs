@@ -64,25 +64,21 @@ impl TenantStore {
 
     /// One channel with its secret, to send with it.
     pub async fn channel_for_sending(&self, id: Uuid) -> StoreResult<Option<(ChannelRow, Option<String>)>> {
+        #[derive(sqlx::FromRow)]
+        struct WithSecret {
+            #[sqlx(flatten)]
+            channel: ChannelRow,
+            secret: Option<String>,
+        }
         let mut tx = self.begin().await?;
-        let row: Option<ChannelRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM channels WHERE tenant_id = $1 AND id = $2"
+        let row: Option<WithSecret> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS}, secret FROM channels WHERE tenant_id = $1 AND id = $2"
         )))
         .bind(self.tenant_id().as_str())
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let secret: Option<String> = match &row {
-            Some(_) => {
-                sqlx::query_scalar("SELECT secret FROM channels WHERE tenant_id = $1 AND id = $2")
-                    .bind(self.tenant_id().as_str())
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?
-            }
-            None => None,
-        };
         tx.commit().await?;
-        Ok(row.map(|row| (row, secret)))
+        Ok(row.map(|row| (row.channel, row.secret)))
     }
 }

@@ -10,7 +10,7 @@ use super::handles::TenantStore;
 use super::slas::{NewSla, insert_sla_in};
 
 /// A contract as stored beside its asset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredContract {
     pub asset_id: Uuid,
     pub source_name: String,
@@ -48,56 +48,13 @@ pub struct ContractCheckRow {
     pub observed_at: DateTime<Utc>,
 }
 
-type ContractRow = (
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    String,
-    Option<Uuid>,
-);
-
 const CONTRACT_SELECT: &str = "
-SELECT c.asset_id, a.source_name, a.schema_name, a.name, c.contract_id, c.version, c.dataset,
-       c.document, c.attached_at, c.attached_by,
+SELECT c.asset_id, a.source_name, a.schema_name, a.name AS asset_name, c.contract_id, c.version,
+       c.dataset, c.document, c.attached_at, c.attached_by,
        (SELECT s.id FROM slas s
          WHERE s.tenant_id = c.tenant_id AND s.asset_id = c.asset_id AND s.contract_id IS NOT NULL
-         LIMIT 1)
+         LIMIT 1) AS sla_id
 FROM asset_contracts c JOIN assets a ON a.tenant_id = c.tenant_id AND a.id = c.asset_id";
-
-fn stored(row: ContractRow) -> StoredContract {
-    let (
-        asset_id,
-        source_name,
-        schema_name,
-        asset_name,
-        contract_id,
-        version,
-        dataset,
-        document,
-        attached_at,
-        attached_by,
-        sla_id,
-    ) = row;
-    StoredContract {
-        asset_id,
-        source_name,
-        schema_name,
-        asset_name,
-        contract_id,
-        version,
-        dataset,
-        document,
-        attached_at,
-        attached_by,
-        sla_id,
-    }
-}
 
 /// Removes the SLA made from the contract of `asset`, in the caller's transaction.
 async fn delete_contract_sla(tx: &mut sqlx::PgConnection, tenant: &str, asset: Uuid) -> StoreResult<()> {
@@ -146,7 +103,7 @@ impl TenantStore {
         if let Some(sla) = sla {
             insert_sla_in(&mut tx, self.tenant_id(), sla).await?;
         }
-        let row: Option<ContractRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row: Option<StoredContract> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{CONTRACT_SELECT} WHERE c.tenant_id = $1 AND c.asset_id = $2"
         )))
         .bind(tenant)
@@ -154,13 +111,13 @@ impl TenantStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row.map(stored))
+        Ok(row)
     }
 
     /// The contract attached to `asset`, if any.
     pub async fn attached_contract(&self, asset: Uuid) -> StoreResult<Option<StoredContract>> {
         let mut tx = self.begin().await?;
-        let row: Option<ContractRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let row: Option<StoredContract> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{CONTRACT_SELECT} WHERE c.tenant_id = $1 AND c.asset_id = $2"
         )))
         .bind(self.tenant_id().as_str())
@@ -168,7 +125,7 @@ impl TenantStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row.map(stored))
+        Ok(row)
     }
 
     /// Detaches the contract of `asset` and removes the SLA made from it; `false` when it had none.
@@ -214,7 +171,7 @@ impl TenantStore {
     /// The contracts attached to the assets `agent` collects, by source and asset.
     pub async fn contracts_for_agent(&self, agent: &AgentId) -> StoreResult<Vec<StoredContract>> {
         let mut tx = self.begin().await?;
-        let rows: Vec<ContractRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<StoredContract> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{CONTRACT_SELECT} WHERE c.tenant_id = $1 AND a.agent_id = $2
              ORDER BY a.source_name, a.schema_name, a.name"
         )))
@@ -223,6 +180,6 @@ impl TenantStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(rows.into_iter().map(stored).collect())
+        Ok(rows)
     }
 }

@@ -432,8 +432,9 @@ impl Store {
         Ok(collections)
     }
 
-    /// Times at which an asset has events of its own series (not the table model's) in
-    /// `[from, until]`, with or without feedback.
+    /// Times at which an asset has events of its own measured series in `[from, until]`, with or
+    /// without feedback: not the table model's, and not the quality score's (a score derived from
+    /// the same collection must not hide the table model's more specific finding).
     pub async fn series_event_times(
         &self,
         tenant: &str,
@@ -443,7 +444,7 @@ impl Store {
     ) -> StoreResult<Vec<DateTime<Utc>>> {
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT observed_at FROM anomaly_events
-             WHERE tenant_id = $1 AND asset_id = $2 AND metric <> $3
+             WHERE tenant_id = $1 AND asset_id = $2 AND metric <> $3 AND metric <> $6
                AND observed_at >= $4 AND observed_at <= $5",
         )
         .bind(tenant)
@@ -451,6 +452,7 @@ impl Store {
         .bind(crate::detectors::TABLE_VECTOR_METRIC)
         .bind(from)
         .bind(until)
+        .bind(crate::scoring::SCORE_METRIC)
         .fetch_all(&self.pool)
         .await?)
     }
