@@ -65,6 +65,8 @@ pub struct Application {
     router: axum::Router,
     ingest: Option<IngestService>,
     relay: Option<Relay>,
+    incidents: Option<crate::incidents::engine::IncidentEngine>,
+    public_url: Option<String>,
     store: Store,
     jobs: crate::jobs::JobsConfig,
 }
@@ -133,6 +135,28 @@ impl Application {
             }
             None => None,
         };
+        // The incident engine reads every tenant's events; each replica runs one on the shared
+        // durable consumer (the broker splits the events between them).
+        let incidents = match &ingest {
+            Some(service) => {
+                let installation = match &config.installation_id {
+                    Some(id) => id.clone(),
+                    None => store
+                        .installation_id()
+                        .await
+                        .context("cannot read the installation id")?,
+                };
+                let engine = crate::incidents::engine::IncidentEngine::new(
+                    service.client(),
+                    store.clone(),
+                    &installation,
+                );
+                engine.prepare().await?;
+                Some(engine)
+            }
+            None => None,
+        };
+        let public_url = config.public_url.clone();
         let keys = match &config.jwt_keys {
             Some(spec) => JwtKeys::parse(spec).context("invalid --jwt-keys")?,
             None => {
@@ -173,6 +197,8 @@ impl Application {
             router,
             ingest,
             relay,
+            incidents,
+            public_url,
             store,
             jobs: config.jobs,
         })
@@ -197,6 +223,9 @@ impl Application {
             .ingest
             .map(|service| tokio::spawn(service.run(cancel.clone())));
         let relay_task = self.relay.map(|relay| tokio::spawn(relay.run(cancel.clone())));
+        let incidents_task = self
+            .incidents
+            .map(|engine| tokio::spawn(engine.run(cancel.clone())));
         let grpc_task = self.grpc.map(|(listener, tls, service)| {
             let cancel = cancel.clone();
             tokio::spawn(async move {
@@ -221,9 +250,24 @@ impl Application {
             jobs.sla_every,
             cancel.clone(),
         ));
-        let handler = Arc::new(crate::background::Background::new(
+        let upkeep_task = tokio::spawn(crate::jobs::run_scheduler(
             self.store.clone(),
-            &jobs.replica,
+            crate::background::INCIDENT_UPKEEP,
+            crate::incidents::UPKEEP_INTERVAL,
+            cancel.clone(),
+        ));
+        let handler: Arc<dyn crate::jobs::JobHandler> = Arc::new(
+            crate::background::Background::new(self.store.clone(), &jobs.replica)
+                .with_public_url(self.public_url.clone()),
+        );
+        // Notifications have a worker of their own: a long detection pass never delays a page.
+        let delivery_task = tokio::spawn(crate::jobs::run_kind_worker(
+            self.store.clone(),
+            handler.clone(),
+            jobs.clone(),
+            crate::store::incidents::DELIVER_NOTIFICATION,
+            jobs.delivery_poll,
+            cancel.clone(),
         ));
         let worker_task = tokio::spawn(crate::jobs::run_worker(
             self.store.clone(),
@@ -244,11 +288,18 @@ impl Application {
         if let Some(task) = relay_task {
             task.await.context("the events relay task panicked")?;
         }
+        if let Some(task) = incidents_task {
+            task.await.context("the incident engine panicked")?;
+        }
         if let Some(task) = grpc_task {
             task.await.context("the grpc task panicked")??;
         }
         scheduler_task.await.context("the job scheduler panicked")?;
         sla_scheduler_task.await.context("the SLA scheduler panicked")?;
+        upkeep_task
+            .await
+            .context("the incident upkeep scheduler panicked")?;
+        delivery_task.await.context("the delivery worker panicked")?;
         worker_task.await.context("the job worker panicked")?;
         self.store.close().await;
         info!("control plane stopped");

@@ -1,5 +1,6 @@
 //! The replica's job handler: routes each background job to the capability that runs it —
-//! `score_asset` (in batches) to scoring, `evaluate_slas` to SLAs, the detection kinds to
+//! `score_asset` (in batches) to scoring, `evaluate_slas` to SLAs, `deliver_notification` (in
+//! concurrent batches) to channels, `incident_upkeep` to incidents, the detection kinds to
 //! monitoring.
 //!
 //! Owns only the routing. Must not: hold logic of its own (each capability's service does the
@@ -10,10 +11,16 @@ use crate::monitoring::detection_jobs::DetectionJobs;
 use crate::scoring::service::{SCORE_ASSET, SCORE_BATCH, run_score_jobs};
 use crate::slas::service::{EVALUATE_SLAS, run_evaluation_job};
 use crate::store::Store;
+use crate::store::incidents::DELIVER_NOTIFICATION;
+
+/// The periodic upkeep of incidents (snoozes that ended).
+pub const INCIDENT_UPKEEP: &str = "incident_upkeep";
 
 pub struct Background {
     pub store: Store,
     pub detection: DetectionJobs,
+    /// The console's external URL, for links in notifications ("" links relative).
+    pub public_url: String,
 }
 
 impl Background {
@@ -25,7 +32,14 @@ impl Background {
                 replica: replica.to_owned(),
             },
             store,
+            public_url: String::new(),
         }
+    }
+
+    /// Links in notifications start with `url` (e.g. `https://cwic.example.com`).
+    pub fn with_public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url.unwrap_or_default();
+        self
     }
 }
 
@@ -42,17 +56,44 @@ impl JobHandler for Background {
                     .unwrap_or(Ok(()))
             }),
             EVALUATE_SLAS => Box::pin(run_evaluation_job(&self.store)),
+            DELIVER_NOTIFICATION => Box::pin(async move {
+                crate::channels::notify::run_delivery_jobs(
+                    &self.store,
+                    std::slice::from_ref(job),
+                    &self.public_url,
+                )
+                .await
+                .pop()
+                .unwrap_or(Ok(()))
+            }),
+            INCIDENT_UPKEEP => Box::pin(async move {
+                self.store
+                    .wake_snoozed_incidents()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| JobError::from(format!("cannot wake snoozed incidents: {error}")))
+            }),
             _ => self.detection.run(job),
         }
     }
 
     fn batch_limit(&self, kind: &str) -> usize {
-        if kind == SCORE_ASSET { SCORE_BATCH } else { 1 }
+        match kind {
+            SCORE_ASSET => SCORE_BATCH,
+            DELIVER_NOTIFICATION => crate::channels::notify::BATCH,
+            _ => 1,
+        }
     }
 
     fn run_batch<'a>(&'a self, jobs: &'a [ClaimedJob]) -> BatchOutcomes<'a> {
         if jobs.iter().all(|job| job.kind == SCORE_ASSET) {
             Box::pin(run_score_jobs(&self.store, jobs))
+        } else if jobs.iter().all(|job| job.kind == DELIVER_NOTIFICATION) {
+            Box::pin(crate::channels::notify::run_delivery_jobs(
+                &self.store,
+                jobs,
+                &self.public_url,
+            ))
         } else {
             crate::jobs::run_each(self, jobs)
         }

@@ -25,6 +25,7 @@ pub mod detectors;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod incidents;
 pub mod ingest;
 pub mod jobs;
 pub mod lineage;

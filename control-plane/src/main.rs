@@ -227,6 +227,7 @@ impl JobsArgs {
             detection_every: millis(self.detection_interval_ms, defaults.detection_every),
             sla_every: millis(self.sla_interval_ms, defaults.sla_every),
             replica: self.replica_name.unwrap_or(defaults.replica),
+            delivery_poll: defaults.delivery_poll,
         }
     }
 }

@@ -147,6 +147,7 @@ struct Seeded {
     asset: String,
     anomaly: String,
     sla: String,
+    incident: String,
 }
 
 /// Fills every tenant table for acme; returns acme's ids.
@@ -382,6 +383,34 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
         .fetch_one(&db.pool)
         .await
         .unwrap();
+    // Alerts, an incident with its timeline and a notification with its delivery job, through
+    // the incident engine: a failing high-severity check routed to the tenant's channel.
+    let failed = cwic_control_plane::events::Event::at(
+        "acme",
+        chrono::Utc::now(),
+        cwic_control_plane::events::EventData::CheckResultStored(
+            cwic_control_plane::events::CheckResultStored {
+                asset_id: asset.parse().unwrap(),
+                check: "acme_orders_have_ids".into(),
+                status: "fail".into(),
+                severity: "high".into(),
+                dimension: "completeness".into(),
+                observed_at: chrono::Utc::now(),
+                batch_id: uuid::Uuid::now_v7(),
+                failing_rows: Some(1),
+                total_rows: Some(2),
+            },
+        ),
+    );
+    let applied = cwic_control_plane::incidents::engine::apply(&store, &[failed])
+        .await
+        .unwrap();
+    assert_eq!((applied.opened, applied.notifications), (1, 1));
+    let incident: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM incidents WHERE tenant_id = 'acme' AND rule_key <> '' LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     store.close().await;
 
     let tables: Vec<String> = sqlx::query_scalar(TENANT_TABLES)
@@ -409,6 +438,7 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
         asset,
         anomaly: anomaly.to_string(),
         sla: sla.to_string(),
+        incident: incident.to_string(),
     }
 }
 
@@ -696,6 +726,8 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
             &seeded.anomaly
         } else if template.starts_with("/api/v1/slas/") {
             &seeded.sla
+        } else if template.starts_with("/api/v1/incidents/") {
+            &seeded.incident
         } else {
             &seeded.asset
         };
@@ -759,6 +791,9 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         "/api/v1/warnings",
         "/api/v1/slas",
         "/api/v1/slas/{id}/compliance",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/notifications",
     ] {
         assert!(
             checked.iter().any(|route| route == expected),

@@ -608,6 +608,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's incidents, newest first: `?status=open` lists the ones nobody has acknowledged. */
+        get: operations["list_incidents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One incident with its timeline (alerts, recoveries, changes, notifications) and where it was sent. */
+        get: operations["get_incident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Someone is on it: notifications stop escalating. 409 when it already ended. */
+        post: operations["acknowledge_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Closes it as `expected` or `no_action_needed`; an anomaly's incident passes the verdict to its
+         *     detector (`expected`, or `false_positive` for no action needed), as anomaly feedback does.
+         */
+        post: operations["close_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adds a comment to the incident's timeline. */
+        post: operations["comment_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the incident; every channel told of its opening is told it is resolved. */
+        post: operations["resolve_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/snooze": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Quiet until a time (`until`, RFC 3339) or for `minutes`; it opens again when the time comes. */
+        post: operations["snooze_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -790,6 +912,40 @@ export interface paths {
         head?: never;
         /** Changes a member's role. */
         patch: operations["change_member"];
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Notifications, newest first; `?state=dead` is the dead-letter list. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/{id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queues a dead notification again with a fresh set of attempts; 409 unless it is dead. */
+        post: operations["resend_notification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/roi": {
@@ -1327,6 +1483,12 @@ export interface components {
             /** @description Statuses of its latest runs, newest first (at most [`CHECK_HISTORY`]). */
             history: components["schemas"]["CheckStatusAt"][];
         };
+        /** @description `POST /api/v1/incidents/{id}/close`. */
+        Close: {
+            note?: string | null;
+            /** @description `expected` (the data is right: teach the detector) or `no_action_needed`. */
+            reason: string;
+        };
         ColumnDetail: {
             data_type: string;
             name: string;
@@ -1371,6 +1533,11 @@ export interface components {
             source?: string | null;
             /** @description `fix`: undo the applied fix with this id. */
             undo?: string | null;
+        };
+        /** @description `POST /api/v1/incidents/{id}/comments`. */
+        Comment: {
+            /** @description 1 to 2,000 characters. */
+            text: string;
         };
         ContractCheck: {
             /** Format: int64 */
@@ -1776,6 +1943,67 @@ export interface components {
             /** @description The jobs that carry the data there. */
             via_jobs: string[];
         };
+        /** @description An incident as the API shows it. */
+        Incident: {
+            /** Format: date-time */
+            acknowledged_at?: string | null;
+            /**
+             * Format: int32
+             * @description Alerts joined.
+             */
+            alerts: number;
+            /** @description The asset's qualified name, `schema.table`; null for a tenant-level incident. */
+            asset?: string | null;
+            /** Format: uuid */
+            asset_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When the problem began (its first alert's observation) and when CWIC opened the incident.
+             */
+            began_at: string;
+            /** @description `expected` or `no_action_needed`, for a closed incident. */
+            close_reason?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `check_failed`, `check_error`, `anomaly`, `score_drop`, `schema_change`, `sla_breach` or `sla_budget`. */
+            kind: string;
+            /** Format: date-time */
+            last_alert_at?: string | null;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: uuid */
+            parent_id?: string | null;
+            /** @description How it ended: "resolved automatically: check … passed", or a person's note. */
+            resolution?: string | null;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** @description What its alerts group by on the asset: `check:<name>`, `anomaly:<metric>:<column>`, `score_drop` … */
+            rule: string;
+            /** @description `critical`, `high`, `medium` or `low`. */
+            severity: string;
+            /** Format: date-time */
+            snoozed_until?: string | null;
+            /** @description `open`, `acknowledged`, `snoozed`, `resolved` or `closed`. */
+            status: string;
+            /** @description The first alert's line, e.g. "check not_null(email) failed: 142 of 1,000 rows". */
+            title: string;
+        };
+        /** @description An incident with what happened to it and where it was sent. */
+        IncidentDetail: components["schemas"]["Incident"] & {
+            notifications: components["schemas"]["Notification"][];
+            /** @description What to do about it. */
+            recommended_action: string;
+            /** @description Oldest first: its alerts and recoveries, and every change. */
+            timeline: components["schemas"]["TimelineEntry"][];
+        };
+        IncidentList: {
+            items: components["schemas"]["Incident"][];
+        };
+        /** @description `POST /api/v1/incidents/{id}/acknowledge|resolve`: an optional note for the timeline. */
+        IncidentNote: {
+            /** @description Up to 2,000 characters. */
+            note?: string | null;
+        };
         /** @description A page of the tenant's jobs, newest first. */
         JobList: {
             items: components["schemas"]["JobRecord"][];
@@ -1975,6 +2203,37 @@ export interface components {
             expires_in_days?: number | null;
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /** @description One message about an incident to one channel. */
+        Notification: {
+            /** Format: int32 */
+            attempts: number;
+            channel: string;
+            /** Format: uuid */
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description `opened` or `resolved`. */
+            event: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            incident_id: string;
+            last_error?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's last HTTP status.
+             */
+            last_status?: number | null;
+            /** @description Why it went to this channel. */
+            routed_by: string;
+            /** Format: date-time */
+            sent_at?: string | null;
+            /** @description `queued`, `sent` or `dead` (every attempt failed; re-send it). */
+            state: string;
+        };
+        NotificationList: {
+            items: components["schemas"]["Notification"][];
         };
         /** @description One objective's error budget over the window. */
         ObjectiveCompliance: {
@@ -2261,6 +2520,20 @@ export interface components {
         SlaList: {
             items: components["schemas"]["Sla"][];
         };
+        /** @description `POST /api/v1/incidents/{id}/snooze`: until a time, or for a number of minutes. */
+        Snooze: {
+            /**
+             * Format: int64
+             * @description 1 to 43,200 (30 days); used when `until` is not given.
+             */
+            minutes?: number | null;
+            note?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future (at most 30 days ahead).
+             */
+            until?: string | null;
+        };
         /** @description What recording a SQL script found and stored. */
         SqlLineageRecorded: {
             change: components["schemas"]["LineageChange"];
@@ -2309,6 +2582,19 @@ export interface components {
              * @description The receiver's HTTP status, when it answered.
              */
             status?: number | null;
+        };
+        /** @description One line of an incident's timeline. */
+        TimelineEntry: {
+            /** @description Who: a user, a token, or `cwic`. */
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            /**
+             * @description `alert`, `recovery`, `opened`, `severity_raised`, `acknowledged`, `snoozed`, `snooze_ended`,
+             *     `resolved`, `closed`, `comment`, `notified`, `notification_failed`, `resent`.
+             */
+            kind: string;
+            message: string;
         };
         TokenRequest: {
             /** @description Binds the token to one agent id; any id when absent. */
@@ -3843,6 +4129,322 @@ export interface operations {
             };
         };
     };
+    list_incidents: {
+        parameters: {
+            query?: {
+                /** @description Only this asset's incidents. */
+                asset?: string;
+                /** @description 1 to 1,000; default 100. */
+                limit?: number;
+                /** @description `critical`, `high`, `medium` or `low`. */
+                severity?: string;
+                /** @description `open`, `acknowledged`, `snoozed`, `resolved`, `closed`, or `active` (the first three). */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    acknowledge_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["IncidentNote"] | null;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    close_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Close"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    comment_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Comment"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentDetail"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resolve_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["IncidentNote"] | null;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    snooze_incident: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Snooze"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_jobs: {
         parameters: {
             query?: {
@@ -4261,6 +4863,84 @@ export interface operations {
                 content?: never;
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: {
+                /** @description 1 to 1,000; default 100. */
+                limit?: number;
+                /** @description `queued`, `sent` or `dead` (every attempt failed: re-send it). */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resend_notification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Notification id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

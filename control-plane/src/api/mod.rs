@@ -10,6 +10,7 @@ mod auth;
 mod channels;
 mod contracts;
 pub mod error;
+mod incidents;
 mod intelligence;
 mod jobs;
 mod lineage;
@@ -114,6 +115,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(roi::router())
         .merge(contracts::router())
         .merge(channels::router())
+        .merge(incidents::router())
         .merge(slas::router())
         .split_for_parts()
 }
@@ -242,6 +244,37 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| ApiJson(value))
             .map_err(json_rejection)
+    }
+}
+
+/// `Option<ApiJson<T>>`: `None` for a request without a body (no `Content-Type` and nothing
+/// sent), else the body read as [`ApiJson`] (so a wrong body is still refused).
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, ApiError> {
+        let declared = request.headers().contains_key(header::CONTENT_TYPE);
+        let length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if !declared && length.is_none_or(|length| length == 0) {
+            let body = Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| ApiError::from_status(rejection.status(), rejection.body_text()))?;
+            if body.is_empty() {
+                return Ok(None);
+            }
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with the header `Content-Type: application/json`",
+            )
+            .with_details(json!({"header": "content-type"})));
+        }
+        <Self as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
     }
 }
 

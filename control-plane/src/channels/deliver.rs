@@ -40,8 +40,18 @@ fn client() -> Result<&'static http_client::Client, String> {
         .map_err(Clone::clone)
 }
 
-/// POSTs `body` (JSON) to `url`, signed with `secret` at `unix_seconds` when there is one.
-pub async fn post_json(url: &str, secret: Option<&str>, body: Vec<u8>, unix_seconds: i64) -> Outcome {
+/// The header naming a notification: the same on every attempt, so a receiver can drop a repeat.
+pub const DELIVERY_HEADER: &str = "X-Cwic-Delivery";
+
+/// POSTs `body` (JSON) to `url`, signed with `secret` at `unix_seconds` when there is one, with
+/// the notification's id in [`DELIVERY_HEADER`] when it is one.
+pub async fn post_json(
+    url: &str,
+    secret: Option<&str>,
+    body: Vec<u8>,
+    unix_seconds: i64,
+    delivery: Option<uuid::Uuid>,
+) -> Outcome {
     let started = Instant::now();
     let client = match client() {
         Ok(client) => client,
@@ -59,6 +69,9 @@ pub async fn post_json(url: &str, secret: Option<&str>, body: Vec<u8>, unix_seco
         .post(url)
         .header(CONTENT_TYPE, "application/json")
         .header(USER_AGENT, concat!("cwic/", env!("CARGO_PKG_VERSION")));
+    if let Some(delivery) = delivery {
+        request = request.header(DELIVERY_HEADER, delivery.to_string());
+    }
     if let Some(secret) = secret {
         request = request.header(SIGNATURE_HEADER, super::signature(secret, unix_seconds, &body));
     }

@@ -8,6 +8,7 @@
 //! routed where (incidents and routing will).
 
 pub mod deliver;
+pub mod notify;
 pub mod service;
 
 use hmac::{Hmac, KeyInit, Mac};

@@ -148,7 +148,7 @@ pub async fn send_test(store: &TenantStore, id: Uuid, now: DateTime<Utc>) -> Ser
         "text": format!("This is a test message from CWIC to the channel {:?}. Alerts routed here look like this.", channel.name),
     });
     let bytes = serde_json::to_vec(&body).map_err(|error| ServiceError::internal("test message", error))?;
-    let outcome = super::deliver::post_json(&url, secret.as_deref(), bytes, now.timestamp()).await;
+    let outcome = super::deliver::post_json(&url, secret.as_deref(), bytes, now.timestamp(), None).await;
     Ok(TestDelivery {
         delivered: outcome.delivered,
         status: outcome.status,

@@ -47,8 +47,7 @@
 //!
 //! Add a kind to [`EventKind`], a payload struct, and a variant to [`EventData`] (the serde rename
 //! is the kind's name); then write it with `store::outbox::append` in the transaction that makes
-//! the change. The kinds for scores, incidents and SLAs are reserved with provisional payloads: no
-//! code emits them yet.
+//! the change.
 
 pub mod consumer;
 pub mod relay;
@@ -81,13 +80,13 @@ pub enum EventKind {
     AgentStatusChanged,
     #[serde(rename = "score.changed")]
     ScoreChanged,
-    /// Reserved: no emitter yet (incidents).
+    /// An incident opened (the incident engine, on a firing alert with no open incident).
     #[serde(rename = "incident.opened")]
     IncidentOpened,
-    /// Reserved: no emitter yet (incidents).
+    /// Alerts joined an incident, or a person acknowledged or snoozed it, or its snooze ended.
     #[serde(rename = "incident.updated")]
     IncidentUpdated,
-    /// Reserved: no emitter yet (incidents).
+    /// An incident ended: its signal recovered, or a person resolved or closed it.
     #[serde(rename = "incident.resolved")]
     IncidentResolved,
     /// An SLA objective stopped being met (its latest minute is missed).
@@ -300,7 +299,7 @@ pub struct AgentStatusChanged {
     pub version: String,
 }
 
-/// Provisional (no emitter yet): an asset's quality score changed.
+/// An asset's quality score changed (the scoring job, when a computation moves it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ScoreChanged {
     pub asset_id: Uuid,
@@ -308,7 +307,7 @@ pub struct ScoreChanged {
     pub score: Option<f64>,
 }
 
-/// Provisional (no emitter yet): an incident opened, changed or was resolved.
+/// An incident opened, changed or ended (`status`: open, acknowledged, snoozed, resolved, closed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IncidentChanged {
     pub incident_id: Uuid,

@@ -25,6 +25,8 @@ pub use crate::store::jobs::{ClaimedJob, JobCount, JobRecord, NewJob};
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 /// How often an idle worker looks for due jobs.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// How often a replica's delivery worker looks for due notifications: people wait for these.
+pub const DEFAULT_DELIVERY_POLL: Duration = Duration::from_millis(100);
 /// Attempts before a job is dead.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
 /// Succeeded jobs are kept this long (their dedupe keys with them), dead ones and the detection
@@ -46,6 +48,8 @@ pub struct JobsConfig {
     pub detection_every: Duration,
     /// Time between SLA evaluations (the periodic `evaluate_slas` job's slot).
     pub sla_every: Duration,
+    /// How often the delivery worker looks for due notifications.
+    pub delivery_poll: Duration,
 }
 
 impl Default for JobsConfig {
@@ -56,6 +60,7 @@ impl Default for JobsConfig {
             poll: DEFAULT_POLL,
             detection_every: crate::monitoring::scan::PASS_INTERVAL,
             sla_every: crate::slas::service::EVALUATION_INTERVAL,
+            delivery_poll: DEFAULT_DELIVERY_POLL,
         }
     }
 }
@@ -71,8 +76,34 @@ pub fn default_replica_name() -> String {
     format!("{host}-{}-{}", std::process::id(), &random[..6])
 }
 
-/// Why an attempt failed, as kept in `last_error`.
-pub type JobError = String;
+/// Why an attempt failed (kept in `last_error`), and when the job may run again when the
+/// handler knows better than the back-off (a receiver's `Retry-After`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobError {
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl From<String> for JobError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<&str> for JobError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// What [`JobHandler::run_batch`] returns: one outcome per job, in order.
 pub type BatchOutcomes<'a> = Pin<Box<dyn Future<Output = Vec<Result<(), JobError>>> + Send + 'a>>;
@@ -173,6 +204,45 @@ pub async fn run_worker(
     }
 }
 
+/// Claims and runs only jobs of `kind`, in batches of the handler's [`JobHandler::batch_limit`],
+/// polling every `poll` when idle: a worker for work people wait on (notifications), so that it
+/// never queues behind a long detection pass. Jobs of `kind` are also claimed by [`run_worker`].
+pub async fn run_kind_worker(
+    store: Store,
+    handler: Arc<dyn JobHandler>,
+    config: JobsConfig,
+    kind: &'static str,
+    poll: Duration,
+    cancel: CancellationToken,
+) {
+    let limit = i64::try_from(handler.batch_limit(kind).max(1)).unwrap_or(1);
+    loop {
+        if cancel.is_cancelled() {
+            break;
+        }
+        let jobs = match store
+            .claim_more_jobs(&config.replica, config.lease, kind, limit)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                warn!(%error, kind, "cannot claim jobs; retrying");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(poll) => continue,
+            }
+        }
+        let span = info_span!("jobs", kind, batch = jobs.len());
+        run_jobs(&store, handler.as_ref(), &config, jobs, &cancel)
+            .instrument(span)
+            .await;
+    }
+}
+
 async fn run_jobs(
     store: &Store,
     handler: &dyn JobHandler,
@@ -231,14 +301,14 @@ async fn run_jobs(
             Ok(()) => succeeded.push(job.clone()),
             Err(error) => {
                 let retry_at = (job.attempts < job.max_attempts).then(|| {
-                    let delay = retry_delay(job.attempts);
+                    let delay = error.retry_after.unwrap_or_else(|| retry_delay(job.attempts));
                     Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
                 });
                 match retry_at {
                     Some(at) => warn!(%error, id = %job.id, retry_at = %at, "job failed; will retry"),
                     None => warn!(%error, id = %job.id, "job failed on its last attempt; dead"),
                 }
-                match store.fail_job(job, &error, retry_at).await {
+                match store.fail_job(job, &error.message, retry_at).await {
                     Ok(true) => {}
                     Ok(false) => warn!(id = %job.id, "the job's lease was taken over before it was settled"),
                     Err(error) => {

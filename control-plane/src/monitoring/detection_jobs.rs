@@ -40,7 +40,8 @@ impl JobHandler for DetectionJobs {
                 DETECT_ASSET => self.detect(job).await,
                 other => Err(format!(
                     "this control plane does not know the job kind {other:?} (a newer version enqueued it?)"
-                )),
+                )
+                .into()),
             }
         })
     }
@@ -94,7 +95,8 @@ impl DetectionJobs {
             return Err(format!(
                 "a detect_asset job needs a tenant and an asset_id, got tenant {:?} and payload {}",
                 job.tenant_id, job.payload
-            ));
+            )
+            .into());
         };
         let Some(outcome) = scan::detect_asset(&self.store, tenant, asset)
             .await

@@ -42,7 +42,8 @@ pub async fn run_score_jobs(store: &Store, jobs: &[ClaimedJob]) -> Vec<Result<()
                 outcomes[index] = Err(format!(
                     "a score_asset job needs a tenant and an asset_id, got tenant {:?} and payload {}",
                     job.tenant_id, job.payload
-                ))
+                )
+                .into())
             }
         }
     }
@@ -50,7 +51,7 @@ pub async fn run_score_jobs(store: &Store, jobs: &[ClaimedJob]) -> Vec<Result<()
         let assets: Vec<Uuid> = members.iter().map(|(_, asset)| *asset).collect();
         if let Err(error) = score_assets(store, tenant, &assets).await {
             for (index, asset) in members {
-                outcomes[index] = Err(format!("cannot score asset {asset}: {error}"));
+                outcomes[index] = Err(format!("cannot score asset {asset}: {error}").into());
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod channels;
 pub mod contracts;
 mod dead_letters;
 mod handles;
+pub mod incidents;
 mod ingest;
 pub mod intelligence;
 pub mod jobs;

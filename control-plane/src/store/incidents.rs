@@ -1,0 +1,1218 @@
+//! Incidents, their alerts, timelines and notifications. The engine's batch
+//! ([`Store::apply_signals`], owner pool: it works for every tenant) and the delivery job's reads
+//! and writes live here; the API's reads and a person's changes go through [`TenantStore`].
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::handles::TenantStore;
+use super::{Store, StoreResult};
+use crate::events::{Event, EventData, IncidentChanged};
+use crate::incidents::engine::{Applied, OpenIncident, RuleKey, plan};
+use crate::incidents::routing::{ChannelRef, route};
+use crate::incidents::{Severity, Signal};
+
+/// The delivery job's kind.
+pub const DELIVER_NOTIFICATION: &str = "deliver_notification";
+/// Attempts before a notification is dead: back-off 2 s doubling to 10 min, about 35 min in all.
+pub const DELIVERY_ATTEMPTS: i32 = 10;
+
+/// The nil uuid stands for "no asset" where SQL compares keys with `=` (hash joins).
+const NO_ASSET: Uuid = Uuid::nil();
+
+struct KeyArrays {
+    tenants: Vec<String>,
+    assets: Vec<Uuid>,
+    rules: Vec<String>,
+}
+
+fn key_arrays<'a>(keys: impl Iterator<Item = &'a RuleKey>) -> KeyArrays {
+    let mut arrays = KeyArrays {
+        tenants: Vec::new(),
+        assets: Vec::new(),
+        rules: Vec::new(),
+    };
+    for key in keys {
+        arrays.tenants.push(key.tenant.clone());
+        arrays.assets.push(key.asset.unwrap_or(NO_ASSET));
+        arrays.rules.push(key.rule.clone());
+    }
+    arrays
+}
+
+fn event(tenant: &str, data: EventData) -> Event {
+    Event::at(tenant, Utc::now(), data)
+}
+
+impl Store {
+    /// Applies new signals in one transaction: locks their rules, drops what was applied before,
+    /// plans (see `incidents::engine`), and writes alerts, incidents, their timeline rows and
+    /// events, and the notifications the routes call for with their delivery jobs.
+    pub async fn apply_signals(&self, signals: Vec<Signal>) -> StoreResult<Applied> {
+        let mut tx = self.pool.begin().await?;
+        let keys: BTreeSet<RuleKey> = signals.iter().map(RuleKey::of).collect();
+        let locks: Vec<String> = keys.iter().map(RuleKey::lock_text).collect();
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock(h))
+             FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM UNNEST($1::text[]) AS k ORDER BY h) s",
+        )
+        .bind(&locks)
+        .execute(&mut *tx)
+        .await?;
+
+        // Signals stored before (an event delivered again) change nothing.
+        let stored: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT a.event_id, a.rule_key FROM alerts a
+             JOIN UNNEST($1::text[], $2::uuid[], $3::text[]) AS x (t, e, r)
+               ON a.tenant_id = x.t AND a.event_id = x.e AND a.rule_key = x.r",
+        )
+        .bind(signals.iter().map(|s| s.tenant.clone()).collect::<Vec<_>>())
+        .bind(signals.iter().map(|s| s.event_id).collect::<Vec<_>>())
+        .bind(signals.iter().map(|s| s.rule_key.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored: HashSet<(Uuid, String)> = stored.into_iter().collect();
+        let signals: Vec<Signal> = signals
+            .into_iter()
+            .filter(|s| !stored.contains(&(s.event_id, s.rule_key.clone())))
+            .collect();
+
+        let arrays = key_arrays(keys.iter());
+        #[derive(sqlx::FromRow)]
+        struct OpenRow {
+            id: Uuid,
+            tenant_id: String,
+            asset_id: Option<Uuid>,
+            rule_key: String,
+            severity: String,
+            last_alert_at: Option<DateTime<Utc>>,
+            details: sqlx::types::Json<serde_json::Value>,
+        }
+        let open: Vec<OpenRow> = sqlx::query_as(
+            "SELECT i.id, i.tenant_id, i.asset_id, i.rule_key, i.severity, i.last_alert_at, i.details
+             FROM incidents i
+             JOIN UNNEST($1::text[], $2::uuid[], $3::text[]) AS k (t, a, r)
+               ON i.tenant_id = k.t AND coalesce(i.asset_id, $4) = k.a AND i.rule_key = k.r
+             WHERE i.status IN ('open', 'acknowledged', 'snoozed') AND i.rule_key <> ''",
+        )
+        .bind(&arrays.tenants)
+        .bind(&arrays.assets)
+        .bind(&arrays.rules)
+        .bind(NO_ASSET)
+        .fetch_all(&mut *tx)
+        .await?;
+        let open: Vec<OpenIncident> = open
+            .into_iter()
+            .map(|row| OpenIncident {
+                id: row.id,
+                key: RuleKey {
+                    tenant: row.tenant_id,
+                    asset: row.asset_id,
+                    rule: row.rule_key,
+                },
+                severity: Severity::parse(&row.severity).unwrap_or(Severity::Medium),
+                last_alert_at: row.last_alert_at,
+                details: row.details.0,
+            })
+            .collect();
+        let recovered: Vec<(String, Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT k.t, k.a, k.r, max(i.recovered_at)
+             FROM incidents i
+             JOIN UNNEST($1::text[], $2::uuid[], $3::text[]) AS k (t, a, r)
+               ON i.tenant_id = k.t AND coalesce(i.asset_id, $4) = k.a AND i.rule_key = k.r
+             WHERE i.recovered_at IS NOT NULL AND i.resolved_at > now() - interval '8 days'
+             GROUP BY k.t, k.a, k.r",
+        )
+        .bind(&arrays.tenants)
+        .bind(&arrays.assets)
+        .bind(&arrays.rules)
+        .bind(NO_ASSET)
+        .fetch_all(&mut *tx)
+        .await?;
+        let last_recovery: BTreeMap<RuleKey, DateTime<Utc>> = recovered
+            .into_iter()
+            .map(|(tenant, asset, rule, at)| {
+                (
+                    RuleKey {
+                        tenant,
+                        asset: (asset != NO_ASSET).then_some(asset),
+                        rule,
+                    },
+                    at,
+                )
+            })
+            .collect();
+
+        // A recovery matters only on a rule with an incident open or opening: a passing check on
+        // a healthy table is not stored again and again.
+        let open_keys: HashSet<&RuleKey> = open.iter().map(|o| &o.key).collect();
+        let firing_keys: HashSet<RuleKey> = signals.iter().filter(|s| s.firing).map(RuleKey::of).collect();
+        let signals: Vec<Signal> = signals
+            .into_iter()
+            .filter(|s| {
+                let key = RuleKey::of(s);
+                s.firing || open_keys.contains(&key) || firing_keys.contains(&key)
+            })
+            .collect();
+        if signals.is_empty() {
+            tx.commit().await?;
+            return Ok(Applied::default());
+        }
+
+        let plan = plan(signals, open, &last_recovery);
+
+        // New incidents.
+        let opened = &plan.opened;
+        sqlx::query(
+            "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, source_id, severity, status, title,
+                                    began_at, opened_at, rule_key, alert_count, last_alert_at, details)
+             SELECT id, t, a, k, s, sev, 'open', title, least(began, now()), now(), r, n, last, d
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[],
+                         $8::timestamptz[], $9::text[], $10::int[], $11::timestamptz[], $12::jsonb[])
+                  AS x (id, t, a, k, s, sev, title, began, r, n, last, d)",
+        )
+        .bind(opened.iter().map(|i| i.id).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.key.tenant.clone()).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.key.asset).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.kind).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.source_id).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.severity.as_str()).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.title.clone()).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.began_at).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.key.rule.clone()).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.alert_count).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.last_alert_at).collect::<Vec<_>>())
+        .bind(opened.iter().map(|i| i.details.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+
+        // Alerts joining incidents open before.
+        let joined = &plan.joined;
+        sqlx::query(
+            "UPDATE incidents i SET alert_count = i.alert_count + x.n,
+                    last_alert_at = greatest(i.last_alert_at, x.last), severity = x.sev, updated_at = now()
+             FROM UNNEST($1::uuid[], $2::int[], $3::timestamptz[], $4::text[]) AS x (id, n, last, sev)
+             WHERE i.id = x.id",
+        )
+        .bind(joined.iter().map(|j| j.id).collect::<Vec<_>>())
+        .bind(joined.iter().map(|j| j.added).collect::<Vec<_>>())
+        .bind(joined.iter().map(|j| j.last_alert_at).collect::<Vec<_>>())
+        .bind(joined.iter().map(|j| j.severity.as_str()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+
+        // Resolutions.
+        let resolved = &plan.resolved;
+        sqlx::query(
+            "UPDATE incidents i SET status = 'resolved', resolved_at = now(), recovered_at = x.rec,
+                    resolution = x.note, snoozed_until = NULL, updated_at = now()
+             FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[]) AS x (id, rec, note)
+             WHERE i.id = x.id",
+        )
+        .bind(resolved.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(resolved.iter().map(|r| r.recovered_at).collect::<Vec<_>>())
+        .bind(resolved.iter().map(|r| r.note.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+
+        // The alerts themselves.
+        let alerts = &plan.alerts;
+        sqlx::query(
+            "INSERT INTO alerts (id, tenant_id, event_id, rule_key, kind, firing, severity, asset_id, incident_id,
+                                 title, observed_at, event_at, details)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::bool[],
+                                  $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::timestamptz[],
+                                  $12::timestamptz[], $13::jsonb[])
+             ON CONFLICT (tenant_id, event_id, rule_key) DO NOTHING",
+        )
+        .bind(alerts.iter().map(|a| a.id).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.tenant.clone()).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.event_id).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.rule_key.clone()).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.kind).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.firing).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.severity.map(Severity::as_str)).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.asset_id).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.incident_id).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.title.clone()).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.observed_at).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.event_at).collect::<Vec<_>>())
+        .bind(alerts.iter().map(|a| a.signal.details.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+
+        // Timeline rows and events for every change.
+        let mut timeline: Vec<(String, Uuid, &'static str, String)> = Vec::new();
+        let mut events = Vec::new();
+        let changed = |id: Uuid, status: &str, severity: Severity, asset: Option<Uuid>| IncidentChanged {
+            incident_id: id,
+            status: status.to_owned(),
+            severity: severity.as_str().to_owned(),
+            asset_id: asset,
+        };
+        let mut severity_of: BTreeMap<Uuid, (Severity, Option<Uuid>)> = BTreeMap::new();
+        for incident in opened {
+            severity_of.insert(incident.id, (incident.severity, incident.key.asset));
+            timeline.push((
+                incident.key.tenant.clone(),
+                incident.id,
+                "opened",
+                format!("opened by an alert: {}", incident.title),
+            ));
+            events.push(event(
+                &incident.key.tenant,
+                EventData::IncidentOpened(changed(
+                    incident.id,
+                    "open",
+                    incident.severity,
+                    incident.key.asset,
+                )),
+            ));
+        }
+        for join in joined {
+            if join.raised {
+                timeline.push((
+                    join.tenant.clone(),
+                    join.id,
+                    "severity_raised",
+                    format!("severity raised to {} by a new alert", join.severity),
+                ));
+            }
+            severity_of.entry(join.id).or_insert((join.severity, None));
+            events.push(event(
+                &join.tenant,
+                EventData::IncidentUpdated(changed(join.id, "open", join.severity, None)),
+            ));
+        }
+        for resolution in resolved {
+            timeline.push((
+                resolution.tenant.clone(),
+                resolution.id,
+                "resolved",
+                resolution.note.clone(),
+            ));
+            let (severity, asset) = severity_of
+                .get(&resolution.id)
+                .copied()
+                .unwrap_or((Severity::Medium, None));
+            events.push(event(
+                &resolution.tenant,
+                EventData::IncidentResolved(changed(resolution.id, "resolved", severity, asset)),
+            ));
+        }
+        insert_timeline(&mut tx, &timeline).await?;
+        // Incidents downstream of one broken table go under one parent naming it; a parent ends
+        // with its last child.
+        let opened_tenants: Vec<String> = opened
+            .iter()
+            .map(|i| i.key.tenant.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !opened_tenants.is_empty() {
+            for (tenant, parent, severity, asset) in group_under_roots(&mut tx, &opened_tenants).await? {
+                events.push(event(
+                    &tenant,
+                    EventData::IncidentOpened(changed(parent, "open", severity, asset)),
+                ));
+            }
+        }
+        let ended: Vec<Uuid> = resolved.iter().map(|r| r.id).collect();
+        for (tenant, parent, severity, asset) in resolve_finished_parents(&mut tx, &ended).await? {
+            let severity = Severity::parse(&severity).unwrap_or(Severity::Medium);
+            events.push(event(
+                &tenant,
+                EventData::IncidentResolved(changed(parent, "resolved", severity, asset)),
+            ));
+        }
+        super::outbox::append(&mut tx, &events).await?;
+
+        // Notifications: the routes of what opened (or rose into a routed severity), and a
+        // "resolved" to every channel told of the opening.
+        let tenants: Vec<String> = opened
+            .iter()
+            .map(|i| i.key.tenant.clone())
+            .chain(joined.iter().filter(|j| j.raised).map(|j| j.tenant.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let channels: Vec<(Uuid, String, String)> = if tenants.is_empty() {
+            Vec::new()
+        } else {
+            sqlx::query_as("SELECT id, tenant_id, name FROM channels WHERE tenant_id = ANY($1) ORDER BY name")
+                .bind(&tenants)
+                .fetch_all(&mut *tx)
+                .await?
+        };
+        let mut by_tenant: BTreeMap<&str, Vec<ChannelRef>> = BTreeMap::new();
+        for (id, tenant, name) in &channels {
+            by_tenant.entry(tenant.as_str()).or_default().push(ChannelRef {
+                id: *id,
+                name: name.clone(),
+            });
+        }
+        let mut notify: Vec<(Uuid, String, Uuid, Uuid, String, DateTime<Utc>)> = Vec::new();
+        let targets = opened
+            .iter()
+            .map(|i| (i.id, i.key.tenant.as_str(), i.severity, i.event_at))
+            .chain(
+                joined
+                    .iter()
+                    .filter(|j| j.raised)
+                    .map(|j| (j.id, j.tenant.as_str(), j.severity, j.event_at)),
+            );
+        for (incident, tenant, severity, event_at) in targets {
+            let channels = by_tenant.get(tenant).map(Vec::as_slice).unwrap_or_default();
+            for routed in route(severity, channels) {
+                notify.push((
+                    Uuid::now_v7(),
+                    tenant.to_owned(),
+                    incident,
+                    routed.channel_id,
+                    routed.reason,
+                    event_at,
+                ));
+            }
+        }
+        let mut queued: Vec<(Uuid, String)> = sqlx::query_as(
+            "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
+             SELECT id, t, i, c, 'opened', why, at
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
+                  AS x (id, t, i, c, why, at)
+             ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
+             RETURNING id, tenant_id",
+        )
+        .bind(notify.iter().map(|n| n.0).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.1.clone()).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.2).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.3).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.4.clone()).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.5).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let resolved_notices: Vec<(Uuid, String)> = sqlx::query_as(
+            "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
+             SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'resolved',
+                    'the channel was told this incident opened', x.at
+             FROM notifications n
+             JOIN UNNEST($1::uuid[], $2::timestamptz[]) AS x (id, at) ON n.incident_id = x.id
+             WHERE n.event = 'opened'
+             ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
+             RETURNING id, tenant_id",
+        )
+        .bind(resolved.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind(resolved.iter().map(|r| r.event_at).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        queued.extend(resolved_notices);
+        enqueue_deliveries(&mut tx, &queued).await?;
+        tx.commit().await?;
+        Ok(Applied {
+            alerts: alerts.len(),
+            opened: opened.len(),
+            joined: joined.len(),
+            resolved: resolved.len(),
+            notifications: queued.len(),
+        })
+    }
+}
+
+/// Writes timeline rows `(tenant, incident, kind, message)` by CWIC.
+async fn insert_timeline(
+    connection: &mut sqlx::PgConnection,
+    rows: &[(String, Uuid, &'static str, String)],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, message)
+         SELECT gen_random_uuid(), t, i, k, m FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[])
+                AS x (t, i, k, m)",
+    )
+    .bind(rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A delivery job per `(notification, tenant)`, in the caller's transaction.
+pub(crate) async fn enqueue_deliveries(
+    connection: &mut sqlx::PgConnection,
+    notifications: &[(Uuid, String)],
+) -> StoreResult<()> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO jobs (id, tenant_id, kind, payload, pending_key, max_attempts)
+         SELECT gen_random_uuid(), t, $3, jsonb_build_object('notification', n), n::text, $4
+         FROM UNNEST($1::uuid[], $2::text[]) AS x (n, t)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(notifications.iter().map(|n| n.0).collect::<Vec<_>>())
+    .bind(notifications.iter().map(|n| n.1.clone()).collect::<Vec<_>>())
+    .bind(DELIVER_NOTIFICATION)
+    .bind(DELIVERY_ATTEMPTS)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// A notification with what its message says: the channel (and its secret, to sign), the
+/// incident, its asset and scores.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub notification_id: Uuid,
+    pub tenant_id: String,
+    /// `opened` or `resolved`.
+    pub event: String,
+    pub state: String,
+    pub routed_by: String,
+    pub channel_id: Uuid,
+    pub channel_kind: String,
+    pub channel_name: String,
+    pub settings: sqlx::types::Json<serde_json::Value>,
+    pub secret: Option<String>,
+    pub incident_id: Uuid,
+    pub status: String,
+    pub severity: String,
+    pub title: String,
+    pub source_kind: String,
+    pub rule_key: String,
+    pub alert_count: i32,
+    pub opened_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+    pub details: sqlx::types::Json<serde_json::Value>,
+    pub asset_id: Option<Uuid>,
+    /// `schema.table`.
+    pub asset: Option<String>,
+    /// The state of the channel's "opened" of the same incident (for a "resolved").
+    pub opened_state: Option<String>,
+    pub current_score: Option<f64>,
+    /// The last score computed before the incident began.
+    pub previous_score: Option<f64>,
+    /// The quality dimensions its alerts touch.
+    pub dimensions: Vec<String>,
+}
+
+impl DeliveryRow {
+    /// What caused it, in a sentence, from the incident's evidence.
+    pub fn root_cause(&self) -> Option<String> {
+        let details = &self.details.0;
+        let asset = self.asset.as_deref().unwrap_or("the asset");
+        match self.source_kind.as_str() {
+            crate::incidents::kinds::CHECK_FAILED => {
+                let check = details["check"].as_str()?;
+                let dimension = details["dimension"].as_str().unwrap_or("quality");
+                Some(
+                    match (details["failing_rows"].as_i64(), details["total_rows"].as_i64()) {
+                        (Some(failing), Some(total)) => {
+                            format!("{failing} of {total} rows of {asset} fail {check} ({dimension})")
+                        }
+                        _ => format!("{asset} fails {check} ({dimension})"),
+                    },
+                )
+            }
+            crate::incidents::kinds::ANOMALY => {
+                let metric = details["metric"].as_str()?;
+                let column = details["column"].as_str().unwrap_or_default();
+                let series = if column.is_empty() {
+                    metric.to_owned()
+                } else {
+                    format!("{metric} of {column}")
+                };
+                Some(
+                    match (
+                        details["expected_low"].as_f64(),
+                        details["expected_high"].as_f64(),
+                    ) {
+                        (Some(low), Some(high)) => format!(
+                            "{series} on {asset} was {} where {low:.4} to {high:.4} was expected",
+                            details["value"]
+                        ),
+                        _ => format!("{series} on {asset} left its usual range"),
+                    },
+                )
+            }
+            crate::incidents::kinds::SCHEMA_CHANGE => Some(self.title.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A notification's outcome as [`Store::record_deliveries`] writes it: sent or failed, and
+/// whether that was its last attempt.
+pub type DeliveryRecord = (crate::channels::notify::Delivered, bool);
+
+impl Store {
+    /// The notifications `ids` with everything their messages say.
+    pub async fn notifications_for_delivery(&self, ids: &[Uuid]) -> StoreResult<Vec<DeliveryRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as(
+            "SELECT n.id AS notification_id, n.tenant_id, n.event, n.state, n.routed_by,
+                    c.id AS channel_id, c.kind AS channel_kind, c.name AS channel_name, c.settings, c.secret,
+                    i.id AS incident_id, i.status, i.severity, i.title, i.source_kind, i.rule_key,
+                    i.alert_count, i.opened_at, i.resolved_at, i.resolution, i.details, i.asset_id,
+                    a.schema_name || '.' || a.name AS asset,
+                    (SELECT o.state FROM notifications o
+                     WHERE o.incident_id = n.incident_id AND o.channel_id = n.channel_id
+                       AND o.event = 'opened' AND o.tier = 0) AS opened_state,
+                    (SELECT s.score FROM asset_scores s
+                     WHERE s.tenant_id = i.tenant_id AND s.asset_id = i.asset_id
+                     ORDER BY s.computed_at DESC LIMIT 1) AS current_score,
+                    (SELECT s.score FROM asset_scores s
+                     WHERE s.tenant_id = i.tenant_id AND s.asset_id = i.asset_id AND s.computed_at < i.began_at
+                     ORDER BY s.computed_at DESC LIMIT 1) AS previous_score,
+                    ARRAY(SELECT DISTINCT al.details->>'dimension' FROM alerts al
+                          WHERE al.incident_id = i.id AND al.details ? 'dimension'
+                          ORDER BY 1) AS dimensions
+             FROM notifications n
+             JOIN channels c ON c.id = n.channel_id
+             JOIN incidents i ON i.id = n.incident_id
+             LEFT JOIN assets a ON a.id = i.asset_id
+             WHERE n.id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records what deliveries came to, with a timeline row for each sent or dead one.
+    pub async fn record_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let updated: Vec<(String, Uuid, String, String, String)> = sqlx::query_as(
+            "UPDATE notifications n
+             SET state = CASE WHEN x.sent THEN 'sent' WHEN x.last THEN 'dead' ELSE 'queued' END,
+                 attempts = n.attempts + 1, last_status = x.status, last_error = x.error,
+                 sent_at = CASE WHEN x.sent THEN now() END
+             FROM UNNEST($1::uuid[], $2::bool[], $3::bool[], $4::int[], $5::text[]) AS x (id, sent, last, status, error)
+             WHERE n.id = x.id AND n.state <> 'sent'
+             RETURNING n.tenant_id, n.incident_id, n.state, n.event,
+                       (SELECT name FROM channels c WHERE c.id = n.channel_id)",
+        )
+        .bind(records.iter().map(|(d, _)| d.notification_id).collect::<Vec<_>>())
+        .bind(records.iter().map(|(d, _)| d.sent).collect::<Vec<_>>())
+        .bind(records.iter().map(|(_, last)| *last).collect::<Vec<_>>())
+        .bind(records.iter().map(|(d, _)| d.status.map(i32::from)).collect::<Vec<_>>())
+        .bind(records.iter().map(|(d, _)| d.error.clone()).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+        let timeline: Vec<(String, Uuid, &'static str, String)> = updated
+            .into_iter()
+            .filter_map(|(tenant, incident, state, event, channel)| match state.as_str() {
+                "sent" => Some((tenant, incident, "notified", format!("{event} message sent to {channel}"))),
+                "dead" => Some((
+                    tenant,
+                    incident,
+                    "notification_failed",
+                    format!("{event} message to {channel} failed on every attempt; re-send it from the dead letters"),
+                )),
+                _ => None,
+            })
+            .collect();
+        insert_timeline(&mut tx, &timeline).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Which incidents a list shows.
+#[derive(Debug, Clone)]
+pub struct IncidentFilter {
+    pub statuses: Option<Vec<String>>,
+    pub severity: Option<String>,
+    pub asset: Option<Uuid>,
+    pub limit: i64,
+}
+
+/// A person's change to an incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Acknowledge,
+    Resolve,
+    Snooze(DateTime<Utc>),
+    /// `expected` or `no_action_needed`.
+    Close(String),
+}
+
+const INCIDENT_COLUMNS: &str = "i.id, i.status, i.severity, a.schema_name || '.' || a.name AS asset, i.asset_id,
+    i.title, i.source_kind AS kind, i.rule_key AS rule, i.alert_count AS alerts, i.began_at, i.opened_at,
+    i.last_alert_at, i.acknowledged_at, i.snoozed_until, i.resolved_at, i.close_reason, i.resolution, i.parent_id
+    FROM incidents i LEFT JOIN assets a ON a.id = i.asset_id";
+
+const NOTIFICATION_COLUMNS: &str = "n.id, n.incident_id, n.channel_id, c.name AS channel, n.event, n.state,
+    n.attempts, n.last_status, n.last_error, n.routed_by, n.created_at, n.sent_at
+    FROM notifications n JOIN channels c ON c.id = n.channel_id";
+
+use crate::incidents::service::{Incident, Notification, TimelineEntry};
+
+impl TenantStore {
+    pub async fn list_incidents(&self, filter: &IncidentFilter) -> StoreResult<Vec<Incident>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS}
+             WHERE i.tenant_id = $1 AND ($2::text[] IS NULL OR i.status = ANY($2))
+               AND ($3::text IS NULL OR i.severity = $3) AND ($4::uuid IS NULL OR i.asset_id = $4)
+             ORDER BY i.opened_at DESC, i.id DESC LIMIT $5"
+        )))
+        .bind(self.tenant_id().as_str())
+        .bind(&filter.statuses)
+        .bind(&filter.severity)
+        .bind(filter.asset)
+        .bind(filter.limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub async fn get_incident(&self, id: Uuid) -> StoreResult<Option<Incident>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {INCIDENT_COLUMNS} WHERE i.tenant_id = $1 AND i.id = $2"
+        )))
+        .bind(self.tenant_id().as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The incident's evidence (`details`), `{}` when it has none.
+    pub async fn incident_details(&self, id: Uuid) -> StoreResult<serde_json::Value> {
+        let mut tx = self.begin().await?;
+        let details: Option<sqlx::types::Json<serde_json::Value>> =
+            sqlx::query_scalar("SELECT details FROM incidents WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant_id().as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(details.map(|d| d.0).unwrap_or_else(|| serde_json::json!({})))
+    }
+
+    /// The anomaly (or SLA) an incident is about.
+    pub async fn incident_source(&self, id: Uuid) -> StoreResult<Option<Uuid>> {
+        let mut tx = self.begin().await?;
+        let source: Option<Option<Uuid>> =
+            sqlx::query_scalar("SELECT source_id FROM incidents WHERE tenant_id = $1 AND id = $2")
+                .bind(self.tenant_id().as_str())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(source.flatten())
+    }
+
+    /// Its alerts, recoveries and changes, oldest first (at most 2,000 lines).
+    pub async fn incident_timeline(&self, id: Uuid) -> StoreResult<Vec<TimelineEntry>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as(
+            "SELECT at, kind, actor, message FROM (
+                 SELECT observed_at AS at, CASE WHEN firing THEN 'alert' ELSE 'recovery' END AS kind,
+                        'cwic' AS actor, title AS message, id
+                 FROM alerts WHERE tenant_id = $1 AND incident_id = $2
+                 UNION ALL
+                 SELECT at, kind, actor, message, id FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2
+             ) t ORDER BY at, id LIMIT 2000",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// Notifications of one incident, or of the tenant in one state, newest first.
+    pub async fn incident_notifications(
+        &self,
+        incident: Option<Uuid>,
+        state: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<Notification>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTIFICATION_COLUMNS}
+             WHERE n.tenant_id = $1 AND ($2::uuid IS NULL OR n.incident_id = $2) AND ($3::text IS NULL OR n.state = $3)
+             ORDER BY n.created_at DESC, n.id LIMIT $4"
+        )))
+        .bind(self.tenant_id().as_str())
+        .bind(incident)
+        .bind(state)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    pub async fn notification(&self, id: Uuid) -> StoreResult<Option<Notification>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {NOTIFICATION_COLUMNS} WHERE n.tenant_id = $1 AND n.id = $2"
+        )))
+        .bind(self.tenant_id().as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Applies a person's change, with its timeline row and event (and, when it ends the
+    /// incident, a "resolved" to every channel told of its opening), in one transaction. False
+    /// when the incident was already in a state the change does not apply to.
+    pub async fn change_incident(
+        &self,
+        id: Uuid,
+        change: Change,
+        by: &str,
+        message: &str,
+    ) -> StoreResult<bool> {
+        let tenant = self.tenant_id().as_str();
+        let mut tx = self.begin().await?;
+        const RETURNING: &str = "RETURNING severity, asset_id";
+        let (sql, status, kind, arg): (String, &str, &'static str, Option<String>) = match &change {
+            Change::Acknowledge => (
+                format!(
+                    "UPDATE incidents SET status = 'acknowledged', acknowledged_at = coalesce(acknowledged_at, now()),
+                            snoozed_until = NULL, updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ('open', 'snoozed') {RETURNING}"
+                ),
+                "acknowledged",
+                "acknowledged",
+                None,
+            ),
+            Change::Resolve => (
+                format!(
+                    "UPDATE incidents SET status = 'resolved', resolved_at = now(), recovered_at = now(),
+                            resolution = $3, snoozed_until = NULL, updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ('open', 'acknowledged', 'snoozed') {RETURNING}"
+                ),
+                "resolved",
+                "resolved",
+                Some(message.to_owned()),
+            ),
+            Change::Snooze(until) => (
+                format!(
+                    "UPDATE incidents SET status = 'snoozed', snoozed_until = $3::timestamptz, updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ('open', 'acknowledged', 'snoozed') {RETURNING}"
+                ),
+                "snoozed",
+                "snoozed",
+                Some(until.to_rfc3339()),
+            ),
+            Change::Close(reason) => (
+                format!(
+                    "UPDATE incidents SET status = 'closed', close_reason = $3, resolved_at = now(), recovered_at = now(),
+                            resolution = $4, snoozed_until = NULL, updated_at = now()
+                     WHERE tenant_id = $1 AND id = $2 AND status IN ('open', 'acknowledged', 'snoozed') {RETURNING}"
+                ),
+                "closed",
+                "closed",
+                Some(reason.clone()),
+            ),
+        };
+        let mut query = sqlx::query_as::<_, (String, Option<Uuid>)>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant)
+            .bind(id);
+        if let Some(arg) = arg {
+            query = query.bind(arg);
+        }
+        if matches!(change, Change::Close(_)) {
+            query = query.bind(message);
+        }
+        let Some((severity, asset)) = query.fetch_optional(&mut *tx).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, actor, message)
+             VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)",
+        )
+        .bind(tenant)
+        .bind(id)
+        .bind(kind)
+        .bind(by)
+        .bind(message)
+        .execute(&mut *tx)
+        .await?;
+        let changed = IncidentChanged {
+            incident_id: id,
+            status: status.to_owned(),
+            severity,
+            asset_id: asset,
+        };
+        let ends = matches!(change, Change::Resolve | Change::Close(_));
+        let data = if ends {
+            EventData::IncidentResolved(changed)
+        } else {
+            EventData::IncidentUpdated(changed)
+        };
+        super::outbox::append(&mut tx, &[event(tenant, data)]).await?;
+        if ends {
+            let queued: Vec<(Uuid, String)> = sqlx::query_as(
+                "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
+                 SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'resolved',
+                        'the channel was told this incident opened', now()
+                 FROM notifications n
+                 WHERE n.tenant_id = $1 AND n.incident_id = $2 AND n.event = 'opened'
+                 ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
+                 RETURNING id, tenant_id",
+            )
+            .bind(tenant)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            enqueue_deliveries(&mut tx, &queued).await?;
+            let parents = resolve_finished_parents(&mut tx, &[id]).await?;
+            let events: Vec<Event> = parents
+                .into_iter()
+                .map(|(tenant, parent, severity, asset)| {
+                    event(
+                        &tenant,
+                        EventData::IncidentResolved(IncidentChanged {
+                            incident_id: parent,
+                            status: "resolved".into(),
+                            severity,
+                            asset_id: asset,
+                        }),
+                    )
+                })
+                .collect();
+            super::outbox::append(&mut tx, &events).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn add_comment(&self, id: Uuid, by: &str, text: &str) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, actor, message)
+             VALUES (gen_random_uuid(), $1, $2, 'comment', $3, $4)",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(id)
+        .bind(by)
+        .bind(text)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues a dead notification again with a new delivery job; `None` when it is not dead.
+    pub async fn resend_notification(&self, id: Uuid, by: &str) -> StoreResult<Option<Notification>> {
+        let tenant = self.tenant_id().as_str();
+        let mut tx = self.begin().await?;
+        let incident: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE notifications SET state = 'queued', last_error = NULL
+             WHERE tenant_id = $1 AND id = $2 AND state = 'dead' RETURNING incident_id",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(incident) = incident else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        enqueue_deliveries(&mut tx, &[(id, tenant.to_owned())]).await?;
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, actor, message)
+             VALUES (gen_random_uuid(), $1, $2, 'resent', $3, $4)",
+        )
+        .bind(tenant)
+        .bind(incident)
+        .bind(by)
+        .bind(format!("a dead notification was queued again by {by}"))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.notification(id).await
+    }
+}
+
+impl Store {
+    /// Snoozed incidents whose time came are open again (the periodic upkeep job); how many.
+    pub async fn wake_snoozed_incidents(&self) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let woken: Vec<(String, Uuid, String, Option<Uuid>, String)> = sqlx::query_as(
+            "UPDATE incidents SET status = CASE WHEN acknowledged_at IS NULL THEN 'open' ELSE 'acknowledged' END,
+                    snoozed_until = NULL, updated_at = now()
+             WHERE status = 'snoozed' AND snoozed_until <= now()
+             RETURNING tenant_id, id, severity, asset_id, status",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let timeline: Vec<(String, Uuid, &'static str, String)> = woken
+            .iter()
+            .map(|(tenant, id, _, _, _)| (tenant.clone(), *id, "snooze_ended", "the snooze ended".to_owned()))
+            .collect();
+        insert_timeline(&mut tx, &timeline).await?;
+        let events: Vec<Event> = woken
+            .iter()
+            .map(|(tenant, id, severity, asset, status)| {
+                event(
+                    tenant,
+                    EventData::IncidentUpdated(IncidentChanged {
+                        incident_id: *id,
+                        status: status.clone(),
+                        severity: severity.clone(),
+                        asset_id: *asset,
+                    }),
+                )
+            })
+            .collect();
+        super::outbox::append(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(woken.len() as u64)
+    }
+}
+
+/// Incidents on assets opened within this long of each other group under a parent when they
+/// share an upstream table.
+pub const GROUP_WINDOW_HOURS: i32 = 6;
+/// How far up the lineage a shared cause is looked for.
+const LINEAGE_DEPTH: i32 = 10;
+
+/// One dataset upstream of (or equal to) an asset, at `depth` edges.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Upstream {
+    asset_id: Uuid,
+    node: Uuid,
+    depth: i32,
+    /// `schema.table` of the upstream dataset.
+    name: String,
+    /// The asset that dataset is, when CWIC observes it.
+    node_asset: Option<Uuid>,
+}
+
+/// Groups the batch's new incidents with the tenant's other active incidents of the last
+/// [`GROUP_WINDOW_HOURS`] whose assets share an upstream dataset (through lineage; an asset
+/// upstream of another counts as shared): each group goes under one parent incident (rule
+/// `root:<dataset node>`) that names the shared cause; returns the parents opened. The parent is
+/// for people (one place to look); it sends no notification of its own.
+pub(crate) async fn group_under_roots(
+    connection: &mut sqlx::PgConnection,
+    tenants: &[String],
+) -> StoreResult<Vec<(String, Uuid, Severity, Option<Uuid>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Active {
+        id: Uuid,
+        tenant_id: String,
+        asset_id: Uuid,
+        severity: String,
+        new: bool,
+    }
+    let active: Vec<Active> = sqlx::query_as(
+        "SELECT id, tenant_id, asset_id, severity, opened_at = now() AS new FROM incidents
+         WHERE tenant_id = ANY($1) AND status IN ('open', 'acknowledged', 'snoozed') AND source_kind <> 'upstream'
+           AND asset_id IS NOT NULL AND opened_at > now() - make_interval(hours => $2)",
+    )
+    .bind(tenants)
+    .bind(GROUP_WINDOW_HOURS)
+    .fetch_all(&mut *connection)
+    .await?;
+    if active.len() < 2 || !active.iter().any(|a| a.new) {
+        return Ok(Vec::new());
+    }
+    let assets: Vec<Uuid> = active
+        .iter()
+        .map(|a| a.asset_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let upstream: Vec<Upstream> = sqlx::query_as(
+        "WITH RECURSIVE start AS (
+             SELECT a.id AS asset_id, n.id AS node
+             FROM assets a
+             JOIN lineage_nodes n ON n.tenant_id = a.tenant_id AND n.kind = 'dataset'
+                                 AND n.namespace = a.source_name AND n.name = a.schema_name || '.' || a.name
+             WHERE a.id = ANY($1)
+         ), up (asset_id, node, depth) AS (
+             SELECT asset_id, node, 0 FROM start
+             UNION
+             SELECT up.asset_id, coalesce(src.dataset_id, src.id), up.depth + 1
+             FROM up
+             JOIN lineage_nodes tgt ON tgt.id = up.node OR tgt.dataset_id = up.node
+             JOIN lineage_edges e ON e.target_id = tgt.id AND e.valid_to IS NULL
+             JOIN lineage_nodes src ON src.id = e.source_id
+             WHERE up.depth < $2
+         )
+         SELECT up.asset_id, up.node, min(up.depth) AS depth, n.name,
+                (SELECT a.id FROM assets a WHERE a.tenant_id = n.tenant_id AND a.source_name = n.namespace
+                   AND a.schema_name || '.' || a.name = n.name LIMIT 1) AS node_asset
+         FROM up JOIN lineage_nodes n ON n.id = up.node
+         GROUP BY up.asset_id, up.node, n.name, n.tenant_id, n.namespace",
+    )
+    .bind(&assets)
+    .bind(LINEAGE_DEPTH)
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut by_asset: BTreeMap<Uuid, Vec<&Upstream>> = BTreeMap::new();
+    for row in &upstream {
+        by_asset.entry(row.asset_id).or_default().push(row);
+    }
+    // For each new incident, the nearest dataset it shares with each other active incident.
+    // (tenant, shared dataset) → (its name, its asset, the incidents sharing it)
+    type Groups = BTreeMap<(String, Uuid), (String, Option<Uuid>, BTreeSet<Uuid>)>;
+    let mut groups = Groups::new();
+    for new in active.iter().filter(|a| a.new) {
+        let Some(mine) = by_asset.get(&new.asset_id) else {
+            continue;
+        };
+        for other in active
+            .iter()
+            .filter(|o| o.asset_id != new.asset_id && o.tenant_id == new.tenant_id)
+        {
+            let Some(theirs) = by_asset.get(&other.asset_id) else {
+                continue;
+            };
+            let shared = mine
+                .iter()
+                .filter_map(|m| {
+                    theirs
+                        .iter()
+                        .find(|t| t.node == m.node)
+                        .map(|t| (m.depth + t.depth, *m))
+                })
+                .min_by_key(|(distance, m)| (*distance, m.name.clone()));
+            if let Some((_, root)) = shared {
+                let group = groups
+                    .entry((new.tenant_id.clone(), root.node))
+                    .or_insert_with(|| (root.name.clone(), root.node_asset, BTreeSet::new()));
+                group.2.insert(new.id);
+                group.2.insert(other.id);
+            }
+        }
+    }
+    let mut opened = Vec::new();
+    for ((tenant, node), (name, node_asset, members)) in groups {
+        let rule = format!("root:{node}");
+        let severity = members
+            .iter()
+            .filter_map(|id| active.iter().find(|a| a.id == *id))
+            .filter_map(|a| Severity::parse(&a.severity))
+            .max()
+            .unwrap_or(Severity::Medium);
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM incidents WHERE tenant_id = $1 AND rule_key = $2
+               AND status IN ('open', 'acknowledged', 'snoozed')",
+        )
+        .bind(&tenant)
+        .bind(&rule)
+        .fetch_optional(&mut *connection)
+        .await?;
+        let parent = match existing {
+            Some(parent) => parent,
+            None => {
+                let parent = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, status, title, began_at,
+                                            opened_at, rule_key, details)
+                     SELECT $1, $2, $3, 'upstream', $4, 'open', $5, min(began_at), now(), $6,
+                            jsonb_build_object('root', $7::text, 'root_node', $8::uuid)
+                     FROM incidents WHERE id = ANY($9)",
+                )
+                .bind(parent)
+                .bind(&tenant)
+                .bind(node_asset)
+                .bind(severity.as_str())
+                .bind(format!("shared upstream cause: {name}"))
+                .bind(&rule)
+                .bind(&name)
+                .bind(node)
+                .bind(members.iter().copied().collect::<Vec<_>>())
+                .execute(&mut *connection)
+                .await?;
+                opened.push((tenant.clone(), parent, severity, node_asset));
+                parent
+            }
+        };
+        let joined: Vec<String> = sqlx::query_scalar(
+            "UPDATE incidents i SET parent_id = $1, updated_at = now()
+             FROM assets a
+             WHERE i.id = ANY($2) AND i.parent_id IS NULL AND a.id = i.asset_id
+             RETURNING a.schema_name || '.' || a.name",
+        )
+        .bind(parent)
+        .bind(members.iter().copied().collect::<Vec<_>>())
+        .fetch_all(&mut *connection)
+        .await?;
+        let count: i32 = sqlx::query_scalar(
+            "UPDATE incidents p SET alert_count = (SELECT count(*) FROM incidents c WHERE c.parent_id = p.id),
+                    updated_at = now()
+             WHERE p.id = $1 RETURNING alert_count",
+        )
+        .bind(parent)
+        .fetch_one(&mut *connection)
+        .await?;
+        if !joined.is_empty() {
+            insert_timeline(
+                connection,
+                &[(
+                    tenant.clone(),
+                    parent,
+                    "grouped",
+                    format!(
+                        "{} read {name}: grouped under this incident ({count} in all)",
+                        joined.join(", ")
+                    ),
+                )],
+            )
+            .await?;
+        }
+    }
+    Ok(opened)
+}
+
+/// Resolves the parents of `children` once none of their incidents is active any more.
+pub(crate) async fn resolve_finished_parents(
+    connection: &mut sqlx::PgConnection,
+    children: &[Uuid],
+) -> StoreResult<Vec<(String, Uuid, String, Option<Uuid>)>> {
+    if children.is_empty() {
+        return Ok(Vec::new());
+    }
+    let done: Vec<(String, Uuid, String, Option<Uuid>)> = sqlx::query_as(
+        "UPDATE incidents p SET status = 'resolved', resolved_at = now(), updated_at = now(),
+                resolution = 'resolved: every incident under it ended'
+         WHERE p.id IN (SELECT parent_id FROM incidents WHERE id = ANY($1) AND parent_id IS NOT NULL)
+           AND p.status IN ('open', 'acknowledged', 'snoozed')
+           AND NOT EXISTS (SELECT 1 FROM incidents c WHERE c.parent_id = p.id
+                           AND c.status IN ('open', 'acknowledged', 'snoozed'))
+         RETURNING p.tenant_id, p.id, p.severity, p.asset_id",
+    )
+    .bind(children)
+    .fetch_all(&mut *connection)
+    .await?;
+    let timeline: Vec<(String, Uuid, &'static str, String)> = done
+        .iter()
+        .map(|(tenant, id, _, _)| {
+            (
+                tenant.clone(),
+                *id,
+                "resolved",
+                "resolved: every incident under it ended".to_owned(),
+            )
+        })
+        .collect();
+    insert_timeline(connection, &timeline).await?;
+    Ok(done)
+}

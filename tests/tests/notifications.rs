@@ -1,0 +1,542 @@
+//! Durable delivery of notifications: the control plane killed with SIGKILL while 1,000 are queued
+//! and the receiver is slow, every one arrives after the restart (counted by delivery id); a
+//! receiver answering 429 with `Retry-After: 2` is retried no sooner; a notification whose every
+//! attempt failed is dead, listed, and re-sent on request. And a person's changes to an incident.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use chrono::Utc;
+use cwic_control_plane::app::Application;
+use cwic_control_plane::events::{CheckResultStored, Event, EventData};
+use cwic_control_plane::incidents::engine;
+use cwic_control_plane::store::Store;
+use cwic_e2e::{ControlPlane, NatsServer, TestDb, mint_token, test_serve_config, wait_for};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+async fn ensure_tenant(db: &TestDb) {
+    sqlx::query("INSERT INTO tenants (id, name) VALUES ('acme', 'acme') ON CONFLICT DO NOTHING")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+}
+
+async fn insert_asset(db: &TestDb, name: &str) -> Uuid {
+    ensure_tenant(db).await;
+    let asset = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind,
+             agent_id, first_seen_at, last_seen_at)
+         VALUES ($1, 'acme', 'wh', 'postgres', 'public', $2, 'table', 'a1', now(), now())",
+    )
+    .bind(asset)
+    .bind(name)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    asset
+}
+
+async fn insert_channel(db: &TestDb, name: &str, url: &str) -> Uuid {
+    ensure_tenant(db).await;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO channels (id, tenant_id, kind, name, settings, secret)
+         VALUES ($1, 'acme', 'webhook', $2, jsonb_build_object('url', $3::text), 'a-secret-of-sixteen-chars')",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(url)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    id
+}
+
+fn check_event(asset: Uuid, check: &str, status: &str, severity: &str) -> Event {
+    Event::at(
+        "acme",
+        Utc::now(),
+        EventData::CheckResultStored(CheckResultStored {
+            asset_id: asset,
+            check: check.to_owned(),
+            status: status.to_owned(),
+            severity: severity.to_owned(),
+            dimension: "validity".to_owned(),
+            observed_at: Utc::now(),
+            batch_id: Uuid::now_v7(),
+            failing_rows: Some(3),
+            total_rows: Some(100),
+        }),
+    )
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+/// A slow receiver: each message is held a while, then counted by its delivery id, with the time
+/// it first arrived.
+#[derive(Default)]
+struct Tally {
+    arrived: AtomicUsize,
+    completed: Mutex<HashMap<String, usize>>,
+    first_arrival: Mutex<HashMap<String, Instant>>,
+}
+
+#[tokio::test]
+async fn queued_notifications_survive_a_sigkill_and_each_arrives_once() {
+    let db = TestDb::create("notify_kill").await.unwrap();
+    let nats = NatsServer::start().await.unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let tally = Arc::new(Tally::default());
+    let keep = tally.clone();
+    let app = axum::Router::new().route(
+        "/slow",
+        post(move |headers: HeaderMap| {
+            let keep = keep.clone();
+            async move {
+                keep.arrived.fetch_add(1, Ordering::SeqCst);
+                let id = headers["x-cwic-delivery"].to_str().unwrap().to_owned();
+                keep.first_arrival
+                    .lock()
+                    .unwrap()
+                    .entry(id.clone())
+                    .or_insert_with(Instant::now);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                *keep.completed.lock().unwrap().entry(id).or_default() += 1;
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    insert_channel(&db, "slow", &hooks).await;
+    let asset = insert_asset(&db, "orders").await;
+
+    // 1,000 critical failures on 1,000 rules: 1,000 incidents, 1,000 queued notifications.
+    let events: Vec<Event> = (0..1000)
+        .map(|i| check_event(asset, &format!("rule_{i:04}"), "fail", "critical"))
+        .collect();
+    let applied = engine::apply(&store, &events).await.unwrap();
+    assert_eq!((applied.opened, applied.notifications), (1000, 1000));
+
+    let env = vec![("CWIC_JOB_LEASE_MS".to_owned(), "2000".to_owned())];
+    let mut control_plane = ControlPlane::start_with_env(&db.url, &nats.url(), env)
+        .await
+        .unwrap();
+    wait_for("some deliveries", Duration::from_secs(60), || async {
+        Ok((tally.completed.lock().unwrap().len() >= 200).then_some(()))
+    })
+    .await
+    .unwrap();
+    control_plane.kill().unwrap();
+    let killed_at = Instant::now();
+    let at_kill = tally.completed.lock().unwrap().len();
+    assert!(
+        at_kill < 1000,
+        "the kill came too late to test anything ({at_kill} delivered)"
+    );
+    control_plane.restart().await.unwrap();
+    wait_for("every notification sent", Duration::from_secs(120), || async {
+        let sent = count(&db, "SELECT count(*) FROM notifications WHERE state = 'sent'").await;
+        Ok((sent == 1000).then_some(()))
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let completed = tally.completed.lock().unwrap().clone();
+    let first_arrival = tally.first_arrival.lock().unwrap().clone();
+    let repeats: Vec<&String> = completed
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    println!(
+        "killed after {at_kill} of 1000 delivered; {} requests arrived in all; {} ids arrived twice",
+        tally.arrived.load(Ordering::SeqCst),
+        repeats.len()
+    );
+    // Each notification arrives, under one id; the only repeats are messages that were on the
+    // wire when the replica died (sent, not yet recorded), each with the id of its first copy,
+    // so that a receiver drops it. At most the two workers' batches were in flight.
+    assert_eq!(completed.len(), 1000, "every notification arrives");
+    assert!(completed.values().all(|n| *n <= 2), "{completed:?}");
+    assert!(repeats.len() <= 2 * 64, "{} repeats", repeats.len());
+    for id in &repeats {
+        assert!(
+            first_arrival[*id] < killed_at,
+            "{id} was repeated without a crash in between"
+        );
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM notifications").await, 1000);
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_retry_after_and_a_dead_notification_is_listed_and_resent() {
+    let db = TestDb::create("notify_retry").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+
+    // `/limited` answers 429 (Retry-After: 2) the first time; `/down` fails until switched on.
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let up = Arc::new(AtomicBool::new(false));
+    let (keep, switch) = (arrivals.clone(), up.clone());
+    let receiver = axum::Router::new()
+        .route(
+            "/limited",
+            post(move || {
+                let keep = keep.clone();
+                async move {
+                    let mut arrivals = keep.lock().unwrap();
+                    arrivals.push(Instant::now());
+                    if arrivals.len() == 1 {
+                        let mut headers = HeaderMap::new();
+                        headers.insert("retry-after", HeaderValue::from_static("2"));
+                        (StatusCode::TOO_MANY_REQUESTS, headers).into_response()
+                    } else {
+                        StatusCode::OK.into_response()
+                    }
+                }
+            }),
+        )
+        .route(
+            "/down",
+            post(move || {
+                let switch = switch.clone();
+                async move {
+                    if switch.load(Ordering::SeqCst) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::BAD_GATEWAY
+                    }
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let limited = insert_channel(&db, "limited", &format!("{hooks}/limited")).await;
+    let down = insert_channel(&db, "down", &format!("{hooks}/down")).await;
+    let asset = insert_asset(&db, "payments").await;
+    let applied = engine::apply(&store, &[check_event(asset, "unique(id)", "fail", "high")])
+        .await
+        .unwrap();
+    assert_eq!((applied.opened, applied.notifications), (1, 2));
+    // The failing receiver's notification gets a single attempt, so that it dies now.
+    sqlx::query(
+        "UPDATE jobs SET max_attempts = 1
+         WHERE kind = 'deliver_notification'
+           AND (payload->>'notification')::uuid IN (SELECT id FROM notifications WHERE channel_id = $1)",
+    )
+    .bind(down)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    wait_for("the retry", Duration::from_secs(30), || async {
+        Ok((arrivals.lock().unwrap().len() >= 2).then_some(()))
+    })
+    .await
+    .unwrap();
+    let gap = {
+        let arrivals = arrivals.lock().unwrap();
+        arrivals[1] - arrivals[0]
+    };
+    assert!(gap >= Duration::from_secs(2), "retried after {gap:?}");
+    assert!(gap < Duration::from_secs(6), "retried after {gap:?}");
+
+    let editor = mint_token(&db.url, "acme", "editor").await.unwrap();
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(&editor);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let dead = wait_for("the dead notification", Duration::from_secs(30), || async {
+        let page = get("/api/v1/notifications?state=dead".into()).await;
+        Ok(page["items"]
+            .as_array()
+            .filter(|items| items.len() == 1)
+            .map(|items| items[0].clone()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(dead["channel"], "down");
+    assert_eq!(dead["last_status"], 502);
+    assert!(dead["last_error"].as_str().unwrap().contains("502"), "{dead}");
+    let sent = get("/api/v1/notifications?state=sent".into()).await;
+    let sent = &sent["items"].as_array().unwrap()[0];
+    assert_eq!(
+        (sent["channel_id"].as_str().unwrap(), sent["attempts"].as_i64()),
+        (limited.to_string().as_str(), Some(2))
+    );
+
+    // Only a dead notification is re-sent; once the receiver is back, it goes out.
+    let resend = |id: String| {
+        let request = client
+            .post(format!("{base}/api/v1/notifications/{id}/resend"))
+            .bearer_auth(&editor);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, refused) = resend(sent["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, 409, "{refused}");
+    up.store(true, Ordering::SeqCst);
+    let (status, queued) = resend(dead["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (status, queued["state"].as_str()),
+        (200, Some("queued")),
+        "{queued}"
+    );
+    wait_for("the re-sent notification", Duration::from_secs(30), || async {
+        let page = get("/api/v1/notifications?state=sent".into()).await;
+        Ok((page["items"].as_array().unwrap().len() == 2).then_some(()))
+    })
+    .await
+    .unwrap();
+    let incident = &get("/api/v1/incidents".into()).await["items"][0];
+    let detail = get(format!("/api/v1/incidents/{}", incident["id"].as_str().unwrap())).await;
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"notification_failed") && kinds.contains(&"resent"),
+        "{kinds:?}"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn people_acknowledge_snooze_resolve_and_close_incidents_and_wrong_input_is_refused() {
+    let db = TestDb::create("incident_api").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+    let asset = insert_asset(&db, "orders").await;
+    insert_channel(&db, "#data-eng", "http://127.0.0.1:9/nowhere").await;
+    let events: Vec<Event> = ["a", "b", "c"]
+        .iter()
+        .map(|check| check_event(asset, check, "fail", "high"))
+        .chain([check_event(asset, "d", "fail", "medium")])
+        .collect();
+    let applied = engine::apply(&store, &events).await.unwrap();
+    assert_eq!(
+        (applied.opened, applied.notifications),
+        (4, 3),
+        "medium is not routed by default"
+    );
+    // The same events again (a redelivery) change nothing.
+    assert_eq!(engine::apply(&store, &events).await.unwrap().alerts, 0);
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    let editor = mint_token(&db.url, "acme", "editor").await.unwrap();
+    let viewer = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, token: &str, body: Option<Value>| {
+        let mut request = client.request(method, format!("{base}{path}")).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, open) = call(
+        reqwest::Method::GET,
+        "/api/v1/incidents?status=open".into(),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for item in items {
+        for field in ["id", "status", "severity", "asset", "opened_at", "alerts"] {
+            assert!(!item[field].is_null(), "{field} missing: {item}");
+        }
+        assert_eq!(item["asset"], "public.orders");
+    }
+    let id = |rule: &str| {
+        items
+            .iter()
+            .find(|item| item["rule"] == format!("check:{rule}"))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let post = |path: String, body: Option<Value>| call(reqwest::Method::POST, path, &editor, body);
+
+    // Wrong input, each refused naming the field; a viewer may not change anything.
+    let (status, error) = call(
+        reqwest::Method::GET,
+        "/api/v1/incidents?status=burning".into(),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("status")),
+        "{error}"
+    );
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("/api/v1/incidents/{}/acknowledge", id("a")),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, error) = post(
+        format!("/api/v1/incidents/{}/snooze", id("b")),
+        Some(json!({"minutes": 0})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("minutes")),
+        "{error}"
+    );
+    let (status, error) = post(
+        format!("/api/v1/incidents/{}/close", id("c")),
+        Some(json!({"reason": "meh"})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("reason")),
+        "{error}"
+    );
+    let (status, _) = post(format!("/api/v1/incidents/{}/acknowledge", Uuid::now_v7()), None).await;
+    assert_eq!(status, 404);
+
+    let (status, acked) = post(
+        format!("/api/v1/incidents/{}/acknowledge", id("a")),
+        Some(json!({"note": "looking"})),
+    )
+    .await;
+    assert_eq!(
+        (status, acked["status"].as_str()),
+        (200, Some("acknowledged")),
+        "{acked}"
+    );
+    assert!(acked["acknowledged_at"].is_string());
+    let (status, snoozed) = post(
+        format!("/api/v1/incidents/{}/snooze", id("b")),
+        Some(json!({"minutes": 60})),
+    )
+    .await;
+    assert_eq!(
+        (status, snoozed["status"].as_str()),
+        (200, Some("snoozed")),
+        "{snoozed}"
+    );
+    assert!(snoozed["snoozed_until"].is_string());
+    let (status, resolved) = post(
+        format!("/api/v1/incidents/{}/resolve", id("a")),
+        Some(json!({"note": "reloaded"})),
+    )
+    .await;
+    assert_eq!(
+        (status, resolved["status"].as_str()),
+        (200, Some("resolved")),
+        "{resolved}"
+    );
+    assert!(resolved["resolution"].as_str().unwrap().ends_with(": reloaded"));
+    let (status, again) = post(format!("/api/v1/incidents/{}/resolve", id("a")), None).await;
+    assert_eq!(status, 409, "{again}");
+    let (status, closed) = post(
+        format!("/api/v1/incidents/{}/close", id("c")),
+        Some(json!({"reason": "expected"})),
+    )
+    .await;
+    assert_eq!(
+        (status, closed["close_reason"].as_str()),
+        (200, Some("expected")),
+        "{closed}"
+    );
+    let (status, commented) = post(
+        format!("/api/v1/incidents/{}/comments", id("d")),
+        Some(json!({"text": "known"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let last = commented["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["kind"].as_str(), last["message"].as_str()),
+        (Some("comment"), Some("known"))
+    );
+
+    let (_, open) = call(
+        reqwest::Method::GET,
+        "/api/v1/incidents?status=open".into(),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(open["items"].as_array().unwrap().len(), 1, "only d is still open");
+    let (_, active) = call(
+        reqwest::Method::GET,
+        "/api/v1/incidents?status=active".into(),
+        &viewer,
+        None,
+    )
+    .await;
+    assert_eq!(active["items"].as_array().unwrap().len(), 2, "b (snoozed) and d");
+    // A resolve told the channel that heard of the opening: a "resolved" is queued for a and c.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM notifications WHERE event = 'resolved'").await,
+        2
+    );
+    // A new failure of a resolved rule opens a new incident; one on the open rule joins it.
+    let applied = engine::apply(
+        &store,
+        &[
+            check_event(asset, "a", "fail", "high"),
+            check_event(asset, "d", "fail", "medium"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!((applied.opened, applied.joined), (1, 1));
+    // Every change is audited.
+    let audited = count(
+        &db,
+        "SELECT count(*) FROM audit_log WHERE action LIKE 'POST /api/v1/incidents/%'",
+    )
+    .await;
+    assert!(audited >= 5, "{audited} audited changes");
+    cancel.cancel();
+}
