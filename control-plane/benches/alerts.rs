@@ -150,9 +150,22 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
 
     let deadline = Duration::from_secs(600);
     let mut applied_after = None;
+    let mut published_after = None;
+    let mut reported = Instant::now();
     loop {
         let stored = scalar(&pool, "SELECT count(*) FROM alerts").await?;
         let sent = scalar(&pool, "SELECT count(*) FROM notifications WHERE state = 'sent'").await?;
+        let unpublished = scalar(&pool, "SELECT count(*) FROM outbox WHERE published_at IS NULL").await?;
+        if published_after.is_none() && unpublished == 0 {
+            published_after = Some(started.elapsed());
+        }
+        if reported.elapsed() >= Duration::from_secs(1) {
+            reported = Instant::now();
+            eprintln!(
+                "  {:>5.1} s: {unpublished} events unpublished, {stored} alerts stored, {sent} notifications sent",
+                started.elapsed().as_secs_f64()
+            );
+        }
         if applied_after.is_none() && stored >= alerts as i64 {
             applied_after = Some(started.elapsed());
         }
@@ -169,7 +182,7 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
     let incidents = scalar(&pool, "SELECT count(*) FROM incidents").await?;
     let (p50, p99, max): (f64, f64, f64) = sqlx::query_as(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
-         FROM (SELECT extract(epoch FROM sent_at - event_at) * 1000 AS ms FROM notifications WHERE state = 'sent') s",
+         FROM (SELECT extract(epoch FROM sent_at - event_at)::float8 * 1000 AS ms FROM notifications WHERE state = 'sent') s",
     )
     .fetch_one(&pool)
     .await?;
@@ -181,6 +194,12 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
         applied_after.as_secs_f64(),
         alerts as f64 / applied_after.as_secs_f64()
     );
+    if let Some(published) = published_after {
+        println!(
+            "  relay: every event published after {:.2} s",
+            published.as_secs_f64()
+        );
+    }
     println!(
         "  all {routed} notifications sent after {:.2} s ({:.0}/s)",
         all_sent.as_secs_f64(),

@@ -238,3 +238,92 @@ async fn a_failing_check_opens_one_incident_notifies_once_and_resolves_when_the_
         .unwrap();
     assert!(open["items"].as_array().unwrap().is_empty());
 }
+
+/// Two views read one table whose amounts are broken: each view's failing check opens an
+/// incident, and the two go under one parent incident that names the table they share (the
+/// agent's lineage from the views' definitions).
+#[tokio::test]
+async fn incidents_downstream_of_one_broken_table_group_under_a_parent_naming_it() {
+    let stack = cwic_e2e::Stack::start().await.unwrap();
+    let control_plane = &stack.control_plane;
+    sqlx::raw_sql(
+        "CREATE VIEW orders_first_half AS SELECT * FROM orders WHERE id % 100 < 50;
+         CREATE VIEW orders_second_half AS SELECT * FROM orders WHERE id % 100 >= 50;",
+    )
+    .execute(&stack.source.pool)
+    .await
+    .unwrap();
+    let agent = stack.agent("acme", "1h").unwrap();
+    std::fs::write(
+        agent.dir.path().join("checks.yml"),
+        "version: 1\ndatasets:\n  - dataset: orders_first_half\n    checks:\n      - template: not_null\n        column: amount\n\
+         \x20 - dataset: orders_second_half\n    checks:\n      - template: not_null\n        column: amount\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(&agent.config_path).unwrap();
+    std::fs::write(&agent.config_path, format!("{config}    checks: checks.yml\n")).unwrap();
+    // Two collections: lineage and check results travel in separate batches, and an alert that
+    // joins an incident groups it as well as one that opens it.
+    for _ in 0..2 {
+        let mut process = agent.spawn(1).unwrap();
+        let status = wait_exit(&mut process, Duration::from_secs(120)).await.unwrap();
+        assert!(status.success(), "agent failed: {status}\n{}", agent.log());
+    }
+
+    let parent = wait_for("a parent incident", Duration::from_secs(30), || async {
+        let page = control_plane.get("/api/v1/incidents?status=open", "acme").await?;
+        Ok(page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|incident| incident["kind"] == "upstream")
+            .cloned())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        parent["title"], "shared upstream cause: public.orders",
+        "{parent}"
+    );
+    assert_eq!(
+        parent["asset"], "public.orders",
+        "the root is an asset CWIC observes"
+    );
+    let page = control_plane
+        .get("/api/v1/incidents?status=open", "acme")
+        .await
+        .unwrap();
+    let mut children: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|incident| incident["parent_id"] == parent["id"])
+        .map(|incident| incident["asset"].as_str().unwrap())
+        .collect();
+    children.sort();
+    assert_eq!(
+        children,
+        ["public.orders_first_half", "public.orders_second_half"],
+        "{page}"
+    );
+    let detail = control_plane
+        .get(
+            &format!("/api/v1/incidents/{}", parent["id"].as_str().unwrap()),
+            "acme",
+        )
+        .await
+        .unwrap();
+    let grouped = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["kind"] == "grouped")
+        .unwrap();
+    assert!(
+        grouped["message"]
+            .as_str()
+            .unwrap()
+            .contains("read public.orders"),
+        "{grouped}"
+    );
+}

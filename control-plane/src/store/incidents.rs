@@ -305,14 +305,22 @@ impl Store {
         insert_timeline(&mut tx, &timeline).await?;
         // Incidents downstream of one broken table go under one parent naming it; a parent ends
         // with its last child.
-        let opened_tenants: Vec<String> = opened
+        let touched_tenants: Vec<String> = opened
             .iter()
             .map(|i| i.key.tenant.clone())
+            .chain(joined.iter().map(|j| j.tenant.clone()))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        if !opened_tenants.is_empty() {
-            for (tenant, parent, severity, asset) in group_under_roots(&mut tx, &opened_tenants).await? {
+        let touched: Vec<Uuid> = opened
+            .iter()
+            .map(|i| i.id)
+            .chain(joined.iter().map(|j| j.id))
+            .collect();
+        if !touched.is_empty() {
+            for (tenant, parent, severity, asset) in
+                group_under_roots(&mut tx, &touched_tenants, &touched).await?
+            {
                 events.push(event(
                     &tenant,
                     EventData::IncidentOpened(changed(parent, "open", severity, asset)),
@@ -1003,7 +1011,8 @@ struct Upstream {
     node_asset: Option<Uuid>,
 }
 
-/// Groups the batch's new incidents with the tenant's other active incidents of the last
+/// Groups the incidents the batch opened or added alerts to (`touched`: lineage may arrive after
+/// the first alert) with the tenant's other active incidents of the last
 /// [`GROUP_WINDOW_HOURS`] whose assets share an upstream dataset (through lineage; an asset
 /// upstream of another counts as shared): each group goes under one parent incident (rule
 /// `root:<dataset node>`) that names the shared cause; returns the parents opened. The parent is
@@ -1011,6 +1020,7 @@ struct Upstream {
 pub(crate) async fn group_under_roots(
     connection: &mut sqlx::PgConnection,
     tenants: &[String],
+    touched: &[Uuid],
 ) -> StoreResult<Vec<(String, Uuid, Severity, Option<Uuid>)>> {
     #[derive(sqlx::FromRow)]
     struct Active {
@@ -1020,13 +1030,31 @@ pub(crate) async fn group_under_roots(
         severity: String,
         new: bool,
     }
+    // Nothing to share without lineage: most batches end here, before reading other incidents.
+    let connected: bool = sqlx::query_scalar(
+        "SELECT EXISTS (
+             SELECT 1 FROM incidents i
+             JOIN assets a ON a.id = i.asset_id
+             JOIN lineage_nodes n ON n.tenant_id = a.tenant_id AND n.kind = 'dataset'
+                                 AND n.namespace = a.source_name AND n.name = a.schema_name || '.' || a.name
+             JOIN lineage_nodes c ON c.id = n.id OR c.dataset_id = n.id
+             JOIN lineage_edges e ON (e.target_id = c.id OR e.source_id = c.id) AND e.valid_to IS NULL
+             WHERE i.id = ANY($1))",
+    )
+    .bind(touched)
+    .fetch_one(&mut *connection)
+    .await?;
+    if !connected {
+        return Ok(Vec::new());
+    }
     let active: Vec<Active> = sqlx::query_as(
-        "SELECT id, tenant_id, asset_id, severity, opened_at = now() AS new FROM incidents
+        "SELECT id, tenant_id, asset_id, severity, (id = ANY($3) AND parent_id IS NULL) AS new FROM incidents
          WHERE tenant_id = ANY($1) AND status IN ('open', 'acknowledged', 'snoozed') AND source_kind <> 'upstream'
            AND asset_id IS NOT NULL AND opened_at > now() - make_interval(hours => $2)",
     )
     .bind(tenants)
     .bind(GROUP_WINDOW_HOURS)
+    .bind(touched)
     .fetch_all(&mut *connection)
     .await?;
     if active.len() < 2 || !active.iter().any(|a| a.new) {
