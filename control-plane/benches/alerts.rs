@@ -9,7 +9,10 @@
 //! `--assets` tables with `--alerts / --assets` checks each: every alert opens its own incident
 //! (one asset and rule), the burst's worst case for notifications.
 //!
-//! `DATABASE_URL=postgres://… NATS_URL=nats://… cargo bench -p cwic-control-plane --bench alerts [-- --alerts N --assets A]`
+//! Then a steady phase: `--steady` more alerts at 100 per second (10 every 100 ms, on new rules),
+//! the latency of a page when the control plane is not catching up with a burst.
+//!
+//! `DATABASE_URL=postgres://… NATS_URL=nats://… cargo bench -p cwic-control-plane --bench alerts [-- --alerts N --assets A --steady S]`
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +39,7 @@ fn argument(name: &str, default: usize) -> usize {
 async fn main() -> anyhow::Result<()> {
     let alerts = argument("--alerts", 10_000);
     let assets = argument("--assets", 1_000).max(1);
+    let steady = argument("--steady", 500);
     let admin = std::env::var("DATABASE_URL")
         .context("set DATABASE_URL to a PostgreSQL server (a fresh database is made on it)")?;
     let nats = std::env::var("NATS_URL").context("set NATS_URL to a nats-server with JetStream")?;
@@ -48,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         Some((base, _)) => format!("{base}/{name}"),
         None => anyhow::bail!("DATABASE_URL {admin} has no database part"),
     };
-    let result = run(&url, &nats, &name, alerts, assets).await;
+    let result = run(&url, &nats, &name, alerts, assets, steady).await;
     for attempt in 1.. {
         let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
@@ -70,7 +74,43 @@ async fn scalar(pool: &sqlx::PgPool, sql: &str) -> anyhow::Result<i64> {
         .await?)
 }
 
-async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) -> anyhow::Result<()> {
+async fn latencies(pool: &sqlx::PgPool, since: chrono::DateTime<Utc>) -> anyhow::Result<(f64, f64, f64)> {
+    Ok(sqlx::query_as(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
+         FROM (SELECT extract(epoch FROM sent_at - event_at)::float8 * 1000 AS ms FROM notifications
+               WHERE state = 'sent' AND event_at >= $1) s",
+    )
+    .bind(since)
+    .fetch_one(pool)
+    .await?)
+}
+
+fn failure(asset: Uuid, check: String, severity: &str, at: chrono::DateTime<Utc>) -> Event {
+    Event::at(
+        TENANT,
+        at,
+        EventData::CheckResultStored(CheckResultStored {
+            asset_id: asset,
+            check,
+            status: "fail".to_owned(),
+            severity: severity.to_owned(),
+            dimension: "validity".to_owned(),
+            observed_at: at,
+            batch_id: Uuid::nil(),
+            failing_rows: Some(1),
+            total_rows: Some(100),
+        }),
+    )
+}
+
+async fn run(
+    url: &str,
+    nats: &str,
+    name: &str,
+    alerts: usize,
+    assets: usize,
+    steady: usize,
+) -> anyhow::Result<()> {
     // The receiver: answers at once, like a healthy webhook endpoint.
     let receiver = axum::Router::new().route("/hook", axum::routing::post(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -123,20 +163,11 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
     let now = Utc::now();
     let events: Vec<Event> = (0..alerts)
         .map(|i| {
-            Event::at(
-                TENANT,
+            failure(
+                asset_ids[i % assets],
+                format!("check_{}", i / assets),
+                severities[i % severities.len()],
                 now,
-                EventData::CheckResultStored(CheckResultStored {
-                    asset_id: asset_ids[i % assets],
-                    check: format!("check_{}", i / assets),
-                    status: "fail".to_owned(),
-                    severity: severities[i % severities.len()].to_owned(),
-                    dimension: "validity".to_owned(),
-                    observed_at: now,
-                    batch_id: Uuid::nil(),
-                    failing_rows: Some(1),
-                    total_rows: Some(100),
-                }),
             )
         })
         .collect();
@@ -180,12 +211,7 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
     let all_sent = started.elapsed();
     let applied_after = applied_after.unwrap_or(all_sent);
     let incidents = scalar(&pool, "SELECT count(*) FROM incidents").await?;
-    let (p50, p99, max): (f64, f64, f64) = sqlx::query_as(
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms)
-         FROM (SELECT extract(epoch FROM sent_at - event_at)::float8 * 1000 AS ms FROM notifications WHERE state = 'sent') s",
-    )
-    .fetch_one(&pool)
-    .await?;
+    let (p50, p99, max) = latencies(&pool, now).await?;
     println!(
         "alerts: {alerts} failing checks on {assets} tables in one burst → {incidents} incidents, {routed} notifications"
     );
@@ -206,6 +232,40 @@ async fn run(url: &str, nats: &str, name: &str, alerts: usize, assets: usize) ->
         routed as f64 / all_sent.as_secs_f64()
     );
     println!("  event → notification sent: p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms");
+
+    // Steady: 10 alerts every 100 ms, each its own new incident, half of them routed.
+    let steady_from = Utc::now();
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    for round in 0..steady.div_ceil(10) {
+        ticker.tick().await;
+        let at = Utc::now();
+        let events: Vec<Event> = (0..10)
+            .map(|i| {
+                failure(
+                    asset_ids[i % assets],
+                    format!("steady_{round}_{i}"),
+                    severities[i % 4],
+                    at,
+                )
+            })
+            .collect();
+        let mut tx = pool.begin().await?;
+        cwic_control_plane::store::outbox::append(&mut tx, &events).await?;
+        tx.commit().await?;
+    }
+    let expected = routed + (steady.div_ceil(10) * 10 / 2) as i64;
+    let waited = Instant::now();
+    while scalar(&pool, "SELECT count(*) FROM notifications WHERE state = 'sent'").await? < expected {
+        if waited.elapsed() > Duration::from_secs(120) {
+            anyhow::bail!("the steady phase's notifications were not all sent within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (p50, p99, max) = latencies(&pool, steady_from).await?;
+    println!(
+        "steady: {} alerts at 100/s → event → notification sent: p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms",
+        steady.div_ceil(10) * 10
+    );
     cancel.cancel();
     let _ = serving.await;
     pool.close().await;

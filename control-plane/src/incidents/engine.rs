@@ -28,7 +28,7 @@ use crate::events::Event;
 use crate::store::Store;
 
 /// Events handled in one transaction at most.
-pub const MAX_BATCH: usize = 500;
+pub const MAX_BATCH: usize = 1000;
 /// How long a batch waits for more events once it has one.
 const BATCH_LINGER: Duration = Duration::from_millis(20);
 /// How long an event may stay unacknowledged before the broker hands it to another replica.
