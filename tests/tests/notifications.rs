@@ -540,3 +540,247 @@ async fn people_acknowledge_snooze_resolve_and_close_incidents_and_wrong_input_i
     assert!(audited >= 5, "{audited} audited changes");
     cancel.cancel();
 }
+
+/// What a channel receiver got: (path with query, authorization header, body).
+type Captured = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+#[tokio::test]
+async fn every_channel_kind_gets_its_own_payload_for_opened_acknowledged_and_resolved() {
+    use axum::extract::{OriginalUri, Request};
+
+    let db = TestDb::create("channel_kinds").await.unwrap();
+    let mut config = test_serve_config(&db.url);
+    config.public_url = Some("https://cwic.example".into());
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+    let captured: Captured = Arc::default();
+    let keep = captured.clone();
+    let receiver = axum::Router::new().fallback(move |OriginalUri(uri): OriginalUri, request: Request| {
+        let keep = keep.clone();
+        async move {
+            let authorization = request
+                .headers()
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            let path = uri.to_string();
+            let mut got = keep.lock().unwrap();
+            got.push((path.clone(), authorization, body));
+            if path.ends_with("chat.postMessage") {
+                let ts = format!("1700000000.{:06}", got.len());
+                return axum::Json(json!({"ok": true, "channel": "C1", "ts": ts})).into_response();
+            }
+            (StatusCode::ACCEPTED, axum::Json(json!({"status": "success"}))).into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+
+    let admin = mint_token(&db.url, "acme", "admin").await.unwrap();
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut request = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&admin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    for channel in [
+        json!({"kind": "slack", "name": "slack bot", "token": "xoxb-test", "channel": "#data-eng",
+               "api_url": format!("{hooks}/slack/api")}),
+        json!({"kind": "slack", "name": "slack hook", "url": format!("{hooks}/slack/hook")}),
+        json!({"kind": "teams", "name": "teams", "url": format!("{hooks}/teams")}),
+        json!({"kind": "pagerduty", "name": "pagerduty", "routing_key": "R0UTINGKEY",
+               "api_url": format!("{hooks}/pd/v2/enqueue")}),
+        json!({"kind": "opsgenie", "name": "opsgenie", "api_key": "genie-key", "api_url": format!("{hooks}/og")}),
+    ] {
+        let (status, created) = call(reqwest::Method::POST, "/api/v1/channels".into(), Some(channel)).await;
+        assert_eq!(status, 201, "{created}");
+        assert!(
+            created.get("token").is_none()
+                && created.get("routing_key").is_none()
+                && created.get("api_key").is_none()
+        );
+    }
+    // A kind's missing field is named.
+    let (status, error) = call(
+        reqwest::Method::POST,
+        "/api/v1/channels".into(),
+        Some(json!({"kind": "pagerduty", "name": "pd without key"})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("routing_key")),
+        "{error}"
+    );
+    let (status, error) = call(
+        reqwest::Method::POST,
+        "/api/v1/channels".into(),
+        Some(json!({"kind": "slack", "name": "bot without channel", "token": "xoxb-1"})),
+    )
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("channel")),
+        "{error}"
+    );
+
+    let asset = insert_asset(&db, "orders").await;
+    let applied = engine::apply(
+        &store,
+        &[check_event(asset, "not_null(amount)", "fail", "critical")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(applied.notifications, 5);
+    let incident: Uuid = sqlx::query_scalar("SELECT id FROM incidents")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let wait = |count: usize| {
+        let captured = captured.clone();
+        async move {
+            wait_for("the channels' messages", Duration::from_secs(20), || async {
+                Ok((captured.lock().unwrap().len() >= count).then_some(()))
+            })
+            .await
+            .unwrap();
+        }
+    };
+    wait(5).await;
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("/api/v1/incidents/{incident}/acknowledge"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    wait(10).await;
+    let (status, _) = call(
+        reqwest::Method::POST,
+        format!("/api/v1/incidents/{incident}/resolve"),
+        Some(json!({"note": "reloaded"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    wait(15).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = captured.lock().unwrap().clone();
+    assert_eq!(got.len(), 15, "{got:#?}");
+    let to = |prefix: &str| -> Vec<(String, String, Value)> {
+        got.iter()
+            .filter(|(path, _, _)| path.starts_with(prefix))
+            .cloned()
+            .collect()
+    };
+
+    // PagerDuty: trigger, acknowledge, resolve, all by the incident's id.
+    let pagerduty = to("/pd/v2/enqueue");
+    assert_eq!(pagerduty.len(), 3);
+    let trigger = &pagerduty[0].2;
+    assert_eq!(trigger["event_action"], "trigger");
+    assert_eq!(trigger["routing_key"], "R0UTINGKEY");
+    assert_eq!(trigger["dedup_key"], incident.to_string());
+    assert_eq!(trigger["payload"]["severity"], "critical");
+    assert_eq!(trigger["payload"]["source"], "public.orders");
+    assert_eq!(
+        trigger["payload"]["summary"],
+        "[CRITICAL] public.orders: check not_null(amount) failed: 3 of 100 rows"
+    );
+    assert_eq!(
+        trigger["links"][0]["href"],
+        format!("https://cwic.example/incidents/{incident}")
+    );
+    assert_eq!(
+        pagerduty[1].2,
+        json!({"routing_key": "R0UTINGKEY", "event_action": "acknowledge", "dedup_key": incident.to_string()})
+    );
+    assert_eq!(
+        pagerduty[2].2,
+        json!({"routing_key": "R0UTINGKEY", "event_action": "resolve", "dedup_key": incident.to_string()})
+    );
+
+    // Opsgenie: created with the incident as alias, acknowledged and closed by it.
+    let opsgenie = to("/og/");
+    assert_eq!(opsgenie.len(), 3);
+    assert_eq!(opsgenie[0].0, "/og/v2/alerts");
+    assert_eq!(opsgenie[0].1, "GenieKey genie-key");
+    assert_eq!(opsgenie[0].2["alias"], incident.to_string());
+    assert_eq!(opsgenie[0].2["priority"], "P1");
+    assert_eq!(opsgenie[0].2["entity"], "public.orders");
+    assert_eq!(
+        opsgenie[1].0,
+        format!("/og/v2/alerts/{incident}/acknowledge?identifierType=alias")
+    );
+    assert_eq!(
+        opsgenie[2].0,
+        format!("/og/v2/alerts/{incident}/close?identifierType=alias")
+    );
+    assert!(
+        opsgenie[2].2["note"].as_str().unwrap().ends_with(": reloaded"),
+        "{}",
+        opsgenie[2].2
+    );
+
+    // Slack's bot: Block Kit, later messages threaded under the first one's ts.
+    let bot = to("/slack/api/chat.postMessage");
+    assert_eq!(bot.len(), 3);
+    assert_eq!(bot[0].1, "Bearer xoxb-test");
+    assert_eq!(bot[0].2["channel"], "#data-eng");
+    assert!(bot[0].2.get("thread_ts").is_none());
+    let first_ts = got
+        .iter()
+        .position(|(path, _, _)| path.ends_with("chat.postMessage"))
+        .map(|index| format!("1700000000.{:06}", index + 1))
+        .unwrap();
+    assert_eq!(bot[1].2["thread_ts"], first_ts);
+    assert_eq!(bot[2].2["thread_ts"], first_ts);
+    let blocks = bot[0].2["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["type"], "header");
+    assert_eq!(blocks[0]["text"]["text"], trigger["payload"]["summary"]);
+    assert!(
+        blocks[1]["fields"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("critical")
+    );
+    assert!(blocks.iter().any(|block| block["type"] == "actions"));
+    let hook = to("/slack/hook");
+    assert_eq!(hook.len(), 3);
+    assert!(hook[0].2.get("channel").is_none() && hook[0].2["blocks"].is_array());
+    assert!(
+        hook[2].2["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Resolved: public.orders")
+    );
+
+    // Teams: an Adaptive Card.
+    let teams = to("/teams");
+    assert_eq!(teams.len(), 3);
+    let card = &teams[0].2["attachments"][0];
+    assert_eq!(card["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(card["content"]["type"], "AdaptiveCard");
+    assert_eq!(card["content"]["body"][0]["text"], trigger["payload"]["summary"]);
+    assert_eq!(card["content"]["body"][1]["facts"][1]["value"], "public.orders");
+    assert_eq!(
+        card["content"]["actions"][0]["url"],
+        format!("https://cwic.example/incidents/{incident}")
+    );
+    cancel.cancel();
+}

@@ -1419,6 +1419,10 @@ export interface components {
         };
         /** @description A channel as the API shows it: never its secret. */
         Channel: {
+            /** @description Another API base than the service's, when one was given. */
+            api_url?: string | null;
+            /** @description `slack` with a bot: the channel it posts in. */
+            channel?: string | null;
             /** Format: date-time */
             created_at: string;
             created_by: string;
@@ -1428,7 +1432,7 @@ export interface components {
             name: string;
             /** @description Whether a secret is stored (it is never shown). */
             secret_set: boolean;
-            /** @description `webhook`: where it POSTs. */
+            /** @description Where it POSTs (`webhook`, `teams`, `slack` incoming webhook). */
             url?: string | null;
         };
         ChannelList: {
@@ -2165,15 +2169,35 @@ export interface components {
         MetricPointList: {
             items: components["schemas"]["MetricPoint"][];
         };
-        /** @description `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`. */
+        /**
+         * @description `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`;
+         *     the other kinds take their own fields (below). Secrets are stored and never returned.
+         */
         NewChannel: {
-            /** @description `webhook`: a signed JSON POST (`X-Cwic-Signature`). */
+            /** @description `opsgenie`: the API integration's key, sent as `Authorization: GenieKey …`. */
+            api_key?: string | null;
+            /**
+             * @description `slack` (bot), `pagerduty`, `opsgenie`: another API base, e.g. `https://api.eu.opsgenie.com`
+             *     (default: the service's public API).
+             */
+            api_url?: string | null;
+            /** @description `slack` with a bot: the channel to post in, e.g. `#data-eng` or `C0123456789`. */
+            channel?: string | null;
+            /**
+             * @description `webhook` (a signed JSON POST, `X-Cwic-Signature`), `slack` (an incoming webhook `url`, or a
+             *     bot `token` and `channel`), `teams` (a workflow or incoming webhook `url`), `pagerduty` (an
+             *     Events API v2 `routing_key`) or `opsgenie` (an `api_key`).
+             */
             kind: string;
             /** @description Unique in the tenant, 1 to 200 characters, e.g. `#data-eng` or `on-call webhook`. */
             name: string;
-            /** @description `webhook`: the signing key (at least 16 characters); stored, never returned. */
+            /** @description `pagerduty`: the integration's routing key. */
+            routing_key?: string | null;
+            /** @description `webhook`: the signing key (at least 16 characters). */
             secret?: string | null;
-            /** @description `webhook`: where to POST, `http(s)://…`. */
+            /** @description `slack` with a bot: its token (`xoxb-…`), sent as `Authorization: Bearer`. */
+            token?: string | null;
+            /** @description `webhook`, `teams`, `slack` (incoming webhook): where to POST, `http(s)://…`. */
             url?: string | null;
         };
         NewMember: {

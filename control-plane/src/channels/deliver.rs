@@ -23,6 +23,8 @@ pub struct Outcome {
     pub retry_after: Option<Duration>,
     /// One sentence: what happened.
     pub message: String,
+    /// The receiver's answer (at most 64 KiB).
+    pub answer: Vec<u8>,
     pub elapsed: Duration,
 }
 
@@ -43,36 +45,49 @@ fn client() -> Result<&'static http_client::Client, String> {
 /// The header naming a notification: the same on every attempt, so a receiver can drop a repeat.
 pub const DELIVERY_HEADER: &str = "X-Cwic-Delivery";
 
-/// POSTs `body` (JSON) to `url`, signed with `secret` at `unix_seconds` when there is one, with
-/// the notification's id in [`DELIVERY_HEADER`] when it is one.
-pub async fn post_json(
-    url: &str,
+/// The most of a receiver's answer kept (Slack's `ts`, an error to show).
+const MAX_ANSWER: usize = 64 * 1024;
+
+/// Sends `outbound` (a JSON POST): signed with `secret` at `unix_seconds` when the kind signs,
+/// with the notification's id in [`DELIVERY_HEADER`] when it is one. The receiver's answer is in
+/// the outcome for the kind to judge (`kinds::judge`); `delivered` here means only "answered 2xx".
+pub async fn send(
+    outbound: &super::kinds::Outbound,
     secret: Option<&str>,
-    body: Vec<u8>,
     unix_seconds: i64,
     delivery: Option<uuid::Uuid>,
 ) -> Outcome {
     let started = Instant::now();
+    let failed = |message: String, started: Instant| Outcome {
+        delivered: false,
+        status: None,
+        retry_after: None,
+        message,
+        answer: Vec::new(),
+        elapsed: started.elapsed(),
+    };
     let client = match client() {
         Ok(client) => client,
-        Err(message) => {
-            return Outcome {
-                delivered: false,
-                status: None,
-                retry_after: None,
-                message,
-                elapsed: started.elapsed(),
-            };
-        }
+        Err(message) => return failed(message, started),
     };
+    let body = match serde_json::to_vec(&outbound.body) {
+        Ok(body) => body,
+        Err(error) => return failed(format!("cannot encode the message: {error}"), started),
+    };
+    let url = outbound.url.as_str();
     let mut request = client
         .post(url)
         .header(CONTENT_TYPE, "application/json")
         .header(USER_AGENT, concat!("cwic/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in &outbound.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
     if let Some(delivery) = delivery {
         request = request.header(DELIVERY_HEADER, delivery.to_string());
     }
-    if let Some(secret) = secret {
+    if outbound.sign
+        && let Some(secret) = secret
+    {
         request = request.header(SIGNATURE_HEADER, super::signature(secret, unix_seconds, &body));
     }
     match request.body(body).send().await {
@@ -84,6 +99,8 @@ pub async fn post_json(
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let mut answer = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+            answer.truncate(MAX_ANSWER);
             let delivered = status.is_success();
             Outcome {
                 delivered,
@@ -94,21 +111,19 @@ pub async fn post_json(
                 } else {
                     format!("not delivered: the receiver answered {status}")
                 },
+                answer,
                 elapsed: started.elapsed(),
             }
         }
-        Err(error) => Outcome {
-            delivered: false,
-            status: None,
-            retry_after: None,
-            message: if error.is_timeout() {
+        Err(error) => failed(
+            if error.is_timeout() {
                 format!("not delivered: no answer within {} s", TIMEOUT.as_secs())
             } else if error.is_connect() {
                 format!("not delivered: cannot connect to {url}")
             } else {
                 format!("not delivered: {error}")
             },
-            elapsed: started.elapsed(),
-        },
+            started,
+        ),
     }
 }

@@ -37,6 +37,7 @@ pub fn webhook_body(row: &DeliveryRow, public_url: &str, now: DateTime<Utc>) -> 
     };
     let (kind, title) = match row.event.as_str() {
         "resolved" => ("incident.resolved", format!("Resolved: {heading}")),
+        "acknowledged" => ("incident.acknowledged", format!("Acknowledged: {heading}")),
         _ => (
             "incident.opened",
             format!("[{}] {heading}", row.severity.to_uppercase()),
@@ -86,6 +87,8 @@ pub struct Delivered {
     pub status: Option<u16>,
     pub error: Option<String>,
     pub retry_after: Option<Duration>,
+    /// What later messages of the incident refer to on this channel (Slack's `ts`).
+    pub reference: Option<String>,
 }
 
 /// Runs a batch of delivery jobs: one outcome per job, in order.
@@ -126,7 +129,7 @@ pub async fn run_delivery_jobs(
             if row.state == "sent" {
                 return (job, None);
             }
-            if row.event == "resolved" && row.opened_state.as_deref() == Some("queued") {
+            if row.event != "opened" && row.opened_state.as_deref() == Some("queued") {
                 return (
                     job,
                     Some(Delivered {
@@ -135,52 +138,49 @@ pub async fn run_delivery_jobs(
                         status: None,
                         error: Some("waiting for the opened message to go out first".into()),
                         retry_after: Some(WAIT_FOR_OPENED),
+                        reference: None,
                     }),
                 );
             }
-            let body = webhook_body(row, public_url, now);
-            let bytes = match serde_json::to_vec(&body) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    return (
-                        job,
-                        Some(Delivered {
-                            notification_id: row.notification_id,
-                            sent: false,
-                            status: None,
-                            error: Some(format!("cannot encode the message: {error}")),
-                            retry_after: None,
-                        }),
-                    );
-                }
+            let message = webhook_body(row, public_url, now);
+            let failed = |error: String| Delivered {
+                notification_id: row.notification_id,
+                sent: false,
+                status: None,
+                error: Some(error),
+                retry_after: None,
+                reference: None,
             };
-            let outcome = match row.settings.0.get("url").and_then(|u| u.as_str()) {
-                Some(url) => {
-                    super::deliver::post_json(
-                        url,
-                        row.secret.as_deref(),
-                        bytes,
-                        now.timestamp(),
-                        Some(row.notification_id),
-                    )
-                    .await
-                }
-                None => super::deliver::Outcome {
-                    delivered: false,
-                    status: None,
-                    retry_after: None,
-                    message: format!("the channel {:?} has no url", row.channel_name),
-                    elapsed: Duration::ZERO,
-                },
+            let outbound = match super::kinds::render(
+                &row.channel_kind,
+                &row.settings.0,
+                row.secret.as_deref(),
+                &message,
+                row.opened_ref.as_deref(),
+            ) {
+                Ok(outbound) => outbound,
+                Err(error) => return (job, Some(failed(error))),
             };
+            let outcome = super::deliver::send(
+                &outbound,
+                row.secret.as_deref(),
+                now.timestamp(),
+                Some(row.notification_id),
+            )
+            .await;
+            let Some(status) = outcome.status else {
+                return (job, Some(failed(outcome.message)));
+            };
+            let verdict = super::kinds::judge(&row.channel_kind, &row.settings.0, status, &outcome.answer);
             (
                 job,
                 Some(Delivered {
                     notification_id: row.notification_id,
-                    sent: outcome.delivered,
-                    status: outcome.status,
-                    error: (!outcome.delivered).then_some(outcome.message),
+                    sent: verdict.delivered,
+                    status: Some(status),
+                    error: verdict.error,
                     retry_after: outcome.retry_after,
+                    reference: verdict.reference,
                 }),
             )
         }

@@ -10,21 +10,34 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::store::TenantStore;
 use crate::store::channels::{ChannelRow, NewChannelRow};
 
-/// The kinds a channel can be created with now (issue 14 adds the others as they land).
-pub const KINDS: &[&str] = &["webhook"];
+pub use super::kinds::KINDS;
 
-/// `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`.
+/// `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`;
+/// the other kinds take their own fields (below). Secrets are stored and never returned.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
-    /// `webhook`: a signed JSON POST (`X-Cwic-Signature`).
+    /// `webhook` (a signed JSON POST, `X-Cwic-Signature`), `slack` (an incoming webhook `url`, or a
+    /// bot `token` and `channel`), `teams` (a workflow or incoming webhook `url`), `pagerduty` (an
+    /// Events API v2 `routing_key`) or `opsgenie` (an `api_key`).
     pub kind: String,
     /// Unique in the tenant, 1 to 200 characters, e.g. `#data-eng` or `on-call webhook`.
     pub name: String,
-    /// `webhook`: where to POST, `http(s)://…`.
+    /// `webhook`, `teams`, `slack` (incoming webhook): where to POST, `http(s)://…`.
     pub url: Option<String>,
-    /// `webhook`: the signing key (at least 16 characters); stored, never returned.
+    /// `webhook`: the signing key (at least 16 characters).
     pub secret: Option<String>,
+    /// `slack` with a bot: its token (`xoxb-…`), sent as `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// `slack` with a bot: the channel to post in, e.g. `#data-eng` or `C0123456789`.
+    pub channel: Option<String>,
+    /// `pagerduty`: the integration's routing key.
+    pub routing_key: Option<String>,
+    /// `opsgenie`: the API integration's key, sent as `Authorization: GenieKey …`.
+    pub api_key: Option<String>,
+    /// `slack` (bot), `pagerduty`, `opsgenie`: another API base, e.g. `https://api.eu.opsgenie.com`
+    /// (default: the service's public API).
+    pub api_url: Option<String>,
 }
 
 /// A channel as the API shows it: never its secret.
@@ -33,8 +46,12 @@ pub struct Channel {
     pub id: Uuid,
     pub kind: String,
     pub name: String,
-    /// `webhook`: where it POSTs.
+    /// Where it POSTs (`webhook`, `teams`, `slack` incoming webhook).
     pub url: Option<String>,
+    /// `slack` with a bot: the channel it posts in.
+    pub channel: Option<String>,
+    /// Another API base than the service's, when one was given.
+    pub api_url: Option<String>,
     /// Whether a secret is stored (it is never shown).
     pub secret_set: bool,
     pub created_at: DateTime<Utc>,
@@ -59,14 +76,18 @@ pub struct TestDelivery {
 
 impl From<ChannelRow> for Channel {
     fn from(row: ChannelRow) -> Self {
+        let setting = |key: &str| {
+            row.settings
+                .0
+                .get(key)
+                .and_then(|u| u.as_str())
+                .map(str::to_owned)
+        };
         Self {
             id: row.id,
-            url: row
-                .settings
-                .0
-                .get("url")
-                .and_then(|u| u.as_str())
-                .map(str::to_owned),
+            url: setting("url"),
+            channel: setting("channel"),
+            api_url: setting("api_url"),
             kind: row.kind,
             name: row.name,
             secret_set: row.secret_set,
@@ -87,28 +108,92 @@ pub async fn create(store: &TenantStore, input: NewChannel, by: &str) -> Service
             format!("kind: one of {} (got {:?})", KINDS.join(", "), input.kind),
         ));
     }
-    let url = input
-        .url
-        .as_deref()
-        .map(str::trim)
-        .ok_or_else(|| ServiceError::bad_field("url", "url: a webhook needs the URL to POST to"))?;
-    super::check_url(url).map_err(|message| ServiceError::bad_field("url", message))?;
-    let secret = input
-        .secret
-        .as_deref()
-        .ok_or_else(|| ServiceError::bad_field("secret", "secret: a webhook needs a signing secret"))?;
-    if secret.chars().count() < super::MIN_SECRET_LEN || secret.len() > 1000 {
-        return Err(ServiceError::bad_field(
-            "secret",
-            format!("secret: {} to 1000 characters", super::MIN_SECRET_LEN),
-        ));
+    let url = |what: &str| -> ServiceResult<String> {
+        let url = input
+            .url
+            .as_deref()
+            .map(str::trim)
+            .ok_or_else(|| ServiceError::bad_field("url", format!("url: {what}")))?;
+        super::check_url(url).map_err(|message| ServiceError::bad_field("url", message))?;
+        Ok(url.to_owned())
+    };
+    let key = |field: &'static str, value: &Option<String>, what: &str| -> ServiceResult<String> {
+        let value = value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ServiceError::bad_field(field, format!("{field}: {what}")))?;
+        if value.len() > 1000 {
+            return Err(ServiceError::bad_field(
+                field,
+                format!("{field}: at most 1000 characters"),
+            ));
+        }
+        Ok(value.to_owned())
+    };
+    let mut settings = serde_json::Map::new();
+    if let Some(api) = input.api_url.as_deref().map(str::trim) {
+        super::check_url(api)
+            .map_err(|message| ServiceError::bad_field("api_url", message.replacen("url:", "api_url:", 1)))?;
+        settings.insert("api_url".into(), json!(api));
     }
+    let secret = match input.kind.as_str() {
+        "webhook" => {
+            settings.insert("url".into(), json!(url("a webhook needs the URL to POST to")?));
+            let secret = key("secret", &input.secret, "a webhook needs a signing secret")?;
+            if secret.chars().count() < super::MIN_SECRET_LEN {
+                return Err(ServiceError::bad_field(
+                    "secret",
+                    format!("secret: {} to 1000 characters", super::MIN_SECRET_LEN),
+                ));
+            }
+            Some(secret)
+        }
+        "slack" if input.token.is_some() => {
+            settings.insert(
+                "channel".into(),
+                json!(key(
+                    "channel",
+                    &input.channel,
+                    "a Slack bot needs the channel to post in"
+                )?),
+            );
+            Some(key("token", &input.token, "the bot's token")?)
+        }
+        "slack" => {
+            settings.insert(
+                "url".into(),
+                json!(url(
+                    "a Slack channel needs an incoming webhook url, or a bot token and channel"
+                )?),
+            );
+            None
+        }
+        "teams" => {
+            settings.insert(
+                "url".into(),
+                json!(url("a Teams channel needs its workflow webhook url")?),
+            );
+            None
+        }
+        "pagerduty" => Some(key(
+            "routing_key",
+            &input.routing_key,
+            "a PagerDuty channel needs the integration's routing key",
+        )?),
+        "opsgenie" => Some(key(
+            "api_key",
+            &input.api_key,
+            "an Opsgenie channel needs the API integration's key",
+        )?),
+        _ => unreachable!("checked against KINDS"),
+    };
     let row = store
         .insert_channel(&NewChannelRow {
             kind: &input.kind,
             name,
-            settings: json!({ "url": url }),
-            secret: Some(secret),
+            settings: serde_json::Value::Object(settings),
+            secret: secret.as_deref(),
             created_by: by,
         })
         .await?;
@@ -132,27 +217,45 @@ pub async fn send_test(store: &TenantStore, id: Uuid, now: DateTime<Utc>) -> Ser
         .channel_for_sending(id)
         .await?
         .ok_or_else(|| ServiceError::not_found("channel"))?;
-    let url = channel
-        .settings
-        .0
-        .get("url")
-        .and_then(|u| u.as_str())
-        .ok_or_else(|| ServiceError::internal("channel", "a webhook without a url"))?
-        .to_owned();
-    let body = json!({
+    let message = json!({
+        "id": Uuid::now_v7(),
         "type": "test",
         "tenant": store.tenant_id().as_str(),
         "channel": { "id": channel.id, "name": channel.name },
         "sent_at": now,
         "title": "CWIC test message",
+        "severity": "low",
+        "asset": null,
         "text": format!("This is a test message from CWIC to the channel {:?}. Alerts routed here look like this.", channel.name),
+        "recommended_action": "Nothing: this is a test.",
+        "dimensions": [],
+        "incident": { "id": format!("cwic-test-{}", channel.id), "kind": "test", "rule": "test", "alerts": 0 },
+        "links": {},
     });
-    let bytes = serde_json::to_vec(&body).map_err(|error| ServiceError::internal("test message", error))?;
-    let outcome = super::deliver::post_json(&url, secret.as_deref(), bytes, now.timestamp(), None).await;
+    let outbound = super::kinds::render(
+        &channel.kind,
+        &channel.settings.0,
+        secret.as_deref(),
+        &message,
+        None,
+    )
+    .map_err(|error| ServiceError::internal("channel", error))?;
+    let outcome = super::deliver::send(&outbound, secret.as_deref(), now.timestamp(), None).await;
+    let (delivered, message) = match outcome.status {
+        Some(status) => {
+            let verdict = super::kinds::judge(&channel.kind, &channel.settings.0, status, &outcome.answer);
+            let message = verdict.error.map_or_else(
+                || outcome.message.clone(),
+                |error| format!("not delivered: {error}"),
+            );
+            (verdict.delivered, message)
+        }
+        None => (false, outcome.message.clone()),
+    };
     Ok(TestDelivery {
-        delivered: outcome.delivered,
+        delivered,
         status: outcome.status,
-        message: outcome.message,
+        message,
         elapsed_ms: u64::try_from(outcome.elapsed.as_millis()).unwrap_or(u64::MAX),
     })
 }

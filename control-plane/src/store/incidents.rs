@@ -503,6 +503,8 @@ pub struct DeliveryRow {
     pub asset: Option<String>,
     /// The state of the channel's "opened" of the same incident (for a "resolved").
     pub opened_state: Option<String>,
+    /// What the "opened" got back to refer to (Slack's `ts`, to thread under).
+    pub opened_ref: Option<String>,
     pub current_score: Option<f64>,
     /// The last score computed before the incident began.
     pub previous_score: Option<f64>,
@@ -574,6 +576,9 @@ impl Store {
                     (SELECT o.state FROM notifications o
                      WHERE o.incident_id = n.incident_id AND o.channel_id = n.channel_id
                        AND o.event = 'opened' AND o.tier = 0) AS opened_state,
+                    (SELECT o.external_ref FROM notifications o
+                     WHERE o.incident_id = n.incident_id AND o.channel_id = n.channel_id
+                       AND o.event = 'opened' AND o.tier = 0) AS opened_ref,
                     (SELECT s.score FROM asset_scores s
                      WHERE s.tenant_id = i.tenant_id AND s.asset_id = i.asset_id
                      ORDER BY s.computed_at DESC LIMIT 1) AS current_score,
@@ -604,8 +609,9 @@ impl Store {
             "UPDATE notifications n
              SET state = CASE WHEN x.sent THEN 'sent' WHEN x.last THEN 'dead' ELSE 'queued' END,
                  attempts = n.attempts + 1, last_status = x.status, last_error = x.error,
-                 sent_at = CASE WHEN x.sent THEN now() END
-             FROM UNNEST($1::uuid[], $2::bool[], $3::bool[], $4::int[], $5::text[]) AS x (id, sent, last, status, error)
+                 sent_at = CASE WHEN x.sent THEN now() END, external_ref = coalesce(x.reference, n.external_ref)
+             FROM UNNEST($1::uuid[], $2::bool[], $3::bool[], $4::int[], $5::text[], $6::text[])
+                  AS x (id, sent, last, status, error, reference)
              WHERE n.id = x.id AND n.state <> 'sent'
              RETURNING n.tenant_id, n.incident_id, n.state, n.event,
                        (SELECT name FROM channels c WHERE c.id = n.channel_id)",
@@ -615,6 +621,7 @@ impl Store {
         .bind(records.iter().map(|(_, last)| *last).collect::<Vec<_>>())
         .bind(records.iter().map(|(d, _)| d.status.map(i32::from)).collect::<Vec<_>>())
         .bind(records.iter().map(|(d, _)| d.error.clone()).collect::<Vec<_>>())
+        .bind(records.iter().map(|(d, _)| d.reference.clone()).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         let timeline: Vec<(String, Uuid, &'static str, String)> = updated
@@ -866,6 +873,23 @@ impl TenantStore {
             asset_id: asset,
         };
         let ends = matches!(change, Change::Resolve | Change::Close(_));
+        if change == Change::Acknowledge {
+            // Channels told of the opening hear of it (PagerDuty and Opsgenie stop paging).
+            let queued: Vec<(Uuid, String)> = sqlx::query_as(
+                "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
+                 SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'acknowledged',
+                        'the channel was told this incident opened', now()
+                 FROM notifications n
+                 WHERE n.tenant_id = $1 AND n.incident_id = $2 AND n.event = 'opened'
+                 ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
+                 RETURNING id, tenant_id",
+            )
+            .bind(tenant)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            enqueue_deliveries(&mut tx, &queued).await?;
+        }
         let data = if ends {
             EventData::IncidentResolved(changed)
         } else {
