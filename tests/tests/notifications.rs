@@ -784,3 +784,155 @@ async fn every_channel_kind_gets_its_own_payload_for_opened_acknowledged_and_res
     );
     cancel.cancel();
 }
+
+/// A minimal SMTP receiver (RFC 5321's happy path, no TLS): every message's DATA, as received.
+async fn smtp_receiver() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let messages: Arc<Mutex<Vec<String>>> = Arc::default();
+    let keep = messages.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.to_ascii_uppercase();
+                    if verb.starts_with("EHLO") || verb.starts_with("HELO") {
+                        write.write_all(b"250-test\r\n250 8BITMIME\r\n").await.unwrap();
+                    } else if verb.starts_with("DATA") {
+                        write.write_all(b"354 go on\r\n").await.unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line == "." {
+                                break;
+                            }
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        keep.lock().unwrap().push(data);
+                        write.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if verb.starts_with("QUIT") {
+                        write.write_all(b"221 bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        write.write_all(b"250 ok\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, messages)
+}
+
+#[tokio::test]
+async fn an_email_channel_sends_html_and_plain_text_over_smtp() {
+    let db = TestDb::create("email_channel").await.unwrap();
+    let mut config = test_serve_config(&db.url);
+    config.public_url = Some("https://cwic.example".into());
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+    let (port, messages) = smtp_receiver().await;
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let admin = mint_token(&db.url, "acme", "admin").await.unwrap();
+    let client = reqwest::Client::new();
+    let create = |body: Value| {
+        let request = client
+            .post(format!("{base}/api/v1/channels"))
+            .bearer_auth(&admin)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, error) = create(json!({"kind": "email", "name": "bad", "to": ["not an address"],
+                                         "from": "cwic@example.com", "smtp_host": "127.0.0.1"}))
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("to")),
+        "{error}"
+    );
+    let (status, channel) = create(json!({
+        "kind": "email", "name": "data team", "to": ["data@example.com", "oncall@example.com"],
+        "from": "CWIC <cwic@example.com>", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_tls": "none",
+    }))
+    .await;
+    assert_eq!(status, 201, "{channel}");
+    assert_eq!(channel["to"], json!(["data@example.com", "oncall@example.com"]));
+
+    let asset = insert_asset(&db, "orders").await;
+    engine::apply(&store, &[check_event(asset, "unique(id)", "fail", "high")])
+        .await
+        .unwrap();
+    wait_for("the email", Duration::from_secs(20), || async {
+        Ok((!messages.lock().unwrap().is_empty()).then_some(()))
+    })
+    .await
+    .unwrap();
+    let email = messages.lock().unwrap()[0].clone();
+    assert!(
+        email.contains("Subject: [HIGH] public.orders: check unique(id) failed: 3 of 100 rows"),
+        "{email}"
+    );
+    assert!(
+        email.contains("To: data@example.com, oncall@example.com"),
+        "{email}"
+    );
+    assert!(email.contains("multipart/alternative"), "{email}");
+    let plain = email.find("Content-Type: text/plain").expect("a plain-text part");
+    let html = email.find("Content-Type: text/html").expect("an HTML part");
+    assert!(
+        plain < html,
+        "plain text first, as multipart/alternative orders them"
+    );
+    // The parts are quoted-printable: soft line breaks (`=` at the end) and `=XX` bytes.
+    let decoded = {
+        let joined = email.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'='
+                && i + 2 < bytes.len()
+                && let Ok(byte) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+            {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            out.push(bytes[i]);
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    };
+    assert!(
+        decoded.contains("Root cause: 3 of 100 rows of public.orders fail unique(id) (validity)"),
+        "{decoded}"
+    );
+    assert!(
+        decoded.contains("<h2>[HIGH] public.orders: check unique(id) failed: 3 of 100 rows</h2>"),
+        "{decoded}"
+    );
+    assert!(
+        decoded.contains("View: https://cwic.example/incidents/"),
+        "{decoded}"
+    );
+    let sent = count(
+        &db,
+        "SELECT count(*) FROM notifications WHERE state = 'sent' AND last_status = 250",
+    )
+    .await;
+    assert_eq!(sent, 1);
+    cancel.cancel();
+}

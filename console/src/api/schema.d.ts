@@ -1426,12 +1426,16 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             created_by: string;
+            from?: string | null;
             /** Format: uuid */
             id: string;
             kind: string;
             name: string;
             /** @description Whether a secret is stored (it is never shown). */
             secret_set: boolean;
+            smtp_host?: string | null;
+            /** @description `email`: the recipients, the sender and the SMTP server. */
+            to?: string[] | null;
             /** @description Where it POSTs (`webhook`, `teams`, `slack` incoming webhook). */
             url?: string | null;
         };
@@ -2183,6 +2187,8 @@ export interface components {
             api_url?: string | null;
             /** @description `slack` with a bot: the channel to post in, e.g. `#data-eng` or `C0123456789`. */
             channel?: string | null;
+            /** @description `email`: the sender, e.g. `CWIC <cwic@example.com>`. */
+            from?: string | null;
             /**
              * @description `webhook` (a signed JSON POST, `X-Cwic-Signature`), `slack` (an incoming webhook `url`, or a
              *     bot `token` and `channel`), `teams` (a workflow or incoming webhook `url`), `pagerduty` (an
@@ -2191,14 +2197,29 @@ export interface components {
             kind: string;
             /** @description Unique in the tenant, 1 to 200 characters, e.g. `#data-eng` or `on-call webhook`. */
             name: string;
+            /** @description `email`: the SMTP user's password. */
+            password?: string | null;
             /** @description `pagerduty`: the integration's routing key. */
             routing_key?: string | null;
             /** @description `webhook`: the signing key (at least 16 characters). */
             secret?: string | null;
+            /** @description `email`: the SMTP server's host name. */
+            smtp_host?: string | null;
+            /**
+             * Format: int32
+             * @description `email`: its port (default 587 for `starttls`, 465 for `tls`, 25 for `none`).
+             */
+            smtp_port?: number | null;
+            /** @description `email`: `starttls` (the default), `tls` (implicit TLS) or `none` (a relay on a trusted network). */
+            smtp_tls?: string | null;
+            /** @description `email`: the recipients. */
+            to?: string[] | null;
             /** @description `slack` with a bot: its token (`xoxb-…`), sent as `Authorization: Bearer`. */
             token?: string | null;
             /** @description `webhook`, `teams`, `slack` (incoming webhook): where to POST, `http(s)://…`. */
             url?: string | null;
+            /** @description `email`: the SMTP user, when the server wants one. */
+            username?: string | null;
         };
         NewMember: {
             display_name?: string;

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 /// The kinds a channel can be created with.
-pub const KINDS: &[&str] = &["webhook", "slack", "teams", "pagerduty", "opsgenie"];
+pub const KINDS: &[&str] = &["webhook", "slack", "teams", "email", "pagerduty", "opsgenie"];
 
 /// Where PagerDuty, Opsgenie and Slack's API are, unless a channel names another (a proxy, the EU
 /// region, a test receiver).

@@ -151,6 +151,23 @@ pub async fn run_delivery_jobs(
                 retry_after: None,
                 reference: None,
             };
+            if row.channel_kind == "email" {
+                let sent = match super::email::compose(&row.settings.0, &message) {
+                    Ok(email) => super::email::send(&row.settings.0, row.secret.as_deref(), email).await,
+                    Err(error) => return (job, Some(failed(error))),
+                };
+                return (
+                    job,
+                    Some(Delivered {
+                        notification_id: row.notification_id,
+                        sent: sent.error.is_none(),
+                        status: sent.code,
+                        error: sent.error,
+                        retry_after: None,
+                        reference: None,
+                    }),
+                );
+            }
             let outbound = match super::kinds::render(
                 &row.channel_kind,
                 &row.settings.0,

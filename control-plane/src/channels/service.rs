@@ -35,6 +35,20 @@ pub struct NewChannel {
     pub routing_key: Option<String>,
     /// `opsgenie`: the API integration's key, sent as `Authorization: GenieKey …`.
     pub api_key: Option<String>,
+    /// `email`: the recipients.
+    pub to: Option<Vec<String>>,
+    /// `email`: the sender, e.g. `CWIC <cwic@example.com>`.
+    pub from: Option<String>,
+    /// `email`: the SMTP server's host name.
+    pub smtp_host: Option<String>,
+    /// `email`: its port (default 587 for `starttls`, 465 for `tls`, 25 for `none`).
+    pub smtp_port: Option<u16>,
+    /// `email`: `starttls` (the default), `tls` (implicit TLS) or `none` (a relay on a trusted network).
+    pub smtp_tls: Option<String>,
+    /// `email`: the SMTP user, when the server wants one.
+    pub username: Option<String>,
+    /// `email`: the SMTP user's password.
+    pub password: Option<String>,
     /// `slack` (bot), `pagerduty`, `opsgenie`: another API base, e.g. `https://api.eu.opsgenie.com`
     /// (default: the service's public API).
     pub api_url: Option<String>,
@@ -52,6 +66,10 @@ pub struct Channel {
     pub channel: Option<String>,
     /// Another API base than the service's, when one was given.
     pub api_url: Option<String>,
+    /// `email`: the recipients, the sender and the SMTP server.
+    pub to: Option<Vec<String>>,
+    pub from: Option<String>,
+    pub smtp_host: Option<String>,
     /// Whether a secret is stored (it is never shown).
     pub secret_set: bool,
     pub created_at: DateTime<Utc>,
@@ -88,6 +106,13 @@ impl From<ChannelRow> for Channel {
             url: setting("url"),
             channel: setting("channel"),
             api_url: setting("api_url"),
+            to: row
+                .settings
+                .0
+                .get("to")
+                .and_then(|to| serde_json::from_value(to.clone()).ok()),
+            from: setting("from"),
+            smtp_host: setting("smtp_host"),
             kind: row.kind,
             name: row.name,
             secret_set: row.secret_set,
@@ -176,6 +201,45 @@ pub async fn create(store: &TenantStore, input: NewChannel, by: &str) -> Service
             );
             None
         }
+        "email" => {
+            let to = input
+                .to
+                .as_ref()
+                .filter(|to| !to.is_empty() && to.len() <= 50)
+                .ok_or_else(|| ServiceError::bad_field("to", "to: 1 to 50 recipient addresses"))?;
+            for address in to {
+                super::email::check_address(address)
+                    .map_err(|message| ServiceError::bad_field("to", format!("to: {message}")))?;
+            }
+            let from = key("from", &input.from, "the sender's address")?;
+            super::email::check_address(&from)
+                .map_err(|message| ServiceError::bad_field("from", format!("from: {message}")))?;
+            let host = key("smtp_host", &input.smtp_host, "the SMTP server's host name")?;
+            let tls = input.smtp_tls.clone().unwrap_or_else(|| "starttls".into());
+            if !super::email::TLS_MODES.contains(&tls.as_str()) {
+                return Err(ServiceError::bad_field(
+                    "smtp_tls",
+                    format!(
+                        "smtp_tls: one of {} (got {tls:?})",
+                        super::email::TLS_MODES.join(", ")
+                    ),
+                ));
+            }
+            settings.insert("to".into(), json!(to));
+            settings.insert("from".into(), json!(from));
+            settings.insert("smtp_host".into(), json!(host));
+            settings.insert("smtp_tls".into(), json!(tls));
+            if let Some(port) = input.smtp_port {
+                settings.insert("smtp_port".into(), json!(port));
+            }
+            if let Some(user) = &input.username {
+                settings.insert(
+                    "username".into(),
+                    json!(key("username", &Some(user.clone()), "the SMTP user")?),
+                );
+            }
+            input.password.clone()
+        }
         "pagerduty" => Some(key(
             "routing_key",
             &input.routing_key,
@@ -232,6 +296,20 @@ pub async fn send_test(store: &TenantStore, id: Uuid, now: DateTime<Utc>) -> Ser
         "incident": { "id": format!("cwic-test-{}", channel.id), "kind": "test", "rule": "test", "alerts": 0 },
         "links": {},
     });
+    if channel.kind == "email" {
+        let started = std::time::Instant::now();
+        let email = super::email::compose(&channel.settings.0, &message)
+            .map_err(|error| ServiceError::internal("channel", error))?;
+        let sent = super::email::send(&channel.settings.0, secret.as_deref(), email).await;
+        return Ok(TestDelivery {
+            delivered: sent.error.is_none(),
+            status: sent.code,
+            message: sent.error.unwrap_or_else(|| {
+                format!("delivered: the SMTP server answered {}", sent.code.unwrap_or(250))
+            }),
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
     let outbound = super::kinds::render(
         &channel.kind,
         &channel.settings.0,
