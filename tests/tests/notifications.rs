@@ -936,3 +936,145 @@ async fn an_email_channel_sends_html_and_plain_text_over_smtp() {
     assert_eq!(sent, 1);
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn a_backtest_replays_the_history_through_proposed_rules_with_known_answers() {
+    use cwic_control_plane::events::ScoreChanged;
+
+    let db = TestDb::create("backtest").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+    let asset = insert_asset(&db, "orders").await;
+    insert_channel(&db, "#data-eng", "http://127.0.0.1:9/nowhere").await;
+    let now = Utc::now();
+    let ago = |hours: i64| now - chrono::TimeDelta::hours(hours);
+    let check = |name: &str, status: &str, severity: &str, at: chrono::DateTime<Utc>| {
+        let mut event = check_event(asset, name, status, severity);
+        event.occurred_at = at;
+        if let EventData::CheckResultStored(check) = &mut event.data {
+            check.observed_at = at;
+        }
+        event
+    };
+    // a (high): fails 72 h and 71 h ago, passes 70 h ago, fails again 48 h ago: two incidents.
+    // b (medium): fails 20 h ago. The score drops 7 points (medium) 12 h ago.
+    let history = [
+        check("a", "fail", "high", ago(72)),
+        check("a", "fail", "high", ago(71)),
+        check("a", "pass", "high", ago(70)),
+        check("a", "fail", "high", ago(48)),
+        check("b", "fail", "medium", ago(20)),
+        Event::at(
+            "acme",
+            ago(12),
+            EventData::ScoreChanged(ScoreChanged {
+                asset_id: asset,
+                previous: Some(90.0),
+                score: Some(83.0),
+            }),
+        ),
+    ];
+    for event in &history {
+        engine::apply(&store, std::slice::from_ref(event)).await.unwrap();
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM incidents").await, 4);
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let viewer = mint_token(&db.url, "acme", "viewer").await.unwrap();
+    let client = reqwest::Client::new();
+    let backtest = |body: Value| {
+        let request = client
+            .post(format!("{base}/api/v1/alert-rules/backtest"))
+            .bearer_auth(&viewer)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let channel = |report: &Value| report["notifications"][0].clone();
+
+    // Today's rules: every incident again, the two high ones notified, the first resolved.
+    let (status, today) = backtest(json!({"rules": {}})).await;
+    assert_eq!(status, 200, "{today}");
+    assert_eq!(
+        (today["alerts"].as_i64(), today["incidents"].as_i64()),
+        (Some(6), Some(4)),
+        "{today}"
+    );
+    assert_eq!(today["actual_incidents"], 4);
+    assert_eq!(
+        channel(&today),
+        json!({"channel": "#data-eng", "opened": 2, "resolved": 1})
+    );
+    assert_eq!(today["missed"], json!([]));
+
+    // High and above only: b and the score drop would have been missed, and it says why.
+    let (_, high) = backtest(json!({"days": 7, "rules": {"min_severity": "high"}})).await;
+    assert_eq!(high["incidents"], 2);
+    let missed = high["missed"].as_array().unwrap();
+    assert_eq!(missed.len(), 2, "{high}");
+    assert!(
+        missed
+            .iter()
+            .all(|m| m["why"].as_str().unwrap().contains("below min_severity high")),
+        "{high}"
+    );
+    assert!(
+        missed
+            .iter()
+            .any(|m| m["title"].as_str().unwrap().contains("check b failed"))
+    );
+
+    // Score drops from 10 points: the 7-point drop is missed.
+    let (_, drops) = backtest(json!({"rules": {"score_drop_points": 10}})).await;
+    assert_eq!(drops["incidents"], 3);
+    assert!(
+        drops["missed"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("score dropped less"),
+        "{drops}"
+    );
+
+    // Medium to the channel: four openings, one resolution.
+    let (_, medium) =
+        backtest(json!({"rules": {"routes": [{"channel": "#data-eng", "min_severity": "medium"}]}})).await;
+    assert_eq!(
+        channel(&medium),
+        json!({"channel": "#data-eng", "opened": 4, "resolved": 1})
+    );
+
+    // Only the last day: b and the score drop.
+    let (_, day) = backtest(json!({"days": 1, "rules": {}})).await;
+    assert_eq!(
+        (day["incidents"].as_i64(), day["actual_incidents"].as_i64()),
+        (Some(2), Some(2)),
+        "{day}"
+    );
+
+    // Wrong input names the field.
+    let (status, error) = backtest(json!({"rules": {"routes": [{"channel": "#nope"}]}})).await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("rules.routes[0].channel")),
+        "{error}"
+    );
+    let (status, error) = backtest(json!({"days": 0, "rules": {}})).await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("days")),
+        "{error}"
+    );
+    let (status, error) = backtest(json!({"rules": {"score_drop_points": 2}})).await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("rules.score_drop_points")),
+        "{error}"
+    );
+    cancel.cancel();
+}

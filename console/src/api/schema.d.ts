@@ -76,6 +76,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alert-rules/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replays the stored alerts of the last `days` (default 7) through a proposed rule set
+         *     (severity and score-drop thresholds, grouping window, suppression, routes) and says how many
+         *     incidents and notifications per channel it would have made, and which past incidents it would
+         *     have missed. Changes nothing.
+         */
+        post: operations["backtest_rules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/anomalies": {
         parameters: {
             query?: never;
@@ -1375,6 +1397,45 @@ export interface components {
         };
         /** @description Audit records, newest first (a JSON array). */
         AuditRecordList: components["schemas"]["AuditRecord"][];
+        /** @description What the proposal would have done over the replayed days. */
+        BacktestReport: {
+            /**
+             * Format: int32
+             * @description What actually happened over the same days, to compare.
+             */
+            actual_incidents: number;
+            /**
+             * Format: int32
+             * @description Alerts replayed (firing ones and recoveries).
+             */
+            alerts: number;
+            /** Format: date-time */
+            from: string;
+            /**
+             * Format: int32
+             * @description Incidents the proposal would have opened.
+             */
+            incidents: number;
+            /** @description Past incidents it would have missed. */
+            missed: components["schemas"]["Missed"][];
+            notifications: components["schemas"]["ChannelCount"][];
+            /**
+             * Format: int32
+             * @description Of those, opened within the suppression interval (notifying nobody).
+             */
+            suppressed: number;
+            /** Format: date-time */
+            to: string;
+        };
+        /** @description `POST /api/v1/alert-rules/backtest`: replay the last `days` of alerts through `rules`. */
+        BacktestRequest: {
+            /**
+             * Format: int32
+             * @description 1 to 90; default 7.
+             */
+            days?: number | null;
+            rules: components["schemas"]["RuleSet"];
+        };
         /** @description The bounds a forecast was checked against. */
         BoundPair: {
             /** Format: double */
@@ -1438,6 +1499,20 @@ export interface components {
             to?: string[] | null;
             /** @description Where it POSTs (`webhook`, `teams`, `slack` incoming webhook). */
             url?: string | null;
+        };
+        /** @description Notifications one channel would have had. */
+        ChannelCount: {
+            channel: string;
+            /**
+             * Format: int32
+             * @description "Opened" messages.
+             */
+            opened: number;
+            /**
+             * Format: int32
+             * @description "Resolved" messages.
+             */
+            resolved: number;
         };
         ChannelList: {
             items: components["schemas"]["Channel"][];
@@ -2173,6 +2248,10 @@ export interface components {
         MetricPointList: {
             items: components["schemas"]["MetricPoint"][];
         };
+        /** @description A past incident the proposal would not have opened, and why. */
+        Missed: components["schemas"]["PastIncident"] & {
+            why: string;
+        };
         /**
          * @description `POST /api/v1/channels`: `{"kind": "webhook", "name": "...", "url": "...", "secret": "..."}`;
          *     the other kinds take their own fields (below). Secrets are stored and never returned.
@@ -2374,6 +2453,25 @@ export interface components {
             /** @description Tables judged by the table model. */
             tables: number;
         };
+        /** @description A past incident, to say whether the proposal would have made it. */
+        PastIncident: {
+            /** @description `schema.table`. */
+            asset?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            opened_at: string;
+            severity: string;
+            title: string;
+        };
+        /** @description A route of the proposal: a channel (by name) and the lowest severity it hears of. */
+        ProposedRoute: {
+            channel: string;
+            /** @description Only these alert kinds (`check_failed`, `anomaly`, `score_drop` …); all when absent. */
+            kinds?: string[] | null;
+            /** @description Default `high`. */
+            min_severity?: components["schemas"]["Severity"];
+        };
         /** @description A node reached by a walk, with its distance from the start. */
         ReachedNode: components["schemas"]["LineageNode"] & {
             /** Format: int32 */
@@ -2483,6 +2581,28 @@ export interface components {
         RoleChange: {
             role: components["schemas"]["Role"];
         };
+        /** @description A proposed rule set; every field has the engine's current behaviour as its default. */
+        RuleSet: {
+            /**
+             * Format: double
+             * @description An open incident takes alerts that come within this many hours of its last one. Default 24.
+             */
+            group_window_hours?: number | null;
+            min_severity?: components["schemas"]["Severity"] | null;
+            /** @description Where notifications go; default: the tenant's channels, critical and high (the default route). */
+            routes?: components["schemas"]["ProposedRoute"][] | null;
+            /**
+             * Format: double
+             * @description Score drops alert from this many points (at least 5, the engine's lowest). Default 5.
+             */
+            score_drop_points?: number | null;
+            /**
+             * Format: double
+             * @description A new incident on the same asset and rule within this many minutes of the last opening is
+             *     counted but notifies nobody. Default 0.
+             */
+            suppression_minutes?: number | null;
+        };
         /** @description An asset's score history, oldest first. */
         ScoreHistory: {
             items: components["schemas"]["ScorePoint"][];
@@ -2516,6 +2636,8 @@ export interface components {
             tenant: string;
             token_type: string;
         };
+        /** @enum {string} */
+        Severity: "low" | "medium" | "high" | "critical";
         Sla: {
             /** Format: int32 */
             ack_within_minutes?: number | null;
@@ -2895,6 +3017,37 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    backtest_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BacktestReport"];
+                };
+            };
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };

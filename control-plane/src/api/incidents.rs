@@ -14,9 +14,10 @@ use utoipa_axum::routes;
 use super::access::{Read, Write};
 use super::error::{ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use crate::incidents::backtest::BacktestReport;
 use crate::incidents::service::{
-    self, Close, Comment, Incident, IncidentDetail, IncidentList, IncidentNote, Notification,
-    NotificationList, Snooze,
+    self, BacktestRequest, Close, Comment, Incident, IncidentDetail, IncidentList, IncidentNote,
+    Notification, NotificationList, Snooze,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comment_incident))
         .routes(routes!(list_notifications))
         .routes(routes!(resend_notification))
+        .routes(routes!(backtest_rules))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -245,5 +247,22 @@ async fn resend_notification(
     let id = super::parse_id(&id, "notification")?;
     Ok(Json(
         service::resend(&state.store.tenant(&caller.tenant), id, &caller.principal.actor()).await?,
+    ))
+}
+
+/// Replays the stored alerts of the last `days` (default 7) through a proposed rule set
+/// (severity and score-drop thresholds, grouping window, suppression, routes) and says how many
+/// incidents and notifications per channel it would have made, and which past incidents it would
+/// have missed. Changes nothing.
+#[utoipa::path(post, path = "/api/v1/alert-rules/backtest", tag = "incidents", security(("bearer" = ["viewer"])),
+    request_body = BacktestRequest,
+    responses((status = 200, body = BacktestReport), (status = 400, body = ErrorBody)))]
+async fn backtest_rules(
+    State(state): State<AppState>,
+    Read(caller): Read,
+    ApiJson(input): ApiJson<BacktestRequest>,
+) -> ApiResult<Json<BacktestReport>> {
+    Ok(Json(
+        service::backtest(&state.store.tenant(&caller.tenant), input, Utc::now()).await?,
     ))
 }

@@ -13,6 +13,7 @@
 //! deliver anything (a `deliver_notification` job does, through `channels`), or detect anything
 //! (the detectors, checks, scores and SLAs do; this only reacts to their events).
 
+pub mod backtest;
 pub mod engine;
 pub mod routing;
 pub mod service;

@@ -415,3 +415,75 @@ pub async fn resend(store: &TenantStore, id: Uuid, by: &str) -> ServiceResult<No
         }
     }
 }
+
+/// `POST /api/v1/alert-rules/backtest`: replay the last `days` of alerts through `rules`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// 1 to 90; default 7.
+    pub days: Option<u32>,
+    pub rules: super::backtest::RuleSet,
+}
+
+/// What the proposed rules would have done over the stored history (see `incidents::backtest`).
+pub async fn backtest(
+    store: &TenantStore,
+    input: BacktestRequest,
+    now: DateTime<Utc>,
+) -> ServiceResult<super::backtest::BacktestReport> {
+    let days = input.days.unwrap_or(7);
+    if !(1..=90).contains(&days) {
+        return Err(ServiceError::bad_field("days", "days: 1 to 90"));
+    }
+    let rules = &input.rules;
+    if rules
+        .score_drop_points
+        .is_some_and(|points| !(5.0..=100.0).contains(&points))
+    {
+        return Err(ServiceError::bad_field(
+            "rules.score_drop_points",
+            "rules.score_drop_points: 5 to 100 (alerts are stored from 5-point drops, so a lower one cannot be replayed)",
+        ));
+    }
+    if rules
+        .group_window_hours
+        .is_some_and(|hours| !(hours > 0.0 && hours <= 720.0))
+    {
+        return Err(ServiceError::bad_field(
+            "rules.group_window_hours",
+            "rules.group_window_hours: more than 0, at most 720 (30 days)",
+        ));
+    }
+    if rules
+        .suppression_minutes
+        .is_some_and(|minutes| !(0.0..=43_200.0).contains(&minutes))
+    {
+        return Err(ServiceError::bad_field(
+            "rules.suppression_minutes",
+            "rules.suppression_minutes: 0 to 43200 (30 days)",
+        ));
+    }
+    let channels: Vec<String> = store.list_channels().await?.into_iter().map(|c| c.name).collect();
+    for (index, route) in rules.routes.iter().flatten().enumerate() {
+        if !channels.contains(&route.channel) {
+            return Err(ServiceError::bad_field(
+                &format!("rules.routes[{index}].channel"),
+                format!(
+                    "rules.routes[{index}].channel: no channel named {:?} (the tenant has {})",
+                    route.channel,
+                    if channels.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        channels.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    let from = now - chrono::TimeDelta::days(i64::from(days));
+    let alerts = store.backtest_alerts(from, now).await?;
+    let past = store.past_incidents(from, now).await?;
+    Ok(super::backtest::replay(
+        alerts, rules, &channels, &past, from, now,
+    ))
+}

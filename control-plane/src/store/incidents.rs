@@ -1268,3 +1268,51 @@ pub(crate) async fn resolve_finished_parents(
     insert_timeline(connection, &timeline).await?;
     Ok(done)
 }
+
+impl TenantStore {
+    /// The alerts observed in `[from, to)`, for a backtest.
+    pub async fn backtest_alerts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::incidents::backtest::StoredAlert>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as(
+            "SELECT id, asset_id, rule_key, kind, firing, severity, observed_at, incident_id,
+                    CASE WHEN kind = 'score_drop' AND firing
+                         THEN (details->>'previous')::float8 - (details->>'score')::float8 END AS drop_points
+             FROM alerts WHERE tenant_id = $1 AND observed_at >= $2 AND observed_at < $3
+             ORDER BY observed_at, id LIMIT 1000000",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// The incidents opened from alerts in `[from, to)` (not the parents that group them).
+    pub async fn past_incidents(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<crate::incidents::backtest::PastIncident>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query_as(
+            "SELECT i.id, i.title, i.severity, a.schema_name || '.' || a.name AS asset, i.opened_at
+             FROM incidents i LEFT JOIN assets a ON a.id = i.asset_id
+             WHERE i.tenant_id = $1 AND i.rule_key <> '' AND i.source_kind <> 'upstream'
+               AND i.began_at >= $2 AND i.began_at < $3
+             ORDER BY i.began_at, i.id",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
