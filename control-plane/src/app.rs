@@ -85,15 +85,19 @@ impl Application {
             .context("cannot open the control plane's database")?;
         store.migrate().await.context("cannot apply migrations")?;
         let stats = Arc::new(IngestStats::default());
-        let ingest = match &config.nats_url {
-            Some(url) => {
-                let installation = match &config.installation_id {
-                    Some(id) => id.clone(),
-                    None => store
-                        .installation_id()
-                        .await
-                        .context("cannot read the installation id")?,
-                };
+        // Names the installation's durable consumers (ingest, incidents) when there is a broker.
+        let installation = match (&config.nats_url, &config.installation_id) {
+            (None, _) => None,
+            (Some(_), Some(id)) => Some(id.clone()),
+            (Some(_), None) => Some(
+                store
+                    .installation_id()
+                    .await
+                    .context("cannot read the installation id")?,
+            ),
+        };
+        let ingest = match (&config.nats_url, &installation) {
+            (Some(url), Some(installation)) => {
                 if installation.is_empty()
                     || installation.len() > 32
                     || !installation
@@ -115,13 +119,13 @@ impl Application {
                     options,
                     store.clone(),
                     stats.clone(),
-                    &installation,
+                    installation,
                 )
                 .await?;
                 service.prepare().await?;
                 Some(service)
             }
-            None => None,
+            _ => None,
         };
         let relay = match &ingest {
             Some(service) if config.events_relay => {
@@ -137,24 +141,17 @@ impl Application {
         };
         // The incident engine reads every tenant's events; each replica runs one on the shared
         // durable consumer (the broker splits the events between them).
-        let incidents = match &ingest {
-            Some(service) => {
-                let installation = match &config.installation_id {
-                    Some(id) => id.clone(),
-                    None => store
-                        .installation_id()
-                        .await
-                        .context("cannot read the installation id")?,
-                };
+        let incidents = match (&ingest, &installation) {
+            (Some(service), Some(installation)) => {
                 let engine = crate::incidents::engine::IncidentEngine::new(
                     service.client(),
                     store.clone(),
-                    &installation,
+                    installation,
                 );
                 engine.prepare().await?;
                 Some(engine)
             }
-            None => None,
+            _ => None,
         };
         let public_url = config.public_url.clone();
         let keys = match &config.jwt_keys {

@@ -173,12 +173,18 @@ async fn read_exactly(consumer: &mut EventConsumer, count: usize) -> anyhow::Res
     read_exactly_skipping(consumer, count, |_| false).await
 }
 
-/// Events that background jobs emit after ingest (a stored batch queues its assets' scoring; the
-/// SLA evaluation runs on its own schedule), whenever the worker gets to them: not ingest's.
+/// Events that background work emits after ingest (a stored batch queues its assets' scoring; the
+/// SLA evaluation runs on its own schedule; the incident engine reacts to the events themselves),
+/// whenever it gets to them: not ingest's.
 fn from_a_background_job(event: &Event) -> bool {
     matches!(
         event.kind(),
-        EventKind::ScoreChanged | EventKind::SlaBreached | EventKind::SlaBudgetExhausted
+        EventKind::ScoreChanged
+            | EventKind::SlaBreached
+            | EventKind::SlaBudgetExhausted
+            | EventKind::IncidentOpened
+            | EventKind::IncidentUpdated
+            | EventKind::IncidentResolved
     )
 }
 
@@ -269,6 +275,18 @@ async fn events_committed_before_a_crash_are_published_after_the_restart() -> an
         }
     })
     .await?;
+    // The failing check opens an incident once the engine has read its event (its own event joins
+    // the outbox then).
+    wait_for("the incident engine", Duration::from_secs(30), || {
+        let pool = db.pool.clone();
+        async move {
+            let incidents: i64 = sqlx::query_scalar("SELECT count(*) FROM incidents")
+                .fetch_one(&pool)
+                .await?;
+            Ok((incidents >= 1).then_some(()))
+        }
+    })
+    .await?;
     wait_outbox_published(&db, Duration::from_secs(30)).await?;
     let ids = outbox_ids(&db).await?;
     let total = ids.len() as u64;
@@ -285,6 +303,11 @@ async fn events_committed_before_a_crash_are_published_after_the_restart() -> an
     assert_eq!(events.iter().map(|e| e.id).collect::<HashSet<_>>(), ids);
     let mut committed = kinds(&events);
     committed.remove(&EventKind::ScoreChanged);
+    assert_eq!(
+        committed.remove(&EventKind::IncidentOpened),
+        Some(1),
+        "the failing check's incident"
+    );
     assert_eq!(
         committed,
         BTreeMap::from([

@@ -400,22 +400,10 @@ impl Store {
         .bind(notify.iter().map(|n| n.5).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
-        let resolved_notices: Vec<(Uuid, String)> = sqlx::query_as(
-            "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
-             SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'resolved',
-                    'the channel was told this incident opened', x.at
-             FROM notifications n
-             JOIN UNNEST($1::uuid[], $2::timestamptz[]) AS x (id, at) ON n.incident_id = x.id
-             WHERE n.event = 'opened'
-             ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
-             RETURNING id, tenant_id",
-        )
-        .bind(resolved.iter().map(|r| r.id).collect::<Vec<_>>())
-        .bind(resolved.iter().map(|r| r.event_at).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
-        queued.extend(resolved_notices);
         enqueue_deliveries(&mut tx, &queued).await?;
+        let resolutions: Vec<(Uuid, DateTime<Utc>)> = resolved.iter().map(|r| (r.id, r.event_at)).collect();
+        let told = tell_channels_told_of_opening(&mut tx, &resolutions, "resolved").await?;
+        queued.extend(told);
         tx.commit().await?;
         Ok(Applied {
             alerts: alerts.len(),
@@ -447,6 +435,35 @@ async fn insert_timeline(
     .execute(connection)
     .await?;
     Ok(())
+}
+
+/// Queues `event` (`acknowledged` or `resolved`) of each `(incident, when)` to every channel that
+/// was told of the incident's opening, with its delivery job; returns what it queued.
+async fn tell_channels_told_of_opening(
+    connection: &mut sqlx::PgConnection,
+    incidents: &[(Uuid, DateTime<Utc>)],
+    event: &str,
+) -> StoreResult<Vec<(Uuid, String)>> {
+    if incidents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let queued: Vec<(Uuid, String)> = sqlx::query_as(
+        "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
+         SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, $3,
+                'the channel was told this incident opened', x.at
+         FROM notifications n
+         JOIN UNNEST($1::uuid[], $2::timestamptz[]) AS x (id, at) ON n.incident_id = x.id
+         WHERE n.event = 'opened'
+         ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
+         RETURNING id, tenant_id",
+    )
+    .bind(incidents.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind(incidents.iter().map(|(_, at)| *at).collect::<Vec<_>>())
+    .bind(event)
+    .fetch_all(&mut *connection)
+    .await?;
+    enqueue_deliveries(connection, &queued).await?;
+    Ok(queued)
 }
 
 /// A delivery job per `(notification, tenant)`, in the caller's transaction.
@@ -875,20 +892,7 @@ impl TenantStore {
         let ends = matches!(change, Change::Resolve | Change::Close(_));
         if change == Change::Acknowledge {
             // Channels told of the opening hear of it (PagerDuty and Opsgenie stop paging).
-            let queued: Vec<(Uuid, String)> = sqlx::query_as(
-                "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
-                 SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'acknowledged',
-                        'the channel was told this incident opened', now()
-                 FROM notifications n
-                 WHERE n.tenant_id = $1 AND n.incident_id = $2 AND n.event = 'opened'
-                 ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
-                 RETURNING id, tenant_id",
-            )
-            .bind(tenant)
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-            enqueue_deliveries(&mut tx, &queued).await?;
+            tell_channels_told_of_opening(&mut tx, &[(id, Utc::now())], "acknowledged").await?;
         }
         let data = if ends {
             EventData::IncidentResolved(changed)
@@ -897,20 +901,7 @@ impl TenantStore {
         };
         super::outbox::append(&mut tx, &[event(tenant, data)]).await?;
         if ends {
-            let queued: Vec<(Uuid, String)> = sqlx::query_as(
-                "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
-                 SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, 'resolved',
-                        'the channel was told this incident opened', now()
-                 FROM notifications n
-                 WHERE n.tenant_id = $1 AND n.incident_id = $2 AND n.event = 'opened'
-                 ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
-                 RETURNING id, tenant_id",
-            )
-            .bind(tenant)
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-            enqueue_deliveries(&mut tx, &queued).await?;
+            tell_channels_told_of_opening(&mut tx, &[(id, Utc::now())], "resolved").await?;
             let parents = resolve_finished_parents(&mut tx, &[id]).await?;
             let events: Vec<Event> = parents
                 .into_iter()
