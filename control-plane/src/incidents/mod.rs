@@ -370,6 +370,11 @@ pub fn signals(event: &Event) -> Vec<Signal> {
 /// What a person should do about an incident of `kind` (the message's "recommended action").
 pub fn recommended_action(kind: &str, details: &serde_json::Value) -> String {
     match kind {
+        kinds::CHECK_FAILED if details["failing_rows"].is_null() => format!(
+            "See why the table fails {} (a load that did not run, a late upstream) on the asset's \
+             checks page, and restore it at the source.",
+            details["check"].as_str().unwrap_or("the check")
+        ),
         kinds::CHECK_FAILED => format!(
             "Look at the failing rows of {} and fix them at the source; `cwic-agent fix` proposes a \
              script for the checks it can repair, with an undo.",
@@ -452,6 +457,23 @@ mod tests {
         assert!(drop(90.0, 86.0).is_empty(), "a 4-point drop is noise");
         let rose = drop(70.0, 90.0);
         assert!(!rose[0].firing && rose[0].rule_key == "score_drop");
+    }
+
+    #[test]
+    fn the_recommended_action_fits_the_check() {
+        let rows = recommended_action(
+            kinds::CHECK_FAILED,
+            &json!({"check": "not_null(a)", "failing_rows": 3}),
+        );
+        assert!(rows.contains("failing rows of not_null(a)") && rows.contains("cwic-agent fix"));
+        let stale = recommended_action(
+            kinds::CHECK_FAILED,
+            &json!({"check": "freshness(t)", "failing_rows": null}),
+        );
+        assert!(
+            stale.contains("fails freshness(t)") && !stale.contains("failing rows"),
+            "{stale}"
+        );
     }
 
     #[test]
