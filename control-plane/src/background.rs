@@ -13,7 +13,7 @@ use crate::slas::service::{EVALUATE_SLAS, run_evaluation_job};
 use crate::store::Store;
 use crate::store::incidents::DELIVER_NOTIFICATION;
 
-/// The periodic upkeep of incidents (snoozes that ended).
+/// The periodic upkeep of incidents: snoozes that ended, agents gone silent.
 pub const INCIDENT_UPKEEP: &str = "incident_upkeep";
 
 pub struct Background {
@@ -70,8 +70,12 @@ impl JobHandler for Background {
                 self.store
                     .wake_snoozed_incidents()
                     .await
+                    .map_err(|error| JobError::from(format!("cannot wake snoozed incidents: {error}")))?;
+                self.store
+                    .report_offline_agents()
+                    .await
                     .map(|_| ())
-                    .map_err(|error| JobError::from(format!("cannot wake snoozed incidents: {error}")))
+                    .map_err(|error| JobError::from(format!("cannot report offline agents: {error}")))
             }),
             _ => self.detection.run(job),
         }

@@ -1078,3 +1078,80 @@ async fn a_backtest_replays_the_history_through_proposed_rules_with_known_answer
     );
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn an_agent_silent_past_the_stale_limit_opens_one_incident_that_its_next_heartbeat_resolves() {
+    use cwic_control_plane::events::EventKind;
+    use cwic_shared::{AgentId, TenantId};
+
+    let db = TestDb::create("agent_offline").await.unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    ensure_tenant(&db).await;
+    insert_channel(&db, "#ops", "http://127.0.0.1:9/nowhere").await;
+    sqlx::query(
+        "INSERT INTO agents (tenant_id, id, last_seen_at, last_heartbeat_at)
+         VALUES ('acme', 'wh-quiet', now() - interval '20 minutes', now() - interval '20 minutes'),
+                ('acme', 'wh-alive', now(), now())",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // The upkeep notices the silence once: one event, however often it runs.
+    let went = store.report_offline_agents().await.unwrap();
+    assert_eq!(went.len(), 1, "{went:?}");
+    assert!(store.report_offline_agents().await.unwrap().is_empty());
+    let applied = engine::apply(&store, &went).await.unwrap();
+    assert_eq!((applied.opened, applied.notifications), (1, 1));
+    let (title, severity, asset): (String, String, Option<Uuid>) =
+        sqlx::query_as("SELECT title, severity, asset_id FROM incidents WHERE rule_key = 'agent:wh-quiet'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        title,
+        "agent wh-quiet went offline: nothing heard from it for 15 minutes"
+    );
+    assert_eq!((severity.as_str(), asset), ("high", None));
+
+    // Its next heartbeat: back online, the incident resolves by itself.
+    store
+        .tenant(&TenantId::parse("acme").unwrap())
+        .record_heartbeat(&AgentId::parse("wh-quiet").unwrap(), "1.0", "running")
+        .await
+        .unwrap();
+    let (id, kind, at, data): (Uuid, String, chrono::DateTime<Utc>, Value) = sqlx::query_as(
+        "SELECT id, kind, occurred_at, data FROM outbox
+         WHERE kind = 'agent.status_changed' AND data->>'liveness' = 'online'
+           AND data->>'previous_liveness' <> 'online'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let kind = EventKind::parse(&kind).unwrap();
+    let back = Event {
+        version: 1,
+        id,
+        tenant: "acme".into(),
+        occurred_at: at,
+        data: EventData::from_payload(kind, data).unwrap(),
+    };
+    let applied = engine::apply(&store, &[back]).await.unwrap();
+    assert_eq!(
+        (applied.resolved, applied.notifications),
+        (1, 1),
+        "resolved, and the channel told"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM incidents WHERE rule_key = 'agent:wh-quiet'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "resolved");
+    // Silent again later: a new report (the mark was cleared by the heartbeat).
+    sqlx::query("UPDATE agents SET last_heartbeat_at = now() - interval '16 minutes', last_seen_at = now() - interval '16 minutes' WHERE id = 'wh-quiet'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(store.report_offline_agents().await.unwrap().len(), 1);
+}

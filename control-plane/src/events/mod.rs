@@ -281,10 +281,14 @@ pub enum AgentStatusReason {
     Reported,
     /// Its heartbeat arrived after it had gone stale or offline.
     BackOnline,
+    /// Nothing was heard from it for longer than the stale limit (15 min): the periodic upkeep
+    /// says so once per silence.
+    WentOffline,
 }
 
-/// An agent's status changed. Emitted on enrollment and on a heartbeat that changes the reported
-/// status or brings the agent back from stale/offline. Going stale or offline is the absence of
+/// An agent's status changed. Emitted on enrollment, on a heartbeat that changes the reported
+/// status or brings the agent back from stale/offline, and once when it goes offline (the
+/// periodic incident upkeep notices the silence). Going stale is the absence of
 /// a write, so it is not emitted here (a periodic job can add it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AgentStatusChanged {

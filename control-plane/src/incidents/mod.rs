@@ -24,7 +24,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::events::{AnomalyCloseReason, Event, EventData};
+use crate::events::{AgentLiveness, AgentStatusReason, AnomalyCloseReason, Event, EventData};
 
 /// An open incident that saw no alert for this long is resolved when the next alert of its rule
 /// arrives, and that alert opens a new one (a problem that stopped and came back is a new one).
@@ -89,6 +89,7 @@ pub mod kinds {
     pub const SCHEMA_CHANGE: &str = "schema_change";
     pub const SLA_BREACH: &str = "sla_breach";
     pub const SLA_BUDGET: &str = "sla_budget";
+    pub const AGENT_OFFLINE: &str = "agent_offline";
 }
 
 /// One signal an event carries: firing (a problem) or a recovery of the rule's problem.
@@ -341,6 +342,40 @@ pub fn signals(event: &Event) -> Vec<Signal> {
                 json!({"added": schema.added, "removed": schema.removed, "changed": schema.changed}),
             )]
         }
+        EventData::AgentStatusChanged(change) => {
+            let rule = format!("agent:{}", change.agent);
+            let details = json!({"agent": change.agent, "status": change.status, "version": change.version});
+            let back =
+                change.liveness == AgentLiveness::Online && change.previous_liveness != AgentLiveness::Online;
+            match change.reason {
+                AgentStatusReason::WentOffline => vec![signal(
+                    None,
+                    rule,
+                    kinds::AGENT_OFFLINE,
+                    Some(Severity::High),
+                    format!(
+                        "agent {} went offline: nothing heard from it for {} minutes",
+                        change.agent,
+                        crate::store::agents::STALE_WITHIN_SECONDS / 60
+                    ),
+                    event.occurred_at,
+                    None,
+                    details,
+                )],
+                // Any heartbeat after a silence (its reason may be a new reported status too).
+                _ if back => vec![signal(
+                    None,
+                    rule,
+                    kinds::AGENT_OFFLINE,
+                    None,
+                    format!("agent {} is back online", change.agent),
+                    event.occurred_at,
+                    None,
+                    details,
+                )],
+                _ => Vec::new(),
+            }
+        }
         EventData::SlaBreached(sla) => vec![signal(
             sla.asset_id,
             format!("sla:{}", sla.sla_id),
@@ -393,6 +428,11 @@ pub fn recommended_action(kind: &str, details: &serde_json::Value) -> String {
         kinds::SCHEMA_CHANGE => {
             "Check the consumers downstream of this table (lineage) against the new columns.".to_owned()
         }
+        kinds::AGENT_OFFLINE => format!(
+            "Check the agent {} (its host, its logs, `cwic-agent status`): until it is back, nothing it \
+             watches is measured.",
+            details["agent"].as_str().unwrap_or_default()
+        ),
         kinds::SLA_BREACH | kinds::SLA_BUDGET => {
             "Restore the objective (freshness, score, open incidents) and see the SLA's budget burn."
                 .to_owned()

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::{IdentityStore, StoreResult, TenantStore, outbox};
+use super::{IdentityStore, Store, StoreResult, TenantStore, outbox};
 use crate::events::{AgentStatusChanged, AgentStatusReason, Event, EventData};
 
 /// An agent is `online` when it was heard from within this many seconds (heartbeat or batch).
@@ -133,7 +133,7 @@ impl TenantStore {
             "WITH before AS (SELECT tenant_id, id, status, last_heartbeat_at,
                                     NULLIF(last_seen_at, '-infinity') AS last_batch_at
                              FROM agents WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
-             UPDATE agents a SET last_heartbeat_at = now(), status = $3,
+             UPDATE agents a SET last_heartbeat_at = now(), status = $3, offline_reported_at = NULL,
                  version = CASE WHEN $4 = '' THEN a.version ELSE $4 END
              FROM before WHERE a.tenant_id = before.tenant_id AND a.id = before.id
              RETURNING a.last_heartbeat_at, a.version, before.status AS previous_status,
@@ -368,6 +368,46 @@ impl IdentityStore {
             (Ok(tenant), Ok(agent)) => Some(Enrolled { tenant, agent }),
             _ => None,
         })
+    }
+}
+
+impl Store {
+    /// Marks agents silent for longer than [`STALE_WITHIN_SECONDS`] as offline, once per silence,
+    /// each with an `agent.status_changed` (`went_offline`) event; returns the events.
+    pub async fn report_offline_agents(&self) -> StoreResult<Vec<Event>> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "UPDATE agents SET offline_reported_at = now()
+             WHERE offline_reported_at IS NULL
+               AND greatest(last_heartbeat_at, NULLIF(last_seen_at, '-infinity'))
+                   < now() - make_interval(secs => $1)
+             RETURNING tenant_id, id, status, version",
+        )
+        .bind(STALE_WITHIN_SECONDS as f64)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = Utc::now();
+        let events: Vec<Event> = rows
+            .into_iter()
+            .map(|(tenant, agent, status, version)| {
+                Event::at(
+                    &tenant,
+                    now,
+                    EventData::AgentStatusChanged(AgentStatusChanged {
+                        agent,
+                        reason: AgentStatusReason::WentOffline,
+                        previous_status: Some(status.clone()),
+                        status,
+                        liveness: Liveness::Offline.into(),
+                        previous_liveness: Liveness::Stale.into(),
+                        version,
+                    }),
+                )
+            })
+            .collect();
+        outbox::append(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(events)
     }
 }
 
