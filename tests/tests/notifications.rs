@@ -1155,3 +1155,105 @@ async fn an_agent_silent_past_the_stale_limit_opens_one_incident_that_its_next_h
         .unwrap();
     assert_eq!(store.report_offline_agents().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn in_a_channels_quiet_hours_only_critical_goes_out_and_the_rest_waits_for_their_end() {
+    let db = TestDb::create("quiet_hours").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let store = Store::connect(&db.url).await.unwrap();
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let keep = received.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let keep = keep.clone();
+            async move {
+                keep.lock().unwrap().push(body);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hooks = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let admin = mint_token(&db.url, "acme", "admin").await.unwrap();
+    let create = |body: Value| {
+        let request = reqwest::Client::new()
+            .post(format!("{base}/api/v1/channels"))
+            .bearer_auth(&admin)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    // Quiet from an hour ago to an hour from now, UTC.
+    let now = Utc::now();
+    let hhmm = |at: chrono::DateTime<Utc>| at.format("%H:%M").to_string();
+    let quiet = json!({"from": hhmm(now - chrono::TimeDelta::hours(1)), "to": hhmm(now + chrono::TimeDelta::hours(1))});
+    let (status, error) = create(json!({"kind": "webhook", "name": "bad", "url": hooks, "secret": "a-secret-of-sixteen-chars",
+                                         "quiet_hours": {"from": "22:00", "to": "07:00", "timezone": "Mars/Olympus"}}))
+    .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("quiet_hours.timezone")),
+        "{error}"
+    );
+    let (status, channel) = create(json!({"kind": "webhook", "name": "night", "url": hooks,
+                                          "secret": "a-secret-of-sixteen-chars", "quiet_hours": quiet}))
+    .await;
+    assert_eq!(status, 201, "{channel}");
+    assert_eq!(channel["quiet_hours"]["critical_through"], true);
+
+    let asset = insert_asset(&db, "orders").await;
+    engine::apply(
+        &store,
+        &[
+            check_event(asset, "a", "fail", "critical"),
+            check_event(asset, "b", "fail", "high"),
+        ],
+    )
+    .await
+    .unwrap();
+    wait_for("the critical message", Duration::from_secs(20), || async {
+        Ok((!received.lock().unwrap().is_empty()).then_some(()))
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["severity"], "critical");
+    // The high one waits, its attempt not counted, for the end of the quiet hours.
+    let (state, attempts): (String, i32) =
+        sqlx::query_as("SELECT state, attempts FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.severity = 'high'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), attempts), ("queued", 0));
+    let (run_after, job_attempts, why): (chrono::DateTime<Utc>, i32, String) = sqlx::query_as(
+        "SELECT j.run_after, j.attempts, j.last_error FROM jobs j
+         JOIN notifications n ON n.id = (j.payload->>'notification')::uuid
+         JOIN incidents i ON i.id = n.incident_id WHERE i.severity = 'high'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let end = now + chrono::TimeDelta::hours(1);
+    assert!(
+        (run_after - end).num_seconds().abs() <= 61,
+        "{run_after} vs {end}"
+    );
+    assert_eq!(job_attempts, 0);
+    assert!(
+        why.starts_with("held for the channel's quiet hours until"),
+        "{why}"
+    );
+    cancel.cancel();
+}

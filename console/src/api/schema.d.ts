@@ -1492,6 +1492,7 @@ export interface components {
             id: string;
             kind: string;
             name: string;
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
             /** @description Whether a secret is stored (it is never shown). */
             secret_set: boolean;
             smtp_host?: string | null;
@@ -2278,6 +2279,7 @@ export interface components {
             name: string;
             /** @description `email`: the SMTP user's password. */
             password?: string | null;
+            quiet_hours?: components["schemas"]["QuietHours"] | null;
             /** @description `pagerduty`: the integration's routing key. */
             routing_key?: string | null;
             /** @description `webhook`: the signing key (at least 16 characters). */
@@ -2471,6 +2473,17 @@ export interface components {
             kinds?: string[] | null;
             /** @description Default `high`. */
             min_severity?: components["schemas"]["Severity"];
+        };
+        /** @description A channel's quiet hours as the API takes and shows them (stored in its settings). */
+        QuietHours: {
+            /** @description Critical notifications go through anyway; default true. */
+            critical_through?: boolean;
+            /** @description `HH:MM`, when quiet starts. */
+            from: string;
+            /** @description An IANA time zone, e.g. `Europe/Berlin`; default `UTC`. */
+            timezone?: string;
+            /** @description `HH:MM`, when it ends (before `from`: the next day). */
+            to: string;
         };
         /** @description A node reached by a walk, with its distance from the start. */
         ReachedNode: components["schemas"]["LineageNode"] & {

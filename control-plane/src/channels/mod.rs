@@ -11,6 +11,7 @@ pub mod deliver;
 pub mod email;
 pub mod kinds;
 pub mod notify;
+pub mod quiet;
 pub mod service;
 
 use hmac::{Hmac, KeyInit, Mac};

@@ -89,6 +89,8 @@ pub struct Delivered {
     pub retry_after: Option<Duration>,
     /// What later messages of the incident refer to on this channel (Slack's `ts`).
     pub reference: Option<String>,
+    /// Held for the channel's quiet hours: not an attempt, nothing to record.
+    pub held: bool,
 }
 
 /// Runs a batch of delivery jobs: one outcome per job, in order.
@@ -129,6 +131,31 @@ pub async fn run_delivery_jobs(
             if row.state == "sent" {
                 return (job, None);
             }
+            if let Some(quiet) = row
+                .settings
+                .0
+                .get("quiet_hours")
+                .and_then(|q| serde_json::from_value::<super::quiet::QuietHours>(q.clone()).ok())
+                && !(quiet.critical_through && row.severity == "critical")
+                && let Some(until) = quiet.until(now)
+            {
+                return (
+                    job,
+                    Some(Delivered {
+                        notification_id: row.notification_id,
+                        sent: false,
+                        status: None,
+                        error: Some(format!(
+                            "held for the channel's quiet hours until {} ({})",
+                            until.format("%Y-%m-%d %H:%M UTC"),
+                            quiet.timezone
+                        )),
+                        retry_after: Some((until - now).to_std().unwrap_or_default()),
+                        reference: None,
+                        held: true,
+                    }),
+                );
+            }
             if row.event != "opened" && row.opened_state.as_deref() == Some("queued") {
                 return (
                     job,
@@ -139,6 +166,7 @@ pub async fn run_delivery_jobs(
                         error: Some("waiting for the opened message to go out first".into()),
                         retry_after: Some(WAIT_FOR_OPENED),
                         reference: None,
+                        held: false,
                     }),
                 );
             }
@@ -150,6 +178,7 @@ pub async fn run_delivery_jobs(
                 error: Some(error),
                 retry_after: None,
                 reference: None,
+                held: false,
             };
             if row.channel_kind == "email" {
                 let sent = match super::email::compose(&row.settings.0, &message) {
@@ -165,6 +194,7 @@ pub async fn run_delivery_jobs(
                         error: sent.error,
                         retry_after: None,
                         reference: None,
+                        held: false,
                     }),
                 );
             }
@@ -198,6 +228,7 @@ pub async fn run_delivery_jobs(
                     error: verdict.error,
                     retry_after: outcome.retry_after,
                     reference: verdict.reference,
+                    held: false,
                 }),
             )
         }
@@ -207,6 +238,7 @@ pub async fn run_delivery_jobs(
     let recorded = sends.map(|send| async move {
         let (job, delivered) = send.await;
         if let Some(delivered) = &delivered
+            && !delivered.held
             && (delivered.sent || delivered.retry_after != Some(WAIT_FOR_OPENED))
         {
             let last = job.attempts >= job.max_attempts;
@@ -233,6 +265,7 @@ pub async fn run_delivery_jobs(
             Some(delivered) => Err(JobError {
                 message: delivered.error.unwrap_or_else(|| "not delivered".into()),
                 retry_after: delivered.retry_after,
+                defer: delivered.held,
             }),
         })
         .collect()

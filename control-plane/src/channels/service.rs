@@ -49,6 +49,8 @@ pub struct NewChannel {
     pub username: Option<String>,
     /// `email`: the SMTP user's password.
     pub password: Option<String>,
+    /// Any kind: hours in which only critical notifications go out (the rest wait until they end).
+    pub quiet_hours: Option<super::quiet::QuietHours>,
     /// `slack` (bot), `pagerduty`, `opsgenie`: another API base, e.g. `https://api.eu.opsgenie.com`
     /// (default: the service's public API).
     pub api_url: Option<String>,
@@ -70,6 +72,8 @@ pub struct Channel {
     pub to: Option<Vec<String>>,
     pub from: Option<String>,
     pub smtp_host: Option<String>,
+    /// When only critical notifications go out.
+    pub quiet_hours: Option<super::quiet::QuietHours>,
     /// Whether a secret is stored (it is never shown).
     pub secret_set: bool,
     pub created_at: DateTime<Utc>,
@@ -113,6 +117,11 @@ impl From<ChannelRow> for Channel {
                 .and_then(|to| serde_json::from_value(to.clone()).ok()),
             from: setting("from"),
             smtp_host: setting("smtp_host"),
+            quiet_hours: row
+                .settings
+                .0
+                .get("quiet_hours")
+                .and_then(|q| serde_json::from_value(q.clone()).ok()),
             kind: row.kind,
             name: row.name,
             secret_set: row.secret_set,
@@ -157,6 +166,12 @@ pub async fn create(store: &TenantStore, input: NewChannel, by: &str) -> Service
         Ok(value.to_owned())
     };
     let mut settings = serde_json::Map::new();
+    if let Some(quiet) = &input.quiet_hours {
+        quiet
+            .check()
+            .map_err(|(field, message)| ServiceError::bad_field(&field, message))?;
+        settings.insert("quiet_hours".into(), json!(quiet));
+    }
     if let Some(api) = input.api_url.as_deref().map(str::trim) {
         super::check_url(api)
             .map_err(|message| ServiceError::bad_field("api_url", message.replacen("url:", "api_url:", 1)))?;

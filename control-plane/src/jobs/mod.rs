@@ -82,6 +82,9 @@ pub fn default_replica_name() -> String {
 pub struct JobError {
     pub message: String,
     pub retry_after: Option<Duration>,
+    /// Not a failure: run again after `retry_after` without counting this attempt (a
+    /// notification held for its channel's quiet hours).
+    pub defer: bool,
 }
 
 impl From<String> for JobError {
@@ -89,6 +92,7 @@ impl From<String> for JobError {
         Self {
             message,
             retry_after: None,
+            defer: false,
         }
     }
 }
@@ -299,6 +303,13 @@ async fn run_jobs(
         }
         match outcome {
             Ok(()) => succeeded.push(job.clone()),
+            Err(error) if error.defer => {
+                let delay = error.retry_after.unwrap_or(RETRY_MIN_DELAY);
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
+                if let Err(failure) = store.defer_job(job, &error.message, at).await {
+                    warn!(error = %failure, id = %job.id, "cannot defer the job; its lease will expire and it runs again");
+                }
+            }
             Err(error) => {
                 let retry_at = (job.attempts < job.max_attempts).then(|| {
                     let delay = error.retry_after.unwrap_or_else(|| retry_delay(job.attempts));

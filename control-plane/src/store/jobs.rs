@@ -260,6 +260,22 @@ impl Store {
         Ok(failed.rows_affected() == 1)
     }
 
+    /// Puts a job off until `at` without counting the attempt (it did not fail: it must wait).
+    pub async fn defer_job(&self, job: &ClaimedJob, why: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+        let deferred = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, run_after = $3, last_error = $4,
+                    updated_at = now(), lease_until = NULL, lease_token = NULL
+             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+        )
+        .bind(job.id)
+        .bind(job.lease_token)
+        .bind(at)
+        .bind(why)
+        .execute(&self.pool)
+        .await?;
+        Ok(deferred.rows_affected() == 1)
+    }
+
     /// Gives a job back unfinished (shutdown): queued at once, the attempt not counted.
     pub async fn release_job(&self, job: &ClaimedJob) -> StoreResult<bool> {
         let released = sqlx::query(
