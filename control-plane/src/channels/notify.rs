@@ -89,7 +89,8 @@ pub struct Delivered {
     pub retry_after: Option<Duration>,
     /// What later messages of the incident refer to on this channel (Slack's `ts`).
     pub reference: Option<String>,
-    /// Held for the channel's quiet hours: not an attempt, nothing to record.
+    /// Held (the channel's quiet hours, or a "resolved" waiting for its "opened"): not an
+    /// attempt, nothing to record.
     pub held: bool,
 }
 
@@ -166,7 +167,7 @@ pub async fn run_delivery_jobs(
                         error: Some("waiting for the opened message to go out first".into()),
                         retry_after: Some(WAIT_FOR_OPENED),
                         reference: None,
-                        held: false,
+                        held: true,
                     }),
                 );
             }
@@ -239,7 +240,6 @@ pub async fn run_delivery_jobs(
         let (job, delivered) = send.await;
         if let Some(delivered) = &delivered
             && !delivered.held
-            && (delivered.sent || delivered.retry_after != Some(WAIT_FOR_OPENED))
         {
             let last = job.attempts >= job.max_attempts;
             if let Err(error) = store.record_deliveries(&[(delivered.clone(), last)]).await {

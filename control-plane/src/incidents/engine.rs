@@ -69,6 +69,8 @@ impl RuleKey {
 pub struct OpenIncident {
     pub id: Uuid,
     pub key: RuleKey,
+    /// `open`, `acknowledged` or `snoozed`.
+    pub status: String,
     pub severity: Severity,
     pub last_alert_at: Option<DateTime<Utc>>,
     pub details: serde_json::Value,
@@ -96,6 +98,9 @@ pub struct NewIncident {
 pub struct Joined {
     pub id: Uuid,
     pub tenant: String,
+    pub asset: Option<Uuid>,
+    /// Its status, which joining does not change.
+    pub status: String,
     pub added: i32,
     pub last_alert_at: DateTime<Utc>,
     pub severity: Severity,
@@ -109,6 +114,8 @@ pub struct Joined {
 pub struct Resolved {
     pub id: Uuid,
     pub tenant: String,
+    pub asset: Option<Uuid>,
+    pub severity: Severity,
     pub recovered_at: DateTime<Utc>,
     pub note: String,
     pub event_at: DateTime<Utc>,
@@ -134,7 +141,7 @@ pub struct Plan {
 
 enum Working {
     Existing {
-        open: OpenIncident,
+        open: Box<OpenIncident>,
         joined: Option<Joined>,
     },
     New(usize),
@@ -152,7 +159,15 @@ pub fn plan(
     });
     let mut working: BTreeMap<RuleKey, Working> = open
         .into_iter()
-        .map(|open| (open.key.clone(), Working::Existing { open, joined: None }))
+        .map(|open| {
+            (
+                open.key.clone(),
+                Working::Existing {
+                    open: Box::new(open),
+                    joined: None,
+                },
+            )
+        })
         .collect();
     let mut plan = Plan::default();
     for signal in signals {
@@ -179,19 +194,22 @@ pub fn plan(
                 // Older than the rule's last recovery: it tells of a problem already over.
             } else if stale {
                 let previous = working.remove(&key);
-                let previous_id = match previous {
+                let (previous_id, previous_severity) = match previous {
                     Some(Working::Existing { open, joined }) => {
+                        let severity = joined.as_ref().map_or(open.severity, |j| j.severity);
                         if let Some(joined) = joined {
                             plan.joined.push(joined);
                         }
-                        open.id
+                        (open.id, severity)
                     }
-                    Some(Working::New(index)) => plan.opened[index].id,
+                    Some(Working::New(index)) => (plan.opened[index].id, plan.opened[index].severity),
                     None => unreachable!("stale implies an incident"),
                 };
                 plan.resolved.push(Resolved {
                     id: previous_id,
                     tenant: key.tenant.clone(),
+                    asset: key.asset,
+                    severity: previous_severity,
                     recovered_at: signal.observed_at,
                     note: format!(
                         "resolved: no alert for {} h, then a new one opened a new incident",
@@ -206,6 +224,8 @@ pub fn plan(
                         let joined = joined.get_or_insert_with(|| Joined {
                             id: open.id,
                             tenant: key.tenant.clone(),
+                            asset: key.asset,
+                            status: open.status.clone(),
                             added: 0,
                             last_alert_at: open.last_alert_at.unwrap_or(signal.observed_at),
                             severity: open.severity,
@@ -234,15 +254,16 @@ pub fn plan(
                 }
             }
         } else if let Some(current) = working.get(&key) {
-            let (id, last, details) = match current {
+            let (id, last, details, current_severity) = match current {
                 Working::Existing { open, joined } => (
                     open.id,
                     joined.as_ref().map(|j| j.last_alert_at).or(open.last_alert_at),
                     &open.details,
+                    joined.as_ref().map_or(open.severity, |j| j.severity),
                 ),
                 Working::New(index) => {
                     let new = &plan.opened[*index];
-                    (new.id, Some(new.last_alert_at), &new.details)
+                    (new.id, Some(new.last_alert_at), &new.details, new.severity)
                 }
             };
             let after_last = last.is_none_or(|last| signal.observed_at >= last);
@@ -251,6 +272,8 @@ pub fn plan(
                 plan.resolved.push(Resolved {
                     id,
                     tenant: key.tenant.clone(),
+                    asset: key.asset,
+                    severity: current_severity,
                     recovered_at: signal.observed_at,
                     note: format!("resolved automatically: {}", signal.title),
                     event_at: signal.event_at,
@@ -569,6 +592,7 @@ mod tests {
     fn an_open_incident_takes_new_alerts_until_it_went_quiet_for_the_window() {
         let open = OpenIncident {
             id: Uuid::now_v7(),
+            status: "acknowledged".into(),
             key: key("check:a"),
             severity: Severity::High,
             last_alert_at: Some(at(0)),
@@ -582,6 +606,10 @@ mod tests {
         assert!(joined.opened.is_empty());
         assert_eq!(joined.joined.len(), 1);
         assert_eq!((joined.joined[0].added, joined.joined[0].raised), (1, false));
+        assert_eq!(
+            joined.joined[0].status, "acknowledged",
+            "joining keeps the status"
+        );
 
         let later = 24 * 60 + 1;
         let stale = plan(
@@ -592,6 +620,11 @@ mod tests {
         assert_eq!(stale.opened.len(), 1, "a new incident after a quiet day");
         assert_eq!(stale.resolved.len(), 1);
         assert!(stale.resolved[0].note.contains("no alert for 24 h"));
+        assert_eq!(
+            (stale.resolved[0].severity, stale.resolved[0].asset),
+            (Severity::High, Some(Uuid::nil())),
+            "the resolved incident's own severity and asset"
+        );
     }
 
     #[test]
@@ -608,6 +641,7 @@ mod tests {
 
         let open = OpenIncident {
             id: Uuid::now_v7(),
+            status: "acknowledged".into(),
             key: key("check:a"),
             severity: Severity::High,
             last_alert_at: Some(at(20)),
@@ -633,6 +667,7 @@ mod tests {
         assert_eq!(incident.details["baseline"], 90.0);
         let open = OpenIncident {
             id: incident.id,
+            status: "open".into(),
             key: incident.key.clone(),
             severity: incident.severity,
             last_alert_at: Some(incident.last_alert_at),

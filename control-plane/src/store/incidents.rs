@@ -86,12 +86,13 @@ impl Store {
             tenant_id: String,
             asset_id: Option<Uuid>,
             rule_key: String,
+            status: String,
             severity: String,
             last_alert_at: Option<DateTime<Utc>>,
             details: sqlx::types::Json<serde_json::Value>,
         }
         let open: Vec<OpenRow> = sqlx::query_as(
-            "SELECT i.id, i.tenant_id, i.asset_id, i.rule_key, i.severity, i.last_alert_at, i.details
+            "SELECT i.id, i.tenant_id, i.asset_id, i.rule_key, i.status, i.severity, i.last_alert_at, i.details
              FROM incidents i
              JOIN UNNEST($1::text[], $2::uuid[], $3::text[]) AS k (t, a, r)
                ON i.tenant_id = k.t AND coalesce(i.asset_id, $4) = k.a AND i.rule_key = k.r
@@ -112,6 +113,7 @@ impl Store {
                     asset: row.asset_id,
                     rule: row.rule_key,
                 },
+                status: row.status,
                 severity: Severity::parse(&row.severity).unwrap_or(Severity::Medium),
                 last_alert_at: row.last_alert_at,
                 details: row.details.0,
@@ -252,9 +254,7 @@ impl Store {
             severity: severity.as_str().to_owned(),
             asset_id: asset,
         };
-        let mut severity_of: BTreeMap<Uuid, (Severity, Option<Uuid>)> = BTreeMap::new();
         for incident in opened {
-            severity_of.insert(incident.id, (incident.severity, incident.key.asset));
             timeline.push((
                 incident.key.tenant.clone(),
                 incident.id,
@@ -280,10 +280,9 @@ impl Store {
                     format!("severity raised to {} by a new alert", join.severity),
                 ));
             }
-            severity_of.entry(join.id).or_insert((join.severity, None));
             events.push(event(
                 &join.tenant,
-                EventData::IncidentUpdated(changed(join.id, "open", join.severity, None)),
+                EventData::IncidentUpdated(changed(join.id, &join.status, join.severity, join.asset)),
             ));
         }
         for resolution in resolved {
@@ -293,13 +292,14 @@ impl Store {
                 "resolved",
                 resolution.note.clone(),
             ));
-            let (severity, asset) = severity_of
-                .get(&resolution.id)
-                .copied()
-                .unwrap_or((Severity::Medium, None));
             events.push(event(
                 &resolution.tenant,
-                EventData::IncidentResolved(changed(resolution.id, "resolved", severity, asset)),
+                EventData::IncidentResolved(changed(
+                    resolution.id,
+                    "resolved",
+                    resolution.severity,
+                    resolution.asset,
+                )),
             ));
         }
         insert_timeline(&mut tx, &timeline).await?;
@@ -1053,8 +1053,11 @@ pub(crate) async fn group_under_roots(
              JOIN lineage_nodes n ON n.tenant_id = a.tenant_id AND n.kind = 'dataset'
                                  AND n.namespace = a.source_name AND n.name = a.schema_name || '.' || a.name
              JOIN lineage_nodes c ON c.id = n.id OR c.dataset_id = n.id
-             JOIN lineage_edges e ON (e.target_id = c.id OR e.source_id = c.id) AND e.valid_to IS NULL
-             WHERE i.id = ANY($1))",
+             WHERE i.id = ANY($1)
+               AND (EXISTS (SELECT 1 FROM lineage_edges e WHERE e.tenant_id = c.tenant_id
+                                AND e.target_id = c.id AND e.valid_to IS NULL)
+                    OR EXISTS (SELECT 1 FROM lineage_edges e WHERE e.tenant_id = c.tenant_id
+                                   AND e.source_id = c.id AND e.valid_to IS NULL)))",
     )
     .bind(touched)
     .fetch_one(&mut *connection)
