@@ -13,7 +13,8 @@ use crate::slas::service::{EVALUATE_SLAS, run_evaluation_job};
 use crate::store::Store;
 use crate::store::incidents::DELIVER_NOTIFICATION;
 
-/// The periodic upkeep of incidents: snoozes that ended, agents gone silent.
+/// The periodic upkeep of incidents: snoozes that ended, agents gone silent, escalations due,
+/// digests whose period ended.
 pub const INCIDENT_UPKEEP: &str = "incident_upkeep";
 
 pub struct Background {
@@ -74,9 +75,22 @@ impl JobHandler for Background {
                 self.store
                     .report_offline_agents()
                     .await
+                    .map_err(|error| JobError::from(format!("cannot report offline agents: {error}")))?;
+                self.store
+                    .escalate_unacknowledged()
+                    .await
+                    .map_err(|error| JobError::from(format!("cannot escalate incidents: {error}")))?;
+                self.store
+                    .queue_due_digests(chrono::Utc::now())
+                    .await
                     .map(|_| ())
-                    .map_err(|error| JobError::from(format!("cannot report offline agents: {error}")))
+                    .map_err(|error| JobError::from(format!("cannot queue digests: {error}")))
             }),
+            crate::channels::digest::DELIVER_DIGEST => Box::pin(crate::channels::digest::run_digest_job(
+                &self.store,
+                job,
+                &self.public_url,
+            )),
             _ => self.detection.run(job),
         }
     }

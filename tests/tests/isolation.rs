@@ -357,6 +357,21 @@ async fn seed_acme(db: &TestDb, api: &Api) -> Seeded {
             false,
         ),
         (
+            "INSERT INTO ownerships (id, tenant_id, scope, target, owners, channel_ids)
+             SELECT $1, 'acme', 'tag', 'acme-corp', '{ada@acme.example}', ARRAY[id] FROM channels WHERE tenant_id = 'acme'",
+            false,
+        ),
+        (
+            "INSERT INTO routing_rules (id, tenant_id, name, expression, channel_ids)
+             SELECT $1, 'acme', 'acme-ci page', 'severity >= high', ARRAY[id] FROM channels WHERE tenant_id = 'acme'",
+            false,
+        ),
+        (
+            "INSERT INTO digests (id, tenant_id, channel_id, cadence, last_period_end)
+             SELECT $1, 'acme', id, 'daily', now() FROM channels WHERE tenant_id = 'acme'",
+            false,
+        ),
+        (
             "INSERT INTO asset_contracts (tenant_id, asset_id, contract_id, dataset, document)
              SELECT 'acme', $2::uuid, 'acme-orders', 'acme_orders',
                     'dataContractSpecification: 1.1.0\nid: acme-orders\ninfo:\n  title: Orders\n  version: 1.0.0\n'
@@ -794,6 +809,10 @@ async fn another_tenants_token_gets_nothing_of_acme_from_any_read_route() {
         "/api/v1/incidents",
         "/api/v1/incidents/{id}",
         "/api/v1/notifications",
+        "/api/v1/routing-rules",
+        "/api/v1/ownership",
+        "/api/v1/digests",
+        "/api/v1/incidents/{id}/routing",
     ] {
         assert!(
             checked.iter().any(|route| route == expected),

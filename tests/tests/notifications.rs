@@ -928,12 +928,18 @@ async fn an_email_channel_sends_html_and_plain_text_over_smtp() {
         decoded.contains("View: https://cwic.example/incidents/"),
         "{decoded}"
     );
-    let sent = count(
-        &db,
-        "SELECT count(*) FROM notifications WHERE state = 'sent' AND last_status = 250",
-    )
-    .await;
-    assert_eq!(sent, 1);
+    // The receiver has the message before the sender has the server's last answer: wait for
+    // the record.
+    wait_for("the delivery's record", Duration::from_secs(10), || async {
+        let sent = count(
+            &db,
+            "SELECT count(*) FROM notifications WHERE state = 'sent' AND last_status = 250",
+        )
+        .await;
+        Ok((sent == 1).then_some(()))
+    })
+    .await
+    .unwrap();
     cancel.cancel();
 }
 
@@ -1254,6 +1260,535 @@ async fn in_a_channels_quiet_hours_only_critical_goes_out_and_the_rest_waits_for
     assert!(
         why.starts_with("held for the channel's quiet hours until"),
         "{why}"
+    );
+    cancel.cancel();
+}
+
+/// A receiver that keeps each body with the path it came to.
+async fn path_receiver() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+    let received: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let keep = received.clone();
+    let receiver = axum::Router::new().route(
+        "/{name}",
+        post(
+            move |axum::extract::Path(name): axum::extract::Path<String>,
+                  axum::Json(body): axum::Json<Value>| {
+                let keep = keep.clone();
+                async move {
+                    keep.lock().unwrap().push((name, body));
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    (base, received)
+}
+
+/// The admin's JSON calls: `(status, body)`.
+struct Api {
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+async fn notifications_of(db: &TestDb, incident: Uuid) -> Vec<(String, String, String, i16)> {
+    sqlx::query_as(
+        "SELECT c.name, n.event, n.routed_by, n.tier FROM notifications n JOIN channels c ON c.id = n.channel_id
+         WHERE n.incident_id = $1 ORDER BY c.name, n.event, n.tier",
+    )
+    .bind(incident)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+async fn incident_of(db: &TestDb, rule: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM incidents WHERE rule_key = $1 ORDER BY opened_at DESC LIMIT 1")
+        .bind(rule)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn routing_rules_ownership_suppression_and_escalation_decide_who_hears_and_say_why() {
+    let db = TestDb::create("routing_rules").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let api = Api {
+        base: format!("http://{}", app.local_addr().unwrap()),
+        token: mint_token(&db.url, "acme", "admin").await.unwrap(),
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    let (hooks, received) = path_receiver().await;
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let mut channel = HashMap::new();
+    for name in ["data-eng", "pager", "manager"] {
+        let (status, created) = api
+            .post(
+                "/api/v1/channels",
+                json!({"kind": "webhook", "name": name, "url": format!("{hooks}/{name}"), "secret": "a-secret-of-sixteen-chars"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        channel.insert(name, created["id"].as_str().unwrap().to_owned());
+    }
+    // The asset's checks carry the tag `finance` and the owner `ada`.
+    let asset = insert_asset(&db, "orders").await;
+    sqlx::query(
+        "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template, dimension,
+                                    severity, status, owner, tags)
+         VALUES ('acme', $1, 'setup', now(), gen_random_uuid(), 'not_null', 'completeness', 'low', 'pass', 'ada', '{finance}')",
+    )
+    .bind(asset)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+
+    // Wrong input is refused with the field, and an expression's mistake with its column.
+    let (status, error) = api
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "x", "expression": "severity >= hihg", "channel_ids": [channel["pager"]]}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("expression")),
+        "{error}"
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("at column 13: unknown severity \"hihg\""),
+        "{error}"
+    );
+    let (status, error) = api
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "x", "channel_ids": [Uuid::now_v7()]}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("channel_ids")),
+        "{error}"
+    );
+    let (status, error) = api
+        .post("/api/v1/routing-rules", json!({"name": "x", "channel_ids": [channel["pager"]],
+                                               "escalation": [{"after_minutes": 0, "channel_ids": [channel["manager"]]}]}))
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("escalation[0].after_minutes")),
+        "{error}"
+    );
+    let (status, error) = api
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/ownership",
+            Some(json!({"scope": "team", "target": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("scope")),
+        "{error}"
+    );
+
+    // Ownership: the tag `finance` belongs to team-payments, whose channel is data-eng; the source
+    // has an owner too, but the tag is more specific.
+    for (scope, target, owner, to) in [
+        ("source", "wh", "dw-team", "manager"),
+        ("tag", "finance", "team-payments", "data-eng"),
+    ] {
+        let (status, entry) = api
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/ownership",
+                Some(json!({"scope": scope, "target": target, "owners": [owner], "channel_ids": [channel[to]]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{entry}");
+    }
+    let (status, rule) = api
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "page critical finance", "expression": "severity = critical and tag = finance",
+                   "channel_ids": [channel["pager"]], "position": 1,
+                   "escalation": [{"after_minutes": 1, "channel_ids": [channel["manager"]]},
+                                  {"after_minutes": 30, "channel_ids": [channel["manager"]]}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let (status, rule) = api
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "owners hear of high", "expression": "severity >= high and owner in (team-payments, ada)",
+                   "to_owners": true, "suppress_minutes": 60, "position": 2}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let (status, taken) = api
+        .post(
+            "/api/v1/routing-rules",
+            json!({"name": "owners hear of high", "to_owners": true}),
+        )
+        .await;
+    assert_eq!(status, 409, "{taken}");
+
+    // A critical failure: the pager by the first rule, data-eng as the tag's owner by the second.
+    engine::apply(
+        &store,
+        &[check_event(asset, "amount_positive", "fail", "critical")],
+    )
+    .await
+    .unwrap();
+    let critical = incident_of(&db, "check:amount_positive").await;
+    let sent = notifications_of(&db, critical).await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!((sent[0].0.as_str(), sent[0].1.as_str()), ("data-eng", "opened"));
+    assert!(
+        sent[0].2.contains("rule \"owners hear of high\""),
+        "{}",
+        sent[0].2
+    );
+    assert!(
+        sent[0]
+            .2
+            .contains("owned through tag finance (asset > tag > source > tenant)"),
+        "{}",
+        sent[0].2
+    );
+    assert_eq!(sent[1].0, "pager");
+    assert_eq!(
+        sent[1].2,
+        "rule \"page critical finance\" matched `severity = critical and tag = finance`"
+    );
+    let (status, why) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/incidents/{critical}/routing"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{why}");
+    assert_eq!(why["owner"]["scope"], "tag");
+    assert_eq!(why["owner"]["owners"], json!(["team-payments"]));
+    assert_eq!(why["rules"].as_array().unwrap().len(), 2);
+    assert_eq!(why["routes"].as_array().unwrap().len(), 2);
+    assert_eq!(why["escalation"][0]["after_minutes"], 1);
+    assert_eq!(
+        why["summary"],
+        "matched by page critical finance, owners hear of high"
+    );
+    wait_for("both messages", Duration::from_secs(20), || async {
+        Ok((received.lock().unwrap().len() >= 2).then_some(()))
+    })
+    .await
+    .unwrap();
+    let pager = received
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(to, _)| to == "pager")
+        .cloned()
+        .unwrap();
+    assert_eq!(pager.1["owner"]["owners"], json!(["team-payments"]));
+
+    // A medium failure matches no rule: nobody is told, and the timeline says so.
+    engine::apply(&store, &[check_event(asset, "email_format", "fail", "medium")])
+        .await
+        .unwrap();
+    let medium = incident_of(&db, "check:email_format").await;
+    assert!(notifications_of(&db, medium).await.is_empty());
+    let (status, detail) = api
+        .call(reqwest::Method::GET, &format!("/api/v1/incidents/{medium}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        detail
+            .to_string()
+            .contains("no routing rule matched this medium incident"),
+        "{detail}"
+    );
+
+    // Suppression: a high check that fails, passes and fails again within the rule's hour is
+    // notified once.
+    engine::apply(&store, &[check_event(asset, "ids_unique", "fail", "high")])
+        .await
+        .unwrap();
+    let first = incident_of(&db, "check:ids_unique").await;
+    assert_eq!(notifications_of(&db, first).await.len(), 1);
+    engine::apply(&store, &[check_event(asset, "ids_unique", "pass", "high")])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    engine::apply(&store, &[check_event(asset, "ids_unique", "fail", "high")])
+        .await
+        .unwrap();
+    let again = incident_of(&db, "check:ids_unique").await;
+    assert_ne!(first, again, "a failure after the recovery opens a new incident");
+    assert!(notifications_of(&db, again).await.is_empty());
+    let suppressed = count(
+        &db,
+        &format!(
+            "SELECT count(*) FROM incident_timeline WHERE incident_id = '{again}' AND kind = 'suppressed'
+                  AND message LIKE '%suppression interval 60 min%'"
+        ),
+    )
+    .await;
+    assert_eq!(suppressed, 1);
+
+    // Escalation: nobody acknowledged the critical incident for two minutes: the manager hears
+    // of tier 1, once however often the upkeep runs; after the acknowledgement nothing more.
+    sqlx::query("UPDATE incidents SET opened_at = now() - interval '2 minutes', began_at = now() - interval '2 minutes' WHERE id = $1")
+        .bind(critical)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(store.escalate_unacknowledged().await.unwrap(), 1);
+    assert_eq!(store.escalate_unacknowledged().await.unwrap(), 0);
+    let tiers: Vec<(String, String, String, i16)> = notifications_of(&db, critical)
+        .await
+        .into_iter()
+        .filter(|n| n.1 == "escalated")
+        .collect();
+    assert_eq!(tiers.len(), 1, "{tiers:?}");
+    assert_eq!((tiers[0].0.as_str(), tiers[0].3), ("manager", 1));
+    assert!(
+        tiers[0].2.contains("not acknowledged within 1 min"),
+        "{}",
+        tiers[0].2
+    );
+    wait_for("the escalation", Duration::from_secs(20), || async {
+        Ok(received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(to, body)| to == "manager" && body["type"] == "incident.escalated")
+            .cloned())
+    })
+    .await
+    .unwrap();
+    let (status, _) = api
+        .post(&format!("/api/v1/incidents/{critical}/acknowledge"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    sqlx::query("UPDATE incidents SET opened_at = now() - interval '2 hours', began_at = now() - interval '2 hours' WHERE id = $1")
+        .bind(critical)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.escalate_unacknowledged().await.unwrap(),
+        0,
+        "acknowledged: no tier 2"
+    );
+    // The acknowledgement went to every channel told, the escalated manager too.
+    let acknowledged: Vec<String> = notifications_of(&db, critical)
+        .await
+        .into_iter()
+        .filter(|n| n.1 == "acknowledged")
+        .map(|n| n.0)
+        .collect();
+    assert_eq!(acknowledged, ["data-eng", "manager", "pager"]);
+
+    // Deleting the rules brings back the default route: owners' channels for critical and high.
+    let (_, rules) = api
+        .call(reqwest::Method::GET, "/api/v1/routing-rules", None)
+        .await;
+    assert_eq!(rules["items"].as_array().unwrap().len(), 2);
+    for rule in rules["items"].as_array().unwrap() {
+        let (status, _) = api
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/routing-rules/{}", rule["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204);
+    }
+    engine::apply(&store, &[check_event(asset, "fresh", "fail", "high")])
+        .await
+        .unwrap();
+    let fresh = notifications_of(&db, incident_of(&db, "check:fresh").await).await;
+    assert_eq!(fresh.len(), 1, "{fresh:?}");
+    assert_eq!(fresh[0].0, "data-eng");
+    assert!(
+        fresh[0]
+            .2
+            .starts_with("default route: no routing rule, so high incidents go to the owner's channels"),
+        "{}",
+        fresh[0].2
+    );
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_daily_digest_summarises_its_period_once_per_period() {
+    let db = TestDb::create("digests").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let api = Api {
+        base: format!("http://{}", app.local_addr().unwrap()),
+        token: mint_token(&db.url, "acme", "admin").await.unwrap(),
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    let (hooks, received) = path_receiver().await;
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let (_, hook) = api
+        .post(
+            "/api/v1/channels",
+            json!({"kind": "webhook", "name": "digest", "url": format!("{hooks}/digest"),
+                                         "secret": "a-secret-of-sixteen-chars"}),
+        )
+        .await;
+    let (_, pager) = api
+        .post(
+            "/api/v1/channels",
+            json!({"kind": "pagerduty", "name": "pd", "routing_key": "R0123456789"}),
+        )
+        .await;
+    // Wrong input: a pager takes no digest; an unknown time zone; a cadence that is not one.
+    let (status, error) = api
+        .post(
+            "/api/v1/digests",
+            json!({"channel_id": pager["id"], "cadence": "daily"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("channel_id")),
+        "{error}"
+    );
+    let (status, error) = api
+        .post(
+            "/api/v1/digests",
+            json!({"channel_id": hook["id"], "cadence": "daily", "timezone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("timezone")),
+        "{error}"
+    );
+    let (status, error) = api
+        .post(
+            "/api/v1/digests",
+            json!({"channel_id": hook["id"], "cadence": "hourly"}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["details"]["field"].as_str()),
+        (400, Some("cadence")),
+        "{error}"
+    );
+    let (status, digest) = api
+        .post(
+            "/api/v1/digests",
+            json!({"channel_id": hook["id"], "cadence": "daily", "hour": 0, "min_severity": "medium"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{digest}");
+    // A new digest reports only what follows it: nothing is due yet.
+    assert_eq!(store.queue_due_digests(Utc::now()).await.unwrap(), 0);
+
+    // Two incidents in the period (a critical one resolved, a medium one open) and a low one the
+    // digest leaves out.
+    let asset = insert_asset(&db, "orders").await;
+    engine::apply(
+        &store,
+        &[
+            check_event(asset, "a", "fail", "critical"),
+            check_event(asset, "b", "fail", "medium"),
+            check_event(asset, "c", "fail", "low"),
+        ],
+    )
+    .await
+    .unwrap();
+    engine::apply(&store, &[check_event(asset, "a", "pass", "critical")])
+        .await
+        .unwrap();
+    // The period began two days ago (as if the digest were that old).
+    sqlx::query("UPDATE digests SET last_period_end = now() - interval '2 days'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE incidents SET opened_at = now() - interval '1 hour', began_at = now() - interval '1 hour'",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    // Tomorrow 00:30 UTC the period that ended at midnight is due: queued once.
+    let tomorrow = (Utc::now() + chrono::TimeDelta::days(1))
+        .date_naive()
+        .and_hms_opt(0, 30, 0)
+        .unwrap()
+        .and_utc();
+    assert_eq!(store.queue_due_digests(tomorrow).await.unwrap(), 1);
+    assert_eq!(
+        store.queue_due_digests(tomorrow).await.unwrap(),
+        0,
+        "a period is queued once"
+    );
+    let got = wait_for("the digest", Duration::from_secs(20), || async {
+        Ok(received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, body)| body["type"] == "digest")
+            .cloned())
+    })
+    .await
+    .unwrap();
+    let body = got.1;
+    assert_eq!(body["type"], "digest");
+    assert_eq!(
+        body["title"], "Daily digest for acme: 2 opened, 1 resolved, 1 still open",
+        "{body}"
+    );
+    let listed: Vec<&str> = body["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["critical", "medium"]);
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[CRITICAL] public.orders:"),
+        "{body}"
+    );
+    let (_, list) = api.call(reqwest::Method::GET, "/api/v1/digests", None).await;
+    assert_eq!(
+        list["items"][0]["last_period_end"].as_str().unwrap()[..10],
+        tomorrow.to_rfc3339()[..10]
     );
     cancel.cancel();
 }

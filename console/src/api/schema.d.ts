@@ -630,6 +630,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's daily and weekly digests. */
+        get: operations["list_digests"];
+        put?: never;
+        /**
+         * Sends a summary of the period's incidents to a channel every day or week, e.g.
+         *     `{"channel_id": "…", "cadence": "daily", "hour": 8, "timezone": "Europe/Berlin"}`.
+         */
+        post: operations["create_digest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/digests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_digest"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents": {
         parameters: {
             query?: never;
@@ -729,6 +766,26 @@ export interface paths {
         put?: never;
         /** Ends the incident; every channel told of its opening is told it is resolved. */
         post: operations["resolve_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/{id}/routing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the incident goes under the current policy and why: its owner (and which entry won),
+         *     every rule with whether it held, the channels with their reasons, the escalation tiers.
+         */
+        get: operations["explain_routing"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -970,6 +1027,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ownership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Owners, subscribers and channels per asset, tag, source and the tenant, most specific first
+         *     (an incident's owner is the first that matches: asset > tag > source > tenant).
+         */
+        get: operations["list_ownership"];
+        /**
+         * Sets who owns an asset, tag, source or the tenant, e.g. `{"scope": "tag", "target": "finance",
+         *     "owners": ["team-payments"], "channel_ids": ["…"]}` (replacing that entry).
+         */
+        put: operations["put_ownership"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ownership/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_ownership"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/roi": {
         parameters: {
             query?: never;
@@ -987,6 +1084,48 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's routing rules in evaluation order. With none, the default route holds: critical
+         *     and high incidents go to their owner's channels, or to every channel.
+         */
+        get: operations["list_rules"];
+        put?: never;
+        /**
+         * Adds a rule, e.g. `{"name": "page finance", "expression": "severity >= high and tag = finance",
+         *     "channel_ids": ["…"], "escalation": [{"after_minutes": 15, "channel_ids": ["…"]}]}`. 400 names
+         *     the field (an expression's mistake with its column), 409 when the name is taken.
+         */
+        post: operations["create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/routing-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replaces a rule whole (the same body as creating one). */
+        put: operations["replace_rule"];
+        post?: never;
+        delete: operations["delete_rule"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1831,6 +1970,54 @@ export interface components {
             stream_sequence?: number | null;
             subject: string;
         };
+        Digest: {
+            cadence: string;
+            /** Format: uuid */
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: int32 */
+            hour: number;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description The end of the last period sent (at creation: then, so the first digest covers what follows).
+             */
+            last_period_end?: string | null;
+            min_severity: string;
+            timezone: string;
+            /** Format: int32 */
+            weekday: number;
+        };
+        /** @description `POST /api/v1/digests`. */
+        DigestInput: {
+            /** @description `daily` or `weekly`. */
+            cadence: string;
+            /**
+             * Format: uuid
+             * @description A webhook, Slack, Teams or email channel (an email channel to one person is their digest).
+             */
+            channel_id: string;
+            /**
+             * Format: int32
+             * @description The local hour it goes out at, 0 to 23; default 8.
+             */
+            hour?: number;
+            /** @description The least severe incidents it lists; default `low` (all). */
+            min_severity?: string;
+            /** @description An IANA time zone; default `UTC`. */
+            timezone?: string;
+            /**
+             * Format: int32
+             * @description For weekly digests: 1 Monday … 7 Sunday; default 1.
+             */
+            weekday?: number;
+        };
+        DigestList: {
+            items: components["schemas"]["Digest"][];
+        };
         /** @description The dimension a check counts in: one of the seven, or null for its template's. */
         DimensionRequest: {
             dimension?: string | null;
@@ -1904,6 +2091,19 @@ export interface components {
             /** @description What was wrong, e.g. `{"field": "limit"}`; null when there is nothing more to say. */
             details: unknown;
             message: string;
+        };
+        /** @description An escalation step as routed for an incident (stored on it when it opens). */
+        EscalationStep: {
+            /** Format: int32 */
+            after_minutes: number;
+            channel_ids: string[];
+            /** @description The rule it comes from. */
+            rule: string;
+            /**
+             * Format: int32
+             * @description 1 for the first step after the opening message.
+             */
+            tier: number;
         };
         /** @description One piece of evidence behind a dimension's score. */
         EvidenceItem: {
@@ -2411,6 +2611,52 @@ export interface components {
             /** Format: int64 */
             window_minutes: number;
         };
+        /** @description Who owns an incident, and why that entry won. */
+        OwnerMatch: {
+            channel_ids: string[];
+            owners: string[];
+            /** @description `asset`, `tag`, `source` or `tenant`. */
+            scope: string;
+            subscribers: string[];
+            target: string;
+            /** @description E.g. "owned through tag finance (asset > tag > source > tenant)". */
+            why: string;
+        };
+        OwnershipEntry: {
+            channel_ids: string[];
+            /** Format: uuid */
+            id: string;
+            owners: string[];
+            scope: string;
+            subscribers: string[];
+            target: string;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+        };
+        /**
+         * @description `PUT /api/v1/ownership`: the owners, subscribers and channels of an asset, tag, source or the
+         *     tenant (replacing what that entry had).
+         */
+        OwnershipInput: {
+            /** @description Where its owners want incidents (rules with `to_owners`, and the default route). */
+            channel_ids?: string[];
+            /** @description The people who own it (names, emails or team handles), e.g. `["team-payments"]`. */
+            owners?: string[];
+            /** @description `asset`, `tag`, `source` or `tenant` (precedence in that order). */
+            scope: string;
+            /** @description Who else follows it. */
+            subscribers?: string[];
+            /**
+             * @description The asset's qualified name (`schema.table`), the tag, the source's name; empty or absent for
+             *     `tenant`.
+             */
+            target?: string;
+        };
+        OwnershipList: {
+            /** @description Most specific first: assets, tags, sources, the tenant. */
+            items: components["schemas"]["OwnershipEntry"][];
+        };
         /** @description A page of a list, with the total count for the same filter. */
         Page_AssetSummary: {
             items: {
@@ -2594,6 +2840,85 @@ export interface components {
         RoleChange: {
             role: components["schemas"]["Role"];
         };
+        /** @description One channel an incident goes to under the current policy, and why. */
+        RoutedChannel: {
+            channel: string;
+            /** Format: uuid */
+            channel_id: string;
+            reason: string;
+            /**
+             * Format: uuid
+             * @description The rule that routes it (none: the default route).
+             */
+            rule_id?: string | null;
+        };
+        /** @description `GET /api/v1/incidents/{id}/routing`: where the incident goes under the current policy. */
+        RoutingExplanation: {
+            escalation: components["schemas"]["EscalationStep"][];
+            /** Format: uuid */
+            incident_id: string;
+            owner?: components["schemas"]["OwnerMatch"] | null;
+            routes: components["schemas"]["RoutedChannel"][];
+            /** @description Every enabled rule in order, and whether it held (empty: no rule, the default route). */
+            rules: components["schemas"]["RuleVerdict"][];
+            /** @description One sentence: which part of the policy decided. */
+            summary: string;
+        };
+        RoutingRule: {
+            channel_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            escalation: components["schemas"]["Tier"][];
+            expression: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: int32 */
+            position: number;
+            /** Format: int32 */
+            suppress_minutes: number;
+            to_owners: boolean;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+        };
+        /** @description `POST /api/v1/routing-rules`, `PUT /api/v1/routing-rules/{id}`. */
+        RoutingRuleInput: {
+            /** @description The channels it sends to. */
+            channel_ids?: string[];
+            enabled?: boolean;
+            /**
+             * @description Who hears of an incident nobody acknowledged in time, e.g.
+             *     `[{"after_minutes": 15, "channel_ids": ["…"]}]` (at most 5 tiers, 1 to 10,080 minutes).
+             */
+            escalation?: components["schemas"]["Tier"][];
+            /**
+             * @description When it holds, e.g. `severity >= high and (tag = finance or source = warehouse)`. Fields:
+             *     severity (ordered), kind, dimension, tag, source, schema, asset, owner; operators `=`, `!=`,
+             *     `in (…)`, `like` (`*` wildcard), `<`/`<=`/`>`/`>=` for severity; `and`, `or`, `not`,
+             *     parentheses. Empty or `true`: every incident.
+             */
+            expression?: string;
+            /** @description Unique in the tenant, 1 to 200 characters, e.g. `page finance on-call`. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Rules are evaluated in ascending position, then by name; default 0.
+             */
+            position?: number;
+            /**
+             * Format: int32
+             * @description After it notified of an asset and rule, it stays silent on them this many minutes (0 to
+             *     10,080; default 0): a check that flaps pages once.
+             */
+            suppress_minutes?: number;
+            /** @description Also send to the channels of the incident's owner (asset > tag > source > tenant). */
+            to_owners?: boolean;
+        };
+        RoutingRuleList: {
+            items: components["schemas"]["RoutingRule"][];
+        };
         /** @description A proposed rule set; every field has the engine's current behaviour as its default. */
         RuleSet: {
             /**
@@ -2615,6 +2940,14 @@ export interface components {
              *     counted but notifies nobody. Default 0.
              */
             suppression_minutes?: number | null;
+        };
+        /** @description Whether one rule held. */
+        RuleVerdict: {
+            expression: string;
+            /** Format: uuid */
+            id: string;
+            matched: boolean;
+            name: string;
         };
         /** @description An asset's score history, oldest first. */
         ScoreHistory: {
@@ -2762,6 +3095,15 @@ export interface components {
              * @description The receiver's HTTP status, when it answered.
              */
             status?: number | null;
+        };
+        /**
+         * @description One escalation step: when an incident is still unacknowledged `after_minutes` after it opened,
+         *     these channels hear of it.
+         */
+        Tier: {
+            /** Format: int32 */
+            after_minutes: number;
+            channel_ids: string[];
         };
         /** @description One line of an incident's timeline. */
         TimelineEntry: {
@@ -4340,6 +4682,116 @@ export interface operations {
             };
         };
     };
+    list_digests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_digest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Digest"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_digest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Digest id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_incidents: {
         parameters: {
             query?: {
@@ -4597,6 +5049,44 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    explain_routing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Incident id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingExplanation"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5177,6 +5667,116 @@ export interface operations {
             };
         };
     };
+    list_ownership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnershipList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_ownership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OwnershipInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OwnershipEntry"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_ownership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Ownership entry id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_roi: {
         parameters: {
             query?: {
@@ -5206,6 +5806,182 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRuleList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRuleInput"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replace_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Routing rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoutingRuleInput"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingRule"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Routing rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

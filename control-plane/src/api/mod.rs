@@ -16,6 +16,7 @@ mod jobs;
 mod lineage;
 pub mod openapi;
 mod roi;
+mod routing;
 mod scores;
 mod slas;
 mod system;
@@ -86,6 +87,7 @@ pub struct AppState {
         (name = "scores", description = "Quality scores in seven dimensions, with evidence, history and weights"),
         (name = "roi", description = "ROI from data downtime, every figure with its incidents"),
         (name = "slas", description = "SLAs with error budgets over rolling windows"),
+        (name = "routing", description = "Routing rules, ownership, escalation and digests: who hears of an incident, and why"),
     )
 )]
 struct ApiDoc;
@@ -116,6 +118,7 @@ pub fn api() -> (Router<AppState>, OpenApiDocument) {
         .merge(contracts::router())
         .merge(channels::router())
         .merge(incidents::router())
+        .merge(routing::router())
         .merge(slas::router())
         .split_for_parts()
 }

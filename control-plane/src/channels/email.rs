@@ -35,6 +35,14 @@ fn escape(text: &str) -> String {
 
 /// The message's lines, label and value, as both parts show them.
 fn facts(message: &Value) -> Vec<(&'static str, String)> {
+    if text(&message["type"]) == "digest" {
+        let count = |key: &str| message["counts"][key].as_u64().unwrap_or(0).to_string();
+        return vec![
+            ("Opened", count("opened")),
+            ("Resolved", count("resolved")),
+            ("Still open", count("still_open")),
+        ];
+    }
     let score = match (
         message["previous_score"].as_f64(),
         message["current_score"].as_f64(),
@@ -112,7 +120,7 @@ pub fn html(message: &Value) -> String {
     }
     let intro = message["text"]
         .as_str()
-        .map(|body| format!("<p>{}</p>", escape(body)))
+        .map(|body| format!("<p>{}</p>", escape(body).replace('\n', "<br>")))
         .unwrap_or_default();
     format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2>{intro}<table>{rows}</table><p>{links}</p></body></html>",

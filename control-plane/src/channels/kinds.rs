@@ -248,6 +248,19 @@ pub fn render(
 
 fn slack_blocks(message: &Value) -> Value {
     let title: String = headline(message).chars().take(150).collect();
+    if text(&message["type"]) == "digest" {
+        // Slack caps a section's text at 3,000 characters.
+        let lines: String = text(&message["text"]).chars().take(2900).collect();
+        let mut blocks = vec![
+            json!({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": true}}),
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": lines}}),
+        ];
+        if let Some(url) = absolute(&message["links"]["view"]) {
+            blocks.push(json!({"type": "actions", "elements": [
+                {"type": "button", "text": {"type": "plain_text", "text": "Open incidents"}, "url": url}]}));
+        }
+        return json!({"text": headline(message), "blocks": blocks});
+    }
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": true}}),
         json!({"type": "section", "fields": [
@@ -288,27 +301,40 @@ fn teams_card(message: &Value) -> Value {
             _ => "Warning",
         },
     };
+    let digest = text(&message["type"]) == "digest";
     let mut body = vec![
-        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true, "color": color,
-               "text": headline(message)}),
-        json!({"type": "FactSet", "facts": [
-            {"title": "Severity", "value": text(&message["severity"])},
-            {"title": "Asset", "value": message["asset"].as_str().unwrap_or("—")},
-            {"title": "Score", "value": score_line(message)},
-            {"title": "Dimensions", "value": dimensions(message)},
-        ]}),
+        json!({"type": "TextBlock", "size": "Large", "weight": "Bolder", "wrap": true,
+                               "color": if digest { "Default" } else { color }, "text": headline(message)}),
     ];
-    if let Some(cause) = message["root_cause"].as_str() {
-        body.push(json!({"type": "TextBlock", "wrap": true, "text": format!("**Root cause:** {cause}")}));
+    if digest {
+        for line in text(&message["text"]).lines().take(50) {
+            body.push(json!({"type": "TextBlock", "wrap": true, "spacing": "Small", "text": line}));
+        }
     }
-    body.push(json!({"type": "TextBlock", "wrap": true,
-        "text": format!("**Recommended action:** {}", text(&message["recommended_action"]))}));
     let actions: Vec<Value> = [("View incident", &message["links"]["view"])]
         .into_iter()
         .filter_map(|(label, link)| {
             absolute(link).map(|url| json!({"type": "Action.OpenUrl", "title": label, "url": url}))
         })
         .collect();
+    if digest {
+        return teams_message(body, actions);
+    }
+    body.extend([json!({"type": "FactSet", "facts": [
+        {"title": "Severity", "value": text(&message["severity"])},
+        {"title": "Asset", "value": message["asset"].as_str().unwrap_or("—")},
+        {"title": "Score", "value": score_line(message)},
+        {"title": "Dimensions", "value": dimensions(message)},
+    ]})]);
+    if let Some(cause) = message["root_cause"].as_str() {
+        body.push(json!({"type": "TextBlock", "wrap": true, "text": format!("**Root cause:** {cause}")}));
+    }
+    body.push(json!({"type": "TextBlock", "wrap": true,
+        "text": format!("**Recommended action:** {}", text(&message["recommended_action"]))}));
+    teams_message(body, actions)
+}
+
+fn teams_message(body: Vec<Value>, actions: Vec<Value>) -> Value {
     json!({
         "type": "message",
         "attachments": [{

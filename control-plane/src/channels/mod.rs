@@ -8,6 +8,7 @@
 //! routed where (incidents and routing will).
 
 pub mod deliver;
+pub mod digest;
 pub mod email;
 pub mod kinds;
 pub mod notify;

@@ -38,6 +38,13 @@ pub fn webhook_body(row: &DeliveryRow, public_url: &str, now: DateTime<Utc>) -> 
     let (kind, title) = match row.event.as_str() {
         "resolved" => ("incident.resolved", format!("Resolved: {heading}")),
         "acknowledged" => ("incident.acknowledged", format!("Acknowledged: {heading}")),
+        "escalated" => (
+            "incident.escalated",
+            format!(
+                "[{}] Escalated, not acknowledged: {heading}",
+                row.severity.to_uppercase()
+            ),
+        ),
         _ => (
             "incident.opened",
             format!("[{}] {heading}", row.severity.to_uppercase()),
@@ -57,6 +64,8 @@ pub fn webhook_body(row: &DeliveryRow, public_url: &str, now: DateTime<Utc>) -> 
         "root_cause": row.root_cause(),
         "recommended_action": recommended_action(&row.source_kind, &row.details.0),
         "routed_by": row.routed_by,
+        "tier": row.tier,
+        "owner": row.details.0.get("owner"),
         "channel": {"id": row.channel_id, "name": row.channel_name},
         "incident": {
             "id": row.incident_id,

@@ -15,7 +15,9 @@
 
 pub mod backtest;
 pub mod engine;
+pub mod policy;
 pub mod routing;
+pub mod rules;
 pub mod service;
 
 use chrono::{DateTime, Utc};
@@ -90,6 +92,18 @@ pub mod kinds {
     pub const SLA_BREACH: &str = "sla_breach";
     pub const SLA_BUDGET: &str = "sla_budget";
     pub const AGENT_OFFLINE: &str = "agent_offline";
+
+    /// Every kind, as routing rules name them.
+    pub const ALL: [&str; 8] = [
+        CHECK_FAILED,
+        CHECK_ERROR,
+        ANOMALY,
+        SCORE_DROP,
+        SCHEMA_CHANGE,
+        SLA_BREACH,
+        SLA_BUDGET,
+        AGENT_OFFLINE,
+    ];
 }
 
 /// One signal an event carries: firing (a problem) or a recovery of the rule's problem.

@@ -11,7 +11,7 @@ use super::handles::TenantStore;
 use super::{Store, StoreResult};
 use crate::events::{Event, EventData, IncidentChanged};
 use crate::incidents::engine::{Applied, OpenIncident, RuleKey, plan};
-use crate::incidents::routing::{ChannelRef, route};
+use crate::incidents::routing::decide;
 use crate::incidents::{Severity, Signal};
 
 /// The delivery job's kind.
@@ -346,23 +346,8 @@ impl Store {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let channels: Vec<(Uuid, String, String)> = if tenants.is_empty() {
-            Vec::new()
-        } else {
-            sqlx::query_as("SELECT id, tenant_id, name FROM channels WHERE tenant_id = ANY($1) ORDER BY name")
-                .bind(&tenants)
-                .fetch_all(&mut *tx)
-                .await?
-        };
-        let mut by_tenant: BTreeMap<&str, Vec<ChannelRef>> = BTreeMap::new();
-        for (id, tenant, name) in &channels {
-            by_tenant.entry(tenant.as_str()).or_default().push(ChannelRef {
-                id: *id,
-                name: name.clone(),
-            });
-        }
-        let mut notify: Vec<(Uuid, String, Uuid, Uuid, String, DateTime<Utc>)> = Vec::new();
-        let targets = opened
+        let policies = super::routing::load_policies(&mut tx, &tenants).await?;
+        let targets: Vec<(Uuid, &str, Severity, DateTime<Utc>)> = opened
             .iter()
             .map(|i| (i.id, i.key.tenant.as_str(), i.severity, i.event_at))
             .chain(
@@ -370,25 +355,116 @@ impl Store {
                     .iter()
                     .filter(|j| j.raised)
                     .map(|j| (j.id, j.tenant.as_str(), j.severity, j.event_at)),
-            );
-        for (incident, tenant, severity, event_at) in targets {
-            let channels = by_tenant.get(tenant).map(Vec::as_slice).unwrap_or_default();
-            for routed in route(severity, channels) {
+            )
+            .collect();
+        // Attributes are read only for tenants whose policy can ask for them (the default route
+        // needs the severity alone).
+        let asking: Vec<Uuid> = targets
+            .iter()
+            .filter(|(_, tenant, _, _)| {
+                policies
+                    .get(*tenant)
+                    .is_some_and(|p| !p.rules.is_empty() || !p.ownerships.is_empty())
+            })
+            .map(|t| t.0)
+            .collect();
+        let attributes = if asking.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            super::routing::incident_attributes(&mut tx, &asking).await?
+        };
+        let empty = crate::incidents::routing::Policy::default();
+        // (id, tenant, incident, channel, why, event time, rule)
+        type Queued = (Uuid, String, Uuid, Uuid, String, DateTime<Utc>, Option<Uuid>);
+        let mut notify: Vec<Queued> = Vec::new();
+        let mut suppressible: Vec<(usize, (Uuid, Uuid, i32))> = Vec::new();
+        let mut routed: Vec<(
+            Uuid,
+            Option<serde_json::Value>,
+            Vec<crate::incidents::routing::EscalationStep>,
+        )> = Vec::new();
+        let mut unrouted: Vec<(String, Uuid, &'static str, String)> = Vec::new();
+        for (incident, tenant, severity, event_at) in &targets {
+            let policy = policies.get(*tenant).unwrap_or(&empty);
+            let seen =
+                attributes
+                    .get(incident)
+                    .cloned()
+                    .unwrap_or_else(|| crate::incidents::rules::Attributes {
+                        severity: Some(*severity),
+                        ..Default::default()
+                    });
+            let decision = decide(&seen, policy);
+            if !policy.rules.is_empty() && decision.routes.is_empty() {
+                unrouted.push((
+                    (*tenant).to_owned(),
+                    *incident,
+                    "not_routed",
+                    format!("no routing rule matched this {severity} incident: no channel was told"),
+                ));
+            }
+            routed.push((
+                *incident,
+                decision.owner.as_ref().and_then(|o| serde_json::to_value(o).ok()),
+                decision.escalation.clone(),
+            ));
+            for route in decision.routes {
+                if let Some(rule) = route.rule_id
+                    && route.suppress_minutes > 0
+                {
+                    suppressible.push((
+                        notify.len(),
+                        (
+                            *incident,
+                            rule,
+                            i32::try_from(route.suppress_minutes).unwrap_or(i32::MAX),
+                        ),
+                    ));
+                }
                 notify.push((
                     Uuid::now_v7(),
-                    tenant.to_owned(),
-                    incident,
-                    routed.channel_id,
-                    routed.reason,
-                    event_at,
+                    (*tenant).to_owned(),
+                    *incident,
+                    route.channel_id,
+                    route.reason,
+                    *event_at,
+                    route.rule_id,
                 ));
             }
         }
+        super::routing::record_routing(&mut tx, &routed).await?;
+        // A rule that notified of this asset and rule within its suppression interval stays silent.
+        let checks: Vec<(Uuid, Uuid, i32)> = suppressible.iter().map(|s| s.1).collect();
+        let mut dropped: BTreeSet<usize> = BTreeSet::new();
+        for (k, minutes_ago) in super::routing::suppressed_routes(&mut tx, &checks).await? {
+            let Some((at, (incident, _, interval))) =
+                usize::try_from(k).ok().and_then(|k| suppressible.get(k))
+            else {
+                continue;
+            };
+            dropped.insert(*at);
+            unrouted.push((
+                notify[*at].1.clone(),
+                *incident,
+                "suppressed",
+                format!(
+                    "not sent to a channel: {} and notified of this asset and rule {minutes_ago:.0} min ago (suppression interval {interval} min)",
+                    notify[*at].4
+                ),
+            ));
+        }
+        let notify: Vec<_> = notify
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !dropped.contains(i))
+            .map(|(_, n)| n)
+            .collect();
+        insert_timeline(&mut tx, &unrouted).await?;
         let mut queued: Vec<(Uuid, String)> = sqlx::query_as(
-            "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
-             SELECT id, t, i, c, 'opened', why, at
-             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[])
-                  AS x (id, t, i, c, why, at)
+            "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at, rule_id)
+             SELECT id, t, i, c, 'opened', why, at, r
+             FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::uuid[])
+                  AS x (id, t, i, c, why, at, r)
              ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
              RETURNING id, tenant_id",
         )
@@ -398,6 +474,7 @@ impl Store {
         .bind(notify.iter().map(|n| n.3).collect::<Vec<_>>())
         .bind(notify.iter().map(|n| n.4.clone()).collect::<Vec<_>>())
         .bind(notify.iter().map(|n| n.5).collect::<Vec<_>>())
+        .bind(notify.iter().map(|n| n.6).collect::<Vec<_>>())
         .fetch_all(&mut *tx)
         .await?;
         enqueue_deliveries(&mut tx, &queued).await?;
@@ -416,7 +493,7 @@ impl Store {
 }
 
 /// Writes timeline rows `(tenant, incident, kind, message)` by CWIC.
-async fn insert_timeline(
+pub(crate) async fn insert_timeline(
     connection: &mut sqlx::PgConnection,
     rows: &[(String, Uuid, &'static str, String)],
 ) -> StoreResult<()> {
@@ -449,11 +526,11 @@ async fn tell_channels_told_of_opening(
     }
     let queued: Vec<(Uuid, String)> = sqlx::query_as(
         "INSERT INTO notifications (id, tenant_id, incident_id, channel_id, event, routed_by, event_at)
-         SELECT gen_random_uuid(), n.tenant_id, n.incident_id, n.channel_id, $3,
-                'the channel was told this incident opened', x.at
+         SELECT DISTINCT ON (n.incident_id, n.channel_id) gen_random_uuid(), n.tenant_id, n.incident_id,
+                n.channel_id, $3, 'the channel was told this incident opened', x.at
          FROM notifications n
          JOIN UNNEST($1::uuid[], $2::timestamptz[]) AS x (id, at) ON n.incident_id = x.id
-         WHERE n.event = 'opened'
+         WHERE n.event IN ('opened', 'escalated')
          ON CONFLICT (incident_id, channel_id, event, tier) DO NOTHING
          RETURNING id, tenant_id",
     )
@@ -499,6 +576,8 @@ pub struct DeliveryRow {
     pub event: String,
     pub state: String,
     pub routed_by: String,
+    /// The escalation tier (0: the opening's routes).
+    pub tier: i16,
     pub channel_id: Uuid,
     pub channel_kind: String,
     pub channel_name: String,
@@ -592,7 +671,8 @@ impl Store {
                     a.schema_name || '.' || a.name AS asset,
                     (SELECT o.state FROM notifications o
                      WHERE o.incident_id = n.incident_id AND o.channel_id = n.channel_id
-                       AND o.event = 'opened' AND o.tier = 0) AS opened_state,
+                       AND o.event IN ('opened', 'escalated') AND o.id <> n.id
+                     ORDER BY o.state = 'queued' DESC LIMIT 1) AS opened_state, n.tier,
                     (SELECT o.external_ref FROM notifications o
                      WHERE o.incident_id = n.incident_id AND o.channel_id = n.channel_id
                        AND o.event = 'opened' AND o.tier = 0) AS opened_ref,

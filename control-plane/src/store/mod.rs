@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod lineage;
 pub mod outbox;
 pub mod roi;
+pub mod routing;
 pub mod scores;
 pub mod slas;
 pub mod snapshots;
