@@ -743,3 +743,182 @@ async fn anomalies_and_agent_status_changes_are_written_with_their_change() -> a
     store.close().await;
     Ok(())
 }
+
+/// A collection that failed on a table is an event each time it fails and its recovery one event;
+/// the incident engine opens one medium incident for it and resolves it on the recovery.
+#[tokio::test]
+async fn a_failed_collection_is_an_event_each_time_and_its_recovery_resolves_the_incident()
+-> anyhow::Result<()> {
+    let db = TestDb::create("events_collection").await?;
+    let store = Store::connect(&db.url).await?;
+    store.migrate().await?;
+    let (tenant, agent) = (TenantId::parse("acme")?, AgentId::parse("wh-1")?);
+    let failing = |error: &str| {
+        let mut failed = batch("acme", "wh-1", 1, &["id"], &[]);
+        failed.assets[0].error = error.into();
+        failed
+    };
+    let all_events = |db: &TestDb| {
+        let pool = db.pool.clone();
+        async move {
+            let rows: Vec<(String, serde_json::Value, Uuid, chrono::DateTime<chrono::Utc>)> =
+                sqlx::query_as("SELECT kind, data, id, occurred_at FROM outbox ORDER BY id")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows.into_iter()
+                .map(|(kind, data, id, at)| {
+                    let mut event = Event::at(
+                        "acme",
+                        at,
+                        EventData::from_payload(EventKind::parse(&kind).unwrap(), data).unwrap(),
+                    );
+                    event.id = id;
+                    event
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    store
+        .ingest_batch(&tenant, &agent, &batch("acme", "wh-1", 1, &["id"], &[]), None)
+        .await?;
+    assert!(
+        outbox_events(&db, EventKind::CollectionFailed).await?.is_empty(),
+        "a clean collection is no event"
+    );
+    store
+        .ingest_batch(
+            &tenant,
+            &agent,
+            &failing("permission denied for table table_0"),
+            None,
+        )
+        .await?;
+    store
+        .ingest_batch(
+            &tenant,
+            &agent,
+            &failing("permission denied for table table_0"),
+            None,
+        )
+        .await?;
+    let failed = outbox_events(&db, EventKind::CollectionFailed).await?;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let EventData::CollectionFailed(first) = &failed[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        first.error.as_deref(),
+        Some("permission denied for table table_0")
+    );
+    assert_eq!(first.previous_error, None);
+    let applied = cwic_control_plane::incidents::engine::apply(&store, &all_events(&db).await).await?;
+    assert_eq!((applied.alerts, applied.opened), (2, 1), "{applied:?}");
+    let (severity, title): (String, String) =
+        sqlx::query_as("SELECT severity, title FROM incidents WHERE source_kind = 'collection_failed'")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(severity, "medium");
+    assert_eq!(
+        title,
+        "the agent could not collect it: permission denied for table table_0"
+    );
+
+    store
+        .ingest_batch(&tenant, &agent, &batch("acme", "wh-1", 1, &["id"], &[]), None)
+        .await?;
+    store
+        .ingest_batch(&tenant, &agent, &batch("acme", "wh-1", 1, &["id"], &[]), None)
+        .await?;
+    let recovered = outbox_events(&db, EventKind::CollectionRecovered).await?;
+    assert_eq!(
+        recovered.len(),
+        1,
+        "only the first clean collection after the failure: {recovered:?}"
+    );
+    cwic_control_plane::incidents::engine::apply(&store, &all_events(&db).await).await?;
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM incidents WHERE source_kind = 'collection_failed'")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(status, "resolved");
+    Ok(())
+}
+
+/// Open issues (failing checks) that rise by 5 or more between two score computations carry
+/// their counts on `score.changed`, which opens a high incident (10 or more: critical); it
+/// resolves once the count is back.
+#[tokio::test]
+async fn five_more_failing_checks_open_an_issue_increase_incident() -> anyhow::Result<()> {
+    let db = TestDb::create("events_issues").await?;
+    let store = Store::connect(&db.url).await?;
+    store.migrate().await?;
+    let (tenant, agent) = (TenantId::parse("acme")?, AgentId::parse("wh-1")?);
+    let names: Vec<String> = (0..6).map(|i| format!("check_{i}")).collect();
+    let checks = |status: &'static str| names.iter().map(|n| (n.as_str(), status)).collect::<Vec<_>>();
+    let score = || async {
+        let asset: Uuid = sqlx::query_scalar("SELECT id FROM assets")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        cwic_control_plane::scoring::service::score_assets(&store, "acme", &[asset])
+            .await
+            .unwrap();
+    };
+    let changes = || async {
+        outbox_events(&db, EventKind::ScoreChanged)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                EventData::ScoreChanged(change) => Some((change.previous_issues, change.issues)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    store
+        .ingest_batch(
+            &tenant,
+            &agent,
+            &batch("acme", "wh-1", 1, &["id"], &checks("pass")),
+            None,
+        )
+        .await?;
+    score().await;
+    store
+        .ingest_batch(
+            &tenant,
+            &agent,
+            &batch("acme", "wh-1", 1, &["id"], &checks("fail")),
+            None,
+        )
+        .await?;
+    score().await;
+    assert_eq!(changes().await, [(None, Some(0)), (Some(0), Some(6))]);
+    let events: Vec<Event> = sqlx::query_as::<_, (serde_json::Value, Uuid)>(
+        "SELECT data, id FROM outbox WHERE kind = 'score.changed' ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .into_iter()
+    .map(|(data, id)| {
+        let mut event = Event::at(
+            "acme",
+            chrono::Utc::now(),
+            EventData::from_payload(EventKind::ScoreChanged, data).unwrap(),
+        );
+        event.id = id;
+        event
+    })
+    .collect();
+    cwic_control_plane::incidents::engine::apply(&store, &events).await?;
+    let (severity, title): (String, String) =
+        sqlx::query_as("SELECT severity, title FROM incidents WHERE source_kind = 'issue_increase'")
+            .fetch_one(&db.pool)
+            .await?;
+    assert_eq!(
+        (severity.as_str(), title.as_str()),
+        ("high", "6 more checks fail: 0 → 6 open issues")
+    );
+    Ok(())
+}

@@ -95,10 +95,16 @@ pub enum EventKind {
     /// An SLA objective's error budget over its window is spent.
     #[serde(rename = "sla.budget_exhausted")]
     SlaBudgetExhausted,
+    /// An agent could not collect an asset (its observation carries the error), each time.
+    #[serde(rename = "collection.failed")]
+    CollectionFailed,
+    /// The first collection of an asset without an error after one with.
+    #[serde(rename = "collection.recovered")]
+    CollectionRecovered,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::AssetDiscovered,
         EventKind::MetricsStored,
         EventKind::CheckResultStored,
@@ -112,6 +118,8 @@ impl EventKind {
         EventKind::IncidentResolved,
         EventKind::SlaBreached,
         EventKind::SlaBudgetExhausted,
+        EventKind::CollectionFailed,
+        EventKind::CollectionRecovered,
     ];
 
     /// The kind's name, as in the envelope, the subject and the outbox's `kind` column.
@@ -130,6 +138,8 @@ impl EventKind {
             EventKind::IncidentResolved => "incident.resolved",
             EventKind::SlaBreached => "sla.breached",
             EventKind::SlaBudgetExhausted => "sla.budget_exhausted",
+            EventKind::CollectionFailed => "collection.failed",
+            EventKind::CollectionRecovered => "collection.recovered",
         }
     }
 
@@ -309,6 +319,23 @@ pub struct ScoreChanged {
     pub asset_id: Uuid,
     pub previous: Option<f64>,
     pub score: Option<f64>,
+    /// How many of the asset's checks failed at the previous computation (its open issues);
+    /// null when unknown.
+    #[serde(default)]
+    pub previous_issues: Option<i32>,
+    /// How many fail now.
+    #[serde(default)]
+    pub issues: Option<i32>,
+}
+
+/// An agent's collection of an asset failed, or succeeded again after failing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionChanged {
+    pub asset_id: Uuid,
+    /// What the agent reported (`collection.failed`); null on a recovery.
+    pub error: Option<String>,
+    /// The error of the collection before, when it failed too.
+    pub previous_error: Option<String>,
 }
 
 /// An incident opened, changed or ended (`status`: open, acknowledged, snoozed, resolved, closed).
@@ -370,6 +397,10 @@ pub enum EventData {
     SlaBreached(SlaBreached),
     #[serde(rename = "sla.budget_exhausted")]
     SlaBudgetExhausted(SlaBreached),
+    #[serde(rename = "collection.failed")]
+    CollectionFailed(CollectionChanged),
+    #[serde(rename = "collection.recovered")]
+    CollectionRecovered(CollectionChanged),
 }
 
 impl EventData {
@@ -388,6 +419,8 @@ impl EventData {
             EventData::IncidentResolved(_) => EventKind::IncidentResolved,
             EventData::SlaBreached(_) => EventKind::SlaBreached,
             EventData::SlaBudgetExhausted(_) => EventKind::SlaBudgetExhausted,
+            EventData::CollectionFailed(_) => EventKind::CollectionFailed,
+            EventData::CollectionRecovered(_) => EventKind::CollectionRecovered,
         }
     }
 

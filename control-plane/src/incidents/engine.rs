@@ -316,6 +316,10 @@ fn open_new(
         // Where the score was before the drop: the level it must come back to.
         details["baseline"] = signal.details["previous"].clone();
     }
+    if signal.kind == kinds::ISSUE_INCREASE {
+        // How many checks failed before the increase: the count it must come back to.
+        details["baseline"] = signal.details["previous_issues"].clone();
+    }
     plan.opened.push(NewIncident {
         id,
         key: key.clone(),
@@ -333,9 +337,19 @@ fn open_new(
     id
 }
 
-/// Whether a recovery signal ends the incident: a score must be back near its baseline; any other
+/// Whether a recovery signal ends the incident: a score must be back near its baseline, open
+/// issues back to their count before the increase; any other
 /// recovery (a passing run, a closed anomaly) ends it.
 fn recovers(signal: &Signal, incident_details: &serde_json::Value) -> bool {
+    if signal.kind == kinds::ISSUE_INCREASE {
+        return match (
+            signal.details["issues"].as_i64(),
+            incident_details["baseline"].as_i64(),
+        ) {
+            (Some(issues), Some(baseline)) => issues <= baseline,
+            _ => true,
+        };
+    }
     if signal.kind != kinds::SCORE_DROP {
         return true;
     }
@@ -680,6 +694,47 @@ mod tests {
         );
         assert!(partly.resolved.is_empty(), "80 is not back within 5 of 90");
         let back = plan(vec![score(false, 80.0, 86.0, 20)], vec![open], &BTreeMap::new());
+        assert_eq!(back.resolved.len(), 1);
+    }
+
+    #[test]
+    fn an_issue_increase_opens_by_size_and_resolves_once_the_count_is_back() {
+        use crate::events::{Event, EventData, ScoreChanged};
+        let change = |previous: i32, issues: i32, minute: i64| {
+            let mut event = Event::at(
+                "acme",
+                DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap(),
+                EventData::ScoreChanged(ScoreChanged {
+                    asset_id: Uuid::nil(),
+                    previous: None,
+                    score: None,
+                    previous_issues: Some(previous),
+                    issues: Some(issues),
+                }),
+            );
+            event.tenant = "acme".into();
+            signals(&event)
+        };
+        assert!(change(2, 6, 0).is_empty(), "4 more failing checks is no alert");
+        assert_eq!(change(2, 7, 0)[0].severity, Some(Severity::High));
+        assert_eq!(change(0, 10, 0)[0].severity, Some(Severity::Critical));
+        let opened = plan(change(2, 12, 0), Vec::new(), &BTreeMap::new());
+        let incident = &opened.opened[0];
+        assert_eq!(
+            (incident.severity, incident.details["baseline"].as_i64()),
+            (Severity::Critical, Some(2))
+        );
+        let open = OpenIncident {
+            id: incident.id,
+            status: "open".into(),
+            key: incident.key.clone(),
+            severity: incident.severity,
+            last_alert_at: Some(incident.last_alert_at),
+            details: incident.details.clone(),
+        };
+        let fewer = plan(change(12, 5, 10), vec![open.clone()], &BTreeMap::new());
+        assert!(fewer.resolved.is_empty(), "5 open issues are not back to 2");
+        let back = plan(change(5, 2, 20), vec![open], &BTreeMap::new());
         assert_eq!(back.resolved.len(), 1);
     }
 }

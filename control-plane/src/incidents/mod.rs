@@ -42,6 +42,18 @@ pub const SCORE_DROPS: [(f64, Severity); 3] = [
     (5.0, Severity::Medium),
 ];
 
+/// Increases of an asset's open issues (failing checks) between two score computations that
+/// alert (VISION.md), largest first.
+pub const ISSUE_INCREASES: [(i32, Severity); 2] = [(10, Severity::Critical), (5, Severity::High)];
+
+/// The severity of an increase of open issues from `previous` to `issues`, when it alerts.
+pub fn issue_increase_severity(previous: i32, issues: i32) -> Option<Severity> {
+    ISSUE_INCREASES
+        .iter()
+        .find(|(more, _)| issues - previous >= *more)
+        .map(|(_, severity)| *severity)
+}
+
 /// A score-drop incident resolves once the score is back within this many points of where it was
 /// before the drop.
 pub const SCORE_RECOVERY_MARGIN: f64 = 5.0;
@@ -92,9 +104,11 @@ pub mod kinds {
     pub const SLA_BREACH: &str = "sla_breach";
     pub const SLA_BUDGET: &str = "sla_budget";
     pub const AGENT_OFFLINE: &str = "agent_offline";
+    pub const ISSUE_INCREASE: &str = "issue_increase";
+    pub const COLLECTION_FAILED: &str = "collection_failed";
 
     /// Every kind, as routing rules name them.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 10] = [
         CHECK_FAILED,
         CHECK_ERROR,
         ANOMALY,
@@ -103,6 +117,8 @@ pub mod kinds {
         SLA_BREACH,
         SLA_BUDGET,
         AGENT_OFFLINE,
+        ISSUE_INCREASE,
+        COLLECTION_FAILED,
     ];
 }
 
@@ -290,11 +306,41 @@ pub fn signals(event: &Event) -> Vec<Signal> {
             )]
         }
         EventData::ScoreChanged(change) => {
+            let mut found = Vec::new();
+            if let (Some(previous), Some(issues)) = (change.previous_issues, change.issues) {
+                let details = json!({"previous_issues": previous, "issues": issues});
+                if let Some(severity) = issue_increase_severity(previous, issues) {
+                    found.push(signal(
+                        Some(change.asset_id),
+                        "issue_increase".to_owned(),
+                        kinds::ISSUE_INCREASE,
+                        Some(severity),
+                        format!(
+                            "{} more checks fail: {previous} → {issues} open issues",
+                            issues - previous
+                        ),
+                        event.occurred_at,
+                        None,
+                        details,
+                    ));
+                } else if issues < previous {
+                    found.push(signal(
+                        Some(change.asset_id),
+                        "issue_increase".to_owned(),
+                        kinds::ISSUE_INCREASE,
+                        None,
+                        format!("open issues fell to {issues}"),
+                        event.occurred_at,
+                        None,
+                        details,
+                    ));
+                }
+            }
             let (Some(previous), Some(score)) = (change.previous, change.score) else {
-                return Vec::new();
+                return found;
             };
             let details = json!({"previous": previous, "score": score});
-            if let Some(severity) = score_drop_severity(previous, score) {
+            found.extend(if let Some(severity) = score_drop_severity(previous, score) {
                 vec![signal(
                     Some(change.asset_id),
                     "score_drop".to_owned(),
@@ -321,8 +367,32 @@ pub fn signals(event: &Event) -> Vec<Signal> {
                 )]
             } else {
                 Vec::new()
-            }
+            });
+            found
         }
+        EventData::CollectionFailed(failed) => vec![signal(
+            Some(failed.asset_id),
+            "collection".to_owned(),
+            kinds::COLLECTION_FAILED,
+            Some(Severity::Medium),
+            format!(
+                "the agent could not collect it: {}",
+                failed.error.as_deref().unwrap_or("no reason given")
+            ),
+            event.occurred_at,
+            None,
+            json!({"error": failed.error, "previous_error": failed.previous_error}),
+        )],
+        EventData::CollectionRecovered(recovered) => vec![signal(
+            Some(recovered.asset_id),
+            "collection".to_owned(),
+            kinds::COLLECTION_FAILED,
+            None,
+            "collected again without an error".to_owned(),
+            event.occurred_at,
+            None,
+            json!({"previous_error": recovered.previous_error}),
+        )],
         EventData::SchemaChanged(schema) => {
             let mut parts = Vec::new();
             if !schema.removed.is_empty() {
@@ -451,6 +521,15 @@ pub fn recommended_action(kind: &str, details: &serde_json::Value) -> String {
             "Restore the objective (freshness, score, open incidents) and see the SLA's budget burn."
                 .to_owned()
         }
+        kinds::ISSUE_INCREASE => "Many checks started failing at once: look for the common cause (a \
+                                   load, an upstream change) on the asset's checks page before fixing \
+                                   them one by one."
+            .to_owned(),
+        kinds::COLLECTION_FAILED => format!(
+            "Give the agent what it needs to read the table ({}): until then the table is not \
+             measured.",
+            details["error"].as_str().unwrap_or("see the error")
+        ),
         _ => "Open the incident.".to_owned(),
     }
 }
@@ -503,6 +582,8 @@ mod tests {
                 asset_id: Uuid::nil(),
                 previous: Some(previous),
                 score: Some(score),
+                previous_issues: None,
+                issues: None,
             })))
         };
         assert_eq!(drop(90.0, 70.0)[0].severity, Some(Severity::Critical));

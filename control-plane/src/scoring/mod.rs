@@ -115,6 +115,13 @@ pub struct TableEvidence {
     pub checks: Vec<CheckEvidence>,
 }
 
+impl TableEvidence {
+    /// The asset's open issues: how many of its checks fail.
+    pub fn issues(&self) -> i32 {
+        i32::try_from(self.checks.iter().filter(|c| c.status == "fail").count()).unwrap_or(i32::MAX)
+    }
+}
+
 /// One piece of evidence behind a dimension's score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceItem {

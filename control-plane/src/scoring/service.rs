@@ -75,6 +75,7 @@ pub async fn score_assets(store: &Store, tenant: &str, assets: &[Uuid]) -> crate
             ScoreRecord {
                 asset,
                 computed: score(&measured.evidence, &weights),
+                issues: measured.evidence.issues(),
                 weights,
                 measured_at: measured.measured_at,
             }

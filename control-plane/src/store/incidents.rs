@@ -318,9 +318,17 @@ impl Store {
             .chain(joined.iter().map(|j| j.id))
             .collect();
         if !touched.is_empty() {
-            for (tenant, parent, severity, asset) in
-                group_under_roots(&mut tx, &touched_tenants, &touched).await?
-            {
+            let grouped = group_under_roots(&mut tx, &touched_tenants, &touched).await?;
+            for (tenant, parent, severity, asset) in grouped.resolved {
+                let severity = Severity::parse(&severity).unwrap_or(Severity::Medium);
+                events.push(event(
+                    &tenant,
+                    EventData::IncidentResolved(changed(parent, "resolved", severity, asset)),
+                ));
+            }
+            let mut parents = grouped.opened;
+            parents.extend(group_by_schema(&mut tx, &touched).await?);
+            for (tenant, parent, severity, asset) in parents {
                 events.push(event(
                     &tenant,
                     EventData::IncidentOpened(changed(parent, "open", severity, asset)),
@@ -1094,6 +1102,14 @@ pub const GROUP_WINDOW_HOURS: i32 = 6;
 /// How far up the lineage a shared cause is looked for.
 const LINEAGE_DEPTH: i32 = 10;
 
+/// What grouping did: parents opened `(tenant, id, severity, asset)`, and schema groups it
+/// emptied and resolved `(tenant, id, severity, asset)`.
+#[derive(Debug, Default)]
+pub(crate) struct Grouped {
+    pub opened: Vec<(String, Uuid, Severity, Option<Uuid>)>,
+    pub resolved: Vec<(String, Uuid, String, Option<Uuid>)>,
+}
+
 /// One dataset upstream of (or equal to) an asset, at `depth` edges.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Upstream {
@@ -1116,7 +1132,8 @@ pub(crate) async fn group_under_roots(
     connection: &mut sqlx::PgConnection,
     tenants: &[String],
     touched: &[Uuid],
-) -> StoreResult<Vec<(String, Uuid, Severity, Option<Uuid>)>> {
+) -> StoreResult<Grouped> {
+    let mut grouped = Grouped::default();
     #[derive(sqlx::FromRow)]
     struct Active {
         id: Uuid,
@@ -1143,10 +1160,13 @@ pub(crate) async fn group_under_roots(
     .fetch_one(&mut *connection)
     .await?;
     if !connected {
-        return Ok(Vec::new());
+        return Ok(grouped);
     }
     let active: Vec<Active> = sqlx::query_as(
-        "SELECT id, tenant_id, asset_id, severity, (id = ANY($3) AND parent_id IS NULL) AS new FROM incidents
+        "SELECT id, tenant_id, asset_id, severity,
+                (id = ANY($3) AND (parent_id IS NULL OR parent_id IN (SELECT p.id FROM incidents p
+                                   WHERE p.tenant_id = incidents.tenant_id AND p.rule_key LIKE 'schema:%'))) AS new
+         FROM incidents
          WHERE tenant_id = ANY($1) AND status IN ('open', 'acknowledged', 'snoozed') AND source_kind <> 'upstream'
            AND asset_id IS NOT NULL AND opened_at > now() - make_interval(hours => $2)",
     )
@@ -1156,7 +1176,7 @@ pub(crate) async fn group_under_roots(
     .fetch_all(&mut *connection)
     .await?;
     if active.len() < 2 || !active.iter().any(|a| a.new) {
-        return Ok(Vec::new());
+        return Ok(grouped);
     }
     let assets: Vec<Uuid> = active
         .iter()
@@ -1228,7 +1248,7 @@ pub(crate) async fn group_under_roots(
             }
         }
     }
-    let mut opened = Vec::new();
+
     for ((tenant, node), (name, node_asset, members)) in groups {
         let rule = format!("root:{node}");
         let severity = members
@@ -1267,20 +1287,55 @@ pub(crate) async fn group_under_roots(
                 .bind(members.iter().copied().collect::<Vec<_>>())
                 .execute(&mut *connection)
                 .await?;
-                opened.push((tenant.clone(), parent, severity, node_asset));
+                grouped
+                    .opened
+                    .push((tenant.clone(), parent, severity, node_asset));
                 parent
             }
         };
-        let joined: Vec<String> = sqlx::query_scalar(
+        // A shared upstream table explains incidents better than a shared schema: they leave a
+        // schema group for it.
+        let moved: Vec<(String, Option<Uuid>)> = sqlx::query_as(
             "UPDATE incidents i SET parent_id = $1, updated_at = now()
              FROM assets a
-             WHERE i.id = ANY($2) AND i.parent_id IS NULL AND a.id = i.asset_id
-             RETURNING a.schema_name || '.' || a.name",
+             WHERE i.id = ANY($2) AND a.id = i.asset_id
+               AND (i.parent_id IS NULL OR EXISTS (SELECT 1 FROM incidents p WHERE p.id = i.parent_id
+                                                   AND p.rule_key LIKE 'schema:%'))
+             RETURNING a.schema_name || '.' || a.name,
+                       (SELECT o.parent_id FROM incidents o WHERE o.id = i.id)",
         )
         .bind(parent)
         .bind(members.iter().copied().collect::<Vec<_>>())
         .fetch_all(&mut *connection)
         .await?;
+        let left: Vec<Uuid> = moved.iter().filter_map(|(_, from)| *from).collect();
+        if !left.is_empty() {
+            let emptied: Vec<(String, Uuid, String, Option<Uuid>)> = sqlx::query_as(
+                "UPDATE incidents p SET status = 'resolved', resolved_at = now(), updated_at = now(),
+                        resolution = 'resolved: a shared upstream table explains its incidents'
+                 WHERE p.id = ANY($1) AND p.status IN ('open', 'acknowledged', 'snoozed')
+                   AND NOT EXISTS (SELECT 1 FROM incidents c WHERE c.parent_id = p.id
+                                   AND c.status IN ('open', 'acknowledged', 'snoozed'))
+                 RETURNING p.tenant_id, p.id, p.severity, p.asset_id",
+            )
+            .bind(&left)
+            .fetch_all(&mut *connection)
+            .await?;
+            let timeline: Vec<(String, Uuid, &'static str, String)> = emptied
+                .iter()
+                .map(|(tenant, id, _, _)| {
+                    (
+                        tenant.clone(),
+                        *id,
+                        "resolved",
+                        format!("resolved: its incidents went under the shared upstream cause {name}"),
+                    )
+                })
+                .collect();
+            insert_timeline(connection, &timeline).await?;
+            grouped.resolved.extend(emptied);
+        }
+        let joined: Vec<String> = moved.into_iter().map(|(name, _)| name).collect();
         let count: i32 = sqlx::query_scalar(
             "UPDATE incidents p SET alert_count = (SELECT count(*) FROM incidents c WHERE c.parent_id = p.id),
                     updated_at = now()
@@ -1299,6 +1354,146 @@ pub(crate) async fn group_under_roots(
                     format!(
                         "{} read {name}: grouped under this incident ({count} in all)",
                         joined.join(", ")
+                    ),
+                )],
+            )
+            .await?;
+        }
+    }
+    Ok(grouped)
+}
+
+/// Incidents on different tables of one schema opened within this long of each other, with no
+/// shared upstream table to explain them, group under a parent naming the schema (a load that
+/// broke a whole schema at once).
+pub const SCHEMA_GROUP_WINDOW_MINUTES: i32 = 60;
+
+/// Groups the incidents the batch touched that no lineage root took with the other active,
+/// ungrouped incidents of their schema (same source and schema, another table) opened within
+/// [`SCHEMA_GROUP_WINDOW_MINUTES`]: one parent per schema (rule `schema:<source>/<schema>`),
+/// joined by later ones while it is active. Returns the parents opened.
+pub(crate) async fn group_by_schema(
+    connection: &mut sqlx::PgConnection,
+    touched: &[Uuid],
+) -> StoreResult<Vec<(String, Uuid, Severity, Option<Uuid>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Peer {
+        id: Uuid,
+        tenant_id: String,
+        source_name: String,
+        schema_name: String,
+        table_name: String,
+        severity: String,
+    }
+    let peers: Vec<Peer> = sqlx::query_as(
+        "WITH mine AS (
+             SELECT DISTINCT i.tenant_id, a.source_name, a.schema_name
+             FROM incidents i JOIN assets a ON a.id = i.asset_id
+             WHERE i.id = ANY($1) AND i.parent_id IS NULL AND i.source_kind <> 'upstream'
+               AND i.status IN ('open', 'acknowledged', 'snoozed')
+         )
+         SELECT i.id, i.tenant_id, m.source_name, m.schema_name, a.name AS table_name, i.severity
+         FROM mine m
+         JOIN assets a ON a.tenant_id = m.tenant_id AND a.source_name = m.source_name AND a.schema_name = m.schema_name
+         JOIN incidents i ON i.tenant_id = a.tenant_id AND i.asset_id = a.id
+         WHERE i.parent_id IS NULL AND i.source_kind <> 'upstream' AND i.status IN ('open', 'acknowledged', 'snoozed')
+           AND i.opened_at > now() - make_interval(mins => $2)
+         ORDER BY a.name, i.id",
+    )
+    .bind(touched)
+    .bind(SCHEMA_GROUP_WINDOW_MINUTES)
+    .fetch_all(&mut *connection)
+    .await?;
+    type Group<'a> = BTreeMap<(String, String, String), Vec<&'a Peer>>;
+    let mut groups: Group = BTreeMap::new();
+    for peer in &peers {
+        groups
+            .entry((
+                peer.tenant_id.clone(),
+                peer.source_name.clone(),
+                peer.schema_name.clone(),
+            ))
+            .or_default()
+            .push(peer);
+    }
+    let mut opened = Vec::new();
+    for ((tenant, source, schema), members) in groups {
+        let rule = format!("schema:{source}/{schema}");
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM incidents WHERE tenant_id = $1 AND rule_key = $2
+               AND status IN ('open', 'acknowledged', 'snoozed')",
+        )
+        .bind(&tenant)
+        .bind(&rule)
+        .fetch_optional(&mut *connection)
+        .await?;
+        let tables: BTreeSet<&str> = members.iter().map(|m| m.table_name.as_str()).collect();
+        if existing.is_none() && tables.len() < 2 {
+            continue;
+        }
+        let ids: Vec<Uuid> = members.iter().map(|m| m.id).collect();
+        let parent = match existing {
+            Some(parent) => parent,
+            None => {
+                let severity = members
+                    .iter()
+                    .filter_map(|m| Severity::parse(&m.severity))
+                    .max()
+                    .unwrap_or(Severity::Medium);
+                let parent = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, severity, status, title, began_at,
+                                            opened_at, rule_key, details)
+                     SELECT $1, $2, NULL, 'upstream', $3, 'open', $4, min(began_at), now(), $5,
+                            jsonb_build_object('schema', $6::text, 'source', $7::text)
+                     FROM incidents WHERE id = ANY($8)",
+                )
+                .bind(parent)
+                .bind(&tenant)
+                .bind(severity.as_str())
+                .bind(format!(
+                    "shared schema: {schema} in {source} ({} tables failing within {SCHEMA_GROUP_WINDOW_MINUTES} min)",
+                    tables.len()
+                ))
+                .bind(&rule)
+                .bind(&schema)
+                .bind(&source)
+                .bind(&ids)
+                .execute(&mut *connection)
+                .await?;
+                opened.push((tenant.clone(), parent, severity, None));
+                parent
+            }
+        };
+        let joined: Vec<String> = sqlx::query_scalar(
+            "UPDATE incidents i SET parent_id = $1, updated_at = now()
+             FROM assets a
+             WHERE i.id = ANY($2) AND i.parent_id IS NULL AND a.id = i.asset_id
+             RETURNING a.schema_name || '.' || a.name",
+        )
+        .bind(parent)
+        .bind(&ids)
+        .fetch_all(&mut *connection)
+        .await?;
+        let count: i32 = sqlx::query_scalar(
+            "UPDATE incidents p SET alert_count = (SELECT count(*) FROM incidents c WHERE c.parent_id = p.id),
+                    updated_at = now()
+             WHERE p.id = $1 RETURNING alert_count",
+        )
+        .bind(parent)
+        .fetch_one(&mut *connection)
+        .await?;
+        if !joined.is_empty() {
+            let joined: BTreeSet<String> = joined.into_iter().collect();
+            insert_timeline(
+                connection,
+                &[(
+                    tenant.clone(),
+                    parent,
+                    "grouped",
+                    format!(
+                        "{} failing in the same schema at once, with no shared upstream table known: grouped under this incident ({count} in all)",
+                        joined.into_iter().collect::<Vec<_>>().join(", ")
                     ),
                 )],
             )

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::{Store, StoreError, StoreResult, outbox};
 use crate::events::{
-    AssetDiscovered, CheckResultStored, ColumnTypeChange, Event, EventData, MetricsStored, SchemaChanged,
+    AssetDiscovered, CheckResultStored, CollectionChanged, ColumnTypeChange, Event, EventData, MetricsStored,
+    SchemaChanged,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -685,7 +686,16 @@ impl Store {
             }
         }
         let asset_rows: Vec<(&AssetKey<'_>, &NewestAsset<'_>)> = assets.iter().collect();
-        let asset_ids: HashMap<(String, String, String, String), Uuid> = sqlx::query_as::<_, (Uuid, String, String, String, String)>(
+        type Upserted = (
+            Uuid,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let upserted: Vec<Upserted> = sqlx::query_as::<_, Upserted>(
             "INSERT INTO assets (id, tenant_id, source_name, source_kind, schema_name, name, kind, agent_id,
                                  first_seen_at, last_seen_at, last_error)
              SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -701,7 +711,9 @@ impl Store {
                                    THEN EXCLUDED.last_error ELSE assets.last_error END,
                  first_seen_at = LEAST(assets.first_seen_at, EXCLUDED.first_seen_at),
                  last_seen_at = GREATEST(assets.last_seen_at, EXCLUDED.last_seen_at)
-             RETURNING id, tenant_id, source_name, schema_name, name",
+             RETURNING id, tenant_id, source_name, schema_name, name, last_error,
+                       -- The statement's snapshot: the error before this statement.
+                       (SELECT o.last_error FROM assets o WHERE o.id = assets.id)",
         )
         .bind(asset_rows.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
         .bind(asset_rows.iter().map(|(key, _)| key.0).collect::<Vec<_>>())
@@ -720,10 +732,30 @@ impl Store {
                 .collect::<Vec<_>>(),
         )
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, tenant, source, schema, name)| ((tenant, source, schema, name), id))
-        .collect();
+        .await?;
+        // A collection that failed on an asset (its newest observation carries an error) is an
+        // event each time; the first one without an error after it, a recovery.
+        let failed_at = Utc::now();
+        for (id, tenant, _, _, _, error, before) in &upserted {
+            let data = match (error, before) {
+                (Some(error), _) => EventData::CollectionFailed(CollectionChanged {
+                    asset_id: *id,
+                    error: Some(error.clone()),
+                    previous_error: before.clone(),
+                }),
+                (None, Some(before)) => EventData::CollectionRecovered(CollectionChanged {
+                    asset_id: *id,
+                    error: None,
+                    previous_error: Some(before.clone()),
+                }),
+                (None, None) => continue,
+            };
+            events.push(Event::at(tenant, failed_at, data));
+        }
+        let asset_ids: HashMap<(String, String, String, String), Uuid> = upserted
+            .into_iter()
+            .map(|(id, tenant, source, schema, name, _, _)| ((tenant, source, schema, name), id))
+            .collect();
         let asset_id = |c: &Checked<'_>, asset: &AssetObservation| {
             asset_ids
                 .get(&(

@@ -33,6 +33,8 @@ pub struct AssetEvidence {
 pub struct ScoreRecord {
     pub asset: Uuid,
     pub computed: Computed,
+    /// How many of the asset's checks fail (its open issues).
+    pub issues: i32,
     pub weights: Weights,
     pub measured_at: Option<DateTime<Utc>>,
 }
@@ -299,10 +301,13 @@ impl Store {
         .bind(&assets)
         .execute(&mut *tx)
         .await?;
-        let previous: Vec<(Uuid, DateTime<Utc>, Option<f64>, f64)> = sqlx::query_as(
-            "SELECT x.a, p.computed_at, p.score, p.coverage
+        // (computed at, score, coverage, open issues) of each asset's last computation.
+        type Last = (DateTime<Utc>, Option<f64>, f64, Option<i32>);
+        type Row = (Uuid, DateTime<Utc>, Option<f64>, f64, Option<i32>);
+        let previous: Vec<Row> = sqlx::query_as(
+            "SELECT x.a, p.computed_at, p.score, p.coverage, p.issues
              FROM UNNEST($2::uuid[]) AS x (a)
-             CROSS JOIN LATERAL (SELECT computed_at, score, coverage FROM asset_scores
+             CROSS JOIN LATERAL (SELECT computed_at, score, coverage, issues FROM asset_scores
                                  WHERE tenant_id = $1 AND asset_id = x.a
                                  ORDER BY computed_at DESC LIMIT 1) p",
         )
@@ -310,9 +315,9 @@ impl Store {
         .bind(&assets)
         .fetch_all(&mut *tx)
         .await?;
-        let previous: HashMap<Uuid, (DateTime<Utc>, Option<f64>, f64)> = previous
+        let previous: HashMap<Uuid, Last> = previous
             .into_iter()
-            .map(|(asset, at, score, coverage)| (asset, (at, score, coverage)))
+            .map(|(asset, at, score, coverage, issues)| (asset, (at, score, coverage, issues)))
             .collect();
         // PostgreSQL keeps microseconds: compare at that precision.
         let now = Utc::now().trunc_subsecs(6);
@@ -323,14 +328,17 @@ impl Store {
         let mut weights = Vec::with_capacity(assets.len());
         let mut events = Vec::new();
         let mut measured = Vec::with_capacity(assets.len());
+        let mut issue_counts = Vec::with_capacity(assets.len());
         for ScoreRecord {
             asset,
             computed,
+            issues,
             weights: used,
             measured_at,
         } in records.iter().copied()
         {
             measured.push(*measured_at);
+            issue_counts.push(*issues);
             weights.push(
                 serde_json::to_value(used)
                     .map_err(|error| StoreError::Corrupt(format!("a score's weights: {error}")))?,
@@ -338,7 +346,7 @@ impl Store {
             let before = previous.get(asset);
             // History is keyed by time: a computation never lands on or before the last one.
             at.push(match before {
-                Some((last, _, _)) if *last >= now => *last + chrono::Duration::microseconds(1),
+                Some((last, _, _, _)) if *last >= now => *last + chrono::Duration::microseconds(1),
                 _ => now,
             });
             scores.push(computed.score.map(|s| s.clamp(0.0, 100.0)));
@@ -349,12 +357,12 @@ impl Store {
             );
             let changed = match before {
                 None => true,
-                Some((_, score, coverage)) => {
+                Some((_, score, coverage, before_issues)) => {
                     let moved = match (score, computed.score) {
                         (Some(a), Some(b)) => (a - b).abs() > 1e-9,
                         (a, b) => a.is_some() != b.is_some(),
                     };
-                    moved || (coverage - computed.coverage).abs() > 1e-9
+                    moved || (coverage - computed.coverage).abs() > 1e-9 || *before_issues != Some(*issues)
                 }
             };
             if changed {
@@ -363,19 +371,21 @@ impl Store {
                     now,
                     EventData::ScoreChanged(ScoreChanged {
                         asset_id: *asset,
-                        previous: before.and_then(|(_, score, _)| *score),
+                        previous: before.and_then(|(_, score, _, _)| *score),
                         score: computed.score,
+                        previous_issues: before.and_then(|(_, _, _, issues)| *issues),
+                        issues: Some(*issues),
                     }),
                 ));
             }
         }
         sqlx::query(
             "INSERT INTO asset_scores (tenant_id, asset_id, computed_at, score, coverage, dimensions, weights,
-                                       measured_at)
-             SELECT $1, a, at, s, c, d, w, m
+                                       measured_at, issues)
+             SELECT $1, a, at, s, c, d, w, m, i
              FROM UNNEST($2::uuid[], $3::timestamptz[], $4::float8[], $5::float8[], $6::jsonb[], $7::jsonb[],
-                         $8::timestamptz[])
-                  AS x (a, at, s, c, d, w, m)",
+                         $8::timestamptz[], $9::int[])
+                  AS x (a, at, s, c, d, w, m, i)",
         )
         .bind(tenant)
         .bind(&assets)
@@ -385,6 +395,7 @@ impl Store {
         .bind(&dimensions)
         .bind(&weights)
         .bind(&measured)
+        .bind(&issue_counts)
         .execute(&mut *tx)
         .await?;
         // Each measured score is its collection's point in the asset's score series (a later
