@@ -86,6 +86,9 @@ impl JobHandler for Background {
                     .map(|_| ())
                     .map_err(|error| JobError::from(format!("cannot queue digests: {error}")))
             }),
+            crate::store::incidents::EXPLAIN_INCIDENT => {
+                Box::pin(crate::incidents::service::run_explain_job(&self.store, job))
+            }
             crate::channels::digest::DELIVER_DIGEST => Box::pin(crate::channels::digest::run_digest_job(
                 &self.store,
                 job,

@@ -153,6 +153,15 @@ async fn an_admin_previews_applies_and_undoes_a_fix_through_the_agent() -> anyho
         Ok((stored_batches(&stack).await == 1).then_some(()))
     })
     .await?;
+    wait_for("the check's incident", Duration::from_secs(30), || async {
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM incidents WHERE rule_key = 'check:trimmed(email)'")
+                .fetch_one(&stack.control_db.pool)
+                .await
+                .unwrap();
+        Ok((open == 1).then_some(()))
+    })
+    .await?;
     let untrimmed = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM customers WHERE email <> btrim(email)")
             .fetch_one(&stack.source.pool)
@@ -201,6 +210,20 @@ async fn an_admin_previews_applies_and_undoes_a_fix_through_the_agent() -> anyho
     assert_eq!(body["answer"]["ok"], true, "{body}");
     assert_eq!(body["answer"]["fix"]["rows_restored"], 2, "{body}");
     assert_eq!(untrimmed().await, 2);
+
+    // Each step is on the timeline of the check's incident (opened by the failing check).
+    let steps: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.kind, t.message FROM incident_timeline t JOIN incidents i ON i.id = t.incident_id
+         WHERE i.rule_key = 'check:trimmed(email)' AND t.kind LIKE 'fix_%' ORDER BY t.at",
+    )
+    .fetch_all(&stack.control_db.pool)
+    .await?;
+    let kinds: Vec<&str> = steps.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["fix_proposed", "fix_applied", "fix_undone"], "{steps:?}");
+    assert!(steps[0].1.contains("2 rows would change"), "{steps:?}");
+    assert!(steps[1].1.contains("2 rows changed"), "{steps:?}");
+    assert!(steps[1].1.contains("applied the fix"), "{steps:?}");
+    assert!(steps[2].1.contains("2 rows put back"), "{steps:?}");
 
     // An unknown source is refused with the reason.
     let (_, body) = fix(json!({"command": "fix", "source": "nowhere", "check": "trimmed(email)"})).await;

@@ -1904,3 +1904,97 @@ async fn tables_of_one_schema_failing_at_once_group_under_a_parent_naming_the_sc
         1
     );
 }
+
+#[tokio::test]
+async fn an_anomalys_incident_gets_the_root_cause_analysis_on_its_timeline() {
+    let db = TestDb::create("incident_rca").await.unwrap();
+    let app = Application::build(test_serve_config(&db.url)).await.unwrap();
+    let api = Api {
+        base: format!("http://{}", app.local_addr().unwrap()),
+        token: mint_token(&db.url, "acme", "admin").await.unwrap(),
+    };
+    let store = Store::connect(&db.url).await.unwrap();
+    let asset = insert_asset(&db, "orders").await;
+    let at = Utc::now() - chrono::TimeDelta::minutes(30);
+    // A check on the table failed just before its row count fell: a likely cause.
+    sqlx::query(
+        "INSERT INTO check_results (tenant_id, asset_id, check_name, observed_at, batch_id, template, dimension,
+                                    severity, status, failing_rows, total_rows)
+         VALUES ('acme', $1, 'orders_loaded', $2, gen_random_uuid(), 'row_count_min', 'completeness', 'high', 'fail', 900, 1000)",
+    )
+    .bind(asset)
+    .bind(at - chrono::TimeDelta::minutes(5))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let anomaly = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO anomaly_events (id, tenant_id, asset_id, metric, column_name, observed_at, value, expected_low,
+                                     expected_high, score)
+         VALUES ($1, 'acme', $2, 'row_count', '', $3, 100, 950, 1050, 0.95)",
+    )
+    .bind(anomaly)
+    .bind(asset)
+    .bind(at)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let opened = Event::at(
+        "acme",
+        Utc::now(),
+        EventData::AnomalyOpened(cwic_control_plane::events::AnomalyOpened {
+            anomaly_id: anomaly,
+            asset_id: asset,
+            metric: "row_count".into(),
+            column: String::new(),
+            observed_at: at,
+            value: 100.0,
+            expected_low: Some(950.0),
+            expected_high: Some(1050.0),
+            score: 0.95,
+        }),
+    );
+    engine::apply(&store, &[opened]).await.unwrap();
+    let incident = incident_of(&db, "anomaly:row_count:").await;
+    let cancel = CancellationToken::new();
+    tokio::spawn(app.run(cancel.clone()));
+    let message: String = wait_for(
+        "the root cause on the timeline",
+        Duration::from_secs(30),
+        || async {
+            Ok(sqlx::query_scalar(
+                "SELECT message FROM incident_timeline WHERE incident_id = $1 AND kind = 'root_cause'",
+            )
+            .bind(incident)
+            .fetch_optional(&db.pool)
+            .await?)
+        },
+    )
+    .await
+    .unwrap();
+    // The same analysis the anomaly's causes page shows.
+    let (status, report) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/anomalies/{anomaly}/causes"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(message, report["explanation"].as_str().unwrap());
+    let (_, detail) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/incidents/{incident}"),
+            None,
+        )
+        .await;
+    let causes = detail["details"]["root_causes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!causes.is_empty(), "{detail}");
+    assert_eq!(causes[0]["summary"], report["causes"][0]["summary"], "{detail}");
+    assert!(detail["timeline"].to_string().contains("root_cause"), "{detail}");
+    cancel.cancel();
+}

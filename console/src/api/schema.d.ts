@@ -2274,6 +2274,11 @@ export interface components {
         };
         /** @description An incident with what happened to it and where it was sent. */
         IncidentDetail: components["schemas"]["Incident"] & {
+            /**
+             * @description Its evidence: the check and rows, the metric and band, the scores; `owner` (who owns it and
+             *     why) and `root_causes` (the RCA engine's likeliest, for an anomaly) once known.
+             */
+            details: Record<string, never>;
             notifications: components["schemas"]["Notification"][];
             /** @description What to do about it. */
             recommended_action: string;

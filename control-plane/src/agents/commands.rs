@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ErrorCode, ServiceError, ServiceResult};
+use crate::store::TenantStore;
 
 /// How long the control plane waits for an agent to answer a command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -149,13 +150,76 @@ fn read_answer(payload: &[u8]) -> CommandAnswer {
     })
 }
 
-/// Validates `request` and sends it to `agent` of `tenant` over `nats`, waiting for its answer
-/// (15 s, 5 min for a fix). `nats` is `None` when the control plane serves without a broker.
+/// Validates `request` and sends it to `agent` of the store's tenant over `nats`, waiting for its
+/// answer (15 s, 5 min for a fix); a fix the agent proposed, applied or undid goes on the timeline
+/// of the active incidents of its check. `nats` is `None` when the control plane serves without a
+/// broker.
 pub async fn send_command(
+    nats: Option<&async_nats::Client>,
+    store: &TenantStore,
+    agent: &AgentId,
+    request: CommandRequest,
+    by: &str,
+) -> ServiceResult<CommandReply> {
+    let reply = send(nats, store.tenant_id(), agent, &request).await?;
+    if let (true, Some(fix)) = (reply.answer.ok, &reply.answer.fix) {
+        let check = fix.check.as_deref().or(request.check.as_deref());
+        let dataset = fix.dataset.as_deref().or(request.dataset.as_deref());
+        let (kind, message) = if let Some(undone) = &fix.undone {
+            (
+                "fix_undone",
+                format!(
+                    "{by} undid the fix {undone}: {} rows put back",
+                    fix.rows_restored.unwrap_or(0)
+                ),
+            )
+        } else if fix.applied == Some(true) {
+            (
+                "fix_applied",
+                format!(
+                    "{by} applied the fix{}: {} rows changed (undo with the fix id {})",
+                    fix.fix
+                        .as_deref()
+                        .map(|f| format!(" \"{f}\""))
+                        .unwrap_or_default(),
+                    fix.rows_changed.unwrap_or(0),
+                    fix.id.as_deref().unwrap_or("?")
+                ),
+            )
+        } else {
+            (
+                "fix_proposed",
+                format!(
+                    "the agent proposed a fix{}: {} rows would change",
+                    fix.fix
+                        .as_deref()
+                        .map(|f| format!(" \"{f}\""))
+                        .unwrap_or_default(),
+                    fix.rows_affected.unwrap_or(0)
+                ),
+            )
+        };
+        let details = serde_json::to_value(fix).unwrap_or_default();
+        store
+            .note_fix(
+                kind,
+                check,
+                dataset,
+                request.undo.as_deref(),
+                by,
+                &message,
+                &details,
+            )
+            .await?;
+    }
+    Ok(reply)
+}
+
+async fn send(
     nats: Option<&async_nats::Client>,
     tenant: &TenantId,
     agent: &AgentId,
-    request: CommandRequest,
+    request: &CommandRequest,
 ) -> ServiceResult<CommandReply> {
     request.validate()?;
     let Some(nats) = nats else {
@@ -165,7 +229,7 @@ pub async fn send_command(
         ));
     };
     let subject = cwic_shared::subjects::command_subject(tenant, agent);
-    let payload = serde_json::to_vec(&request)
+    let payload = serde_json::to_vec(request)
         .map_err(|error| ServiceError::internal("encoding a command failed", error))?;
     let timeout = if request.is_fix() {
         FIX_TIMEOUT
@@ -191,7 +255,7 @@ pub async fn send_command(
     };
     Ok(CommandReply {
         agent_id: agent.to_string(),
-        command: request.command,
+        command: request.command.clone(),
         answer: read_answer(&message.payload),
     })
 }

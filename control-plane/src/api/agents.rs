@@ -85,7 +85,14 @@ async fn send_command(
 ) -> ApiResult<Json<CommandReply>> {
     let agent = parse_agent(&id)?;
     Ok(Json(
-        commands::send_command(state.nats.as_ref(), &caller.tenant, &agent, request).await?,
+        commands::send_command(
+            state.nats.as_ref(),
+            &state.store.tenant(&caller.tenant),
+            &agent,
+            request,
+            &caller.principal.actor(),
+        )
+        .await?,
     ))
 }
 

@@ -101,6 +101,10 @@ pub struct IncidentDetail {
     pub incident: Incident,
     /// What to do about it.
     pub recommended_action: String,
+    /// Its evidence: the check and rows, the metric and band, the scores; `owner` (who owns it and
+    /// why) and `root_causes` (the RCA engine's likeliest, for an anomaly) once known.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
     /// Oldest first: its alerts and recoveries, and every change.
     pub timeline: Vec<TimelineEntry>,
     pub notifications: Vec<Notification>,
@@ -209,6 +213,7 @@ pub async fn get(store: &TenantStore, id: Uuid) -> ServiceResult<IncidentDetail>
     let notifications = store.incident_notifications(Some(id), None, 1000).await?;
     Ok(IncidentDetail {
         recommended_action: super::recommended_action(&incident.kind, &details),
+        details,
         incident,
         timeline,
         notifications,
@@ -486,4 +491,43 @@ pub async fn backtest(
     Ok(super::backtest::replay(
         alerts, rules, &channels, &past, from, now,
     ))
+}
+
+/// Runs one `explain_incident` job (`{"incident", "anomaly"}`): the RCA engine's causes of the
+/// anomaly go on the incident's timeline and in its details (the three likeliest).
+pub async fn run_explain_job(
+    store: &crate::store::Store,
+    job: &crate::jobs::ClaimedJob,
+) -> Result<(), crate::jobs::JobError> {
+    use crate::jobs::JobError;
+    let id = |key: &str| job.payload[key].as_str().and_then(|v| Uuid::parse_str(v).ok());
+    let (Some(incident), Some(anomaly)) = (id("incident"), id("anomaly")) else {
+        return Err(JobError::from(format!(
+            "an explain job needs incident and anomaly, got {}",
+            job.payload
+        )));
+    };
+    let tenant = cwic_shared::TenantId::parse(job.tenant_id.as_deref().unwrap_or_default())
+        .map_err(|e| JobError::from(format!("an explain job needs its tenant: {e}")))?;
+    let tenant = store.tenant(&tenant);
+    let Some(event) = tenant
+        .get_anomaly_event(anomaly)
+        .await
+        .map_err(|e| JobError::from(format!("cannot read the anomaly: {e}")))?
+    else {
+        return Ok(()); // gone since: nothing to explain
+    };
+    let report = crate::monitoring::causes::analyse(&tenant, event)
+        .await
+        .map_err(|e| JobError::from(format!("the root-cause analysis failed: {e}")))?;
+    let causes: Vec<serde_json::Value> = report
+        .causes
+        .iter()
+        .take(3)
+        .map(|c| serde_json::json!({"kind": c.kind, "summary": c.summary, "score": c.score}))
+        .collect();
+    tenant
+        .note_root_causes(incident, &report.explanation, &serde_json::Value::Array(causes))
+        .await
+        .map_err(|e| JobError::from(format!("cannot write the causes: {e}")))
 }

@@ -16,6 +16,8 @@ use crate::incidents::{Severity, Signal};
 
 /// The delivery job's kind.
 pub const DELIVER_NOTIFICATION: &str = "deliver_notification";
+/// The job that puts the RCA engine's causes of an anomaly on its incident's timeline.
+pub const EXPLAIN_INCIDENT: &str = "explain_incident";
 /// Attempts before a notification is dead: back-off 2 s doubling to 10 min, about 35 min in all.
 pub const DELIVERY_ATTEMPTS: i32 = 10;
 
@@ -486,6 +488,27 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         enqueue_deliveries(&mut tx, &queued).await?;
+        // An anomaly's incident gets the RCA engine's causes on its timeline, by a job (the
+        // analysis reads lineage and other series: not in this transaction).
+        let explain: Vec<(String, Uuid, Uuid)> = opened
+            .iter()
+            .filter(|i| i.kind == crate::incidents::kinds::ANOMALY)
+            .filter_map(|i| i.source_id.map(|anomaly| (i.key.tenant.clone(), i.id, anomaly)))
+            .collect();
+        if !explain.is_empty() {
+            sqlx::query(
+                "INSERT INTO jobs (id, tenant_id, kind, payload, pending_key, max_attempts)
+                 SELECT gen_random_uuid(), t, $4, jsonb_build_object('incident', i, 'anomaly', a), i::text, 3
+                 FROM UNNEST($1::text[], $2::uuid[], $3::uuid[]) AS x (t, i, a)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(explain.iter().map(|e| e.0.clone()).collect::<Vec<_>>())
+            .bind(explain.iter().map(|e| e.1).collect::<Vec<_>>())
+            .bind(explain.iter().map(|e| e.2).collect::<Vec<_>>())
+            .bind(EXPLAIN_INCIDENT)
+            .execute(&mut *tx)
+            .await?;
+        }
         let resolutions: Vec<(Uuid, DateTime<Utc>)> = resolved.iter().map(|r| (r.id, r.event_at)).collect();
         let told = tell_channels_told_of_opening(&mut tx, &resolutions, "resolved").await?;
         queued.extend(told);
@@ -619,6 +642,18 @@ pub struct DeliveryRow {
 impl DeliveryRow {
     /// What caused it, in a sentence, from the incident's evidence.
     pub fn root_cause(&self) -> Option<String> {
+        let evidence = self.evidence();
+        // The RCA engine's likeliest cause, once its job ran (messages after the opening).
+        match self.details.0["root_causes"][0]["summary"].as_str() {
+            Some(cause) => Some(match evidence {
+                Some(evidence) => format!("{evidence}; likeliest cause: {cause}"),
+                None => cause.to_owned(),
+            }),
+            None => evidence,
+        }
+    }
+
+    fn evidence(&self) -> Option<String> {
         let details = &self.details.0;
         let asset = self.asset.as_deref().unwrap_or("the asset");
         match self.source_kind.as_str() {
@@ -1025,6 +1060,94 @@ impl TenantStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Puts the RCA engine's `explanation` and top `causes` (kind, summary, score) on an incident:
+    /// a `root_cause` timeline row, and `root_causes` in its details.
+    pub async fn note_root_causes(
+        &self,
+        incident: Uuid,
+        explanation: &str,
+        causes: &serde_json::Value,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE incidents SET details = details || jsonb_build_object('root_causes', $3::jsonb), updated_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(incident)
+        .bind(causes)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, message, details)
+             SELECT gen_random_uuid(), $1, $2, 'root_cause', $3, jsonb_build_object('causes', $4::jsonb)
+             WHERE EXISTS (SELECT 1 FROM incidents WHERE tenant_id = $1 AND id = $2)
+               AND NOT EXISTS (SELECT 1 FROM incident_timeline WHERE incident_id = $2 AND kind = 'root_cause')",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(incident)
+        .bind(explanation)
+        .bind(causes)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a fix's step (`fix_proposed`, `fix_applied`, `fix_undone`) on the active incidents of
+    /// the check it is about (`check` on `dataset`, `schema.table` or `table`; any dataset when
+    /// `None`), or for an undo on the incidents its application was written on (`undo`: the fix's
+    /// id). Returns the incidents written on.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn note_fix(
+        &self,
+        kind: &str,
+        check: Option<&str>,
+        dataset: Option<&str>,
+        undo: Option<&str>,
+        by: &str,
+        message: &str,
+        details: &serde_json::Value,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut tx = self.begin().await?;
+        let incidents: Vec<Uuid> = if let Some(fix) = undo {
+            sqlx::query_scalar(
+                "SELECT DISTINCT incident_id FROM incident_timeline
+                 WHERE tenant_id = $1 AND kind = 'fix_applied' AND details->>'id' = $2",
+            )
+            .bind(self.tenant_id().as_str())
+            .bind(fix)
+            .fetch_all(&mut *tx)
+            .await?
+        } else {
+            sqlx::query_scalar(
+                "SELECT i.id FROM incidents i LEFT JOIN assets a ON a.id = i.asset_id
+                 WHERE i.tenant_id = $1 AND i.rule_key = 'check:' || $2
+                   AND i.status IN ('open', 'acknowledged', 'snoozed')
+                   AND ($3::text IS NULL OR a.schema_name || '.' || a.name = $3 OR a.name = $3)",
+            )
+            .bind(self.tenant_id().as_str())
+            .bind(check.unwrap_or_default())
+            .bind(dataset)
+            .fetch_all(&mut *tx)
+            .await?
+        };
+        sqlx::query(
+            "INSERT INTO incident_timeline (id, tenant_id, incident_id, kind, actor, message, details)
+             SELECT gen_random_uuid(), $1, x, $3, $4, $5, $6 FROM UNNEST($2::uuid[]) AS x",
+        )
+        .bind(self.tenant_id().as_str())
+        .bind(&incidents)
+        .bind(kind)
+        .bind(by)
+        .bind(message)
+        .bind(details)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(incidents)
     }
 
     /// Queues a dead notification again with a new delivery job; `None` when it is not dead.
