@@ -211,6 +211,13 @@ async fn run(
     let all_sent = started.elapsed();
     let applied_after = applied_after.unwrap_or(all_sent);
     let incidents = scalar(&pool, "SELECT count(*) FROM incidents").await?;
+    let parents: Vec<(String, String, i32)> =
+        sqlx::query_as("SELECT rule_key, status, alert_count FROM incidents WHERE source_kind = 'upstream' ORDER BY opened_at")
+            .fetch_all(&pool)
+            .await?;
+    for (rule, status, children) in &parents {
+        println!("  parent {rule} ({status}): {children} incidents under it");
+    }
     let (p50, p99, max) = latencies(&pool, now).await?;
     println!(
         "alerts: {alerts} failing checks on {assets} tables in one burst → {incidents} incidents, {routed} notifications"

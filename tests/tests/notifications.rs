@@ -1998,3 +1998,27 @@ async fn an_anomalys_incident_gets_the_root_cause_analysis_on_its_timeline() {
     assert!(detail["timeline"].to_string().contains("root_cause"), "{detail}");
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn a_burst_over_one_schema_has_one_parent() {
+    let db = TestDb::create("schema_burst").await.unwrap();
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let mut assets = Vec::new();
+    for i in 0..50 {
+        assets.push(insert_asset(&db, &format!("t{i}")).await);
+    }
+    for round in 0..3 {
+        let events: Vec<Event> = assets
+            .iter()
+            .map(|a| check_event(*a, &format!("c{round}"), "fail", "high"))
+            .collect();
+        engine::apply(&store, &events).await.unwrap();
+    }
+    let parents: Vec<(String, String)> =
+        sqlx::query_as("SELECT status, title FROM incidents WHERE source_kind = 'upstream'")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(parents.len(), 1, "{parents:?}");
+}

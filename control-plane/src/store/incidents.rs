@@ -167,15 +167,47 @@ impl Store {
 
         let plan = plan(signals, open, &last_recovery);
 
-        // New incidents.
+        // New incidents; those on a table of a schema whose group is active go under its parent at
+        // once (an update per incident afterwards would double the writes of a burst).
         let opened = &plan.opened;
+        let opened_assets: Vec<Uuid> = opened
+            .iter()
+            .filter_map(|i| i.key.asset)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let schema_parents: std::collections::HashMap<Uuid, (Uuid, String)> = if opened_assets.is_empty() {
+            std::collections::HashMap::new()
+        } else {
+            sqlx::query_as::<_, (Uuid, Uuid, String)>(
+                "SELECT a.id, p.id, p.tenant_id FROM assets a
+                 JOIN incidents p ON p.tenant_id = a.tenant_id AND p.asset_id IS NULL
+                      AND p.rule_key = 'schema:' || a.source_name || '/' || a.schema_name
+                      AND p.status IN ('open', 'acknowledged', 'snoozed')
+                 WHERE a.id = ANY($1)",
+            )
+            .bind(&opened_assets)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|(asset, parent, tenant)| (asset, (parent, tenant)))
+            .collect()
+        };
+        let parent_of = |incident: &crate::incidents::engine::NewIncident| {
+            incident
+                .key
+                .asset
+                .and_then(|asset| schema_parents.get(&asset))
+                .filter(|(_, tenant)| *tenant == incident.key.tenant)
+                .map(|(parent, _)| *parent)
+        };
         sqlx::query(
             "INSERT INTO incidents (id, tenant_id, asset_id, source_kind, source_id, severity, status, title,
-                                    began_at, opened_at, rule_key, alert_count, last_alert_at, details)
-             SELECT id, t, a, k, s, sev, 'open', title, least(began, now()), now(), r, n, last, d
+                                    began_at, opened_at, rule_key, alert_count, last_alert_at, details, parent_id)
+             SELECT id, t, a, k, s, sev, 'open', title, least(began, now()), now(), r, n, last, d, p
              FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[],
-                         $8::timestamptz[], $9::text[], $10::int[], $11::timestamptz[], $12::jsonb[])
-                  AS x (id, t, a, k, s, sev, title, began, r, n, last, d)",
+                         $8::timestamptz[], $9::text[], $10::int[], $11::timestamptz[], $12::jsonb[], $13::uuid[])
+                  AS x (id, t, a, k, s, sev, title, began, r, n, last, d, p)",
         )
         .bind(opened.iter().map(|i| i.id).collect::<Vec<_>>())
         .bind(opened.iter().map(|i| i.key.tenant.clone()).collect::<Vec<_>>())
@@ -189,8 +221,43 @@ impl Store {
         .bind(opened.iter().map(|i| i.alert_count).collect::<Vec<_>>())
         .bind(opened.iter().map(|i| i.last_alert_at).collect::<Vec<_>>())
         .bind(opened.iter().map(|i| i.details.clone()).collect::<Vec<_>>())
+        .bind(opened.iter().map(parent_of).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+        let mut grown: BTreeMap<Uuid, (String, i32)> = BTreeMap::new();
+        for incident in opened.iter() {
+            if let Some(parent) = parent_of(incident) {
+                grown
+                    .entry(parent)
+                    .or_insert_with(|| (incident.key.tenant.clone(), 0))
+                    .1 += 1;
+            }
+        }
+        if !grown.is_empty() {
+            let counts: Vec<(Uuid, i32)> = sqlx::query_as(
+                "UPDATE incidents p SET alert_count = p.alert_count + x.n, updated_at = now()
+                 FROM UNNEST($1::uuid[], $2::int[]) AS x (id, n) WHERE p.id = x.id
+                 RETURNING p.id, p.alert_count",
+            )
+            .bind(grown.keys().copied().collect::<Vec<_>>())
+            .bind(grown.values().map(|v| v.1).collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
+            .await?;
+            let rows: Vec<(String, Uuid, &'static str, String)> = counts
+                .iter()
+                .filter_map(|(parent, total)| {
+                    grown.get(parent).map(|(tenant, added)| {
+                        (
+                            tenant.clone(),
+                            *parent,
+                            "grouped",
+                            format!("{added} more incidents on tables of this schema grouped under it ({total} in all)"),
+                        )
+                    })
+                })
+                .collect();
+            insert_timeline(&mut tx, &rows).await?;
+        }
 
         // Alerts joining incidents open before.
         let joined = &plan.joined;
