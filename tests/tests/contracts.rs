@@ -428,18 +428,18 @@ async fn a_sources_contracts_run_on_every_collection_tagged_with_the_contract() 
         outcomes.contains(&("primary_key(id)".to_owned(), "pass".to_owned())),
         "{outcomes:?}"
     );
-    let groups = control_plane
-        .get("/api/v1/scores?group_by=tag", "acme")
-        .await
-        .unwrap();
-    assert!(
-        groups["items"]
+    // Scoring runs as a job after the batch is stored: wait for the contract's tag group.
+    let groups = cwic_e2e::wait_for("the contract's score group", Duration::from_secs(30), || async {
+        let groups = control_plane.get("/api/v1/scores?group_by=tag", "acme").await?;
+        let found = groups["items"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|group| group["group"] == "contract:crm-customers"),
-        "{groups}"
-    );
+            .any(|group| group["group"] == "contract:crm-customers");
+        Ok(found.then_some(groups))
+    })
+    .await;
+    assert!(groups.is_ok(), "{groups:?}");
 
     // A broken contract: the agent refuses to start, naming the key, the file and the line.
     std::fs::write(

@@ -2724,6 +2724,12 @@ export interface components {
             kinds?: string[] | null;
             /** @description Default `high`. */
             min_severity?: components["schemas"]["Severity"];
+            /**
+             * @description A routing expression, as routing rules take (`severity = critical and schema = finance`);
+             *     the replay knows each alert's severity, kind, dimension, asset, schema and source (not
+             *     its tags or owners).
+             */
+            when?: string | null;
         };
         /** @description A channel's quiet hours as the API takes and shows them (stored in its settings). */
         QuietHours: {

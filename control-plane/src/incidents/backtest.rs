@@ -32,6 +32,12 @@ pub struct StoredAlert {
     pub drop_points: Option<f64>,
     /// The incident the alert joined when it happened.
     pub incident_id: Option<Uuid>,
+    /// What a route's `when` sees: the check's dimension, and the asset's qualified name,
+    /// schema and source.
+    pub dimension: Option<String>,
+    pub asset: Option<String>,
+    pub schema: Option<String>,
+    pub source: Option<String>,
 }
 
 /// A past incident, to say whether the proposal would have made it.
@@ -55,6 +61,11 @@ pub struct ProposedRoute {
     pub min_severity: Severity,
     /// Only these alert kinds (`check_failed`, `anomaly`, `score_drop` …); all when absent.
     pub kinds: Option<Vec<String>>,
+    /// A routing expression, as routing rules take (`severity = critical and schema = finance`);
+    /// the replay knows each alert's severity, kind, dimension, asset, schema and source (not
+    /// its tags or owners).
+    #[serde(default)]
+    pub when: Option<String>,
 }
 
 fn default_route_severity() -> Severity {
@@ -140,9 +151,15 @@ pub fn replay(
                 channel: channel.clone(),
                 min_severity: super::routing::DEFAULT_MIN_SEVERITY,
                 kinds: None,
+                when: None,
             })
             .collect()
     });
+    // Checked by the service before the replay: one that does not parse holds for nothing.
+    let conditions: Vec<Option<Option<super::rules::Expr>>> = routes
+        .iter()
+        .map(|r| r.when.as_deref().map(|w| super::rules::parse(w).ok()))
+        .collect();
     let mut counts: Vec<ChannelCount> = routes
         .iter()
         .map(|r| r.channel.clone())
@@ -222,13 +239,28 @@ pub fn replay(
             suppressed += 1;
         } else {
             last_opened.insert(key.clone(), alert.observed_at);
-            for route in &routes {
+            let attributes = super::rules::Attributes {
+                severity: Some(severity),
+                kind: alert.kind.clone(),
+                dimensions: alert.dimension.iter().cloned().collect(),
+                source: alert.source.clone(),
+                schema: alert.schema.clone(),
+                asset: alert.asset.clone(),
+                ..Default::default()
+            };
+            for (route, condition) in routes.iter().zip(&conditions) {
                 let kind_ok = route
                     .kinds
                     .as_ref()
                     .is_none_or(|kinds| kinds.iter().any(|k| k == &alert.kind));
+                let when_ok = match condition {
+                    None => true,
+                    Some(Some(expr)) => expr.eval(&attributes),
+                    Some(None) => false,
+                };
                 if severity >= route.min_severity
                     && kind_ok
+                    && when_ok
                     && let Some(index) = slot(&counts, &route.channel)
                     && !notified.contains(&index)
                 {
@@ -288,6 +320,10 @@ mod tests {
             observed_at: at(hour),
             drop_points: None,
             incident_id: Some(Uuid::from_u128(incident)),
+            dimension: Some("validity".into()),
+            asset: Some(format!("public.{rule}")),
+            schema: Some("public".into()),
+            source: Some("wh".into()),
         }
     }
 
@@ -321,6 +357,44 @@ mod tests {
         assert_eq!(
             report.notifications[0].resolved, 1,
             "the first ended when the second opened"
+        );
+    }
+
+    #[test]
+    fn a_routes_expression_picks_the_alerts_it_holds_for() {
+        let alerts = vec![
+            alert("orders", true, "critical", 0, 1),
+            alert("payments", true, "high", 1, 2),
+        ];
+        let route = |channel: &str, when: Option<&str>| ProposedRoute {
+            channel: channel.into(),
+            min_severity: Severity::High,
+            kinds: None,
+            when: when.map(str::to_owned),
+        };
+        let rules = RuleSet {
+            min_severity: None,
+            score_drop_points: None,
+            group_window_hours: None,
+            suppression_minutes: None,
+            routes: Some(vec![
+                route("pager", Some("severity = critical and asset like '*.orders'")),
+                route("#data-eng", Some("source = wh and dimension = validity")),
+                route("#nobody", Some("schema = staging")),
+            ]),
+        };
+        let channels = vec!["pager".to_owned(), "#data-eng".to_owned(), "#nobody".to_owned()];
+        let report = replay(alerts, &rules, &channels, &[], at(0), at(24));
+        let opened = |name: &str| {
+            report
+                .notifications
+                .iter()
+                .find(|c| c.channel == name)
+                .map(|c| c.opened)
+        };
+        assert_eq!(
+            (opened("pager"), opened("#data-eng"), opened("#nobody")),
+            (Some(1), Some(2), Some(0))
         );
     }
 }

@@ -470,6 +470,14 @@ pub async fn backtest(
     }
     let channels: Vec<String> = store.list_channels().await?.into_iter().map(|c| c.name).collect();
     for (index, route) in rules.routes.iter().flatten().enumerate() {
+        if let Some(when) = &route.when {
+            super::rules::parse(when).map_err(|error| {
+                ServiceError::bad_field(
+                    &format!("rules.routes[{index}].when"),
+                    format!("rules.routes[{index}].when {error}"),
+                )
+            })?;
+        }
         if !channels.contains(&route.channel) {
             return Err(ServiceError::bad_field(
                 &format!("rules.routes[{index}].channel"),

@@ -1500,29 +1500,12 @@ pub(crate) async fn group_under_roots(
         .await?;
         let left: Vec<Uuid> = moved.iter().filter_map(|(_, from)| *from).collect();
         if !left.is_empty() {
-            let emptied: Vec<(String, Uuid, String, Option<Uuid>)> = sqlx::query_as(
-                "UPDATE incidents p SET status = 'resolved', resolved_at = now(), updated_at = now(),
-                        resolution = 'resolved: a shared upstream table explains its incidents'
-                 WHERE p.id = ANY($1) AND p.status IN ('open', 'acknowledged', 'snoozed')
-                   AND NOT EXISTS (SELECT 1 FROM incidents c WHERE c.parent_id = p.id
-                                   AND c.status IN ('open', 'acknowledged', 'snoozed'))
-                 RETURNING p.tenant_id, p.id, p.severity, p.asset_id",
+            let emptied = resolve_empty_parents(
+                connection,
+                &left,
+                &format!("resolved: its incidents went under the shared upstream cause {name}"),
             )
-            .bind(&left)
-            .fetch_all(&mut *connection)
             .await?;
-            let timeline: Vec<(String, Uuid, &'static str, String)> = emptied
-                .iter()
-                .map(|(tenant, id, _, _)| {
-                    (
-                        tenant.clone(),
-                        *id,
-                        "resolved",
-                        format!("resolved: its incidents went under the shared upstream cause {name}"),
-                    )
-                })
-                .collect();
-            insert_timeline(connection, &timeline).await?;
             grouped.resolved.extend(emptied);
         }
         let joined: Vec<String> = moved.into_iter().map(|(name, _)| name).collect();
@@ -1701,28 +1684,39 @@ pub(crate) async fn resolve_finished_parents(
     if children.is_empty() {
         return Ok(Vec::new());
     }
-    let done: Vec<(String, Uuid, String, Option<Uuid>)> = sqlx::query_as(
-        "UPDATE incidents p SET status = 'resolved', resolved_at = now(), updated_at = now(),
-                resolution = 'resolved: every incident under it ended'
-         WHERE p.id IN (SELECT parent_id FROM incidents WHERE id = ANY($1) AND parent_id IS NOT NULL)
-           AND p.status IN ('open', 'acknowledged', 'snoozed')
-           AND NOT EXISTS (SELECT 1 FROM incidents c WHERE c.parent_id = p.id
-                           AND c.status IN ('open', 'acknowledged', 'snoozed'))
-         RETURNING p.tenant_id, p.id, p.severity, p.asset_id",
+    let parents: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT parent_id FROM incidents WHERE id = ANY($1) AND parent_id IS NOT NULL",
     )
     .bind(children)
     .fetch_all(&mut *connection)
     .await?;
+    resolve_empty_parents(connection, &parents, "resolved: every incident under it ended").await
+}
+
+/// Resolves those of `parents` that are active and have no active incident under them any more,
+/// with `resolution` on each and its timeline; returns them `(tenant, id, severity, asset)`.
+async fn resolve_empty_parents(
+    connection: &mut sqlx::PgConnection,
+    parents: &[Uuid],
+    resolution: &str,
+) -> StoreResult<Vec<(String, Uuid, String, Option<Uuid>)>> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let done: Vec<(String, Uuid, String, Option<Uuid>)> = sqlx::query_as(
+        "UPDATE incidents p SET status = 'resolved', resolved_at = now(), updated_at = now(), resolution = $2
+         WHERE p.id = ANY($1) AND p.status IN ('open', 'acknowledged', 'snoozed')
+           AND NOT EXISTS (SELECT 1 FROM incidents c WHERE c.parent_id = p.id
+                           AND c.status IN ('open', 'acknowledged', 'snoozed'))
+         RETURNING p.tenant_id, p.id, p.severity, p.asset_id",
+    )
+    .bind(parents)
+    .bind(resolution)
+    .fetch_all(&mut *connection)
+    .await?;
     let timeline: Vec<(String, Uuid, &'static str, String)> = done
         .iter()
-        .map(|(tenant, id, _, _)| {
-            (
-                tenant.clone(),
-                *id,
-                "resolved",
-                "resolved: every incident under it ended".to_owned(),
-            )
-        })
+        .map(|(tenant, id, _, _)| (tenant.clone(), *id, "resolved", resolution.to_owned()))
         .collect();
     insert_timeline(connection, &timeline).await?;
     Ok(done)
@@ -1737,11 +1731,14 @@ impl TenantStore {
     ) -> StoreResult<Vec<crate::incidents::backtest::StoredAlert>> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query_as(
-            "SELECT id, asset_id, rule_key, kind, firing, severity, observed_at, incident_id,
-                    CASE WHEN kind = 'score_drop' AND firing
-                         THEN (details->>'previous')::float8 - (details->>'score')::float8 END AS drop_points
-             FROM alerts WHERE tenant_id = $1 AND observed_at >= $2 AND observed_at < $3
-             ORDER BY observed_at, id LIMIT 1000000",
+            "SELECT al.id, al.asset_id, al.rule_key, al.kind, al.firing, al.severity, al.observed_at, al.incident_id,
+                    CASE WHEN al.kind = 'score_drop' AND al.firing
+                         THEN (al.details->>'previous')::float8 - (al.details->>'score')::float8 END AS drop_points,
+                    coalesce(al.details->>'dimension', CASE WHEN al.kind = 'score_drop' THEN 'score' END) AS dimension,
+                    a.schema_name || '.' || a.name AS asset, a.schema_name AS schema, a.source_name AS source
+             FROM alerts al LEFT JOIN assets a ON a.id = al.asset_id
+             WHERE al.tenant_id = $1 AND al.observed_at >= $2 AND al.observed_at < $3
+             ORDER BY al.observed_at, al.id LIMIT 1000000",
         )
         .bind(self.tenant_id().as_str())
         .bind(from)

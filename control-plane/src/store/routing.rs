@@ -108,7 +108,33 @@ pub struct RuleInput<'a> {
     pub by: &'a str,
 }
 
+/// The policy tables a row may be deleted from by id.
+#[derive(Clone, Copy)]
+enum PolicyTable {
+    Rules,
+    Ownerships,
+    Digests,
+}
+
 impl TenantStore {
+    /// Deletes the tenant's row `id` of `table`; whether there was one.
+    async fn delete_policy_row(&self, table: PolicyTable, id: Uuid) -> StoreResult<bool> {
+        let sql = match table {
+            PolicyTable::Rules => "DELETE FROM routing_rules WHERE tenant_id = $1 AND id = $2",
+            PolicyTable::Ownerships => "DELETE FROM ownerships WHERE tenant_id = $1 AND id = $2",
+            PolicyTable::Digests => "DELETE FROM digests WHERE tenant_id = $1 AND id = $2",
+        };
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(sql)
+            .bind(self.tenant_id().as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(done > 0)
+    }
+
     pub async fn list_routing_rules(&self) -> StoreResult<Vec<RuleRow>> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -160,15 +186,7 @@ impl TenantStore {
     }
 
     pub async fn delete_routing_rule(&self, id: Uuid) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM routing_rules WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant_id().as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(done > 0)
+        self.delete_policy_row(PolicyTable::Rules, id).await
     }
 
     pub async fn list_ownerships(&self) -> StoreResult<Vec<OwnershipRow>> {
@@ -218,15 +236,7 @@ impl TenantStore {
     }
 
     pub async fn delete_ownership(&self, id: Uuid) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM ownerships WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant_id().as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(done > 0)
+        self.delete_policy_row(PolicyTable::Ownerships, id).await
     }
 
     /// The ids among `ids` that are not channels of the tenant.
@@ -302,15 +312,7 @@ impl TenantStore {
     }
 
     pub async fn delete_digest(&self, id: Uuid) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query("DELETE FROM digests WHERE tenant_id = $1 AND id = $2")
-            .bind(self.tenant_id().as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        Ok(done > 0)
+        self.delete_policy_row(PolicyTable::Digests, id).await
     }
 
     /// What a digest of `[from, to)` reports: incidents opened or resolved in it, and those still
