@@ -627,7 +627,7 @@ impl Store {
         type Due = (Uuid, String, String, i16, i16, String, Option<DateTime<Utc>>);
         let digests: Vec<Due> = sqlx::query_as(
             "SELECT id, tenant_id, cadence, hour, weekday, timezone, last_period_end FROM digests
-             WHERE last_period_end IS NULL OR last_period_end < $1 - interval '23 hours'",
+             WHERE last_period_end IS NULL OR last_period_end < $1",
         )
         .bind(now)
         .fetch_all(&mut *tx)
